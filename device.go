@@ -1,0 +1,125 @@
+package gridmint
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// DeviceID identifies one metered device for its whole life. It is stable
+// across restarts and adapters: "<node address>/<adapter>/<serial>", e.g.
+// "0x1f…c3/opendtu/116181234567". The serial part is the vendor's own
+// identity (inverter serial, Tasmota topic) plus, for one channel of a
+// multi-channel device, ":<channel>" (Tasmota "sonoff_dual:2").
+type DeviceID string
+
+// NewDeviceID joins the three parts of a DeviceID. Node and adapter must not
+// contain '/'; the serial may (it is the last part) but must not be empty.
+func NewDeviceID(node, adapter, serial string) (DeviceID, error) {
+	switch {
+	case node == "" || strings.Contains(node, "/"):
+		return "", Errorf(EInvalid, "device id: bad node part %q", node)
+	case adapter == "" || strings.Contains(adapter, "/"):
+		return "", Errorf(EInvalid, "device id: bad adapter part %q", adapter)
+	case serial == "":
+		return "", Errorf(EInvalid, "device id: empty serial")
+	}
+	return DeviceID(node + "/" + adapter + "/" + serial), nil
+}
+
+// Parts splits id into node, adapter and serial. ok is false when id does
+// not have the three parts.
+func (id DeviceID) Parts() (node, adapter, serial string, ok bool) {
+	node, rest, ok1 := strings.Cut(string(id), "/")
+	adapter, serial, ok2 := strings.Cut(rest, "/")
+	if !ok1 || !ok2 || node == "" || adapter == "" || serial == "" {
+		return "", "", "", false
+	}
+	return node, adapter, serial, true
+}
+
+// DeviceKind is what a device is, which fixes the natural direction of its
+// power (see the package doc).
+type DeviceKind string
+
+// Device kinds.
+const (
+	KindPVInverter DeviceKind = "pv_inverter" // produces; power > 0 when producing
+	KindBattery    DeviceKind = "battery"     // power > 0 when discharging
+	KindEVCharger  DeviceKind = "ev_charger"  // power > 0 when charging a car
+	KindMeter      DeviceKind = "meter"       // grid meter; power > 0 when importing
+	KindPlug       DeviceKind = "plug"        // switchable smart plug; power > 0 when consuming
+)
+
+// DeviceKinds lists every kind, for validation and documentation.
+var DeviceKinds = []DeviceKind{KindPVInverter, KindBattery, KindEVCharger, KindMeter, KindPlug}
+
+// Valid reports whether k is one of DeviceKinds.
+func (k DeviceKind) Valid() bool {
+	for _, v := range DeviceKinds {
+		if k == v {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseDeviceKind returns the kind named s, or an EInvalid error.
+func ParseDeviceKind(s string) (DeviceKind, error) {
+	k := DeviceKind(s)
+	if !k.Valid() {
+		return "", Errorf(EInvalid, "unknown device kind %q (want one of %v)", s, DeviceKinds)
+	}
+	return k, nil
+}
+
+// Capability is one thing a device can report or be told to do. A device
+// has a set of them; control code asks for a capability, not a vendor.
+type Capability string
+
+// Capabilities.
+const (
+	CapPower        Capability = "power"        // reports instantaneous power, W
+	CapEnergy       Capability = "energy"       // reports an energy counter
+	CapSoC          Capability = "soc"          // reports state of charge, %
+	CapSwitch       Capability = "switch"       // can be switched on and off
+	CapPowerLimit   Capability = "power_limit"  // accepts an inverter power limit, W
+	CapBatteryCtl   Capability = "battery_ctl"  // accepts a charge/discharge setpoint, W
+	CapCurrentCtl   Capability = "current_ctl"  // accepts an EV charge current limit, A
+	CapAvailability Capability = "availability" // announces online/offline itself (LWT)
+)
+
+// Device is a registered device: identity and static facts. Live values
+// (power, energy, online) are in DeviceState.
+type Device struct {
+	ID           DeviceID     `json:"id"`
+	Kind         DeviceKind   `json:"kind"`
+	Dialect      string       `json:"dialect"` // adapter name, e.g. "tasmota"
+	Serial       string       `json:"serial"`  // vendor identity within the dialect
+	Name         string       `json:"name,omitempty"`
+	Capabilities []Capability `json:"capabilities,omitempty"`
+	// Nameplate is the rated AC power in W; 0 when unknown. Plausibility
+	// checks use it to reject impossible energy jumps.
+	Nameplate W         `json:"nameplate_w,omitempty"`
+	FirstSeen time.Time `json:"first_seen"`
+}
+
+// Validate checks the fields a stored or configured device must have.
+func (d Device) Validate() error {
+	if _, _, _, ok := d.ID.Parts(); !ok {
+		return Errorf(EInvalid, "device id %q: want <node>/<adapter>/<serial>", d.ID)
+	}
+	if !d.Kind.Valid() {
+		return Errorf(EInvalid, "device %s: unknown kind %q", d.ID, d.Kind)
+	}
+	if d.Dialect == "" {
+		return Errorf(EInvalid, "device %s: empty dialect", d.ID)
+	}
+	if d.Nameplate < 0 {
+		return Errorf(EInvalid, "device %s: negative nameplate %v W", d.ID, d.Nameplate)
+	}
+	return nil
+}
+
+// String returns the device id.
+func (d Device) String() string { return fmt.Sprintf("%s (%s)", d.ID, d.Kind) }

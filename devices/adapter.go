@@ -1,0 +1,193 @@
+package devices
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gridmint/gridmint"
+)
+
+// Subscriber names the MQTT topic filters an adapter needs.
+type Subscriber interface {
+	// Subscriptions returns MQTT topic filters (with + and # wildcards).
+	Subscriptions() []string
+}
+
+// Decoder turns one MQTT message of its dialect into Updates. A Decoder may
+// keep state between messages (OpenDTU spreads one measurement over several
+// topics), so it is not safe for concurrent use: Ingest calls it from one
+// goroutine, in arrival order.
+//
+// Decode returns (nil, nil) for a topic the dialect knows but gridmint does
+// not use (Tasmota STATE, OpenDTU voltage). Bad input returns a
+// *DecodeError naming the reason.
+type Decoder interface {
+	Decode(topic string, payload []byte) ([]Update, error)
+}
+
+// Adapter is one firmware family's telemetry: the topics to subscribe and
+// their decoder. Control capabilities are separate interfaces (Switcher,
+// PowerLimiter) that an adapter implements only if its firmware supports
+// them.
+type Adapter interface {
+	Subscriber
+	Decoder
+	// Dialect is the registry name, e.g. "tasmota"; it is the adapter part
+	// of every DeviceID the adapter produces.
+	Dialect() string
+	// DefaultKind is the kind of a device discovered from traffic.
+	DefaultKind() gridmint.DeviceKind
+	// Capabilities of the devices this adapter produces.
+	Capabilities() []gridmint.Capability
+}
+
+// Availability is what a device's own online signal says.
+type Availability int
+
+// Availability values.
+const (
+	AvailabilityUnknown Availability = iota // the message said nothing about it
+	AvailabilityOnline
+	AvailabilityOffline
+)
+
+// Measurement is one reading as the device reported it, before
+// normalisation.
+type Measurement struct {
+	// SourceTime is the device's timestamp of the measurement; zero when
+	// the payload has none.
+	SourceTime time.Time
+	// Power in W, sign as reported by the device (see package doc).
+	Power gridmint.W
+	// Counter is the device's energy counter converted exactly to mWh.
+	Counter gridmint.MWh
+	// CounterKind is the counter's span (lifetime, daily, session).
+	CounterKind gridmint.CounterKind
+}
+
+// Update is what one message said about one device.
+type Update struct {
+	// Serial is the device's identity within the dialect: the Tasmota topic
+	// (":<n>" appended for channel n of a multi-channel device), the
+	// OpenDTU inverter serial.
+	Serial string
+	// Name is a human name the device announced, or "".
+	Name string
+	// Availability from an LWT or status topic.
+	Availability Availability
+	// Measurement, when the message completed one.
+	Measurement *Measurement
+}
+
+// Command is an MQTT message an adapter wants published to control a
+// device. Commands are never retained: a retained command would be replayed
+// to the device on every reconnect (and OpenDTU ignores retained limits).
+type Command struct {
+	Topic   string
+	Payload []byte
+	QoS     byte
+}
+
+// Switcher is an adapter whose devices have a relay.
+type Switcher interface {
+	// SwitchCommand returns the command that turns the device on or off.
+	SwitchCommand(serial string, on bool) (Command, error)
+}
+
+// PowerLimiter is an adapter whose inverters accept an output limit.
+type PowerLimiter interface {
+	// LimitCommand returns the command that limits AC output to limit W,
+	// without persisting it across the inverter's nightly restart.
+	LimitCommand(serial string, limit gridmint.W) (Command, error)
+}
+
+// DecodeError is a message a decoder could not accept.
+type DecodeError struct {
+	Reason gridmint.Reason
+	Serial string // the device, when the topic already named it
+	Detail string
+}
+
+// Error implements error.
+func (e *DecodeError) Error() string {
+	if e.Serial != "" {
+		return fmt.Sprintf("%s: %s: %s", e.Reason, e.Serial, e.Detail)
+	}
+	return fmt.Sprintf("%s: %s", e.Reason, e.Detail)
+}
+
+func decodeErr(reason gridmint.Reason, serial, format string, args ...any) *DecodeError {
+	return &DecodeError{Reason: reason, Serial: serial, Detail: fmt.Sprintf(format, args...)}
+}
+
+// reasonOf returns the rejection reason carried by err (ReasonMalformed when
+// it carries none) and the device serial if known.
+func reasonOf(err error) (gridmint.Reason, string) {
+	var de *DecodeError
+	if errors.As(err, &de) {
+		return de.Reason, de.Serial
+	}
+	return gridmint.ReasonMalformed, ""
+}
+
+// AdapterConfig configures one adapter instance.
+type AdapterConfig struct {
+	// Dialect selects the adapter from the registry, e.g. "opendtu".
+	Dialect string
+	// BaseTopic is the dialect's topic root: OpenDTU's base topic (default
+	// "solar/"), Tasmota's FullTopic pattern (default "%prefix%/%topic%/").
+	BaseTopic string
+	// Kind overrides the kind of devices discovered from traffic (a Tasmota
+	// device may be a plug or a meter). Empty means the dialect's default.
+	Kind gridmint.DeviceKind
+}
+
+// Factory builds an adapter from its configuration.
+type Factory func(AdapterConfig) (Adapter, error)
+
+var registry = struct {
+	sync.Mutex
+	factories map[string]Factory
+}{factories: map[string]Factory{}}
+
+// Register makes a dialect available to NewAdapter. Vendor files call it
+// from init; registering the same name twice panics, as it is a programming
+// error.
+func Register(dialect string, f Factory) {
+	registry.Lock()
+	defer registry.Unlock()
+	if _, dup := registry.factories[dialect]; dup {
+		panic("devices: dialect registered twice: " + dialect)
+	}
+	registry.factories[dialect] = f
+}
+
+// Dialects returns the registered dialect names, sorted.
+func Dialects() []string {
+	registry.Lock()
+	defer registry.Unlock()
+	names := make([]string, 0, len(registry.factories))
+	for n := range registry.factories {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// NewAdapter builds the adapter for cfg.Dialect.
+func NewAdapter(cfg AdapterConfig) (Adapter, error) {
+	registry.Lock()
+	f, ok := registry.factories[cfg.Dialect]
+	registry.Unlock()
+	if !ok {
+		return nil, gridmint.Errorf(gridmint.EInvalid, "unknown dialect %q (known: %s)", cfg.Dialect, strings.Join(Dialects(), ", "))
+	}
+	if cfg.Kind != "" && !cfg.Kind.Valid() {
+		return nil, gridmint.Errorf(gridmint.EInvalid, "dialect %s: unknown kind %q", cfg.Dialect, cfg.Kind)
+	}
+	return f(cfg)
+}

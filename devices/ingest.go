@@ -1,0 +1,357 @@
+package devices
+
+import (
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/gridmint/gridmint"
+)
+
+// Message is one MQTT message as the node received it.
+type Message struct {
+	Topic    string
+	Payload  []byte
+	Received time.Time // node clock, UTC
+}
+
+// IngestConfig configures an Ingest.
+type IngestConfig struct {
+	// Node is the node's address, the first part of every DeviceID.
+	Node string
+	// Adapters, one per firmware installation (dialect + base topic).
+	Adapters []Adapter
+	// Known are devices already registered (from the store); Declared are
+	// devices from the configuration, which override a known device's
+	// kind, name and nameplate.
+	Known, Declared []gridmint.Device
+	// States are the stored normaliser states.
+	States map[gridmint.DeviceID]CounterState
+	// Discover registers devices first seen in traffic; without it their
+	// messages are rejected as unknown_device.
+	Discover bool
+	// StaleAfter marks a device offline when nothing was heard from it for
+	// this long, whatever its last online signal said.
+	StaleAfter time.Duration
+	Limits     Limits
+	Clock      gridmint.Clock
+}
+
+// Ingest routes MQTT messages to adapters, normalises their measurements
+// and keeps the live state of every device.
+//
+// Process and Accept must be called from one goroutine (the
+// ingest pipeline), in order; Devices and Subscriptions are safe for
+// concurrent use.
+type Ingest struct {
+	node       string
+	routes     []route
+	discover   bool
+	staleAfter time.Duration
+	limits     Limits
+	clock      gridmint.Clock
+
+	// Written only by the pipeline goroutine under mu; read by the pipeline
+	// without mu and by Devices with mu.
+	mu      sync.RWMutex
+	devices map[gridmint.DeviceID]gridmint.Device
+	live    map[gridmint.DeviceID]*DeviceState
+	states  map[gridmint.DeviceID]CounterState // pipeline goroutine only
+}
+
+type route struct {
+	filter  string
+	adapter Adapter
+}
+
+// DeviceState is a device with its live values.
+type DeviceState struct {
+	gridmint.Device
+	// Online: the device's own signal did not say offline and it was
+	// heard from within StaleAfter.
+	Online bool
+	// Availability is the device's last own online signal.
+	Availability Availability
+	// ReportedName is the name the device announces itself (OpenDTU
+	// <serial>/name); Device.Name, from the configuration, wins over it.
+	ReportedName string
+	// Power is the last measured power, W.
+	Power gridmint.W
+	// Energy is the normalised lifetime counter, mWh.
+	Energy gridmint.MWh
+	// LastSeen is the node time of the last message from the device.
+	LastSeen time.Time
+}
+
+// NewIngest builds an Ingest. Declared devices must name a configured
+// dialect.
+func NewIngest(cfg IngestConfig) (*Ingest, error) {
+	if cfg.Node == "" {
+		return nil, gridmint.Errorf(gridmint.EInvalid, "ingest: empty node address")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = gridmint.SystemClock{}
+	}
+	if cfg.Limits.MaxPower == nil {
+		cfg.Limits = DefaultLimits()
+	}
+	in := &Ingest{
+		node:       cfg.Node,
+		discover:   cfg.Discover,
+		staleAfter: cfg.StaleAfter,
+		limits:     cfg.Limits,
+		clock:      cfg.Clock,
+		devices:    map[gridmint.DeviceID]gridmint.Device{},
+		live:       map[gridmint.DeviceID]*DeviceState{},
+		states:     map[gridmint.DeviceID]CounterState{},
+	}
+	dialects := map[string]bool{}
+	for _, a := range cfg.Adapters {
+		dialects[a.Dialect()] = true
+		for _, f := range a.Subscriptions() {
+			in.routes = append(in.routes, route{filter: f, adapter: a})
+		}
+	}
+	for _, d := range cfg.Known {
+		in.devices[d.ID] = d
+	}
+	for _, d := range cfg.Declared {
+		if err := d.Validate(); err != nil {
+			return nil, err
+		}
+		if !dialects[d.Dialect] {
+			return nil, gridmint.Errorf(gridmint.EInvalid, "device %s: dialect %q has no adapter configured", d.ID, d.Dialect)
+		}
+		if old, ok := in.devices[d.ID]; ok && d.FirstSeen.IsZero() {
+			d.FirstSeen = old.FirstSeen
+		}
+		in.devices[d.ID] = d
+	}
+	for id, st := range cfg.States {
+		in.states[id] = st
+	}
+	for id, d := range in.devices {
+		ls := &DeviceState{Device: d}
+		if st, ok := in.states[id]; ok {
+			ls.Power, ls.Energy = st.Power, st.Energy
+		}
+		in.live[id] = ls
+	}
+	return in, nil
+}
+
+// Subscriptions returns every adapter's topic filters.
+func (in *Ingest) Subscriptions() []string {
+	out := make([]string, len(in.routes))
+	for i, r := range in.routes {
+		out[i] = r.filter
+	}
+	return out
+}
+
+// Outcome is the result of processing a batch of messages: what must be
+// made durable (in one transaction) before the messages are acknowledged.
+type Outcome struct {
+	Readings   []gridmint.Reading
+	Rejections []gridmint.Rejection
+	// NewDevices were discovered in this batch.
+	NewDevices []gridmint.Device
+	// States are the normaliser states changed by this batch.
+	States map[gridmint.DeviceID]CounterState
+	// Ignored counts messages on known topics that carry nothing gridmint
+	// uses (Tasmota STATE, OpenDTU voltage).
+	Ignored int
+
+	newDevices map[gridmint.DeviceID]gridmint.Device
+	live       []liveChange
+}
+
+type liveChange struct {
+	id           gridmint.DeviceID
+	at           time.Time
+	name         string
+	availability Availability
+	reading      *gridmint.Reading
+}
+
+// Process decodes and normalises msgs. Device states and normaliser
+// states change only when Accept is called with the outcome, after the
+// caller stored it. Decoders do advance (OpenDTU assembles measurements
+// across messages), so a caller whose commit failed must retry the same
+// Outcome rather than process the messages again.
+func (in *Ingest) Process(msgs []Message) *Outcome {
+	o := &Outcome{
+		States:     map[gridmint.DeviceID]CounterState{},
+		newDevices: map[gridmint.DeviceID]gridmint.Device{},
+	}
+	for _, m := range msgs {
+		in.processOne(o, m)
+	}
+	return o
+}
+
+func (in *Ingest) processOne(o *Outcome, m Message) {
+	a := in.adapterFor(m.Topic)
+	if a == nil {
+		o.reject(m, "", "", gridmint.ReasonUnknownTopic, "no adapter subscribes to this topic")
+		return
+	}
+	updates, err := a.Decode(m.Topic, m.Payload)
+	if err != nil {
+		reason, serial := reasonOf(err)
+		o.reject(m, a.Dialect(), in.idFor(a, serial), reason, err.Error())
+		return
+	}
+	if len(updates) == 0 {
+		o.Ignored++
+		return
+	}
+	for _, u := range updates {
+		if u.Measurement == nil && !in.known(o, in.idFor(a, u.Serial)) {
+			// Devices are discovered from measurements only: a Tasmota LWT
+			// arrives before the first SENSOR says how many channels exist.
+			o.Ignored++
+			continue
+		}
+		dev, ok := in.deviceFor(o, a, u.Serial, m.Received)
+		if !ok {
+			o.reject(m, a.Dialect(), in.idFor(a, u.Serial), gridmint.ReasonUnknownDevice,
+				fmt.Sprintf("device %q is not declared and discovery is off", u.Serial))
+			continue
+		}
+		ch := liveChange{id: dev.ID, at: m.Received, name: u.Name, availability: u.Availability}
+		if u.Measurement != nil {
+			var prev *CounterState
+			if st, ok := o.States[dev.ID]; ok {
+				prev = &st
+			} else if st, ok := in.states[dev.ID]; ok {
+				prev = &st
+			}
+			r, next, rej := Normalise(dev, prev, *u.Measurement, m.Received, in.limits)
+			if prev == nil || next != *prev {
+				o.States[dev.ID] = next
+			}
+			if rej != nil {
+				o.reject(m, a.Dialect(), dev.ID, rej.Reason, rej.Detail)
+			} else {
+				o.Readings = append(o.Readings, *r)
+				ch.reading = r
+			}
+		}
+		o.live = append(o.live, ch)
+	}
+}
+
+func (o *Outcome) reject(m Message, dialect string, id gridmint.DeviceID, reason gridmint.Reason, detail string) {
+	o.Rejections = append(o.Rejections, gridmint.Rejection{
+		Time:    m.Received,
+		Topic:   m.Topic,
+		Dialect: dialect,
+		Device:  id,
+		Reason:  reason,
+		Detail:  detail,
+		Raw:     m.Payload,
+	})
+}
+
+func (in *Ingest) adapterFor(topic string) Adapter {
+	for _, r := range in.routes {
+		if MatchTopic(r.filter, topic) {
+			return r.adapter
+		}
+	}
+	return nil
+}
+
+func (in *Ingest) idFor(a Adapter, serial string) gridmint.DeviceID {
+	if serial == "" {
+		return ""
+	}
+	id, err := gridmint.NewDeviceID(in.node, a.Dialect(), serial)
+	if err != nil {
+		return ""
+	}
+	return id
+}
+
+func (in *Ingest) known(o *Outcome, id gridmint.DeviceID) bool {
+	_, ok := in.devices[id]
+	_, staged := o.newDevices[id]
+	return ok || staged
+}
+
+// deviceFor finds or discovers the device of adapter a with this serial.
+func (in *Ingest) deviceFor(o *Outcome, a Adapter, serial string, now time.Time) (gridmint.Device, bool) {
+	id := in.idFor(a, serial)
+	if id == "" {
+		return gridmint.Device{}, false
+	}
+	if d, ok := in.devices[id]; ok {
+		return d, true
+	}
+	if d, ok := o.newDevices[id]; ok {
+		return d, true
+	}
+	if !in.discover {
+		return gridmint.Device{}, false
+	}
+	d := gridmint.Device{
+		ID:           id,
+		Kind:         a.DefaultKind(),
+		Dialect:      a.Dialect(),
+		Serial:       serial,
+		Capabilities: a.Capabilities(),
+		FirstSeen:    now,
+	}
+	o.newDevices[id] = d
+	o.NewDevices = append(o.NewDevices, d)
+	return d, true
+}
+
+// Accept applies a durably stored outcome to the live state.
+func (in *Ingest) Accept(o *Outcome) {
+	for id, st := range o.States {
+		in.states[id] = st
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	for _, d := range o.NewDevices {
+		in.devices[d.ID] = d
+		in.live[d.ID] = &DeviceState{Device: d}
+	}
+	for _, ch := range o.live {
+		ls := in.live[ch.id]
+		if ch.name != "" {
+			ls.ReportedName = ch.name
+		}
+		if ch.availability != AvailabilityUnknown {
+			ls.Availability = ch.availability
+		}
+		if ch.availability != AvailabilityOffline && ch.at.After(ls.LastSeen) {
+			ls.LastSeen = ch.at
+		}
+		if ch.reading != nil {
+			// Fresh data means the device is up, whatever an older
+			// availability message said.
+			ls.Availability = AvailabilityOnline
+			ls.Power, ls.Energy = ch.reading.Power, ch.reading.Energy
+		}
+	}
+}
+
+// Devices returns every device with its live state, sorted by ID.
+func (in *Ingest) Devices() []DeviceState {
+	now := in.clock.Now()
+	in.mu.RLock()
+	out := make([]DeviceState, 0, len(in.live))
+	for _, ls := range in.live {
+		s := *ls
+		s.Online = s.Availability != AvailabilityOffline && !s.LastSeen.IsZero() &&
+			(in.staleAfter <= 0 || now.Sub(s.LastSeen) <= in.staleAfter)
+		out = append(out, s)
+	}
+	in.mu.RUnlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}

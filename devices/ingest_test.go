@@ -1,0 +1,226 @@
+package devices
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gridmint/gridmint"
+)
+
+// fakeClock is a settable Clock.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *fakeClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *fakeClock) Set(t time.Time) { c.mu.Lock(); c.now = t; c.mu.Unlock() }
+
+func newTestIngest(t *testing.T, cfg IngestConfig) *Ingest {
+	t.Helper()
+	if cfg.Node == "" {
+		cfg.Node = "0xnode"
+	}
+	if cfg.Adapters == nil {
+		cfg.Adapters = []Adapter{mustAdapter(t, AdapterConfig{Dialect: "tasmota"}), mustAdapter(t, AdapterConfig{Dialect: "opendtu"})}
+	}
+	in, err := NewIngest(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in
+}
+
+func msgsAt(at time.Time, ms ...mqttMsg) []Message {
+	out := make([]Message, len(ms))
+	for i, m := range ms {
+		out[i] = Message{Topic: m.topic, Payload: []byte(m.payload), Received: at}
+	}
+	return out
+}
+
+func reasons(o *Outcome) []gridmint.Reason {
+	var rs []gridmint.Reason
+	for _, r := range o.Rejections {
+		rs = append(rs, r.Reason)
+	}
+	return rs
+}
+
+func TestIngestBothDialectsEndToEnd(t *testing.T) {
+	clk := &fakeClock{now: t0}
+	in := newTestIngest(t, IngestConfig{Discover: true, StaleAfter: time.Minute, Clock: clk})
+
+	batch := msgsAt(t0, openDTUCycle("114190641177", t0.Unix(), "412.5", "13.338")...)
+	batch = append(batch, msgsAt(t0,
+		mqttMsg{"tele/dual/LWT", "Online"},
+		mqttMsg{"tele/dual/SENSOR", tasmotaDualR3},
+	)...)
+	o := in.Process(batch)
+	if len(o.Rejections) != 0 {
+		t.Fatalf("rejections: %+v", o.Rejections)
+	}
+	if got := len(o.NewDevices); got != 3 { // the inverter, dual:1, dual:2; the LWT before the first SENSOR adds none
+		t.Fatalf("new devices = %d (%v), want 3", got, o.NewDevices)
+	}
+	wantEnergy := map[gridmint.DeviceID]gridmint.MWh{
+		"0xnode/opendtu/114190641177": 13_338_000,
+		"0xnode/tasmota/dual:1":       2_813_000,
+		"0xnode/tasmota/dual:2":       254_000,
+	}
+	if len(o.Readings) != len(wantEnergy) {
+		t.Fatalf("readings = %v, want %d", o.Readings, len(wantEnergy))
+	}
+	for _, r := range o.Readings {
+		if want, ok := wantEnergy[r.Device]; !ok || r.Energy != want {
+			t.Errorf("reading %v: energy want %v", r, want)
+		}
+		if !r.Time.Equal(t0) {
+			t.Errorf("reading %v: time want %v", r, t0)
+		}
+	}
+	if o.Ignored == 0 {
+		t.Error("Ignored = 0, want the unused OpenDTU topics counted")
+	}
+
+	// Nothing is visible before Accept.
+	if got := in.Devices(); len(got) != 0 {
+		t.Fatalf("Devices() before Accept = %v, want none", got)
+	}
+	in.Accept(o)
+	byID := map[gridmint.DeviceID]DeviceState{}
+	for _, d := range in.Devices() {
+		byID[d.ID] = d
+	}
+	inv := byID["0xnode/opendtu/114190641177"]
+	if !inv.Online || inv.Power != 412.5 || inv.Energy != 13_338_000 || inv.Kind != gridmint.KindPVInverter {
+		t.Errorf("inverter state = %+v", inv)
+	}
+	if ch2 := byID["0xnode/tasmota/dual:2"]; !ch2.Online || ch2.Power != 5 || ch2.Kind != gridmint.KindPlug {
+		t.Errorf("dual:2 state = %+v", ch2)
+	}
+
+	// The node reconnects: the broker re-sends retained OpenDTU values.
+	t1 := t0.Add(30 * time.Second)
+	o = in.Process(msgsAt(t1, openDTUCycle("114190641177", t0.Unix(), "412.5", "13.338")...))
+	if got := reasons(o); len(got) != 1 || got[0] != gridmint.ReasonDuplicate || len(o.Readings) != 0 {
+		t.Fatalf("retained re-send: rejections %v readings %v, want one duplicate", got, o.Readings)
+	}
+	in.Accept(o)
+	for _, d := range in.Devices() {
+		if d.ID == "0xnode/opendtu/114190641177" && d.ReportedName != "HM-800" {
+			t.Errorf("inverter reported name = %q after a full cycle, want HM-800", d.ReportedName)
+		}
+	}
+
+	// Stale: nothing from the plug for over a minute.
+	clk.Set(t0.Add(2 * time.Minute))
+	for _, d := range in.Devices() {
+		if d.ID == "0xnode/tasmota/dual:1" && d.Online {
+			t.Errorf("dual:1 online after 2 minutes of silence")
+		}
+	}
+}
+
+func TestIngestRejectsAndKeepsRawBytes(t *testing.T) {
+	in := newTestIngest(t, IngestConfig{Discover: true})
+	raw := `{"ENERGY":{"Total":"x"}}`
+	o := in.Process(msgsAt(t0,
+		mqttMsg{"tele/p/SENSOR", raw},
+		mqttMsg{"solar/kitchen/0/power", "1"},
+		mqttMsg{"somewhere/else", "1"},
+	))
+	want := []gridmint.Reason{gridmint.ReasonWrongType, gridmint.ReasonUnknownTopic, gridmint.ReasonUnknownTopic}
+	got := reasons(o)
+	if len(got) != len(want) {
+		t.Fatalf("reasons = %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("rejection %d reason = %q, want %q", i, got[i], want[i])
+		}
+	}
+	r := o.Rejections[0]
+	if string(r.Raw) != raw || r.Dialect != "tasmota" || r.Device != "0xnode/tasmota/p" || r.Topic != "tele/p/SENSOR" || r.Detail == "" {
+		t.Errorf("rejection = %+v", r)
+	}
+	if len(o.Readings) != 0 || len(o.NewDevices) != 0 {
+		t.Errorf("bad input produced readings %v / devices %v", o.Readings, o.NewDevices)
+	}
+}
+
+func TestIngestDiscoveryOff(t *testing.T) {
+	declared := gridmint.Device{ID: "0xnode/tasmota/known", Kind: gridmint.KindMeter, Dialect: "tasmota", Serial: "known", Nameplate: 5000}
+	in := newTestIngest(t, IngestConfig{Declared: []gridmint.Device{declared}})
+	o := in.Process(msgsAt(t0,
+		mqttMsg{"tele/known/SENSOR", `{"ENERGY":{"Total":1,"Power":2}}`},
+		mqttMsg{"tele/stranger/SENSOR", `{"ENERGY":{"Total":1,"Power":2}}`},
+	))
+	if got := reasons(o); len(got) != 1 || got[0] != gridmint.ReasonUnknownDevice {
+		t.Errorf("reasons = %v, want [unknown_device]", got)
+	}
+	if len(o.Readings) != 1 || o.Readings[0].Device != declared.ID {
+		t.Errorf("readings = %v, want one for %s", o.Readings, declared.ID)
+	}
+	in.Accept(o)
+	if ds := in.Devices(); len(ds) != 1 || ds[0].Kind != gridmint.KindMeter {
+		t.Errorf("devices = %+v, want the declared meter only", ds)
+	}
+}
+
+func TestIngestDeclaredDeviceNeedsAdapter(t *testing.T) {
+	_, err := NewIngest(IngestConfig{Node: "n", Declared: []gridmint.Device{{ID: "n/shelly/x", Kind: gridmint.KindPlug, Dialect: "shelly", Serial: "x"}}})
+	if gridmint.ErrorCode(err) != gridmint.EInvalid {
+		t.Errorf("error = %v, want invalid (no shelly adapter)", err)
+	}
+}
+
+func TestIngestNothingChangesBeforeAccept(t *testing.T) {
+	in := newTestIngest(t, IngestConfig{Discover: true})
+	first := in.Process(msgsAt(t0, mqttMsg{"tele/p/SENSOR", `{"Time":"2026-01-01T00:00:00","ENERGY":{"Total":1,"Power":2}}`}))
+	in.Accept(first)
+	// The normaliser state moves only on Accept: processing the next
+	// message twice without accepting gives the same reading twice.
+	msgs := msgsAt(t0.Add(time.Minute), mqttMsg{"tele/p/SENSOR", `{"Time":"2026-01-01T00:01:00","ENERGY":{"Total":1.001,"Power":2}}`})
+	o1 := in.Process(msgs)
+	o2 := in.Process(msgs)
+	if len(o1.Readings) != 1 || len(o2.Readings) != 1 || o1.Readings[0] != o2.Readings[0] {
+		t.Errorf("reprocessing gave %v, first time %v", o2.Readings, o1.Readings)
+	}
+}
+
+func TestIngestRestartResumesFromStoredState(t *testing.T) {
+	in := newTestIngest(t, IngestConfig{Discover: true})
+	o := in.Process(msgsAt(t0, mqttMsg{"tele/p/SENSOR", `{"ENERGY":{"Total":10,"Power":2}}`}))
+	in.Accept(o)
+	// Restart: a new Ingest from what the store would hold.
+	in2 := newTestIngest(t, IngestConfig{Known: o.NewDevices, States: o.States})
+	o = in2.Process(msgsAt(t0.Add(time.Minute), mqttMsg{"tele/p/SENSOR", `{"ENERGY":{"Total":10.002,"Power":2}}`}))
+	if len(o.Readings) != 1 || o.Readings[0].Energy != 10_002_000 || o.Readings[0].Event != gridmint.EventNone {
+		t.Errorf("after restart: %v", o.Readings)
+	}
+	if ds := in2.Devices(); len(ds) != 1 || ds[0].Energy != 10_000_000 {
+		t.Errorf("restored live energy = %+v, want 10 kWh", ds)
+	}
+}
+
+func FuzzIngest(f *testing.F) {
+	f.Add("tele/p/SENSOR", []byte(tasmotaSonoffDesk), "solar/1161/0/yieldtotal", []byte("1.5"))
+	f.Fuzz(func(t *testing.T, topic1 string, p1 []byte, topic2 string, p2 []byte) {
+		in := newTestIngest(t, IngestConfig{Discover: true})
+		o := in.Process([]Message{{Topic: topic1, Payload: p1, Received: t0}, {Topic: topic2, Payload: p2, Received: t0.Add(time.Second)}})
+		for _, r := range o.Rejections {
+			if r.Reason == "" {
+				t.Fatalf("rejection without reason: %+v", r)
+			}
+		}
+		for _, r := range o.Readings {
+			if r.Energy < 0 {
+				t.Fatalf("negative energy: %v", r)
+			}
+		}
+		in.Accept(o)
+		_ = in.Devices()
+	})
+}

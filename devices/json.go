@@ -1,0 +1,152 @@
+package devices
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	"github.com/gridmint/gridmint"
+)
+
+// maxPayload bounds a telemetry message. Real energy telemetry is well
+// under 4 KiB; anything bigger is garbage or an attack.
+const maxPayload = 64 << 10
+
+// decodeJSON unmarshals a vendor payload into v and classifies failures:
+// a syntax error is ReasonMalformed, a field of the wrong type
+// ReasonWrongType. Firmware (Tasmota among them) prints a failed float as
+// a bare nan or inf, which is not JSON; those tokens are read as null so
+// the rest of the message survives and the field itself is caught as
+// ReasonNotFinite by the caller.
+func decodeJSON(payload []byte, v any) error {
+	if len(payload) > maxPayload {
+		return decodeErr(gridmint.ReasonMalformed, "", "payload of %d bytes exceeds %d", len(payload), maxPayload)
+	}
+	err := json.Unmarshal(payload, v)
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		if fixed, changed := bareNonFiniteToNull(payload); changed {
+			err = json.Unmarshal(fixed, v)
+		}
+	}
+	if err == nil {
+		return nil
+	}
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		return decodeErr(gridmint.ReasonWrongType, "", "JSON field %q: got %s, want %s", typ.Field, typ.Value, typ.Type)
+	}
+	return decodeErr(gridmint.ReasonMalformed, "", "JSON: %v", err)
+}
+
+// bareNonFiniteToNull replaces the tokens nan, inf and infinity (any case,
+// optionally signed) outside JSON strings with null.
+func bareNonFiniteToNull(b []byte) ([]byte, bool) {
+	var out bytes.Buffer
+	changed := false
+	inString, escaped := false, false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			out.WriteByte(c)
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+			continue
+		}
+		if c == '"' {
+			inString = true
+			out.WriteByte(c)
+			continue
+		}
+		if n := nonFiniteTokenLen(b[i:]); n > 0 {
+			out.WriteString("null")
+			i += n - 1
+			changed = true
+			continue
+		}
+		out.WriteByte(c)
+	}
+	return out.Bytes(), changed
+}
+
+func nonFiniteTokenLen(b []byte) int {
+	sign := 0
+	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
+		sign = 1
+	}
+	rest := strings.ToLower(string(b[sign:min(len(b), sign+8)]))
+	for _, tok := range []string{"infinity", "nan", "inf"} {
+		if strings.HasPrefix(rest, tok) {
+			end := sign + len(tok)
+			if end < len(b) && isIdentByte(b[end]) {
+				return 0
+			}
+			return end
+		}
+	}
+	return 0
+}
+
+func isIdentByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// parseCounter converts a counter literal in unit u to mWh exactly, falling
+// back to float conversion for exponent forms such as 1.2e3.
+func parseCounter(lit string, u gridmint.EnergyUnit) (gridmint.MWh, *DecodeError) {
+	lit = strings.TrimSpace(lit)
+	if e, err := gridmint.ParseEnergy(lit, u); err == nil {
+		return e, nil
+	}
+	f, err := strconv.ParseFloat(lit, 64)
+	switch {
+	case err != nil && !errors.Is(err, strconv.ErrRange):
+		return 0, &DecodeError{Reason: gridmint.ReasonMalformed, Detail: fmt.Sprintf("%q is not a number", truncate([]byte(lit)))}
+	case math.IsNaN(f) || isInfLiteral(lit):
+		return 0, &DecodeError{Reason: gridmint.ReasonNotFinite, Detail: fmt.Sprintf("%q", lit)}
+	}
+	e, ferr := gridmint.EnergyFromFloat(f, u)
+	if ferr != nil {
+		return 0, &DecodeError{Reason: gridmint.ReasonAbsurd, Detail: ferr.Error()}
+	}
+	return e, nil
+}
+
+// parsePower parses a power literal in W.
+func parsePower(lit string) (gridmint.W, *DecodeError) {
+	lit = strings.TrimSpace(lit)
+	f, err := strconv.ParseFloat(lit, 64)
+	switch {
+	case err != nil && !errors.Is(err, strconv.ErrRange):
+		return 0, &DecodeError{Reason: gridmint.ReasonMalformed, Detail: fmt.Sprintf("%q is not a number", truncate([]byte(lit)))}
+	case math.IsNaN(f) || isInfLiteral(lit):
+		return 0, &DecodeError{Reason: gridmint.ReasonNotFinite, Detail: fmt.Sprintf("%q", lit)}
+	case math.IsInf(f, 0):
+		return 0, &DecodeError{Reason: gridmint.ReasonAbsurd, Detail: fmt.Sprintf("%q out of range", truncate([]byte(lit)))}
+	}
+	return gridmint.W(f), nil
+}
+
+func isInfLiteral(lit string) bool {
+	l := strings.ToLower(strings.TrimLeft(lit, "+-"))
+	return l == "inf" || l == "infinity"
+}
+
+// truncate shortens raw input for an error message.
+func truncate(b []byte) string {
+	const n = 64
+	if len(b) > n {
+		return string(b[:n]) + "…"
+	}
+	return string(b)
+}

@@ -1,0 +1,263 @@
+package devices
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/gridmint/gridmint"
+)
+
+var t0 = time.Date(2026, 6, 21, 10, 0, 0, 0, time.UTC)
+
+func plugDevice() gridmint.Device {
+	return gridmint.Device{ID: "n/tasmota/plug", Kind: gridmint.KindPlug, Dialect: "tasmota", Serial: "plug"}
+}
+
+// step is one measurement fed to the normaliser and what must come out.
+type step struct {
+	name        string
+	at          time.Duration // node receive time after t0
+	src         time.Duration // device time after t0; -1 = none
+	power       gridmint.W
+	counter     gridmint.MWh
+	kind        gridmint.CounterKind
+	wantReason  gridmint.Reason // "" = a reading
+	wantEnergy  gridmint.MWh    // normalised lifetime energy after the step
+	wantEvent   gridmint.CounterEvent
+	wantQuality gridmint.Quality
+}
+
+func runSteps(t *testing.T, dev gridmint.Device, steps []step) {
+	t.Helper()
+	lim := DefaultLimits()
+	var prev *CounterState
+	var energy gridmint.MWh
+	for _, s := range steps {
+		m := Measurement{Power: s.power, Counter: s.counter, CounterKind: s.kind}
+		if m.CounterKind == "" {
+			m.CounterKind = gridmint.CounterLifetime
+		}
+		if s.src >= 0 {
+			m.SourceTime = t0.Add(s.src)
+		}
+		r, next, rej := Normalise(dev, prev, m, t0.Add(s.at), lim)
+		switch {
+		case s.wantReason != "" && rej == nil:
+			t.Fatalf("%s: got reading %v, want rejection %q", s.name, r, s.wantReason)
+		case s.wantReason != "" && rej.Reason != s.wantReason:
+			t.Fatalf("%s: got rejection %q (%s), want %q", s.name, rej.Reason, rej.Detail, s.wantReason)
+		case s.wantReason == "" && rej != nil:
+			t.Fatalf("%s: got rejection %q (%s), want a reading", s.name, rej.Reason, rej.Detail)
+		}
+		if r != nil {
+			if r.Energy < energy {
+				t.Fatalf("%s: normalised energy fell from %v to %v", s.name, energy, r.Energy)
+			}
+			energy = r.Energy
+			if r.Event != s.wantEvent {
+				t.Errorf("%s: event = %q, want %q", s.name, r.Event, s.wantEvent)
+			}
+			q := s.wantQuality
+			if q == "" {
+				q = gridmint.QualityOK
+			}
+			if r.Quality != q {
+				t.Errorf("%s: quality = %q, want %q", s.name, r.Quality, q)
+			}
+			if r.Raw != s.counter || r.Device != dev.ID {
+				t.Errorf("%s: reading raw=%v device=%s, want raw=%v device=%s", s.name, r.Raw, r.Device, s.counter, dev.ID)
+			}
+		}
+		if energy != s.wantEnergy {
+			t.Fatalf("%s: energy = %v, want %v", s.name, energy, s.wantEnergy)
+		}
+		prev = &next
+	}
+}
+
+const (
+	wh  = gridmint.MWh(1000)
+	kwh = 1000 * wh
+)
+
+func TestNormaliseLifetimeCounter(t *testing.T) {
+	runSteps(t, plugDevice(), []step{
+		{name: "first", at: 0, src: 0, power: 100, counter: 514 * kwh, wantEnergy: 514 * kwh, wantEvent: gridmint.EventFirst},
+		{name: "grows", at: time.Minute, src: time.Minute, power: 100, counter: 514*kwh + 2*wh, wantEnergy: 514*kwh + 2*wh},
+		{name: "unchanged", at: 2 * time.Minute, src: 2 * time.Minute, power: 0, counter: 514*kwh + 2*wh, wantEnergy: 514*kwh + 2*wh},
+		{name: "jitter down is not a reset", at: 3 * time.Minute, src: 3 * time.Minute, counter: 514*kwh + 1*wh, wantEnergy: 514*kwh + 2*wh},
+		{name: "growth measured from the higher baseline", at: 4 * time.Minute, src: 4 * time.Minute, counter: 514*kwh + 5*wh, wantEnergy: 514*kwh + 5*wh},
+		{name: "reset to zero credits energy since reset", at: 5 * time.Minute, src: 5 * time.Minute, counter: 3 * wh,
+			wantEnergy: 514*kwh + 8*wh, wantEvent: gridmint.EventReset, wantQuality: gridmint.QualityEstimated},
+		{name: "grows after reset", at: 6 * time.Minute, src: 6 * time.Minute, counter: 9 * wh, wantEnergy: 514*kwh + 14*wh},
+	})
+}
+
+func TestNormaliseRollbackIsNotDoubleCounted(t *testing.T) {
+	// A device that loses its unsaved increments on reboot comes back with
+	// a lower, still large counter: credit nothing rather than the whole
+	// counter again.
+	runSteps(t, plugDevice(), []step{
+		{name: "first", at: 0, src: -1, counter: 514 * kwh, wantEnergy: 514 * kwh, wantEvent: gridmint.EventFirst},
+		{name: "rolled back 200 Wh", at: time.Minute, src: -1, counter: 514*kwh - 200*wh,
+			wantEnergy: 514 * kwh, wantEvent: gridmint.EventReset, wantQuality: gridmint.QualityEstimated},
+		{name: "counts on from the new baseline", at: 2 * time.Minute, src: -1, counter: 514*kwh - 195*wh, wantEnergy: 514*kwh + 5*wh},
+	})
+}
+
+func TestNormaliseDailyCounter(t *testing.T) {
+	daily := gridmint.CounterDaily
+	runSteps(t, plugDevice(), []step{
+		{name: "first", at: 0, src: -1, counter: 5 * kwh, kind: daily, wantEnergy: 5 * kwh, wantEvent: gridmint.EventFirst},
+		{name: "evening", at: 2 * time.Hour, src: -1, counter: 6 * kwh, kind: daily, wantEnergy: 6 * kwh},
+		{name: "after midnight the daily counter restarts", at: 14 * time.Hour, src: -1, counter: 150 * wh, kind: daily,
+			wantEnergy: 6*kwh + 150*wh, wantEvent: gridmint.EventRollover},
+		{name: "small daily value right after rollover is not jitter", at: 14*time.Hour + time.Minute, src: -1, counter: 152 * wh, kind: daily,
+			wantEnergy: 6*kwh + 152*wh},
+		{name: "a second rollover to zero", at: 38 * time.Hour, src: -1, counter: 0, kind: daily,
+			wantEnergy: 6*kwh + 152*wh, wantEvent: gridmint.EventRollover},
+	})
+}
+
+func TestNormaliseDuplicatesAndOrder(t *testing.T) {
+	runSteps(t, plugDevice(), []step{
+		{name: "first", at: 0, src: 0, power: 50, counter: 10 * kwh, wantEnergy: 10 * kwh, wantEvent: gridmint.EventFirst},
+		{name: "t1", at: time.Minute, src: time.Minute, power: 60, counter: 10*kwh + wh, wantEnergy: 10*kwh + wh},
+		{name: "retained copy re-sent on reconnect", at: 2 * time.Minute, src: time.Minute, power: 60, counter: 10*kwh + wh,
+			wantReason: gridmint.ReasonDuplicate, wantEnergy: 10*kwh + wh},
+		{name: "same device time, other values", at: 2 * time.Minute, src: time.Minute, power: 61, counter: 10*kwh + 2*wh,
+			wantReason: gridmint.ReasonDuplicate, wantEnergy: 10*kwh + wh},
+		{name: "late message from before", at: 3 * time.Minute, src: 30 * time.Second, power: 55, counter: 10*kwh + wh/2,
+			wantReason: gridmint.ReasonOutOfOrder, wantEnergy: 10*kwh + wh},
+		{name: "device clock stepped back but counter grew", at: 4 * time.Minute, src: -time.Hour + 4*time.Minute, power: 60, counter: 10*kwh + 3*wh,
+			wantEnergy: 10*kwh + 3*wh},
+		{name: "next after clock step", at: 5 * time.Minute, src: -time.Hour + 5*time.Minute, power: 60, counter: 10*kwh + 4*wh,
+			wantEnergy: 10*kwh + 4*wh},
+	})
+}
+
+func TestNormaliseImplausibleJumpRebaselines(t *testing.T) {
+	runSteps(t, plugDevice(), []step{
+		{name: "first", at: 0, src: 0, counter: 10 * kwh, wantEnergy: 10 * kwh, wantEvent: gridmint.EventFirst},
+		// A 3.68 kW plug can add at most ~61 Wh in a minute (+10 Wh slack).
+		{name: "jump of 1 MWh in a minute", at: time.Minute, src: time.Minute, counter: 1010 * kwh,
+			wantReason: gridmint.ReasonImplausible, wantEnergy: 10 * kwh},
+		{name: "counting on from the new level is accepted", at: 2 * time.Minute, src: 2 * time.Minute, counter: 1010*kwh + 20*wh,
+			wantEnergy: 10*kwh + 20*wh},
+		{name: "just within the bound", at: 3 * time.Minute, src: 3 * time.Minute, counter: 1010*kwh + 20*wh + 71*wh,
+			wantEnergy: 10*kwh + 91*wh},
+	})
+}
+
+func TestNormaliseBurstAfterRestartUsesDeviceTime(t *testing.T) {
+	// Messages queued at the broker arrive within milliseconds; their
+	// device times are a minute apart, so their growth is plausible.
+	runSteps(t, plugDevice(), []step{
+		{name: "first", at: 0, src: 0, counter: 10 * kwh, wantEnergy: 10 * kwh, wantEvent: gridmint.EventFirst},
+		{name: "queued 1", at: time.Hour, src: time.Minute, counter: 10*kwh + 50*wh, wantEnergy: 10*kwh + 50*wh},
+		{name: "queued 2", at: time.Hour + time.Millisecond, src: 2 * time.Minute, counter: 10*kwh + 100*wh, wantEnergy: 10*kwh + 100*wh},
+	})
+}
+
+func TestNormaliseBadValues(t *testing.T) {
+	first := step{name: "first", at: 0, src: -1, counter: kwh, wantEnergy: kwh, wantEvent: gridmint.EventFirst}
+	tests := []struct {
+		name    string
+		power   gridmint.W
+		counter gridmint.MWh
+		kind    gridmint.CounterKind
+		want    gridmint.Reason
+	}{
+		{"NaN power", gridmint.W(math.NaN()), kwh, gridmint.CounterLifetime, gridmint.ReasonNotFinite},
+		{"infinite power", gridmint.W(math.Inf(-1)), kwh, gridmint.CounterLifetime, gridmint.ReasonNotFinite},
+		{"absurd power", 2e6, kwh, gridmint.CounterLifetime, gridmint.ReasonAbsurd},
+		{"negative counter", 0, -1, gridmint.CounterLifetime, gridmint.ReasonNegative},
+		{"absurd counter", 0, 2_000_000 * kwh, gridmint.CounterLifetime, gridmint.ReasonAbsurd},
+		{"unknown counter kind", 0, kwh, "weekly", gridmint.ReasonWrongType},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			runSteps(t, plugDevice(), []step{first, {name: tt.name, at: time.Minute, src: -1, power: tt.power, counter: tt.counter, kind: tt.kind,
+				wantReason: tt.want, wantEnergy: kwh}})
+		})
+	}
+}
+
+func TestNormaliseNodeClockBackwardsKeepsOrder(t *testing.T) {
+	lim := DefaultLimits()
+	dev := plugDevice()
+	r1, st, _ := Normalise(dev, nil, Measurement{Counter: kwh, CounterKind: gridmint.CounterLifetime}, t0, lim)
+	r2, _, rej := Normalise(dev, &st, Measurement{Counter: kwh + wh, CounterKind: gridmint.CounterLifetime}, t0.Add(-time.Hour), lim)
+	if rej != nil {
+		t.Fatalf("rejected: %v", rej)
+	}
+	if r2.Time.Before(r1.Time) {
+		t.Errorf("second reading time %v before first %v", r2.Time, r1.Time)
+	}
+}
+
+func TestNormaliseNameplateBound(t *testing.T) {
+	dev := gridmint.Device{ID: "n/opendtu/1", Kind: gridmint.KindPVInverter, Dialect: "opendtu", Serial: "1", Nameplate: 800}
+	// 800 W × 1.25 for one hour is 1000 Wh, + 10 Wh slack.
+	runSteps(t, dev, []step{
+		{name: "first", at: 0, src: 0, counter: 0, wantEnergy: 0, wantEvent: gridmint.EventFirst},
+		{name: "1010 Wh in an hour is the limit", at: time.Hour, src: time.Hour, counter: 1010 * wh, wantEnergy: 1010 * wh},
+		{name: "1011 Wh in the next hour is too much", at: 2 * time.Hour, src: 2 * time.Hour, counter: 2021 * wh,
+			wantReason: gridmint.ReasonImplausible, wantEnergy: 1010 * wh},
+	})
+}
+
+func TestCounterStateRoundTrip(t *testing.T) {
+	in := CounterState{Raw: 5, Counter: gridmint.CounterDaily, Energy: 9, Power: 1.5, Time: t0, SourceTime: t0.Add(-time.Second)}
+	b, err := MarshalCounterState(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := UnmarshalCounterState(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != in {
+		t.Errorf("round trip: got %+v, want %+v", out, in)
+	}
+	if _, err := UnmarshalCounterState([]byte("{")); err == nil {
+		t.Error("UnmarshalCounterState(garbage) = nil error")
+	}
+}
+
+// FuzzNormalise feeds arbitrary measurement sequences and checks the
+// invariants: normalised energy never falls and never grows faster than
+// the device could produce (plus slack), whatever the input.
+func FuzzNormalise(f *testing.F) {
+	f.Add([]byte{0, 10, 1, 20, 2, 5, 3, 200, 4, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		lim := DefaultLimits()
+		dev := plugDevice()
+		var prev *CounterState
+		var last gridmint.MWh
+		var lastTime time.Time
+		now := t0
+		for i := 0; i+1 < len(data); i += 2 {
+			now = now.Add(time.Duration(data[i]) * time.Second)
+			counter := gridmint.MWh(data[i+1]) * 100 * wh
+			kind := gridmint.CounterLifetime
+			if data[i]%7 == 0 {
+				kind = gridmint.CounterDaily
+			}
+			r, next, _ := Normalise(dev, prev, Measurement{Power: gridmint.W(data[i+1]), Counter: counter, CounterKind: kind}, now, lim)
+			if r != nil {
+				if prev != nil && r.Energy < last {
+					t.Fatalf("energy fell from %v to %v", last, r.Energy)
+				}
+				if prev != nil {
+					if bound := lim.growthBound(dev, r.Time.Sub(lastTime)); r.Energy-last > bound {
+						t.Fatalf("energy grew %v in %v, bound %v", r.Energy-last, r.Time.Sub(lastTime), bound)
+					}
+				}
+				last, lastTime = r.Energy, r.Time
+			}
+			prev = &next
+		}
+	})
+}

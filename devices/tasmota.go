@@ -1,0 +1,304 @@
+package devices
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gridmint/gridmint"
+)
+
+// Tasmota energy-monitoring plugs and meters.
+//
+// Telemetry: tele/<topic>/SENSOR every TelePeriod, JSON with an ENERGY
+// object; Total is the lifetime counter in kWh, Power in W. Devices with
+// several channels (Sonoff Dual R3, multi-phase meters) send arrays, one
+// element per channel, and each channel becomes its own device
+// "<topic>:<n>" (n from 1). Time is the device's local time without an
+// offset. Availability: tele/<topic>/LWT, "Online" / "Offline".
+// Control: cmnd/<topic>/POWER[<n>] ON|OFF.
+//
+// The topic layout follows the device's FullTopic, "%prefix%/%topic%/" by
+// default; users reorder it, so it is configurable (BaseTopic).
+
+func init() { Register("tasmota", newTasmota) }
+
+const tasmotaDefaultFullTopic = "%prefix%/%topic%/"
+
+type tasmota struct {
+	kind gridmint.DeviceKind
+	// fullTopic split into levels, without the trailing empty level.
+	levels []string
+	// channels remembers how many channels each topic reported, so an LWT
+	// can mark every channel device.
+	channels map[string]int
+}
+
+func newTasmota(cfg AdapterConfig) (Adapter, error) {
+	ft := cfg.BaseTopic
+	if ft == "" {
+		ft = tasmotaDefaultFullTopic
+	}
+	levels := strings.Split(strings.TrimSuffix(ft, "/"), "/")
+	var hasPrefix, hasTopic int
+	for _, l := range levels {
+		switch {
+		case l == "%prefix%":
+			hasPrefix++
+		case l == "%topic%":
+			hasTopic++
+		case l == "" || strings.ContainsAny(l, "+#%"):
+			return nil, gridmint.Errorf(gridmint.EInvalid, "tasmota full topic %q: bad level %q", ft, l)
+		}
+	}
+	if hasPrefix != 1 || hasTopic != 1 {
+		return nil, gridmint.Errorf(gridmint.EInvalid, "tasmota full topic %q: want %%prefix%% and %%topic%% exactly once each", ft)
+	}
+	kind := cfg.Kind
+	if kind == "" {
+		kind = gridmint.KindPlug
+	}
+	return &tasmota{kind: kind, levels: levels, channels: map[string]int{}}, nil
+}
+
+func (t *tasmota) Dialect() string                  { return "tasmota" }
+func (t *tasmota) DefaultKind() gridmint.DeviceKind { return t.kind }
+func (t *tasmota) Capabilities() []gridmint.Capability {
+	return []gridmint.Capability{gridmint.CapPower, gridmint.CapEnergy, gridmint.CapSwitch, gridmint.CapAvailability}
+}
+
+// topicFor builds a full topic for prefix and device topic, then appends
+// the command or telemetry name.
+func (t *tasmota) topicFor(prefix, device, name string) string {
+	out := make([]string, 0, len(t.levels)+1)
+	for _, l := range t.levels {
+		switch l {
+		case "%prefix%":
+			out = append(out, prefix)
+		case "%topic%":
+			out = append(out, device)
+		default:
+			out = append(out, l)
+		}
+	}
+	return strings.Join(append(out, name), "/")
+}
+
+func (t *tasmota) Subscriptions() []string {
+	return []string{t.topicFor("tele", "+", "SENSOR"), t.topicFor("tele", "+", "LWT")}
+}
+
+// parse splits a received topic into the Tasmota prefix, device topic and
+// the last level (SENSOR, LWT, ...).
+func (t *tasmota) parse(topic string) (prefix, device, name string, ok bool) {
+	parts := strings.Split(topic, "/")
+	if len(parts) != len(t.levels)+1 {
+		return "", "", "", false
+	}
+	for i, l := range t.levels {
+		switch l {
+		case "%prefix%":
+			prefix = parts[i]
+		case "%topic%":
+			device = parts[i]
+		default:
+			if parts[i] != l {
+				return "", "", "", false
+			}
+		}
+	}
+	name = parts[len(parts)-1]
+	return prefix, device, name, device != "" && prefix != ""
+}
+
+func (t *tasmota) Decode(topic string, payload []byte) ([]Update, error) {
+	prefix, device, name, ok := t.parse(topic)
+	if !ok || prefix != "tele" {
+		return nil, decodeErr(gridmint.ReasonUnknownTopic, "", "topic %q is not tele/<topic>/<name> for full topic %q", topic, strings.Join(t.levels, "/"))
+	}
+	switch name {
+	case "LWT":
+		return t.decodeLWT(device, payload)
+	case "SENSOR":
+		return t.decodeSensor(device, payload)
+	case "STATE", "INFO1", "INFO2", "INFO3", "RESULT":
+		return nil, nil
+	}
+	return nil, decodeErr(gridmint.ReasonUnknownTopic, device, "tasmota telemetry %q", name)
+}
+
+func (t *tasmota) decodeLWT(device string, payload []byte) ([]Update, error) {
+	var a Availability
+	switch strings.ToLower(strings.TrimSpace(string(payload))) {
+	case "online":
+		a = AvailabilityOnline
+	case "offline":
+		a = AvailabilityOffline
+	default:
+		return nil, decodeErr(gridmint.ReasonMalformed, device, "LWT payload %q, want Online or Offline", truncate(payload))
+	}
+	n := t.channels[device]
+	if n <= 1 {
+		return []Update{{Serial: device, Availability: a}}, nil
+	}
+	ups := make([]Update, n)
+	for i := range ups {
+		ups[i] = Update{Serial: channelSerial(device, i+1), Availability: a}
+	}
+	return ups, nil
+}
+
+func channelSerial(device string, ch int) string { return device + ":" + strconv.Itoa(ch) }
+
+// tasmotaTimeLayout is Tasmota's Time: local time without a UTC offset.
+const tasmotaTimeLayout = "2006-01-02T15:04:05"
+
+func (t *tasmota) decodeSensor(device string, payload []byte) ([]Update, error) {
+	var msg struct {
+		Time   *string
+		ENERGY map[string]json.RawMessage
+	}
+	if err := decodeJSON(payload, &msg); err != nil {
+		if r, ok := err.(*DecodeError); ok {
+			r.Serial = device
+			return nil, r
+		}
+		return nil, decodeErr(gridmint.ReasonWrongType, device, "%v", err)
+	}
+	if msg.ENERGY == nil {
+		// A SENSOR message from a sensor without energy metering
+		// (temperature, humidity): known, not ours.
+		return nil, nil
+	}
+	var src time.Time
+	if msg.Time != nil {
+		ts, err := time.Parse(tasmotaTimeLayout, *msg.Time)
+		if err != nil {
+			return nil, decodeErr(gridmint.ReasonMalformed, device, "Time %q: want %s", *msg.Time, tasmotaTimeLayout)
+		}
+		src = ts
+	}
+	totals, err := numbersField(msg.ENERGY, "Total", true)
+	if err != nil {
+		return nil, decodeErr(err.Reason, device, "ENERGY.%s", err.Detail)
+	}
+	powers, err := numbersField(msg.ENERGY, "Power", false)
+	if err != nil {
+		return nil, decodeErr(err.Reason, device, "ENERGY.%s", err.Detail)
+	}
+	if powers == nil {
+		powers = make([]json.Number, len(totals))
+		for i := range powers {
+			powers[i] = "0"
+		}
+	}
+	if len(powers) != len(totals) {
+		return nil, decodeErr(gridmint.ReasonWrongType, device, "ENERGY has %d Total channels but %d Power channels", len(totals), len(powers))
+	}
+	ups := make([]Update, len(totals))
+	for i := range totals {
+		counter, derr := parseCounter(string(totals[i]), gridmint.UnitKWh)
+		if derr != nil {
+			return nil, decodeErr(derr.Reason, device, "ENERGY.Total: %s", derr.Detail)
+		}
+		p, perr := parsePower(string(powers[i]))
+		if perr != nil {
+			return nil, decodeErr(perr.Reason, device, "ENERGY.Power: %s", perr.Detail)
+		}
+		serial := device
+		if len(totals) > 1 {
+			serial = channelSerial(device, i+1)
+		}
+		ups[i] = Update{Serial: serial, Measurement: &Measurement{
+			SourceTime:  src,
+			Power:       p,
+			Counter:     counter,
+			CounterKind: gridmint.CounterLifetime,
+		}}
+	}
+	t.channels[device] = len(totals)
+	return ups, nil
+}
+
+// numbersField reads a JSON number or array of numbers from obj[key].
+// required says whether a missing key is an error.
+func numbersField(obj map[string]json.RawMessage, key string, required bool) ([]json.Number, *DecodeError) {
+	raw, ok := obj[key]
+	if !ok {
+		if required {
+			return nil, &DecodeError{Reason: gridmint.ReasonWrongType, Detail: key + " missing"}
+		}
+		return nil, nil
+	}
+	raw = bytes.TrimSpace(raw)
+	if bytes.Equal(raw, []byte("null")) {
+		return nil, &DecodeError{Reason: gridmint.ReasonNotFinite, Detail: key + " is null (NaN in the firmware)"}
+	}
+	if len(raw) > 0 && raw[0] == '[' {
+		var arr []json.RawMessage
+		if err := json.Unmarshal(raw, &arr); err != nil {
+			return nil, &DecodeError{Reason: gridmint.ReasonWrongType, Detail: fmt.Sprintf("%s: %v", key, err)}
+		}
+		if len(arr) == 0 || len(arr) > maxChannels {
+			return nil, &DecodeError{Reason: gridmint.ReasonWrongType, Detail: fmt.Sprintf("%s has %d channels, want 1..%d", key, len(arr), maxChannels)}
+		}
+		out := make([]json.Number, len(arr))
+		for i, el := range arr {
+			n, err := oneNumber(el)
+			if err != nil {
+				return nil, &DecodeError{Reason: err.Reason, Detail: fmt.Sprintf("%s[%d]: %s", key, i, err.Detail)}
+			}
+			out[i] = n
+		}
+		return out, nil
+	}
+	n, err := oneNumber(raw)
+	if err != nil {
+		return nil, &DecodeError{Reason: err.Reason, Detail: key + ": " + err.Detail}
+	}
+	return []json.Number{n}, nil
+}
+
+// maxChannels bounds per-channel arrays (the largest Tasmota energy
+// drivers have 8 channels); it keeps a hostile payload from creating
+// thousands of devices.
+const maxChannels = 8
+
+func oneNumber(raw json.RawMessage) (json.Number, *DecodeError) {
+	raw = bytes.TrimSpace(raw)
+	if bytes.Equal(raw, []byte("null")) {
+		return "", &DecodeError{Reason: gridmint.ReasonNotFinite, Detail: "null (NaN in the firmware)"}
+	}
+	if len(raw) == 0 || (raw[0] != '-' && (raw[0] < '0' || raw[0] > '9')) {
+		return "", &DecodeError{Reason: gridmint.ReasonWrongType, Detail: fmt.Sprintf("%s is not a number", truncate(raw))}
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err != nil {
+		return "", &DecodeError{Reason: gridmint.ReasonWrongType, Detail: err.Error()}
+	}
+	return n, nil
+}
+
+// SwitchCommand implements Switcher: cmnd/<topic>/POWER[<n>] ON|OFF.
+func (t *tasmota) SwitchCommand(serial string, on bool) (Command, error) {
+	device, ch, _ := strings.Cut(serial, ":")
+	if device == "" || strings.ContainsAny(device, "/+#") {
+		return Command{}, gridmint.Errorf(gridmint.EInvalid, "tasmota serial %q", serial)
+	}
+	name := "POWER"
+	if ch != "" {
+		n, err := strconv.Atoi(ch)
+		if err != nil || n < 1 || n > maxChannels {
+			return Command{}, gridmint.Errorf(gridmint.EInvalid, "tasmota serial %q: bad channel", serial)
+		}
+		name += ch
+	}
+	payload := "OFF"
+	if on {
+		payload = "ON"
+	}
+	return Command{Topic: t.topicFor("cmnd", device, name), Payload: []byte(payload), QoS: 1}, nil
+}

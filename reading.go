@@ -1,0 +1,130 @@
+package gridmint
+
+import (
+	"fmt"
+	"time"
+)
+
+// Quality is the data-quality flag of a reading or interval, with the same
+// values as OpenADR 3's DATA_QUALITY report payload.
+type Quality string
+
+// Quality values.
+const (
+	QualityOK        Quality = "ok"        // measured and plausible
+	QualityEstimated Quality = "estimated" // derived across a gap or a counter reset
+	QualityMissing   Quality = "missing"   // no data for the period
+	QualityBad       Quality = "bad"       // measured but failed a plausibility check
+)
+
+// CounterKind says over what span a device's energy counter accumulates.
+// The normaliser turns every kind into one lifetime counter per device.
+type CounterKind string
+
+// Counter kinds.
+const (
+	CounterLifetime CounterKind = "lifetime" // since manufacture or last reset (Tasmota Total, OpenDTU yieldtotal)
+	CounterDaily    CounterKind = "daily"    // since local midnight (Tasmota Today, OpenDTU yieldday)
+	CounterSession  CounterKind = "session"  // since the car was plugged in (go-e wh)
+)
+
+// CounterEvent marks a reading at which the raw counter did something other
+// than grow.
+type CounterEvent string
+
+// Counter events.
+const (
+	EventNone     CounterEvent = ""         // the counter grew or stayed
+	EventFirst    CounterEvent = "first"    // first reading of this device
+	EventReset    CounterEvent = "reset"    // a lifetime counter went down: reboot or reset
+	EventRollover CounterEvent = "rollover" // a daily or session counter restarted, as it should
+)
+
+// Reading is one normalised measurement of one device.
+type Reading struct {
+	Device DeviceID `json:"device"`
+	// Time is when the node received the measurement, in UTC by the node's
+	// clock. Readings of one device are stored in Time order.
+	Time time.Time `json:"time"`
+	// SourceTime is the device's own timestamp of the measurement when its
+	// payload carries one (OpenDTU last_update; Tasmota Time, whose zone is
+	// unknown). It is only compared with other readings of the same device,
+	// to find duplicates and reordering.
+	SourceTime time.Time `json:"source_time,omitzero"`
+	// Power in W, positive in the device kind's natural direction.
+	Power W `json:"power_w"`
+	// Energy is the normalised lifetime counter in mWh: it never decreases,
+	// whatever the device's counter does (resets, daily rollovers).
+	Energy MWh `json:"energy_mwh"`
+	// Raw is the device's own counter value converted to mWh, and Counter
+	// its kind; kept so every normalised value can be audited.
+	Raw     MWh         `json:"raw_mwh"`
+	Counter CounterKind `json:"counter"`
+	// Event says whether the raw counter reset or rolled over here.
+	Event   CounterEvent `json:"event,omitempty"`
+	Quality Quality      `json:"quality"`
+}
+
+// String is a compact human form for logs and test failures.
+func (r Reading) String() string {
+	return fmt.Sprintf("%s@%s power=%.1fW energy=%v raw=%v(%s)%s %s",
+		r.Device, r.Time.Format(time.RFC3339Nano), float64(r.Power), r.Energy, r.Raw, r.Counter,
+		eventSuffix(r.Event), r.Quality)
+}
+
+func eventSuffix(e CounterEvent) string {
+	if e == EventNone {
+		return ""
+	}
+	return " " + string(e)
+}
+
+// Interval is the energy of one device over the half-open span [Start, End).
+type Interval struct {
+	Device  DeviceID  `json:"device"`
+	Start   time.Time `json:"start"`
+	End     time.Time `json:"end"`
+	Energy  MWh       `json:"energy_mwh"`
+	Quality Quality   `json:"quality"`
+}
+
+// Contains reports whether t lies in [Start, End).
+func (iv Interval) Contains(t time.Time) bool {
+	return !t.Before(iv.Start) && t.Before(iv.End)
+}
+
+// Reason is why an input was rejected and kept in quarantine instead of
+// being stored as a reading.
+type Reason string
+
+// Rejection reasons. Each is counted separately.
+const (
+	ReasonMalformed     Reason = "malformed"      // not parseable (bad JSON, not a number)
+	ReasonWrongType     Reason = "wrong_type"     // parseable, but a field has the wrong type
+	ReasonNotFinite     Reason = "not_finite"     // NaN or infinity
+	ReasonNegative      Reason = "negative"       // a counter below zero
+	ReasonAbsurd        Reason = "absurd"         // a value beyond any home device (e.g. > 1 MW, > 1 GWh)
+	ReasonImplausible   Reason = "implausible"    // a counter jump faster than the device could produce
+	ReasonUnknownTopic  Reason = "unknown_topic"  // a topic no adapter understands
+	ReasonUnknownDevice Reason = "unknown_device" // a device not declared while discovery is off
+	ReasonDuplicate     Reason = "duplicate"      // the same measurement again
+	ReasonOutOfOrder    Reason = "out_of_order"   // older than a measurement already stored
+)
+
+// Rejection is an input kept in quarantine: the raw bytes, where they came
+// from and why they were not stored as a reading.
+type Rejection struct {
+	Time    time.Time `json:"time"`
+	Topic   string    `json:"topic"`
+	Dialect string    `json:"dialect,omitempty"`
+	Device  DeviceID  `json:"device,omitempty"`
+	Reason  Reason    `json:"reason"`
+	Detail  string    `json:"detail"`
+	Raw     []byte    `json:"raw"`
+}
+
+// Reasons lists every rejection reason, so counters can start at zero.
+var Reasons = []Reason{
+	ReasonMalformed, ReasonWrongType, ReasonNotFinite, ReasonNegative, ReasonAbsurd,
+	ReasonImplausible, ReasonUnknownTopic, ReasonUnknownDevice, ReasonDuplicate, ReasonOutOfOrder,
+}
