@@ -1,0 +1,518 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/dgraph-io/badger/v4"
+	"github.com/dgraph-io/badger/v4/options"
+	"github.com/gridmint/gridmint"
+)
+
+// Defaults and limits. Memory defaults suit a Raspberry-Pi-class box with
+// 1-4 GB of RAM: badger's own defaults (five 64 MiB memtables, 256 MiB block
+// cache, 1 GiB value-log files) would take a third of a small box.
+const (
+	// DefaultQuarantineTTL is how long a rejection is kept when
+	// Options.QuarantineTTL is 0: 30 days.
+	DefaultQuarantineTTL = 30 * 24 * time.Hour
+	// DefaultMemTableSize is the size of one memtable in bytes (16 MiB);
+	// two are kept, so writes buffer at most 32 MiB in RAM.
+	DefaultMemTableSize = 16 << 20
+	// MinMemTableSize is the smallest Options.MemTableSize accepted, in
+	// bytes. badger caps one transaction at 15% of a memtable, and
+	// MaxBatchLen is computed for this size.
+	MinMemTableSize = 16 << 20
+	// DefaultBlockCacheSize is the block cache size in bytes (16 MiB).
+	DefaultBlockCacheSize = 16 << 20
+	// DefaultValueLogFileSize is the size of one value-log file in bytes
+	// (64 MiB); value-log GC reclaims space a whole file at a time.
+	DefaultValueLogFileSize = 64 << 20
+	// DefaultReadLimit is how many records Readings and Rejections return
+	// at most when called with limit <= 0.
+	DefaultReadLimit = 10000
+
+	// indexCacheSize bounds the memory used for SSTable indexes and bloom
+	// filters (bytes); without a bound they grow with the database.
+	indexCacheSize = 8 << 20
+	// valueThreshold: values of at least this many bytes go to the value
+	// log, smaller ones live in the LSM tree. Readings (~100 B) stay in the
+	// LSM tree; large rejection payloads go to the value log, whose space
+	// RunGC reclaims once they expire. It also bounds the per-item cost of
+	// a transaction, which MaxBatchLen relies on.
+	valueThreshold = 512
+	// defaultGCEvery is RunGC's period when called with every <= 0.
+	defaultGCEvery = 10 * time.Minute
+)
+
+// Options configures Open. The zero value is the production configuration.
+type Options struct {
+	// Logger receives the store's and badger's messages; badger's only at
+	// warning level and above. nil discards them.
+	Logger *slog.Logger
+	// InMemory keeps everything in RAM (badger in-memory mode), for tests
+	// only: nothing is durable and Open ignores dir. Every value is then
+	// kept inline, so a batch of large rejections or counter states can
+	// hit ErrBatchTooBig below MaxBatchLen items.
+	InMemory bool
+	// QuarantineTTL is how long a rejected input is kept; it then expires
+	// (badger TTL) so a broken device cannot fill the disk. It runs from
+	// the commit by the wall clock, not from Rejection.Time. 0 means
+	// DefaultQuarantineTTL. The per-reason counts never expire.
+	QuarantineTTL time.Duration
+	// MemTableSize is the size of one of the two memtables, in bytes.
+	// 0 means DefaultMemTableSize; below MinMemTableSize is an error.
+	MemTableSize int64
+	// BlockCacheSize is the block cache size in bytes; 0 means
+	// DefaultBlockCacheSize.
+	BlockCacheSize int64
+	// ValueLogFileSize is the size of one value-log file in bytes, in
+	// [1 MiB, 2 GiB); 0 means DefaultValueLogFileSize.
+	ValueLogFileSize int64
+}
+
+// Store is the node's durable state. Open one per data directory; badger
+// holds a directory lock, so a second Open of the same dir fails.
+type Store struct {
+	db       *badger.DB
+	log      *slog.Logger
+	ttl      time.Duration
+	inMemory bool
+
+	// commitMu serialises commits: they read-modify-write the rejection
+	// counters and the sequence, so conflict detection is off in badger.
+	commitMu sync.Mutex
+	seq      uint64 // last sequence number handed out; guarded by commitMu
+
+	// mu guards closed. Operations hold it shared while they use db, Close
+	// holds it exclusively, so Close waits for in-flight operations and
+	// nothing touches a closed db.
+	mu     sync.RWMutex
+	closed bool
+}
+
+// ErrClosed is returned by every operation on a closed Store.
+var ErrClosed = &gridmint.Error{Code: gridmint.EUnavailable, Message: "store: closed"}
+
+// Open opens (creating if needed) the store in dir. Commits are durable:
+// badger runs with SyncWrites, so a committed batch survives a crash or
+// power loss. With opts.InMemory, dir is ignored.
+func Open(dir string, opts Options) (*Store, error) {
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	ttl := opts.QuarantineTTL
+	if ttl == 0 {
+		ttl = DefaultQuarantineTTL
+	}
+	if ttl < 0 {
+		return nil, gridmint.Errorf(gridmint.EInvalid, "store: negative quarantine TTL %v", ttl)
+	}
+	memtable := orDefault(opts.MemTableSize, DefaultMemTableSize)
+	if memtable < MinMemTableSize {
+		return nil, gridmint.Errorf(gridmint.EInvalid, "store: memtable size %d B is below the minimum %d B", memtable, MinMemTableSize)
+	}
+
+	threshold := int64(valueThreshold)
+	if opts.InMemory {
+		dir = ""
+		// Without a value log every value must fit the LSM tree: badger
+		// refuses values above the threshold in memory mode.
+		threshold = MaxValueLen
+	} else {
+		if dir == "" {
+			return nil, gridmint.Errorf(gridmint.EInvalid, "store: empty directory")
+		}
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("store: create %s: %w", dir, err)
+		}
+	}
+
+	bo := badger.DefaultOptions(dir).
+		WithInMemory(opts.InMemory).
+		WithSyncWrites(true).
+		WithLogger(badgerLogger{log.With("component", "badger")}).
+		WithMetricsEnabled(false).
+		WithDetectConflicts(false).
+		WithMemTableSize(memtable).
+		WithNumMemtables(2).
+		WithBlockCacheSize(orDefault(opts.BlockCacheSize, DefaultBlockCacheSize)).
+		WithIndexCacheSize(indexCacheSize).
+		WithValueLogFileSize(orDefault(opts.ValueLogFileSize, DefaultValueLogFileSize)).
+		WithValueThreshold(threshold).
+		WithCompression(options.Snappy).
+		// Two compactors is badger's minimum; more only compete for the
+		// Pi's few cores with ingest.
+		WithNumCompactors(2).
+		WithNumGoroutines(2)
+	db, err := badger.Open(bo)
+	if err != nil {
+		return nil, fmt.Errorf("store: open badger in %q: %w", dir, err)
+	}
+	s := &Store{db: db, log: log, ttl: ttl, inMemory: opts.InMemory}
+	if err := db.View(func(txn *badger.Txn) error {
+		seq, _, err := getU64(txn, keySeq)
+		s.seq = seq
+		return err
+	}); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("store: read sequence: %w", err)
+	}
+	log.Info("store opened", "dir", dir, "in_memory", opts.InMemory, "seq", s.seq)
+	return s, nil
+}
+
+func orDefault(v, def int64) int64 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// Close flushes and closes the database. It waits for in-flight operations.
+// Calling it again returns nil.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// view runs fn in a read-only transaction unless the store is closed.
+func (s *Store) view(fn func(txn *badger.Txn) error) error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	return s.db.View(fn)
+}
+
+// Readings returns the readings of device id with from <= Time < to, in
+// ascending time (readings with equal Time in commit order), at most limit
+// of them; limit <= 0 means DefaultReadLimit. A zero to means no upper
+// bound. Readings of other devices are never returned, even when their id
+// starts with id.
+func (s *Store) Readings(id gridmint.DeviceID, from, to time.Time, limit int) ([]gridmint.Reading, error) {
+	if err := checkID(id); err != nil {
+		return nil, err
+	}
+	if limit <= 0 {
+		limit = DefaultReadLimit
+	}
+	if !to.IsZero() && !to.After(from) {
+		return nil, nil
+	}
+	prefix := readingPrefix(id, 0)
+	start := appendTimeKey(bytes.Clone(prefix), from)
+	var end []byte
+	if !to.IsZero() {
+		end = appendTimeKey(bytes.Clone(prefix), to)
+	}
+	var out []gridmint.Reading
+	err := s.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{
+			PrefetchValues: true,
+			PrefetchSize:   min(limit, 100),
+			Prefix:         prefix,
+		})
+		defer it.Close()
+		for it.Seek(start); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
+			item := it.Item()
+			k := item.Key()
+			if len(k) != len(prefix)+timeKeyLen+seqLen {
+				return fmt.Errorf("store: reading key %x: %w", k, errCorrupt)
+			}
+			if end != nil && bytes.Compare(k[:len(end)], end) >= 0 {
+				break
+			}
+			r, err := s.decodeItem(item, id)
+			if err != nil {
+				return err
+			}
+			out = append(out, r)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: readings of %s: %w", id, err)
+	}
+	return out, nil
+}
+
+// decodeItem decodes a reading value and checks it belongs to id.
+func (s *Store) decodeItem(item *badger.Item, id gridmint.DeviceID) (gridmint.Reading, error) {
+	var r gridmint.Reading
+	err := item.Value(func(v []byte) error {
+		var err error
+		r, err = decodeReadingIntern(v, id)
+		return err
+	})
+	if err != nil {
+		return r, fmt.Errorf("key %x: %w", item.Key(), err)
+	}
+	if r.Device != id {
+		return r, fmt.Errorf("key %x holds a reading of %q: %w", item.Key(), r.Device, errCorrupt)
+	}
+	return r, nil
+}
+
+// LastReading returns the latest reading of device id (by Time, then commit
+// order); ok is false when the device has none.
+func (s *Store) LastReading(id gridmint.DeviceID) (r gridmint.Reading, ok bool, err error) {
+	if err := checkID(id); err != nil {
+		return r, false, err
+	}
+	prefix := readingPrefix(id, 0)
+	// Larger than every key of this device: the time and seq suffix is
+	// timeKeyLen+seqLen bytes, so one more 0xFF byte sorts after all.
+	seek := append(bytes.Clone(prefix), bytes.Repeat([]byte{0xFF}, timeKeyLen+seqLen+1)...)
+	err = s.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{Reverse: true, Prefix: prefix})
+		defer it.Close()
+		it.Seek(seek)
+		if !it.ValidForPrefix(prefix) {
+			return nil
+		}
+		var err error
+		r, err = s.decodeItem(it.Item(), id)
+		ok = err == nil
+		return err
+	})
+	if err != nil {
+		return gridmint.Reading{}, false, fmt.Errorf("store: last reading of %s: %w", id, err)
+	}
+	return r, ok, nil
+}
+
+// Devices returns every registered device, sorted by ID.
+func (s *Store) Devices() ([]gridmint.Device, error) {
+	var out []gridmint.Device
+	err := s.scan(typePrefix(prefixDevice), func(k, v []byte) error {
+		var d gridmint.Device
+		if err := json.Unmarshal(v, &d); err != nil {
+			return fmt.Errorf("device key %q: %w: %w", k, errCorrupt, err)
+		}
+		out = append(out, d)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: devices: %w", err)
+	}
+	// Keys are already in byte order of the ID; sort anyway so the
+	// contract does not hang on a subtle key-layout property.
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
+}
+
+// Device returns the registered device id, or an ENotFound *gridmint.Error.
+func (s *Store) Device(id gridmint.DeviceID) (gridmint.Device, error) {
+	if err := checkID(id); err != nil {
+		return gridmint.Device{}, err
+	}
+	var d gridmint.Device
+	var found bool
+	err := s.view(func(txn *badger.Txn) error {
+		item, err := txn.Get(deviceKey(id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		return item.Value(func(v []byte) error {
+			if err := json.Unmarshal(v, &d); err != nil {
+				return fmt.Errorf("%w: %w", errCorrupt, err)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return gridmint.Device{}, fmt.Errorf("store: device %s: %w", id, err)
+	}
+	if !found {
+		return gridmint.Device{}, gridmint.Errorf(gridmint.ENotFound, "store: no device %s", id)
+	}
+	return d, nil
+}
+
+// CounterStates returns the latest counter-normaliser state of every device
+// that has one. The bytes are owned by the caller.
+func (s *Store) CounterStates() (map[gridmint.DeviceID][]byte, error) {
+	out := make(map[gridmint.DeviceID][]byte)
+	p := typePrefix(prefixCounter)
+	err := s.scan(p, func(k, v []byte) error {
+		out[gridmint.DeviceID(k[len(p):])] = bytes.Clone(v)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: counter states: %w", err)
+	}
+	return out, nil
+}
+
+// Rejections returns quarantined rejections newest first, all with Time
+// strictly before before (zero before means no bound), at most limit of
+// them (limit <= 0 means DefaultReadLimit). To page, pass the Time of the
+// last rejection returned; note that rejections sharing exactly that Time
+// but not on the page are then skipped. Expired rejections (older than the
+// quarantine TTL) are gone.
+func (s *Store) Rejections(before time.Time, limit int) ([]gridmint.Rejection, error) {
+	if limit <= 0 {
+		limit = DefaultReadLimit
+	}
+	prefix := typePrefix(prefixRejection)
+	var seek []byte
+	if before.IsZero() {
+		seek = append(bytes.Clone(prefix), bytes.Repeat([]byte{0xFF}, timeKeyLen+seqLen+1)...)
+	} else {
+		// With no seq suffix this sorts before every key at exactly
+		// before, and reverse Seek lands on the largest key <= seek.
+		seek = appendTimeKey(bytes.Clone(prefix), before)
+	}
+	var out []gridmint.Rejection
+	err := s.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{
+			PrefetchValues: true,
+			PrefetchSize:   min(limit, 100),
+			Reverse:        true,
+			Prefix:         prefix,
+		})
+		defer it.Close()
+		for it.Seek(seek); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
+			var rj gridmint.Rejection
+			err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rj) })
+			if err != nil {
+				return fmt.Errorf("rejection key %x: %w: %w", it.Item().Key(), errCorrupt, err)
+			}
+			out = append(out, rj)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: rejections: %w", err)
+	}
+	return out, nil
+}
+
+// RejectionCounts returns the lifetime number of rejections per reason.
+// The counts are persisted and do not expire with the rejections.
+func (s *Store) RejectionCounts() (map[gridmint.Reason]uint64, error) {
+	out := make(map[gridmint.Reason]uint64)
+	p := typePrefix(prefixCount)
+	err := s.scan(p, func(k, v []byte) error {
+		n, err := decodeU64(v)
+		if err != nil {
+			return err
+		}
+		out[gridmint.Reason(k[len(p):])] = n
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store: rejection counts: %w", err)
+	}
+	return out, nil
+}
+
+// scan calls fn with every key and value under prefix, in key order. k and
+// v are only valid during the call.
+func (s *Store) scan(prefix []byte, fn func(k, v []byte) error) error {
+	return s.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, PrefetchSize: 100, Prefix: prefix})
+		defer it.Close()
+		for it.Seek(prefix); it.ValidForPrefix(prefix); it.Next() {
+			item := it.Item()
+			if err := item.Value(func(v []byte) error { return fn(item.Key(), v) }); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// RunGC reclaims value-log space (expired rejections, overwritten devices
+// and counter states) every period until ctx is done or the store is
+// closed. every <= 0 means 10 minutes. It returns at once for an in-memory
+// store. Run it in its own goroutine; tests may skip it.
+func (s *Store) RunGC(ctx context.Context, every time.Duration) {
+	if s.inMemory {
+		return
+	}
+	if every <= 0 {
+		every = defaultGCEvery
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if !s.gcOnce() {
+			return
+		}
+	}
+}
+
+// gcOnce rewrites value-log files while badger finds one at least half
+// garbage. It reports false when the store is closed.
+func (s *Store) gcOnce() bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return false
+	}
+	// Bounded so one pass cannot hold off Close for long.
+	for range 16 {
+		err := s.db.RunValueLogGC(0.5)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, badger.ErrNoRewrite) && !errors.Is(err, badger.ErrRejected) {
+			s.log.Warn("store: value-log GC failed", "err", err)
+		}
+		break
+	}
+	return true
+}
+
+// badgerLogger routes badger's log to slog. Info and debug are dropped:
+// badger is chatty at those levels and nothing there is actionable.
+type badgerLogger struct{ l *slog.Logger }
+
+func (b badgerLogger) Errorf(format string, args ...any) {
+	b.logf(slog.LevelError, format, args)
+}
+
+func (b badgerLogger) Warningf(format string, args ...any) {
+	b.logf(slog.LevelWarn, format, args)
+}
+
+func (badgerLogger) Infof(string, ...any)  {}
+func (badgerLogger) Debugf(string, ...any) {}
+
+func (b badgerLogger) logf(level slog.Level, format string, args []any) {
+	ctx := context.Background()
+	if !b.l.Enabled(ctx, level) {
+		return
+	}
+	b.l.Log(ctx, level, strings.TrimSpace(fmt.Sprintf(format, args...)))
+}
