@@ -1,0 +1,189 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	mqtt "github.com/eclipse/paho.mqtt.golang"
+	mochi "github.com/mochi-mqtt/server/v2"
+	"github.com/mochi-mqtt/server/v2/hooks/auth"
+	"github.com/mochi-mqtt/server/v2/listeners"
+
+	firmwaresim "github.com/gridmint/gridmint/firmware-sim"
+)
+
+// syncBuffer is a bytes.Buffer safe for the logger and the test to share.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func TestHelpExplainsEveryFlag(t *testing.T) {
+	var out syncBuffer
+	if code := run(context.Background(), []string{"--help"}, &out); code != 0 {
+		t.Fatalf("--help exit code %d", code)
+	}
+	for _, want := range []string{
+		"-broker URL", "tcp://host:port", "-period duration", "-tele-period duration", "-pv number", "-plugs number",
+		"-plug-channels number", "-nameplate-w W", "-annual-kwh kWh", "-seed", "-speed factor", "-profile-start time",
+		"RFC3339", "-state-file file", "-base-topic topic", "-full-topic pattern", "late morning",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("--help does not mention %q", want)
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--pv", "-1"},
+		{"--pv", "0", "--plugs", "0"},
+		{"--period", "0s"},
+		{"--speed", "0"},
+		{"--profile-start", "tomorrow"},
+		{"--plug-channels", "9"},
+		{"--base-topic", "solar"},
+		{"--broker", "http://localhost"},
+		{"--log-level", "loud"},
+		{"extra"},
+		{"--no-such-flag"},
+	} {
+		var out syncBuffer
+		if code := run(context.Background(), args, &out); code != 2 {
+			t.Errorf("%v: exit code %d, want 2; output %s", args, code, out.String())
+		}
+	}
+}
+
+func TestBrokerUnreachable(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	var out syncBuffer
+	state := filepath.Join(t.TempDir(), "state.json")
+	if code := run(context.Background(), []string{"--broker", "tcp://" + addr, "--state-file", state}, &out); code != 1 {
+		t.Fatalf("exit code %d, want 1", code)
+	}
+	if !strings.Contains(out.String(), "cannot reach the MQTT broker at tcp://"+addr) {
+		t.Errorf("error output does not say the broker is unreachable:\n%s", out.String())
+	}
+	if _, err := os.Stat(state); !os.IsNotExist(err) {
+		t.Error("a failed start wrote the state file")
+	}
+}
+
+// TestRunSavesAndRestoresState runs the binary's main twice against an
+// embedded broker with a state file: the counters saved by the first run
+// are where the second run starts.
+func TestRunSavesAndRestoresState(t *testing.T) {
+	srv := mochi.New(&mochi.Options{InlineClient: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		t.Fatal(err)
+	}
+	tcp := listeners.NewTCP(listeners.Config{ID: "t1", Address: "127.0.0.1:0"})
+	if err := srv.AddListener(tcp); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve() }()
+	defer srv.Close()
+	broker := "tcp://" + tcp.Address()
+
+	state := filepath.Join(t.TempDir(), "state.json")
+	args := []string{"--broker", broker, "--period", "20ms", "--profile-start", "2025-06-22T11:30:00Z",
+		"--speed", "60", "--state-file", state, "--plug-channels", "2"}
+
+	runUntil := func(sensors int) firmwaresim.State {
+		t.Helper()
+		got := make(chan struct{}, 1000)
+		sub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID("test-sub"))
+		if tok := sub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("subscriber: %v", tok.Error())
+		}
+		defer sub.Disconnect(50)
+		tok := sub.Subscribe("tele/+/SENSOR", 0, func(mqtt.Client, mqtt.Message) { got <- struct{}{} })
+		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("subscribe: %v", tok.Error())
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		var out syncBuffer
+		done := make(chan int, 1)
+		go func() { done <- run(ctx, args, &out) }()
+		deadline := time.After(10 * time.Second)
+		for i := 0; i < sensors; i++ {
+			select {
+			case <-got:
+			case code := <-done:
+				t.Fatalf("exited early with %d:\n%s", code, out.String())
+			case <-deadline:
+				t.Fatalf("only %d SENSOR messages:\n%s", i, out.String())
+			}
+		}
+		cancel()
+		if code := <-done; code != 0 {
+			t.Fatalf("exit code %d:\n%s", code, out.String())
+		}
+		if !strings.Contains(out.String(), "state saved") {
+			t.Errorf("no 'state saved' in the log:\n%s", out.String())
+		}
+		data, err := os.ReadFile(state)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var st firmwaresim.State
+		if err := json.Unmarshal(data, &st); err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+
+	first := runUntil(10)
+	if len(first.Inverters) != 1 || len(first.Plugs) != 1 || len(first.Plugs[0].Channels) != 2 {
+		t.Fatalf("state %+v", first)
+	}
+	if first.Inverters[0].YieldTotalWh <= 0 || first.Plugs[0].Channels[0].TotalWh <= 0 {
+		t.Fatalf("no energy counted in the first run: %+v", first)
+	}
+	second := runUntil(10)
+	if second.Inverters[0].YieldTotalWh <= first.Inverters[0].YieldTotalWh ||
+		second.Plugs[0].Channels[1].TotalWh <= first.Plugs[0].Channels[1].TotalWh ||
+		!second.Plugs[0].TotalStartTime.Equal(first.Plugs[0].TotalStartTime) {
+		t.Errorf("counters did not continue across restarts:\nfirst  %+v\nsecond %+v", first, second)
+	}
+
+	// A corrupt state file is reported, not overwritten.
+	if err := os.WriteFile(state, []byte("{not json"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	if code := run(context.Background(), args, &out); code != 1 || !strings.Contains(out.String(), "not a firmware-sim state file") {
+		t.Errorf("corrupt state file: exit %d, output %s", code, out.String())
+	}
+	if data, _ := os.ReadFile(state); string(data) != "{not json" {
+		t.Error("corrupt state file was overwritten")
+	}
+}

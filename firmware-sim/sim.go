@@ -1,0 +1,493 @@
+package firmwaresim
+
+import (
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gridmint/gridmint"
+)
+
+// Defaults applied by New to zero Config fields.
+const (
+	DefaultPeriod         = 5 * time.Second     // publish cycle; OpenDTU's default publish interval
+	DefaultClientPrefix   = "fwsim-"            // MQTT client ID prefix
+	DefaultBaseTopic      = "solar/"            // OpenDTU's default base topic
+	DefaultFullTopic      = "%prefix%/%topic%/" // Tasmota's default FullTopic
+	DefaultNameplate      = gridmint.W(800)     // inverter AC rating, W (a Hoymiles HM-800)
+	DefaultAnnualKWh      = 1000.0              // plug channel consumption, kWh per year
+	DefaultPowerFactor    = 0.9                 // plug load power factor, 0..1
+	DefaultVoltage        = 230.0               // nominal mains voltage, V
+	DefaultConnectTimeout = 10 * time.Second    // first connect + subscribe per device
+	// MaxSpeed bounds Config.Speed so that the profile clock cannot
+	// overflow time.Duration within years of running.
+	MaxSpeed = 100_000.0
+	// MaxPlugChannels is the most relay channels a Tasmota energy driver
+	// reports (and what the node's adapter accepts).
+	MaxPlugChannels = 8
+)
+
+// Config configures a Sim. Zero fields take the documented defaults.
+type Config struct {
+	// Broker is the MQTT broker URL, tcp://host:port (also mqtt://, ssl://,
+	// tls://, ws://, wss://). Only Run needs it.
+	Broker string
+	// ClientPrefix starts every MQTT client ID; default "fwsim-".
+	ClientPrefix string
+	// Period is the publish cycle of Run and the physics step (OpenDTU's
+	// publish interval); default 5 s, like the firmware.
+	Period time.Duration
+	// PV lists the inverters. Inverters with the same BaseTopic share one
+	// simulated OpenDTU (one MQTT connection), as on real hardware.
+	PV []PVConfig
+	// Plugs lists the Tasmota plugs, one MQTT connection each.
+	Plugs []PlugConfig
+	// ProfileStart is the profile-clock time at simStart (see the package
+	// doc). Zero: the sim clock's own time in Location.
+	ProfileStart time.Time
+	// Speed is how many profile seconds pass per sim-clock second; default
+	// 1, at most MaxSpeed.
+	Speed float64
+	// Location is the zone in which the sim clock is read as local time:
+	// the profile clock when ProfileStart is zero, and Tasmota's Time
+	// fields. Default UTC.
+	Location *time.Location
+	// Seed seeds the measurement noise (math/rand/v2 PCG, one stream per
+	// device). The same seed and the same Step times give the same
+	// payloads.
+	Seed uint64
+	// Clock is the sim clock; default gridmint.SystemClock.
+	Clock gridmint.Clock
+	// Logger receives connection and command events; default discards.
+	Logger *slog.Logger
+	// ConnectTimeout bounds Run's first connection and subscription of
+	// each device; default 10 s.
+	ConnectTimeout time.Duration
+}
+
+// PVConfig is one Hoymiles micro-inverter behind an OpenDTU.
+type PVConfig struct {
+	// Serial is the inverter serial: 12 decimal digits, e.g.
+	// "116181234567". OpenDTU reads serials in topics as hex, so they
+	// must be unique as hex numbers too.
+	Serial string
+	// Name is published on <serial>/name; default "HM-<nameplate> <last
+	// four digits of the serial>".
+	Name string
+	// Nameplate is the inverter's AC rating (W), default 800. Output is
+	// the PV profile scaled linearly to it and clipped at it; limits are
+	// percentages of it, as on the inverter.
+	Nameplate gridmint.W
+	// BaseTopic is OpenDTU's base topic, ending in '/'; default "solar/".
+	BaseTopic string
+}
+
+// PlugConfig is one Tasmota energy-monitoring plug.
+type PlugConfig struct {
+	// Topic is Tasmota's %topic%, e.g. "tasmota_A1B2C3". Required.
+	Topic string
+	// FullTopic is Tasmota's FullTopic pattern with %prefix% and %topic%
+	// and a trailing '/'; default "%prefix%/%topic%/".
+	FullTopic string
+	// Channels is the number of relays with energy metering (1..8),
+	// default 1. With more than one, ENERGY values become per-channel
+	// arrays with a shared scalar Voltage, like a Sonoff Dual R3.
+	Channels int
+	// AnnualKWh is each channel's consumption (kWh per year) to which the
+	// BDEW H25 profile is scaled; default 1000.
+	AnnualKWh float64
+	// TelePeriod is how often tele/<topic>/STATE and SENSOR are published
+	// (Tasmota's TelePeriod; the firmware's default is 300 s). Zero: every
+	// Period. Otherwise it is rounded to whole Periods.
+	TelePeriod time.Duration
+	// PowerFactor of the load, in (0, 1]; default 0.9.
+	PowerFactor float64
+	// Voltage is the nominal mains voltage (V); default 230.
+	Voltage float64
+}
+
+// Message is one MQTT message a simulated device publishes.
+type Message struct {
+	Device   string // MQTT client ID of the publishing device
+	Topic    string // full topic, base topic or FullTopic applied
+	Payload  string // plain-text scalar (OpenDTU) or JSON (Tasmota)
+	QoS      byte   // MQTT QoS, 0 or 1
+	Retained bool   // MQTT retain flag
+}
+
+// String is "topic payload" with a retained marker, for logs and tests.
+func (m Message) String() string {
+	r := ""
+	if m.Retained {
+		r = " (retained)"
+	}
+	return m.Topic + " " + m.Payload + r
+}
+
+// Stats are counters of a running Sim, for the binary's summary line.
+type Stats struct {
+	Devices   int    // MQTT devices: OpenDTUs plus plugs
+	Connected int    // devices whose MQTT connection is up
+	Published uint64 // messages handed to the MQTT client without error
+	Commands  uint64 // command messages received
+	Ignored   uint64 // commands received but not applied (see the log)
+}
+
+// Sim is a set of simulated devices. All methods are safe for concurrent
+// use.
+type Sim struct {
+	cfg          Config
+	log          *slog.Logger
+	clock        gridmint.Clock
+	loc          *time.Location
+	pvProfile    *PVProfile
+	loadProfile  *LoadProfile
+	simStart     time.Time // sim-clock time of New
+	profileStart time.Time // profile-clock time at simStart
+
+	stepMu sync.Mutex // serialises Step, so cycles are published in order
+
+	mu    sync.Mutex // guards device state
+	dtus  []*dtu
+	plugs []*plug
+
+	connMu sync.Mutex
+	conns  map[string]*conn // by client ID, while Run is connected
+
+	running                      atomic.Bool // Run is active
+	published, commands, ignored atomic.Uint64
+}
+
+// endpoint is one MQTT-connected simulated device. Methods other than
+// clientID (immutable) are called with Sim.mu held.
+type endpoint interface {
+	clientID() string
+	will() Message
+	// onConnect returns what the device publishes on every (re)connect.
+	onConnect(now time.Time) []Message
+	subscriptions() []string
+	// handle applies a received command and returns the replies; ok is
+	// false when the command was ignored, with why.
+	handle(now time.Time, topic string, payload []byte, retained bool) (replies []Message, ok bool, why string)
+}
+
+// New validates cfg, applies defaults, loads the embedded profiles and
+// returns a Sim whose devices start with zero counters. Errors are
+// gridmint EInvalid errors naming the offending field.
+func New(cfg Config) (*Sim, error) {
+	if cfg.ClientPrefix == "" {
+		cfg.ClientPrefix = DefaultClientPrefix
+	}
+	if cfg.Period == 0 {
+		cfg.Period = DefaultPeriod
+	}
+	if cfg.Speed == 0 {
+		cfg.Speed = 1
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = gridmint.SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.UTC
+	}
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = DefaultConnectTimeout
+	}
+	switch {
+	case cfg.Period < 0:
+		return nil, invalid("Config.Period %v: must be positive", cfg.Period)
+	case math.IsNaN(cfg.Speed) || cfg.Speed < 0 || cfg.Speed > MaxSpeed:
+		return nil, invalid("Config.Speed %v: want 0 < speed <= %v", cfg.Speed, MaxSpeed)
+	case cfg.ConnectTimeout < 0:
+		return nil, invalid("Config.ConnectTimeout %v: must be positive", cfg.ConnectTimeout)
+	case strings.ContainsAny(cfg.ClientPrefix, "+#/"):
+		return nil, invalid("Config.ClientPrefix %q: no '+', '#' or '/'", cfg.ClientPrefix)
+	case len(cfg.PV) == 0 && len(cfg.Plugs) == 0:
+		return nil, invalid("Config.PV and Config.Plugs are both empty: nothing to simulate")
+	}
+	if cfg.Broker != "" {
+		if err := checkBroker(cfg.Broker); err != nil {
+			return nil, err
+		}
+	}
+	pvp, err := DefaultPVProfile()
+	if err != nil {
+		return nil, gridmint.Errorf(gridmint.EInternal, "embedded PV profile: %v", err)
+	}
+	lp, err := DefaultLoadProfile()
+	if err != nil {
+		return nil, gridmint.Errorf(gridmint.EInternal, "embedded load profile: %v", err)
+	}
+	now := cfg.Clock.Now()
+	s := &Sim{
+		cfg:          cfg,
+		log:          cfg.Logger,
+		clock:        cfg.Clock,
+		loc:          cfg.Location,
+		pvProfile:    pvp,
+		loadProfile:  lp,
+		simStart:     now,
+		profileStart: cfg.ProfileStart,
+		conns:        map[string]*conn{},
+	}
+	if s.profileStart.IsZero() {
+		s.profileStart = now.In(cfg.Location)
+	}
+	clientIDs := map[string]string{}
+	claim := func(id, field string) error {
+		if other, dup := clientIDs[id]; dup {
+			return invalid("%s: MQTT client ID %q also used by %s", field, id, other)
+		}
+		clientIDs[id] = field
+		return nil
+	}
+	serials := map[uint64]int{}
+	for i, pc := range cfg.PV {
+		field := fmt.Sprintf("Config.PV[%d]", i)
+		inv, err := newInverter(pc, field, cfg.Seed)
+		if err != nil {
+			return nil, err
+		}
+		if j, dup := serials[inv.serialHex]; dup {
+			return nil, invalid("%s.Serial %q: same inverter serial (read as hex, like OpenDTU) as Config.PV[%d]", field, pc.Serial, j)
+		}
+		serials[inv.serialHex] = i
+		var d *dtu
+		for _, cand := range s.dtus {
+			if cand.baseTopic == inv.baseTopic {
+				d = cand
+			}
+		}
+		if d == nil {
+			d = newDTU(cfg.ClientPrefix, inv.baseTopic, now)
+			if err := claim(d.id, field+".BaseTopic"); err != nil {
+				return nil, err
+			}
+			s.dtus = append(s.dtus, d)
+		}
+		d.inverters = append(d.inverters, inv)
+	}
+	topics := map[string]int{}
+	for i, pc := range cfg.Plugs {
+		field := fmt.Sprintf("Config.Plugs[%d]", i)
+		p, err := newPlug(pc, field, cfg.ClientPrefix, cfg.Seed, now, cfg.Location)
+		if err != nil {
+			return nil, err
+		}
+		if j, dup := topics[pc.Topic]; dup {
+			return nil, invalid("%s.Topic %q: also used by Config.Plugs[%d]", field, pc.Topic, j)
+		}
+		topics[pc.Topic] = i
+		if err := claim(p.id, field+".Topic"); err != nil {
+			return nil, err
+		}
+		s.plugs = append(s.plugs, p)
+	}
+	return s, nil
+}
+
+func invalid(format string, args ...any) error {
+	return gridmint.Errorf(gridmint.EInvalid, "firmwaresim: "+format, args...)
+}
+
+func checkBroker(broker string) error {
+	u, err := url.Parse(broker)
+	if err != nil {
+		return invalid("Config.Broker %q: %v", broker, err)
+	}
+	switch u.Scheme {
+	case "tcp", "mqtt", "ssl", "tls", "ws", "wss":
+	default:
+		return invalid("Config.Broker %q: want tcp://host:port", broker)
+	}
+	if u.Host == "" {
+		return invalid("Config.Broker %q: no host:port", broker)
+	}
+	return nil
+}
+
+// deviceRand returns the noise stream of one device: PCG seeded with the
+// configured seed and a hash of the device's identity, so a device's noise
+// does not change when other devices are added or reordered.
+func deviceRand(seed uint64, identity string) *rand.Rand {
+	h := fnv.New64a()
+	h.Write([]byte(identity))
+	return rand.New(rand.NewPCG(seed, h.Sum64()))
+}
+
+// ProfileTime returns the profile-clock time at sim-clock time now (see the
+// package doc).
+func (s *Sim) ProfileTime(now time.Time) time.Time {
+	elapsed := float64(now.Sub(s.simStart)) * s.cfg.Speed
+	return s.profileStart.Add(time.Duration(elapsed))
+}
+
+// Step advances every device's physics to sim-clock time now and returns
+// the messages of one publish cycle, in the order the firmware publishes
+// them. While Run is connected it also publishes them, each on its
+// device's connection. Run calls Step every Period; tests call it directly
+// with chosen times. Energy is only counted for time after the latest
+// Step, so a clock that steps back never counts an interval twice.
+func (s *Sim) Step(now time.Time) []Message {
+	s.stepMu.Lock()
+	defer s.stepMu.Unlock()
+	pt := s.ProfileTime(now)
+	var msgs []Message
+	s.mu.Lock()
+	for _, d := range s.dtus {
+		for _, inv := range d.inverters {
+			inv.advance(now, pt, s.pvProfile)
+		}
+		msgs = append(msgs, d.cycle(now)...)
+	}
+	for _, p := range s.plugs {
+		p.advance(now, pt, s.loadProfile)
+		if p.teleDue(now, s.cfg.Period) {
+			msgs = append(msgs, p.tele(now)...)
+		}
+	}
+	s.mu.Unlock()
+	s.publish(msgs)
+	return msgs
+}
+
+// String describes the Sim for logs.
+func (s *Sim) String() string {
+	n := 0
+	for _, d := range s.dtus {
+		n += len(d.inverters)
+	}
+	return fmt.Sprintf("firmware-sim: %d inverter(s) on %d OpenDTU(s), %d Tasmota plug(s)", n, len(s.dtus), len(s.plugs))
+}
+
+// Stats returns the counters of the running Sim.
+func (s *Sim) Stats() Stats {
+	st := Stats{
+		Devices:   len(s.dtus) + len(s.plugs),
+		Published: s.published.Load(),
+		Commands:  s.commands.Load(),
+		Ignored:   s.ignored.Load(),
+	}
+	s.connMu.Lock()
+	for _, c := range s.conns {
+		if c.client.IsConnectionOpen() {
+			st.Connected++
+		}
+	}
+	s.connMu.Unlock()
+	return st
+}
+
+// endpoints lists every MQTT device, OpenDTUs first, in config order.
+func (s *Sim) endpoints() []endpoint {
+	eps := make([]endpoint, 0, len(s.dtus)+len(s.plugs))
+	for _, d := range s.dtus {
+		eps = append(eps, d)
+	}
+	for _, p := range s.plugs {
+		eps = append(eps, p)
+	}
+	return eps
+}
+
+// command applies one received command to ep and returns the replies.
+func (s *Sim) command(ep endpoint, topic string, payload []byte, retained bool) []Message {
+	s.commands.Add(1)
+	s.mu.Lock()
+	replies, ok, why := ep.handle(s.clock.Now(), topic, payload, retained)
+	s.mu.Unlock()
+	if !ok {
+		s.ignored.Add(1)
+		s.log.Info("command ignored", "device", ep.clientID(), "topic", topic, "payload", string(payload), "retained", retained, "why", why)
+	} else {
+		s.log.Info("command applied", "device", ep.clientID(), "topic", topic, "payload", string(payload))
+	}
+	return replies
+}
+
+// civilDate is a calendar date without a zone.
+type civilDate struct {
+	year  int
+	month time.Month
+	day   int
+}
+
+func dateOf(t time.Time) civilDate {
+	y, m, d := t.Date()
+	return civilDate{y, m, d}
+}
+
+func (c civilDate) isZero() bool { return c.year == 0 }
+
+func (c civilDate) next() civilDate {
+	return dateOf(time.Date(c.year, c.month, c.day+1, 12, 0, 0, 0, time.UTC))
+}
+
+// String formats as 2006-01-02, the form State uses.
+func (c civilDate) String() string {
+	if c.isZero() {
+		return ""
+	}
+	return fmt.Sprintf("%04d-%02d-%02d", c.year, int(c.month), c.day)
+}
+
+func parseCivilDate(s string) (civilDate, error) {
+	if s == "" {
+		return civilDate{}, nil
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return civilDate{}, err
+	}
+	return dateOf(t), nil
+}
+
+// hoursSince returns now - last in hours, 0 for the first step (last
+// zero) or when the clock went backwards.
+func hoursSince(last, now time.Time) float64 {
+	if last.IsZero() || !now.After(last) {
+		return 0
+	}
+	return now.Sub(last).Hours()
+}
+
+// fixed formats v with digits decimals like Arduino's String(float,
+// digits), never as "-0".
+func fixed(v float64, digits int) string {
+	if v == 0 || math.IsNaN(v) {
+		v = 0
+	}
+	s := strconv.FormatFloat(v, 'f', digits, 64)
+	if strings.HasPrefix(s, "-") && strings.Trim(s, "-0.") == "" {
+		s = s[1:]
+	}
+	return s
+}
+
+// wholeWh is an energy counter as the firmware stores it: truncated to
+// whole Wh, so the reported value never runs ahead of the energy counted.
+func wholeWh(wh float64) int64 {
+	if wh <= 0 {
+		return 0
+	}
+	return int64(math.Floor(wh))
+}
+
+// kWh3 formats whole Wh as kWh with three decimals, exactly.
+func kWh3(wh int64) string {
+	return fmt.Sprintf("%d.%03d", wh/1000, wh%1000)
+}
+
+// clamp limits v to [lo, hi].
+func clamp(v, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, v)) }
