@@ -17,6 +17,10 @@ type Subscriber interface {
 	Subscriptions() []string
 }
 
+// MaxMeasurementsPerMessage bounds the Updates with a Measurement that one
+// message may yield (Tasmota's 8 channels), so callers can size batches.
+const MaxMeasurementsPerMessage = 8
+
 // Decoder turns one MQTT message of its dialect into Updates. A Decoder may
 // keep state between messages (OpenDTU spreads one measurement over several
 // topics), so it is not safe for concurrent use: Ingest calls it from one

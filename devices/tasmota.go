@@ -265,7 +265,7 @@ func numbersField(obj map[string]json.RawMessage, key string, required bool) ([]
 // maxChannels bounds per-channel arrays (the largest Tasmota energy
 // drivers have 8 channels); it keeps a hostile payload from creating
 // thousands of devices.
-const maxChannels = 8
+const maxChannels = MaxMeasurementsPerMessage
 
 func oneNumber(raw json.RawMessage) (json.Number, *DecodeError) {
 	raw = bytes.TrimSpace(raw)

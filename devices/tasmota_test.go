@@ -204,12 +204,19 @@ func checkDecoded(t *testing.T, ups []Update, err error) {
 		}
 		return
 	}
+	measurements := 0
 	for _, u := range ups {
+		if u.Measurement != nil {
+			measurements++
+		}
 		if u.Serial == "" {
 			t.Fatalf("update without serial: %+v", u)
 		}
 		if m := u.Measurement; m != nil && m.CounterKind == "" {
 			t.Fatalf("measurement without counter kind: %+v", m)
 		}
+	}
+	if measurements > MaxMeasurementsPerMessage {
+		t.Fatalf("%d measurements from one message, more than %d", measurements, MaxMeasurementsPerMessage)
 	}
 }
