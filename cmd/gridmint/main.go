@@ -1,0 +1,165 @@
+// Command gridmint runs a gridmint node.
+//
+//	gridmint demo                 one process: embedded broker, simulated devices, node
+//	gridmint run --config FILE    a node against an external MQTT broker
+//	gridmint version
+//
+// Run `gridmint <command> --help` for the flags of each command.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/gridmint/gridmint/node"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+const usage = `gridmint: an Energy-DePIN node. It reads home solar inverters, batteries,
+EV chargers and smart plugs over MQTT, normalises their power and energy,
+and keeps them in a local store.
+
+Usage:
+  gridmint demo [flags]            run everything in one process: an embedded
+                                   MQTT broker, a simulated PV inverter (OpenDTU)
+                                   and smart plug (Tasmota), and the node
+  gridmint run --config FILE       run the node against an external broker
+                                   (Mosquitto, EMQX) with devices from FILE
+  gridmint version                 print the version
+
+Run 'gridmint <command> --help' for a command's flags.
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "gridmint:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "demo":
+		return demo(ctx, args[1:], stdout, stderr)
+	case "run":
+		return runNode(ctx, args[1:], stdout, stderr)
+	case "version", "--version", "-version":
+		fmt.Fprintln(stdout, "gridmint", version)
+		return nil
+	case "help", "--help", "-help", "-h":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	o := node.DemoOptions{Version: version}
+	fs.StringVar(&o.DataDir, "data-dir", node.DefaultDataDir, "directory for the store, the node key and the simulated devices' counters")
+	fs.StringVar(&o.HTTPAddr, "http-addr", node.DefaultHTTPAddr, "host:port of the API and web page")
+	fs.StringVar(&o.MQTTAddr, "mqtt-addr", "127.0.0.1:1883", "host:port of the embedded MQTT broker (port 0: any free port)")
+	fs.DurationVar(&o.SimPeriod, "sim-period", 0, "publish period of the simulated devices (default 5s, OpenDTU's)")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: gridmint demo [flags]\n\nRuns an embedded MQTT broker, a simulated OpenDTU PV inverter and Tasmota plug,\nand the node, in one process. Ctrl-C stops it; a restart on the same\n--data-dir keeps all data.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("demo: unexpected arguments %q", fs.Args())
+	}
+	log, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		return err
+	}
+	o.Logger = log
+	d, err := node.StartDemo(ctx, o)
+	if err != nil {
+		return err
+	}
+	n := d.Node
+	fmt.Fprintf(stdout, `gridmint demo is running.
+  web page      http://%[1]s/
+  devices API   http://%[1]s/api/v1/devices
+  MQTT broker   %[2]s (embedded)
+  node address  %[3]s
+  peer ID       %[4]s
+  libp2p        %[5]s
+  data dir      %[6]s
+Press Ctrl-C to stop.
+`, n.HTTPAddr(), d.Broker.URL(), n.Identity().Address, n.Identity().PeerID, strings.Join(n.P2PAddrs(), " "), o.DataDir)
+	select {
+	case <-ctx.Done():
+	case <-d.SimDone():
+		err := d.SimErr()
+		d.Close()
+		return fmt.Errorf("simulated devices stopped: %w", err)
+	}
+	fmt.Fprintln(stdout, "stopping...")
+	return d.Close()
+}
+
+func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	configPath := fs.String("config", "", "YAML configuration file (required); see examples/gridmint.yaml")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: gridmint run --config FILE\n\nRuns the node against the MQTT broker and devices in FILE.\n\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *configPath == "" {
+		fs.Usage()
+		return errors.New("run: --config is required")
+	}
+	log, err := newLogger(stderr, *logLevel)
+	if err != nil {
+		return err
+	}
+	cfg, err := node.LoadConfig(*configPath)
+	if err != nil {
+		return err
+	}
+	n, err := node.Start(ctx, cfg, node.Options{Logger: log, Version: version})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "gridmint node running: http://%s/  address %s  peer ID %s\n", n.HTTPAddr(), n.Identity().Address, n.Identity().PeerID)
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "stopping...")
+	return n.Close()
+}

@@ -1,0 +1,204 @@
+// Package api is the node's HTTP interface: the JSON API under /api/v1,
+// the health check, Prometheus metrics and a small web page.
+//
+// Only package node imports it. The server reads the node through the
+// small interfaces below, so tests pass hand-written fakes.
+package api
+
+import (
+	"embed"
+	"encoding/json"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/devices"
+)
+
+// DeviceLister lists devices with their live state. Implementations must
+// be safe for concurrent use.
+type DeviceLister interface {
+	Devices() []devices.DeviceState
+}
+
+// HealthFunc reports the node's health: each check's name and whether it
+// passes, with a short detail. It must be safe for concurrent use.
+type HealthFunc func() []Check
+
+// Check is one health check's result.
+type Check struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// NodeInfo is static information about the node shown on the page.
+type NodeInfo struct {
+	Address     string   `json:"address"`
+	PeerID      string   `json:"peer_id"`
+	ListenAddrs []string `json:"listen_addrs"`
+	Broker      string   `json:"broker"`
+	Version     string   `json:"version"`
+}
+
+// Config configures the server.
+type Config struct {
+	Devices DeviceLister
+	Health  HealthFunc
+	Info    NodeInfo
+	// Metrics serves /metrics; nil leaves it out.
+	Metrics http.Handler
+	Logger  *slog.Logger
+}
+
+// Server serves the API. It is safe for concurrent use.
+type Server struct {
+	cfg  Config
+	mux  *http.ServeMux
+	page *template.Template
+}
+
+//go:embed page.html
+var pageFS embed.FS
+
+// New builds the server's routes.
+func New(cfg Config) *Server {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{
+		cfg: cfg,
+		mux: http.NewServeMux(),
+		page: template.Must(template.New("page.html").Funcs(template.FuncMap{
+			"kwh": func(wh float64) float64 { return wh / 1000 },
+		}).ParseFS(pageFS, "page.html")),
+	}
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /api/v1/devices", s.listDevices)
+	s.mux.HandleFunc("GET /api/v1/node", s.nodeInfo)
+	s.mux.HandleFunc("GET /{$}", s.index)
+	if cfg.Metrics != nil {
+		s.mux.Handle("GET /metrics", cfg.Metrics)
+	}
+	return s
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	s.mux.ServeHTTP(w, r)
+}
+
+// Device is the JSON form of a device and its live state.
+type Device struct {
+	ID      gridmint.DeviceID   `json:"id"`
+	Kind    gridmint.DeviceKind `json:"kind"`
+	Dialect string              `json:"dialect"`
+	Serial  string              `json:"serial"`
+	// Name is the configured name, else the one the device reports.
+	Name         string                `json:"name,omitempty"`
+	Capabilities []gridmint.Capability `json:"capabilities"`
+	NameplateW   float64               `json:"nameplate_w,omitempty"`
+	// Online: the device's own signal did not say offline and it was
+	// heard from recently.
+	Online bool `json:"online"`
+	// Availability is the device's own last signal: online, offline or
+	// unknown (it sent none).
+	Availability string `json:"availability"`
+	// PowerW is the last measured power, W, positive in the kind's
+	// natural direction (production for PV, consumption for plugs).
+	PowerW float64 `json:"power_w"`
+	// EnergyWh is the normalised lifetime energy in Wh (three decimals);
+	// EnergyMWh the same, exact, in mWh.
+	EnergyWh  float64      `json:"energy_wh"`
+	EnergyMWh gridmint.MWh `json:"energy_mwh"`
+	// LastSeen is when the node last heard from the device (UTC); null if
+	// never.
+	LastSeen  *time.Time `json:"last_seen"`
+	FirstSeen time.Time  `json:"first_seen"`
+}
+
+func availabilityName(a devices.Availability) string {
+	switch a {
+	case devices.AvailabilityOnline:
+		return "online"
+	case devices.AvailabilityOffline:
+		return "offline"
+	}
+	return "unknown"
+}
+
+func toDevice(d devices.DeviceState) Device {
+	out := Device{
+		ID: d.ID, Kind: d.Kind, Dialect: d.Dialect, Serial: d.Serial, Name: d.Name,
+		Capabilities: d.Capabilities, NameplateW: float64(d.Nameplate),
+		Online: d.Online, Availability: availabilityName(d.Availability),
+		PowerW: float64(d.Power), EnergyWh: float64(d.Energy) / 1000, EnergyMWh: d.Energy,
+		FirstSeen: d.FirstSeen,
+	}
+	if out.Name == "" {
+		out.Name = d.ReportedName
+	}
+	if out.Capabilities == nil {
+		out.Capabilities = []gridmint.Capability{}
+	}
+	if !d.LastSeen.IsZero() {
+		t := d.LastSeen
+		out.LastSeen = &t
+	}
+	return out
+}
+
+func (s *Server) devices() []Device {
+	states := s.cfg.Devices.Devices()
+	out := make([]Device, len(states))
+	for i, d := range states {
+		out[i] = toDevice(d)
+	}
+	return out
+}
+
+func (s *Server) listDevices(w http.ResponseWriter, _ *http.Request) {
+	s.writeJSON(w, http.StatusOK, s.devices())
+}
+
+func (s *Server) nodeInfo(w http.ResponseWriter, _ *http.Request) {
+	s.writeJSON(w, http.StatusOK, s.cfg.Info)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	checks := s.cfg.Health()
+	status, code := "ok", http.StatusOK
+	for _, c := range checks {
+		if !c.OK {
+			status, code = "unhealthy", http.StatusServiceUnavailable
+		}
+	}
+	s.writeJSON(w, code, struct {
+		Status string  `json:"status"`
+		Checks []Check `json:"checks"`
+	}{status, checks})
+}
+
+func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	data := struct {
+		Info    NodeInfo
+		Devices []Device
+	}{s.cfg.Info, s.devices()}
+	if err := s.page.Execute(w, data); err != nil {
+		s.cfg.Logger.Warn("rendering page", "err", err)
+	}
+}
+
+func (s *Server) writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		s.cfg.Logger.Debug("writing response", "err", err)
+	}
+}

@@ -1,0 +1,148 @@
+package api
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/devices"
+)
+
+// fakeDevices is a DeviceLister whose result a test sets.
+type fakeDevices struct {
+	DevicesFn func() []devices.DeviceState
+}
+
+func (f fakeDevices) Devices() []devices.DeviceState { return f.DevicesFn() }
+
+var seen = time.Date(2026, 6, 21, 12, 0, 0, 0, time.UTC)
+
+func sampleDevices() []devices.DeviceState {
+	return []devices.DeviceState{
+		{
+			Device: gridmint.Device{ID: "0xn/opendtu/1161", Kind: gridmint.KindPVInverter, Dialect: "opendtu", Serial: "1161",
+				Capabilities: []gridmint.Capability{gridmint.CapPower}, Nameplate: 800},
+			ReportedName: "HM-800", Online: true, Availability: devices.AvailabilityOnline,
+			Power: 412.5, Energy: 13_338_123, LastSeen: seen,
+		},
+		{
+			Device: gridmint.Device{ID: "0xn/tasmota/p", Kind: gridmint.KindPlug, Dialect: "tasmota", Serial: "p",
+				Name: `<script>alert("x")</script>`},
+		},
+	}
+}
+
+func newTestServer(checks []Check) *httptest.Server {
+	s := New(Config{
+		Devices: fakeDevices{DevicesFn: sampleDevices},
+		Health:  func() []Check { return checks },
+		Info:    NodeInfo{Address: "0xn", PeerID: "16Uiu2", Version: "test"},
+	})
+	return httptest.NewServer(s)
+}
+
+func fetch(t *testing.T, url string) (*http.Response, string) {
+	t.Helper()
+	res, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res, string(b)
+}
+
+func TestListDevices(t *testing.T) {
+	srv := newTestServer(nil)
+	defer srv.Close()
+	res, body := fetch(t, srv.URL+"/api/v1/devices")
+	if res.StatusCode != http.StatusOK || res.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("status %s, content type %q", res.Status, res.Header.Get("Content-Type"))
+	}
+	var got []Device
+	if err := json.Unmarshal([]byte(body), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("got %d devices, want 2", len(got))
+	}
+	pv := got[0]
+	if pv.ID != "0xn/opendtu/1161" || pv.Name != "HM-800" || !pv.Online || pv.Availability != "online" ||
+		pv.PowerW != 412.5 || pv.EnergyWh != 13338.123 || pv.EnergyMWh != 13_338_123 || pv.LastSeen == nil || !pv.LastSeen.Equal(seen) {
+		t.Errorf("pv = %+v", pv)
+	}
+	plug := got[1]
+	if plug.Online || plug.Availability != "unknown" || plug.LastSeen != nil || plug.Capabilities == nil {
+		t.Errorf("plug = %+v; want offline, unknown availability, null last_seen, [] capabilities", plug)
+	}
+	// The wire names are the API's contract.
+	for _, field := range []string{`"id"`, `"kind"`, `"dialect"`, `"online"`, `"power_w"`, `"energy_wh"`, `"last_seen": null`} {
+		if !strings.Contains(body, field) {
+			t.Errorf("response lacks %s:\n%s", field, body)
+		}
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	tests := []struct {
+		name       string
+		checks     []Check
+		wantStatus int
+	}{
+		{"all ok", []Check{{Name: "mqtt", OK: true}, {Name: "store", OK: true}}, http.StatusOK},
+		{"broker down", []Check{{Name: "mqtt", OK: false, Detail: "disconnected"}, {Name: "store", OK: true}}, http.StatusServiceUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newTestServer(tt.checks)
+			defer srv.Close()
+			res, body := fetch(t, srv.URL+"/healthz")
+			if res.StatusCode != tt.wantStatus {
+				t.Errorf("status = %d, want %d; body %s", res.StatusCode, tt.wantStatus, body)
+			}
+		})
+	}
+}
+
+func TestPageEscapesDeviceNames(t *testing.T) {
+	srv := newTestServer(nil)
+	defer srv.Close()
+	res, body := fetch(t, srv.URL+"/")
+	if res.StatusCode != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("status %s, content type %q", res.Status, res.Header.Get("Content-Type"))
+	}
+	if strings.Contains(body, `<script>alert("x")</script>`) {
+		t.Error("device name rendered unescaped")
+	}
+	for _, want := range []string{"0xn/opendtu/1161", "412.5", "13.338", "HM-800", "16Uiu2"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q", want)
+		}
+	}
+}
+
+func TestUnknownRoutes(t *testing.T) {
+	srv := newTestServer(nil)
+	defer srv.Close()
+	for _, path := range []string{"/nope", "/api/v1/devices/x/y"} {
+		if res, _ := fetch(t, srv.URL+path); res.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s = %d, want 404", path, res.StatusCode)
+		}
+	}
+	res, err := http.Post(srv.URL+"/api/v1/devices", "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("POST /api/v1/devices = %d, want 405", res.StatusCode)
+	}
+}

@@ -1,0 +1,326 @@
+package node
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/devices"
+	ma "github.com/multiformats/go-multiaddr"
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the node's configuration, read from YAML by `gridmint run
+// --config FILE`. Zero fields take the defaults documented on each field.
+type Config struct {
+	// DataDir holds the store, the node key and the simulator state.
+	// Default "./gridmint-data".
+	DataDir string `yaml:"data_dir"`
+	// HTTPAddr is where the API and web page listen. Default
+	// "127.0.0.1:8088".
+	HTTPAddr string     `yaml:"http_addr"`
+	MQTT     MQTTConfig `yaml:"mqtt"`
+	P2P      P2PConfig  `yaml:"p2p"`
+	// Discover registers devices first seen in traffic. Default true.
+	Discover *bool `yaml:"discover"`
+	// StaleAfter marks a device offline when nothing was heard from it
+	// for this long. Default 10m (Tasmota's default TelePeriod is 5 min).
+	StaleAfter time.Duration `yaml:"stale_after"`
+	// Adapters: one per firmware installation on the broker.
+	Adapters []AdapterConfig `yaml:"adapters"`
+	// Devices declared up front, e.g. to give a nameplate.
+	Devices []DeviceConfig `yaml:"devices"`
+}
+
+// MQTTConfig is the broker connection.
+type MQTTConfig struct {
+	// Broker URL: tcp://, mqtt://, ssl://, tls://, ws:// or wss://
+	// host:port. Default tcp://127.0.0.1:1883.
+	Broker string `yaml:"broker"`
+	// ClientID must be stable: the broker keeps unacknowledged messages
+	// in the session of this ID while the node is down. Default
+	// "gridmint-<first 8 hex digits of the node address>".
+	ClientID     string `yaml:"client_id"`
+	Username     string `yaml:"username"`
+	Password     string `yaml:"password"`
+	PasswordFile string `yaml:"password_file"`
+}
+
+// P2PConfig is the libp2p host.
+type P2PConfig struct {
+	// Listen multiaddrs. Default /ip4/0.0.0.0/tcp/4001 and
+	// /ip4/0.0.0.0/udp/4001/quic-v1.
+	Listen []string `yaml:"listen"`
+}
+
+// AdapterConfig selects a firmware dialect; see devices.AdapterConfig.
+type AdapterConfig struct {
+	Dialect   string              `yaml:"dialect"`
+	BaseTopic string              `yaml:"base_topic"`
+	Kind      gridmint.DeviceKind `yaml:"kind"`
+}
+
+// DeviceConfig declares one device.
+type DeviceConfig struct {
+	Dialect string              `yaml:"dialect"`
+	Serial  string              `yaml:"serial"`
+	Kind    gridmint.DeviceKind `yaml:"kind"`
+	Name    string              `yaml:"name"`
+	// NameplateW is the rated AC power in W; it bounds plausible counter
+	// growth.
+	NameplateW float64 `yaml:"nameplate_w"`
+}
+
+// Defaults.
+const (
+	DefaultDataDir    = "./gridmint-data"
+	DefaultHTTPAddr   = "127.0.0.1:8088"
+	DefaultBroker     = "tcp://127.0.0.1:1883"
+	DefaultStaleAfter = 10 * time.Minute
+)
+
+// DefaultP2PListen are the libp2p listen addresses of `gridmint run`.
+var DefaultP2PListen = []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
+
+// maxConfigBytes bounds a config file; real ones are a few KiB.
+const maxConfigBytes = 1 << 20
+
+// LoadConfig reads and validates a YAML config file.
+func LoadConfig(path string) (Config, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("config: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, maxConfigBytes+1))
+	if err != nil {
+		return Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		return Config{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// ParseConfig decodes YAML strictly (unknown fields are errors), applies
+// defaults and validates. Errors name the offending field, e.g.
+// "config: devices[1].kind: unknown device kind "pv"".
+func ParseConfig(data []byte) (Config, error) {
+	if len(data) > maxConfigBytes {
+		return Config{}, gridmint.Errorf(gridmint.EInvalid, "config: larger than %d bytes", maxConfigBytes)
+	}
+	var cfg Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return Config{}, gridmint.Errorf(gridmint.EInvalid, "config: %s", describeYAMLError(data, err))
+	}
+	cfg.applyDefaults()
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+// describeYAMLError rewrites yaml's "line N: cannot unmarshal ..." type
+// errors to name the field at that line, e.g. "devices[1].nameplate_w
+// (line 9): cannot unmarshal !!str `big` into float64".
+func describeYAMLError(data []byte, err error) string {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return err.Error()
+	}
+	var root yaml.Node
+	if yaml.Unmarshal(data, &root) != nil {
+		return err.Error()
+	}
+	scalars := map[int][]yamlScalar{}
+	yamlPaths(&root, "", scalars)
+	msgs := make([]string, len(te.Errors))
+	for i, e := range te.Errors {
+		msgs[i] = e
+		var line int
+		if _, scanErr := fmt.Sscanf(e, "line %d:", &line); scanErr != nil || len(scalars[line]) == 0 {
+			continue
+		}
+		// Several fields may share a line (flow style): pick the one whose
+		// value the message quotes.
+		field := scalars[line][0].path
+		for _, sc := range scalars[line] {
+			if strings.Contains(e, "`"+sc.value+"`") {
+				field = sc.path
+				break
+			}
+		}
+		msgs[i] = field + " (" + e + ")"
+	}
+	return strings.Join(msgs, "; ")
+}
+
+type yamlScalar struct{ path, value string }
+
+// yamlPaths records every scalar value with its dotted path, by line.
+func yamlPaths(n *yaml.Node, path string, out map[int][]yamlScalar) {
+	switch n.Kind {
+	case yaml.DocumentNode:
+		for _, c := range n.Content {
+			yamlPaths(c, path, out)
+		}
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			key := n.Content[i].Value
+			if path != "" {
+				key = path + "." + key
+			}
+			yamlPaths(n.Content[i+1], key, out)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			yamlPaths(c, fmt.Sprintf("%s[%d]", path, i), out)
+		}
+	default:
+		out[n.Line] = append(out[n.Line], yamlScalar{path, n.Value})
+	}
+}
+
+func (c *Config) applyDefaults() {
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = DefaultHTTPAddr
+	}
+	if c.MQTT.Broker == "" {
+		c.MQTT.Broker = DefaultBroker
+	}
+	if c.P2P.Listen == nil {
+		c.P2P.Listen = DefaultP2PListen
+	}
+	if c.Discover == nil {
+		t := true
+		c.Discover = &t
+	}
+	if c.StaleAfter == 0 {
+		c.StaleAfter = DefaultStaleAfter
+	}
+}
+
+func fieldErr(field, format string, args ...any) error {
+	return gridmint.Errorf(gridmint.EInvalid, "config: %s: %s", field, fmt.Sprintf(format, args...))
+}
+
+// Validate checks every field and returns the first problem, naming it.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		return fieldErr("http_addr", "%q: want host:port", c.HTTPAddr)
+	}
+	if err := validateBrokerURL(c.MQTT.Broker); err != nil {
+		return fieldErr("mqtt.broker", "%v", err)
+	}
+	if c.MQTT.Password != "" && c.MQTT.PasswordFile != "" {
+		return fieldErr("mqtt.password_file", "set password or password_file, not both")
+	}
+	for i, l := range c.P2P.Listen {
+		if _, err := ma.NewMultiaddr(l); err != nil {
+			return fieldErr(fmt.Sprintf("p2p.listen[%d]", i), "%q: %v", l, err)
+		}
+	}
+	if c.StaleAfter < 0 {
+		return fieldErr("stale_after", "%v is negative", c.StaleAfter)
+	}
+	if len(c.Adapters) == 0 {
+		return fieldErr("adapters", "none configured; add at least one, e.g. {dialect: opendtu}")
+	}
+	seen := map[string]int{}
+	dialects := map[string]bool{}
+	for i, a := range c.Adapters {
+		field := fmt.Sprintf("adapters[%d]", i)
+		if _, err := devices.NewAdapter(a.devices()); err != nil {
+			return fieldErr(field, "%s", strings.TrimPrefix(err.Error(), gridmint.EInvalid+": "))
+		}
+		key := a.Dialect + "\x00" + a.BaseTopic
+		if j, dup := seen[key]; dup {
+			return fieldErr(field, "same dialect and base_topic as adapters[%d]", j)
+		}
+		seen[key] = i
+		dialects[a.Dialect] = true
+	}
+	devs := map[string]int{}
+	for i, d := range c.Devices {
+		field := fmt.Sprintf("devices[%d]", i)
+		switch {
+		case d.Dialect == "":
+			return fieldErr(field+".dialect", "missing")
+		case !dialects[d.Dialect]:
+			return fieldErr(field+".dialect", "%q has no entry in adapters", d.Dialect)
+		case d.Serial == "" || strings.ContainsAny(d.Serial, "/+#") || len(d.Serial) > 128:
+			return fieldErr(field+".serial", "%q: want 1-128 characters without / + #", d.Serial)
+		case d.Kind != "" && !d.Kind.Valid():
+			return fieldErr(field+".kind", "unknown device kind %q (want one of %v)", d.Kind, gridmint.DeviceKinds)
+		case d.NameplateW < 0 || d.NameplateW > 1e6 || d.NameplateW != d.NameplateW:
+			return fieldErr(field+".nameplate_w", "%v: want 0 to 1000000 W", d.NameplateW)
+		}
+		key := d.Dialect + "\x00" + d.Serial
+		if j, dup := devs[key]; dup {
+			return fieldErr(field, "same dialect and serial as devices[%d]", j)
+		}
+		devs[key] = i
+	}
+	return nil
+}
+
+func (a AdapterConfig) devices() devices.AdapterConfig {
+	return devices.AdapterConfig{Dialect: a.Dialect, BaseTopic: a.BaseTopic, Kind: a.Kind}
+}
+
+func validateBrokerURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil {
+		return fmt.Errorf("%q: %v", s, err)
+	}
+	switch u.Scheme {
+	case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
+	default:
+		return fmt.Errorf("%q: scheme %q, want tcp, mqtt, ssl, tls, mqtts, ws or wss", s, u.Scheme)
+	}
+	if _, port, err := net.SplitHostPort(u.Host); err != nil || port == "" {
+		return fmt.Errorf("%q: want scheme://host:port", s)
+	}
+	return nil
+}
+
+// declaredDevices turns the config's devices into registry entries of
+// node address addr. Kind defaults to the adapter's default kind.
+func (c *Config) declaredDevices(addr string, adapters []devices.Adapter) ([]gridmint.Device, error) {
+	byDialect := map[string]devices.Adapter{}
+	for _, a := range adapters {
+		if _, ok := byDialect[a.Dialect()]; !ok {
+			byDialect[a.Dialect()] = a
+		}
+	}
+	out := make([]gridmint.Device, 0, len(c.Devices))
+	for i, d := range c.Devices {
+		a := byDialect[d.Dialect]
+		id, err := gridmint.NewDeviceID(addr, d.Dialect, d.Serial)
+		if err != nil {
+			return nil, fieldErr(fmt.Sprintf("devices[%d]", i), "%v", err)
+		}
+		kind := d.Kind
+		if kind == "" {
+			kind = a.DefaultKind()
+		}
+		out = append(out, gridmint.Device{
+			ID: id, Kind: kind, Dialect: d.Dialect, Serial: d.Serial, Name: d.Name,
+			Capabilities: a.Capabilities(), Nameplate: gridmint.W(d.NameplateW),
+		})
+	}
+	return out, nil
+}

@@ -1,0 +1,124 @@
+package node
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gridmint/gridmint"
+)
+
+func TestExampleConfigParses(t *testing.T) {
+	data, err := os.ReadFile("../examples/gridmint.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ParseConfig(data)
+	if err != nil {
+		t.Fatalf("examples/gridmint.yaml: %v", err)
+	}
+	if got, want := len(cfg.Adapters), 2; got != want {
+		t.Errorf("adapters = %d, want %d", got, want)
+	}
+	if got, want := cfg.Devices[0].NameplateW, 800.0; got != want {
+		t.Errorf("devices[0].nameplate_w = %v, want %v", got, want)
+	}
+	if cfg.StaleAfter != 10*time.Minute || !*cfg.Discover {
+		t.Errorf("stale_after = %v, discover = %v", cfg.StaleAfter, *cfg.Discover)
+	}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := ParseConfig([]byte("adapters: [{dialect: tasmota}]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.DataDir != DefaultDataDir || cfg.HTTPAddr != DefaultHTTPAddr || cfg.MQTT.Broker != DefaultBroker ||
+		cfg.StaleAfter != DefaultStaleAfter || !*cfg.Discover || len(cfg.P2P.Listen) != 2 {
+		t.Errorf("defaults not applied: %+v", cfg)
+	}
+}
+
+// TestConfigErrorsNameTheField checks that every invalid config fails with
+// an error naming the offending field.
+func TestConfigErrorsNameTheField(t *testing.T) {
+	tests := []struct {
+		name, yaml, wantField string
+	}{
+		{"unknown field", "adapters: [{dialect: tasmota}]\nbrokr: x", "brokr"},
+		{"no adapters", "http_addr: 127.0.0.1:1", "adapters"},
+		{"unknown dialect", "adapters: [{dialect: fronius}]", "adapters[0]"},
+		{"bad adapter kind", "adapters: [{dialect: tasmota, kind: toaster}]", "adapters[0]"},
+		{"bad tasmota full topic", "adapters: [{dialect: tasmota, base_topic: 'x/%topic%/'}]", "adapters[0]"},
+		{"duplicate adapter", "adapters: [{dialect: tasmota}, {dialect: tasmota}]", "adapters[1]"},
+		{"bad http addr", "http_addr: localhost\nadapters: [{dialect: tasmota}]", "http_addr"},
+		{"bad broker scheme", "mqtt: {broker: 'http://x:1'}\nadapters: [{dialect: tasmota}]", "mqtt.broker"},
+		{"broker without port", "mqtt: {broker: 'tcp://x'}\nadapters: [{dialect: tasmota}]", "mqtt.broker"},
+		{"password twice", "mqtt: {password: a, password_file: b}\nadapters: [{dialect: tasmota}]", "mqtt.password_file"},
+		{"bad multiaddr", "p2p: {listen: ['/ip4/999.0.0.1/tcp/1']}\nadapters: [{dialect: tasmota}]", "p2p.listen[0]"},
+		{"negative stale", "stale_after: -1s\nadapters: [{dialect: tasmota}]", "stale_after"},
+		{"stale not a duration", "stale_after: soon\nadapters: [{dialect: tasmota}]", "stale_after"},
+		{"device without dialect", "adapters: [{dialect: tasmota}]\ndevices: [{serial: a}]", "devices[0].dialect"},
+		{"device dialect without adapter", "adapters: [{dialect: tasmota}]\ndevices: [{dialect: opendtu, serial: '1'}]", "devices[0].dialect"},
+		{"device without serial", "adapters: [{dialect: tasmota}]\ndevices: [{dialect: tasmota}]", "devices[0].serial"},
+		{"device serial with slash", "adapters: [{dialect: tasmota}]\ndevices: [{dialect: tasmota, serial: a/b}]", "devices[0].serial"},
+		{"device kind", "adapters: [{dialect: tasmota}]\ndevices: [{dialect: tasmota, serial: a}, {dialect: tasmota, serial: b, kind: pv}]", "devices[1].kind"},
+		{"negative nameplate", "adapters: [{dialect: tasmota}]\ndevices: [{dialect: tasmota, serial: a, nameplate_w: -5}]", "devices[0].nameplate_w"},
+		{"nameplate wrong type", "adapters: [{dialect: tasmota}]\ndevices: [{dialect: tasmota, serial: a, nameplate_w: big}]", "nameplate_w"},
+		{"duplicate device", "adapters: [{dialect: tasmota}]\ndevices: [{dialect: tasmota, serial: a}, {dialect: tasmota, serial: a}]", "devices[1]"},
+		{"not YAML", "adapters: [", "config"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := ParseConfig([]byte(tt.yaml))
+			if err == nil {
+				t.Fatalf("ParseConfig(%q) = nil error, want one naming %q", tt.yaml, tt.wantField)
+			}
+			if gridmint.ErrorCode(err) != gridmint.EInvalid {
+				t.Errorf("error code = %q, want %q", gridmint.ErrorCode(err), gridmint.EInvalid)
+			}
+			if !strings.Contains(err.Error(), tt.wantField) {
+				t.Errorf("error %q does not name %q", err, tt.wantField)
+			}
+		})
+	}
+}
+
+func TestLoadConfigNamesTheFile(t *testing.T) {
+	path := t.TempDir() + "/bad.yaml"
+	if err := os.WriteFile(path, []byte("adapters: []"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err := LoadConfig(path)
+	if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "adapters") {
+		t.Errorf("LoadConfig error = %v, want it to name the file and the field", err)
+	}
+	if _, err := LoadConfig(path + ".missing"); err == nil {
+		t.Error("LoadConfig(missing file) = nil error")
+	}
+}
+
+func FuzzParseConfig(f *testing.F) {
+	if data, err := os.ReadFile("../examples/gridmint.yaml"); err == nil {
+		f.Add(data)
+	}
+	f.Add([]byte("adapters: [{dialect: tasmota}]"))
+	f.Add([]byte("devices: [{dialect: tasmota, serial: a, nameplate_w: 1e400}]"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := ParseConfig(data)
+		if err != nil {
+			if gridmint.ErrorCode(err) != gridmint.EInvalid {
+				t.Fatalf("error %v has code %q, want invalid", err, gridmint.ErrorCode(err))
+			}
+			return
+		}
+		// Whatever parses must be usable: adapters build, devices declare.
+		if err := cfg.Validate(); err != nil {
+			t.Fatalf("parsed config fails Validate: %v", err)
+		}
+		if len(cfg.Adapters) == 0 {
+			t.Fatal("config without adapters accepted")
+		}
+	})
+}

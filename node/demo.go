@@ -1,0 +1,224 @@
+package node
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gridmint/gridmint"
+	firmwaresim "github.com/gridmint/gridmint/firmware-sim"
+)
+
+// DemoOptions configure `gridmint demo`.
+type DemoOptions struct {
+	DataDir  string // default DefaultDataDir
+	HTTPAddr string // default DefaultHTTPAddr
+	// MQTTAddr is where the embedded broker listens, host:port; port 0
+	// picks a free one. Default 127.0.0.1:1883.
+	MQTTAddr string
+	// P2PListen defaults to loopback TCP and QUIC on free ports.
+	P2PListen []string
+	// SimPeriod is the simulated devices' publish period; default 5 s
+	// (OpenDTU's default). The plug's TelePeriod is twice that.
+	SimPeriod time.Duration
+	// StaleAfter marks a device offline after this much silence (clock
+	// time); default 6 × SimPeriod.
+	StaleAfter time.Duration
+	Logger     *slog.Logger
+	Clock      gridmint.Clock
+	Version    string
+}
+
+// The demo's simulated devices, declared so that they carry a nameplate.
+const (
+	DemoInverterSerial = "116181234567"
+	DemoPlugTopic      = "tasmota_5E1F0C"
+	demoInverterW      = 800  // a Hoymiles HM-800
+	demoPlugMaxW       = 3680 // one 16 A, 230 V socket
+	demoSimStateFile   = "firmware-sim.json"
+)
+
+// DemoConfig is the node configuration `gridmint demo` runs with: the
+// embedded broker at brokerURL, both dialects, the two simulated devices.
+func DemoConfig(o DemoOptions, brokerURL string) Config {
+	discover := true
+	cfg := Config{
+		DataDir:    o.DataDir,
+		HTTPAddr:   o.HTTPAddr,
+		MQTT:       MQTTConfig{Broker: brokerURL},
+		P2P:        P2PConfig{Listen: o.P2PListen},
+		Discover:   &discover,
+		StaleAfter: o.StaleAfter,
+		Adapters:   []AdapterConfig{{Dialect: "opendtu"}, {Dialect: "tasmota"}},
+		Devices: []DeviceConfig{
+			{Dialect: "opendtu", Serial: DemoInverterSerial, Kind: gridmint.KindPVInverter, Name: "Roof PV (simulated HM-800)", NameplateW: demoInverterW},
+			{Dialect: "tasmota", Serial: DemoPlugTopic, Kind: gridmint.KindPlug, Name: "Kitchen plug (simulated Tasmota)", NameplateW: demoPlugMaxW},
+		},
+	}
+	cfg.applyDefaults()
+	return cfg
+}
+
+func (o *DemoOptions) applyDefaults() {
+	if o.DataDir == "" {
+		o.DataDir = DefaultDataDir
+	}
+	if o.HTTPAddr == "" {
+		o.HTTPAddr = DefaultHTTPAddr
+	}
+	if o.MQTTAddr == "" {
+		o.MQTTAddr = "127.0.0.1:1883"
+	}
+	if o.P2PListen == nil {
+		o.P2PListen = []string{"/ip4/127.0.0.1/tcp/0", "/ip4/127.0.0.1/udp/0/quic-v1"}
+	}
+	if o.SimPeriod <= 0 {
+		o.SimPeriod = firmwaresim.DefaultPeriod
+	}
+	if o.StaleAfter <= 0 {
+		o.StaleAfter = 6 * o.SimPeriod
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Clock == nil {
+		o.Clock = gridmint.SystemClock{}
+	}
+}
+
+// Demo is a running demo: broker, node and simulated devices in one
+// process.
+type Demo struct {
+	Broker *Broker
+	Node   *Node
+	Sim    *firmwaresim.Sim
+
+	simState  string
+	simCancel context.CancelFunc
+	simDone   chan struct{}
+	simErr    error // set before simDone closes
+	log       *slog.Logger
+}
+
+// StartDemo starts the embedded broker, the node and the simulated PV
+// inverter (OpenDTU) and plug (Tasmota). The simulated devices' counters
+// continue from the data dir's saved state.
+//
+// The PV profile clock starts at 11:00 of today's date, so the inverter
+// produces when someone tries the demo at any hour (see package
+// firmwaresim); power and energy still follow the real data minute by
+// minute from there.
+func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
+	o.applyDefaults()
+	d := &Demo{log: o.Logger, simState: filepath.Join(o.DataDir, demoSimStateFile)}
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
+	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	if d.Broker, err = StartBroker(o.MQTTAddr, o.Logger); err != nil {
+		return nil, err
+	}
+	o.Logger.Info("embedded MQTT broker listening", "addr", d.Broker.Addr())
+	if d.Node, err = Start(ctx, DemoConfig(o, d.Broker.URL()), Options{Logger: o.Logger, Clock: o.Clock, Version: o.Version}); err != nil {
+		return nil, err
+	}
+
+	now := o.Clock.Now()
+	d.Sim, err = firmwaresim.New(firmwaresim.Config{
+		Broker:       d.Broker.URL(),
+		Period:       o.SimPeriod,
+		PV:           []firmwaresim.PVConfig{{Serial: DemoInverterSerial, Nameplate: demoInverterW}},
+		Plugs:        []firmwaresim.PlugConfig{{Topic: DemoPlugTopic, TelePeriod: 2 * o.SimPeriod}},
+		ProfileStart: time.Date(now.Year(), now.Month(), now.Day(), 11, 0, 0, 0, time.UTC),
+		Speed:        1,
+		Seed:         1,
+		Clock:        o.Clock,
+		Logger:       o.Logger.With("component", "firmware-sim"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.restoreSim(); err != nil {
+		return nil, err
+	}
+	simCtx, cancel := context.WithCancel(ctx)
+	d.simCancel = cancel
+	d.simDone = make(chan struct{})
+	go func() { defer close(d.simDone); d.simErr = d.Sim.Run(simCtx) }()
+	return d, nil
+}
+
+func (d *Demo) restoreSim() error {
+	b, err := os.ReadFile(d.simState)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("simulator state: %w", err)
+	}
+	var st firmwaresim.State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return fmt.Errorf("simulator state %s: %w (delete it to start the simulated counters afresh)", d.simState, err)
+	}
+	if err := d.Sim.Restore(st); err != nil {
+		return fmt.Errorf("simulator state %s: %w", d.simState, err)
+	}
+	return nil
+}
+
+func (d *Demo) saveSim() error {
+	b, err := json.MarshalIndent(d.Sim.Snapshot(), "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := d.simState + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	if err := syncFile(tmp); err != nil {
+		return err
+	}
+	return os.Rename(tmp, d.simState)
+}
+
+// SimDone is closed when the simulated devices stop, on Close or on their
+// own (they could not connect); SimErr then says why.
+func (d *Demo) SimDone() <-chan struct{} { return d.simDone }
+
+// SimErr is the simulator's error once SimDone is closed.
+func (d *Demo) SimErr() error { <-d.simDone; return d.simErr }
+
+// Close stops the simulated devices (saving their counters), then the node,
+// then the broker.
+func (d *Demo) Close() error {
+	var errs []error
+	if d.simCancel != nil {
+		d.simCancel()
+		if err := d.SimErr(); err != nil {
+			errs = append(errs, err)
+		}
+		d.simCancel = nil
+		// Only a sim that ran has state worth keeping; one that failed to
+		// restore must not overwrite the file it could not read.
+		if err := d.saveSim(); err != nil {
+			errs = append(errs, fmt.Errorf("saving simulator state: %w", err))
+		}
+	}
+	if d.Node != nil {
+		errs = append(errs, d.Node.Close())
+	}
+	if d.Broker != nil {
+		errs = append(errs, d.Broker.Close())
+	}
+	return errors.Join(errs...)
+}

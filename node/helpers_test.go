@@ -1,0 +1,52 @@
+package node
+
+import (
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+	"time"
+)
+
+// testLogger discards logs unless GRIDMINT_TEST_LOG is set.
+func testLogger() *slog.Logger {
+	if os.Getenv("GRIDMINT_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// fastClock runs factor times faster than the wall clock from start, so a
+// test sees hours of simulated energy in seconds while every component
+// (simulator, node) agrees on one time.
+type fastClock struct {
+	mu       sync.Mutex
+	start    time.Time
+	realBase time.Time
+	factor   float64
+}
+
+func newFastClock(start time.Time, factor float64) *fastClock {
+	return &fastClock{start: start, realBase: time.Now(), factor: factor}
+}
+
+func (c *fastClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.start.Add(time.Duration(float64(time.Since(c.realBase)) * c.factor))
+}
+
+// waitFor polls cond until it holds or the timeout passes. It waits on
+// real events (MQTT traffic, commits), not on elapsed time, so it is a
+// deadline, not a timing assertion.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

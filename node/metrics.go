@@ -1,0 +1,75 @@
+package node
+
+import (
+	"time"
+
+	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/devices"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// metrics are the node's Prometheus metrics, on a registry of its own (no
+// global state, so several nodes can run in one test process).
+type metrics struct {
+	registry     *prometheus.Registry
+	messages     prometheus.Counter
+	ignored      prometheus.Counter
+	readings     prometheus.Counter
+	rejections   *prometheus.CounterVec // by reason
+	newDevices   prometheus.Counter
+	commitErrors prometheus.Counter
+	batchSize    prometheus.Histogram
+	batchSeconds prometheus.Histogram
+}
+
+func newMetrics() *metrics {
+	m := &metrics{
+		registry: prometheus.NewRegistry(),
+		messages: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gridmint_mqtt_messages_total", Help: "MQTT messages processed and durably committed.",
+		}),
+		ignored: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gridmint_mqtt_messages_ignored_total", Help: "MQTT messages on known topics that carry nothing gridmint uses.",
+		}),
+		readings: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gridmint_readings_total", Help: "Normalised readings stored.",
+		}),
+		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gridmint_rejections_total", Help: "Inputs kept in quarantine, by reason.",
+		}, []string{"reason"}),
+		newDevices: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gridmint_devices_discovered_total", Help: "Devices registered from traffic.",
+		}),
+		commitErrors: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gridmint_store_commit_errors_total", Help: "Failed store commits (messages stay unacknowledged).",
+		}),
+		batchSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "gridmint_ingest_batch_messages", Help: "Messages per durable commit.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
+		}),
+		batchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "gridmint_ingest_batch_seconds", Help: "Time from batch start to durable commit, s.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}),
+	}
+	for _, r := range gridmint.Reasons {
+		m.rejections.WithLabelValues(string(r))
+	}
+	m.registry.MustRegister(m.messages, m.ignored, m.readings, m.rejections, m.newDevices, m.commitErrors,
+		m.batchSize, m.batchSeconds,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return m
+}
+
+func (m *metrics) observeBatch(out *devices.Outcome, messages int, took time.Duration) {
+	m.readings.Add(float64(len(out.Readings)))
+	m.newDevices.Add(float64(len(out.NewDevices)))
+	for _, r := range out.Rejections {
+		m.rejections.WithLabelValues(string(r.Reason)).Inc()
+	}
+	m.messages.Add(float64(messages))
+	m.ignored.Add(float64(out.Ignored))
+	m.batchSize.Observe(float64(messages))
+	m.batchSeconds.Observe(took.Seconds())
+}

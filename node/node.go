@@ -1,0 +1,244 @@
+// Package node is the gridmint daemon: it wires the store, the device
+// adapters, the MQTT connection, the libp2p host and the HTTP API into one
+// process, and runs the demo with an embedded broker and simulated
+// devices.
+//
+// It is the only package that imports everything; cmd/gridmint is a thin
+// main over it.
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/node/api"
+	"github.com/gridmint/gridmint/node/p2p"
+	"github.com/gridmint/gridmint/node/store"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// Options are what a node needs besides its Config.
+type Options struct {
+	Logger  *slog.Logger
+	Clock   gridmint.Clock
+	Version string
+}
+
+// Node is a running gridmint node. Create it with Start; stop it by
+// cancelling the context given to Start and calling Wait, or with Close.
+type Node struct {
+	cfg      Config
+	log      *slog.Logger
+	identity *Identity
+	store    *store.Store
+	ingest   *devices.Ingest
+	pipeline *pipeline
+	mqtt     *mqttClient
+	host     host.Host
+	http     *http.Server
+	httpAddr string
+	metrics  *metrics
+
+	cancel       context.CancelFunc
+	pipelineDone chan struct{}
+	wg           sync.WaitGroup
+	closeOnce    sync.Once
+	closeErr     error
+}
+
+// Start opens the store, connects to the broker, starts the libp2p host
+// and the HTTP server, and begins ingesting. It returns once all of them
+// are up, or the first error (having undone what it started).
+func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Clock == nil {
+		opts.Clock = gridmint.SystemClock{}
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	n := &Node{cfg: cfg, log: opts.Logger, metrics: newMetrics(), cancel: cancel}
+	defer func() {
+		if err != nil {
+			n.Close()
+		}
+	}()
+
+	if n.identity, err = LoadOrCreateIdentity(cfg.DataDir); err != nil {
+		return nil, err
+	}
+	if n.store, err = store.Open(cfg.DataDir+"/store", store.Options{Logger: n.log.With("component", "store")}); err != nil {
+		return nil, err
+	}
+	adapters := make([]devices.Adapter, len(cfg.Adapters))
+	for i, a := range cfg.Adapters {
+		if adapters[i], err = devices.NewAdapter(a.devices()); err != nil {
+			return nil, fieldErr(fmt.Sprintf("adapters[%d]", i), "%v", err)
+		}
+	}
+	declared, err := cfg.declaredDevices(n.identity.Address, adapters)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.registerDeclared(declared, opts.Clock.Now()); err != nil {
+		return nil, err
+	}
+	known, states, err := loadIngestState(n.store)
+	if err != nil {
+		return nil, err
+	}
+	n.ingest, err = devices.NewIngest(devices.IngestConfig{
+		Node: n.identity.Address, Adapters: adapters, Known: known, States: states,
+		Discover: *cfg.Discover, StaleAfter: cfg.StaleAfter, Limits: devices.DefaultLimits(), Clock: opts.Clock,
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.pipeline = newPipeline(n.ingest, n.store, n.log.With("component", "ingest"), n.metrics)
+	n.pipelineDone = make(chan struct{})
+	go func() { defer close(n.pipelineDone); n.pipeline.run(ctx) }()
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.store.RunGC(ctx, 10*time.Minute) }()
+
+	if n.host, err = p2p.NewHost(n.identity.Key, cfg.P2P.Listen); err != nil {
+		return nil, err
+	}
+	mcfg := cfg.MQTT
+	if mcfg.ClientID == "" {
+		mcfg.ClientID = "gridmint-" + n.identity.Address[2:10]
+	}
+	if n.mqtt, err = connectMQTT(ctx, mcfg, n.ingest.Subscriptions(), n.pipeline, opts.Clock, n.log); err != nil {
+		return nil, err
+	}
+
+	ln, err := net.Listen("tcp", cfg.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("http_addr %s: %w", cfg.HTTPAddr, err)
+	}
+	n.httpAddr = ln.Addr().String()
+	n.http = &http.Server{
+		Handler: api.New(api.Config{
+			Devices: n.ingest,
+			Health:  n.health,
+			Info: api.NodeInfo{
+				Address: n.identity.Address, PeerID: n.identity.PeerID.String(),
+				ListenAddrs: n.P2PAddrs(), Broker: cfg.MQTT.Broker, Version: opts.Version,
+			},
+			Metrics: promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}),
+			Logger:  n.log.With("component", "api"),
+		}),
+		ReadHeaderTimeout: 5 * time.Second,
+	}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("http server", "err", err)
+		}
+	}()
+	n.log.Info("node started", "address", n.identity.Address, "peer_id", n.identity.PeerID.String(),
+		"p2p", n.P2PAddrs(), "http", "http://"+n.httpAddr, "broker", cfg.MQTT.Broker, "data_dir", cfg.DataDir)
+	return n, nil
+}
+
+// registerDeclared stores devices from the config, keeping the first-seen
+// time of devices already known.
+func (n *Node) registerDeclared(declared []gridmint.Device, now time.Time) error {
+	if len(declared) == 0 {
+		return nil
+	}
+	b := n.store.NewBatch()
+	for _, d := range declared {
+		old, err := n.store.Device(d.ID)
+		switch {
+		case err == nil:
+			d.FirstSeen = old.FirstSeen
+		case gridmint.ErrorCode(err) == gridmint.ENotFound:
+			d.FirstSeen = now
+		default:
+			return err
+		}
+		b.PutDevice(d)
+	}
+	return n.store.Commit(b)
+}
+
+func (n *Node) health() []api.Check {
+	mq := api.Check{Name: "mqtt", OK: n.mqtt.Connected(), Detail: n.cfg.MQTT.Broker}
+	if !mq.OK {
+		mq.Detail = "disconnected from " + n.cfg.MQTT.Broker
+	}
+	st := api.Check{Name: "store", OK: n.pipeline.healthy.Load()}
+	if !st.OK {
+		st.Detail = "commits failing; messages are held unacknowledged"
+	}
+	return []api.Check{mq, st}
+}
+
+// Identity returns the node's key, peer ID and address.
+func (n *Node) Identity() *Identity { return n.identity }
+
+// HTTPAddr is the host:port the API listens on.
+func (n *Node) HTTPAddr() string { return n.httpAddr }
+
+// Store gives read access to the node's store (tests, tools).
+func (n *Node) Store() *store.Store { return n.store }
+
+// Devices returns every device with its live state.
+func (n *Node) Devices() []devices.DeviceState { return n.ingest.Devices() }
+
+// P2PAddrs are the libp2p host's full listen addresses (with /p2p/<id>).
+func (n *Node) P2PAddrs() []string {
+	if n.host == nil {
+		return nil
+	}
+	var out []string
+	for _, a := range n.host.Addrs() {
+		out = append(out, a.String()+"/p2p/"+n.host.ID().String())
+	}
+	return out
+}
+
+// Close stops the node: ingest first (queued messages stay unacknowledged
+// at the broker), then the broker connection, HTTP, libp2p and last the
+// store. It is safe to call more than once.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		n.cancel()
+		var errs []error
+		if n.pipelineDone != nil {
+			// No acknowledgement may be sent once the client disconnects.
+			<-n.pipelineDone
+		}
+		if n.mqtt != nil {
+			n.mqtt.Close()
+		}
+		if n.http != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			errs = append(errs, n.http.Shutdown(ctx))
+			cancel()
+		}
+		n.wg.Wait()
+		if n.host != nil {
+			errs = append(errs, n.host.Close())
+		}
+		if n.store != nil {
+			errs = append(errs, n.store.Close())
+		}
+		n.closeErr = errors.Join(errs...)
+		n.log.Info("node stopped")
+	})
+	return n.closeErr
+}

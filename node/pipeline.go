@@ -1,0 +1,192 @@
+package node
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/node/store"
+)
+
+// inbound is one received MQTT message with the function that
+// acknowledges it to the broker (a no-op for QoS 0).
+type inbound struct {
+	msg devices.Message
+	ack func()
+}
+
+// pipeline moves messages from the MQTT client to the store in batches:
+// decode and normalise (devices.Ingest), commit durably (store.Commit),
+// then acknowledge. A message is acknowledged only after everything it
+// produced is on disk, so a crash never loses an acknowledged reading; the
+// broker re-delivers unacknowledged QoS 1 messages to the node's
+// persistent session.
+//
+// One goroutine runs the pipeline; enqueue is safe for concurrent use.
+type pipeline struct {
+	ingest   *devices.Ingest
+	store    batchStore
+	in       chan inbound
+	maxBatch int
+	log      *slog.Logger
+	metrics  *metrics
+	// retry is how long to wait before committing a failed batch again.
+	retry time.Duration
+
+	healthy atomic.Bool
+}
+
+// batchStore is the part of *store.Store the pipeline writes through.
+type batchStore interface {
+	NewBatch() *store.Batch
+	Commit(*store.Batch) error
+}
+
+// maxBatchMessages caps one commit so it stays within store.MaxBatchLen
+// items: a message yields at most devices.MaxMeasurementsPerMessage
+// measurements, each giving a reading or a rejection, a counter state and
+// possibly a new device.
+const maxBatchMessages = store.MaxBatchLen / (3 * devices.MaxMeasurementsPerMessage)
+
+func newPipeline(in *devices.Ingest, st batchStore, log *slog.Logger, m *metrics) *pipeline {
+	p := &pipeline{
+		ingest:   in,
+		store:    st,
+		in:       make(chan inbound, 4096),
+		maxBatch: maxBatchMessages,
+		log:      log,
+		metrics:  m,
+		retry:    time.Second,
+	}
+	p.healthy.Store(true)
+	return p
+}
+
+// enqueue hands a message to the pipeline. It blocks when the pipeline is
+// behind, which pushes back on the broker connection instead of dropping.
+func (p *pipeline) enqueue(ctx context.Context, m inbound) {
+	select {
+	case p.in <- m:
+	case <-ctx.Done():
+	}
+}
+
+// run processes messages until ctx is done. Messages still queued then are
+// not acknowledged, so the broker keeps them for the next start.
+func (p *pipeline) run(ctx context.Context) {
+	batch := make([]inbound, 0, p.maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case <-ctx.Done():
+			return
+		case m := <-p.in:
+			batch = append(batch, m)
+		}
+		// Group commit: take whatever else is already waiting.
+	drain:
+		for len(batch) < p.maxBatch {
+			select {
+			case m := <-p.in:
+				batch = append(batch, m)
+			default:
+				break drain
+			}
+		}
+		if !p.commit(ctx, batch) {
+			return
+		}
+	}
+}
+
+// commit processes and stores one batch, retrying until it is durable or
+// ctx is done; it reports whether the batch was stored.
+func (p *pipeline) commit(ctx context.Context, batch []inbound) bool {
+	msgs := make([]devices.Message, len(batch))
+	for i, b := range batch {
+		msgs[i] = b.msg
+	}
+	start := time.Now()
+	out := p.ingest.Process(msgs)
+	b := toBatch(p.store, out)
+	for {
+		err := p.store.Commit(b)
+		if err == nil {
+			p.ingest.Accept(out)
+			for _, m := range batch {
+				m.ack()
+			}
+			p.metrics.observeBatch(out, len(batch), time.Since(start))
+			if !p.healthy.Swap(true) {
+				p.log.Info("store writes recovered")
+			}
+			return true
+		}
+		p.healthy.Store(false)
+		if gridmint.ErrorCode(err) == gridmint.EInvalid {
+			// The store refused what ingest produced: a bug, and retrying
+			// cannot help. Leave the messages unacknowledged (the broker
+			// re-delivers them to a fixed node) and go on.
+			p.metrics.commitErrors.Inc()
+			p.log.Error("BUG: store rejected an ingest batch; skipping it unacknowledged", "messages", len(batch), "err", err)
+			return true
+		}
+		// Retry the same outcome: decoders have already consumed these
+		// messages, so processing them again would not give the same result.
+		p.metrics.commitErrors.Inc()
+		p.log.Error("store commit failed; messages stay unacknowledged, retrying",
+			"messages", len(batch), "err", err)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(p.retry):
+		}
+	}
+}
+
+// toBatch turns an ingest outcome into one store transaction.
+func toBatch(st batchStore, out *devices.Outcome) *store.Batch {
+	b := st.NewBatch()
+	for _, d := range out.NewDevices {
+		b.PutDevice(d)
+	}
+	for _, r := range out.Readings {
+		b.PutReading(r)
+	}
+	for _, r := range out.Rejections {
+		b.PutRejection(r)
+	}
+	for id, s := range out.States {
+		raw, err := devices.MarshalCounterState(s)
+		if err != nil {
+			// A CounterState is plain data; failing to encode it is a bug.
+			panic("node: encoding counter state: " + err.Error())
+		}
+		b.PutCounterState(id, raw)
+	}
+	return b
+}
+
+// loadIngestState reads what Ingest needs from the store at start.
+func loadIngestState(st *store.Store) ([]gridmint.Device, map[gridmint.DeviceID]devices.CounterState, error) {
+	known, err := st.Devices()
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := st.CounterStates()
+	if err != nil {
+		return nil, nil, err
+	}
+	states := make(map[gridmint.DeviceID]devices.CounterState, len(raw))
+	for id, b := range raw {
+		s, err := devices.UnmarshalCounterState(b)
+		if err != nil {
+			return nil, nil, gridmint.Errorf(gridmint.EInternal, "stored counter state of %s: %v", id, err)
+		}
+		states[id] = s
+	}
+	return known, states, nil
+}

@@ -1,0 +1,142 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/node/store"
+)
+
+// flakyStore is a real in-memory store whose Commit first asks fail.
+type flakyStore struct {
+	*store.Store
+	fail func() error
+}
+
+func (f *flakyStore) Commit(b *store.Batch) error {
+	if err := f.fail(); err != nil {
+		return err
+	}
+	return f.Store.Commit(b)
+}
+
+func newTestPipeline(t *testing.T, fail func() error) (*pipeline, *store.Store) {
+	t.Helper()
+	st, err := store.Open("", store.Options{InMemory: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	a, err := devices.NewAdapter(devices.AdapterConfig{Dialect: "tasmota"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := devices.NewIngest(devices.IngestConfig{Node: "0xn", Adapters: []devices.Adapter{a}, Discover: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := newPipeline(in, &flakyStore{Store: st, fail: fail}, testLogger(), newMetrics())
+	p.retry = time.Millisecond
+	return p, st
+}
+
+func sensor(total string) devices.Message {
+	return devices.Message{Topic: "tele/p/SENSOR", Payload: []byte(`{"ENERGY":{"Total":` + total + `,"Power":5}}`),
+		Received: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+func TestPipelineAcksOnlyAfterDurableCommit(t *testing.T) {
+	var attempts atomic.Int32
+	var failing atomic.Bool
+	failing.Store(true)
+	p, st := newTestPipeline(t, func() error {
+		attempts.Add(1)
+		if failing.Load() {
+			return errors.New("disk full")
+		}
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	var acked atomic.Int32
+	p.enqueue(ctx, inbound{msg: sensor("1.5"), ack: func() { acked.Add(1) }})
+	waitFor(t, 5*time.Second, "several failed commit attempts", func() bool { return attempts.Load() >= 3 })
+	if got := acked.Load(); got != 0 {
+		t.Fatalf("acked %d messages while commits fail, want 0", got)
+	}
+	if p.healthy.Load() {
+		t.Error("pipeline healthy while commits fail")
+	}
+	failing.Store(false)
+	waitFor(t, 5*time.Second, "the ack after the disk recovers", func() bool { return acked.Load() == 1 })
+	if !p.healthy.Load() {
+		t.Error("pipeline unhealthy after a successful commit")
+	}
+	rs, err := st.Readings("0xn/tasmota/p", time.Time{}, time.Time{}, 0)
+	if err != nil || len(rs) != 1 || rs[0].Raw != 1_500_000 {
+		t.Fatalf("stored readings = %v, %v; want exactly one of 1.5 kWh", rs, err)
+	}
+}
+
+func TestPipelineSkipsBatchTheStoreRefuses(t *testing.T) {
+	var calls atomic.Int32
+	p, st := newTestPipeline(t, func() error {
+		if calls.Add(1) == 1 {
+			return gridmint.Errorf(gridmint.EInvalid, "bad batch")
+		}
+		return nil
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	var mu sync.Mutex
+	var acked []string
+	ack := func(name string) func() { return func() { mu.Lock(); acked = append(acked, name); mu.Unlock() } }
+	p.enqueue(ctx, inbound{msg: sensor("1"), ack: ack("refused")})
+	waitFor(t, 5*time.Second, "the refused batch", func() bool { return calls.Load() >= 1 })
+	p.enqueue(ctx, inbound{msg: sensor("2"), ack: ack("next")})
+	waitFor(t, 5*time.Second, "the next batch", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) == 1 })
+	mu.Lock()
+	defer mu.Unlock()
+	if acked[0] != "next" {
+		t.Errorf("acked %v, want only the batch after the refused one", acked)
+	}
+	if rs, _ := st.Readings("0xn/tasmota/p", time.Time{}, time.Time{}, 0); len(rs) != 1 {
+		t.Errorf("readings = %v, want one", rs)
+	}
+}
+
+func TestPipelineBatchFitsTheStore(t *testing.T) {
+	if maxBatchMessages < 1 {
+		t.Fatalf("maxBatchMessages = %d", maxBatchMessages)
+	}
+	// The worst message: 8 channels, each a new device with a reading and
+	// a state; a full batch of them must commit in one transaction.
+	p, st := newTestPipeline(t, func() error { return nil })
+	var msgs []devices.Message
+	for i := 0; i < maxBatchMessages; i++ {
+		msgs = append(msgs, devices.Message{
+			Topic:    "tele/dev" + string(rune('a'+i%26)) + string(rune('a'+i/26)) + "/SENSOR",
+			Payload:  []byte(`{"ENERGY":{"Total":[1,2,3,4,5,6,7,8],"Power":[1,2,3,4,5,6,7,8]}}`),
+			Received: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		})
+	}
+	out := p.ingest.Process(msgs)
+	if got := len(out.Readings); got != 8*maxBatchMessages {
+		t.Fatalf("readings = %d, want %d", got, 8*maxBatchMessages)
+	}
+	if err := st.Commit(toBatch(st, out)); err != nil {
+		t.Fatalf("a full worst-case batch does not fit: %v", err)
+	}
+}
