@@ -13,10 +13,20 @@ import (
 // multi-channel device, ":<channel>" (Tasmota "sonoff_dual:2").
 type DeviceID string
 
+// MaxDeviceIDLen is the longest DeviceID, in bytes. It bounds store keys;
+// device serials come from MQTT topics, so a hostile topic must not make
+// an unstorable id.
+const MaxDeviceIDLen = 256
+
 // NewDeviceID joins the three parts of a DeviceID. Node and adapter must not
-// contain '/'; the serial may (it is the last part) but must not be empty.
+// contain '/'; the serial may (it is the last part) but must not be empty,
+// and no part may hold control characters.
 func NewDeviceID(node, adapter, serial string) (DeviceID, error) {
 	switch {
+	case len(node)+len(adapter)+len(serial)+2 > MaxDeviceIDLen:
+		return "", Errorf(EInvalid, "device id: %d bytes, more than %d", len(node)+len(adapter)+len(serial)+2, MaxDeviceIDLen)
+	case hasControl(node + adapter + serial):
+		return "", Errorf(EInvalid, "device id: control character in %q/%q/%q", node, adapter, serial)
 	case node == "" || strings.Contains(node, "/"):
 		return "", Errorf(EInvalid, "device id: bad node part %q", node)
 	case adapter == "" || strings.Contains(adapter, "/"):
@@ -25,6 +35,15 @@ func NewDeviceID(node, adapter, serial string) (DeviceID, error) {
 		return "", Errorf(EInvalid, "device id: empty serial")
 	}
 	return DeviceID(node + "/" + adapter + "/" + serial), nil
+}
+
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			return true
+		}
+	}
+	return false
 }
 
 // Parts splits id into node, adapter and serial. ok is false when id does

@@ -109,6 +109,7 @@ const (
 	ReasonUnknownDevice Reason = "unknown_device" // a device not declared while discovery is off
 	ReasonDuplicate     Reason = "duplicate"      // the same measurement again
 	ReasonOutOfOrder    Reason = "out_of_order"   // older than a measurement already stored
+	ReasonInternal      Reason = "internal"       // the node failed to store it (a bug); kept to reprocess
 )
 
 // Rejection is an input kept in quarantine: the raw bytes, where they came
@@ -127,4 +128,5 @@ type Rejection struct {
 var Reasons = []Reason{
 	ReasonMalformed, ReasonWrongType, ReasonNotFinite, ReasonNegative, ReasonAbsurd,
 	ReasonImplausible, ReasonUnknownTopic, ReasonUnknownDevice, ReasonDuplicate, ReasonOutOfOrder,
+	ReasonInternal,
 }

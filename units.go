@@ -137,8 +137,9 @@ func ParseEnergy(literal string, u EnergyUnit) (MWh, error) {
 }
 
 // EnergyFromFloat converts a float64 in unit u to MWh, rounding to the
-// nearest mWh. It rejects NaN, infinities and magnitudes beyond ParseEnergy's
-// range. Prefer ParseEnergy when the decimal literal is available.
+// nearest mWh. It rejects NaN, infinities and magnitudes of 10^18 mWh or
+// more, like ParseEnergy. Prefer ParseEnergy when the decimal literal is
+// available.
 func EnergyFromFloat(v float64, u EnergyUnit) (MWh, error) {
 	scale, ok := decimalsToMWh[u]
 	if !ok {
@@ -148,7 +149,7 @@ func EnergyFromFloat(v float64, u EnergyUnit) (MWh, error) {
 		return 0, fmt.Errorf("energy %v %v: not a finite number", v, u)
 	}
 	m := v * math.Pow10(scale)
-	if math.Abs(m) >= 1e16 {
+	if math.Abs(m) >= 1e18 {
 		return 0, fmt.Errorf("energy %v %v: out of range", v, u)
 	}
 	return MWh(math.Round(m)), nil

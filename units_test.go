@@ -83,7 +83,8 @@ func TestEnergyFromFloat(t *testing.T) {
 		{0.0015, UnitWh, 2, false},
 		{math.NaN(), UnitWh, 0, true},
 		{math.Inf(1), UnitKWh, 0, true},
-		{1e13, UnitKWh, 0, true},
+		{1e12, UnitKWh, 0, true},
+		{1e11, UnitKWh, 100_000_000_000_000_000, false},
 	}
 	for _, tt := range tests {
 		got, err := EnergyFromFloat(tt.v, tt.unit)

@@ -3,6 +3,7 @@ package devices
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -45,8 +46,39 @@ type Adapter interface {
 	Dialect() string
 	// DefaultKind is the kind of a device discovered from traffic.
 	DefaultKind() gridmint.DeviceKind
-	// Capabilities of the devices this adapter produces.
-	Capabilities() []gridmint.Capability
+	// Reports lists what the dialect's telemetry carries (power, energy,
+	// state of charge, availability). What a device can be told to do
+	// follows from the control interfaces the adapter implements; see
+	// Capabilities.
+	Reports() []gridmint.Capability
+}
+
+// Capabilities lists everything a's devices can do: what they report, and
+// a control capability for each control interface a implements.
+func Capabilities(a Adapter) []gridmint.Capability {
+	caps := slices.Clone(a.Reports())
+	if _, ok := a.(Switcher); ok {
+		caps = append(caps, gridmint.CapSwitch)
+	}
+	if _, ok := a.(PowerLimiter); ok {
+		caps = append(caps, gridmint.CapPowerLimit)
+	}
+	return caps
+}
+
+// SerialChecker is an adapter that can tell whether a configured serial
+// could ever appear in its topics (OpenDTU serials are hex), so that a
+// typo in the configuration fails at start instead of never matching.
+type SerialChecker interface {
+	CheckSerial(serial string) error
+}
+
+// CheckSerial checks serial with a's SerialChecker, if it has one.
+func CheckSerial(a Adapter, serial string) error {
+	if c, ok := a.(SerialChecker); ok {
+		return c.CheckSerial(serial)
+	}
+	return nil
 }
 
 // Availability is what a device's own online signal says.

@@ -3,7 +3,8 @@
 //
 // It imports the root package gridmint and the standard library only; MQTT
 // I/O and storage are done by package node, which feeds messages in and
-// writes the outcome to the store. Package node is the only importer.
+// writes the outcome to the store. Only package node and its subpackages
+// import it.
 //
 // The pieces, in the order a message flows through them:
 //
@@ -30,29 +31,37 @@
 // Counters: a device reports a lifetime counter (Tasmota Total, OpenDTU
 // yieldtotal) or a daily one. The normalised Energy only ever grows:
 //
-//   - the counter grew by d: Energy grows by d, unless d is more than the
-//     device could have produced since the previous reading (nameplate or
-//     kind maximum × elapsed time + a small slack), in which case the
-//     message is quarantined as implausible and the counter re-baselined
-//     at the new value without crediting the jump;
+//   - the counter grew by d: Energy grows by d;
 //   - a lifetime counter fell by at most the jitter tolerance (a rounding
-//     wobble): nothing is credited and the higher value stays the baseline;
-//   - a lifetime counter fell further: a reset (reboot, user reset). If the
-//     new value could all have been produced since the previous reading it
-//     is credited (a reset to zero), otherwise nothing is credited (the
-//     device rolled back to an older saved value); either way the reading
-//     is marked EventReset and QualityEstimated, and never adds negative
-//     energy;
-//   - a daily counter fell: EventRollover, the new value is credited under
-//     the same plausibility bound.
+//     wobble): nothing is credited and the higher value stays the
+//     baseline;
+//   - the counter fell further: the drop is held (EventReset for a
+//     lifetime counter, EventRollover for a daily one) and settled by the
+//     next reading. If that reading is back at the old level, the drop was
+//     a glitch and only growth beyond the old level counts. If it goes on
+//     from the low value, the device restarted its counter: the low value
+//     is energy made since the restart and is credited, unless it is more
+//     than the device could have made (a rollback to an older saved
+//     value), then only the growth after the drop is credited.
+//
+// Plausibility: each device has an energy budget that accrues at its
+// maximum power (nameplate × NameplateHeadroom, or its kind's maximum)
+// over node time, capped at BudgetSpan's worth; every credited mWh spends
+// it. Growth beyond the budget is quarantined as implausible and the
+// counter re-baselined at the new value without crediting the jump. Node
+// time, not device time, funds the budget, so a device's clock (unset,
+// wrong or forged) cannot widen the bound; the budget saved while the node
+// was down pays for the burst of queued messages after a restart.
 //
 // Duplicates and reordering are judged by the device's own timestamp when
 // its payload has one (OpenDTU status/last_update, Tasmota Time): the same
-// timestamp again is a duplicate (retained messages re-sent on reconnect);
-// an older timestamp with a counter that did not grow is out of order. An
-// older timestamp with a grown lifetime counter is accepted: the device's
-// clock moved (NTP, a daylight-saving change in Tasmota's local Time), not
-// the data.
+// timestamp again is a duplicate (retained messages re-sent on reconnect,
+// or QoS 1 messages the broker re-delivers); an older timestamp with a
+// counter that did not grow is out of order. An older timestamp with a
+// grown lifetime counter is accepted: the device's clock moved (NTP, a
+// daylight-saving change in Tasmota's local Time), not the data. Device
+// timestamps before 2000 or more than a day ahead of node time are
+// ignored: the device's clock is not set.
 //
 // Rejected messages are returned as gridmint.Rejections with their reason
 // and raw bytes, for the quarantine; they never become readings and never

@@ -14,6 +14,10 @@ type Message struct {
 	Topic    string
 	Payload  []byte
 	Received time.Time // node clock, UTC
+	// Redelivered is MQTT's DUP flag: the broker sends the message again
+	// because its acknowledgement never arrived (the node stopped after
+	// storing it, before acknowledging).
+	Redelivered bool
 }
 
 // IngestConfig configures an Ingest.
@@ -31,6 +35,10 @@ type IngestConfig struct {
 	// Discover registers devices first seen in traffic; without it their
 	// messages are rejected as unknown_device.
 	Discover bool
+	// MaxDevices caps the registry (0: no cap), so that a stream of new
+	// topics cannot grow it without bound; beyond it new devices are
+	// rejected as unknown_device.
+	MaxDevices int
 	// StaleAfter marks a device offline when nothing was heard from it for
 	// this long, whatever its last online signal said.
 	StaleAfter time.Duration
@@ -48,6 +56,7 @@ type Ingest struct {
 	node       string
 	routes     []route
 	discover   bool
+	maxDevices int
 	staleAfter time.Duration
 	limits     Limits
 	clock      gridmint.Clock
@@ -99,6 +108,7 @@ func NewIngest(cfg IngestConfig) (*Ingest, error) {
 	in := &Ingest{
 		node:       cfg.Node,
 		discover:   cfg.Discover,
+		maxDevices: cfg.MaxDevices,
 		staleAfter: cfg.StaleAfter,
 		limits:     cfg.Limits,
 		clock:      cfg.Clock,
@@ -134,7 +144,7 @@ func NewIngest(cfg IngestConfig) (*Ingest, error) {
 	for id, d := range in.devices {
 		ls := &DeviceState{Device: d}
 		if st, ok := in.states[id]; ok {
-			ls.Power, ls.Energy = st.Power, st.Energy
+			ls.Power, ls.Energy, ls.LastSeen = st.Power, st.Energy, st.Time
 		}
 		in.live[id] = ls
 	}
@@ -200,7 +210,8 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 	updates, err := a.Decode(m.Topic, m.Payload)
 	if err != nil {
 		reason, serial := reasonOf(err)
-		o.reject(m, a.Dialect(), in.idFor(a, serial), reason, err.Error())
+		id, _ := in.idFor(a, serial)
+		o.reject(m, a.Dialect(), id, reason, err.Error())
 		return
 	}
 	if len(updates) == 0 {
@@ -208,16 +219,24 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 		return
 	}
 	for _, u := range updates {
-		if u.Measurement == nil && !in.known(o, in.idFor(a, u.Serial)) {
+		if u.Serial == "" {
+			in.allDevices(o, a, u, m.Received)
+			continue
+		}
+		id, err := in.idFor(a, u.Serial)
+		if err != nil {
+			o.reject(m, a.Dialect(), "", gridmint.ReasonMalformed, err.Error())
+			continue
+		}
+		if u.Measurement == nil && !in.known(o, id) {
 			// Devices are discovered from measurements only: a Tasmota LWT
 			// arrives before the first SENSOR says how many channels exist.
 			o.Ignored++
 			continue
 		}
-		dev, ok := in.deviceFor(o, a, u.Serial, m.Received)
-		if !ok {
-			o.reject(m, a.Dialect(), in.idFor(a, u.Serial), gridmint.ReasonUnknownDevice,
-				fmt.Sprintf("device %q is not declared and discovery is off", u.Serial))
+		dev, why := in.deviceFor(o, a, id, u.Serial, m.Received)
+		if why != "" {
+			o.reject(m, a.Dialect(), id, gridmint.ReasonUnknownDevice, why)
 			continue
 		}
 		ch := liveChange{id: dev.ID, at: m.Received, name: u.Name, availability: u.Availability}
@@ -229,8 +248,13 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 				prev = &st
 			}
 			r, next, rej := Normalise(dev, prev, *u.Measurement, m.Received, in.limits)
-			if prev == nil || next != *prev {
+			if prev == nil || !next.Equal(*prev) {
 				o.States[dev.ID] = next
+			}
+			if rej != nil && rej.Reason == gridmint.ReasonOutOfOrder && m.Redelivered {
+				// Older than what is stored because it was stored: the broker
+				// re-sends what the node had not acknowledged when it stopped.
+				rej = reject(gridmint.ReasonDuplicate, "re-delivered by the broker: %s", rej.Detail)
 			}
 			if rej != nil {
 				o.reject(m, a.Dialect(), dev.ID, rej.Reason, rej.Detail)
@@ -240,6 +264,20 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 			}
 		}
 		o.live = append(o.live, ch)
+	}
+}
+
+// allDevices applies an update without a serial (OpenDTU's dtu/status:
+// the gateway itself) to every known device of a's dialect.
+func (in *Ingest) allDevices(o *Outcome, a Adapter, u Update, at time.Time) {
+	if u.Availability == AvailabilityUnknown {
+		o.Ignored++
+		return
+	}
+	for id, d := range in.devices {
+		if d.Dialect == a.Dialect() {
+			o.live = append(o.live, liveChange{id: id, at: at, availability: u.Availability})
+		}
 	}
 }
 
@@ -264,15 +302,11 @@ func (in *Ingest) adapterFor(topic string) Adapter {
 	return nil
 }
 
-func (in *Ingest) idFor(a Adapter, serial string) gridmint.DeviceID {
+func (in *Ingest) idFor(a Adapter, serial string) (gridmint.DeviceID, error) {
 	if serial == "" {
-		return ""
+		return "", nil
 	}
-	id, err := gridmint.NewDeviceID(in.node, a.Dialect(), serial)
-	if err != nil {
-		return ""
-	}
-	return id
+	return gridmint.NewDeviceID(in.node, a.Dialect(), serial)
 }
 
 func (in *Ingest) known(o *Outcome, id gridmint.DeviceID) bool {
@@ -281,32 +315,31 @@ func (in *Ingest) known(o *Outcome, id gridmint.DeviceID) bool {
 	return ok || staged
 }
 
-// deviceFor finds or discovers the device of adapter a with this serial.
-func (in *Ingest) deviceFor(o *Outcome, a Adapter, serial string, now time.Time) (gridmint.Device, bool) {
-	id := in.idFor(a, serial)
-	if id == "" {
-		return gridmint.Device{}, false
-	}
+// deviceFor finds or discovers device id of adapter a; why says why not.
+func (in *Ingest) deviceFor(o *Outcome, a Adapter, id gridmint.DeviceID, serial string, now time.Time) (gridmint.Device, string) {
 	if d, ok := in.devices[id]; ok {
-		return d, true
+		return d, ""
 	}
 	if d, ok := o.newDevices[id]; ok {
-		return d, true
+		return d, ""
 	}
-	if !in.discover {
-		return gridmint.Device{}, false
+	switch {
+	case !in.discover:
+		return gridmint.Device{}, fmt.Sprintf("device %q is not declared and discovery is off", serial)
+	case in.maxDevices > 0 && len(in.devices)+len(o.newDevices) >= in.maxDevices:
+		return gridmint.Device{}, fmt.Sprintf("device %q not registered: the registry holds its maximum of %d devices", serial, in.maxDevices)
 	}
 	d := gridmint.Device{
 		ID:           id,
 		Kind:         a.DefaultKind(),
 		Dialect:      a.Dialect(),
 		Serial:       serial,
-		Capabilities: a.Capabilities(),
+		Capabilities: Capabilities(a),
 		FirstSeen:    now,
 	}
 	o.newDevices[id] = d
 	o.NewDevices = append(o.NewDevices, d)
-	return d, true
+	return d, ""
 }
 
 // Accept applies a durably stored outcome to the live state.

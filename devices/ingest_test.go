@@ -1,6 +1,7 @@
 package devices
 
 import (
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -223,4 +224,64 @@ func FuzzIngest(f *testing.F) {
 		in.Accept(o)
 		_ = in.Devices()
 	})
+}
+
+func TestIngestDTUOfflineReachesEveryInverter(t *testing.T) {
+	// An inverter known only from the store (not seen since the restart)
+	// goes offline with its gateway too.
+	known := gridmint.Device{ID: "0xnode/opendtu/aa01", Kind: gridmint.KindPVInverter, Dialect: "opendtu", Serial: "aa01"}
+	plug := gridmint.Device{ID: "0xnode/tasmota/p", Kind: gridmint.KindPlug, Dialect: "tasmota", Serial: "p"}
+	in := newTestIngest(t, IngestConfig{Known: []gridmint.Device{known, plug}, StaleAfter: time.Hour, Clock: &fakeClock{now: t0}})
+	in.Accept(in.Process(msgsAt(t0, mqttMsg{"tele/p/LWT", "Online"}, mqttMsg{"solar/aa01/status/reachable", "1"})))
+	in.Accept(in.Process(msgsAt(t0, mqttMsg{"solar/dtu/status", "offline"})))
+	for _, d := range in.Devices() {
+		want := d.Dialect != "opendtu"
+		if d.Online != want {
+			t.Errorf("%s online = %v after dtu/status offline, want %v", d.ID, d.Online, want)
+		}
+	}
+}
+
+func TestIngestRejectsUnstorableSerial(t *testing.T) {
+	in := newTestIngest(t, IngestConfig{Discover: true})
+	long := strings.Repeat("x", 300)
+	o := in.Process(msgsAt(t0, mqttMsg{"tele/" + long + "/SENSOR", `{"ENERGY":{"Total":1}}`}, mqttMsg{"tele/ok/SENSOR", `{"ENERGY":{"Total":1}}`}))
+	if got := reasons(o); len(got) != 1 || got[0] != gridmint.ReasonMalformed {
+		t.Errorf("reasons = %v, want [malformed] for the 300-character serial", got)
+	}
+	if len(o.Readings) != 1 || o.Readings[0].Device != "0xnode/tasmota/ok" {
+		t.Errorf("readings = %v, want the good device's only", o.Readings)
+	}
+}
+
+func TestIngestMaxDevices(t *testing.T) {
+	in := newTestIngest(t, IngestConfig{Discover: true, MaxDevices: 2})
+	o := in.Process(msgsAt(t0,
+		mqttMsg{"tele/a/SENSOR", `{"ENERGY":{"Total":1}}`},
+		mqttMsg{"tele/b/SENSOR", `{"ENERGY":{"Total":1}}`},
+		mqttMsg{"tele/c/SENSOR", `{"ENERGY":{"Total":1}}`},
+		mqttMsg{"tele/a/SENSOR", `{"ENERGY":{"Total":1.001}}`},
+	))
+	if got := reasons(o); len(got) != 1 || got[0] != gridmint.ReasonUnknownDevice || len(o.NewDevices) != 2 || len(o.Readings) != 3 {
+		t.Errorf("reasons %v, new devices %d, readings %d; want one unknown_device, 2 devices, 3 readings", got, len(o.NewDevices), len(o.Readings))
+	}
+}
+
+func TestIngestRedeliveredOldMessageIsDuplicate(t *testing.T) {
+	in := newTestIngest(t, IngestConfig{Discover: true})
+	for i, ts := range []string{"00:00:00", "00:01:00", "00:02:00"} {
+		in.Accept(in.Process(msgsAt(t0.Add(time.Duration(i)*time.Minute),
+			mqttMsg{"tele/p/SENSOR", `{"Time":"2026-01-01T` + ts + `","ENERGY":{"Total":1.00` + string(rune('0'+i)) + `}}`})))
+	}
+	old := mqttMsg{"tele/p/SENSOR", `{"Time":"2025-12-31T23:59:00","ENERGY":{"Total":0.999}}`}
+	late := in.Process(msgsAt(t0.Add(5*time.Minute), old))
+	again := msgsAt(t0.Add(5*time.Minute), old)
+	again[0].Redelivered = true
+	dup := in.Process(again)
+	if got := reasons(late); len(got) != 1 || got[0] != gridmint.ReasonOutOfOrder {
+		t.Errorf("late message: %v, want out_of_order", got)
+	}
+	if got := reasons(dup); len(got) != 1 || got[0] != gridmint.ReasonDuplicate {
+		t.Errorf("the same message with the DUP flag: %v, want duplicate", got)
+	}
 }

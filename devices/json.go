@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -101,46 +102,49 @@ func isIdentByte(c byte) bool {
 	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
-// parseCounter converts a counter literal in unit u to mWh exactly, falling
-// back to float conversion for exponent forms such as 1.2e3.
+// parseCounter converts a counter literal in unit u to mWh exactly,
+// falling back to float conversion for exponent forms such as 1.2e3.
 func parseCounter(lit string, u gridmint.EnergyUnit) (gridmint.MWh, *DecodeError) {
 	lit = strings.TrimSpace(lit)
 	if e, err := gridmint.ParseEnergy(lit, u); err == nil {
 		return e, nil
 	}
-	f, err := strconv.ParseFloat(lit, 64)
-	switch {
-	case err != nil && !errors.Is(err, strconv.ErrRange):
-		return 0, &DecodeError{Reason: gridmint.ReasonMalformed, Detail: fmt.Sprintf("%q is not a number", truncate([]byte(lit)))}
-	case math.IsNaN(f) || isInfLiteral(lit):
-		return 0, &DecodeError{Reason: gridmint.ReasonNotFinite, Detail: fmt.Sprintf("%q", lit)}
+	f, derr := parseDecimal(lit)
+	if derr != nil {
+		return 0, derr
 	}
-	e, ferr := gridmint.EnergyFromFloat(f, u)
-	if ferr != nil {
-		return 0, &DecodeError{Reason: gridmint.ReasonAbsurd, Detail: ferr.Error()}
+	e, err := gridmint.EnergyFromFloat(f, u)
+	if err != nil {
+		return 0, &DecodeError{Reason: gridmint.ReasonAbsurd, Detail: err.Error()}
 	}
 	return e, nil
 }
 
 // parsePower parses a power literal in W.
 func parsePower(lit string) (gridmint.W, *DecodeError) {
-	lit = strings.TrimSpace(lit)
-	f, err := strconv.ParseFloat(lit, 64)
-	switch {
-	case err != nil && !errors.Is(err, strconv.ErrRange):
-		return 0, &DecodeError{Reason: gridmint.ReasonMalformed, Detail: fmt.Sprintf("%q is not a number", truncate([]byte(lit)))}
-	case math.IsNaN(f) || isInfLiteral(lit):
-		return 0, &DecodeError{Reason: gridmint.ReasonNotFinite, Detail: fmt.Sprintf("%q", lit)}
-	case math.IsInf(f, 0):
-		return 0, &DecodeError{Reason: gridmint.ReasonAbsurd, Detail: fmt.Sprintf("%q out of range", truncate([]byte(lit)))}
-	}
-	return gridmint.W(f), nil
+	f, derr := parseDecimal(strings.TrimSpace(lit))
+	return gridmint.W(f), derr
 }
 
-func isInfLiteral(lit string) bool {
-	l := strings.ToLower(strings.TrimLeft(lit, "+-"))
-	return l == "inf" || l == "infinity"
+// parseDecimal parses a decimal number as firmware prints it: optional
+// minus, digits, fraction, exponent. Go's wider syntax (hex floats, "+",
+// "Inf", underscores) is refused; nan and inf are ReasonNotFinite, values
+// beyond float64 ReasonAbsurd.
+func parseDecimal(lit string) (float64, *DecodeError) {
+	if l := strings.ToLower(strings.TrimLeft(lit, "+-")); l == "nan" || l == "inf" || l == "infinity" {
+		return 0, &DecodeError{Reason: gridmint.ReasonNotFinite, Detail: fmt.Sprintf("%q", lit)}
+	}
+	if !decimalLiteral.MatchString(lit) {
+		return 0, &DecodeError{Reason: gridmint.ReasonMalformed, Detail: fmt.Sprintf("%q is not a number", truncate([]byte(lit)))}
+	}
+	f, err := strconv.ParseFloat(lit, 64)
+	if err != nil || math.IsInf(f, 0) {
+		return 0, &DecodeError{Reason: gridmint.ReasonAbsurd, Detail: fmt.Sprintf("%q out of range", truncate([]byte(lit)))}
+	}
+	return f, nil
 }
+
+var decimalLiteral = regexp.MustCompile(`^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$`)
 
 // truncate shortens raw input for an error message.
 func truncate(b []byte) string {

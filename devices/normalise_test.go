@@ -88,9 +88,29 @@ func TestNormaliseLifetimeCounter(t *testing.T) {
 		{name: "unchanged", at: 2 * time.Minute, src: 2 * time.Minute, power: 0, counter: 514*kwh + 2*wh, wantEnergy: 514*kwh + 2*wh},
 		{name: "jitter down is not a reset", at: 3 * time.Minute, src: 3 * time.Minute, counter: 514*kwh + 1*wh, wantEnergy: 514*kwh + 2*wh},
 		{name: "growth measured from the higher baseline", at: 4 * time.Minute, src: 4 * time.Minute, counter: 514*kwh + 5*wh, wantEnergy: 514*kwh + 5*wh},
-		{name: "reset to zero credits energy since reset", at: 5 * time.Minute, src: 5 * time.Minute, counter: 3 * wh,
-			wantEnergy: 514*kwh + 8*wh, wantEvent: gridmint.EventReset, wantQuality: gridmint.QualityEstimated},
-		{name: "grows after reset", at: 6 * time.Minute, src: 6 * time.Minute, counter: 9 * wh, wantEnergy: 514*kwh + 14*wh},
+		{name: "a drop to near zero is held", at: 5 * time.Minute, src: 5 * time.Minute, counter: 3 * wh,
+			wantEnergy: 514*kwh + 5*wh, wantEvent: gridmint.EventReset, wantQuality: gridmint.QualityEstimated},
+		{name: "continuing from the low value confirms the reset: energy since it is credited", at: 6 * time.Minute, src: 6 * time.Minute, counter: 9 * wh,
+			wantEnergy: 514*kwh + 14*wh},
+		{name: "grows after reset", at: 7 * time.Minute, src: 7 * time.Minute, counter: 12 * wh, wantEnergy: 514*kwh + 17*wh},
+	})
+}
+
+func TestNormaliseGlitchIsNotDoubleCounted(t *testing.T) {
+	// 0 → 20 → 14 → 21 Wh: the dip to 14 was a glitch, the device made 21 Wh.
+	runSteps(t, plugDevice(), []step{
+		{name: "first", at: 0, src: -1, counter: 0, wantEnergy: 0, wantEvent: gridmint.EventFirst},
+		{name: "20", at: time.Minute, src: -1, counter: 20 * wh, wantEnergy: 20 * wh},
+		{name: "dip to 14", at: 2 * time.Minute, src: -1, counter: 14 * wh, wantEnergy: 20 * wh,
+			wantEvent: gridmint.EventReset, wantQuality: gridmint.QualityEstimated},
+		{name: "back at 21", at: 3 * time.Minute, src: -1, counter: 21 * wh, wantEnergy: 21 * wh},
+	})
+	// Daily 5000 → 4990 → 5010 Wh is a net 10 Wh.
+	daily := gridmint.CounterDaily
+	runSteps(t, plugDevice(), []step{
+		{name: "first", at: 0, src: -1, counter: 5000 * wh, kind: daily, wantEnergy: 5000 * wh, wantEvent: gridmint.EventFirst},
+		{name: "dip", at: time.Minute, src: -1, counter: 4990 * wh, kind: daily, wantEnergy: 5000 * wh, wantEvent: gridmint.EventRollover},
+		{name: "back above", at: 2 * time.Minute, src: -1, counter: 5010 * wh, kind: daily, wantEnergy: 5010 * wh},
 	})
 }
 
@@ -102,7 +122,8 @@ func TestNormaliseRollbackIsNotDoubleCounted(t *testing.T) {
 		{name: "first", at: 0, src: -1, counter: 514 * kwh, wantEnergy: 514 * kwh, wantEvent: gridmint.EventFirst},
 		{name: "rolled back 200 Wh", at: time.Minute, src: -1, counter: 514*kwh - 200*wh,
 			wantEnergy: 514 * kwh, wantEvent: gridmint.EventReset, wantQuality: gridmint.QualityEstimated},
-		{name: "counts on from the new baseline", at: 2 * time.Minute, src: -1, counter: 514*kwh - 195*wh, wantEnergy: 514*kwh + 5*wh},
+		{name: "counts on from the new baseline", at: 2 * time.Minute, src: -1, counter: 514*kwh - 195*wh, wantEnergy: 514*kwh + 5*wh,
+			wantQuality: gridmint.QualityEstimated},
 	})
 }
 
@@ -112,11 +133,13 @@ func TestNormaliseDailyCounter(t *testing.T) {
 		{name: "first", at: 0, src: -1, counter: 5 * kwh, kind: daily, wantEnergy: 5 * kwh, wantEvent: gridmint.EventFirst},
 		{name: "evening", at: 2 * time.Hour, src: -1, counter: 6 * kwh, kind: daily, wantEnergy: 6 * kwh},
 		{name: "after midnight the daily counter restarts", at: 14 * time.Hour, src: -1, counter: 150 * wh, kind: daily,
-			wantEnergy: 6*kwh + 150*wh, wantEvent: gridmint.EventRollover},
-		{name: "small daily value right after rollover is not jitter", at: 14*time.Hour + time.Minute, src: -1, counter: 152 * wh, kind: daily,
+			wantEnergy: 6 * kwh, wantEvent: gridmint.EventRollover},
+		{name: "the next value confirms it: energy since midnight counts", at: 14*time.Hour + time.Minute, src: -1, counter: 152 * wh, kind: daily,
 			wantEnergy: 6*kwh + 152*wh},
-		{name: "a second rollover to zero", at: 38 * time.Hour, src: -1, counter: 0, kind: daily,
+		{name: "a small drop of a daily counter is a rollover too", at: 38 * time.Hour, src: -1, counter: 0, kind: daily,
 			wantEnergy: 6*kwh + 152*wh, wantEvent: gridmint.EventRollover},
+		{name: "and counts from zero", at: 38*time.Hour + time.Minute, src: -1, counter: 1 * wh, kind: daily,
+			wantEnergy: 6*kwh + 153*wh},
 	})
 }
 
@@ -124,12 +147,15 @@ func TestNormaliseDuplicatesAndOrder(t *testing.T) {
 	runSteps(t, plugDevice(), []step{
 		{name: "first", at: 0, src: 0, power: 50, counter: 10 * kwh, wantEnergy: 10 * kwh, wantEvent: gridmint.EventFirst},
 		{name: "t1", at: time.Minute, src: time.Minute, power: 60, counter: 10*kwh + wh, wantEnergy: 10*kwh + wh},
-		{name: "retained copy re-sent on reconnect", at: 2 * time.Minute, src: time.Minute, power: 60, counter: 10*kwh + wh,
-			wantReason: gridmint.ReasonDuplicate, wantEnergy: 10*kwh + wh},
-		{name: "same device time, other values", at: 2 * time.Minute, src: time.Minute, power: 61, counter: 10*kwh + 2*wh,
-			wantReason: gridmint.ReasonDuplicate, wantEnergy: 10*kwh + wh},
+		{name: "t2", at: 2 * time.Minute, src: 2 * time.Minute, power: 60, counter: 10*kwh + 2*wh, wantEnergy: 10*kwh + 2*wh},
+		{name: "retained copy re-sent on reconnect", at: 3 * time.Minute, src: 2 * time.Minute, power: 60, counter: 10*kwh + 2*wh,
+			wantReason: gridmint.ReasonDuplicate, wantEnergy: 10*kwh + 2*wh},
+		{name: "an older message the broker re-delivers after a crash", at: 3 * time.Minute, src: time.Minute, power: 60, counter: 10*kwh + wh,
+			wantReason: gridmint.ReasonDuplicate, wantEnergy: 10*kwh + 2*wh},
+		{name: "same device time, other values", at: 3 * time.Minute, src: 2 * time.Minute, power: 61, counter: 10*kwh + 3*wh,
+			wantReason: gridmint.ReasonDuplicate, wantEnergy: 10*kwh + 2*wh},
 		{name: "late message from before", at: 3 * time.Minute, src: 30 * time.Second, power: 55, counter: 10*kwh + wh/2,
-			wantReason: gridmint.ReasonOutOfOrder, wantEnergy: 10*kwh + wh},
+			wantReason: gridmint.ReasonOutOfOrder, wantEnergy: 10*kwh + 2*wh},
 		{name: "device clock stepped back but counter grew", at: 4 * time.Minute, src: -time.Hour + 4*time.Minute, power: 60, counter: 10*kwh + 3*wh,
 			wantEnergy: 10*kwh + 3*wh},
 		{name: "next after clock step", at: 5 * time.Minute, src: -time.Hour + 5*time.Minute, power: 60, counter: 10*kwh + 4*wh,
@@ -137,22 +163,66 @@ func TestNormaliseDuplicatesAndOrder(t *testing.T) {
 	})
 }
 
-func TestNormaliseImplausibleJumpRebaselines(t *testing.T) {
+func TestNormaliseBudgetBoundsEnergyByNodeTime(t *testing.T) {
 	runSteps(t, plugDevice(), []step{
 		{name: "first", at: 0, src: 0, counter: 10 * kwh, wantEnergy: 10 * kwh, wantEvent: gridmint.EventFirst},
-		// A 3.68 kW plug can add at most ~61 Wh in a minute (+10 Wh slack).
+		// Budget: 10 Wh slack + 3.68 kW × 1 min = 71.3 Wh.
 		{name: "jump of 1 MWh in a minute", at: time.Minute, src: time.Minute, counter: 1010 * kwh,
 			wantReason: gridmint.ReasonImplausible, wantEnergy: 10 * kwh},
 		{name: "counting on from the new level is accepted", at: 2 * time.Minute, src: 2 * time.Minute, counter: 1010*kwh + 20*wh,
 			wantEnergy: 10*kwh + 20*wh},
-		{name: "just within the bound", at: 3 * time.Minute, src: 3 * time.Minute, counter: 1010*kwh + 20*wh + 71*wh,
-			wantEnergy: 10*kwh + 91*wh},
+		// Unspent budget carries over: 132.6 Wh - 20 + 61.3 = 173.9 Wh.
+		{name: "saved-up budget allows a catch-up", at: 3 * time.Minute, src: 3 * time.Minute, counter: 1010*kwh + 190*wh,
+			wantEnergy: 10*kwh + 190*wh},
+		{name: "but not beyond it", at: 3*time.Minute + time.Second, src: 3*time.Minute + time.Second, counter: 1010*kwh + 200*wh,
+			wantReason: gridmint.ReasonImplausible, wantEnergy: 10*kwh + 190*wh},
 	})
 }
 
-func TestNormaliseBurstAfterRestartUsesDeviceTime(t *testing.T) {
-	// Messages queued at the broker arrive within milliseconds; their
-	// device times are a minute apart, so their growth is plausible.
+func TestNormaliseDeviceClockCannotWidenTheBound(t *testing.T) {
+	// A device (or forger) that claims a year passed between two messages
+	// a second apart gains nothing: the budget accrues in node time.
+	runSteps(t, plugDevice(), []step{
+		{name: "first", at: 0, src: 0, counter: 0, wantEnergy: 0, wantEvent: gridmint.EventFirst},
+		{name: "a year later by the device's clock", at: time.Second, src: 365 * 24 * time.Hour, counter: 30 * 1000 * kwh,
+			wantReason: gridmint.ReasonImplausible, wantEnergy: 0},
+	})
+	// Nor does a timestamp in year 9000: it is ignored as unset.
+	lim := DefaultLimits()
+	dev := plugDevice()
+	_, st, _ := Normalise(dev, nil, Measurement{Counter: 0, CounterKind: gridmint.CounterLifetime}, t0, lim)
+	r, st, rej := Normalise(dev, &st, Measurement{SourceTime: time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC), Counter: wh, CounterKind: gridmint.CounterLifetime}, t0.Add(time.Second), lim)
+	if rej != nil || !r.SourceTime.IsZero() || !st.SourceTime.IsZero() {
+		t.Errorf("far-future source time: reading %v, state source time %v, rejection %v; want it ignored", r, st.SourceTime, rej)
+	}
+	if _, err := MarshalCounterState(st); err != nil {
+		t.Errorf("state after a far-future timestamp does not encode: %v", err)
+	}
+}
+
+func TestNormaliseSlackIsNotPerReading(t *testing.T) {
+	// 1000 messages 1 ms apart, each +10 Wh: at most the slack plus
+	// 3.68 kW × 1 s may be credited.
+	lim := DefaultLimits()
+	dev := plugDevice()
+	_, st, _ := Normalise(dev, nil, Measurement{Counter: 0, CounterKind: gridmint.CounterLifetime}, t0, lim)
+	var energy gridmint.MWh
+	for i := 1; i <= 1000; i++ {
+		at := t0.Add(time.Duration(i) * time.Millisecond)
+		r, next, _ := Normalise(dev, &st, Measurement{SourceTime: at, Counter: gridmint.MWh(i) * 10 * wh, CounterKind: gridmint.CounterLifetime}, at, lim)
+		if r != nil {
+			energy = r.Energy
+		}
+		st = next
+	}
+	if bound := lim.Slack + energyAt(lim.maxPower(dev), time.Second); energy > bound {
+		t.Errorf("credited %v in 1 s, bound %v", energy, bound)
+	}
+}
+
+func TestNormaliseBurstAfterRestart(t *testing.T) {
+	// Messages queued at the broker while the node was down arrive within
+	// milliseconds; the node's downtime funded them.
 	runSteps(t, plugDevice(), []step{
 		{name: "first", at: 0, src: 0, counter: 10 * kwh, wantEnergy: 10 * kwh, wantEvent: gridmint.EventFirst},
 		{name: "queued 1", at: time.Hour, src: time.Minute, counter: 10*kwh + 50*wh, wantEnergy: 10*kwh + 50*wh},
@@ -209,7 +279,8 @@ func TestNormaliseNameplateBound(t *testing.T) {
 }
 
 func TestCounterStateRoundTrip(t *testing.T) {
-	in := CounterState{Raw: 5, Counter: gridmint.CounterDaily, Energy: 9, Power: 1.5, Time: t0, SourceTime: t0.Add(-time.Second)}
+	in := CounterState{Raw: 5, Counter: gridmint.CounterDaily, Energy: 9, Power: 1.5, Time: t0, SourceTime: t0.Add(-time.Second),
+		Recent: []SourceSample{{t0.Add(-time.Second), 5}}, Budget: 7, Pending: true, PendingFrom: 11}
 	b, err := MarshalCounterState(in)
 	if err != nil {
 		t.Fatal(err)
@@ -218,7 +289,7 @@ func TestCounterStateRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out != in {
+	if !out.Equal(in) {
 		t.Errorf("round trip: got %+v, want %+v", out, in)
 	}
 	if _, err := UnmarshalCounterState([]byte("{")); err == nil {
@@ -226,36 +297,48 @@ func TestCounterStateRoundTrip(t *testing.T) {
 	}
 }
 
-// FuzzNormalise feeds arbitrary measurement sequences and checks the
-// invariants: normalised energy never falls and never grows faster than
-// the device could produce (plus slack), whatever the input.
+// FuzzNormalise feeds arbitrary measurement sequences (counters, kinds,
+// node and device times) and checks the invariants: normalised energy
+// never falls, and never grows faster than the device's maximum power over
+// node time plus the slack, whatever the input.
 func FuzzNormalise(f *testing.F) {
-	f.Add([]byte{0, 10, 1, 20, 2, 5, 3, 200, 4, 0})
+	f.Add([]byte{0, 10, 1, 1, 20, 2, 2, 5, 3, 3, 200, 4, 4, 0, 5})
+	f.Add([]byte{0, 0, 0, 1, 200, 255, 1, 14, 0, 1, 21, 1})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		lim := DefaultLimits()
 		dev := plugDevice()
 		var prev *CounterState
-		var last gridmint.MWh
-		var lastTime time.Time
-		now := t0
-		for i := 0; i+1 < len(data); i += 2 {
-			now = now.Add(time.Duration(data[i]) * time.Second)
-			counter := gridmint.MWh(data[i+1]) * 100 * wh
+		var first, last gridmint.MWh
+		var firstTime time.Time
+		now, src := t0, t0
+		for i := 0; i+2 < len(data); i += 3 {
+			now = now.Add(time.Duration(data[i]) * 100 * time.Millisecond)
+			// Device time wanders: forward, backward, or far away.
+			src = src.Add(time.Duration(int8(data[i+2])) * time.Minute)
+			counter := gridmint.MWh(data[i+1]) * 10 * wh
 			kind := gridmint.CounterLifetime
-			if data[i]%7 == 0 {
+			if data[i+2]%5 == 0 {
 				kind = gridmint.CounterDaily
 			}
-			r, next, _ := Normalise(dev, prev, Measurement{Power: gridmint.W(data[i+1]), Counter: counter, CounterKind: kind}, now, lim)
+			m := Measurement{SourceTime: src, Power: gridmint.W(data[i+1]), Counter: counter, CounterKind: kind}
+			if data[i+2]%7 == 0 {
+				m.SourceTime = time.Time{}
+			}
+			r, next, _ := Normalise(dev, prev, m, now, lim)
 			if r != nil {
-				if prev != nil && r.Energy < last {
+				if prev == nil {
+					first, firstTime = r.Energy, r.Time
+				}
+				if r.Energy < last && prev != nil {
 					t.Fatalf("energy fell from %v to %v", last, r.Energy)
 				}
-				if prev != nil {
-					if bound := lim.growthBound(dev, r.Time.Sub(lastTime)); r.Energy-last > bound {
-						t.Fatalf("energy grew %v in %v, bound %v", r.Energy-last, r.Time.Sub(lastTime), bound)
-					}
+				if bound := lim.Slack + energyAt(lim.maxPower(dev), r.Time.Sub(firstTime)); r.Energy-first > bound {
+					t.Fatalf("credited %v over %v of node time, bound %v", r.Energy-first, r.Time.Sub(firstTime), bound)
 				}
-				last, lastTime = r.Energy, r.Time
+				last = r.Energy
+			}
+			if _, err := MarshalCounterState(next); err != nil {
+				t.Fatalf("state does not encode: %v", err)
 			}
 			prev = &next
 		}

@@ -22,8 +22,12 @@ import (
 // One measurement spans several messages whose order the firmware does
 // not promise, so the decoder assembles per inverter: last_update opens a
 // new sample; once it holds both power and yieldtotal it becomes one
-// Measurement stamped with last_update. Retained values re-sent on
-// reconnect carry the old last_update and so come out as duplicates.
+// Measurement stamped with last_update. Values without a last_update are
+// not used: without it there is no telling cycles apart. Retained values
+// re-sent on reconnect carry the old last_update and so come out as
+// duplicates; the firmware derives last_update from millis() and can
+// report the same sample one second off, so identical values within a
+// second of the last measurement keep its timestamp.
 
 func init() { Register("opendtu", newOpenDTU) }
 
@@ -35,11 +39,13 @@ type openDTU struct {
 	inverters map[string]*openDTUSample
 }
 
-// openDTUSample is one inverter's half-assembled measurement.
+// openDTUSample is one inverter's half-assembled measurement and the last
+// one emitted.
 type openDTUSample struct {
 	lastUpdate time.Time
 	power      *gridmint.W
 	total      *gridmint.MWh
+	emitted    *Measurement
 }
 
 func newOpenDTU(cfg AdapterConfig) (Adapter, error) {
@@ -62,8 +68,8 @@ func newOpenDTU(cfg AdapterConfig) (Adapter, error) {
 
 func (o *openDTU) Dialect() string                  { return "opendtu" }
 func (o *openDTU) DefaultKind() gridmint.DeviceKind { return o.kind }
-func (o *openDTU) Capabilities() []gridmint.Capability {
-	return []gridmint.Capability{gridmint.CapPower, gridmint.CapEnergy, gridmint.CapPowerLimit, gridmint.CapAvailability}
+func (o *openDTU) Reports() []gridmint.Capability {
+	return []gridmint.Capability{gridmint.CapPower, gridmint.CapEnergy, gridmint.CapAvailability}
 }
 func (o *openDTU) Subscriptions() []string { return []string{o.base + "#"} }
 
@@ -124,9 +130,12 @@ func (o *openDTU) Decode(topic string, payload []byte) ([]Update, error) {
 		if err != nil || secs < 0 || secs > 1<<40 {
 			return nil, decodeErr(gridmint.ReasonMalformed, serial, "status/last_update %q, want unix seconds", truncate(payload))
 		}
-		s := o.sample(serial)
+		s, err := o.sample(serial)
+		if err != nil {
+			return nil, err
+		}
 		if t := time.Unix(secs, 0).UTC(); !t.Equal(s.lastUpdate) {
-			*s = openDTUSample{lastUpdate: t}
+			s.lastUpdate, s.power, s.total = t, nil, nil
 		}
 		return nil, nil
 	case "0/power":
@@ -134,7 +143,10 @@ func (o *openDTU) Decode(topic string, payload []byte) ([]Update, error) {
 		if perr != nil {
 			return nil, decodeErr(perr.Reason, serial, "0/power: %s", perr.Detail)
 		}
-		s := o.sample(serial)
+		s, err := o.sample(serial)
+		if err != nil {
+			return nil, err
+		}
 		s.power = &p
 		return o.complete(serial, s), nil
 	case "0/yieldtotal":
@@ -142,7 +154,10 @@ func (o *openDTU) Decode(topic string, payload []byte) ([]Update, error) {
 		if derr != nil {
 			return nil, decodeErr(derr.Reason, serial, "0/yieldtotal: %s", derr.Detail)
 		}
-		s := o.sample(serial)
+		s, err := o.sample(serial)
+		if err != nil {
+			return nil, err
+		}
 		s.total = &e
 		return o.complete(serial, s), nil
 	}
@@ -158,38 +173,41 @@ func (o *openDTU) decodeDTUStatus(value string) ([]Update, error) {
 	case "online":
 		return nil, nil // inverters report their own reachability
 	case "offline":
-		ups := make([]Update, 0, len(o.inverters))
-		for serial := range o.inverters {
-			ups = append(ups, Update{Serial: serial, Availability: AvailabilityOffline})
-		}
-		return ups, nil
+		// The gateway is gone, and with it every inverter behind it.
+		return []Update{{Availability: AvailabilityOffline}}, nil
 	}
 	return nil, decodeErr(gridmint.ReasonMalformed, "", "dtu/status %q, want online or offline", truncate([]byte(value)))
 }
 
 // maxOpenDTUInverters bounds the assembly map; a DTU drives at most a few
-// dozen inverters, so more serials means garbage topics.
+// dozen inverters, so more serials means garbage topics, which must not
+// evict the real ones.
 const maxOpenDTUInverters = 256
 
-func (o *openDTU) sample(serial string) *openDTUSample {
+func (o *openDTU) sample(serial string) (*openDTUSample, error) {
 	s, ok := o.inverters[serial]
 	if !ok {
 		if len(o.inverters) >= maxOpenDTUInverters {
-			o.inverters = map[string]*openDTUSample{}
+			return nil, decodeErr(gridmint.ReasonUnknownDevice, serial, "more than %d inverters on one OpenDTU base topic", maxOpenDTUInverters)
 		}
 		s = &openDTUSample{}
 		o.inverters[serial] = s
 	}
-	return s
+	return s, nil
 }
 
-// complete emits a Measurement once the sample holds power and counter.
+// complete emits a Measurement once the sample holds power and counter
+// of a known cycle.
 func (o *openDTU) complete(serial string, s *openDTUSample) []Update {
-	if s.power == nil || s.total == nil {
+	if s.power == nil || s.total == nil || s.lastUpdate.IsZero() {
 		return nil
 	}
 	m := &Measurement{SourceTime: s.lastUpdate, Power: *s.power, Counter: *s.total, CounterKind: gridmint.CounterLifetime}
-	s.power, s.total = nil, nil
+	if e := s.emitted; e != nil && m.Power == e.Power && m.Counter == e.Counter &&
+		m.SourceTime.Sub(e.SourceTime).Abs() <= time.Second {
+		m.SourceTime = e.SourceTime // the same sample, its timestamp rounded the other way
+	}
+	s.power, s.total, s.emitted = nil, nil, m
 	return []Update{{Serial: serial, Measurement: m}}
 }
 
@@ -211,6 +229,14 @@ func isInverterSerial(s string) bool {
 		}
 	}
 	return true
+}
+
+// CheckSerial implements SerialChecker: OpenDTU reads serials as hex.
+func (o *openDTU) CheckSerial(serial string) error {
+	if !isInverterSerial(serial) {
+		return gridmint.Errorf(gridmint.EInvalid, "opendtu serial %q: want 1-16 hex digits, as in the topic", serial)
+	}
+	return nil
 }
 
 // LimitCommand implements PowerLimiter with the non-persistent absolute

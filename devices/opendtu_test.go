@@ -97,12 +97,35 @@ func TestOpenDTUNewLastUpdateDropsHalfSample(t *testing.T) {
 	}
 }
 
+func TestOpenDTUNeedsLastUpdate(t *testing.T) {
+	a := mustAdapter(t, AdapterConfig{Dialect: "opendtu"})
+	if got := decodeAll(t, a, []mqttMsg{{"solar/1161/0/power", "5"}, {"solar/1161/0/yieldtotal", "1.000"}}); len(got) != 0 {
+		t.Errorf("values without last_update gave %s, want nothing", fmtUpdates(got))
+	}
+}
+
+func TestOpenDTUSameSampleOneSecondOff(t *testing.T) {
+	// The firmware computes last_update from millis(); a retained re-send of
+	// the same sample can come one second off. It keeps its timestamp, so
+	// the normaliser sees the duplicate.
+	a := mustAdapter(t, AdapterConfig{Dialect: "opendtu"})
+	p := "solar/1161/"
+	first := decodeAll(t, a, []mqttMsg{{p + "status/last_update", "100"}, {p + "0/power", "5"}, {p + "0/yieldtotal", "1.000"}})
+	again := decodeAll(t, a, []mqttMsg{{p + "status/last_update", "101"}, {p + "0/power", "5"}, {p + "0/yieldtotal", "1.000"}})
+	if len(first) != 1 || len(again) != 1 || !again[0].Measurement.SourceTime.Equal(first[0].Measurement.SourceTime) {
+		t.Errorf("re-send one second off: first %s, again %s; want the same source time", fmtUpdates(first), fmtUpdates(again))
+	}
+	changed := decodeAll(t, a, []mqttMsg{{p + "status/last_update", "102"}, {p + "0/power", "6"}, {p + "0/yieldtotal", "1.000"}})
+	if len(changed) != 1 || !changed[0].Measurement.SourceTime.Equal(time.Unix(102, 0).UTC()) {
+		t.Errorf("new values one second later: %s, want source time 102", fmtUpdates(changed))
+	}
+}
+
 func TestOpenDTUAvailability(t *testing.T) {
 	a := mustAdapter(t, AdapterConfig{Dialect: "opendtu", BaseTopic: "pv"})
-	decodeAll(t, a, []mqttMsg{{"pv/aa01/status/last_update", "1"}, {"pv/aa02/0/power", "1"}})
 	got := decodeAll(t, a, []mqttMsg{{"pv/dtu/status", "offline"}})
-	if len(got) != 2 || got[0].Availability != AvailabilityOffline || got[1].Availability != AvailabilityOffline {
-		t.Errorf("dtu offline: got %s, want both inverters offline", fmtUpdates(got))
+	if want := []Update{{Availability: AvailabilityOffline}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("dtu offline: got %s, want %s (every device of the adapter)", fmtUpdates(got), fmtUpdates(want))
 	}
 	if got := decodeAll(t, a, []mqttMsg{{"pv/dtu/status", "online"}}); len(got) != 0 {
 		t.Errorf("dtu online: got %s, want nothing (inverters report reachability)", fmtUpdates(got))
@@ -119,6 +142,9 @@ func TestOpenDTURejects(t *testing.T) {
 		want                 gridmint.Reason
 	}{
 		{"power not a number", "solar/1161/0/power", "abc", gridmint.ReasonMalformed},
+		{"power as a hex float", "solar/1161/0/power", "0x1p10", gridmint.ReasonMalformed},
+		{"power with a plus", "solar/1161/0/power", "+5", gridmint.ReasonMalformed},
+		{"power with underscores", "solar/1161/0/power", "1_000", gridmint.ReasonMalformed},
 		{"power nan", "solar/1161/0/power", "nan", gridmint.ReasonNotFinite},
 		{"power -inf", "solar/1161/0/power", "-inf", gridmint.ReasonNotFinite},
 		{"yieldtotal JSON", "solar/1161/0/yieldtotal", `{"v":1}`, gridmint.ReasonMalformed},

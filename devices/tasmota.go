@@ -15,10 +15,14 @@ import (
 //
 // Telemetry: tele/<topic>/SENSOR every TelePeriod, JSON with an ENERGY
 // object; Total is the lifetime counter in kWh, Power in W. Devices with
-// several channels (Sonoff Dual R3, multi-phase meters) send arrays, one
-// element per channel, and each channel becomes its own device
-// "<topic>:<n>" (n from 1). Time is the device's local time without an
-// offset. Availability: tele/<topic>/LWT, "Online" / "Offline".
+// several channels (Sonoff Dual R3, Shelly 2.5, multi-phase meters) send
+// Power as an array, one element per channel. By default (SetOption129
+// off) Total stays one scalar for the whole device: it becomes one device
+// whose power is the sum of the channels. With SetOption129 on, Total is
+// an array too and each channel becomes its own device "<topic>:<n>" (n
+// from 1). Time is the device's local time, without an offset unless
+// SetOption52 adds one; a Time that does not parse is ignored, not the
+// energy. Availability: tele/<topic>/LWT, "Online" / "Offline".
 // Control: cmnd/<topic>/POWER[<n>] ON|OFF.
 //
 // The topic layout follows the device's FullTopic, "%prefix%/%topic%/" by
@@ -66,8 +70,8 @@ func newTasmota(cfg AdapterConfig) (Adapter, error) {
 
 func (t *tasmota) Dialect() string                  { return "tasmota" }
 func (t *tasmota) DefaultKind() gridmint.DeviceKind { return t.kind }
-func (t *tasmota) Capabilities() []gridmint.Capability {
-	return []gridmint.Capability{gridmint.CapPower, gridmint.CapEnergy, gridmint.CapSwitch, gridmint.CapAvailability}
+func (t *tasmota) Reports() []gridmint.Capability {
+	return []gridmint.Capability{gridmint.CapPower, gridmint.CapEnergy, gridmint.CapAvailability}
 }
 
 // topicFor builds a full topic for prefix and device topic, then appends
@@ -175,11 +179,7 @@ func (t *tasmota) decodeSensor(device string, payload []byte) ([]Update, error) 
 	}
 	var src time.Time
 	if msg.Time != nil {
-		ts, err := time.Parse(tasmotaTimeLayout, *msg.Time)
-		if err != nil {
-			return nil, decodeErr(gridmint.ReasonMalformed, device, "Time %q: want %s", *msg.Time, tasmotaTimeLayout)
-		}
-		src = ts
+		src = parseTasmotaTime(*msg.Time)
 	}
 	totals, err := numbersField(msg.ENERGY, "Total", true)
 	if err != nil {
@@ -194,6 +194,9 @@ func (t *tasmota) decodeSensor(device string, payload []byte) ([]Update, error) 
 		for i := range powers {
 			powers[i] = "0"
 		}
+	}
+	if len(totals) == 1 && len(powers) > 1 {
+		return t.summedChannels(device, src, totals[0], powers)
 	}
 	if len(powers) != len(totals) {
 		return nil, decodeErr(gridmint.ReasonWrongType, device, "ENERGY has %d Total channels but %d Power channels", len(totals), len(powers))
@@ -219,8 +222,53 @@ func (t *tasmota) decodeSensor(device string, payload []byte) ([]Update, error) 
 			CounterKind: gridmint.CounterLifetime,
 		}}
 	}
-	t.channels[device] = len(totals)
+	t.rememberChannels(device, len(totals))
 	return ups, nil
+}
+
+// summedChannels is a multi-channel device reporting one Total: one
+// device, power summed over the channels.
+func (t *tasmota) summedChannels(device string, src time.Time, total json.Number, powers []json.Number) ([]Update, error) {
+	counter, derr := parseCounter(string(total), gridmint.UnitKWh)
+	if derr != nil {
+		return nil, decodeErr(derr.Reason, device, "ENERGY.Total: %s", derr.Detail)
+	}
+	var sum gridmint.W
+	for i, lit := range powers {
+		p, perr := parsePower(string(lit))
+		if perr != nil {
+			return nil, decodeErr(perr.Reason, device, "ENERGY.Power[%d]: %s", i, perr.Detail)
+		}
+		sum += p
+	}
+	t.rememberChannels(device, 1)
+	return []Update{{Serial: device, Measurement: &Measurement{
+		SourceTime: src, Power: sum, Counter: counter, CounterKind: gridmint.CounterLifetime,
+	}}}, nil
+}
+
+// maxTrackedTopics bounds the channel-count memory: a stream of invented
+// topics must not grow it without end.
+const maxTrackedTopics = 4096
+
+func (t *tasmota) rememberChannels(device string, n int) {
+	if _, ok := t.channels[device]; !ok && len(t.channels) >= maxTrackedTopics {
+		return
+	}
+	t.channels[device] = n
+}
+
+// parseTasmotaTime reads Time: local time without an offset (the
+// default) or with one (SetOption52). It returns zero when Time does not
+// parse: device time is only for ordering, the energy is kept.
+func parseTasmotaTime(s string) time.Time {
+	if ts, err := time.Parse(tasmotaTimeLayout, s); err == nil {
+		return ts
+	}
+	if ts, err := time.Parse(time.RFC3339, s); err == nil {
+		return ts.UTC()
+	}
+	return time.Time{}
 }
 
 // numbersField reads a JSON number or array of numbers from obj[key].
@@ -282,20 +330,26 @@ func oneNumber(raw json.RawMessage) (json.Number, *DecodeError) {
 	return n, nil
 }
 
+// CheckSerial implements SerialChecker: a Tasmota %topic%, with
+// ":<channel>" for one channel of a multi-channel device.
+func (t *tasmota) CheckSerial(serial string) error {
+	device, ch, hasCh := strings.Cut(serial, ":")
+	if device == "" || strings.ContainsAny(device, "/+#") {
+		return gridmint.Errorf(gridmint.EInvalid, "tasmota serial %q: want the device's topic", serial)
+	}
+	if n, err := strconv.Atoi(ch); hasCh && (err != nil || n < 1 || n > maxChannels) {
+		return gridmint.Errorf(gridmint.EInvalid, "tasmota serial %q: channel must be 1..%d", serial, maxChannels)
+	}
+	return nil
+}
+
 // SwitchCommand implements Switcher: cmnd/<topic>/POWER[<n>] ON|OFF.
 func (t *tasmota) SwitchCommand(serial string, on bool) (Command, error) {
+	if err := t.CheckSerial(serial); err != nil {
+		return Command{}, err
+	}
 	device, ch, _ := strings.Cut(serial, ":")
-	if device == "" || strings.ContainsAny(device, "/+#") {
-		return Command{}, gridmint.Errorf(gridmint.EInvalid, "tasmota serial %q", serial)
-	}
-	name := "POWER"
-	if ch != "" {
-		n, err := strconv.Atoi(ch)
-		if err != nil || n < 1 || n > maxChannels {
-			return Command{}, gridmint.Errorf(gridmint.EInvalid, "tasmota serial %q: bad channel", serial)
-		}
-		name += ch
-	}
+	name := "POWER" + ch
 	payload := "OFF"
 	if on {
 		payload = "ON"

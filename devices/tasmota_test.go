@@ -45,6 +45,15 @@ func TestTasmotaDecode(t *testing.T) {
 			{Serial: "dual:1", Measurement: meas(time.Date(2026, 9, 18, 11, 19, 21, 0, time.UTC), 52, 2_813_000)},
 			{Serial: "dual:2", Measurement: meas(time.Date(2026, 9, 18, 11, 19, 21, 0, time.UTC), 5, 254_000)},
 		}},
+		{"stock multi-channel: one Total, per-channel Power", "tele/dual/SENSOR", `{"Time":"2026-09-18T11:19:21","ENERGY":{"Total":3.067,"Yesterday":1.655,"Today":0.831,"Power":[52,5],"Voltage":235}}`, []Update{
+			{Serial: "dual", Measurement: meas(time.Date(2026, 9, 18, 11, 19, 21, 0, time.UTC), 57, 3_067_000)},
+		}},
+		{"Time with an offset (SetOption52)", "tele/p/SENSOR", `{"Time":"2024-05-01T12:00:00+02:00","ENERGY":{"Total":1.5,"Power":3}}`, []Update{
+			{Serial: "p", Measurement: meas(time.Date(2024, 5, 1, 10, 0, 0, 0, time.UTC), 3, 1_500_000)},
+		}},
+		{"a Time that does not parse keeps the energy", "tele/p/SENSOR", `{"Time":"19.05.2023 20:52","ENERGY":{"Total":1.5,"Power":3}}`, []Update{
+			{Serial: "p", Measurement: meas(time.Time{}, 3, 1_500_000)},
+		}},
 		{"no Time", "tele/p/SENSOR", `{"ENERGY":{"Total":1.5,"Power":3}}`, []Update{
 			{Serial: "p", Measurement: meas(time.Time{}, 3, 1_500_000)},
 		}},
@@ -118,13 +127,14 @@ func TestTasmotaRejects(t *testing.T) {
 		{"Total missing", "tele/p/SENSOR", `{"ENERGY":{"Power":1}}`, gridmint.ReasonWrongType},
 		{"ENERGY is a number", "tele/p/SENSOR", `{"ENERGY":5}`, gridmint.ReasonWrongType},
 		{"Time is a number", "tele/p/SENSOR", `{"Time":5,"ENERGY":{"Total":1}}`, gridmint.ReasonWrongType},
-		{"Time has an odd layout", "tele/p/SENSOR", `{"Time":"19.05.2023 20:52","ENERGY":{"Total":1}}`, gridmint.ReasonMalformed},
+		{"bad power in a summed channel", "tele/p/SENSOR", `{"ENERGY":{"Total":1,"Power":[1,"x"]}}`, gridmint.ReasonWrongType},
 		{"NaN total", "tele/p/SENSOR", `{"ENERGY":{"Total":nan,"Power":1}}`, gridmint.ReasonNotFinite},
 		{"null power", "tele/p/SENSOR", `{"ENERGY":{"Total":1,"Power":null}}`, gridmint.ReasonNotFinite},
 		{"huge exponent power", "tele/p/SENSOR", `{"ENERGY":{"Total":1,"Power":1e999}}`, gridmint.ReasonAbsurd},
 		{"total beyond int64 mWh", "tele/p/SENSOR", `{"ENERGY":{"Total":1e20,"Power":1}}`, gridmint.ReasonAbsurd},
 		{"arrays of different length", "tele/p/SENSOR", `{"ENERGY":{"Total":[1,2],"Power":[1]}}`, gridmint.ReasonWrongType},
 		{"array total, scalar power", "tele/p/SENSOR", `{"ENERGY":{"Total":[1,2],"Power":1}}`, gridmint.ReasonWrongType},
+		{"array total longer than power", "tele/p/SENSOR", `{"ENERGY":{"Total":[1,2,3],"Power":[1,2]}}`, gridmint.ReasonWrongType},
 		{"empty array", "tele/p/SENSOR", `{"ENERGY":{"Total":[]}}`, gridmint.ReasonWrongType},
 		{"too many channels", "tele/p/SENSOR", `{"ENERGY":{"Total":[1,1,1,1,1,1,1,1,1]}}`, gridmint.ReasonWrongType},
 		{"bad LWT", "tele/p/LWT", "maybe", gridmint.ReasonMalformed},
@@ -209,8 +219,8 @@ func checkDecoded(t *testing.T, ups []Update, err error) {
 		if u.Measurement != nil {
 			measurements++
 		}
-		if u.Serial == "" {
-			t.Fatalf("update without serial: %+v", u)
+		if u.Serial == "" && (u.Measurement != nil || u.Name != "" || u.Availability == AvailabilityUnknown) {
+			t.Fatalf("update without serial carries more than an availability for all devices: %+v", u)
 		}
 		if m := u.Measurement; m != nil && m.CounterKind == "" {
 			t.Fatalf("measurement without counter kind: %+v", m)
