@@ -28,7 +28,7 @@ const (
 	// 0.8 KiB of it (larger values go to the value log and cost a pointer).
 	MaxBatchLen = 2048
 	// MaxDeviceIDLen is the longest device id accepted, in bytes.
-	MaxDeviceIDLen = 256
+	MaxDeviceIDLen = gridmint.MaxDeviceIDLen
 	// MaxReasonLen is the longest rejection reason accepted, in bytes.
 	MaxReasonLen = 64
 	// MaxCounterStateLen is the largest counter state accepted, in bytes.

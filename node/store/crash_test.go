@@ -195,7 +195,7 @@ func checkCrashDir(t *testing.T, dir string, reported int) int {
 			}
 		}
 	}
-	rej, err := s.Rejections(time.Time{}, 1<<30)
+	rej, _, err := s.Rejections("", 1<<30)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,7 +66,8 @@ type Options struct {
 	// hit ErrBatchTooBig below MaxBatchLen items.
 	InMemory bool
 	// QuarantineTTL is how long a rejected input is kept; it then expires
-	// (badger TTL) so a broken device cannot fill the disk. It runs from
+	// (badger TTL), which bounds the quarantine's age, not its size (a
+	// per-device rate limit in front of the store is issue 3). It runs from
 	// the commit by the wall clock, not from Rejection.Time. 0 means
 	// DefaultQuarantineTTL. The per-reason counts never expire.
 	QuarantineTTL time.Duration
@@ -368,26 +370,30 @@ func (s *Store) CounterStates() (map[gridmint.DeviceID][]byte, error) {
 	return out, nil
 }
 
-// Rejections returns quarantined rejections newest first, all with Time
-// strictly before before (zero before means no bound), at most limit of
-// them (limit <= 0 means DefaultReadLimit). To page, pass the Time of the
-// last rejection returned; note that rejections sharing exactly that Time
-// but not on the page are then skipped. Expired rejections (older than the
-// quarantine TTL) are gone.
-func (s *Store) Rejections(before time.Time, limit int) ([]gridmint.Rejection, error) {
+// Rejections returns up to limit quarantined rejections (limit <= 0 means
+// DefaultReadLimit), newest first, starting after cursor ("" starts at the
+// newest). next is the cursor of the following page, "" when there is
+// none. Rejections that share a Time are neither skipped nor repeated
+// across pages. Expired rejections (older than the quarantine TTL) are
+// gone. A cursor that is not one this method returned is an EInvalid
+// error.
+func (s *Store) Rejections(cursor string, limit int) (_ []gridmint.Rejection, next string, _ error) {
 	if limit <= 0 {
 		limit = DefaultReadLimit
 	}
 	prefix := typePrefix(prefixRejection)
-	var seek []byte
-	if before.IsZero() {
-		seek = append(bytes.Clone(prefix), bytes.Repeat([]byte{0xFF}, timeKeyLen+seqLen+1)...)
-	} else {
-		// With no seq suffix this sorts before every key at exactly
-		// before, and reverse Seek lands on the largest key <= seek.
-		seek = appendTimeKey(bytes.Clone(prefix), before)
+	seek := append(bytes.Clone(prefix), bytes.Repeat([]byte{0xFF}, timeKeyLen+seqLen+1)...)
+	var after []byte
+	if cursor != "" {
+		c, err := hex.DecodeString(cursor)
+		if err != nil || len(c) != timeKeyLen+seqLen {
+			return nil, "", gridmint.Errorf(gridmint.EInvalid, "store: bad quarantine cursor %q", cursor)
+		}
+		after = append(bytes.Clone(prefix), c...)
+		seek = after
 	}
 	var out []gridmint.Rejection
+	var lastKey []byte
 	err := s.view(func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{
 			PrefetchValues: true,
@@ -396,20 +402,29 @@ func (s *Store) Rejections(before time.Time, limit int) ([]gridmint.Rejection, e
 			Prefix:         prefix,
 		})
 		defer it.Close()
+		// A reverse Seek lands on the largest key <= seek: the cursor's own
+		// entry, which the previous page already returned.
 		for it.Seek(seek); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
+			if after != nil && bytes.Equal(it.Item().Key(), after) {
+				continue
+			}
 			var rj gridmint.Rejection
 			err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &rj) })
 			if err != nil {
 				return fmt.Errorf("rejection key %x: %w: %w", it.Item().Key(), errCorrupt, err)
 			}
 			out = append(out, rj)
+			lastKey = it.Item().KeyCopy(lastKey)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("store: rejections: %w", err)
+		return nil, "", fmt.Errorf("store: rejections: %w", err)
 	}
-	return out, nil
+	if len(out) == limit {
+		next = hex.EncodeToString(lastKey[len(prefix):])
+	}
+	return out, next, nil
 }
 
 // RejectionCounts returns the lifetime number of rejections per reason.

@@ -140,7 +140,7 @@ func TestRoundTripOnDisk(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(d, devices[0]) {
 		t.Errorf("Device(n/tasmota/b) = %v, %v; want %v, nil", d, err, devices[0])
 	}
-	gotRej, err := s.Rejections(time.Time{}, 0)
+	gotRej, _, err := s.Rejections("", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -472,7 +472,7 @@ func TestPersistence(t *testing.T) {
 	if st, err := s.CounterStates(); err != nil || string(st["x/a/p"]) != "state-1" {
 		t.Errorf("CounterStates after reopen = %q, %v; want state-1", st, err)
 	}
-	rj, err := s.Rejections(time.Time{}, 0)
+	rj, _, err := s.Rejections("", 0)
 	if err != nil || !reflect.DeepEqual(details(rj), []string{"three", "two", "one"}) {
 		t.Errorf("Rejections after reopen = %v, %v; want [three two one]", details(rj), err)
 	}
@@ -494,29 +494,37 @@ func TestRejectionsPaging(t *testing.T) {
 	commit(t, s, func(b *Batch) {
 		b.PutRejection(rejection(t0.Add(2*time.Second), gridmint.ReasonDuplicate, "c2"))
 	})
-	tests := []struct {
-		name   string
-		before time.Time
-		limit  int
-		want   []string
-	}{
-		{"all, newest first; equal times newest commit first", time.Time{}, 0, []string{"c2", "c", "b", "a", "old"}},
-		{"limit", time.Time{}, 2, []string{"c2", "c"}},
-		{"strictly older than before", t0.Add(2 * time.Second), 0, []string{"b", "a", "old"}},
-		{"page", t0.Add(time.Second), 1, []string{"a"}},
-		{"before 1970", t0, 0, []string{"old"}},
-		{"nothing older", time.Date(1960, 1, 1, 0, 0, 0, 0, time.UTC), 0, []string{}},
+	all, next, err := s.Rejections("", 0)
+	if err != nil || next != "" {
+		t.Fatalf("Rejections(all) next = %q, err = %v", next, err)
 	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			got, err := s.Rejections(tc.before, tc.limit)
+	if got, want := details(all), []string{"c2", "c", "b", "a", "old"}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("all, newest first, equal times newest commit first: got %v, want %v", got, want)
+	}
+	// Pages of two walk the same order without skipping the two rejections
+	// that share a time, across a page boundary.
+	for _, size := range []int{1, 2, 3} {
+		var walked []string
+		cursor := ""
+		for page := 0; page < 10; page++ {
+			got, next, err := s.Rejections(cursor, size)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !reflect.DeepEqual(details(got), tc.want) {
-				t.Fatalf("Rejections(%v, %d) = %v, want %v", tc.before, tc.limit, details(got), tc.want)
+			walked = append(walked, details(got)...)
+			if next == "" {
+				break
 			}
-		})
+			cursor = next
+		}
+		if want := details(all); !reflect.DeepEqual(walked, want) {
+			t.Errorf("pages of %d: got %v, want %v", size, walked, want)
+		}
+	}
+	for _, bad := range []string{"zz", "00", strings.Repeat("0", 80)} {
+		if _, _, err := s.Rejections(bad, 1); gridmint.ErrorCode(err) != gridmint.EInvalid {
+			t.Errorf("Rejections(cursor %q) error = %v, want invalid", bad, err)
+		}
 	}
 	counts, err := s.RejectionCounts()
 	want := map[gridmint.Reason]uint64{gridmint.ReasonMalformed: 3, gridmint.ReasonAbsurd: 1, gridmint.ReasonDuplicate: 1}
@@ -539,7 +547,7 @@ func TestPutRejectionCopiesAndCuts(t *testing.T) {
 	if err := s.Commit(b); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Rejections(time.Time{}, 0)
+	got, _, err := s.Rejections("", 0)
 	if err != nil || len(got) != 2 {
 		t.Fatalf("Rejections = %d, %v; want 2", len(got), err)
 	}
@@ -603,7 +611,7 @@ func TestQuarantineTTL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.Rejections(time.Time{}, 0)
+	got, _, err := s.Rejections("", 0)
 	if err != nil || !reflect.DeepEqual(details(got), []string{"x"}) {
 		t.Errorf("Rejections = %v, %v; want only the live [x]", details(got), err)
 	}
@@ -738,7 +746,7 @@ func TestClose(t *testing.T) {
 	_, checks["Devices"] = s.Devices()
 	_, checks["Device"] = s.Device("x/a/p")
 	_, checks["CounterStates"] = s.CounterStates()
-	_, checks["Rejections"] = s.Rejections(time.Time{}, 0)
+	_, _, checks["Rejections"] = s.Rejections("", 0)
 	_, checks["RejectionCounts"] = s.RejectionCounts()
 	for name, err := range checks {
 		if !errors.Is(err, ErrClosed) {
