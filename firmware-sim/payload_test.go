@@ -14,7 +14,7 @@ import (
 func TestGoldenCycle(t *testing.T) {
 	t0 := time.Date(2025, 6, 21, 12, 0, 0, 0, time.UTC)
 	s, _ := newTestSim(t, t0, func(c *Config) {
-		c.Plugs = append(c.Plugs, PlugConfig{Topic: "sonoff_dual", Channels: 2, AnnualKWh: 500})
+		c.Plugs = append(c.Plugs, PlugConfig{Topic: "sonoff_dual", Channels: 2, SeparateTotals: true, AnnualKWh: 500})
 	})
 	s.Step(t0)
 	got := s.Step(t0.Add(time.Minute))

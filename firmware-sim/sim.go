@@ -101,6 +101,10 @@ type PlugConfig struct {
 	// default 1. With more than one, ENERGY values become per-channel
 	// arrays with a shared scalar Voltage, like a Sonoff Dual R3.
 	Channels int
+	// SeparateTotals is Tasmota's SetOption129: with it, Total, Yesterday,
+	// Today and Period are per-channel arrays like Power; without it (the
+	// firmware's default) they are one sum over all channels.
+	SeparateTotals bool
 	// AnnualKWh is each channel's consumption (kWh per year) to which the
 	// BDEW H25 profile is scaled; default 1000.
 	AnnualKWh float64

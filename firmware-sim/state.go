@@ -1,8 +1,13 @@
 package firmwaresim
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -194,4 +199,53 @@ func (s *Sim) plugByTopic(topic string) *plug {
 		}
 	}
 	return nil
+}
+
+// LoadStateFile restores s from a file written by SaveStateFile. A missing
+// file is not an error (first run: loaded is false); a file that does not
+// parse is, so that it is never overwritten silently.
+func (s *Sim) LoadStateFile(path string) (loaded bool, err error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	var st State
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&st); err != nil {
+		return false, fmt.Errorf("%s is not a firmware-sim state file: %w (delete it to start the counters afresh)", path, err)
+	}
+	if err := s.Restore(st); err != nil {
+		return false, fmt.Errorf("%s: %w", path, err)
+	}
+	return true, nil
+}
+
+// SaveStateFile writes s's Snapshot to path atomically: a crash mid-write
+// leaves the previous file intact.
+func (s *Sim) SaveStateFile(path string) error {
+	data, err := json.MarshalIndent(s.Snapshot(), "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name()) // a no-op after the rename
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

@@ -54,6 +54,7 @@ type plug struct {
 	pf         float64
 	nominalV   float64
 	telePeriod time.Duration
+	separate   bool // SetOption129: per-channel totals
 	rng        *rand.Rand
 	boot       time.Time      // sim-clock start, for Uptime
 	loc        *time.Location // zone of Time and TotalStartTime
@@ -130,6 +131,7 @@ func newPlug(pc PlugConfig, field, prefix string, seed uint64, now time.Time, lo
 		pf:         pf,
 		nominalV:   v,
 		telePeriod: pc.TelePeriod,
+		separate:   pc.SeparateTotals,
 		rng:        deviceRand(seed, "tasmota/"+pc.Topic),
 		boot:       now,
 		loc:        loc,
@@ -234,13 +236,24 @@ func (p *plug) energyJSON(withPeriod bool) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, `{"TotalStartTime":%q`, p.totalStart.In(p.loc).Format(tasmotaTimeLayout))
-	b.WriteString(`,"Total":` + per(func(ch *plugChannel) string { return kWh3(wholeWh(ch.totalWh)) }))
-	b.WriteString(`,"Yesterday":` + per(func(ch *plugChannel) string { return kWh3(wholeWh(ch.yesterdayWh)) }))
-	b.WriteString(`,"Today":` + per(func(ch *plugChannel) string { return kWh3(wholeWh(ch.todayWh)) }))
+	// Counters are per channel with SetOption129, else one sum, as the
+	// firmware's EnergyShow prints them.
+	counter := func(f func(ch *plugChannel) int64, format func(int64) string) string {
+		if p.separate {
+			return per(func(ch *plugChannel) string { return format(f(ch)) })
+		}
+		var sum int64
+		for _, ch := range p.channels {
+			sum += f(ch)
+		}
+		return format(sum)
+	}
+	itoa := func(v int64) string { return strconv.FormatInt(v, 10) }
+	b.WriteString(`,"Total":` + counter(func(ch *plugChannel) int64 { return wholeWh(ch.totalWh) }, kWh3))
+	b.WriteString(`,"Yesterday":` + counter(func(ch *plugChannel) int64 { return wholeWh(ch.yesterdayWh) }, kWh3))
+	b.WriteString(`,"Today":` + counter(func(ch *plugChannel) int64 { return wholeWh(ch.todayWh) }, kWh3))
 	if withPeriod {
-		b.WriteString(`,"Period":` + per(func(ch *plugChannel) string {
-			return strconv.FormatInt(wholeWh(ch.totalWh)-ch.periodStartWh, 10)
-		}))
+		b.WriteString(`,"Period":` + counter(func(ch *plugChannel) int64 { return wholeWh(ch.totalWh) - ch.periodStartWh }, itoa))
 	}
 	b.WriteString(`,"Power":` + per(func(ch *plugChannel) string { return whole(ch.powerW) }))
 	b.WriteString(`,"ApparentPower":` + per(func(ch *plugChannel) string { return whole(apparent(ch)) }))

@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,8 +16,6 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
-	"path/filepath"
-	"strings"
 	"syscall"
 	"time"
 
@@ -81,7 +78,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		telePeriod   = fs.Duration("tele-period", 0, "Tasmota TelePeriod: how often plugs send STATE and SENSOR, a `duration`; 0 = every --period (the firmware's default is 300s)")
 		pvCount      = fs.Int("pv", 1, "`number` of PV micro-inverters (all behind one OpenDTU)")
 		plugCount    = fs.Int("plugs", 1, "`number` of Tasmota smart plugs")
-		channels     = fs.Int("plug-channels", 1, "`number` of relay channels per plug, 1..8; more than 1 sends per-channel arrays like a Sonoff Dual R3")
+		channels     = fs.Int("plug-channels", 1, "`number` of relay channels per plug, 1..8; more than 1 sends Power per channel, like a Sonoff Dual R3")
+		separate     = fs.Bool("plug-separate-totals", false, "with several channels, send Total/Today/Yesterday per channel too (Tasmota SetOption129); the default sums them, as stock firmware does")
 		nameplate    = fs.Float64("nameplate-w", float64(firmwaresim.DefaultNameplate), "AC nameplate of each inverter, `W`; output is clipped at it")
 		annualKWh    = fs.Float64("annual-kwh", firmwaresim.DefaultAnnualKWh, "yearly consumption of each plug channel, `kWh`/yr")
 		seed         = fs.Uint64("seed", 1, "seed of the measurement noise; the same seed gives the same values")
@@ -153,11 +151,12 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	for i := range *plugCount {
 		cfg.Plugs = append(cfg.Plugs, firmwaresim.PlugConfig{
-			Topic:      fmt.Sprintf("tasmota_%06X", 0xA1B2C3+i),
-			FullTopic:  *fullTopic,
-			Channels:   *channels,
-			AnnualKWh:  *annualKWh,
-			TelePeriod: *telePeriod,
+			Topic:          fmt.Sprintf("tasmota_%06X", 0xA1B2C3+i),
+			FullTopic:      *fullTopic,
+			Channels:       *channels,
+			SeparateTotals: *separate,
+			AnnualKWh:      *annualKWh,
+			TelePeriod:     *telePeriod,
 		})
 	}
 	sim, err := firmwaresim.New(cfg)
@@ -165,7 +164,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		return usageErr("%v", err)
 	}
 	if *stateFile != "" {
-		restored, err := loadState(sim, *stateFile)
+		restored, err := sim.LoadStateFile(*stateFile)
 		if err != nil {
 			fmt.Fprintf(stderr, "firmware-sim: state file %s: %v\n", *stateFile, err)
 			return 1
@@ -193,7 +192,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	st := sim.Stats()
 	log.Info("stopped", "devices", st.Devices, "published", st.Published, "commands", st.Commands, "ignored", st.Ignored)
 	if *stateFile != "" {
-		if err := saveState(sim.Snapshot(), *stateFile); err != nil {
+		if err := sim.SaveStateFile(*stateFile); err != nil {
 			fmt.Fprintf(stderr, "firmware-sim: saving state: %v\n", err)
 			return 1
 		}
@@ -216,50 +215,4 @@ func logSummaries(ctx context.Context, sim *firmwaresim.Sim, log *slog.Logger) {
 				"commands", st.Commands, "ignored", st.Ignored)
 		}
 	}
-}
-
-// loadState restores sim from path. A missing file is not an error (first
-// run); a file that does not parse is, so it is never overwritten
-// silently.
-func loadState(sim *firmwaresim.Sim, path string) (bool, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	var st firmwaresim.State
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&st); err != nil {
-		return false, fmt.Errorf("not a firmware-sim state file: %w", err)
-	}
-	return true, sim.Restore(st)
-}
-
-// saveState writes st to path atomically: a crash mid-write leaves the
-// previous file intact.
-func saveState(st firmwaresim.State, path string) error {
-	data, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
 }
