@@ -49,7 +49,11 @@ func BenchmarkIngestToDurableStore(b *testing.B) {
 		if len(out.Rejections) > 0 {
 			b.Fatalf("rejections: %v", out.Rejections[0])
 		}
-		if err := st.Commit(toBatch(st, out)); err != nil {
+		sb, err := toBatch(st, out)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := st.Commit(sb); err != nil {
 			b.Fatal(err)
 		}
 		in.Accept(out)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,6 +31,9 @@ type Config struct {
 	P2P      P2PConfig  `yaml:"p2p"`
 	// Discover registers devices first seen in traffic. Default true.
 	Discover *bool `yaml:"discover"`
+	// MaxDevices caps the device registry, so a flood of invented topics
+	// cannot grow it without bound. Default 10000.
+	MaxDevices int `yaml:"max_devices"`
 	// StaleAfter marks a device offline when nothing was heard from it
 	// for this long. Default 10m (Tasmota's default TelePeriod is 5 min).
 	StaleAfter time.Duration `yaml:"stale_after"`
@@ -84,6 +88,7 @@ const (
 	DefaultHTTPAddr   = "127.0.0.1:8088"
 	DefaultBroker     = "tcp://127.0.0.1:1883"
 	DefaultStaleAfter = 10 * time.Minute
+	DefaultMaxDevices = 10_000
 )
 
 // DefaultP2PListen are the libp2p listen addresses of `gridmint run`.
@@ -211,6 +216,9 @@ func (c *Config) applyDefaults() {
 	if c.StaleAfter == 0 {
 		c.StaleAfter = DefaultStaleAfter
 	}
+	if c.MaxDevices == 0 {
+		c.MaxDevices = DefaultMaxDevices
+	}
 }
 
 func fieldErr(field, format string, args ...any) error {
@@ -233,25 +241,40 @@ func (c *Config) Validate() error {
 			return fieldErr(fmt.Sprintf("p2p.listen[%d]", i), "%q: %v", l, err)
 		}
 	}
-	if c.StaleAfter < 0 {
-		return fieldErr("stale_after", "%v is negative", c.StaleAfter)
+	if c.DataDir == "" {
+		return fieldErr("data_dir", "empty")
+	}
+	if c.StaleAfter < time.Second {
+		return fieldErr("stale_after", "%v: want a duration of at least 1s, with its unit (e.g. 10m)", c.StaleAfter)
+	}
+	if c.MaxDevices < 0 {
+		return fieldErr("max_devices", "%d is negative", c.MaxDevices)
 	}
 	if len(c.Adapters) == 0 {
 		return fieldErr("adapters", "none configured; add at least one, e.g. {dialect: opendtu}")
 	}
 	seen := map[string]int{}
-	dialects := map[string]bool{}
+	adapters := map[string]devices.Adapter{}
 	for i, a := range c.Adapters {
 		field := fmt.Sprintf("adapters[%d]", i)
-		if _, err := devices.NewAdapter(a.devices()); err != nil {
-			return fieldErr(field, "%s", strings.TrimPrefix(err.Error(), gridmint.EInvalid+": "))
+		switch {
+		case !slices.Contains(devices.Dialects(), a.Dialect):
+			return fieldErr(field+".dialect", "unknown dialect %q (known: %s)", a.Dialect, strings.Join(devices.Dialects(), ", "))
+		case a.Kind != "" && !a.Kind.Valid():
+			return fieldErr(field+".kind", "unknown device kind %q (want one of %v)", a.Kind, gridmint.DeviceKinds)
+		}
+		ad, err := devices.NewAdapter(a.devices())
+		if err != nil {
+			return fieldErr(field+".base_topic", "%s", strings.TrimPrefix(err.Error(), gridmint.EInvalid+": "))
 		}
 		key := a.Dialect + "\x00" + a.BaseTopic
 		if j, dup := seen[key]; dup {
 			return fieldErr(field, "same dialect and base_topic as adapters[%d]", j)
 		}
 		seen[key] = i
-		dialects[a.Dialect] = true
+		if _, ok := adapters[a.Dialect]; !ok {
+			adapters[a.Dialect] = ad
+		}
 	}
 	devs := map[string]int{}
 	for i, d := range c.Devices {
@@ -259,10 +282,12 @@ func (c *Config) Validate() error {
 		switch {
 		case d.Dialect == "":
 			return fieldErr(field+".dialect", "missing")
-		case !dialects[d.Dialect]:
+		case adapters[d.Dialect] == nil:
 			return fieldErr(field+".dialect", "%q has no entry in adapters", d.Dialect)
 		case d.Serial == "" || strings.ContainsAny(d.Serial, "/+#") || len(d.Serial) > 128:
 			return fieldErr(field+".serial", "%q: want 1-128 characters without / + #", d.Serial)
+		case devices.CheckSerial(adapters[d.Dialect], d.Serial) != nil:
+			return fieldErr(field+".serial", "%v", devices.CheckSerial(adapters[d.Dialect], d.Serial))
 		case d.Kind != "" && !d.Kind.Valid():
 			return fieldErr(field+".kind", "unknown device kind %q (want one of %v)", d.Kind, gridmint.DeviceKinds)
 		case d.NameplateW < 0 || d.NameplateW > 1e6 || d.NameplateW != d.NameplateW:
@@ -319,7 +344,7 @@ func (c *Config) declaredDevices(addr string, adapters []devices.Adapter) ([]gri
 		}
 		out = append(out, gridmint.Device{
 			ID: id, Kind: kind, Dialect: d.Dialect, Serial: d.Serial, Name: d.Name,
-			Capabilities: a.Capabilities(), Nameplate: gridmint.W(d.NameplateW),
+			Capabilities: devices.Capabilities(a), Nameplate: gridmint.W(d.NameplateW),
 		})
 	}
 	return out, nil

@@ -35,7 +35,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.DataDir != DefaultDataDir || cfg.HTTPAddr != DefaultHTTPAddr || cfg.MQTT.Broker != DefaultBroker ||
-		cfg.StaleAfter != DefaultStaleAfter || !*cfg.Discover || len(cfg.P2P.Listen) != 2 {
+		cfg.StaleAfter != DefaultStaleAfter || !*cfg.Discover || len(cfg.P2P.Listen) != 2 || cfg.MaxDevices != DefaultMaxDevices {
 		t.Errorf("defaults not applied: %+v", cfg)
 	}
 }
@@ -48,9 +48,9 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 	}{
 		{"unknown field", "adapters: [{dialect: tasmota}]\nbrokr: x", "brokr"},
 		{"no adapters", "http_addr: 127.0.0.1:1", "adapters"},
-		{"unknown dialect", "adapters: [{dialect: fronius}]", "adapters[0]"},
-		{"bad adapter kind", "adapters: [{dialect: tasmota, kind: toaster}]", "adapters[0]"},
-		{"bad tasmota full topic", "adapters: [{dialect: tasmota, base_topic: 'x/%topic%/'}]", "adapters[0]"},
+		{"unknown dialect", "adapters: [{dialect: fronius}]", "adapters[0].dialect"},
+		{"bad adapter kind", "adapters: [{dialect: tasmota, kind: toaster}]", "adapters[0].kind"},
+		{"bad tasmota full topic", "adapters: [{dialect: tasmota, base_topic: 'x/%topic%/'}]", "adapters[0].base_topic"},
 		{"duplicate adapter", "adapters: [{dialect: tasmota}, {dialect: tasmota}]", "adapters[1]"},
 		{"bad http addr", "http_addr: localhost\nadapters: [{dialect: tasmota}]", "http_addr"},
 		{"bad broker scheme", "mqtt: {broker: 'http://x:1'}\nadapters: [{dialect: tasmota}]", "mqtt.broker"},
@@ -59,6 +59,10 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"bad multiaddr", "p2p: {listen: ['/ip4/999.0.0.1/tcp/1']}\nadapters: [{dialect: tasmota}]", "p2p.listen[0]"},
 		{"negative stale", "stale_after: -1s\nadapters: [{dialect: tasmota}]", "stale_after"},
 		{"stale not a duration", "stale_after: soon\nadapters: [{dialect: tasmota}]", "stale_after"},
+		{"stale without unit", "stale_after: 5\nadapters: [{dialect: tasmota}]", "stale_after"},
+		{"negative max devices", "max_devices: -1\nadapters: [{dialect: tasmota}]", "max_devices"},
+		{"opendtu serial not hex", "adapters: [{dialect: opendtu}]\ndevices: [{dialect: opendtu, serial: inverter-1}]", "devices[0].serial"},
+		{"tasmota channel zero", "adapters: [{dialect: tasmota}]\ndevices: [{dialect: tasmota, serial: 'dual:0'}]", "devices[0].serial"},
 		{"device without dialect", "adapters: [{dialect: tasmota}]\ndevices: [{serial: a}]", "devices[0].dialect"},
 		{"device dialect without adapter", "adapters: [{dialect: tasmota}]\ndevices: [{dialect: opendtu, serial: '1'}]", "devices[0].dialect"},
 		{"device without serial", "adapters: [{dialect: tasmota}]\ndevices: [{dialect: tasmota}]", "devices[0].serial"},

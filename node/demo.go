@@ -2,10 +2,8 @@ package node
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -148,47 +146,14 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := d.restoreSim(); err != nil {
-		return nil, err
+	if _, err := d.Sim.LoadStateFile(d.simState); err != nil {
+		return nil, fmt.Errorf("simulator state: %w", err)
 	}
 	simCtx, cancel := context.WithCancel(ctx)
 	d.simCancel = cancel
 	d.simDone = make(chan struct{})
 	go func() { defer close(d.simDone); d.simErr = d.Sim.Run(simCtx) }()
 	return d, nil
-}
-
-func (d *Demo) restoreSim() error {
-	b, err := os.ReadFile(d.simState)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("simulator state: %w", err)
-	}
-	var st firmwaresim.State
-	if err := json.Unmarshal(b, &st); err != nil {
-		return fmt.Errorf("simulator state %s: %w (delete it to start the simulated counters afresh)", d.simState, err)
-	}
-	if err := d.Sim.Restore(st); err != nil {
-		return fmt.Errorf("simulator state %s: %w", d.simState, err)
-	}
-	return nil
-}
-
-func (d *Demo) saveSim() error {
-	b, err := json.MarshalIndent(d.Sim.Snapshot(), "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := d.simState + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return err
-	}
-	if err := syncFile(tmp); err != nil {
-		return err
-	}
-	return os.Rename(tmp, d.simState)
 }
 
 // SimDone is closed when the simulated devices stop, on Close or on their
@@ -210,7 +175,7 @@ func (d *Demo) Close() error {
 		d.simCancel = nil
 		// Only a sim that ran has state worth keeping; one that failed to
 		// restore must not overwrite the file it could not read.
-		if err := d.saveSim(); err != nil {
+		if err := d.Sim.SaveStateFile(d.simState); err != nil {
 			errs = append(errs, fmt.Errorf("saving simulator state: %w", err))
 		}
 	}

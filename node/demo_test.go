@@ -160,6 +160,15 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("web page does not show %s", id)
 		}
 	}
+	counts, err := d.Node.Store().RejectionCounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for reason, c := range counts {
+		if c > 0 {
+			t.Errorf("%d %s rejections from well-formed simulator traffic", c, reason)
+		}
+	}
 	var health struct{ Status string }
 	getJSON(t, "http://"+d.Node.HTTPAddr()+"/healthz", &health)
 	if health.Status != "ok" {

@@ -36,7 +36,7 @@ func newMetrics() *metrics {
 			Name: "gridmint_readings_total", Help: "Normalised readings stored.",
 		}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gridmint_rejections_total", Help: "Inputs kept in quarantine, by reason.",
+			Name: "gridmint_rejections_total", Help: "Inputs kept in quarantine, by reason, since the data dir was created.",
 		}, []string{"reason"}),
 		newDevices: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gridmint_devices_discovered_total", Help: "Devices registered from traffic.",
@@ -60,6 +60,14 @@ func newMetrics() *metrics {
 		m.batchSize, m.batchSeconds,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// restoreRejections starts the per-reason counters at the store's lifetime
+// totals, so they survive restarts like the quarantine itself.
+func (m *metrics) restoreRejections(counts map[gridmint.Reason]uint64) {
+	for r, c := range counts {
+		m.rejections.WithLabelValues(string(r)).Add(float64(c))
+	}
 }
 
 func (m *metrics) observeBatch(out *devices.Outcome, messages int, took time.Duration) {

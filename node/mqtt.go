@@ -20,6 +20,7 @@ import (
 type mqttClient struct {
 	client    paho.Client
 	connected atomic.Bool
+	qos0      atomic.Bool // the broker granted less than QoS 1
 	log       *slog.Logger
 }
 
@@ -35,7 +36,7 @@ func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, p *pipeline
 	mc := &mqttClient{log: log.With("component", "mqtt")}
 	handler := func(_ paho.Client, m paho.Message) {
 		p.enqueue(ctx, inbound{
-			msg: devices.Message{Topic: m.Topic(), Payload: m.Payload(), Received: clock.Now()},
+			msg: devices.Message{Topic: m.Topic(), Payload: m.Payload(), Received: clock.Now(), Redelivered: m.Duplicate()},
 			ack: m.Ack,
 		})
 	}
@@ -70,12 +71,7 @@ func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, p *pipeline
 			// (restart without persistence) must learn the filters again.
 			t := c.SubscribeMultiple(filters, handler)
 			go func() {
-				var err error
-				if !t.WaitTimeout(10 * time.Second) {
-					err = fmt.Errorf("no SUBACK within 10 s")
-				} else {
-					err = t.Error()
-				}
+				err := mc.checkSubscription(t)
 				if err != nil {
 					mc.log.Error("subscribe failed", "err", err)
 				}
@@ -115,6 +111,35 @@ func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, p *pipeline
 		return nil, ctx.Err()
 	}
 	return mc, nil
+}
+
+// checkSubscription waits for the SUBACK and checks what the broker
+// granted per filter: 0x80 is a refusal (an ACL, say), which paho does not
+// report as an error; QoS 0 means the broker will not re-deliver what a
+// crashed node did not store.
+func (mc *mqttClient) checkSubscription(t paho.Token) error {
+	if !t.WaitTimeout(10 * time.Second) {
+		return fmt.Errorf("no SUBACK within 10 s")
+	}
+	if err := t.Error(); err != nil {
+		return err
+	}
+	st, ok := t.(*paho.SubscribeToken)
+	if !ok {
+		return nil
+	}
+	degraded := false
+	for filter, qos := range st.Result() {
+		switch {
+		case qos == 0x80:
+			return fmt.Errorf("broker refused the subscription to %q (check its ACL)", filter)
+		case qos < 1:
+			degraded = true
+			mc.log.Warn("broker granted QoS 0: messages are not acknowledged, so a crash can lose what was in flight", "filter", filter)
+		}
+	}
+	mc.qos0.Store(degraded)
+	return nil
 }
 
 // Connected reports whether the broker connection is up.

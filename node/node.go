@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -65,6 +66,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	if opts.Clock == nil {
 		opts.Clock = gridmint.SystemClock{}
 	}
+	cfg.applyDefaults()
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -79,9 +81,14 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	if n.identity, err = LoadOrCreateIdentity(cfg.DataDir); err != nil {
 		return nil, err
 	}
-	if n.store, err = store.Open(cfg.DataDir+"/store", store.Options{Logger: n.log.With("component", "store")}); err != nil {
+	if n.store, err = store.Open(filepath.Join(cfg.DataDir, "store"), store.Options{Logger: n.log.With("component", "store")}); err != nil {
 		return nil, err
 	}
+	counts, err := n.store.RejectionCounts()
+	if err != nil {
+		return nil, err
+	}
+	n.metrics.restoreRejections(counts)
 	adapters := make([]devices.Adapter, len(cfg.Adapters))
 	for i, a := range cfg.Adapters {
 		if adapters[i], err = devices.NewAdapter(a.devices()); err != nil {
@@ -101,7 +108,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	}
 	n.ingest, err = devices.NewIngest(devices.IngestConfig{
 		Node: n.identity.Address, Adapters: adapters, Known: known, States: states,
-		Discover: *cfg.Discover, StaleAfter: cfg.StaleAfter, Limits: devices.DefaultLimits(), Clock: opts.Clock,
+		Discover: *cfg.Discover, MaxDevices: cfg.MaxDevices, StaleAfter: cfg.StaleAfter, Limits: devices.DefaultLimits(), Clock: opts.Clock,
 	})
 	if err != nil {
 		return nil, err
@@ -130,8 +137,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	n.httpAddr = ln.Addr().String()
 	n.http = &http.Server{
 		Handler: api.New(api.Config{
-			Devices: n.ingest,
-			Health:  n.health,
+			Devices:    n.ingest,
+			Quarantine: n.store,
+			Health:     n.health,
 			Info: api.NodeInfo{
 				Address: n.identity.Address, PeerID: n.identity.PeerID.String(),
 				ListenAddrs: n.P2PAddrs(), Broker: cfg.MQTT.Broker, Version: opts.Version,
@@ -177,8 +185,11 @@ func (n *Node) registerDeclared(declared []gridmint.Device, now time.Time) error
 
 func (n *Node) health() []api.Check {
 	mq := api.Check{Name: "mqtt", OK: n.mqtt.Connected(), Detail: n.cfg.MQTT.Broker}
-	if !mq.OK {
+	switch {
+	case !mq.OK:
 		mq.Detail = "disconnected from " + n.cfg.MQTT.Broker
+	case n.mqtt.qos0.Load():
+		mq.Detail += " (broker granted QoS 0: in-flight messages are not protected against a crash)"
 	}
 	st := api.Check{Name: "store", OK: n.pipeline.healthy.Load()}
 	if !st.OK {
@@ -211,6 +222,9 @@ func (n *Node) P2PAddrs() []string {
 	return out
 }
 
+// closeTimeout bounds how long Close waits for the ingest pipeline.
+const closeTimeout = 10 * time.Second
+
 // Close stops the node: ingest first (queued messages stay unacknowledged
 // at the broker), then the broker connection, HTTP, libp2p and last the
 // store. It is safe to call more than once.
@@ -220,7 +234,13 @@ func (n *Node) Close() error {
 		var errs []error
 		if n.pipelineDone != nil {
 			// No acknowledgement may be sent once the client disconnects.
-			<-n.pipelineDone
+			// A commit in progress finishes; a stuck disk must not hang
+			// shutdown forever (its messages stay unacknowledged).
+			select {
+			case <-n.pipelineDone:
+			case <-time.After(closeTimeout):
+				n.log.Error("ingest did not stop in time; closing anyway", "waited", closeTimeout)
+			}
 		}
 		if n.mqtt != nil {
 			n.mqtt.Close()

@@ -111,7 +111,10 @@ func (p *pipeline) commit(ctx context.Context, batch []inbound) bool {
 	}
 	start := time.Now()
 	out := p.ingest.Process(msgs)
-	b := toBatch(p.store, out)
+	b, err := toBatch(p.store, out)
+	if err != nil {
+		b, out = p.quarantineBatch(batch, err)
+	}
 	for {
 		err := p.store.Commit(b)
 		if err == nil {
@@ -125,18 +128,20 @@ func (p *pipeline) commit(ctx context.Context, batch []inbound) bool {
 			}
 			return true
 		}
-		p.healthy.Store(false)
+		p.metrics.commitErrors.Inc()
 		if gridmint.ErrorCode(err) == gridmint.EInvalid {
 			// The store refused what ingest produced: a bug, and retrying
-			// cannot help. Leave the messages unacknowledged (the broker
-			// re-delivers them to a fixed node) and go on.
-			p.metrics.commitErrors.Inc()
-			p.log.Error("BUG: store rejected an ingest batch; skipping it unacknowledged", "messages", len(batch), "err", err)
-			return true
+			// cannot help. Keep every message of the batch in quarantine
+			// instead (raw bytes, reason internal) and acknowledge them, so
+			// nothing is lost and the broker's in-flight window does not
+			// fill up with messages that would fail again.
+			p.log.Error("BUG: store refused an ingest batch; quarantining its messages", "messages", len(batch), "err", err)
+			b, out = p.quarantineBatch(batch, err)
+			continue
 		}
 		// Retry the same outcome: decoders have already consumed these
 		// messages, so processing them again would not give the same result.
-		p.metrics.commitErrors.Inc()
+		p.healthy.Store(false)
 		p.log.Error("store commit failed; messages stay unacknowledged, retrying",
 			"messages", len(batch), "err", err)
 		select {
@@ -147,8 +152,24 @@ func (p *pipeline) commit(ctx context.Context, batch []inbound) bool {
 	}
 }
 
+// quarantineBatch holds every message of batch as a rejection with reason
+// internal: the store batch and the outcome it stands for.
+func (p *pipeline) quarantineBatch(batch []inbound, cause error) (*store.Batch, *devices.Outcome) {
+	b := p.store.NewBatch()
+	out := &devices.Outcome{}
+	for _, m := range batch {
+		r := gridmint.Rejection{
+			Time: m.msg.Received, Topic: m.msg.Topic, Reason: gridmint.ReasonInternal,
+			Detail: "not stored: " + cause.Error(), Raw: m.msg.Payload,
+		}
+		b.PutRejection(r)
+		out.Rejections = append(out.Rejections, r)
+	}
+	return b, out
+}
+
 // toBatch turns an ingest outcome into one store transaction.
-func toBatch(st batchStore, out *devices.Outcome) *store.Batch {
+func toBatch(st batchStore, out *devices.Outcome) (*store.Batch, error) {
 	b := st.NewBatch()
 	for _, d := range out.NewDevices {
 		b.PutDevice(d)
@@ -162,12 +183,11 @@ func toBatch(st batchStore, out *devices.Outcome) *store.Batch {
 	for id, s := range out.States {
 		raw, err := devices.MarshalCounterState(s)
 		if err != nil {
-			// A CounterState is plain data; failing to encode it is a bug.
-			panic("node: encoding counter state: " + err.Error())
+			return nil, gridmint.Errorf(gridmint.EInternal, "encoding counter state of %s: %v", id, err)
 		}
 		b.PutCounterState(id, raw)
 	}
-	return b
+	return b, nil
 }
 
 // loadIngestState reads what Ingest needs from the store at start.

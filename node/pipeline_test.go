@@ -3,7 +3,6 @@ package node
 import (
 	"context"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -87,7 +86,7 @@ func TestPipelineAcksOnlyAfterDurableCommit(t *testing.T) {
 	}
 }
 
-func TestPipelineSkipsBatchTheStoreRefuses(t *testing.T) {
+func TestPipelineQuarantinesBatchTheStoreRefuses(t *testing.T) {
 	var calls atomic.Int32
 	p, st := newTestPipeline(t, func() error {
 		if calls.Add(1) == 1 {
@@ -100,20 +99,20 @@ func TestPipelineSkipsBatchTheStoreRefuses(t *testing.T) {
 	go func() { defer close(done); p.run(ctx) }()
 	defer func() { cancel(); <-done }()
 
-	var mu sync.Mutex
-	var acked []string
-	ack := func(name string) func() { return func() { mu.Lock(); acked = append(acked, name); mu.Unlock() } }
-	p.enqueue(ctx, inbound{msg: sensor("1"), ack: ack("refused")})
-	waitFor(t, 5*time.Second, "the refused batch", func() bool { return calls.Load() >= 1 })
-	p.enqueue(ctx, inbound{msg: sensor("2"), ack: ack("next")})
-	waitFor(t, 5*time.Second, "the next batch", func() bool { mu.Lock(); defer mu.Unlock(); return len(acked) == 1 })
-	mu.Lock()
-	defer mu.Unlock()
-	if acked[0] != "next" {
-		t.Errorf("acked %v, want only the batch after the refused one", acked)
+	var acked atomic.Int32
+	p.enqueue(ctx, inbound{msg: sensor("1"), ack: func() { acked.Add(1) }})
+	waitFor(t, 5*time.Second, "the refused message to be acked", func() bool { return acked.Load() == 1 })
+	rej, _, err := st.Rejections("", 10)
+	if err != nil || len(rej) != 1 || rej[0].Reason != gridmint.ReasonInternal || string(rej[0].Raw) != string(sensor("1").Payload) {
+		t.Fatalf("quarantine = %+v, %v; want the refused message with reason internal", rej, err)
 	}
-	if rs, _ := st.Readings("0xn/tasmota/p", time.Time{}, time.Time{}, 0); len(rs) != 1 {
-		t.Errorf("readings = %v, want one", rs)
+	p.enqueue(ctx, inbound{msg: sensor("2"), ack: func() { acked.Add(1) }})
+	waitFor(t, 5*time.Second, "the next message", func() bool { return acked.Load() == 2 })
+	// Nothing of the refused batch was half-applied: the next message
+	// starts the device afresh.
+	rs, err := st.Readings("0xn/tasmota/p", time.Time{}, time.Time{}, 0)
+	if err != nil || len(rs) != 1 || rs[0].Raw != 2_000_000 || rs[0].Event != gridmint.EventFirst {
+		t.Errorf("readings after recovery = %v, %v; want one first reading of 2 kWh", rs, err)
 	}
 }
 
@@ -136,7 +135,11 @@ func TestPipelineBatchFitsTheStore(t *testing.T) {
 	if got := len(out.Readings); got != 8*maxBatchMessages {
 		t.Fatalf("readings = %d, want %d", got, 8*maxBatchMessages)
 	}
-	if err := st.Commit(toBatch(st, out)); err != nil {
+	b, err := toBatch(st, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Commit(b); err != nil {
 		t.Fatalf("a full worst-case batch does not fit: %v", err)
 	}
 }

@@ -40,22 +40,34 @@ Usage:
 Run 'gridmint <command> --help' for a command's flags.
 `
 
+// errUsage is a command line that names no command.
+var errUsage = errors.New("no command given")
+
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "gridmint:", err)
-		}
+	err := run(os.Args[1:], os.Stdout, os.Stderr)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+	case errors.Is(err, errUsage):
 		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "gridmint:", err)
+		os.Exit(1)
 	}
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
+		return errUsage
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		// After the first signal the default handling returns, so a
+		// second Ctrl-C stops a shutdown that hangs.
+		<-ctx.Done()
+		stop()
+	}()
 	switch args[0] {
 	case "demo":
 		return demo(ctx, args[1:], stdout, stderr)
@@ -69,7 +81,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", args[0])
+	return fmt.Errorf("unknown command %q (see gridmint help)", args[0])
 }
 
 func newLogger(w io.Writer, level string) (*slog.Logger, error) {

@@ -8,10 +8,13 @@ package api
 import (
 	"embed"
 	"encoding/json"
+	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/devices"
@@ -21,6 +24,17 @@ import (
 // be safe for concurrent use.
 type DeviceLister interface {
 	Devices() []devices.DeviceState
+}
+
+// Quarantine reads the rejected inputs. Implementations must be safe for
+// concurrent use.
+type Quarantine interface {
+	// Rejections returns up to limit rejections newest first, starting
+	// after cursor ("" is the newest), and the next page's cursor ("" at
+	// the end). A bad cursor is a gridmint EInvalid error.
+	Rejections(cursor string, limit int) ([]gridmint.Rejection, string, error)
+	// RejectionCounts returns lifetime totals per reason.
+	RejectionCounts() (map[gridmint.Reason]uint64, error)
 }
 
 // HealthFunc reports the node's health: each check's name and whether it
@@ -45,9 +59,10 @@ type NodeInfo struct {
 
 // Config configures the server.
 type Config struct {
-	Devices DeviceLister
-	Health  HealthFunc
-	Info    NodeInfo
+	Devices    DeviceLister
+	Quarantine Quarantine
+	Health     HealthFunc
+	Info       NodeInfo
 	// Metrics serves /metrics; nil leaves it out.
 	Metrics http.Handler
 	Logger  *slog.Logger
@@ -78,6 +93,7 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /api/v1/devices", s.listDevices)
 	s.mux.HandleFunc("GET /api/v1/node", s.nodeInfo)
+	s.mux.HandleFunc("GET /api/v1/quarantine", s.quarantine)
 	s.mux.HandleFunc("GET /{$}", s.index)
 	if cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", cfg.Metrics)
@@ -191,6 +207,72 @@ func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
 	if err := s.page.Execute(w, data); err != nil {
 		s.cfg.Logger.Warn("rendering page", "err", err)
 	}
+}
+
+// Rejection is the JSON form of a quarantined input. Raw is the payload
+// as text when it is valid UTF-8, else RawBase64 holds it.
+type Rejection struct {
+	Time      time.Time         `json:"time"`
+	Topic     string            `json:"topic"`
+	Dialect   string            `json:"dialect,omitempty"`
+	Device    gridmint.DeviceID `json:"device,omitempty"`
+	Reason    gridmint.Reason   `json:"reason"`
+	Detail    string            `json:"detail"`
+	Raw       *string           `json:"raw,omitempty"`
+	RawBase64 []byte            `json:"raw_base64,omitempty"`
+}
+
+// quarantineLimit bounds one page of the quarantine.
+const quarantineLimit = 1000
+
+func (s *Server) quarantine(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit := 100
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > quarantineLimit {
+			s.writeError(w, http.StatusBadRequest, fmt.Sprintf("limit %q: want 1 to %d", v, quarantineLimit))
+			return
+		}
+		limit = n
+	}
+	rejs, next, err := s.cfg.Quarantine.Rejections(q.Get("cursor"), limit)
+	if gridmint.ErrorCode(err) == gridmint.EInvalid {
+		s.writeError(w, http.StatusBadRequest, fmt.Sprintf("cursor %q: not one this API returned", q.Get("cursor")))
+		return
+	}
+	if err != nil {
+		s.writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	counts, err := s.cfg.Quarantine.RejectionCounts()
+	if err != nil {
+		s.writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	out := struct {
+		Counts map[gridmint.Reason]uint64 `json:"counts"`
+		Items  []Rejection                `json:"items"`
+		// Next is the cursor= value of the next (older) page; empty at the end.
+		Next string `json:"next,omitempty"`
+	}{Counts: counts, Items: make([]Rejection, len(rejs)), Next: next}
+	for i, rj := range rejs {
+		item := Rejection{Time: rj.Time, Topic: rj.Topic, Dialect: rj.Dialect, Device: rj.Device, Reason: rj.Reason, Detail: rj.Detail}
+		if utf8.Valid(rj.Raw) {
+			raw := string(rj.Raw)
+			item.Raw = &raw
+		} else {
+			item.RawBase64 = rj.Raw
+		}
+		out.Items[i] = item
+	}
+	s.writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) writeError(w http.ResponseWriter, code int, msg string) {
+	s.writeJSON(w, code, struct {
+		Error string `json:"error"`
+	}{msg})
 }
 
 func (s *Server) writeJSON(w http.ResponseWriter, code int, v any) {

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,11 +38,50 @@ func sampleDevices() []devices.DeviceState {
 	}
 }
 
+// fakeQuarantine is a Quarantine whose answers a test sets.
+type fakeQuarantine struct {
+	RejectionsFn func(cursor string, limit int) ([]gridmint.Rejection, string, error)
+	CountsFn     func() (map[gridmint.Reason]uint64, error)
+}
+
+func (f fakeQuarantine) Rejections(cursor string, limit int) ([]gridmint.Rejection, string, error) {
+	return f.RejectionsFn(cursor, limit)
+}
+func (f fakeQuarantine) RejectionCounts() (map[gridmint.Reason]uint64, error) { return f.CountsFn() }
+
+var sampleRejections = []gridmint.Rejection{
+	{Time: seen.Add(2 * time.Second), Topic: "tele/p/SENSOR", Dialect: "tasmota", Device: "0xn/tasmota/p", Reason: gridmint.ReasonMalformed, Detail: "JSON", Raw: []byte(`{"ENERGY":`)},
+	{Time: seen.Add(time.Second), Topic: "solar/x/0/power", Reason: gridmint.ReasonUnknownTopic, Raw: []byte{0xff, 0x00}},
+	{Time: seen, Topic: "tele/p/SENSOR", Reason: gridmint.ReasonDuplicate, Raw: []byte("{}")},
+}
+
 func newTestServer(checks []Check) *httptest.Server {
 	s := New(Config{
 		Devices: fakeDevices{DevicesFn: sampleDevices},
-		Health:  func() []Check { return checks },
-		Info:    NodeInfo{Address: "0xn", PeerID: "16Uiu2", Version: "test"},
+		Quarantine: fakeQuarantine{
+			RejectionsFn: func(cursor string, limit int) ([]gridmint.Rejection, string, error) {
+				// The cursor is the index of the next item.
+				start := 0
+				if cursor != "" {
+					n, err := strconv.Atoi(cursor)
+					if err != nil || n < 0 || n > len(sampleRejections) {
+						return nil, "", gridmint.Errorf(gridmint.EInvalid, "bad cursor")
+					}
+					start = n
+				}
+				end := min(start+limit, len(sampleRejections))
+				next := ""
+				if end < len(sampleRejections) {
+					next = strconv.Itoa(end)
+				}
+				return sampleRejections[start:end], next, nil
+			},
+			CountsFn: func() (map[gridmint.Reason]uint64, error) {
+				return map[gridmint.Reason]uint64{gridmint.ReasonMalformed: 1, gridmint.ReasonUnknownTopic: 1, gridmint.ReasonDuplicate: 1}, nil
+			},
+		},
+		Health: func() []Check { return checks },
+		Info:   NodeInfo{Address: "0xn", PeerID: "16Uiu2", Version: "test"},
 	})
 	return httptest.NewServer(s)
 }
@@ -144,5 +184,45 @@ func TestUnknownRoutes(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("POST /api/v1/devices = %d, want 405", res.StatusCode)
+	}
+}
+
+func TestQuarantinePages(t *testing.T) {
+	srv := newTestServer(nil)
+	defer srv.Close()
+	type page struct {
+		Counts map[string]uint64
+		Items  []Rejection
+		Next   string
+	}
+	var p1 page
+	res, body := fetch(t, srv.URL+"/api/v1/quarantine?limit=2")
+	if res.StatusCode != http.StatusOK {
+		t.Fatalf("status %s: %s", res.Status, body)
+	}
+	if err := json.Unmarshal([]byte(body), &p1); err != nil {
+		t.Fatal(err)
+	}
+	if len(p1.Items) != 2 || p1.Next == "" || p1.Counts["malformed"] != 1 {
+		t.Fatalf("first page = %+v", p1)
+	}
+	if p1.Items[0].Raw == nil || *p1.Items[0].Raw != `{"ENERGY":` {
+		t.Errorf("text payload = %v, want it as raw text", p1.Items[0].Raw)
+	}
+	if p1.Items[1].Raw != nil || string(p1.Items[1].RawBase64) != "\xff\x00" {
+		t.Errorf("binary payload = %v / %v, want it as raw_base64", p1.Items[1].Raw, p1.Items[1].RawBase64)
+	}
+	var p2 page
+	_, body = fetch(t, srv.URL+"/api/v1/quarantine?limit=2&cursor="+p1.Next)
+	if err := json.Unmarshal([]byte(body), &p2); err != nil {
+		t.Fatal(err)
+	}
+	if len(p2.Items) != 1 || p2.Items[0].Reason != gridmint.ReasonDuplicate || p2.Next != "" {
+		t.Errorf("second page = %+v, want the last rejection and no next", p2)
+	}
+	for _, bad := range []string{"limit=0", "limit=5000", "limit=x", "cursor=yesterday"} {
+		if res, body := fetch(t, srv.URL+"/api/v1/quarantine?"+bad); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `"error"`) {
+			t.Errorf("?%s = %d %s, want 400 with an error", bad, res.StatusCode, body)
+		}
 	}
 }

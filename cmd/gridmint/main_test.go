@@ -1,0 +1,53 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestCommandLine(t *testing.T) {
+	badConfig := filepath.Join(t.TempDir(), "bad.yaml")
+	if err := os.WriteFile(badConfig, []byte("adapters: [{dialect: tasmota}]\ndevices: [{dialect: tasmota, serial: a, kind: toaster}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		args       []string
+		wantErr    error  // matched with errors.Is, when set
+		wantErrSub string // in the error text, when set
+		wantOut    string // in stdout+stderr
+	}{
+		{name: "no command prints usage", args: nil, wantErr: errUsage, wantOut: "gridmint run --config FILE"},
+		{name: "help", args: []string{"help"}, wantOut: "gridmint demo [flags]"},
+		{name: "version", args: []string{"version"}, wantOut: "gridmint dev"},
+		{name: "unknown command", args: []string{"frobnicate"}, wantErrSub: `unknown command "frobnicate"`},
+		{name: "demo --help lists its flags", args: []string{"demo", "--help"}, wantErr: flag.ErrHelp, wantOut: "-mqtt-addr"},
+		{name: "demo rejects stray arguments", args: []string{"demo", "now"}, wantErrSub: "unexpected arguments"},
+		{name: "demo bad log level", args: []string{"demo", "--log-level", "loud"}, wantErrSub: "--log-level"},
+		{name: "run needs --config", args: []string{"run"}, wantErrSub: "--config is required"},
+		{name: "run with a missing file", args: []string{"run", "--config", "/nonexistent/gridmint.yaml"}, wantErrSub: "no such file"},
+		{name: "run with an invalid config names the field", args: []string{"run", "--config", badConfig}, wantErrSub: "devices[0].kind"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			err := run(tt.args, &stdout, &stderr)
+			switch {
+			case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+				t.Errorf("run(%q) = %v, want %v", tt.args, err, tt.wantErr)
+			case tt.wantErrSub != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErrSub)):
+				t.Errorf("run(%q) = %v, want an error containing %q", tt.args, err, tt.wantErrSub)
+			case tt.wantErr == nil && tt.wantErrSub == "" && err != nil:
+				t.Errorf("run(%q) = %v, want success", tt.args, err)
+			}
+			if out := stdout.String() + stderr.String(); !strings.Contains(out, tt.wantOut) {
+				t.Errorf("run(%q) output lacks %q:\n%s", tt.args, tt.wantOut, out)
+			}
+		})
+	}
+}
