@@ -67,6 +67,12 @@ func newPipeline(in *devices.Ingest, st batchStore, log *slog.Logger, m *metrics
 
 // enqueue hands a message to the pipeline. It blocks when the pipeline is
 // behind, which pushes back on the broker connection instead of dropping.
+// paho calls it from its ordered router, so a long block (the store down
+// for minutes with 4096 messages queued) also stalls keep-alives and the
+// broker drops the connection; paho then drops the acknowledgements of
+// that moment, and the broker re-delivers those messages on reconnect,
+// where they are recognised as duplicates. Nothing is lost, at the price
+// of reconnects while the store is down.
 func (p *pipeline) enqueue(ctx context.Context, m inbound) {
 	select {
 	case p.in <- m:
