@@ -119,7 +119,20 @@ type Device struct {
 	Capabilities []Capability `json:"capabilities,omitempty"`
 	// Nameplate is the rated AC power in W; 0 when unknown. Plausibility
 	// checks use it to reject impossible energy jumps.
-	Nameplate W         `json:"nameplate_w,omitempty"`
+	Nameplate W `json:"nameplate_w,omitempty"`
+	// Capacity is a battery's usable energy, Wh; 0 when unknown.
+	Capacity Wh `json:"capacity_wh,omitempty"`
+	// Location, grid zone (e.g. a bidding zone "DE-LU" or a DSO area) and
+	// owner address (0x…) tie the device to certificates and flexibility
+	// markets.
+	Location *Location `json:"location,omitempty"`
+	Zone     string    `json:"zone,omitempty"`
+	Owner    string    `json:"owner,omitempty"`
+	// Limits are the device's safety limits; every setpoint must respect
+	// them.
+	Limits SafetyLimits `json:"limits,omitzero"`
+	// OptOut is the homeowner's opt-out: market setpoints are refused.
+	OptOut    bool      `json:"opt_out,omitempty"`
 	FirstSeen time.Time `json:"first_seen"`
 }
 
@@ -134,11 +147,52 @@ func (d Device) Validate() error {
 	if d.Dialect == "" {
 		return Errorf(EInvalid, "device %s: empty dialect", d.ID)
 	}
-	if d.Nameplate < 0 {
-		return Errorf(EInvalid, "device %s: negative nameplate %v W", d.ID, d.Nameplate)
+	if d.Nameplate < 0 || d.Nameplate != d.Nameplate {
+		return Errorf(EInvalid, "device %s: nameplate %v W must be a number ≥ 0", d.ID, d.Nameplate)
 	}
-	return nil
+	if d.Capacity < 0 {
+		return Errorf(EInvalid, "device %s: negative capacity %v Wh", d.ID, d.Capacity)
+	}
+	if d.Location != nil {
+		if err := d.Location.Validate(); err != nil {
+			return Errorf(EInvalid, "device %s: %v", d.ID, err.(*Error).Message)
+		}
+	}
+	if d.Owner != "" && !isHexAddress(d.Owner) {
+		return Errorf(EInvalid, "device %s: owner %q is not a 0x address of 40 hex digits", d.ID, d.Owner)
+	}
+	return d.Limits.validate(d.ID)
 }
 
 // String returns the device id.
 func (d Device) String() string { return fmt.Sprintf("%s (%s)", d.ID, d.Kind) }
+
+func isHexAddress(s string) bool {
+	if len(s) != 42 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') {
+		return false
+	}
+	for _, c := range s[2:] {
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func (l SafetyLimits) validate(id DeviceID) error {
+	for name, v := range map[string]float64{
+		"min_current_a": l.MinCurrent, "max_current_a": l.MaxCurrent, "soc_floor_pct": l.SoCFloor,
+		"max_charge_w": float64(l.MaxCharge), "max_discharge_w": float64(l.MaxDischarge), "export_limit_w": float64(l.ExportLimit),
+	} {
+		if v < 0 || v != v || v > 1e7 {
+			return Errorf(EInvalid, "device %s: limits.%s %v must be a number from 0 to 1e7", id, name, v)
+		}
+	}
+	switch {
+	case l.MaxCurrent > 0 && l.MinCurrent > l.MaxCurrent:
+		return Errorf(EInvalid, "device %s: limits.min_current_a %v above max_current_a %v", id, l.MinCurrent, l.MaxCurrent)
+	case l.SoCFloor > 100:
+		return Errorf(EInvalid, "device %s: limits.soc_floor_pct %v above 100", id, l.SoCFloor)
+	}
+	return nil
+}

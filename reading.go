@@ -40,6 +40,22 @@ const (
 	EventRollover CounterEvent = "rollover" // a daily or session counter restarted, as it should
 )
 
+// ReadingFields says which values a Reading carries. A device reports
+// what its firmware has: a plug power and one counter, a grid meter power
+// and import and export counters, a battery power and state of charge.
+type ReadingFields uint8
+
+// Reading fields.
+const (
+	FieldPower         ReadingFields = 1 << iota // Power
+	FieldEnergy                                  // Energy, Raw, Counter, Event
+	FieldEnergyReverse                           // EnergyReverse, RawReverse, CounterReverse, EventReverse
+	FieldSoC                                     // SoC
+)
+
+// Has reports whether all of want are set.
+func (f ReadingFields) Has(want ReadingFields) bool { return f&want == want }
+
 // Reading is one normalised measurement of one device.
 type Reading struct {
 	Device DeviceID `json:"device"`
@@ -51,25 +67,52 @@ type Reading struct {
 	// unknown). It is only compared with other readings of the same device,
 	// to find duplicates and reordering.
 	SourceTime time.Time `json:"source_time,omitzero"`
-	// Power in W, positive in the device kind's natural direction.
+	// Fields says which of the values below were measured; the others are
+	// zero.
+	Fields ReadingFields `json:"fields"`
+	// Power in W, positive in the device kind's natural direction (PV
+	// producing, plug or charger consuming, meter importing, battery
+	// discharging).
 	Power W `json:"power_w"`
-	// Energy is the normalised lifetime counter in mWh: it never decreases,
-	// whatever the device's counter does (resets, daily rollovers).
+	// Energy is the normalised lifetime counter in the natural direction
+	// (production, consumption, grid import, battery discharge), in mWh:
+	// it never decreases, whatever the device's counter does (resets,
+	// daily rollovers).
 	Energy MWh `json:"energy_mwh"`
 	// Raw is the device's own counter value converted to mWh, and Counter
 	// its kind; kept so every normalised value can be audited.
 	Raw     MWh         `json:"raw_mwh"`
 	Counter CounterKind `json:"counter"`
 	// Event says whether the raw counter reset or rolled over here.
-	Event   CounterEvent `json:"event,omitempty"`
-	Quality Quality      `json:"quality"`
+	Event CounterEvent `json:"event,omitempty"`
+	// EnergyReverse, RawReverse, CounterReverse and EventReverse are the
+	// same for the opposite direction: grid export, battery charge.
+	EnergyReverse  MWh          `json:"energy_reverse_mwh"`
+	RawReverse     MWh          `json:"raw_reverse_mwh"`
+	CounterReverse CounterKind  `json:"counter_reverse,omitempty"`
+	EventReverse   CounterEvent `json:"event_reverse,omitempty"`
+	// SoC is the state of charge in percent (0 to 100) of a battery or a
+	// car.
+	SoC     float64 `json:"soc_pct"`
+	Quality Quality `json:"quality"`
 }
 
 // String is a compact human form for logs and test failures.
 func (r Reading) String() string {
-	return fmt.Sprintf("%s@%s power=%.1fW energy=%v raw=%v(%s)%s %s",
-		r.Device, r.Time.Format(time.RFC3339Nano), float64(r.Power), r.Energy, r.Raw, r.Counter,
-		eventSuffix(r.Event), r.Quality)
+	s := fmt.Sprintf("%s@%s", r.Device, r.Time.Format(time.RFC3339Nano))
+	if r.Fields.Has(FieldPower) {
+		s += fmt.Sprintf(" power=%.1fW", float64(r.Power))
+	}
+	if r.Fields.Has(FieldEnergy) {
+		s += fmt.Sprintf(" energy=%v raw=%v(%s)%s", r.Energy, r.Raw, r.Counter, eventSuffix(r.Event))
+	}
+	if r.Fields.Has(FieldEnergyReverse) {
+		s += fmt.Sprintf(" reverse=%v raw=%v(%s)%s", r.EnergyReverse, r.RawReverse, r.CounterReverse, eventSuffix(r.EventReverse))
+	}
+	if r.Fields.Has(FieldSoC) {
+		s += fmt.Sprintf(" soc=%.1f%%", r.SoC)
+	}
+	return s + " " + string(r.Quality)
 }
 
 func eventSuffix(e CounterEvent) string {

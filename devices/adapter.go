@@ -3,7 +3,6 @@ package devices
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -36,8 +35,8 @@ type Decoder interface {
 
 // Adapter is one firmware family's telemetry: the topics to subscribe and
 // their decoder. Control capabilities are separate interfaces (Switcher,
-// PowerLimiter) that an adapter implements only if its firmware supports
-// them.
+// PowerLimiter, BatteryController, ChargeController; see control.go) that
+// an adapter implements only if its firmware supports them.
 type Adapter interface {
 	Subscriber
 	Decoder
@@ -49,21 +48,8 @@ type Adapter interface {
 	// Reports lists what the dialect's telemetry carries (power, energy,
 	// state of charge, availability). What a device can be told to do
 	// follows from the control interfaces the adapter implements; see
-	// Capabilities.
+	// Capabilities. An Update may narrow both for one device.
 	Reports() []gridmint.Capability
-}
-
-// Capabilities lists everything a's devices can do: what they report, and
-// a control capability for each control interface a implements.
-func Capabilities(a Adapter) []gridmint.Capability {
-	caps := slices.Clone(a.Reports())
-	if _, ok := a.(Switcher); ok {
-		caps = append(caps, gridmint.CapSwitch)
-	}
-	if _, ok := a.(PowerLimiter); ok {
-		caps = append(caps, gridmint.CapPowerLimit)
-	}
-	return caps
 }
 
 // SerialChecker is an adapter that can tell whether a configured serial
@@ -92,18 +78,38 @@ const (
 )
 
 // Measurement is one reading as the device reported it, before
-// normalisation.
+// normalisation, already in gridmint's units and signs (see the package
+// doc). Fields the device did not report are nil. Decoders that merge
+// partial updates (Shelly NotifyStatus, Victron, go-e) report the
+// device's whole current state.
 type Measurement struct {
 	// SourceTime is the device's timestamp of the measurement; zero when
 	// the payload has none.
 	SourceTime time.Time
-	// Power in W, sign as reported by the device (see package doc).
-	Power gridmint.W
-	// Counter is the device's energy counter converted exactly to mWh.
-	Counter gridmint.MWh
-	// CounterKind is the counter's span (lifetime, daily, session).
-	CounterKind gridmint.CounterKind
+	// Power in W, positive in the device kind's natural direction.
+	Power *gridmint.W
+	// Forward is the energy counter in the natural direction (production,
+	// consumption, grid import, battery discharge); Reverse the opposite
+	// one (grid export, battery charge).
+	Forward, Reverse *Counter
+	// SoC is a battery's or car's state of charge, %.
+	SoC *float64
 }
+
+// Counter is one energy counter as reported.
+type Counter struct {
+	// Value converted exactly to mWh.
+	Value gridmint.MWh
+	// Kind is the counter's span (lifetime, daily, session).
+	Kind gridmint.CounterKind
+}
+
+// empty reports whether m carries no value at all.
+func (m *Measurement) empty() bool {
+	return m.Power == nil && m.Forward == nil && m.Reverse == nil && m.SoC == nil
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // Update is what one message said about one device.
 type Update struct {
@@ -113,32 +119,17 @@ type Update struct {
 	Serial string
 	// Name is a human name the device announced, or "".
 	Name string
+	// Kind, when set, is the kind of a device discovered from this update,
+	// for dialects whose devices differ (a Victron battery, grid meter or
+	// PV inverter); empty means the adapter's DefaultKind.
+	Kind gridmint.DeviceKind
+	// Capabilities, when set, are those of a device discovered from this
+	// update; nil means Capabilities(adapter).
+	Capabilities []gridmint.Capability
 	// Availability from an LWT or status topic.
 	Availability Availability
 	// Measurement, when the message completed one.
 	Measurement *Measurement
-}
-
-// Command is an MQTT message an adapter wants published to control a
-// device. Commands are never retained: a retained command would be replayed
-// to the device on every reconnect (and OpenDTU ignores retained limits).
-type Command struct {
-	Topic   string
-	Payload []byte
-	QoS     byte
-}
-
-// Switcher is an adapter whose devices have a relay.
-type Switcher interface {
-	// SwitchCommand returns the command that turns the device on or off.
-	SwitchCommand(serial string, on bool) (Command, error)
-}
-
-// PowerLimiter is an adapter whose inverters accept an output limit.
-type PowerLimiter interface {
-	// LimitCommand returns the command that limits AC output to limit W,
-	// without persisting it across the inverter's nightly restart.
-	LimitCommand(serial string, limit gridmint.W) (Command, error)
 }
 
 // DecodeError is a message a decoder could not accept.
@@ -177,6 +168,17 @@ type AdapterConfig struct {
 	// BaseTopic is the dialect's topic root: OpenDTU's base topic (default
 	// "solar/"), Tasmota's FullTopic pattern (default "%prefix%/%topic%/").
 	BaseTopic string
+	// ClientID is the node's MQTT client ID, for dialects whose replies are
+	// addressed to the sender (Shelly RPC replies go to "<src>/rpc").
+	ClientID string
+	// PortalID is the Victron GX device's portal ID (the second topic
+	// level, N/<portal ID>/...); keep-alives go to R/<portal ID>/keepalive.
+	PortalID string
+	// Inverters maps AhoyDTU inverter names (in telemetry topics) to their
+	// index on the setup page (in control topics).
+	Inverters map[string]int
+	// Mappings configure the generic adapter (dialect "generic").
+	Mappings []Mapping
 	// Kind overrides the kind of devices discovered from traffic (a Tasmota
 	// device may be a plug or a meter). Empty means the dialect's default.
 	Kind gridmint.DeviceKind

@@ -54,12 +54,12 @@ func BenchmarkDecodeOpenDTU(b *testing.B) {
 func BenchmarkNormalise(b *testing.B) {
 	dev := plugDevice()
 	lim := DefaultLimits()
-	st := CounterState{Raw: 0, Counter: gridmint.CounterLifetime, Time: t0}
+	_, st, _ := Normalise(dev, nil, Measurement{Forward: &Counter{Kind: gridmint.CounterLifetime}}, t0, lim)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; b.Loop(); i++ {
-		m := Measurement{Power: 100, Counter: gridmint.MWh(i) * 100, CounterKind: gridmint.CounterLifetime}
-		_, next, rej := Normalise(dev, &st, m, t0.Add(time.Duration(i)*time.Second), lim)
+		m := Measurement{Power: ptr(gridmint.W(100)), Forward: &Counter{Value: gridmint.MWh(i+1) * 100, Kind: gridmint.CounterLifetime}}
+		_, next, rej := Normalise(dev, &st, m, t0.Add(time.Duration(i+1)*time.Second), lim)
 		if rej != nil {
 			b.Fatal(rej)
 		}

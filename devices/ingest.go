@@ -1,6 +1,7 @@
 package devices
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"sync"
@@ -85,10 +86,15 @@ type DeviceState struct {
 	// ReportedName is the name the device announces itself (OpenDTU
 	// <serial>/name); Device.Name, from the configuration, wins over it.
 	ReportedName string
+	// Fields says which of the values below the device has reported.
+	Fields gridmint.ReadingFields
 	// Power is the last measured power, W.
 	Power gridmint.W
-	// Energy is the normalised lifetime counter, mWh.
-	Energy gridmint.MWh
+	// Energy and EnergyReverse are the normalised lifetime counters, mWh
+	// (see gridmint.Reading).
+	Energy, EnergyReverse gridmint.MWh
+	// SoC is the last state of charge, %.
+	SoC float64
 	// LastSeen is the node time of the last message from the device.
 	LastSeen time.Time
 }
@@ -144,7 +150,8 @@ func NewIngest(cfg IngestConfig) (*Ingest, error) {
 	for id, d := range in.devices {
 		ls := &DeviceState{Device: d}
 		if st, ok := in.states[id]; ok {
-			ls.Power, ls.Energy, ls.LastSeen = st.Power, st.Energy, st.Time
+			ls.Fields, ls.Power, ls.SoC, ls.LastSeen = st.Fields, st.Power, st.SoC, st.Time
+			ls.Energy, ls.EnergyReverse = st.Forward.Energy, st.Reverse.Energy
 		}
 		in.live[id] = ls
 	}
@@ -234,7 +241,7 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 			o.Ignored++
 			continue
 		}
-		dev, why := in.deviceFor(o, a, id, u.Serial, m.Received)
+		dev, why := in.deviceFor(o, a, id, u, m.Received)
 		if why != "" {
 			o.reject(m, a.Dialect(), id, gridmint.ReasonUnknownDevice, why)
 			continue
@@ -316,7 +323,8 @@ func (in *Ingest) known(o *Outcome, id gridmint.DeviceID) bool {
 }
 
 // deviceFor finds or discovers device id of adapter a; why says why not.
-func (in *Ingest) deviceFor(o *Outcome, a Adapter, id gridmint.DeviceID, serial string, now time.Time) (gridmint.Device, string) {
+func (in *Ingest) deviceFor(o *Outcome, a Adapter, id gridmint.DeviceID, u Update, now time.Time) (gridmint.Device, string) {
+	serial := u.Serial
 	if d, ok := in.devices[id]; ok {
 		return d, ""
 	}
@@ -331,11 +339,14 @@ func (in *Ingest) deviceFor(o *Outcome, a Adapter, id gridmint.DeviceID, serial 
 	}
 	d := gridmint.Device{
 		ID:           id,
-		Kind:         a.DefaultKind(),
+		Kind:         cmp.Or(u.Kind, a.DefaultKind()),
 		Dialect:      a.Dialect(),
 		Serial:       serial,
-		Capabilities: Capabilities(a),
+		Capabilities: u.Capabilities,
 		FirstSeen:    now,
+	}
+	if d.Capabilities == nil {
+		d.Capabilities = Capabilities(a)
 	}
 	o.newDevices[id] = d
 	o.NewDevices = append(o.NewDevices, d)
@@ -364,11 +375,23 @@ func (in *Ingest) Accept(o *Outcome) {
 		if ch.availability != AvailabilityOffline && ch.at.After(ls.LastSeen) {
 			ls.LastSeen = ch.at
 		}
-		if ch.reading != nil {
+		if r := ch.reading; r != nil {
 			// Fresh data means the device is up, whatever an older
 			// availability message said.
 			ls.Availability = AvailabilityOnline
-			ls.Power, ls.Energy = ch.reading.Power, ch.reading.Energy
+			ls.Fields |= r.Fields
+			if r.Fields.Has(gridmint.FieldPower) {
+				ls.Power = r.Power
+			}
+			if r.Fields.Has(gridmint.FieldEnergy) {
+				ls.Energy = r.Energy
+			}
+			if r.Fields.Has(gridmint.FieldEnergyReverse) {
+				ls.EnergyReverse = r.EnergyReverse
+			}
+			if r.Fields.Has(gridmint.FieldSoC) {
+				ls.SoC = r.SoC
+			}
 		}
 	}
 }

@@ -15,33 +15,45 @@ import (
 // so after a crash the normaliser resumes exactly where the stored readings
 // end.
 type CounterState struct {
-	// Raw is the device counter (mWh) the next reading is measured
-	// against: the last accepted raw value, the higher one after a
-	// downward jitter, or the low value after an unconfirmed drop.
-	Raw gridmint.MWh
-	// Counter is the kind of Raw.
-	Counter gridmint.CounterKind
-	// Energy is the normalised lifetime counter (mWh) at the last reading.
-	Energy gridmint.MWh
-	// Power is the last accepted power, W.
-	Power gridmint.W
+	// Forward and Reverse follow the device's two energy counters (see
+	// Measurement); a device with one counter only uses Forward.
+	Forward, Reverse Track
+	// Power (W) and SoC (%) are the last reported values; Fields says
+	// which of them (and of the counters) the device has reported.
+	Power  gridmint.W
+	SoC    float64
+	Fields gridmint.ReadingFields
 	// Time is the node time of the last reading.
 	Time time.Time
 	// SourceTime is the highest device timestamp seen: it never moves
 	// backwards, so a device cannot reopen the past by winding its clock.
 	SourceTime time.Time
 	// Recent are the last accepted (device time, raw counter) pairs, to
-	// recognise messages the broker delivers again after a crash.
+	// recognise messages delivered again.
 	Recent []SourceSample
-	// Budget is the energy (mWh) the device may still add: it accrues at
-	// the device's maximum power over node time, up to a cap, and every
-	// credited mWh spends it. This bounds the normalised energy over any
-	// span of node time, however the device's clock or message rate
-	// behaves.
+}
+
+// Track is the normaliser's state of one energy counter.
+type Track struct {
+	// Known is set once the counter was seen.
+	Known bool
+	// Raw is the device counter (mWh) the next value is measured against:
+	// the last accepted raw value, the higher one after a downward jitter,
+	// or the low value after an unconfirmed drop. Counter is its kind.
+	Raw     gridmint.MWh
+	Counter gridmint.CounterKind
+	// Energy is the normalised lifetime counter, mWh.
+	Energy gridmint.MWh
+	// Budget is the energy (mWh) the counter may still add: it accrues at
+	// the device's maximum power over node time since Since, up to a cap,
+	// and every credited mWh spends it. This bounds the normalised energy
+	// over any span of node time, however the device's clock or message
+	// rate behaves.
 	Budget gridmint.MWh
+	Since  time.Time
 	// Pending is set after the raw counter dropped: PendingFrom is the
 	// baseline before the drop. The drop is credited as a reset only when
-	// the next reading continues from the low value; if the counter comes
+	// the next value continues from the low value; if the counter comes
 	// back up to PendingFrom, the drop was a glitch.
 	Pending     bool
 	PendingFrom gridmint.MWh
@@ -53,26 +65,36 @@ type SourceSample struct {
 	Raw        gridmint.MWh
 }
 
-// recentSamples is how many accepted samples a state remembers; it covers
-// the messages of one unacknowledged batch per device.
+// recentSamples is how many accepted samples a state remembers: enough for
+// a retained re-send and a few reordered messages. Larger re-deliveries
+// are recognised by MQTT's DUP flag (see Ingest).
 const recentSamples = 8
 
-// counterStateWire is CounterState's stored form. Times are Unix
-// nanoseconds, which encode every time the normaliser keeps (node times
-// and sanitised device times), where time.Time's JSON fails for years
-// beyond 9999.
-type counterStateWire struct {
-	Raw         gridmint.MWh         `json:"raw_mwh"`
-	Counter     gridmint.CounterKind `json:"counter"`
-	Energy      gridmint.MWh         `json:"energy_mwh"`
-	Power       gridmint.W           `json:"power_w"`
-	Time        int64                `json:"time_ns"`
-	SourceTime  int64                `json:"source_time_ns,omitempty"`
-	Recent      [][2]int64           `json:"recent,omitempty"` // [source time ns, raw mWh]
-	Budget      gridmint.MWh         `json:"budget_mwh"`
-	Pending     bool                 `json:"pending,omitempty"`
-	PendingFrom gridmint.MWh         `json:"pending_from_mwh,omitempty"`
-}
+// The stored form encodes times as Unix nanoseconds, which cover every
+// time the normaliser keeps (node times and sanitised device times),
+// where time.Time's JSON fails for years beyond 9999.
+type (
+	counterStateWire struct {
+		Forward    trackWire              `json:"fwd,omitzero"`
+		Reverse    trackWire              `json:"rev,omitzero"`
+		Power      gridmint.W             `json:"power_w,omitempty"`
+		SoC        float64                `json:"soc_pct,omitempty"`
+		Fields     gridmint.ReadingFields `json:"fields,omitempty"`
+		Time       int64                  `json:"time_ns"`
+		SourceTime int64                  `json:"source_time_ns,omitempty"`
+		Recent     [][2]int64             `json:"recent,omitempty"` // [source time ns, raw mWh]
+	}
+	trackWire struct {
+		Known       bool                 `json:"known,omitempty"`
+		Raw         gridmint.MWh         `json:"raw_mwh,omitempty"`
+		Counter     gridmint.CounterKind `json:"counter,omitempty"`
+		Energy      gridmint.MWh         `json:"energy_mwh,omitempty"`
+		Budget      gridmint.MWh         `json:"budget_mwh,omitempty"`
+		Since       int64                `json:"since_ns,omitempty"`
+		Pending     bool                 `json:"pending,omitempty"`
+		PendingFrom gridmint.MWh         `json:"pending_from_mwh,omitempty"`
+	}
+)
 
 func toNanos(t time.Time) int64 {
 	if t.IsZero() {
@@ -88,12 +110,21 @@ func fromNanos(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
+func (t Track) wire() trackWire {
+	return trackWire{Known: t.Known, Raw: t.Raw, Counter: t.Counter, Energy: t.Energy, Budget: t.Budget,
+		Since: toNanos(t.Since), Pending: t.Pending, PendingFrom: t.PendingFrom}
+}
+
+func (w trackWire) track() Track {
+	return Track{Known: w.Known, Raw: w.Raw, Counter: w.Counter, Energy: w.Energy, Budget: w.Budget,
+		Since: fromNanos(w.Since), Pending: w.Pending, PendingFrom: w.PendingFrom}
+}
+
 // MarshalCounterState encodes a state for the store.
 func MarshalCounterState(s CounterState) ([]byte, error) {
 	w := counterStateWire{
-		Raw: s.Raw, Counter: s.Counter, Energy: s.Energy, Power: s.Power,
+		Forward: s.Forward.wire(), Reverse: s.Reverse.wire(), Power: s.Power, SoC: s.SoC, Fields: s.Fields,
 		Time: toNanos(s.Time), SourceTime: toNanos(s.SourceTime),
-		Budget: s.Budget, Pending: s.Pending, PendingFrom: s.PendingFrom,
 	}
 	for _, r := range s.Recent {
 		w.Recent = append(w.Recent, [2]int64{toNanos(r.SourceTime), int64(r.Raw)})
@@ -108,14 +139,25 @@ func UnmarshalCounterState(b []byte) (CounterState, error) {
 		return CounterState{}, fmt.Errorf("counter state: %w", err)
 	}
 	s := CounterState{
-		Raw: w.Raw, Counter: w.Counter, Energy: w.Energy, Power: w.Power,
+		Forward: w.Forward.track(), Reverse: w.Reverse.track(), Power: w.Power, SoC: w.SoC, Fields: w.Fields,
 		Time: fromNanos(w.Time), SourceTime: fromNanos(w.SourceTime),
-		Budget: w.Budget, Pending: w.Pending, PendingFrom: w.PendingFrom,
 	}
 	for _, r := range w.Recent {
 		s.Recent = append(s.Recent, SourceSample{SourceTime: fromNanos(r[0]), Raw: gridmint.MWh(r[1])})
 	}
 	return s, nil
+}
+
+// Equal reports whether two states are the same.
+func (s CounterState) Equal(o CounterState) bool {
+	return s.Forward.equal(o.Forward) && s.Reverse.equal(o.Reverse) && s.Power == o.Power && s.SoC == o.SoC &&
+		s.Fields == o.Fields && s.Time.Equal(o.Time) && s.SourceTime.Equal(o.SourceTime) &&
+		slices.EqualFunc(s.Recent, o.Recent, func(a, b SourceSample) bool { return a.SourceTime.Equal(b.SourceTime) && a.Raw == b.Raw })
+}
+
+func (t Track) equal(o Track) bool {
+	return t.Known == o.Known && t.Raw == o.Raw && t.Counter == o.Counter && t.Energy == o.Energy &&
+		t.Budget == o.Budget && t.Since.Equal(o.Since) && t.Pending == o.Pending && t.PendingFrom == o.PendingFrom
 }
 
 // Limits bound what the normaliser believes a home device can do.
@@ -130,7 +172,7 @@ type Limits struct {
 	// gap (node down, device unheard) after which growth is still credited
 	// in full.
 	BudgetSpan time.Duration
-	// Slack is the budget of a new device and the cap's margin: counter
+	// Slack is the budget of a new counter and the cap's margin: counter
 	// resolution (a kWh counter with 3 decimals moves in 1 Wh steps).
 	Slack gridmint.MWh
 	// Jitter is how far a lifetime counter may fall without being taken
@@ -168,7 +210,7 @@ func DefaultLimits() Limits {
 	}
 }
 
-// maxPower is the fastest dev can make its counter grow, W.
+// maxPower is the fastest dev can make a counter grow, W.
 func (l Limits) maxPower(dev gridmint.Device) gridmint.W {
 	if dev.Nameplate > 0 {
 		return gridmint.W(float64(dev.Nameplate) * l.NameplateHeadroom)
@@ -179,7 +221,7 @@ func (l Limits) maxPower(dev gridmint.Device) gridmint.W {
 	return l.AbsurdPower
 }
 
-// energyAt is what maxPower adds in d, mWh.
+// energyAt is what power p adds in d, mWh.
 func energyAt(p gridmint.W, d time.Duration) gridmint.MWh {
 	if d <= 0 {
 		return 0
@@ -225,99 +267,120 @@ func Normalise(dev gridmint.Device, prev *CounterState, m Measurement, received 
 	if !src.IsZero() && (src.Before(lim.SourceTimeEpoch) || src.After(received.Add(lim.SourceTimeFuture))) {
 		src = time.Time{} // the device's clock is not set; judge by node time alone
 	}
-	r := gridmint.Reading{
-		Device:     dev.ID,
-		Time:       received.UTC(),
-		SourceTime: src,
-		Power:      m.Power,
-		Raw:        m.Counter,
-		Counter:    m.CounterKind,
-		Quality:    gridmint.QualityOK,
-	}
-	if prev == nil {
-		r.Energy = m.Counter
-		r.Event = gridmint.EventFirst
-		next := CounterState{Raw: m.Counter, Counter: m.CounterKind, Energy: r.Energy, Power: r.Power, Time: r.Time, Budget: lim.Slack}
-		next.remember(src, m.Counter)
-		return &r, next, nil
-	}
-
-	// Node time never runs backwards within a device, so stored readings
-	// stay in order even if the host clock is stepped back.
-	if r.Time.Before(prev.Time) {
-		r.Time = prev.Time
-	}
-	if rej := checkOrder(prev, src, m); rej != nil {
-		return nil, keep, rej
-	}
-	budget := lim.accrue(dev, prev.Budget, r.Time.Sub(prev.Time))
-	next := *prev
-	next.Time, next.Power = r.Time, r.Power
-	next.Recent = slices.Clone(prev.Recent)
-
-	var credit gridmint.MWh
-	switch {
-	case m.CounterKind != prev.Counter:
-		// The device changed what it counts (reconfigured adapter): start
-		// a new baseline, credit nothing we cannot attribute.
-		next.Raw, next.Counter, next.Pending = m.Counter, m.CounterKind, false
-		r.Event, r.Quality = gridmint.EventReset, gridmint.QualityEstimated
-
-	case prev.Pending:
-		credit = settlePending(&next, &r, m, budget, lim)
-
-	case m.Counter >= prev.Raw:
-		credit = m.Counter - prev.Raw
-		next.Raw = m.Counter
-
-	case m.CounterKind == gridmint.CounterLifetime && prev.Raw-m.Counter <= lim.Jitter:
-		// A rounding wobble: keep the higher baseline, credit nothing.
-
-	default:
-		// A drop: hold it until the next reading says whether the counter
-		// restarted (reset, rollover) or glitched.
-		next.Pending, next.PendingFrom, next.Raw = true, prev.Raw, m.Counter
-		if m.CounterKind == gridmint.CounterLifetime {
-			r.Event, r.Quality = gridmint.EventReset, gridmint.QualityEstimated
-		} else {
-			r.Event = gridmint.EventRollover
+	r := gridmint.Reading{Device: dev.ID, Time: received.UTC(), SourceTime: src, Quality: gridmint.QualityOK}
+	if prev != nil {
+		// Node time never runs backwards within a device, so stored
+		// readings stay in order even if the host clock is stepped back.
+		if r.Time.Before(prev.Time) {
+			r.Time = prev.Time
+		}
+		if rej := checkOrder(prev, src, m); rej != nil {
+			return nil, keep, rej
 		}
 	}
+	next := keep
+	next.Recent = slices.Clone(keep.Recent)
 
-	if credit > budget {
-		// Faster than the device can produce. Re-baseline at the new value
-		// so one bad jump (or a user setting the counter) does not
-		// quarantine every later reading too; credit nothing.
+	fwd, fwdRej := advance(&next.Forward, m.Forward, dev, r.Time, lim)
+	rev, revRej := advance(&next.Reverse, m.Reverse, dev, r.Time, lim)
+	if rej := cmpOr(fwdRej, revRej); rej != nil {
+		// One implausible counter spoils the measurement. Its track was
+		// re-baselined (see advance); keep the other as it was.
 		bad := keep
 		bad.Time = r.Time
-		bad.Raw, bad.Pending, bad.Budget = m.Counter, false, budget
+		if fwdRej != nil {
+			bad.Forward = next.Forward
+		}
+		if revRej != nil {
+			bad.Reverse = next.Reverse
+		}
 		bad.raiseSourceTime(src)
-		return nil, bad, reject(gridmint.ReasonImplausible, "counter grew %v in %s of node time; at most %v possible",
-			credit, r.Time.Sub(prev.Time), budget)
+		return nil, bad, rej
 	}
-	r.Energy = prev.Energy + credit
-	next.Energy = r.Energy
-	next.Budget = budget - credit
-	next.remember(src, m.Counter)
+	if m.Power != nil {
+		r.Fields |= gridmint.FieldPower
+		r.Power = *m.Power
+		next.Power = r.Power
+	}
+	if m.SoC != nil {
+		r.Fields |= gridmint.FieldSoC
+		r.SoC = *m.SoC
+		next.SoC = r.SoC
+	}
+	if m.Forward != nil {
+		r.Fields |= gridmint.FieldEnergy
+		r.Energy, r.Raw, r.Counter, r.Event = next.Forward.Energy, m.Forward.Value, m.Forward.Kind, fwd.event
+	}
+	if m.Reverse != nil {
+		r.Fields |= gridmint.FieldEnergyReverse
+		r.EnergyReverse, r.RawReverse, r.CounterReverse, r.EventReverse = next.Reverse.Energy, m.Reverse.Value, m.Reverse.Kind, rev.event
+	}
+	if fwd.estimated || rev.estimated {
+		r.Quality = gridmint.QualityEstimated
+	}
+	next.Fields |= r.Fields
+	next.Time = r.Time
+	next.remember(src, recentRaw(m))
 	return &r, next, nil
 }
 
-func validate(m Measurement, lim Limits) *Rejected {
+func cmpOr(a, b *Rejected) *Rejected {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+// recentRaw is the counter that identifies a measurement among the recent
+// ones: the forward counter, else the reverse one.
+func recentRaw(m Measurement) gridmint.MWh {
 	switch {
-	case math.IsNaN(float64(m.Power)) || math.IsInf(float64(m.Power), 0):
-		return reject(gridmint.ReasonNotFinite, "power %v", m.Power)
-	case math.Abs(float64(m.Power)) > float64(lim.AbsurdPower):
-		return reject(gridmint.ReasonAbsurd, "power %.0f W beyond %.0f W", m.Power, lim.AbsurdPower)
-	case m.Counter < 0:
-		return reject(gridmint.ReasonNegative, "counter %v", m.Counter)
-	case m.Counter > lim.AbsurdCounter:
-		return reject(gridmint.ReasonAbsurd, "counter %v beyond %v", m.Counter, lim.AbsurdCounter)
+	case m.Forward != nil:
+		return m.Forward.Value
+	case m.Reverse != nil:
+		return m.Reverse.Value
 	}
-	switch m.CounterKind {
-	case gridmint.CounterLifetime, gridmint.CounterDaily, gridmint.CounterSession:
-		return nil
+	return 0
+}
+
+func validate(m Measurement, lim Limits) *Rejected {
+	if m.empty() {
+		return reject(gridmint.ReasonWrongType, "measurement without any value")
 	}
-	return reject(gridmint.ReasonWrongType, "counter kind %q", m.CounterKind)
+	if m.Power != nil {
+		p := float64(*m.Power)
+		switch {
+		case math.IsNaN(p) || math.IsInf(p, 0):
+			return reject(gridmint.ReasonNotFinite, "power %v", p)
+		case math.Abs(p) > float64(lim.AbsurdPower):
+			return reject(gridmint.ReasonAbsurd, "power %.0f W beyond %.0f W", p, lim.AbsurdPower)
+		}
+	}
+	if m.SoC != nil {
+		switch soc := *m.SoC; {
+		case math.IsNaN(soc) || math.IsInf(soc, 0):
+			return reject(gridmint.ReasonNotFinite, "state of charge %v", soc)
+		case soc < 0 || soc > 100:
+			return reject(gridmint.ReasonAbsurd, "state of charge %v%% outside 0..100", soc)
+		}
+	}
+	for _, c := range []*Counter{m.Forward, m.Reverse} {
+		if c == nil {
+			continue
+		}
+		switch {
+		case c.Value < 0:
+			return reject(gridmint.ReasonNegative, "counter %v", c.Value)
+		case c.Value > lim.AbsurdCounter:
+			return reject(gridmint.ReasonAbsurd, "counter %v beyond %v", c.Value, lim.AbsurdCounter)
+		}
+		switch c.Kind {
+		case gridmint.CounterLifetime, gridmint.CounterDaily, gridmint.CounterSession:
+		default:
+			return reject(gridmint.ReasonWrongType, "counter kind %q", c.Kind)
+		}
+	}
+	return nil
 }
 
 // checkOrder rejects duplicates and reordered messages by device time.
@@ -325,13 +388,14 @@ func checkOrder(prev *CounterState, src time.Time, m Measurement) *Rejected {
 	if src.IsZero() || prev.SourceTime.IsZero() {
 		return nil
 	}
+	raw := recentRaw(m)
 	for _, s := range prev.Recent {
 		if s.SourceTime.Equal(src) {
-			if s.Raw == m.Counter {
+			if s.Raw == raw {
 				return reject(gridmint.ReasonDuplicate, "same measurement as at %s", src.Format(time.RFC3339))
 			}
 			return reject(gridmint.ReasonDuplicate, "conflicting counter %v for source time %s (was %v)",
-				m.Counter, src.Format(time.RFC3339), s.Raw)
+				raw, src.Format(time.RFC3339), s.Raw)
 		}
 	}
 	if src.After(prev.SourceTime) {
@@ -343,40 +407,107 @@ func checkOrder(prev *CounterState, src time.Time, m Measurement) *Rejected {
 	// Older than the high-water mark. A lifetime counter that grew is new
 	// data from a device whose clock went back (NTP, daylight saving);
 	// anything else is a late message.
-	if m.CounterKind == gridmint.CounterLifetime && m.CounterKind == prev.Counter && !prev.Pending && m.Counter > prev.Raw {
+	c, t := m.Forward, prev.Forward
+	if c == nil {
+		c, t = m.Reverse, prev.Reverse
+	}
+	if c != nil && c.Kind == gridmint.CounterLifetime && t.Known && c.Kind == t.Counter && !t.Pending && c.Value > t.Raw {
 		return nil
 	}
 	return reject(gridmint.ReasonOutOfOrder, "source time %s before %s", src.Format(time.RFC3339), prev.SourceTime.Format(time.RFC3339))
 }
 
-// settlePending decides an unconfirmed drop with the next reading and
+// trackResult is what advancing one counter says about the reading.
+type trackResult struct {
+	event     gridmint.CounterEvent
+	estimated bool
+}
+
+// advance moves track t to counter c at node time now. It credits the
+// counter's growth within the track's budget; growth beyond it is
+// implausible: t is then re-baselined at c without credit and the
+// rejection returned.
+func advance(t *Track, c *Counter, dev gridmint.Device, now time.Time, lim Limits) (trackResult, *Rejected) {
+	var res trackResult
+	if c == nil {
+		return res, nil
+	}
+	if !t.Known {
+		*t = Track{Known: true, Raw: c.Value, Counter: c.Kind, Energy: c.Value, Budget: lim.Slack, Since: now}
+		res.event = gridmint.EventFirst
+		return res, nil
+	}
+	budget := lim.accrue(dev, t.Budget, now.Sub(t.Since))
+	var credit gridmint.MWh
+	switch {
+	case c.Kind != t.Counter:
+		// The device changed what it counts (reconfigured adapter): start
+		// a new baseline, credit nothing we cannot attribute.
+		t.Raw, t.Counter, t.Pending = c.Value, c.Kind, false
+		res.event, res.estimated = gridmint.EventReset, true
+
+	case t.Pending:
+		credit = t.settlePending(c, budget, lim, &res)
+
+	case c.Value >= t.Raw:
+		credit = c.Value - t.Raw
+		t.Raw = c.Value
+
+	case c.Kind == gridmint.CounterLifetime && t.Raw-c.Value <= lim.Jitter:
+		// A rounding wobble: keep the higher baseline, credit nothing.
+
+	default:
+		// A drop: hold it until the next value says whether the counter
+		// restarted (reset, rollover) or glitched.
+		t.Pending, t.PendingFrom, t.Raw = true, t.Raw, c.Value
+		if c.Kind == gridmint.CounterLifetime {
+			res.event, res.estimated = gridmint.EventReset, true
+		} else {
+			res.event = gridmint.EventRollover
+		}
+	}
+	t.Since = now
+	if credit > budget {
+		// Faster than the device can produce. Re-baseline at the new value
+		// so one bad jump (or a user setting the counter) does not
+		// quarantine every later reading too; credit nothing.
+		t.Raw, t.Counter, t.Pending, t.Budget = c.Value, c.Kind, false, budget
+		return res, reject(gridmint.ReasonImplausible, "counter grew %v; at most %v possible in the node time since the budget was last spent",
+			credit, budget)
+	}
+	t.Energy += credit
+	t.Budget = budget - credit
+	return res, nil
+}
+
+// settlePending decides an unconfirmed drop with the next value and
 // returns the energy to credit.
-func settlePending(next *CounterState, r *gridmint.Reading, m Measurement, budget gridmint.MWh, lim Limits) gridmint.MWh {
-	low, from := next.Raw, next.PendingFrom
-	back := m.Counter >= from
-	if m.CounterKind == gridmint.CounterLifetime {
-		back = m.Counter+lim.Jitter >= from
+func (t *Track) settlePending(c *Counter, budget gridmint.MWh, lim Limits, res *trackResult) gridmint.MWh {
+	low, from := t.Raw, t.PendingFrom
+	back := c.Value >= from
+	if c.Kind == gridmint.CounterLifetime {
+		back = c.Value+lim.Jitter >= from
 	}
 	switch {
 	case back:
 		// The counter came back: the drop was a glitch. Credit only growth
 		// beyond the old baseline.
-		next.Pending, next.Raw = false, max(m.Counter, from)
-		return max(0, m.Counter-from)
-	case m.Counter >= low:
+		t.Pending, t.Raw = false, max(c.Value, from)
+		return max(0, c.Value-from)
+	case c.Value >= low:
 		// It continues from the low value: a real reset or rollover. The
 		// low value is energy since the restart, unless more than the
 		// device could have made (a rollback to an old saved value).
 		sinceReset := low
 		if sinceReset > budget {
 			sinceReset = 0
-			r.Quality = gridmint.QualityEstimated
+			res.estimated = true
 		}
-		next.Pending, next.Raw = false, m.Counter
-		return sinceReset + (m.Counter - low)
+		t.Pending, t.Raw = false, c.Value
+		return sinceReset + (c.Value - low)
 	default:
 		// Lower still: keep waiting, measured from the new low.
-		next.Raw = m.Counter
+		t.Raw = c.Value
 		return 0
 	}
 }
@@ -399,12 +530,4 @@ func (s *CounterState) remember(src time.Time, raw gridmint.MWh) {
 		s.Recent = s.Recent[len(s.Recent)-recentSamples:]
 	}
 	s.raiseSourceTime(src)
-}
-
-// Equal reports whether two states are the same.
-func (s CounterState) Equal(o CounterState) bool {
-	return s.Raw == o.Raw && s.Counter == o.Counter && s.Energy == o.Energy && s.Power == o.Power &&
-		s.Time.Equal(o.Time) && s.SourceTime.Equal(o.SourceTime) && s.Budget == o.Budget &&
-		s.Pending == o.Pending && s.PendingFrom == o.PendingFrom &&
-		slices.EqualFunc(s.Recent, o.Recent, func(a, b SourceSample) bool { return a.SourceTime.Equal(b.SourceTime) && a.Raw == b.Raw })
 }

@@ -34,10 +34,11 @@ func runSteps(t *testing.T, dev gridmint.Device, steps []step) {
 	var prev *CounterState
 	var energy gridmint.MWh
 	for _, s := range steps {
-		m := Measurement{Power: s.power, Counter: s.counter, CounterKind: s.kind}
-		if m.CounterKind == "" {
-			m.CounterKind = gridmint.CounterLifetime
+		kind := s.kind
+		if kind == "" {
+			kind = gridmint.CounterLifetime
 		}
+		m := Measurement{Power: ptr(s.power), Forward: &Counter{Value: s.counter, Kind: kind}}
 		if s.src >= 0 {
 			m.SourceTime = t0.Add(s.src)
 		}
@@ -190,8 +191,8 @@ func TestNormaliseDeviceClockCannotWidenTheBound(t *testing.T) {
 	// Nor does a timestamp in year 9000: it is ignored as unset.
 	lim := DefaultLimits()
 	dev := plugDevice()
-	_, st, _ := Normalise(dev, nil, Measurement{Counter: 0, CounterKind: gridmint.CounterLifetime}, t0, lim)
-	r, st, rej := Normalise(dev, &st, Measurement{SourceTime: time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC), Counter: wh, CounterKind: gridmint.CounterLifetime}, t0.Add(time.Second), lim)
+	_, st, _ := Normalise(dev, nil, Measurement{Forward: &Counter{Value: 0, Kind: gridmint.CounterLifetime}}, t0, lim)
+	r, st, rej := Normalise(dev, &st, Measurement{SourceTime: time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC), Forward: &Counter{Value: wh, Kind: gridmint.CounterLifetime}}, t0.Add(time.Second), lim)
 	if rej != nil || !r.SourceTime.IsZero() || !st.SourceTime.IsZero() {
 		t.Errorf("far-future source time: reading %v, state source time %v, rejection %v; want it ignored", r, st.SourceTime, rej)
 	}
@@ -205,11 +206,11 @@ func TestNormaliseSlackIsNotPerReading(t *testing.T) {
 	// 3.68 kW × 1 s may be credited.
 	lim := DefaultLimits()
 	dev := plugDevice()
-	_, st, _ := Normalise(dev, nil, Measurement{Counter: 0, CounterKind: gridmint.CounterLifetime}, t0, lim)
+	_, st, _ := Normalise(dev, nil, Measurement{Forward: &Counter{Value: 0, Kind: gridmint.CounterLifetime}}, t0, lim)
 	var energy gridmint.MWh
 	for i := 1; i <= 1000; i++ {
 		at := t0.Add(time.Duration(i) * time.Millisecond)
-		r, next, _ := Normalise(dev, &st, Measurement{SourceTime: at, Counter: gridmint.MWh(i) * 10 * wh, CounterKind: gridmint.CounterLifetime}, at, lim)
+		r, next, _ := Normalise(dev, &st, Measurement{SourceTime: at, Forward: &Counter{Value: gridmint.MWh(i) * 10 * wh, Kind: gridmint.CounterLifetime}}, at, lim)
 		if r != nil {
 			energy = r.Energy
 		}
@@ -257,8 +258,8 @@ func TestNormaliseBadValues(t *testing.T) {
 func TestNormaliseNodeClockBackwardsKeepsOrder(t *testing.T) {
 	lim := DefaultLimits()
 	dev := plugDevice()
-	r1, st, _ := Normalise(dev, nil, Measurement{Counter: kwh, CounterKind: gridmint.CounterLifetime}, t0, lim)
-	r2, _, rej := Normalise(dev, &st, Measurement{Counter: kwh + wh, CounterKind: gridmint.CounterLifetime}, t0.Add(-time.Hour), lim)
+	r1, st, _ := Normalise(dev, nil, Measurement{Forward: &Counter{Value: kwh, Kind: gridmint.CounterLifetime}}, t0, lim)
+	r2, _, rej := Normalise(dev, &st, Measurement{Forward: &Counter{Value: kwh + wh, Kind: gridmint.CounterLifetime}}, t0.Add(-time.Hour), lim)
 	if rej != nil {
 		t.Fatalf("rejected: %v", rej)
 	}
@@ -279,8 +280,12 @@ func TestNormaliseNameplateBound(t *testing.T) {
 }
 
 func TestCounterStateRoundTrip(t *testing.T) {
-	in := CounterState{Raw: 5, Counter: gridmint.CounterDaily, Energy: 9, Power: 1.5, Time: t0, SourceTime: t0.Add(-time.Second),
-		Recent: []SourceSample{{t0.Add(-time.Second), 5}}, Budget: 7, Pending: true, PendingFrom: 11}
+	in := CounterState{
+		Forward: Track{Known: true, Raw: 5, Counter: gridmint.CounterDaily, Energy: 9, Budget: 7, Since: t0, Pending: true, PendingFrom: 11},
+		Reverse: Track{Known: true, Raw: 3, Counter: gridmint.CounterLifetime, Energy: 3, Since: t0.Add(-time.Hour)},
+		Power:   1.5, SoC: 42.5, Fields: gridmint.FieldPower | gridmint.FieldSoC, Time: t0, SourceTime: t0.Add(-time.Second),
+		Recent: []SourceSample{{t0.Add(-time.Second), 5}},
+	}
 	b, err := MarshalCounterState(in)
 	if err != nil {
 		t.Fatal(err)
@@ -320,7 +325,7 @@ func FuzzNormalise(f *testing.F) {
 			if data[i+2]%5 == 0 {
 				kind = gridmint.CounterDaily
 			}
-			m := Measurement{SourceTime: src, Power: gridmint.W(data[i+1]), Counter: counter, CounterKind: kind}
+			m := Measurement{SourceTime: src, Power: ptr(gridmint.W(data[i+1])), Forward: &Counter{Value: counter, Kind: kind}}
 			if data[i+2]%7 == 0 {
 				m.SourceTime = time.Time{}
 			}
@@ -343,4 +348,64 @@ func FuzzNormalise(f *testing.F) {
 			prev = &next
 		}
 	})
+}
+
+func TestNormaliseTwoCountersAndPartialMeasurements(t *testing.T) {
+	lim := DefaultLimits()
+	meter := gridmint.Device{ID: "n/shelly/em", Kind: gridmint.KindMeter, Dialect: "shelly", Serial: "em"}
+	lifetime := func(v gridmint.MWh) *Counter { return &Counter{Value: v, Kind: gridmint.CounterLifetime} }
+	steps := []struct {
+		name       string
+		at         time.Duration
+		m          Measurement
+		wantFields gridmint.ReadingFields
+		wantImport gridmint.MWh
+		wantExport gridmint.MWh
+	}{
+		{"first: import and export counters", 0,
+			Measurement{Power: ptr(gridmint.W(-500)), Forward: lifetime(100 * kwh), Reverse: lifetime(20 * kwh)},
+			gridmint.FieldPower | gridmint.FieldEnergy | gridmint.FieldEnergyReverse, 100 * kwh, 20 * kwh},
+		{"export grows, import stays", time.Minute,
+			Measurement{Power: ptr(gridmint.W(-500)), Forward: lifetime(100 * kwh), Reverse: lifetime(20*kwh + 8*wh)},
+			gridmint.FieldPower | gridmint.FieldEnergy | gridmint.FieldEnergyReverse, 100 * kwh, 20*kwh + 8*wh},
+		{"power only: counters untouched", 2 * time.Minute,
+			Measurement{Power: ptr(gridmint.W(300))}, gridmint.FieldPower, 100 * kwh, 20*kwh + 8*wh},
+		{"import only, after power-only messages: its budget kept accruing", 10 * time.Minute,
+			Measurement{Forward: lifetime(100*kwh + 400*wh)}, gridmint.FieldEnergy, 100*kwh + 400*wh, 20*kwh + 8*wh},
+		{"the export counter drops and is held", 11 * time.Minute,
+			Measurement{Reverse: lifetime(1 * wh)}, gridmint.FieldEnergyReverse, 100*kwh + 400*wh, 20*kwh + 8*wh},
+		{"and continues: a reset, energy since it credited", 12 * time.Minute,
+			Measurement{Reverse: lifetime(3 * wh)}, gridmint.FieldEnergyReverse, 100*kwh + 400*wh, 20*kwh + 11*wh},
+	}
+	var prev *CounterState
+	for _, s := range steps {
+		r, next, rej := Normalise(meter, prev, s.m, t0.Add(s.at), lim)
+		if rej != nil {
+			t.Fatalf("%s: rejected %v", s.name, rej)
+		}
+		if r.Fields != s.wantFields {
+			t.Errorf("%s: fields %b, want %b", s.name, r.Fields, s.wantFields)
+		}
+		if next.Forward.Energy != s.wantImport || next.Reverse.Energy != s.wantExport {
+			t.Errorf("%s: import %v export %v, want %v and %v", s.name, next.Forward.Energy, next.Reverse.Energy, s.wantImport, s.wantExport)
+		}
+		prev = &next
+	}
+}
+
+func TestNormaliseSoC(t *testing.T) {
+	lim := DefaultLimits()
+	bat := gridmint.Device{ID: "n/victron/b", Kind: gridmint.KindBattery, Dialect: "victron", Serial: "b"}
+	r, _, rej := Normalise(bat, nil, Measurement{Power: ptr(gridmint.W(-1200)), SoC: ptr(53.2)}, t0, lim)
+	if rej != nil || r.SoC != 53.2 || r.Fields != gridmint.FieldPower|gridmint.FieldSoC {
+		t.Errorf("battery reading %v, %v", r, rej)
+	}
+	for _, soc := range []float64{-1, 100.5, math.NaN()} {
+		if _, _, rej := Normalise(bat, nil, Measurement{SoC: ptr(soc)}, t0, lim); rej == nil {
+			t.Errorf("SoC %v accepted", soc)
+		}
+	}
+	if _, _, rej := Normalise(bat, nil, Measurement{}, t0, lim); rej == nil || rej.Reason != gridmint.ReasonWrongType {
+		t.Errorf("empty measurement: %v, want wrong_type", rej)
+	}
 }

@@ -1,6 +1,7 @@
 package devices
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -202,8 +203,8 @@ func (o *openDTU) complete(serial string, s *openDTUSample) []Update {
 	if s.power == nil || s.total == nil || s.lastUpdate.IsZero() {
 		return nil
 	}
-	m := &Measurement{SourceTime: s.lastUpdate, Power: *s.power, Counter: *s.total, CounterKind: gridmint.CounterLifetime}
-	if e := s.emitted; e != nil && m.Power == e.Power && m.Counter == e.Counter &&
+	m := &Measurement{SourceTime: s.lastUpdate, Power: s.power, Forward: &Counter{Value: *s.total, Kind: gridmint.CounterLifetime}}
+	if e := s.emitted; e != nil && *m.Power == *e.Power && m.Forward.Value == e.Forward.Value &&
 		m.SourceTime.Sub(e.SourceTime).Abs() <= time.Second {
 		m.SourceTime = e.SourceTime // the same sample, its timestamp rounded the other way
 	}
@@ -248,9 +249,22 @@ func (o *openDTU) LimitCommand(serial string, limit gridmint.W) (Command, error)
 	if limit < 0 || limit != limit {
 		return Command{}, gridmint.Errorf(gridmint.EInvalid, "opendtu limit %v W: must be ≥ 0", limit)
 	}
+	want := float64(int64(limit)) // the firmware drops the fraction
 	return Command{
 		Topic:   o.base + serial + "/cmd/limit_nonpersistent_absolute",
 		Payload: []byte(strconv.FormatInt(int64(limit), 10)),
 		QoS:     1,
+		// OpenDTU has no reply topic: the inverter's applied limit shows on
+		// status/limit_absolute, in 0.1 % steps of its rating.
+		Confirm: &Confirmation{
+			Filter: o.base + serial + "/status/limit_absolute",
+			Match: func(_ string, payload []byte) (bool, error) {
+				got, err := strconv.ParseFloat(strings.TrimSpace(string(payload)), 64)
+				if err != nil {
+					return false, nil
+				}
+				return math.Abs(got-want) <= max(1, want*0.002), nil
+			},
+		},
 	}, nil
 }

@@ -216,10 +216,9 @@ func (t *tasmota) decodeSensor(device string, payload []byte) ([]Update, error) 
 			serial = channelSerial(device, i+1)
 		}
 		ups[i] = Update{Serial: serial, Measurement: &Measurement{
-			SourceTime:  src,
-			Power:       p,
-			Counter:     counter,
-			CounterKind: gridmint.CounterLifetime,
+			SourceTime: src,
+			Power:      &p,
+			Forward:    &Counter{Value: counter, Kind: gridmint.CounterLifetime},
 		}}
 	}
 	t.rememberChannels(device, len(totals))
@@ -243,7 +242,7 @@ func (t *tasmota) summedChannels(device string, src time.Time, total json.Number
 	}
 	t.rememberChannels(device, 1)
 	return []Update{{Serial: device, Measurement: &Measurement{
-		SourceTime: src, Power: sum, Counter: counter, CounterKind: gridmint.CounterLifetime,
+		SourceTime: src, Power: &sum, Forward: &Counter{Value: counter, Kind: gridmint.CounterLifetime},
 	}}}, nil
 }
 
@@ -354,5 +353,33 @@ func (t *tasmota) SwitchCommand(serial string, on bool) (Command, error) {
 	if on {
 		payload = "ON"
 	}
-	return Command{Topic: t.topicFor("cmnd", device, name), Payload: []byte(payload), QoS: 1}, nil
+	return Command{
+		Topic: t.topicFor("cmnd", device, name), Payload: []byte(payload), QoS: 1,
+		// The device answers on stat/<topic>/RESULT with {"POWER<n>":"ON"}.
+		Confirm: &Confirmation{
+			Filter: t.topicFor("stat", device, "RESULT"),
+			Match: func(_ string, reply []byte) (bool, error) {
+				var m map[string]json.RawMessage
+				if json.Unmarshal(reply, &m) != nil {
+					return false, nil
+				}
+				got, ok := m[name]
+				if !ok && ch == "" {
+					got, ok = m["POWER1"] // a one-relay device may answer as POWER1
+				}
+				if !ok {
+					return false, nil
+				}
+				if string(bytes.Trim(got, `"`)) != payload {
+					return true, fmt.Errorf("relay reports %s, not %s", bytes.Trim(got, `"`), payload)
+				}
+				return true, nil
+			},
+		},
+	}, nil
+}
+
+// ReplySubscriptions implements Replier: command results.
+func (t *tasmota) ReplySubscriptions() []string {
+	return []string{t.topicFor("stat", "+", "RESULT")}
 }

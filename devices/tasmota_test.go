@@ -27,8 +27,9 @@ func mustAdapter(t testing.TB, cfg AdapterConfig) Adapter {
 	return a
 }
 
+// meas is a measurement of power p and lifetime counter c.
 func meas(src time.Time, p gridmint.W, c gridmint.MWh) *Measurement {
-	return &Measurement{SourceTime: src, Power: p, Counter: c, CounterKind: gridmint.CounterLifetime}
+	return &Measurement{SourceTime: src, Power: &p, Forward: &Counter{Value: c, Kind: gridmint.CounterLifetime}}
 }
 
 func TestTasmotaDecode(t *testing.T) {
@@ -222,8 +223,15 @@ func checkDecoded(t *testing.T, ups []Update, err error) {
 		if u.Serial == "" && (u.Measurement != nil || u.Name != "" || u.Availability == AvailabilityUnknown) {
 			t.Fatalf("update without serial carries more than an availability for all devices: %+v", u)
 		}
-		if m := u.Measurement; m != nil && m.CounterKind == "" {
-			t.Fatalf("measurement without counter kind: %+v", m)
+		if m := u.Measurement; m != nil {
+			if m.empty() {
+				t.Fatalf("measurement without a value: %+v", u)
+			}
+			for _, c := range []*Counter{m.Forward, m.Reverse} {
+				if c != nil && c.Kind == "" {
+					t.Fatalf("counter without a kind: %+v", u)
+				}
+			}
 		}
 	}
 	if measurements > MaxMeasurementsPerMessage {

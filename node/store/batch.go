@@ -135,6 +135,12 @@ func (b *Batch) validate() error {
 		if p := float64(r.Power); math.IsNaN(p) || math.IsInf(p, 0) {
 			return invalid("reading", i, fmt.Errorf("device %s: non-finite power %v W", r.Device, p))
 		}
+		if math.IsNaN(r.SoC) || math.IsInf(r.SoC, 0) {
+			return invalid("reading", i, fmt.Errorf("device %s: non-finite state of charge %v", r.Device, r.SoC))
+		}
+		if err := unflaggedValues(r); err != nil {
+			return invalid("reading", i, fmt.Errorf("device %s: %v", r.Device, err))
+		}
 	}
 	for i, d := range b.devices {
 		if err := d.Validate(); err != nil {

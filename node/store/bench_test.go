@@ -14,7 +14,7 @@ func benchReading(i int) gridmint.Reading {
 	at := t0.Add(time.Duration(i) * time.Second)
 	return gridmint.Reading{
 		Device: benchDevice, Time: at, SourceTime: at.Add(-time.Second),
-		Power: 1234.5, Energy: gridmint.MWh(514_153_000 + i), Raw: gridmint.MWh(514_153_000 + i),
+		Fields: gridmint.FieldPower | gridmint.FieldEnergy, Power: 1234.5, Energy: gridmint.MWh(514_153_000 + i), Raw: gridmint.MWh(514_153_000 + i),
 		Counter: gridmint.CounterLifetime, Quality: gridmint.QualityOK,
 	}
 }

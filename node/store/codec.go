@@ -21,10 +21,17 @@ import (
 //	varint   Time Unix seconds (zigzag), uvarint Time nanoseconds (< 1e9);
 //	         years 1 to 9999 only, as in JSON and RFC 3339
 //	         [if flag bit 0] SourceTime seconds and nanoseconds, as Time
-//	8 bytes  Power, IEEE 754 bits, little-endian; always finite
-//	varint   Energy mWh (zigzag)
-//	varint   Raw mWh (zigzag)
-//	enum     Counter, then Event, then Quality
+//	byte     Fields (gridmint.ReadingFields; unknown bits must be 0), then
+//	         only the fields it names:
+//	[Power]  8 bytes, IEEE 754 bits, little-endian; always finite
+//	[Energy] varint Energy mWh, varint Raw mWh (zigzag), enum Counter,
+//	         enum Event
+//	[EnergyReverse] the same for the reverse counter
+//	[SoC]    8 bytes, as Power
+//	enum     Quality
+//
+// Values of fields that Fields does not name must be zero (Commit checks),
+// so that nothing is silently dropped by the encoding.
 //
 // An enum is one byte: the index of a known value in its table below, or
 // enumCustom followed by uvarint length and the bytes of any other
@@ -77,12 +84,48 @@ func appendReading(dst []byte, r gridmint.Reading) []byte {
 	if flags&flagSourceTime != 0 {
 		dst = appendTime(dst, r.SourceTime)
 	}
-	dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(float64(r.Power)))
-	dst = binary.AppendVarint(dst, int64(r.Energy))
-	dst = binary.AppendVarint(dst, int64(r.Raw))
-	dst = appendEnum(dst, string(r.Counter), counterCodes[:])
-	dst = appendEnum(dst, string(r.Event), eventCodes[:])
+	dst = append(dst, byte(r.Fields))
+	if r.Fields.Has(gridmint.FieldPower) {
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(float64(r.Power)))
+	}
+	if r.Fields.Has(gridmint.FieldEnergy) {
+		dst = appendCounter(dst, r.Energy, r.Raw, r.Counter, r.Event)
+	}
+	if r.Fields.Has(gridmint.FieldEnergyReverse) {
+		dst = appendCounter(dst, r.EnergyReverse, r.RawReverse, r.CounterReverse, r.EventReverse)
+	}
+	if r.Fields.Has(gridmint.FieldSoC) {
+		dst = binary.LittleEndian.AppendUint64(dst, math.Float64bits(r.SoC))
+	}
 	return appendEnum(dst, string(r.Quality), qualityCodes[:])
+}
+
+// allFields are the ReadingFields bits the format knows.
+const allFields = gridmint.FieldPower | gridmint.FieldEnergy | gridmint.FieldEnergyReverse | gridmint.FieldSoC
+
+func appendCounter(dst []byte, energy, raw gridmint.MWh, kind gridmint.CounterKind, ev gridmint.CounterEvent) []byte {
+	dst = binary.AppendVarint(dst, int64(energy))
+	dst = binary.AppendVarint(dst, int64(raw))
+	dst = appendEnum(dst, string(kind), counterCodes[:])
+	return appendEnum(dst, string(ev), eventCodes[:])
+}
+
+// unflaggedValues reports a value set for a field r.Fields does not name,
+// which the encoding would drop.
+func unflaggedValues(r gridmint.Reading) error {
+	switch {
+	case r.Fields&^allFields != 0:
+		return fmt.Errorf("unknown fields %#x", byte(r.Fields&^allFields))
+	case !r.Fields.Has(gridmint.FieldPower) && r.Power != 0:
+		return errors.New("power set but not in fields")
+	case !r.Fields.Has(gridmint.FieldEnergy) && (r.Energy != 0 || r.Raw != 0 || r.Counter != "" || r.Event != ""):
+		return errors.New("energy set but not in fields")
+	case !r.Fields.Has(gridmint.FieldEnergyReverse) && (r.EnergyReverse != 0 || r.RawReverse != 0 || r.CounterReverse != "" || r.EventReverse != ""):
+		return errors.New("reverse energy set but not in fields")
+	case !r.Fields.Has(gridmint.FieldSoC) && r.SoC != 0:
+		return errors.New("state of charge set but not in fields")
+	}
+	return nil
 }
 
 func appendTime(dst []byte, t time.Time) []byte {
@@ -136,14 +179,22 @@ func decodeReadingIntern(b []byte, intern gridmint.DeviceID) (gridmint.Reading, 
 			d.err = errors.New("source time flagged but zero")
 		}
 	}
-	r.Power = gridmint.W(math.Float64frombits(binary.LittleEndian.Uint64(d.bytes(8))))
-	if d.err == nil && (math.IsNaN(float64(r.Power)) || math.IsInf(float64(r.Power), 0)) {
-		d.err = errors.New("non-finite power")
+	r.Fields = gridmint.ReadingFields(d.byte())
+	if d.err == nil && r.Fields&^allFields != 0 {
+		d.err = fmt.Errorf("unknown fields %#x", byte(r.Fields))
 	}
-	r.Energy = gridmint.MWh(d.varint())
-	r.Raw = gridmint.MWh(d.varint())
-	r.Counter = gridmint.CounterKind(d.enum(counterCodes[:]))
-	r.Event = gridmint.CounterEvent(d.enum(eventCodes[:]))
+	if r.Fields.Has(gridmint.FieldPower) {
+		r.Power = gridmint.W(d.float("power"))
+	}
+	if r.Fields.Has(gridmint.FieldEnergy) {
+		r.Energy, r.Raw, r.Counter, r.Event = d.counter()
+	}
+	if r.Fields.Has(gridmint.FieldEnergyReverse) {
+		r.EnergyReverse, r.RawReverse, r.CounterReverse, r.EventReverse = d.counter()
+	}
+	if r.Fields.Has(gridmint.FieldSoC) {
+		r.SoC = d.float("state of charge")
+	}
 	r.Quality = gridmint.Quality(d.enum(qualityCodes[:]))
 	if d.err == nil && len(d.b) != 0 {
 		d.err = fmt.Errorf("%d trailing bytes", len(d.b))
@@ -227,6 +278,24 @@ func (d *decoder) varint() int64 {
 		x = ^x
 	}
 	return x
+}
+
+// float reads a finite float64.
+func (d *decoder) float(what string) float64 {
+	f := math.Float64frombits(binary.LittleEndian.Uint64(d.bytes(8)))
+	if d.err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+		d.err = fmt.Errorf("non-finite %s", what)
+		return 0
+	}
+	return f
+}
+
+func (d *decoder) counter() (gridmint.MWh, gridmint.MWh, gridmint.CounterKind, gridmint.CounterEvent) {
+	energy := gridmint.MWh(d.varint())
+	raw := gridmint.MWh(d.varint())
+	kind := gridmint.CounterKind(d.enum(counterCodes[:]))
+	ev := gridmint.CounterEvent(d.enum(eventCodes[:]))
+	return energy, raw, kind, ev
 }
 
 func (d *decoder) time() time.Time {

@@ -18,25 +18,34 @@ func codecReadings() map[string]gridmint.Reading {
 	t0 := time.Date(2025, 6, 1, 12, 0, 0, 123456789, time.UTC)
 	return map[string]gridmint.Reading{
 		"full": {
-			Device: "0xabc/opendtu/116181234567", Time: t0, SourceTime: t0.Add(-time.Second),
-			Power: 1234.5, Energy: 514_153_000, Raw: 514_153_000,
-			Counter: gridmint.CounterLifetime, Event: gridmint.EventReset, Quality: gridmint.QualityOK,
+			Device: "0xabc/shelly/em", Time: t0, SourceTime: t0.Add(-time.Second),
+			Fields: gridmint.FieldPower | gridmint.FieldEnergy | gridmint.FieldEnergyReverse | gridmint.FieldSoC,
+			Power:  -1234.5, Energy: 514_153_000, Raw: 514_153_000,
+			Counter: gridmint.CounterLifetime, Event: gridmint.EventReset,
+			EnergyReverse: 20_000, RawReverse: 19_000, CounterReverse: gridmint.CounterDaily, EventReverse: gridmint.EventRollover,
+			SoC: 53.2, Quality: gridmint.QualityOK,
+		},
+		"power and soc only": {
+			Device: "0xabc/victron/battery", Time: t0, Fields: gridmint.FieldPower | gridmint.FieldSoC,
+			Power: 700, SoC: 100, Quality: gridmint.QualityOK,
 		},
 		"zero source time and empty enums": {
 			Device: "n/tasmota/plug", Time: t0,
 		},
 		"negative values and custom enums": {
-			Device: "n/victron/bat", Time: t0, Power: -3000.25, Energy: -1, Raw: math.MinInt64,
+			Device: "n/victron/bat", Time: t0, Fields: gridmint.FieldPower | gridmint.FieldEnergy,
+			Power: -3000.25, Energy: -1, Raw: math.MinInt64,
 			Counter: "weekly", Event: "glitch", Quality: "suspect",
 		},
 		"pre-1970 and far future": {
 			Device: "n/x/y", Time: time.Date(1900, 1, 1, 0, 0, 0, 1, time.UTC),
 			SourceTime: time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+			Fields:     gridmint.FieldEnergy,
 			Energy:     math.MaxInt64, Counter: gridmint.CounterSession, Event: gridmint.EventRollover,
 			Quality: gridmint.QualityBad,
 		},
 		"negative zero power": {
-			Device: "n/x/z", Time: t0, Power: gridmint.W(math.Copysign(0, -1)),
+			Device: "n/x/z", Time: t0, Fields: gridmint.FieldPower | gridmint.FieldEnergy, Power: gridmint.W(math.Copysign(0, -1)),
 			Counter: gridmint.CounterDaily, Event: gridmint.EventFirst, Quality: gridmint.QualityEstimated,
 		},
 		"missing quality, unicode id": {
@@ -84,12 +93,14 @@ func TestReadingCodecLocationIndependent(t *testing.T) {
 
 func TestDecodeReadingErrors(t *testing.T) {
 	valid := appendReading(nil, codecReadings()["full"])
-	// Hand-built encodings of the minimal reading {Device: "a"} with one
-	// defect each. Layout: ver, flags, len, id, sec, nsec, power(8), energy, raw, 3 enums.
+	// Hand-built encodings of a minimal reading of device "a" with power
+	// and energy, with one defect each. Layout: ver, flags, len, id, sec,
+	// nsec, fields, power(8), energy, raw, counter, event, quality.
 	minimal := func(edit func([]byte) []byte) []byte {
 		b := []byte{readingV1, 0, 1, 'a'}
 		b = binary.AppendVarint(b, 1)
 		b = binary.AppendUvarint(b, 0)
+		b = append(b, byte(gridmint.FieldPower|gridmint.FieldEnergy))
 		b = append(b, 0, 0, 0, 0, 0, 0, 0, 0)
 		b = append(b, 0, 0, 0, 0, 0)
 		return edit(b)
@@ -125,10 +136,15 @@ func TestDecodeReadingErrors(t *testing.T) {
 			b := []byte{readingV1, flagSourceTime, 1, 'a'}
 			b = appendTime(b, time.Unix(1, 0))
 			b = appendTime(b, time.Time{})
-			return append(b, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+			return append(b, byte(gridmint.FieldPower|gridmint.FieldEnergy), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
 		}(),
-		"NaN power":      minimal(func(b []byte) []byte { copy(b[6:14], nan); return b }),
-		"infinite power": minimal(func(b []byte) []byte { copy(b[6:14], inf); return b }),
+		"unknown fields bit": minimal(func(b []byte) []byte { b[6] |= 0x80; return b }),
+		"fields promise more than there is": minimal(func(b []byte) []byte {
+			b[6] |= byte(gridmint.FieldSoC)
+			return b
+		}),
+		"NaN power":      minimal(func(b []byte) []byte { copy(b[7:15], nan); return b }),
+		"infinite power": minimal(func(b []byte) []byte { copy(b[7:15], inf); return b }),
 		"unknown enum code": minimal(func(b []byte) []byte {
 			b[len(b)-1] = byte(len(qualityCodes))
 			return b

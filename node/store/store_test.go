@@ -56,7 +56,7 @@ func commit(t testing.TB, s *Store, fill func(b *Batch)) {
 
 func reading(id gridmint.DeviceID, at time.Time, energy gridmint.MWh) gridmint.Reading {
 	return gridmint.Reading{
-		Device: id, Time: at, Power: 100, Energy: energy, Raw: energy,
+		Device: id, Time: at, Fields: gridmint.FieldPower | gridmint.FieldEnergy, Power: 100, Energy: energy, Raw: energy,
 		Counter: gridmint.CounterLifetime, Quality: gridmint.QualityOK,
 	}
 }
@@ -303,6 +303,17 @@ func TestCommitInvalidWritesNothing(t *testing.T) {
 			b.PutReading(r)
 		}},
 		{"reading with too long id", func(b *Batch) { b.PutReading(reading(tooLong, t0, 1)) }},
+		{"reading with a value its fields do not name", func(b *Batch) {
+			r := reading("x/a/p", t0, 1)
+			r.SoC = 50 // FieldSoC not set: the encoding would drop it
+			b.PutReading(r)
+		}},
+		{"reading with NaN state of charge", func(b *Batch) {
+			r := reading("x/a/p", t0, 1)
+			r.Fields |= gridmint.FieldSoC
+			r.SoC = math.NaN()
+			b.PutReading(r)
+		}},
 		{"reading after year 9999", func(b *Batch) { b.PutReading(reading("x/a/p", time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), 1)) }},
 		{"reading with source time before year 1", func(b *Batch) {
 			r := reading("x/a/p", t0, 1)
