@@ -153,6 +153,7 @@ const (
 	ReasonDuplicate     Reason = "duplicate"      // the same measurement again
 	ReasonOutOfOrder    Reason = "out_of_order"   // older than a measurement already stored
 	ReasonInternal      Reason = "internal"       // the node failed to store it (a bug); kept to reprocess
+	ReasonRateLimited   Reason = "rate_limited"   // over the device's (or topic's) allowance; counted, not kept
 )
 
 // Rejection is an input kept in quarantine: the raw bytes, where they came
@@ -171,5 +172,5 @@ type Rejection struct {
 var Reasons = []Reason{
 	ReasonMalformed, ReasonWrongType, ReasonNotFinite, ReasonNegative, ReasonAbsurd,
 	ReasonImplausible, ReasonUnknownTopic, ReasonUnknownDevice, ReasonDuplicate, ReasonOutOfOrder,
-	ReasonInternal,
+	ReasonInternal, ReasonRateLimited,
 }

@@ -3,6 +3,7 @@ package devices
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -43,6 +44,10 @@ type IngestConfig struct {
 	// StaleAfter marks a device offline when nothing was heard from it for
 	// this long, whatever its last online signal said.
 	StaleAfter time.Duration
+	// RateLimit bounds what one device (or, before decoding, one topic)
+	// may send; beyond it messages are only counted (ReasonRateLimited),
+	// not stored. Zero values take DefaultRateLimit.
+	RateLimit RateLimit
 	Limits     Limits
 	Clock      gridmint.Clock
 }
@@ -62,12 +67,18 @@ type Ingest struct {
 	limits     Limits
 	clock      gridmint.Clock
 
-	// Written only by the pipeline goroutine under mu; read by the pipeline
-	// without mu and by Devices with mu.
-	mu      sync.RWMutex
-	devices map[gridmint.DeviceID]gridmint.Device
-	live    map[gridmint.DeviceID]*DeviceState
-	states  map[gridmint.DeviceID]CounterState // pipeline goroutine only
+	adapters []Adapter
+	// limiter bounds measurements per device, rejected limits rejections
+	// per topic; pipeline goroutine only.
+	limiter, rejected *limiter
+
+	// devices, live and adapterOf are written by the pipeline (Accept) and
+	// by UpdateDevice, and read by everyone, under mu.
+	mu        sync.RWMutex
+	devices   map[gridmint.DeviceID]gridmint.Device
+	live      map[gridmint.DeviceID]*DeviceState
+	adapterOf map[gridmint.DeviceID]Adapter
+	states    map[gridmint.DeviceID]CounterState // pipeline goroutine only
 }
 
 type route struct {
@@ -120,7 +131,11 @@ func NewIngest(cfg IngestConfig) (*Ingest, error) {
 		clock:      cfg.Clock,
 		devices:    map[gridmint.DeviceID]gridmint.Device{},
 		live:       map[gridmint.DeviceID]*DeviceState{},
+		adapterOf:  map[gridmint.DeviceID]Adapter{},
 		states:     map[gridmint.DeviceID]CounterState{},
+		adapters:   cfg.Adapters,
+		limiter:    newLimiter(cfg.RateLimit),
+		rejected:   newLimiter(DefaultRejectionLimit),
 	}
 	dialects := map[string]bool{}
 	for _, a := range cfg.Adapters {
@@ -179,6 +194,9 @@ type Outcome struct {
 	// Ignored counts messages on known topics that carry nothing gridmint
 	// uses (Tasmota STATE, OpenDTU voltage).
 	Ignored int
+	// Suppressed counts inputs dropped by a rate limit, per reason: they
+	// are counted in the store but not kept.
+	Suppressed map[gridmint.Reason]int
 
 	newDevices map[gridmint.DeviceID]gridmint.Device
 	live       []liveChange
@@ -186,6 +204,7 @@ type Outcome struct {
 
 type liveChange struct {
 	id           gridmint.DeviceID
+	adapter      Adapter
 	at           time.Time
 	name         string
 	availability Availability
@@ -200,8 +219,12 @@ type liveChange struct {
 func (in *Ingest) Process(msgs []Message) *Outcome {
 	o := &Outcome{
 		States:     map[gridmint.DeviceID]CounterState{},
+		Suppressed: map[gridmint.Reason]int{},
 		newDevices: map[gridmint.DeviceID]gridmint.Device{},
 	}
+	// The registry may be edited over the API meanwhile; read it locked.
+	in.mu.RLock()
+	defer in.mu.RUnlock()
 	for _, m := range msgs {
 		in.processOne(o, m)
 	}
@@ -211,14 +234,14 @@ func (in *Ingest) Process(msgs []Message) *Outcome {
 func (in *Ingest) processOne(o *Outcome, m Message) {
 	a := in.adapterFor(m.Topic)
 	if a == nil {
-		o.reject(m, "", "", gridmint.ReasonUnknownTopic, "no adapter subscribes to this topic")
+		in.reject(o, m, "", "", gridmint.ReasonUnknownTopic, "no adapter subscribes to this topic")
 		return
 	}
 	updates, err := a.Decode(m.Topic, m.Payload)
 	if err != nil {
 		reason, serial := reasonOf(err)
 		id, _ := in.idFor(a, serial)
-		o.reject(m, a.Dialect(), id, reason, err.Error())
+		in.reject(o, m, a.Dialect(), id, reason, err.Error())
 		return
 	}
 	if len(updates) == 0 {
@@ -232,7 +255,7 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 		}
 		id, err := in.idFor(a, u.Serial)
 		if err != nil {
-			o.reject(m, a.Dialect(), "", gridmint.ReasonMalformed, err.Error())
+			in.reject(o, m, a.Dialect(), "", gridmint.ReasonMalformed, err.Error())
 			continue
 		}
 		if u.Measurement == nil && !in.known(o, id) {
@@ -243,10 +266,16 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 		}
 		dev, why := in.deviceFor(o, a, id, u, m.Received)
 		if why != "" {
-			o.reject(m, a.Dialect(), id, gridmint.ReasonUnknownDevice, why)
+			in.reject(o, m, a.Dialect(), id, gridmint.ReasonUnknownDevice, why)
 			continue
 		}
-		ch := liveChange{id: dev.ID, at: m.Received, name: u.Name, availability: u.Availability}
+		ch := liveChange{id: dev.ID, adapter: a, at: m.Received, name: u.Name, availability: u.Availability}
+		if u.Measurement != nil && !in.limiter.allow(string(dev.ID), m.Received) {
+			// A chatty or flapping device: count, do not store. Lifetime
+			// counters lose nothing; the next admitted reading has it all.
+			o.Suppressed[gridmint.ReasonRateLimited]++
+			continue
+		}
 		if u.Measurement != nil {
 			var prev *CounterState
 			if st, ok := o.States[dev.ID]; ok {
@@ -264,7 +293,7 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 				rej = reject(gridmint.ReasonDuplicate, "re-delivered by the broker: %s", rej.Detail)
 			}
 			if rej != nil {
-				o.reject(m, a.Dialect(), dev.ID, rej.Reason, rej.Detail)
+				in.reject(o, m, a.Dialect(), dev.ID, rej.Reason, rej.Detail)
 			} else {
 				o.Readings = append(o.Readings, *r)
 				ch.reading = r
@@ -286,6 +315,17 @@ func (in *Ingest) allDevices(o *Outcome, a Adapter, u Update, at time.Time) {
 			o.live = append(o.live, liveChange{id: id, at: at, availability: u.Availability})
 		}
 	}
+}
+
+// reject quarantines m, unless its topic already sent its allowance of
+// rejections: then it is only counted, so a broken device cannot fill the
+// quarantine.
+func (in *Ingest) reject(o *Outcome, m Message, dialect string, id gridmint.DeviceID, reason gridmint.Reason, detail string) {
+	if !in.rejected.allow(m.Topic, m.Received) {
+		o.Suppressed[reason]++
+		return
+	}
+	o.reject(m, dialect, id, reason, detail)
 }
 
 func (o *Outcome) reject(m Message, dialect string, id gridmint.DeviceID, reason gridmint.Reason, detail string) {
@@ -365,6 +405,9 @@ func (in *Ingest) Accept(o *Outcome) {
 		in.live[d.ID] = &DeviceState{Device: d}
 	}
 	for _, ch := range o.live {
+		if ch.adapter != nil {
+			in.adapterOf[ch.id] = ch.adapter
+		}
 		ls := in.live[ch.id]
 		if ch.name != "" {
 			ls.ReportedName = ch.name
@@ -402,12 +445,79 @@ func (in *Ingest) Devices() []DeviceState {
 	in.mu.RLock()
 	out := make([]DeviceState, 0, len(in.live))
 	for _, ls := range in.live {
-		s := *ls
-		s.Online = s.Availability != AvailabilityOffline && !s.LastSeen.IsZero() &&
-			(in.staleAfter <= 0 || now.Sub(s.LastSeen) <= in.staleAfter)
-		out = append(out, s)
+		out = append(out, in.snapshot(ls, now))
 	}
 	in.mu.RUnlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
 }
+
+// snapshot copies a live state and works out Online. Call with mu held.
+func (in *Ingest) snapshot(ls *DeviceState, now time.Time) DeviceState {
+	s := *ls
+	s.Online = s.Availability != AvailabilityOffline && !s.LastSeen.IsZero() &&
+		(in.staleAfter <= 0 || now.Sub(s.LastSeen) <= in.staleAfter)
+	s.Capabilities = slices.Clone(s.Capabilities)
+	return s
+}
+
+// Device returns one device's live state and the adapter that speaks to
+// it (the one that last decoded its traffic, else the first adapter of its
+// dialect). ok is false for an unknown id.
+func (in *Ingest) Device(id gridmint.DeviceID) (st DeviceState, a Adapter, ok bool) {
+	now := in.clock.Now()
+	in.mu.RLock()
+	defer in.mu.RUnlock()
+	ls, ok := in.live[id]
+	if !ok {
+		return DeviceState{}, nil, false
+	}
+	a = in.adapterOf[id]
+	if a == nil {
+		for _, cand := range in.adapters {
+			if cand.Dialect() == ls.Dialect {
+				a = cand
+				break
+			}
+		}
+	}
+	return in.snapshot(ls, now), a, true
+}
+
+// UpdateDevice replaces the registry entry of an existing device (an edit
+// over the API, already stored by the caller). Identity fields (ID,
+// dialect, serial, first seen) cannot change.
+func (in *Ingest) UpdateDevice(d gridmint.Device) error {
+	if err := d.Validate(); err != nil {
+		return err
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	old, ok := in.devices[d.ID]
+	if !ok {
+		return gridmint.Errorf(gridmint.ENotFound, "no device %s", d.ID)
+	}
+	if d.Dialect != old.Dialect || d.Serial != old.Serial || !d.FirstSeen.Equal(old.FirstSeen) {
+		return gridmint.Errorf(gridmint.EInvalid, "device %s: dialect, serial and first seen cannot change", d.ID)
+	}
+	in.devices[d.ID] = d
+	if ls, ok := in.live[d.ID]; ok {
+		ls.Device = d
+	}
+	return nil
+}
+
+// ReplyFilters returns the reply topics of every adapter that is a
+// Replier: messages on them confirm commands and are not telemetry.
+func (in *Ingest) ReplyFilters() []string {
+	var out []string
+	for _, a := range in.adapters {
+		if r, ok := a.(Replier); ok {
+			out = append(out, r.ReplySubscriptions()...)
+		}
+	}
+	return out
+}
+
+// Adapters returns the configured adapters.
+func (in *Ingest) Adapters() []Adapter { return slices.Clone(in.adapters) }

@@ -285,3 +285,54 @@ func TestIngestRedeliveredOldMessageIsDuplicate(t *testing.T) {
 		t.Errorf("the same message with the DUP flag: %v, want duplicate", got)
 	}
 }
+
+func TestIngestRateLimits(t *testing.T) {
+	in := newTestIngest(t, IngestConfig{Discover: true, RateLimit: RateLimit{PerSecond: 1, Burst: 10}})
+	var msgs []Message
+	for i := 0; i < 50; i++ {
+		at := t0.Add(time.Duration(i) * 10 * time.Millisecond) // 100 per second
+		msgs = append(msgs, Message{Topic: "tele/chatty/SENSOR", Received: at,
+			Payload: []byte(`{"ENERGY":{"Total":1.` + strings.Repeat("0", 2) + string(rune('0'+i%10)) + `,"Power":5}}`)})
+		msgs = append(msgs, Message{Topic: "tele/broken/SENSOR", Received: at, Payload: []byte(`{"ENERGY":`)})
+	}
+	o := in.Process(msgs)
+	if got := len(o.Readings) + o.Suppressed[gridmint.ReasonRateLimited]; got != 50 {
+		t.Fatalf("readings %d + rate-limited %d = %d, want 50", len(o.Readings), o.Suppressed[gridmint.ReasonRateLimited], got)
+	}
+	if len(o.Readings) > 11 {
+		t.Errorf("%d readings in half a second from a device allowed 10 + 1/s", len(o.Readings))
+	}
+	malformed := 0
+	for _, r := range o.Rejections {
+		if r.Reason == gridmint.ReasonMalformed {
+			malformed++
+		}
+	}
+	if malformed != 20 || o.Suppressed[gridmint.ReasonMalformed] != 30 {
+		t.Errorf("malformed kept %d, counted only %d; want 20 kept (the topic's burst) and 30 counted", malformed, o.Suppressed[gridmint.ReasonMalformed])
+	}
+}
+
+func TestIngestUpdateDevice(t *testing.T) {
+	in := newTestIngest(t, IngestConfig{Discover: true})
+	in.Accept(in.Process(msgsAt(t0, mqttMsg{"tele/p/SENSOR", `{"ENERGY":{"Total":1}}`})))
+	st, a, ok := in.Device("0xnode/tasmota/p")
+	if !ok || a == nil || a.Dialect() != "tasmota" {
+		t.Fatalf("Device = %+v, %v, %v", st, a, ok)
+	}
+	d := st.Device
+	d.Name, d.Nameplate, d.OptOut = "Kettle", 2200, true
+	if err := in.UpdateDevice(d); err != nil {
+		t.Fatal(err)
+	}
+	if st, _, _ := in.Device(d.ID); st.Name != "Kettle" || !st.OptOut || st.Nameplate != 2200 {
+		t.Errorf("after UpdateDevice: %+v", st.Device)
+	}
+	d.Serial = "other"
+	if err := in.UpdateDevice(d); gridmint.ErrorCode(err) != gridmint.EInvalid {
+		t.Errorf("changing the serial: %v, want invalid", err)
+	}
+	if err := in.UpdateDevice(gridmint.Device{ID: "0xnode/tasmota/zz", Kind: gridmint.KindPlug, Dialect: "tasmota", Serial: "zz"}); gridmint.ErrorCode(err) != gridmint.ENotFound {
+		t.Errorf("unknown device: %v, want not_found", err)
+	}
+}

@@ -2,12 +2,14 @@ package node
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -41,6 +43,12 @@ type Config struct {
 	Adapters []AdapterConfig `yaml:"adapters"`
 	// Devices declared up front, e.g. to give a nameplate.
 	Devices []DeviceConfig `yaml:"devices"`
+	// HomeAssistant discovery.
+	HomeAssistant HomeAssistantConfig `yaml:"home_assistant"`
+	// APITokenFile holds the bearer token that API calls which change
+	// anything (setpoints, device edits) must present. Default
+	// <data_dir>/api-token, created with a random token on first start.
+	APITokenFile string `yaml:"api_token_file"`
 }
 
 // MQTTConfig is the broker connection.
@@ -69,6 +77,13 @@ type AdapterConfig struct {
 	Dialect   string              `yaml:"dialect"`
 	BaseTopic string              `yaml:"base_topic"`
 	Kind      gridmint.DeviceKind `yaml:"kind"`
+	// PortalID is a Victron GX's portal ID (victron only).
+	PortalID string `yaml:"portal_id"`
+	// Inverters maps AhoyDTU inverter names to their setup-page index
+	// (ahoydtu only; needed to send limits).
+	Inverters map[string]int `yaml:"inverters"`
+	// Mappings configure the generic adapter (generic only).
+	Mappings []devices.Mapping `yaml:"mappings"`
 }
 
 // DeviceConfig declares one device.
@@ -80,6 +95,45 @@ type DeviceConfig struct {
 	// NameplateW is the rated AC power in W; it bounds plausible counter
 	// growth.
 	NameplateW float64 `yaml:"nameplate_w"`
+	// CapacityWh is a battery's usable capacity, Wh.
+	CapacityWh int64 `yaml:"capacity_wh"`
+	// Location, grid zone and owner address tie the device to markets and
+	// certificates.
+	Location *gridmint.Location `yaml:"location"`
+	Zone     string             `yaml:"zone"`
+	Owner    string             `yaml:"owner"`
+	// Limits are the device's safety limits; setpoints outside are refused.
+	Limits SafetyLimitsConfig `yaml:"limits"`
+	// OptOut refuses every market setpoint to this device.
+	OptOut bool `yaml:"opt_out"`
+}
+
+// SafetyLimitsConfig is gridmint.SafetyLimits in YAML.
+type SafetyLimitsConfig struct {
+	MinCurrentA   float64 `yaml:"min_current_a"`
+	MaxCurrentA   float64 `yaml:"max_current_a"`
+	SoCFloorPct   float64 `yaml:"soc_floor_pct"`
+	MaxChargeW    float64 `yaml:"max_charge_w"`
+	MaxDischargeW float64 `yaml:"max_discharge_w"`
+	ExportLimitW  float64 `yaml:"export_limit_w"`
+}
+
+func (l SafetyLimitsConfig) limits() gridmint.SafetyLimits {
+	return gridmint.SafetyLimits{
+		MinCurrent: l.MinCurrentA, MaxCurrent: l.MaxCurrentA, SoCFloor: l.SoCFloorPct,
+		MaxCharge: gridmint.W(l.MaxChargeW), MaxDischarge: gridmint.W(l.MaxDischargeW), ExportLimit: gridmint.W(l.ExportLimitW),
+	}
+}
+
+// HomeAssistantConfig is Home Assistant MQTT discovery.
+type HomeAssistantConfig struct {
+	// Enabled publishes every device's power, energy and state of charge
+	// as HA entities on the broker. Default true.
+	Enabled *bool `yaml:"enabled"`
+	// DiscoveryPrefix is HA's discovery prefix, default "homeassistant".
+	DiscoveryPrefix string `yaml:"discovery_prefix"`
+	// StatePrefix roots the node's state topics, default "gridmint".
+	StatePrefix string `yaml:"state_prefix"`
 }
 
 // Defaults.
@@ -219,6 +273,13 @@ func (c *Config) applyDefaults() {
 	if c.MaxDevices == 0 {
 		c.MaxDevices = DefaultMaxDevices
 	}
+	if c.HomeAssistant.Enabled == nil {
+		t := true
+		c.HomeAssistant.Enabled = &t
+	}
+	if c.APITokenFile == "" {
+		c.APITokenFile = filepath.Join(c.DataDir, "api-token")
+	}
 }
 
 func fieldErr(field, format string, args ...any) error {
@@ -293,6 +354,15 @@ func (c *Config) Validate() error {
 		case d.NameplateW < 0 || d.NameplateW > 1e6 || d.NameplateW != d.NameplateW:
 			return fieldErr(field+".nameplate_w", "%v: want 0 to 1000000 W", d.NameplateW)
 		}
+		probe := gridmint.Device{
+			ID: gridmint.DeviceID("0x0/" + d.Dialect + "/" + d.Serial), Kind: cmp.Or(d.Kind, adapters[d.Dialect].DefaultKind()),
+			Dialect: d.Dialect, Serial: d.Serial, Nameplate: gridmint.W(d.NameplateW), Capacity: gridmint.Wh(d.CapacityWh),
+			Location: d.Location, Zone: d.Zone, Owner: d.Owner, Limits: d.Limits.limits(),
+		}
+		if err := probe.Validate(); err != nil {
+			msg := strings.TrimPrefix(err.Error(), gridmint.EInvalid+": ")
+			return fieldErr(field, "%s", strings.TrimPrefix(msg, "device "+string(probe.ID)+": "))
+		}
 		key := d.Dialect + "\x00" + d.Serial
 		if j, dup := devs[key]; dup {
 			return fieldErr(field, "same dialect and serial as devices[%d]", j)
@@ -303,7 +373,8 @@ func (c *Config) Validate() error {
 }
 
 func (a AdapterConfig) devices() devices.AdapterConfig {
-	return devices.AdapterConfig{Dialect: a.Dialect, BaseTopic: a.BaseTopic, Kind: a.Kind}
+	return devices.AdapterConfig{Dialect: a.Dialect, BaseTopic: a.BaseTopic, Kind: a.Kind,
+		PortalID: a.PortalID, Inverters: a.Inverters, Mappings: a.Mappings}
 }
 
 func validateBrokerURL(s string) error {
@@ -342,10 +413,16 @@ func (c *Config) declaredDevices(addr string, adapters []devices.Adapter) ([]gri
 		if kind == "" {
 			kind = a.DefaultKind()
 		}
-		out = append(out, gridmint.Device{
+		dev := gridmint.Device{
 			ID: id, Kind: kind, Dialect: d.Dialect, Serial: d.Serial, Name: d.Name,
 			Capabilities: devices.Capabilities(a), Nameplate: gridmint.W(d.NameplateW),
-		})
+			Capacity: gridmint.Wh(d.CapacityWh), Location: d.Location, Zone: d.Zone, Owner: d.Owner,
+			Limits: d.Limits.limits(), OptOut: d.OptOut,
+		}
+		if err := dev.Validate(); err != nil {
+			return nil, fieldErr(fmt.Sprintf("devices[%d]", i), "%s", strings.TrimPrefix(err.Error(), gridmint.EInvalid+": "))
+		}
+		out = append(out, dev)
 	}
 	return out, nil
 }

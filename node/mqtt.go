@@ -15,8 +15,10 @@ import (
 )
 
 // mqttClient is the node's broker connection: it subscribes to every
-// adapter's topics with QoS 1 in a persistent session and feeds messages
-// to the pipeline, which acknowledges them once stored.
+// adapter's topics (and reply topics) with QoS 1 in a persistent session
+// and hands each message to onMessage with the function that acknowledges
+// it; the pipeline acknowledges telemetry once stored. It also publishes
+// commands (never retained) and Home Assistant discovery (retained).
 type mqttClient struct {
 	client    paho.Client
 	connected atomic.Bool
@@ -24,7 +26,7 @@ type mqttClient struct {
 	log       *slog.Logger
 }
 
-func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, p *pipeline, clock gridmint.Clock, log *slog.Logger) (*mqttClient, error) {
+func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, onMessage func(devices.Message, func()), clock gridmint.Clock, log *slog.Logger) (*mqttClient, error) {
 	password := cfg.Password
 	if cfg.PasswordFile != "" {
 		b, err := os.ReadFile(cfg.PasswordFile)
@@ -35,10 +37,7 @@ func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, p *pipeline
 	}
 	mc := &mqttClient{log: log.With("component", "mqtt")}
 	handler := func(_ paho.Client, m paho.Message) {
-		p.enqueue(ctx, inbound{
-			msg: devices.Message{Topic: m.Topic(), Payload: m.Payload(), Received: clock.Now(), Redelivered: m.Duplicate()},
-			ack: m.Ack,
-		})
+		onMessage(devices.Message{Topic: m.Topic(), Payload: m.Payload(), Received: clock.Now(), Redelivered: m.Duplicate()}, m.Ack)
 	}
 	// firstSub reports the first subscription's result, so that Start
 	// returns only once the broker routes our topics to our session.
@@ -140,6 +139,38 @@ func (mc *mqttClient) checkSubscription(t paho.Token) error {
 	}
 	mc.qos0.Store(degraded)
 	return nil
+}
+
+// publishTimeout bounds waiting for the broker to take a message.
+const publishTimeout = 10 * time.Second
+
+// Publish sends a command, never retained (a retained command would be
+// replayed to the device on every reconnect). It waits until the broker
+// has it (QoS 1) or the message is written (QoS 0). Safe for concurrent
+// use.
+func (mc *mqttClient) Publish(ctx context.Context, topic string, qos byte, payload []byte) error {
+	return mc.publish(ctx, topic, qos, false, payload)
+}
+
+// PublishRetained sends a retained message (Home Assistant discovery and
+// state).
+func (mc *mqttClient) PublishRetained(ctx context.Context, topic string, payload []byte) error {
+	return mc.publish(ctx, topic, 1, true, payload)
+}
+
+func (mc *mqttClient) publish(ctx context.Context, topic string, qos byte, retained bool, payload []byte) error {
+	if !mc.client.IsConnectionOpen() {
+		return gridmint.Errorf(gridmint.EUnavailable, "not connected to the broker")
+	}
+	t := mc.client.Publish(topic, qos, retained, payload)
+	select {
+	case <-t.Done():
+		return t.Error()
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-time.After(publishTimeout):
+		return gridmint.Errorf(gridmint.EUnavailable, "broker did not take %s within %v", topic, publishTimeout)
+	}
 }
 
 // Connected reports whether the broker connection is up.

@@ -49,6 +49,12 @@ type Node struct {
 	httpAddr string
 	metrics  *metrics
 
+	dispatcher *devices.Dispatcher
+	commands   *commandLog
+	ha         *haPublisher
+	replies    []string // reply topic filters: confirmations, not telemetry
+	apiToken   string
+
 	cancel       context.CancelFunc
 	pipelineDone chan struct{}
 	wg           sync.WaitGroup
@@ -81,6 +87,13 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	if n.identity, err = LoadOrCreateIdentity(cfg.DataDir); err != nil {
 		return nil, err
 	}
+	if n.apiToken, err = loadOrCreateToken(cfg.APITokenFile); err != nil {
+		return nil, err
+	}
+	mcfg := cfg.MQTT
+	if mcfg.ClientID == "" {
+		mcfg.ClientID = "gridmint-" + n.identity.Address[2:10]
+	}
 	if n.store, err = store.Open(filepath.Join(cfg.DataDir, "store"), store.Options{Logger: n.log.With("component", "store")}); err != nil {
 		return nil, err
 	}
@@ -91,7 +104,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	n.metrics.restoreRejections(counts)
 	adapters := make([]devices.Adapter, len(cfg.Adapters))
 	for i, a := range cfg.Adapters {
-		if adapters[i], err = devices.NewAdapter(a.devices()); err != nil {
+		ac := a.devices()
+		ac.ClientID = mcfg.ClientID // replies addressed to us (Shelly RPC) come to <client id>/rpc
+		if adapters[i], err = devices.NewAdapter(ac); err != nil {
 			return nil, fieldErr(fmt.Sprintf("adapters[%d]", i), "%v", err)
 		}
 	}
@@ -116,18 +131,43 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	n.pipeline = newPipeline(n.ingest, n.store, n.log.With("component", "ingest"), n.metrics)
 	n.pipelineDone = make(chan struct{})
 	go func() { defer close(n.pipelineDone); n.pipeline.run(ctx) }()
-	n.wg.Add(1)
+	n.commands = newCommandLog(n.store, n.log.With("component", "commands"))
+	n.dispatcher = devices.NewDispatcher(devices.DispatcherConfig{
+		Ingest: n.ingest, Publisher: lazyPublisher{n}, Clock: opts.Clock, Record: n.commands.Record,
+	})
+	n.replies = n.ingest.ReplyFilters()
+	subs := append(n.ingest.Subscriptions(), n.replies...)
+	if *cfg.HomeAssistant.Enabled {
+		n.ha = newHAPublisher(devices.HAConfig{
+			DiscoveryPrefix: cfg.HomeAssistant.DiscoveryPrefix, StatePrefix: cfg.HomeAssistant.StatePrefix,
+			NodeID: devices.HANodeID(n.identity.Address), NodeName: "gridmint " + n.identity.Address[:10],
+		}, n.ingest, n.log.With("component", "homeassistant"))
+		subs = append(subs, n.ha.birthTopic())
+	}
+	n.wg.Add(3)
 	go func() { defer n.wg.Done(); n.store.RunGC(ctx, 10*time.Minute) }()
+	go func() { defer n.wg.Done(); n.commands.run(ctx) }()
+	go func() { defer n.wg.Done(); every(ctx, time.Second, n.dispatcher.Expire) }()
 
 	if n.host, err = p2p.NewHost(n.identity.Key, cfg.P2P.Listen); err != nil {
 		return nil, err
 	}
-	mcfg := cfg.MQTT
-	if mcfg.ClientID == "" {
-		mcfg.ClientID = "gridmint-" + n.identity.Address[2:10]
-	}
-	if n.mqtt, err = connectMQTT(ctx, mcfg, n.ingest.Subscriptions(), n.pipeline, opts.Clock, n.log); err != nil {
+	if n.mqtt, err = connectMQTT(ctx, mcfg, subs, func(m devices.Message, ack func()) { n.onMessage(ctx, m, ack) }, opts.Clock, n.log); err != nil {
 		return nil, err
+	}
+	for _, a := range adapters {
+		if k, ok := a.(devices.KeepAliver); ok {
+			n.wg.Add(1)
+			go func() {
+				defer n.wg.Done()
+				keepAlive(ctx, k, n.mqtt, n.log.With("component", "keepalive", "dialect", a.Dialect()))
+			}()
+		}
+	}
+	if n.ha != nil {
+		n.ha.pub = n.mqtt
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.ha.run(ctx) }()
 	}
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -139,6 +179,8 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		Handler: api.New(api.Config{
 			Devices:    n.ingest,
 			Quarantine: n.store,
+			Control:    nodeControl{n},
+			Token:      n.apiToken,
 			Health:     n.health,
 			Info: api.NodeInfo{
 				Address: n.identity.Address, PeerID: n.identity.PeerID.String(),
@@ -159,6 +201,26 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	n.log.Info("node started", "address", n.identity.Address, "peer_id", n.identity.PeerID.String(),
 		"p2p", n.P2PAddrs(), "http", "http://"+n.httpAddr, "broker", cfg.MQTT.Broker, "data_dir", cfg.DataDir)
 	return n, nil
+}
+
+// onMessage routes one received message: every message may confirm a
+// pending command; replies to commands and Home Assistant's birth message
+// are acknowledged at once; telemetry goes to the ingest pipeline, which
+// acknowledges it once stored.
+func (n *Node) onMessage(ctx context.Context, m devices.Message, ack func()) {
+	n.dispatcher.Observe(m.Topic, m.Payload)
+	if n.ha != nil && m.Topic == n.ha.birthTopic() {
+		n.ha.onBirth(m.Payload)
+		ack()
+		return
+	}
+	for _, f := range n.replies {
+		if devices.MatchTopic(f, m.Topic) {
+			ack()
+			return
+		}
+	}
+	n.pipeline.enqueue(ctx, inbound{msg: m, ack: ack})
 }
 
 // registerDeclared stores devices from the config, keeping the first-seen

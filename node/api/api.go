@@ -61,8 +61,13 @@ type NodeInfo struct {
 type Config struct {
 	Devices    DeviceLister
 	Quarantine Quarantine
-	Health     HealthFunc
-	Info       NodeInfo
+	// Control serves device details, readings, edits, setpoints and
+	// commands; nil leaves those routes out.
+	Control Control
+	// Token is the bearer token calls that change anything must send.
+	Token  string
+	Health HealthFunc
+	Info   NodeInfo
 	// Metrics serves /metrics; nil leaves it out.
 	Metrics http.Handler
 	Logger  *slog.Logger
@@ -94,6 +99,12 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /api/v1/devices", s.listDevices)
 	s.mux.HandleFunc("GET /api/v1/node", s.nodeInfo)
 	s.mux.HandleFunc("GET /api/v1/quarantine", s.quarantine)
+	if cfg.Control != nil {
+		s.mux.HandleFunc("GET /api/v1/devices/{rest...}", s.deviceGet)
+		s.mux.HandleFunc("PATCH /api/v1/devices/{rest...}", s.devicePatch)
+		s.mux.HandleFunc("POST /api/v1/devices/{rest...}", s.devicePost)
+		s.mux.HandleFunc("GET /api/v1/commands/{id}", s.commandGet)
+	}
 	s.mux.HandleFunc("GET /{$}", s.index)
 	if cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", cfg.Metrics)
@@ -130,6 +141,11 @@ type Device struct {
 	// EnergyMWh the same, exact, in mWh.
 	EnergyWh  float64      `json:"energy_wh"`
 	EnergyMWh gridmint.MWh `json:"energy_mwh"`
+	// EnergyReverseWh is the opposite direction's lifetime energy (grid
+	// export, battery charge), Wh; null when the device has no such counter.
+	EnergyReverseWh *float64 `json:"energy_reverse_wh"`
+	// SoCPct is the state of charge, %; null when not reported.
+	SoCPct *float64 `json:"soc_pct"`
 	// LastSeen is when the node last heard from the device (UTC); null if
 	// never.
 	LastSeen  *time.Time `json:"last_seen"`
@@ -156,6 +172,14 @@ func toDevice(d devices.DeviceState) Device {
 	}
 	if out.Name == "" {
 		out.Name = d.ReportedName
+	}
+	if d.Fields.Has(gridmint.FieldEnergyReverse) {
+		v := float64(d.EnergyReverse) / 1000
+		out.EnergyReverseWh = &v
+	}
+	if d.Fields.Has(gridmint.FieldSoC) {
+		v := d.SoC
+		out.SoCPct = &v
 	}
 	if out.Capabilities == nil {
 		out.Capabilities = []gridmint.Capability{}

@@ -56,8 +56,26 @@ type Batch struct {
 	devices    []gridmint.Device
 	rejections []gridmint.Rejection
 	counters   []counterState
+	countOnly  map[gridmint.Reason]uint64
+	commands   []gridmint.CommandRecord
 	committed  bool
 }
+
+// CountRejections counts n rejections of reason without keeping them in
+// the quarantine: for inputs dropped by a rate limit, which must be
+// counted but must not fill the store.
+func (b *Batch) CountRejections(reason gridmint.Reason, n int) {
+	if n <= 0 {
+		return
+	}
+	if b.countOnly == nil {
+		b.countOnly = map[gridmint.Reason]uint64{}
+	}
+	b.countOnly[reason] += uint64(n)
+}
+
+// PutCommand adds or replaces the audit record of a command (by its ID).
+func (b *Batch) PutCommand(c gridmint.CommandRecord) { b.commands = append(b.commands, c) }
 
 type counterState struct {
 	id    gridmint.DeviceID
@@ -102,7 +120,7 @@ func (b *Batch) PutCounterState(id gridmint.DeviceID, state []byte) {
 
 // Len returns the number of items put into b.
 func (b *Batch) Len() int {
-	return len(b.readings) + len(b.devices) + len(b.rejections) + len(b.counters)
+	return len(b.readings) + len(b.devices) + len(b.rejections) + len(b.counters) + len(b.countOnly) + len(b.commands)
 }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a rune.
@@ -162,6 +180,22 @@ func (b *Batch) validate() error {
 		}
 		if !timeInRange(r.Time) {
 			return invalid("rejection", i, fmt.Errorf("time %v outside years 1-9999", r.Time))
+		}
+	}
+	for reason := range b.countOnly {
+		if reason == "" || len(reason) > MaxReasonLen {
+			return invalid("count", 0, fmt.Errorf("reason %q: want 1 to %d bytes", reason, MaxReasonLen))
+		}
+	}
+	for i, c := range b.commands {
+		if c.ID == "" || len(c.ID) > 64 {
+			return invalid("command", i, fmt.Errorf("id %q: want 1 to 64 bytes", c.ID))
+		}
+		if err := checkID(c.Setpoint.Device); err != nil {
+			return invalid("command", i, err)
+		}
+		if !timeInRange(c.SentAt) || !c.DoneAt.IsZero() && !timeInRange(c.DoneAt) {
+			return invalid("command", i, fmt.Errorf("times %v / %v outside years 1-9999", c.SentAt, c.DoneAt))
 		}
 	}
 	for i, c := range b.counters {
@@ -226,8 +260,22 @@ func (s *Store) Commit(b *Batch) error {
 		}
 		deviceVals[i] = v
 	}
+	commandVals := make([][]byte, len(b.commands))
+	for i, c := range b.commands {
+		v, err := json.Marshal(c)
+		if err != nil {
+			return fmt.Errorf("store: encode command %s: %w", c.ID, err)
+		}
+		if len(v) > MaxValueLen {
+			return tooLong("command", i, len(v))
+		}
+		commandVals[i] = v
+	}
 	rejectionVals := make([][]byte, len(b.rejections))
 	tally := make(map[gridmint.Reason]uint64)
+	for reason, n := range b.countOnly {
+		tally[reason] += n
+	}
 	for i, r := range b.rejections {
 		r.Time = r.Time.UTC()
 		v, err := json.Marshal(r)
@@ -283,6 +331,11 @@ func (s *Store) Commit(b *Batch) error {
 	}
 	for _, c := range b.counters {
 		if err := set(badger.NewEntry(counterKey(c.id), c.state)); err != nil {
+			return err
+		}
+	}
+	for i, c := range b.commands {
+		if err := set(badger.NewEntry(commandKey(c.ID), commandVals[i])); err != nil {
 			return err
 		}
 	}

@@ -17,6 +17,7 @@ import (
 //	c:<id>                                counter state      value: opaque bytes (package devices)
 //	q:<time 12B><seq u64>                 rejection, TTL'd   value: JSON gridmint.Rejection
 //	n:<reason>                            rejection count    value: u64, lifetime total, no TTL
+//	k:<command id>                        command record     value: JSON gridmint.CommandRecord
 //	m:seq                                 last used seq      value: u64
 //
 // <time 12B> is the Unix second as u64 with the sign bit flipped (so instants
@@ -42,6 +43,7 @@ const (
 	prefixRejection = 'q'
 	prefixCount     = 'n'
 	prefixMeta      = 'm'
+	prefixCommand   = 'k'
 	keySep          = ':'
 
 	timeKeyLen = 12
@@ -78,6 +80,10 @@ func rejectionKey(t time.Time, seq uint64) []byte {
 	k = appendTimeKey(k, t)
 	return binary.BigEndian.AppendUint64(k, seq)
 }
+
+// commandKey is the key of command id. Command ids sort by the time they
+// were sent (see package devices), so a reverse scan lists newest first.
+func commandKey(id string) []byte { return append([]byte{prefixCommand, keySep}, id...) }
 
 func deviceKey(id gridmint.DeviceID) []byte {
 	return append([]byte{prefixDevice, keySep}, id...)

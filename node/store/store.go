@@ -531,3 +531,66 @@ func (b badgerLogger) logf(level slog.Level, format string, args []any) {
 	}
 	b.l.Log(ctx, level, strings.TrimSpace(fmt.Sprintf(format, args...)))
 }
+
+// Command returns the record of command id, or an ENotFound error.
+func (s *Store) Command(id string) (gridmint.CommandRecord, error) {
+	var c gridmint.CommandRecord
+	found := false
+	err := s.view(func(txn *badger.Txn) error {
+		item, err := txn.Get(commandKey(id))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		found = true
+		return item.Value(func(v []byte) error { return json.Unmarshal(v, &c) })
+	})
+	if err != nil {
+		return c, fmt.Errorf("store: command %s: %w", id, err)
+	}
+	if !found {
+		return c, gridmint.Errorf(gridmint.ENotFound, "no command %q", id)
+	}
+	return c, nil
+}
+
+// Commands returns up to limit command records, newest first, of device
+// (all devices when empty), starting after cursor ("" is the newest). next
+// is the cursor of the following page, "" when there is none.
+func (s *Store) Commands(device gridmint.DeviceID, cursor string, limit int) (_ []gridmint.CommandRecord, next string, _ error) {
+	if limit <= 0 {
+		limit = DefaultReadLimit
+	}
+	prefix := typePrefix(prefixCommand)
+	seek := append(bytes.Clone(prefix), 0xFF)
+	if cursor != "" {
+		seek = commandKey(cursor)
+	}
+	var out []gridmint.CommandRecord
+	err := s.view(func(txn *badger.Txn) error {
+		it := txn.NewIterator(badger.IteratorOptions{PrefetchValues: true, Reverse: true, Prefix: prefix})
+		defer it.Close()
+		for it.Seek(seek); it.ValidForPrefix(prefix) && len(out) < limit; it.Next() {
+			if cursor != "" && bytes.Equal(it.Item().Key(), seek) {
+				continue
+			}
+			var c gridmint.CommandRecord
+			if err := it.Item().Value(func(v []byte) error { return json.Unmarshal(v, &c) }); err != nil {
+				return fmt.Errorf("command key %x: %w: %w", it.Item().Key(), errCorrupt, err)
+			}
+			if device == "" || c.Setpoint.Device == device {
+				out = append(out, c)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", fmt.Errorf("store: commands: %w", err)
+	}
+	if len(out) == limit {
+		next = out[len(out)-1].ID
+	}
+	return out, next, nil
+}

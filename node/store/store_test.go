@@ -842,3 +842,45 @@ func TestBadgerLoggerLevels(t *testing.T) {
 		}
 	}
 }
+
+func TestCommandsAndCountOnlyRejections(t *testing.T) {
+	s := openMem(t)
+	rec := func(id string, dev gridmint.DeviceID, st gridmint.CommandStatus) gridmint.CommandRecord {
+		return gridmint.CommandRecord{ID: id, Setpoint: gridmint.Setpoint{Device: dev, Kind: gridmint.SetpointSwitch, Value: 1, Origin: gridmint.OriginHomeowner},
+			Topic: "cmnd/p/POWER", Payload: "ON", SentAt: t0, Status: st}
+	}
+	commit(t, s, func(b *Batch) {
+		b.PutCommand(rec("0001", "x/a/p", gridmint.CommandPending))
+		b.PutCommand(rec("0002", "x/a/q", gridmint.CommandPending))
+		b.PutCommand(rec("0003", "x/a/p", gridmint.CommandPending))
+		b.CountRejections(gridmint.Reason("rate_limited"), 5)
+	})
+	// Settling a command replaces its record.
+	commit(t, s, func(b *Batch) { b.PutCommand(rec("0001", "x/a/p", gridmint.CommandConfirmed)) })
+	got, err := s.Command("0001")
+	if err != nil || got.Status != gridmint.CommandConfirmed {
+		t.Errorf("Command(0001) = %+v, %v; want confirmed", got, err)
+	}
+	if _, err := s.Command("nope"); gridmint.ErrorCode(err) != gridmint.ENotFound {
+		t.Errorf("Command(nope) error = %v, want not_found", err)
+	}
+	all, next, err := s.Commands("", "", 0)
+	if err != nil || next != "" || len(all) != 3 || all[0].ID != "0003" || all[2].ID != "0001" {
+		t.Errorf("Commands(all) = %v, %q, %v; want 0003, 0002, 0001", all, next, err)
+	}
+	page, next, _ := s.Commands("x/a/p", "", 1)
+	if len(page) != 1 || page[0].ID != "0003" || next != "0003" {
+		t.Fatalf("first page of x/a/p = %v, next %q", page, next)
+	}
+	page, _, _ = s.Commands("x/a/p", next, 1)
+	if len(page) != 1 || page[0].ID != "0001" {
+		t.Errorf("second page of x/a/p = %v, want 0001", page)
+	}
+	counts, err := s.RejectionCounts()
+	if err != nil || counts["rate_limited"] != 5 {
+		t.Errorf("counts = %v, %v; want rate_limited 5 without quarantine entries", counts, err)
+	}
+	if rj, _, _ := s.Rejections("", 0); len(rj) != 0 {
+		t.Errorf("count-only rejections left %d quarantine entries", len(rj))
+	}
+}

@@ -1,0 +1,195 @@
+package devices
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gridmint/gridmint"
+)
+
+// fakePublisher records what it is asked to publish; PublishFn, when set,
+// decides the result.
+type fakePublisher struct {
+	mu        sync.Mutex
+	sent      []Command
+	PublishFn func(topic string, payload []byte) error
+}
+
+func (f *fakePublisher) Publish(_ context.Context, topic string, qos byte, payload []byte) error {
+	f.mu.Lock()
+	f.sent = append(f.sent, Command{Topic: topic, Payload: append([]byte(nil), payload...), QoS: qos})
+	f.mu.Unlock()
+	if f.PublishFn != nil {
+		return f.PublishFn(topic, payload)
+	}
+	return nil
+}
+
+// recorder keeps the last record per command id.
+type recorder struct {
+	mu   sync.Mutex
+	last map[string]gridmint.CommandRecord
+	n    int
+}
+
+func (r *recorder) Record(c gridmint.CommandRecord) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.last == nil {
+		r.last = map[string]gridmint.CommandRecord{}
+	}
+	r.last[c.ID] = c
+	r.n++
+}
+
+func (r *recorder) get(id string) gridmint.CommandRecord {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last[id]
+}
+
+func newTestDispatcher(t *testing.T, clk *fakeClock, pub *fakePublisher, edit func(*gridmint.Device)) (*Dispatcher, *recorder) {
+	t.Helper()
+	in := newTestIngest(t, IngestConfig{Discover: true, StaleAfter: time.Hour, Clock: clk})
+	in.Accept(in.Process(msgsAt(clk.Now(), mqttMsg{"tele/p/SENSOR", `{"ENERGY":{"Total":1,"Power":5}}`})))
+	if edit != nil {
+		st, _, _ := in.Device("0xnode/tasmota/p")
+		edit(&st.Device)
+		if err := in.UpdateDevice(st.Device); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rec := &recorder{}
+	return NewDispatcher(DispatcherConfig{Ingest: in, Publisher: pub, Clock: clk, Timeout: 10 * time.Second, Record: rec.Record}), rec
+}
+
+func switchOn(origin gridmint.Origin) gridmint.Setpoint {
+	return gridmint.Setpoint{Device: "0xnode/tasmota/p", Kind: gridmint.SetpointSwitch, Value: 1, Origin: origin}
+}
+
+func TestDispatcherConfirmRefuseTimeout(t *testing.T) {
+	clk := &fakeClock{now: t0}
+	pub := &fakePublisher{}
+	d, rec := newTestDispatcher(t, clk, pub, nil)
+
+	// Confirmed by the device's RESULT.
+	r, err := d.Send(context.Background(), switchOn(gridmint.OriginHomeowner))
+	if err != nil || r.Status != gridmint.CommandPending || r.Topic != "cmnd/p/POWER" || r.Payload != "ON" {
+		t.Fatalf("Send = %+v, %v", r, err)
+	}
+	if len(pub.sent) != 1 || pub.sent[0].Topic != "cmnd/p/POWER" {
+		t.Fatalf("published %v", pub.sent)
+	}
+	if n := d.Observe("stat/other/RESULT", []byte(`{"POWER":"ON"}`)); n != 0 {
+		t.Errorf("another device's reply settled %d commands", n)
+	}
+	if n := d.Observe("stat/p/RESULT", []byte(`{"POWER":"ON"}`)); n != 1 {
+		t.Fatalf("the reply settled %d commands, want 1", n)
+	}
+	if got := rec.get(r.ID); got.Status != gridmint.CommandConfirmed || got.DoneAt.IsZero() {
+		t.Errorf("record = %+v, want confirmed", got)
+	}
+
+	// Refused: the relay reports the other state.
+	r2, _ := d.Send(context.Background(), switchOn(gridmint.OriginHomeowner))
+	d.Observe("stat/p/RESULT", []byte(`{"POWER":"OFF"}`))
+	if got := rec.get(r2.ID); got.Status != gridmint.CommandFailed || got.Reason == "" {
+		t.Errorf("refused record = %+v", got)
+	}
+
+	// Not confirmed in time.
+	r3, _ := d.Send(context.Background(), switchOn(gridmint.OriginHomeowner))
+	clk.Set(t0.Add(9 * time.Second))
+	d.Expire()
+	if got := rec.get(r3.ID); got.Status != gridmint.CommandPending {
+		t.Errorf("expired early: %+v", got)
+	}
+	clk.Set(t0.Add(11 * time.Second))
+	d.Expire()
+	if got := rec.get(r3.ID); got.Status != gridmint.CommandFailed || d.Pending() != 0 {
+		t.Errorf("after the timeout: %+v, %d pending", got, d.Pending())
+	}
+	// A late reply settles nothing.
+	if n := d.Observe("stat/p/RESULT", []byte(`{"POWER":"ON"}`)); n != 0 {
+		t.Errorf("late reply settled %d", n)
+	}
+	if r3.ID <= r2.ID || r2.ID <= r.ID {
+		t.Errorf("ids not increasing: %s %s %s", r.ID, r2.ID, r3.ID)
+	}
+}
+
+func TestDispatcherRefusesBeforeSending(t *testing.T) {
+	clk := &fakeClock{now: t0}
+	pub := &fakePublisher{}
+	d, _ := newTestDispatcher(t, clk, pub, func(dev *gridmint.Device) { dev.OptOut = true })
+	tests := []struct {
+		name string
+		sp   gridmint.Setpoint
+		want string
+	}{
+		{"market setpoint against the opt-out", switchOn(gridmint.OriginMarket), gridmint.EConflict},
+		{"unknown device", gridmint.Setpoint{Device: "0xnode/tasmota/nope", Kind: gridmint.SetpointSwitch, Value: 1, Origin: gridmint.OriginHomeowner}, gridmint.ENotFound},
+		{"capability the plug lacks", gridmint.Setpoint{Device: "0xnode/tasmota/p", Kind: gridmint.SetpointBatteryPower, Value: 100, Origin: gridmint.OriginHomeowner}, gridmint.EInvalid},
+		{"bad value", gridmint.Setpoint{Device: "0xnode/tasmota/p", Kind: gridmint.SetpointSwitch, Value: 2, Origin: gridmint.OriginHomeowner}, gridmint.EInvalid},
+	}
+	for _, tt := range tests {
+		if _, err := d.Send(context.Background(), tt.sp); gridmint.ErrorCode(err) != tt.want {
+			t.Errorf("%s: error %v, want %s", tt.name, err, tt.want)
+		}
+	}
+	if len(pub.sent) != 0 {
+		t.Errorf("refused setpoints were published: %v", pub.sent)
+	}
+	// The homeowner's own setpoint passes the opt-out.
+	if _, err := d.Send(context.Background(), switchOn(gridmint.OriginHomeowner)); err != nil {
+		t.Errorf("homeowner setpoint: %v", err)
+	}
+}
+
+func TestDispatcherPublishFailure(t *testing.T) {
+	clk := &fakeClock{now: t0}
+	pub := &fakePublisher{PublishFn: func(string, []byte) error { return errors.New("not connected") }}
+	d, rec := newTestDispatcher(t, clk, pub, nil)
+	r, err := d.Send(context.Background(), switchOn(gridmint.OriginHomeowner))
+	if err != nil || r.Status != gridmint.CommandFailed || rec.get(r.ID).Status != gridmint.CommandFailed || d.Pending() != 0 {
+		t.Errorf("Send with a failing publisher = %+v, %v; pending %d", r, err, d.Pending())
+	}
+}
+
+func TestDispatcherConcurrent(t *testing.T) {
+	clk := &fakeClock{now: t0}
+	pub := &fakePublisher{}
+	d, rec := newTestDispatcher(t, clk, pub, nil)
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(2)
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 50; j++ {
+				if _, err := d.Send(context.Background(), switchOn(gridmint.OriginHomeowner)); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			for j := 0; j < 50; j++ {
+				d.Observe("stat/p/RESULT", []byte(`{"POWER":"ON"}`))
+				d.Expire()
+			}
+		}()
+	}
+	wg.Wait()
+	d.Observe("stat/p/RESULT", []byte(`{"POWER":"ON"}`))
+	if d.Pending() != 0 {
+		t.Errorf("%d commands still pending after a final reply", d.Pending())
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if len(rec.last) != 400 {
+		t.Errorf("%d distinct command ids, want 400", len(rec.last))
+	}
+}

@@ -1,0 +1,196 @@
+package node
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/node/store"
+)
+
+// commandLog writes command records to the store from one goroutine, so
+// that neither the MQTT handler (confirmations) nor the API waits on a
+// disk sync for the audit log.
+type commandLog struct {
+	store *store.Store
+	in    chan gridmint.CommandRecord
+	log   *slog.Logger
+}
+
+func newCommandLog(st *store.Store, log *slog.Logger) *commandLog {
+	return &commandLog{store: st, in: make(chan gridmint.CommandRecord, 1024), log: log}
+}
+
+// Record queues a record; it blocks only if 1024 are already waiting.
+func (c *commandLog) Record(r gridmint.CommandRecord) { c.in <- r }
+
+// run writes queued records in batches until ctx is done, then drains.
+func (c *commandLog) run(ctx context.Context) {
+	for {
+		select {
+		case r := <-c.in:
+			c.write(r)
+		case <-ctx.Done():
+			for {
+				select {
+				case r := <-c.in:
+					c.write(r)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+func (c *commandLog) write(first gridmint.CommandRecord) {
+	b := c.store.NewBatch()
+	b.PutCommand(first)
+	for len(c.in) > 0 && b.Len() < store.MaxBatchLen {
+		b.PutCommand(<-c.in)
+	}
+	if err := c.store.Commit(b); err != nil {
+		c.log.Error("writing command records", "err", err)
+	}
+}
+
+// keepAlive publishes each KeepAliver adapter's keep-alives (Victron's
+// dbus-flashmq publishes only while it gets them) until ctx is done.
+func keepAlive(ctx context.Context, a devices.KeepAliver, pub devices.Publisher, log *slog.Logger) {
+	send := func() {
+		for _, c := range a.KeepAlive() {
+			if err := pub.Publish(ctx, c.Topic, c.QoS, c.Payload); err != nil && ctx.Err() == nil {
+				log.Warn("keep-alive not sent", "topic", c.Topic, "err", err)
+			}
+		}
+	}
+	send()
+	t := time.NewTicker(a.KeepAliveInterval())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			send()
+		}
+	}
+}
+
+// every runs f every d until ctx is done.
+func every(ctx context.Context, d time.Duration, f func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
+	}
+}
+
+// lazyPublisher forwards to the MQTT client once it exists: the
+// dispatcher is built before the connection, whose handler needs it.
+type lazyPublisher struct{ n *Node }
+
+func (p lazyPublisher) Publish(ctx context.Context, topic string, qos byte, payload []byte) error {
+	if p.n.mqtt == nil {
+		return gridmint.Errorf(gridmint.EUnavailable, "not connected to the broker yet")
+	}
+	return p.n.mqtt.Publish(ctx, topic, qos, payload)
+}
+
+// loadOrCreateToken reads the API token from path, creating a random one
+// (256 bits, hex) on first start.
+func loadOrCreateToken(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	switch {
+	case err == nil:
+		tok := strings.TrimSpace(string(b))
+		if len(tok) < 16 {
+			return "", fmt.Errorf("api token %s: shorter than 16 characters", path)
+		}
+		return tok, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return "", fmt.Errorf("api token: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return "", fmt.Errorf("api token: %w", err)
+	}
+	tok := hex.EncodeToString(raw)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", fmt.Errorf("api token: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(tok+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("api token: %w", err)
+	}
+	if err := syncFile(tmp); err != nil {
+		return "", err
+	}
+	return tok, os.Rename(tmp, path)
+}
+
+// nodeControl is the node as the API's Control.
+type nodeControl struct{ n *Node }
+
+func (c nodeControl) Device(id gridmint.DeviceID) (devices.DeviceState, bool) {
+	st, _, ok := c.n.ingest.Device(id)
+	return st, ok
+}
+
+// UpdateDevice stores the edit first, then applies it: a crash in between
+// leaves the store ahead, which the next start loads.
+func (c nodeControl) UpdateDevice(_ context.Context, d gridmint.Device) (devices.DeviceState, error) {
+	old, _, ok := c.n.ingest.Device(d.ID)
+	if !ok {
+		return devices.DeviceState{}, gridmint.Errorf(gridmint.ENotFound, "no device %s", d.ID)
+	}
+	if d.Dialect != old.Dialect || d.Serial != old.Serial || !d.FirstSeen.Equal(old.FirstSeen) {
+		return devices.DeviceState{}, gridmint.Errorf(gridmint.EInvalid, "device %s: dialect, serial and first seen cannot change", d.ID)
+	}
+	if err := d.Validate(); err != nil {
+		return devices.DeviceState{}, err
+	}
+	b := c.n.store.NewBatch()
+	b.PutDevice(d)
+	if err := c.n.store.Commit(b); err != nil {
+		return devices.DeviceState{}, err
+	}
+	if err := c.n.ingest.UpdateDevice(d); err != nil {
+		return devices.DeviceState{}, err
+	}
+	st, _, _ := c.n.ingest.Device(d.ID)
+	return st, nil
+}
+
+func (c nodeControl) Readings(id gridmint.DeviceID, from, to time.Time, limit int) ([]gridmint.Reading, error) {
+	return c.n.store.Readings(id, from, to, limit)
+}
+
+func (c nodeControl) Send(ctx context.Context, sp gridmint.Setpoint) (gridmint.CommandRecord, error) {
+	return c.n.dispatcher.Send(ctx, sp)
+}
+
+// Command reads the audit log. Records are written asynchronously, so a
+// command sent a moment ago may not be readable for a few milliseconds.
+func (c nodeControl) Command(id string) (gridmint.CommandRecord, error) {
+	return c.n.store.Command(id)
+}
+
+func (c nodeControl) Commands(device gridmint.DeviceID, cursor string, limit int) ([]gridmint.CommandRecord, string, error) {
+	return c.n.store.Commands(device, cursor, limit)
+}
