@@ -48,8 +48,8 @@ type IngestConfig struct {
 	// may send; beyond it messages are only counted (ReasonRateLimited),
 	// not stored. Zero values take DefaultRateLimit.
 	RateLimit RateLimit
-	Limits     Limits
-	Clock      gridmint.Clock
+	Limits    Limits
+	Clock     gridmint.Clock
 }
 
 // Ingest routes MQTT messages to adapters, normalises their measurements

@@ -92,7 +92,8 @@ func New(cfg Config) *Server {
 		cfg: cfg,
 		mux: http.NewServeMux(),
 		page: template.Must(template.New("page.html").Funcs(template.FuncMap{
-			"kwh": func(wh float64) float64 { return wh / 1000 },
+			"kwh":   func(wh float64) float64 { return wh / 1000 },
+			"deref": func(v *float64) float64 { return *v },
 		}).ParseFS(pageFS, "page.html")),
 	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
