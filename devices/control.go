@@ -19,6 +19,10 @@ type Command struct {
 	// Confirm recognises the device's confirmation; nil for a command
 	// nothing confirms (a keep-alive).
 	Confirm *Confirmation
+	// Then are published right after the command, e.g. a read request
+	// that makes the device report the value just written (Victron's
+	// dbus-flashmq does not always announce a written setpoint by itself).
+	Then []Command
 }
 
 // Confirmation says how a device confirms a command: by a reply (go-e's
@@ -84,6 +88,15 @@ type Replier interface {
 type KeepAliver interface {
 	KeepAlive() []Command
 	KeepAliveInterval() time.Duration
+}
+
+// Classifier is an adapter whose devices differ by serial (a Victron
+// battery or grid meter, a Shelly switch or meter). Classify says a
+// serial's kind and capabilities, so that a device declared in the
+// configuration gets the same as one discovered from traffic; ok is false
+// for a serial the adapter cannot place.
+type Classifier interface {
+	Classify(serial string) (kind gridmint.DeviceKind, caps []gridmint.Capability, ok bool)
 }
 
 // Capabilities lists everything a's devices can do: what they report, and

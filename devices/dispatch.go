@@ -118,6 +118,12 @@ func (d *Dispatcher) Send(ctx context.Context, sp gridmint.Setpoint) (gridmint.C
 	d.record(rec)
 
 	err = d.pub.Publish(ctx, cmd.Topic, cmd.QoS, cmd.Payload)
+	for _, then := range cmd.Then {
+		if err != nil {
+			break
+		}
+		err = d.pub.Publish(ctx, then.Topic, then.QoS, then.Payload)
+	}
 	switch {
 	case err != nil && cmd.Confirm != nil:
 		if settled, ok := d.settle(rec.ID, gridmint.CommandFailed, "publish failed: "+err.Error()); ok {

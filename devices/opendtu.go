@@ -58,7 +58,7 @@ func newOpenDTU(cfg AdapterConfig) (Adapter, error) {
 		base += "/"
 	}
 	if strings.ContainsAny(base, "+#") || strings.HasPrefix(base, "/") {
-		return nil, gridmint.Errorf(gridmint.EInvalid, "opendtu base topic %q: no wildcards, no leading '/'", cfg.BaseTopic)
+		return nil, gridmint.Errorf(gridmint.EInvalid, "base_topic %q (OpenDTU's base topic): no wildcards, no leading '/'", cfg.BaseTopic)
 	}
 	kind := cfg.Kind
 	if kind == "" {

@@ -55,11 +55,11 @@ func newTasmota(cfg AdapterConfig) (Adapter, error) {
 		case l == "%topic%":
 			hasTopic++
 		case l == "" || strings.ContainsAny(l, "+#%"):
-			return nil, gridmint.Errorf(gridmint.EInvalid, "tasmota full topic %q: bad level %q", ft, l)
+			return nil, gridmint.Errorf(gridmint.EInvalid, "base_topic %q (the Tasmota FullTopic): bad level %q", ft, l)
 		}
 	}
 	if hasPrefix != 1 || hasTopic != 1 {
-		return nil, gridmint.Errorf(gridmint.EInvalid, "tasmota full topic %q: want %%prefix%% and %%topic%% exactly once each", ft)
+		return nil, gridmint.Errorf(gridmint.EInvalid, "base_topic %q (the Tasmota FullTopic): want %%prefix%% and %%topic%% exactly once each", ft)
 	}
 	kind := cfg.Kind
 	if kind == "" {

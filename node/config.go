@@ -326,11 +326,13 @@ func (c *Config) Validate() error {
 		}
 		ad, err := devices.NewAdapter(a.devices())
 		if err != nil {
-			return fieldErr(field+".base_topic", "%s", strings.TrimPrefix(err.Error(), gridmint.EInvalid+": "))
+			// The adapter's message names its setting (base topic, portal
+			// id, mappings[i].unit, ...).
+			return fieldErr(field, "%s", strings.TrimPrefix(err.Error(), gridmint.EInvalid+": "))
 		}
-		key := a.Dialect + "\x00" + a.BaseTopic
+		key := fmt.Sprintf("%s\x00%s\x00%s\x00%v", a.Dialect, strings.TrimSuffix(a.BaseTopic, "/"), a.PortalID, a.Mappings)
 		if j, dup := seen[key]; dup {
-			return fieldErr(field, "same dialect and base_topic as adapters[%d]", j)
+			return fieldErr(field, "same dialect, base_topic and portal_id as adapters[%d]", j)
 		}
 		seen[key] = i
 		if _, ok := adapters[a.Dialect]; !ok {
@@ -355,7 +357,7 @@ func (c *Config) Validate() error {
 			return fieldErr(field+".nameplate_w", "%v: want 0 to 1000000 W", d.NameplateW)
 		}
 		probe := gridmint.Device{
-			ID: gridmint.DeviceID("0x0/" + d.Dialect + "/" + d.Serial), Kind: cmp.Or(d.Kind, adapters[d.Dialect].DefaultKind()),
+			ID: gridmint.DeviceID("0x0/" + d.Dialect + "/" + d.Serial), Kind: cmp.Or(d.Kind, declaredKind(adapters[d.Dialect], d.Serial)),
 			Dialect: d.Dialect, Serial: d.Serial, Nameplate: gridmint.W(d.NameplateW), Capacity: gridmint.Wh(d.CapacityWh),
 			Location: d.Location, Zone: d.Zone, Owner: d.Owner, Limits: d.Limits.limits(),
 		}
@@ -375,6 +377,17 @@ func (c *Config) Validate() error {
 func (a AdapterConfig) devices() devices.AdapterConfig {
 	return devices.AdapterConfig{Dialect: a.Dialect, BaseTopic: a.BaseTopic, Kind: a.Kind,
 		PortalID: a.PortalID, Inverters: a.Inverters, Mappings: a.Mappings}
+}
+
+// declaredKind is the kind a declared device gets without a kind in the
+// configuration: what the adapter says of its serial, else its default.
+func declaredKind(a devices.Adapter, serial string) gridmint.DeviceKind {
+	if c, ok := a.(devices.Classifier); ok {
+		if k, _, ok := c.Classify(serial); ok {
+			return k
+		}
+	}
+	return a.DefaultKind()
 }
 
 func validateBrokerURL(s string) error {
@@ -409,13 +422,15 @@ func (c *Config) declaredDevices(addr string, adapters []devices.Adapter) ([]gri
 		if err != nil {
 			return nil, fieldErr(fmt.Sprintf("devices[%d]", i), "%v", err)
 		}
-		kind := d.Kind
-		if kind == "" {
-			kind = a.DefaultKind()
+		kind, caps := cmp.Or(d.Kind, declaredKind(a, d.Serial)), devices.Capabilities(a)
+		if c, ok := a.(devices.Classifier); ok {
+			if _, cc, ok := c.Classify(d.Serial); ok {
+				caps = cc
+			}
 		}
 		dev := gridmint.Device{
 			ID: id, Kind: kind, Dialect: d.Dialect, Serial: d.Serial, Name: d.Name,
-			Capabilities: devices.Capabilities(a), Nameplate: gridmint.W(d.NameplateW),
+			Capabilities: caps, Nameplate: gridmint.W(d.NameplateW),
 			Capacity: gridmint.Wh(d.CapacityWh), Location: d.Location, Zone: d.Zone, Owner: d.Owner,
 			Limits: d.Limits.limits(), OptOut: d.OptOut,
 		}

@@ -2,11 +2,13 @@ package node
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/devices"
 )
 
 func TestExampleConfigParses(t *testing.T) {
@@ -50,8 +52,12 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"no adapters", "http_addr: 127.0.0.1:1", "adapters"},
 		{"unknown dialect", "adapters: [{dialect: fronius}]", "adapters[0].dialect"},
 		{"bad adapter kind", "adapters: [{dialect: tasmota, kind: toaster}]", "adapters[0].kind"},
-		{"bad tasmota full topic", "adapters: [{dialect: tasmota, base_topic: 'x/%topic%/'}]", "adapters[0].base_topic"},
+		{"bad tasmota full topic", "adapters: [{dialect: tasmota, base_topic: 'x/%topic%/'}]", "adapters[0]: base_topic"},
+		{"victron without portal id", "adapters: [{dialect: victron}]", "portal_id"},
+		{"generic mapping unit", "adapters: [{dialect: generic, mappings: [{topic: a/+, serial_level: 1, field: energy, unit: kW}]}]", "mappings[0].unit"},
+		{"declared victron serial", "adapters: [{dialect: victron, portal_id: c0619ab1234f}]\ndevices: [{dialect: victron, serial: battery}]", "devices[0].serial"},
 		{"duplicate adapter", "adapters: [{dialect: tasmota}, {dialect: tasmota}]", "adapters[1]"},
+		{"duplicate victron portal", "adapters: [{dialect: victron, portal_id: c0619ab1234f}, {dialect: victron, portal_id: c0619ab1234f}]", "adapters[1]"},
 		{"bad http addr", "http_addr: localhost\nadapters: [{dialect: tasmota}]", "http_addr"},
 		{"bad broker scheme", "mqtt: {broker: 'http://x:1'}\nadapters: [{dialect: tasmota}]", "mqtt.broker"},
 		{"broker without port", "mqtt: {broker: 'tcp://x'}\nadapters: [{dialect: tasmota}]", "mqtt.broker"},
@@ -125,4 +131,45 @@ func FuzzParseConfig(f *testing.F) {
 			t.Fatal("config without adapters accepted")
 		}
 	})
+}
+
+func TestDeclaredDevicesAreClassifiedBySerial(t *testing.T) {
+	cfg, err := ParseConfig([]byte(`
+adapters:
+  - {dialect: victron, portal_id: c0619ab1234f}
+  - {dialect: victron, portal_id: c0619ab19999}
+  - {dialect: shelly}
+devices:
+  - {dialect: victron, serial: grid-30}
+  - {dialect: victron, serial: battery-512, capacity_wh: 10000, limits: {soc_floor_pct: 20}}
+  - {dialect: shelly, serial: "shellypro3em-ec6260890b50:em:0"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var adapters []devices.Adapter
+	for _, a := range cfg.Adapters {
+		ad, err := devices.NewAdapter(a.devices())
+		if err != nil {
+			t.Fatal(err)
+		}
+		adapters = append(adapters, ad)
+	}
+	declared, err := cfg.declaredDevices("0xn", adapters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		kind    gridmint.DeviceKind
+		control bool
+	}{{gridmint.KindMeter, false}, {gridmint.KindBattery, true}, {gridmint.KindMeter, false}}
+	for i, d := range declared {
+		hasCtl := slices.Contains(d.Capabilities, gridmint.CapBatteryCtl) || slices.Contains(d.Capabilities, gridmint.CapSwitch)
+		if d.Kind != want[i].kind || hasCtl != want[i].control {
+			t.Errorf("%s: kind %s, control %v; want %s, %v", d.ID, d.Kind, hasCtl, want[i].kind, want[i].control)
+		}
+	}
+	if declared[1].Capacity != 10000 || declared[1].Limits.SoCFloor != 20 {
+		t.Errorf("battery registry fields not carried: %+v", declared[1])
+	}
 }

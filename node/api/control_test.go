@@ -15,9 +15,8 @@ import (
 )
 
 // fakeControl is a Control whose behaviour a test sets through function
-// fields; unset ones fail the test.
+// fields; calling an unset one panics, failing the test.
 type fakeControl struct {
-	t          *testing.T
 	DeviceFn   func(gridmint.DeviceID) (devices.DeviceState, bool)
 	UpdateFn   func(gridmint.Device) (devices.DeviceState, error)
 	ReadingsFn func(gridmint.DeviceID, time.Time, time.Time, int) ([]gridmint.Reading, error)

@@ -1,0 +1,394 @@
+package devices
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gridmint/gridmint"
+)
+
+// Fixtures from shared/payloads/goe.md. Captured (the official mqtt-en.md
+// of goecharger/go-eCharger-API-v2): alw, acu, rbt, fwv, the mcc last will
+// and the fna/set + fna/result exchange. Constructed (the notes hold no
+// captured nrg or energy message): nrg, eto, wh, car and the amp/result
+// reply ("success", as the notes expect).
+const (
+	goeSerial = "00000001"
+
+	// nrg in the official order: U L1 L2 L3 N, I L1 L2 L3, P L1 L2 L3 N
+	// Total, pf L1 L2 L3 N. P_N ([10]) is 12 and P_Total ([11]) 11040, so
+	// the third-party order (P_N at [11]) would show.
+	goeNrgCharging = `[230,231,229,2,16,16.1,15.9,3680,3696,3664,12,11040,99,99,99,0]`
+	goeNrgIdle     = `[230,231,229,0,0,0,0,0,0,0,0,0,0,0,0,0]`
+
+	goeResultSuccess     = "success"
+	goeResultInvalidJSON = "invalid json IncompleteInput: new_name" // fna/result after fna/set new_name
+	goeResultWrongType   = "value must be string 0"                 // fna/result after fna/set 0
+)
+
+// gM is a message under the default prefix for charger goeSerial.
+func gM(key, payload string) mqttMsg { return mqttMsg{"go-eCharger/" + goeSerial + "/" + key, payload} }
+
+func gAdapter(t testing.TB) Adapter { return mustAdapter(t, AdapterConfig{Dialect: "goe"}) }
+
+// gMeas is a charger measurement; p or eto (Wh) nil when unknown.
+func gMeas(p *gridmint.W, etoWh *int64) *Measurement {
+	m := &Measurement{Power: p}
+	if etoWh != nil {
+		m.Forward = &Counter{Value: gridmint.MWh(*etoWh * 1000), Kind: gridmint.CounterLifetime}
+	}
+	return m
+}
+
+func TestGoEDecode(t *testing.T) {
+	eto := int64(123456)
+	tests := []struct {
+		name string
+		msgs []mqttMsg
+		want []Update
+	}{
+		{"official samples: alw, acu, rbt, fwv are state, no reading", []mqttMsg{
+			{"go-eCharger/00000001/alw", "true"},
+			{"go-eCharger/00000001/acu", "16"},
+			{"go-eCharger/00000001/rbt", "498429772"},
+			{"go-eCharger/00000001/fwv", `"35.6-1-ga0d44e5"`},
+		}, nil},
+		{"official last will: mcc true, then false", []mqttMsg{
+			{"go-eCharger/00000001/mcc", "true"},
+			{"go-eCharger/00000001/mcc", "false"},
+		}, []Update{{Serial: goeSerial, Availability: AvailabilityOnline}, {Serial: goeSerial, Availability: AvailabilityOffline}}},
+		{"nrg: power is P_Total, nrg[11]", []mqttMsg{gM("nrg", goeNrgCharging)},
+			[]Update{{Serial: goeSerial, Measurement: gMeas(vW(11040), nil)}}},
+		{"eto is the lifetime counter in Wh, merged with nrg", []mqttMsg{gM("eto", "123456"), gM("nrg", goeNrgCharging), gM("nrg", goeNrgIdle)}, []Update{
+			{Serial: goeSerial, Measurement: gMeas(nil, &eto)},
+			{Serial: goeSerial, Measurement: gMeas(vW(11040), &eto)},
+			{Serial: goeSerial, Measurement: gMeas(vW(0), &eto)},
+		}},
+		{"wh is a session counter: not used", []mqttMsg{gM("wh", "2344.5"), gM("etop", "123000")}, nil},
+		{"null values are forgotten, not errors", []mqttMsg{gM("car", "null"), gM("err", "null"), gM("pha", "null"), gM("nrg", "null")}, nil},
+		{"a null P_Total leaves the counter", []mqttMsg{gM("eto", "123456"), gM("nrg", `[230,231,229,0,0,0,0,0,0,0,0,null,0,0,0,0]`)},
+			[]Update{{Serial: goeSerial, Measurement: gMeas(nil, &eto)}, {Serial: goeSerial, Measurement: gMeas(nil, &eto)}}},
+		{"control state keys are kept, not readings", []mqttMsg{gM("car", "2"), gM("amp", "16"), gM("frc", "0"), gM("mcr", "false")}, nil},
+		{"other keys, whatever their payload", []mqttMsg{gM("sch_week", `{"control":0}`), gM("modelStatus", "12"), gM("awpl", "[]"), gM("wifis", "not json")}, nil},
+		{"/set and /result echoes are for confirmation only", []mqttMsg{
+			{"go-eCharger/00000002/fna/set", "new_name"},
+			{"go-eCharger/00000002/fna/result", goeResultInvalidJSON},
+			{"go-eCharger/00000002/amp/result", goeResultSuccess},
+		}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := decodeAll(t, gAdapter(t), tt.msgs)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("\n got %s\nwant %s", fmtUpdates(got), fmtUpdates(tt.want))
+			}
+		})
+	}
+}
+
+func TestGoEOfflineHoldsMeasurements(t *testing.T) {
+	a := gAdapter(t)
+	// Retained values of a charger that is gone (mcc false) are not live.
+	got := decodeAll(t, a, []mqttMsg{gM("mcc", "false"), gM("nrg", goeNrgCharging), gM("eto", "123456")})
+	if want := []Update{{Serial: goeSerial, Availability: AvailabilityOffline}}; !reflect.DeepEqual(got, want) {
+		t.Errorf("offline:\n got %s\nwant %s", fmtUpdates(got), fmtUpdates(want))
+	}
+	eto := int64(123457)
+	got = decodeAll(t, a, []mqttMsg{gM("mcc", "true"), gM("eto", "123457"), gM("nrg", goeNrgCharging)})
+	want := []Update{
+		{Serial: goeSerial, Availability: AvailabilityOnline},
+		{Serial: goeSerial, Measurement: gMeas(nil, &eto)}, // no power from while it was gone
+		{Serial: goeSerial, Measurement: gMeas(vW(11040), &eto)},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("back online:\n got %s\nwant %s", fmtUpdates(got), fmtUpdates(want))
+	}
+	// Going offline forgets the power: it is not the present one.
+	got = decodeAll(t, a, []mqttMsg{gM("mcc", "false"), gM("mcc", "true"), gM("eto", "123457")})
+	want = []Update{
+		{Serial: goeSerial, Availability: AvailabilityOffline}, {Serial: goeSerial, Availability: AvailabilityOnline},
+		{Serial: goeSerial, Measurement: gMeas(nil, &eto)},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("after a reconnect:\n got %s\nwant %s", fmtUpdates(got), fmtUpdates(want))
+	}
+}
+
+func TestGoERejects(t *testing.T) {
+	tests := []struct {
+		name, topic, payload string
+		want                 gridmint.Reason
+	}{
+		{"nrg not JSON", "nrg", "[1,2", gridmint.ReasonMalformed},
+		{"nrg binary garbage", "nrg", "\x00\xff", gridmint.ReasonMalformed},
+		{"nrg not an array", "nrg", "11040", gridmint.ReasonWrongType},
+		{"nrg too short for P_Total", "nrg", "[230,231,229,0,16,16,16,3680,3696,3664,0]", gridmint.ReasonWrongType},
+		{"P_Total a string", "nrg", `[0,0,0,0,0,0,0,0,0,0,0,"11040",0,0,0,0]`, gridmint.ReasonWrongType},
+		{"P_Total bare nan", "nrg", `[0,0,0,0,0,0,0,0,0,0,0,nan,0,0,0,0]`, gridmint.ReasonNotFinite},
+		{"P_Total absurd", "nrg", `[0,0,0,0,0,0,0,0,0,0,0,5e6,0,0,0,0]`, gridmint.ReasonAbsurd},
+		{"P_Total huge exponent", "nrg", `[0,0,0,0,0,0,0,0,0,0,0,1e999,0,0,0,0]`, gridmint.ReasonAbsurd},
+		{"nrg oversized", "nrg", "[" + strings.Repeat("0,", 600) + "0]", gridmint.ReasonMalformed},
+		{"eto a string", "eto", `"123456"`, gridmint.ReasonWrongType},
+		{"eto negative", "eto", "-5", gridmint.ReasonNegative},
+		{"eto beyond 1 GWh", "eto", "1000000000001", gridmint.ReasonAbsurd},
+		{"eto beyond int64 mWh", "eto", "1e20", gridmint.ReasonAbsurd},
+		{"eto bare inf", "eto", "inf", gridmint.ReasonNotFinite},
+		{"mcc a string", "mcc", `"true"`, gridmint.ReasonWrongType},
+		{"mcc a number", "mcc", "1", gridmint.ReasonWrongType},
+		{"car out of range", "car", "300", gridmint.ReasonWrongType},
+		{"car a string", "car", `"2"`, gridmint.ReasonWrongType},
+		{"amp a fraction", "amp", "16.5", gridmint.ReasonWrongType},
+		{"mcr not JSON", "mcr", "yes", gridmint.ReasonMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := gM(tt.topic, tt.payload)
+			ups, err := gAdapter(t).Decode(m.topic, []byte(m.payload))
+			var de *DecodeError
+			if !errors.As(err, &de) {
+				t.Fatalf("Decode(%s, %q) = %s, %v; want a DecodeError %q", m.topic, tt.payload, fmtUpdates(ups), err, tt.want)
+			}
+			if de.Reason != tt.want || de.Serial != goeSerial {
+				t.Errorf("Decode(%s, %q) = reason %q serial %q (%v), want %q for %s", m.topic, tt.payload, de.Reason, de.Serial, err, tt.want, goeSerial)
+			}
+		})
+	}
+	for _, topic := range []string{
+		"other/00000001/nrg",             // outside the prefix
+		"go-eCharger/00000001",           // no key
+		"go-eCharger/00000001/",          // empty key
+		"go-eCharger//nrg",               // empty serial
+		"go-eCharger/0000.0001/nrg",      // not a serial
+		"go-eCharger/00000001/n-rg",      // not a key
+		"go-eCharger/00000001/amp/foo",   // neither set nor result
+		"go-eCharger/00000001/amp/set/x", // too deep
+		"/go-eCharger/00000001/nrg",      // the leading-slash variant needs its base topic
+	} {
+		if ups, err := gAdapter(t).Decode(topic, []byte("1")); reasonOfErr(err) != gridmint.ReasonUnknownTopic {
+			t.Errorf("Decode(%s) = %s, %v; want %s", topic, fmtUpdates(ups), err, gridmint.ReasonUnknownTopic)
+		}
+	}
+}
+
+func TestGoEChargerCap(t *testing.T) {
+	a := gAdapter(t)
+	for i := range maxGoEChargers {
+		if _, err := a.Decode(fmt.Sprintf("go-eCharger/%08d/eto", i), []byte("1")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Decode("go-eCharger/99999999/eto", []byte("1")); reasonOfErr(err) != gridmint.ReasonUnknownDevice {
+		t.Errorf("charger %d: error %v, want %s", maxGoEChargers+1, err, gridmint.ReasonUnknownDevice)
+	}
+}
+
+func TestGoEPrefix(t *testing.T) {
+	tests := []struct {
+		base             string
+		wantSub, wantRep string
+		topic            string
+	}{
+		{"", "go-eCharger/+/+", "go-eCharger/+/+/result", "go-eCharger/222162/nrg"},
+		{"/go-eCharger/", "/go-eCharger/+/+", "/go-eCharger/+/+/result", "/go-eCharger/222162/nrg"},
+		{"/go-eCharger", "/go-eCharger/+/+", "/go-eCharger/+/+/result", "/go-eCharger/222162/nrg"},
+		{"home/garage/", "home/garage/+/+", "home/garage/+/+/result", "home/garage/222162/nrg"},
+	}
+	for _, tt := range tests {
+		a := mustAdapter(t, AdapterConfig{Dialect: "goe", BaseTopic: tt.base})
+		if got := a.Subscriptions(); !reflect.DeepEqual(got, []string{tt.wantSub}) {
+			t.Errorf("base %q: Subscriptions() = %q, want %q", tt.base, got, tt.wantSub)
+		}
+		if got := a.(Replier).ReplySubscriptions(); !reflect.DeepEqual(got, []string{tt.wantRep}) {
+			t.Errorf("base %q: ReplySubscriptions() = %q, want %q", tt.base, got, tt.wantRep)
+		}
+		ups, err := a.Decode(tt.topic, []byte(goeNrgCharging))
+		if err != nil || len(ups) != 1 || ups[0].Serial != "222162" {
+			t.Errorf("base %q: Decode(%s) = %s, %v", tt.base, tt.topic, fmtUpdates(ups), err)
+		}
+	}
+	for _, bad := range []string{"/", "a/+/", "go-eCharger/#", "a//b/", "x\x00/"} {
+		if _, err := NewAdapter(AdapterConfig{Dialect: "goe", BaseTopic: bad}); gridmint.ErrorCode(err) != gridmint.EInvalid {
+			t.Errorf("base %q: error %v, want invalid", bad, err)
+		}
+	}
+}
+
+func TestGoECommands(t *testing.T) {
+	a := gAdapter(t)
+	cc := a.(ChargeController)
+	tests := []struct {
+		name      string
+		cmd       func() (Command, error)
+		wantTopic string
+		wantBody  string
+	}{
+		{"current 16 A", func() (Command, error) { return cc.CurrentCommand(goeSerial, 16) }, "go-eCharger/00000001/amp/set", "16"},
+		{"current 6 A", func() (Command, error) { return cc.CurrentCommand(goeSerial, 6) }, "go-eCharger/00000001/amp/set", "6"},
+		{"charge now", func() (Command, error) { return cc.EnableCommand(goeSerial, true) }, "go-eCharger/00000001/frc/set", "2"},
+		{"stop now", func() (Command, error) { return cc.EnableCommand(goeSerial, false) }, "go-eCharger/00000001/frc/set", "1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := tt.cmd()
+			if err != nil || c.Topic != tt.wantTopic || string(c.Payload) != tt.wantBody || c.QoS > 1 {
+				t.Fatalf("= %s %q QoS %d, %v; want %s %q", c.Topic, c.Payload, c.QoS, err, tt.wantTopic, tt.wantBody)
+			}
+			result := strings.TrimSuffix(tt.wantTopic, "/set") + "/result"
+			if c.Confirm.Filter != result || !covered(a, c.Confirm.Filter) {
+				t.Errorf("confirmation filter %s, want %s covered by a reply subscription", c.Confirm.Filter, result)
+			}
+			if done, err := c.Confirm.Match(result, []byte(goeResultSuccess)); !done || err != nil {
+				t.Errorf("success: done=%v err=%v, want confirmed", done, err)
+			}
+			for _, refusal := range []string{goeResultInvalidJSON, goeResultWrongType, ""} {
+				done, err := c.Confirm.Match(result, []byte(refusal))
+				if !done || err == nil || !strings.Contains(err.Error(), refusal) {
+					t.Errorf("reply %q: done=%v err=%v, want refused with the charger's text", refusal, done, err)
+				}
+			}
+			if MatchTopic(c.Confirm.Filter, "go-eCharger/00000001/fna/result") || MatchTopic(c.Confirm.Filter, "go-eCharger/00000002/amp/result") {
+				t.Errorf("filter %s matches another key's or charger's result", c.Confirm.Filter)
+			}
+		})
+	}
+	for _, amps := range []float64{0, 5, 10.5, 33, -6} {
+		if _, err := cc.CurrentCommand(goeSerial, amps); gridmint.ErrorCode(err) != gridmint.EInvalid {
+			t.Errorf("CurrentCommand(%v): error %v, want invalid", amps, err)
+		}
+	}
+	for _, serial := range []string{"", "a/b", "+", "0000 0001"} {
+		if _, err := cc.EnableCommand(serial, true); gridmint.ErrorCode(err) != gridmint.EInvalid {
+			t.Errorf("EnableCommand(%q): error %v, want invalid", serial, err)
+		}
+	}
+	// With MQTT writes off (mcr true) the charger would refuse: say so now.
+	decodeAll(t, a, []mqttMsg{gM("mcr", "true")})
+	if _, err := cc.CurrentCommand(goeSerial, 16); gridmint.ErrorCode(err) != gridmint.EUnavailable || !strings.Contains(err.Error(), "mcr") {
+		t.Errorf("mcr true: error %v, want unavailable naming mcr", err)
+	}
+	if _, err := cc.CurrentCommand("00000002", 16); err != nil {
+		t.Errorf("another charger: %v", err)
+	}
+	decodeAll(t, a, []mqttMsg{gM("mcr", "false")})
+	if _, err := cc.EnableCommand(goeSerial, true); err != nil {
+		t.Errorf("mcr false: %v", err)
+	}
+}
+
+// TestGoECommandsDuringDecode: command methods read state Decode writes
+// (go test -race).
+func TestGoECommandsDuringDecode(t *testing.T) {
+	a := gAdapter(t)
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := range 200 {
+			_, _ = a.Decode(fmt.Sprintf("go-eCharger/%08d/mcr", i%4), []byte("false"))
+			_, _ = a.Decode(fmt.Sprintf("go-eCharger/%08d/nrg", i%4), []byte(goeNrgCharging))
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for i := range 200 {
+			if c, err := a.(ChargeController).CurrentCommand(fmt.Sprintf("%08d", i%4), 16); err == nil {
+				_, _ = c.Confirm.Match(c.Confirm.Filter, []byte(goeResultSuccess))
+			}
+		}
+	}()
+	wg.Wait()
+}
+
+func init() {
+	registerConformance("goe", func() conformance {
+		eto := int64(123456)
+		return conformance{
+			decode: []decodeFixture{
+				{"official samples", []mqttMsg{
+					{"go-eCharger/00000001/mcc", "true"},
+					{"go-eCharger/00000001/alw", "true"},
+					{"go-eCharger/00000001/acu", "16"},
+					{"go-eCharger/00000001/rbt", "498429772"},
+					{"go-eCharger/00000001/fwv", `"35.6-1-ga0d44e5"`},
+				}, []Update{{Serial: goeSerial, Availability: AvailabilityOnline}}},
+				{"retained keys after subscribing (constructed nrg, eto)", []mqttMsg{
+					gM("mcc", "true"), gM("car", "2"), gM("amp", "16"), gM("eto", "123456"), gM("wh", "2344.5"), gM("nrg", goeNrgCharging),
+				}, []Update{
+					{Serial: goeSerial, Availability: AvailabilityOnline},
+					{Serial: goeSerial, Measurement: gMeas(nil, &eto)},
+					{Serial: goeSerial, Measurement: gMeas(vW(11040), &eto)},
+				}},
+			},
+			offline:       []mqttMsg{{"go-eCharger/00000001/mcc", "true"}, {"go-eCharger/00000001/mcc", "false"}},
+			offlineSerial: goeSerial,
+			commands: []commandFixture{
+				{
+					serial: goeSerial, setpoint: gridmint.Setpoint{Kind: gridmint.SetpointChargeCurrent, Value: 16, Origin: gridmint.OriginMarket},
+					wantTopic: "go-eCharger/00000001/amp/set", wantPayload: "16",
+					confirm: gM("amp/result", goeResultSuccess),
+					refuse:  gM("amp/result", goeResultInvalidJSON),
+					other:   gM("fna/result", goeResultSuccess),
+				},
+				{
+					serial: goeSerial, setpoint: gridmint.Setpoint{Kind: gridmint.SetpointChargeEnable, Value: 0, Origin: gridmint.OriginHomeowner},
+					wantTopic: "go-eCharger/00000001/frc/set", wantPayload: "1",
+					confirm: gM("frc/result", goeResultSuccess),
+					refuse:  gM("frc/result", goeResultWrongType),
+					other:   gM("amp/result", goeResultSuccess),
+				},
+			},
+		}
+	})
+}
+
+func FuzzGoEDecode(f *testing.F) {
+	for _, m := range []mqttMsg{
+		gM("nrg", goeNrgCharging), gM("nrg", goeNrgIdle), gM("eto", "123456"), gM("mcc", "false"), gM("car", "null"),
+		gM("alw", "true"), gM("fwv", `"35.6-1-ga0d44e5"`), gM("amp/result", goeResultInvalidJSON), gM("nrg", "[nan]"),
+	} {
+		f.Add(strings.TrimPrefix(m.topic, "go-eCharger/"), []byte(m.payload))
+	}
+	f.Fuzz(func(t *testing.T, rest string, payload []byte) {
+		a := gAdapter(t)
+		decodeAll(t, a, []mqttMsg{gM("eto", "1"), gM("mcc", "true")})
+		ups, err := a.Decode("go-eCharger/"+rest, payload)
+		checkDecoded(t, ups, err)
+		for _, u := range ups {
+			if err := CheckSerial(a, u.Serial); err != nil {
+				t.Fatalf("update for a serial the adapter itself refuses: %v", err)
+			}
+		}
+	})
+}
+
+// BenchmarkDecodeGoE measures the decoder on a charging go-e's traffic
+// (nrg every second, eto, and keys it ignores): readings/s.
+func BenchmarkDecodeGoE(b *testing.B) {
+	a := gAdapter(b)
+	cycles := make([][]mqttMsg, 64)
+	for i := range cycles {
+		cycles[i] = []mqttMsg{
+			gM("nrg", fmt.Sprintf(`[230,231,229,2,16,16.1,15.9,3680,3696,3664,12,%d,99,99,99,0]`, 11000+i)),
+			gM("eto", fmt.Sprintf("%d", 123456+i)),
+			gM("rbt", fmt.Sprintf("%d", 498429772+1000*i)),
+			gM("wh", fmt.Sprintf("%d.5", 2344+i)),
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	readings := 0
+	for i := 0; b.Loop(); i++ {
+		for _, m := range cycles[i%len(cycles)] {
+			ups, err := a.Decode(m.topic, []byte(m.payload))
+			if err != nil {
+				b.Fatal(err)
+			}
+			readings += len(ups)
+		}
+	}
+	b.ReportMetric(float64(readings)/b.Elapsed().Seconds(), "readings/s")
+}
