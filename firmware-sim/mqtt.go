@@ -85,7 +85,6 @@ func (s *Sim) connect(ctx context.Context, ep endpoint) (*conn, error) {
 		AddBroker(s.cfg.Broker).
 		SetClientID(id).
 		SetCleanSession(true).
-		SetWill(will.Topic, will.Payload, will.QoS, will.Retained).
 		SetKeepAlive(30 * time.Second).
 		SetConnectTimeout(s.cfg.ConnectTimeout).
 		SetConnectRetry(false). // the first connect must fail fast and clearly
@@ -95,6 +94,9 @@ func (s *Sim) connect(ctx context.Context, ep endpoint) (*conn, error) {
 		SetConnectionLostHandler(func(_ mqtt.Client, err error) {
 			s.log.Warn("connection lost, reconnecting", "device", id, "err", err)
 		})
+	if will.Topic != "" { // a Victron GX has no last will
+		opts.SetWill(will.Topic, will.Payload, will.QoS, will.Retained)
+	}
 	c.client = mqtt.NewClient(opts)
 
 	tok := c.client.Connect()
@@ -206,16 +208,17 @@ func (s *Sim) publishOn(conns map[string]*conn, msgs []Message) {
 	}
 }
 
-// disconnect announces every device offline and closes its connection.
+// disconnect announces every device offline (a device without a will,
+// the Victron GX, says nothing) and closes its connection.
 func (s *Sim) disconnect(conns []*conn) {
 	s.connMu.Lock()
 	s.conns = map[string]*conn{}
 	s.connMu.Unlock()
 	for _, c := range conns {
-		if c.client.IsConnectionOpen() {
-			s.mu.Lock()
-			w := c.ep.will()
-			s.mu.Unlock()
+		s.mu.Lock()
+		w := c.ep.will()
+		s.mu.Unlock()
+		if w.Topic != "" && c.client.IsConnectionOpen() {
 			if t := c.client.Publish(w.Topic, w.QoS, w.Retained, w.Payload); !t.WaitTimeout(2*time.Second) || t.Error() != nil {
 				s.log.Warn("offline message not confirmed", "device", c.ep.clientID(), "err", t.Error())
 			} else {

@@ -199,9 +199,16 @@ func (inv *inverter) advance(now, pt time.Time, prof *PVProfile) {
 	inv.yieldDayWh += ac * dtHours
 	inv.lastUpdate = now
 
-	// Noise draws happen every reachable step, in a fixed order, so the
-	// stream stays aligned whatever the limits do.
-	nV, nF, nT, nDC := inv.rng.NormFloat64(), inv.rng.NormFloat64(), inv.rng.NormFloat64(), inv.rng.NormFloat64()
+	inv.live = hoymilesValues(inv.rng, prof, pt, ac, inv.nameplate)
+}
+
+// hoymilesValues are the measurements of a Hoymiles inverter with one DC
+// input that delivers ac W at profile time pt. Both gateways (OpenDTU and
+// AhoyDTU) read the same inverter. Noise draws happen every reachable
+// step, in a fixed order, so the stream stays aligned whatever the limits
+// do.
+func hoymilesValues(rng *rand.Rand, prof *PVProfile, pt time.Time, ac, nameplate float64) inverterValues {
+	nV, nF, nT, nDC := rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64(), rng.NormFloat64()
 	eff := 0.955
 	if pdc := prof.DCPower(pt); pdc > 1 {
 		eff = clamp(prof.ACPower(pt)/pdc, 0.85, 0.97)
@@ -210,7 +217,7 @@ func (inv *inverter) advance(now, pt time.Time, prof *PVProfile) {
 		acW:    ac,
 		acV:    clamp(230+1.5*nV, 220, 240),
 		freqHz: clamp(50+0.02*nF, 49.9, 50.1),
-		tempC:  prof.AmbientC(pt) + 20*ac/inv.nameplate + 0.3*nT,
+		tempC:  prof.AmbientC(pt) + 20*ac/nameplate + 0.3*nT,
 	}
 	v.acA = ac / v.acV
 	if ac > 0 {
@@ -218,11 +225,11 @@ func (inv *inverter) advance(now, pt time.Time, prof *PVProfile) {
 		v.dcW = ac / eff
 		v.efficiencyPct = eff * 100
 	}
-	moduleW := inv.nameplate * dcPerAC
+	moduleW := nameplate * dcPerAC
 	v.dcV = clamp(30+6*v.dcW/moduleW+0.2*nDC, 16, 60)
 	v.dcA = v.dcW / v.dcV
 	v.irradiationPct = v.dcW / moduleW * 100
-	inv.live = v
+	return v
 }
 
 // command applies one OpenDTU command (the last topic level) as the

@@ -33,6 +33,33 @@ const (
 	// MaxPlugChannels is the most relay channels a Tasmota energy driver
 	// reports (and what the node's adapter accepts).
 	MaxPlugChannels = 8
+
+	// DefaultHouseAnnualKWh is the consumption of the simulated house
+	// besides its plugs, EV charger and battery, kWh per year (BDEW H25).
+	DefaultHouseAnnualKWh = 3500.0
+	// DefaultAhoyTopic is AhoyDTU's default base topic (no trailing '/').
+	DefaultAhoyTopic = "inverter"
+	// DefaultAhoyNameplate is the AC rating of an AhoyDTU inverter, W (a
+	// Hoymiles HM-600).
+	DefaultAhoyNameplate = gridmint.W(600)
+	// DefaultGoEPrefix is the go-eCharger's default MQTT topic prefix (mtp).
+	DefaultGoEPrefix = "go-eCharger/"
+	// DefaultGoEPhases is the number of phases a car charges on.
+	DefaultGoEPhases = 3
+	// DefaultGoEMaxCurrent is the charger's ama, A: an 11 kW HOME+.
+	DefaultGoEMaxCurrent = 16
+	// DefaultGoEMinCurrent is the charger's mca, A: the IEC 61851 minimum.
+	DefaultGoEMinCurrent = 6
+	// Victron battery defaults.
+	DefaultBatteryKWh          = 10.0   // usable capacity, kWh
+	DefaultBatteryMaxW         = 3000.0 // charge and discharge limit each, W
+	DefaultBatteryMinSoC       = 10.0   // %, Victron ESS's default minimum SoC
+	DefaultBatteryMaxSoC       = 100.0  // %
+	DefaultBatteryInitialSoC   = 50.0   // % of a battery without saved state
+	DefaultBatteryRoundTripEff = 0.9    // AC to AC, 0..1
+	// VictronKeepAliveTimeout is how long a GX keeps publishing after the
+	// last keep-alive (dbus-flashmq's 60 s), on the sim clock.
+	VictronKeepAliveTimeout = 60 * time.Second
 )
 
 // Config configures a Sim. Zero fields take the documented defaults.
@@ -50,6 +77,26 @@ type Config struct {
 	PV []PVConfig
 	// Plugs lists the Tasmota plugs, one MQTT connection each.
 	Plugs []PlugConfig
+	// ShellyPlugs lists Shelly Plus Plug S (Gen2) smart plugs, one MQTT
+	// connection each.
+	ShellyPlugs []ShellyPlugConfig
+	// ShellyMeters lists Shelly Pro 3EM meters (triphase profile), each
+	// measuring the house's grid connection (see HouseAnnualKWh).
+	ShellyMeters []ShellyMeterConfig
+	// Victron lists Venus OS GX devices (dbus-flashmq), each with a
+	// battery, a grid meter and an ESS inverter/charger.
+	Victron []VictronConfig
+	// GoE lists go-eCharger EV chargers (API v2 over MQTT).
+	GoE []GoEConfig
+	// Ahoy lists Hoymiles inverters behind AhoyDTU gateways. Inverters
+	// with the same Topic share one AhoyDTU (one MQTT connection) and get
+	// indices 0, 1, ... in this order.
+	Ahoy []AhoyConfig
+	// HouseAnnualKWh is the consumption of the house that every grid meter
+	// (Shelly Pro 3EM, Victron grid) measures, besides what the other
+	// simulated devices add (see the package doc, "The house"): kWh per
+	// year to which the BDEW H25 profile is scaled; default 3500.
+	HouseAnnualKWh float64
 	// ProfileStart is the profile-clock time at simStart (see the package
 	// doc). Zero: the sim clock's own time in Location.
 	ProfileStart time.Time
@@ -138,7 +185,7 @@ func (m Message) String() string {
 
 // Stats are counters of a running Sim, for the binary's summary line.
 type Stats struct {
-	Devices   int    // MQTT devices: OpenDTUs plus plugs
+	Devices   int    // MQTT devices: OpenDTUs, plugs, Shellys, GXs, go-es, AhoyDTUs
 	Connected int    // devices whose MQTT connection is up
 	Published uint64 // messages handed to the MQTT client without error
 	Commands  uint64 // command messages received
@@ -159,9 +206,15 @@ type Sim struct {
 
 	stepMu sync.Mutex // serialises Step, so cycles are published in order
 
-	mu    sync.Mutex // guards device state
-	dtus  []*dtu
-	plugs []*plug
+	mu           sync.Mutex // guards device state
+	dtus         []*dtu
+	plugs        []*plug
+	shellyPlugs  []*shellyPlug
+	shellyMeters []*shellyMeter
+	gxs          []*venusGX
+	goes         []*goeCharger
+	ahoys        []*ahoyDTU
+	house        *house
 
 	connMu sync.Mutex
 	conns  map[string]*conn // by client ID, while Run is connected
@@ -174,6 +227,7 @@ type Sim struct {
 // clientID (immutable) are called with Sim.mu held.
 type endpoint interface {
 	clientID() string
+	// will is the MQTT last will; a zero Message (empty Topic) is none.
 	will() Message
 	// onConnect returns what the device publishes on every (re)connect.
 	onConnect(now time.Time) []Message
@@ -208,6 +262,9 @@ func New(cfg Config) (*Sim, error) {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout
 	}
+	if cfg.HouseAnnualKWh == 0 {
+		cfg.HouseAnnualKWh = DefaultHouseAnnualKWh
+	}
 	switch {
 	case cfg.Period < 0:
 		return nil, invalid("Config.Period %v: must be positive", cfg.Period)
@@ -217,8 +274,10 @@ func New(cfg Config) (*Sim, error) {
 		return nil, invalid("Config.ConnectTimeout %v: must be positive", cfg.ConnectTimeout)
 	case strings.ContainsAny(cfg.ClientPrefix, "+#/"):
 		return nil, invalid("Config.ClientPrefix %q: no '+', '#' or '/'", cfg.ClientPrefix)
-	case len(cfg.PV) == 0 && len(cfg.Plugs) == 0:
-		return nil, invalid("Config.PV and Config.Plugs are both empty: nothing to simulate")
+	case !(cfg.HouseAnnualKWh > 0 && cfg.HouseAnnualKWh <= 1e6):
+		return nil, invalid("Config.HouseAnnualKWh %v: want 0 < kWh/yr <= 1e6", cfg.HouseAnnualKWh)
+	case len(cfg.PV)+len(cfg.Plugs)+len(cfg.ShellyPlugs)+len(cfg.ShellyMeters)+len(cfg.Victron)+len(cfg.GoE)+len(cfg.Ahoy) == 0:
+		return nil, invalid("Config.PV, Plugs, ShellyPlugs, ShellyMeters, Victron, GoE and Ahoy are all empty: nothing to simulate")
 	}
 	if cfg.Broker != "" {
 		if err := checkBroker(cfg.Broker); err != nil {
@@ -298,7 +357,108 @@ func New(cfg Config) (*Sim, error) {
 		}
 		s.plugs = append(s.plugs, p)
 	}
+	if err := s.newDialects(cfg, now, claim); err != nil {
+		return nil, err
+	}
+	s.house = newHouse(cfg.HouseAnnualKWh, cfg.Seed)
 	return s, nil
+}
+
+// newDialects builds the Shelly, Victron, go-e and AhoyDTU devices of
+// cfg (see New).
+func (s *Sim) newDialects(cfg Config, now time.Time, claim func(id, field string) error) error {
+	prefixes := map[string]string{} // Shelly topic prefix → field
+	for i, pc := range cfg.ShellyPlugs {
+		field := fmt.Sprintf("Config.ShellyPlugs[%d]", i)
+		p, err := newShellyPlug(pc, field, cfg.ClientPrefix, cfg.Seed, now, cfg.Location)
+		if err != nil {
+			return err
+		}
+		if other, dup := prefixes[p.prefix]; dup {
+			return invalid("%s.Prefix %q: also used by %s", field, p.prefix, other)
+		}
+		prefixes[p.prefix] = field
+		if err := claim(p.client, field+".MAC"); err != nil {
+			return err
+		}
+		s.shellyPlugs = append(s.shellyPlugs, p)
+	}
+	for i, mc := range cfg.ShellyMeters {
+		field := fmt.Sprintf("Config.ShellyMeters[%d]", i)
+		m, err := newShellyMeter(mc, field, cfg.ClientPrefix, cfg.Seed, now, cfg.Location)
+		if err != nil {
+			return err
+		}
+		if other, dup := prefixes[m.prefix]; dup {
+			return invalid("%s.Prefix %q: also used by %s", field, m.prefix, other)
+		}
+		prefixes[m.prefix] = field
+		if err := claim(m.client, field+".MAC"); err != nil {
+			return err
+		}
+		s.shellyMeters = append(s.shellyMeters, m)
+	}
+	for i, vc := range cfg.Victron {
+		field := fmt.Sprintf("Config.Victron[%d]", i)
+		gx, err := newVenusGX(vc, field, cfg.ClientPrefix, cfg.Seed)
+		if err != nil {
+			return err
+		}
+		if err := claim(gx.id, field+".PortalID"); err != nil {
+			return err
+		}
+		s.gxs = append(s.gxs, gx)
+	}
+	bases := map[string]string{} // go-e <prefix><serial>/ → field
+	for i, gc := range cfg.GoE {
+		field := fmt.Sprintf("Config.GoE[%d]", i)
+		g, err := newGoECharger(gc, field, cfg.ClientPrefix, cfg.Seed, now)
+		if err != nil {
+			return err
+		}
+		if other, dup := bases[g.base]; dup {
+			return invalid("%s.Serial %q: prefix and serial also used by %s", field, gc.Serial, other)
+		}
+		bases[g.base] = field
+		if err := claim(g.id, field+".Serial"); err != nil {
+			return err
+		}
+		s.goes = append(s.goes, g)
+	}
+	for i, ac := range cfg.Ahoy {
+		field := fmt.Sprintf("Config.Ahoy[%d]", i)
+		topic := ac.Topic
+		if topic == "" {
+			topic = DefaultAhoyTopic
+		}
+		if err := checkAhoyTopic(field, topic); err != nil {
+			return err
+		}
+		var a *ahoyDTU
+		for _, cand := range s.ahoys {
+			if cand.topic == topic {
+				a = cand
+			}
+		}
+		if a == nil {
+			a = newAhoyDTU(cfg.ClientPrefix, topic, now)
+			if err := claim(a.id, field+".Topic"); err != nil {
+				return err
+			}
+			s.ahoys = append(s.ahoys, a)
+		}
+		inv, err := newAhoyInverter(ac, field, topic, len(a.inverters), cfg.Seed)
+		if err != nil {
+			return err
+		}
+		for _, other := range a.inverters {
+			if other.name == inv.name {
+				return invalid("%s.Name %q: another inverter of AhoyDTU %q has that name", field, inv.name, topic)
+			}
+		}
+		a.inverters = append(a.inverters, inv)
+	}
+	return nil
 }
 
 func invalid(format string, args ...any) error {
@@ -349,17 +509,52 @@ func (s *Sim) Step(now time.Time) []Message {
 	pt := s.ProfileTime(now)
 	var msgs []Message
 	s.mu.Lock()
+	// Physics first, every device, then the house balance that the
+	// meters and batteries see; then each device's publish cycle.
 	for _, d := range s.dtus {
 		for _, inv := range d.inverters {
 			inv.advance(now, pt, s.pvProfile)
 		}
-		msgs = append(msgs, d.cycle(now)...)
+	}
+	for _, a := range s.ahoys {
+		for _, inv := range a.inverters {
+			inv.advance(now, pt, s.pvProfile)
+		}
 	}
 	for _, p := range s.plugs {
 		p.advance(now, pt, s.loadProfile)
+	}
+	for _, p := range s.shellyPlugs {
+		p.advance(now, pt, s.loadProfile)
+	}
+	for _, g := range s.goes {
+		g.advance(now)
+	}
+	s.advanceHouse(now, pt)
+
+	for _, d := range s.dtus {
+		msgs = append(msgs, d.cycle(now)...)
+	}
+	for _, p := range s.plugs {
 		if p.teleDue(now, s.cfg.Period) {
 			msgs = append(msgs, p.tele(now)...)
 		}
+	}
+	for _, p := range s.shellyPlugs {
+		msgs = append(msgs, p.cycle(now)...)
+	}
+	for _, m := range s.shellyMeters {
+		msgs = append(msgs, m.cycle(now)...)
+	}
+	for _, gx := range s.gxs {
+		msgs = append(msgs, gx.cycle(now)...)
+	}
+	for _, g := range s.goes {
+		msgs = append(msgs, g.cycle(now)...)
+	}
+	commStart, commStop := s.daylight(now)
+	for _, a := range s.ahoys {
+		msgs = append(msgs, a.cycle(now, commStart, commStop)...)
 	}
 	s.mu.Unlock()
 	s.publish(msgs)
@@ -372,13 +567,18 @@ func (s *Sim) String() string {
 	for _, d := range s.dtus {
 		n += len(d.inverters)
 	}
-	return fmt.Sprintf("firmware-sim: %d inverter(s) on %d OpenDTU(s), %d Tasmota plug(s)", n, len(s.dtus), len(s.plugs))
+	na := 0
+	for _, a := range s.ahoys {
+		na += len(a.inverters)
+	}
+	return fmt.Sprintf("firmware-sim: %d inverter(s) on %d OpenDTU(s), %d Tasmota plug(s), %d Shelly plug(s), %d Shelly meter(s), %d Victron GX(s), %d go-eCharger(s), %d inverter(s) on %d AhoyDTU(s)",
+		n, len(s.dtus), len(s.plugs), len(s.shellyPlugs), len(s.shellyMeters), len(s.gxs), len(s.goes), na, len(s.ahoys))
 }
 
 // Stats returns the counters of the running Sim.
 func (s *Sim) Stats() Stats {
 	st := Stats{
-		Devices:   len(s.dtus) + len(s.plugs),
+		Devices:   len(s.endpoints()),
 		Published: s.published.Load(),
 		Commands:  s.commands.Load(),
 		Ignored:   s.ignored.Load(),
@@ -393,14 +593,31 @@ func (s *Sim) Stats() Stats {
 	return st
 }
 
-// endpoints lists every MQTT device, OpenDTUs first, in config order.
+// endpoints lists every MQTT device in config order: OpenDTUs, Tasmota
+// plugs, Shelly plugs, Shelly meters, Victron GXs, go-eChargers,
+// AhoyDTUs. The slices are fixed after New, so no lock is needed.
 func (s *Sim) endpoints() []endpoint {
-	eps := make([]endpoint, 0, len(s.dtus)+len(s.plugs))
+	var eps []endpoint
 	for _, d := range s.dtus {
 		eps = append(eps, d)
 	}
 	for _, p := range s.plugs {
 		eps = append(eps, p)
+	}
+	for _, p := range s.shellyPlugs {
+		eps = append(eps, p)
+	}
+	for _, m := range s.shellyMeters {
+		eps = append(eps, m)
+	}
+	for _, gx := range s.gxs {
+		eps = append(eps, gx)
+	}
+	for _, g := range s.goes {
+		eps = append(eps, g)
+	}
+	for _, a := range s.ahoys {
+		eps = append(eps, a)
 	}
 	return eps
 }

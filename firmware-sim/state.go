@@ -12,6 +12,9 @@ import (
 )
 
 // StateVersion is the version of the State layout written by Snapshot.
+// The Shelly, Victron, go-e and AhoyDTU lists were added to version 1
+// without a bump: they are optional, so every earlier version-1 file
+// reads as before (their devices start fresh).
 const StateVersion = 1
 
 // State is what real devices keep in flash across reboots: lifetime and
@@ -20,10 +23,62 @@ const StateVersion = 1
 // counters keep growing across restarts. Energies are float64 Wh so no
 // fraction of a Wh is lost between runs.
 type State struct {
-	Version   int             `json:"version"`
-	SavedAt   time.Time       `json:"saved_at"` // sim-clock time of Snapshot
-	Inverters []InverterState `json:"inverters,omitempty"`
-	Plugs     []PlugState     `json:"plugs,omitempty"`
+	Version      int                `json:"version"`
+	SavedAt      time.Time          `json:"saved_at"` // sim-clock time of Snapshot
+	Inverters    []InverterState    `json:"inverters,omitempty"`
+	Plugs        []PlugState        `json:"plugs,omitempty"`
+	ShellyPlugs  []ShellyPlugState  `json:"shelly_plugs,omitempty"`
+	ShellyMeters []ShellyMeterState `json:"shelly_meters,omitempty"`
+	Victron      []VictronState     `json:"victron,omitempty"`
+	GoE          []GoEState         `json:"goe,omitempty"`
+	Ahoy         []AhoyState        `json:"ahoy,omitempty"`
+}
+
+// ShellyPlugState is a Shelly plug's lifetime counter and relay.
+type ShellyPlugState struct {
+	ID      string  `json:"id"`       // Shelly device ID
+	TotalWh float64 `json:"total_wh"` // aenergy.total, Wh
+	Output  bool    `json:"output"`   // relay on
+}
+
+// ShellyMeterState is a Pro 3EM's per-phase counters (L1, L2, L3), Wh.
+type ShellyMeterState struct {
+	ID       string     `json:"id"`         // Shelly device ID
+	ActWh    [3]float64 `json:"act_wh"`     // *_total_act_energy, import
+	ActRetWh [3]float64 `json:"act_ret_wh"` // *_total_act_ret_energy, export
+}
+
+// VictronState is a GX's battery and grid meter state.
+type VictronState struct {
+	PortalID     string  `json:"portal_id"`
+	SoCPct       float64 `json:"soc_pct"`       // battery state of charge, %
+	ChargedWh    float64 `json:"charged_wh"`    // History/ChargedEnergy, Wh (DC)
+	DischargedWh float64 `json:"discharged_wh"` // History/DischargedEnergy, Wh (DC)
+	ForwardWh    float64 `json:"forward_wh"`    // grid Ac/Energy/Forward, Wh
+	ReverseWh    float64 `json:"reverse_wh"`    // grid Ac/Energy/Reverse, Wh
+}
+
+// GoEState is a go-eCharger's counters and EV session.
+type GoEState struct {
+	Serial    string  `json:"serial"`
+	EtoWh     float64 `json:"eto_wh"`     // lifetime energy, Wh
+	SessionWh float64 `json:"session_wh"` // wh: energy of the current session, Wh
+	NeedWh    float64 `json:"need_wh"`    // what the session's car needs, Wh
+	Car       int     `json:"car"`        // 1 idle, 2 charging, 3 wait car, 4 complete
+	Session   int     `json:"session"`    // sessions started so far
+	// NextEvent is the sim-clock time of the next arrival (car 1) or
+	// unplugging (car 4).
+	NextEvent time.Time `json:"next_event,omitzero"`
+	Amp       int       `json:"amp"` // requested current, A (persisted by the charger)
+}
+
+// AhoyState is an AhoyDTU inverter's counters.
+type AhoyState struct {
+	Topic        string  `json:"topic"` // AhoyDTU base topic
+	Name         string  `json:"name"`  // inverter name
+	YieldTotalWh float64 `json:"yield_total_wh"`
+	YieldDayWh   float64 `json:"yield_day_wh"`
+	Day          string  `json:"day,omitempty"` // profile-local date of YieldDayWh
 }
 
 // InverterState is one inverter's persistent state.
@@ -81,11 +136,37 @@ func (s *Sim) Snapshot() State {
 		}
 		st.Plugs = append(st.Plugs, ps)
 	}
+	for _, p := range s.shellyPlugs {
+		st.ShellyPlugs = append(st.ShellyPlugs, ShellyPlugState{ID: p.id, TotalWh: p.totalWh, Output: p.output})
+	}
+	for _, m := range s.shellyMeters {
+		st.ShellyMeters = append(st.ShellyMeters, ShellyMeterState{ID: m.id, ActWh: m.importWh, ActRetWh: m.exportWh})
+	}
+	for _, gx := range s.gxs {
+		st.Victron = append(st.Victron, VictronState{
+			PortalID: gx.portal, SoCPct: gx.bat.socPct(), ChargedWh: gx.bat.chargedWh, DischargedWh: gx.bat.dischargedWh,
+			ForwardWh: gx.grid.netImportWh, ReverseWh: gx.grid.netExportWh,
+		})
+	}
+	for _, g := range s.goes {
+		st.GoE = append(st.GoE, GoEState{
+			Serial: g.serial, EtoWh: g.etoWh, SessionWh: g.whSession, NeedWh: g.needWh,
+			Car: g.car, Session: g.session, NextEvent: g.nextEvent.UTC(), Amp: g.amp,
+		})
+	}
+	for _, a := range s.ahoys {
+		for _, inv := range a.inverters {
+			st.Ahoy = append(st.Ahoy, AhoyState{
+				Topic: a.topic, Name: inv.name, YieldTotalWh: inv.yieldTotalWh, YieldDayWh: inv.yieldDayWh, Day: inv.day.String(),
+			})
+		}
+	}
 	return st
 }
 
 // Restore loads st into the devices it names: inverters by serial, plugs
-// by topic. Devices absent from st keep their fresh state; entries for
+// by topic, Shelly devices by device ID, GXs by portal ID, go-eChargers by
+// serial, AhoyDTU inverters by base topic and name. Devices absent from st keep their fresh state; entries for
 // devices not configured are skipped and logged. Call it before Run. It
 // validates all of st first and changes nothing when st is invalid.
 func (s *Sim) Restore(st State) error {
@@ -148,6 +229,10 @@ func (s *Sim) Restore(st State) error {
 		}
 		plugs = append(plugs, plugPatch{p, ps, day})
 	}
+	apply, err := s.checkDialectState(st)
+	if err != nil {
+		return err
+	}
 	for _, ip := range invs {
 		ip.inv.yieldTotalWh = ip.st.YieldTotalWh
 		ip.inv.yieldDayWh = ip.st.YieldDayWh
@@ -167,7 +252,136 @@ func (s *Sim) Restore(st State) error {
 			ch.periodStartWh = wholeWh(cs.TotalWh)
 		}
 	}
+	apply()
 	return nil
+}
+
+// checkDialectState validates the Shelly, Victron, go-e and AhoyDTU parts
+// of st and returns the function that applies them. Called with s.mu held.
+func (s *Sim) checkDialectState(st State) (apply func(), err error) {
+	var patches []func()
+	for i, ps := range st.ShellyPlugs {
+		field := fmt.Sprintf("State.ShellyPlugs[%d]", i)
+		if err := checkEnergies(field, []string{"TotalWh"}, ps.TotalWh); err != nil {
+			return nil, err
+		}
+		var p *shellyPlug
+		for _, c := range s.shellyPlugs {
+			if c.id == ps.ID {
+				p = c
+			}
+		}
+		if p == nil {
+			s.log.Warn("state: Shelly plug not configured, skipped", "id", ps.ID)
+			continue
+		}
+		patches = append(patches, func() { p.totalWh, p.output = ps.TotalWh, ps.Output })
+	}
+	for i, ms := range st.ShellyMeters {
+		field := fmt.Sprintf("State.ShellyMeters[%d]", i)
+		for ph := range 3 {
+			names := []string{fmt.Sprintf("ActWh[%d]", ph), fmt.Sprintf("ActRetWh[%d]", ph)}
+			if err := checkEnergies(field, names, ms.ActWh[ph], ms.ActRetWh[ph]); err != nil {
+				return nil, err
+			}
+		}
+		var m *shellyMeter
+		for _, c := range s.shellyMeters {
+			if c.id == ms.ID {
+				m = c
+			}
+		}
+		if m == nil {
+			s.log.Warn("state: Shelly meter not configured, skipped", "id", ms.ID)
+			continue
+		}
+		patches = append(patches, func() { m.importWh, m.exportWh = ms.ActWh, ms.ActRetWh })
+	}
+	for i, vs := range st.Victron {
+		field := fmt.Sprintf("State.Victron[%d]", i)
+		names := []string{"ChargedWh", "DischargedWh", "ForwardWh", "ReverseWh"}
+		if err := checkEnergies(field, names, vs.ChargedWh, vs.DischargedWh, vs.ForwardWh, vs.ReverseWh); err != nil {
+			return nil, err
+		}
+		if !(vs.SoCPct >= 0 && vs.SoCPct <= 100) {
+			return nil, invalid("%s.SoCPct %v: want 0..100", field, vs.SoCPct)
+		}
+		var gx *venusGX
+		for _, c := range s.gxs {
+			if c.portal == vs.PortalID {
+				gx = c
+			}
+		}
+		if gx == nil {
+			s.log.Warn("state: Victron GX not configured, skipped", "portal_id", vs.PortalID)
+			continue
+		}
+		patches = append(patches, func() {
+			b := gx.bat
+			// A changed configuration may have narrowed the SoC limits.
+			b.energyWh = clamp(vs.SoCPct/100*b.capWh, b.minWh, b.maxWh)
+			b.chargedWh, b.dischargedWh = vs.ChargedWh, vs.DischargedWh
+			gx.grid.netImportWh, gx.grid.netExportWh = vs.ForwardWh, vs.ReverseWh
+		})
+	}
+	for i, gs := range st.GoE {
+		field := fmt.Sprintf("State.GoE[%d]", i)
+		names := []string{"EtoWh", "SessionWh", "NeedWh"}
+		if err := checkEnergies(field, names, gs.EtoWh, gs.SessionWh, gs.NeedWh); err != nil {
+			return nil, err
+		}
+		switch {
+		case gs.Car < goeCarIdle || gs.Car > goeCarComplete:
+			return nil, invalid("%s.Car %d: want 1 (idle), 2 (charging), 3 (wait car) or 4 (complete)", field, gs.Car)
+		case gs.Session < 0:
+			return nil, invalid("%s.Session %d: must not be negative", field, gs.Session)
+		case gs.Amp < 6 || gs.Amp > 32:
+			return nil, invalid("%s.Amp %d A: want 6..32", field, gs.Amp)
+		}
+		var g *goeCharger
+		for _, c := range s.goes {
+			if c.serial == gs.Serial {
+				g = c
+			}
+		}
+		if g == nil {
+			s.log.Warn("state: go-eCharger not configured, skipped", "serial", gs.Serial)
+			continue
+		}
+		patches = append(patches, func() {
+			g.etoWh, g.whSession, g.needWh = gs.EtoWh, gs.SessionWh, gs.NeedWh
+			g.car, g.session, g.nextEvent = gs.Car, gs.Session, gs.NextEvent
+			g.amp = min(max(gs.Amp, g.mca), g.ama) // within this configuration's mca..ama
+		})
+	}
+	for i, as := range st.Ahoy {
+		field := fmt.Sprintf("State.Ahoy[%d]", i)
+		if err := checkEnergies(field, []string{"YieldTotalWh", "YieldDayWh"}, as.YieldTotalWh, as.YieldDayWh); err != nil {
+			return nil, err
+		}
+		day, err := parseCivilDate(as.Day)
+		if err != nil {
+			return nil, invalid("%s.Day %q: want 2006-01-02", field, as.Day)
+		}
+		var inv *ahoyInverter
+		for _, a := range s.ahoys {
+			for _, c := range a.inverters {
+				if a.topic == as.Topic && c.name == as.Name {
+					inv = c
+				}
+			}
+		}
+		if inv == nil {
+			s.log.Warn("state: AhoyDTU inverter not configured, skipped", "topic", as.Topic, "name", as.Name)
+			continue
+		}
+		patches = append(patches, func() { inv.yieldTotalWh, inv.yieldDayWh, inv.day = as.YieldTotalWh, as.YieldDayWh, day })
+	}
+	return func() {
+		for _, p := range patches {
+			p()
+		}
+	}, nil
 }
 
 // checkEnergies checks that each of vals (named by names) is a plausible

@@ -1,6 +1,7 @@
 // Command firmware-sim runs simulated home devices that speak the real
-// firmware dialects over MQTT: PV micro-inverters behind an OpenDTU and
-// Tasmota energy-monitoring plugs (package firmwaresim). Point it at the
+// firmware dialects over MQTT: PV micro-inverters behind an OpenDTU or an
+// AhoyDTU, Tasmota and Shelly plugs, a Shelly Pro 3EM grid meter, a
+// Victron GX with an ESS battery and a go-eCharger (package firmwaresim). Point it at the
 // broker the gridmint node listens to and the node sees devices as if they
 // were real.
 //
@@ -33,7 +34,7 @@ func runWithSignals() int {
 	return run(ctx, os.Args[1:], os.Stderr)
 }
 
-const usageHeader = `firmware-sim: simulated OpenDTU PV inverters and Tasmota smart plugs on MQTT.
+const usageHeader = `firmware-sim: simulated home devices on MQTT, in their firmware's own dialects.
 
 Each inverter publishes OpenDTU's topics under --base-topic every --period
 (AC power from a real PVWatts year, scaled to --nameplate-w) and obeys
@@ -41,6 +42,20 @@ Each inverter publishes OpenDTU's topics under --base-topic every --period
 tele/<topic>/SENSOR and STATE every --tele-period (load from the BDEW H25
 household profile, scaled to --annual-kwh) and obeys cmnd/<topic>/POWER.
 Energy counters integrate the reported power over real time.
+
+More dialects, none by default:
+  --shelly-plugs  Shelly Plus Plug S: <id>/status/switch:0, events/rpc,
+                  online; RPC Switch.Set/Toggle, Shelly.GetStatus on <id>/rpc
+  --shelly-meters Shelly Pro 3EM on the house's grid connection: em:0, emdata:0
+  --victron       Venus OS GX (dbus-flashmq): battery/512, grid/30, vebus/257;
+                  publishes only while R/<portal>/keepalive arrives; ESS setpoint
+                  W/<portal>/vebus/257/Hub4/L1/AcPowerSetpoint {"value": W}
+  --goe           go-eCharger API v2: go-eCharger/<serial>/<key>; amp/set, frc/set
+                  answered on <key>/result; a car plugs in at start
+  --ahoy          Hoymiles inverters behind one AhoyDTU (base topic inverter):
+                  inverter/<name>/ch0/P_AC ...; inverter/ctrl/limit/<index> 600W or 70
+The grid meters measure the house: its own load (--house-annual-kwh) plus the
+plugs and the charger, minus the PV, plus the battery.
 
 Time of day: by default devices live the real local time, so PV is dark at
 night. Set --profile-start to a late morning, e.g. 2025-06-21T10:30:00Z,
@@ -52,10 +67,13 @@ Flags:
 `
 
 const usageFooter = `
-Inverters get serials 116181234567, 116181234568, ...; plugs get topics
-tasmota_A1B2C3, tasmota_A1B2C4, ... One summary line is logged per minute.
-SIGINT or SIGTERM publishes every device's offline state, saves
---state-file and exits.
+Identities: inverters get serials 116181234567, 116181234568, ...; plugs get
+topics tasmota_A1B2C3, tasmota_A1B2C4, ...; Shelly plugs are
+shellyplusplugs-02a1b2000001, ...002, ...; Shelly meters
+shellypro3em-02a1b3000001, ...; Victron GXs portal IDs 02c0619a0001, ...;
+go-eChargers serials 200001, 200002, ...; AhoyDTU inverters HM-600 (index 0),
+HM-600-2 (index 1), ... One summary line is logged per minute. SIGINT or
+SIGTERM publishes every device's offline state, saves --state-file and exits.
 `
 
 // summaryEvery is how often the summary line is logged.
@@ -80,6 +98,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		plugCount    = fs.Int("plugs", 1, "`number` of Tasmota smart plugs")
 		channels     = fs.Int("plug-channels", 1, "`number` of relay channels per plug, 1..8; more than 1 sends Power per channel, like a Sonoff Dual R3")
 		separate     = fs.Bool("plug-separate-totals", false, "with several channels, send Total/Today/Yesterday per channel too (Tasmota SetOption129); the default sums them, as stock firmware does")
+		shellyPlugs  = fs.Int("shelly-plugs", 0, "`number` of Shelly Plus Plug S plugs, each consuming --annual-kwh")
+		shellyMeters = fs.Int("shelly-meters", 0, "`number` of Shelly Pro 3EM grid meters (W, Wh; negative power = export)")
+		victron      = fs.Int("victron", 0, "`number` of Victron GX devices, each with one ESS battery (see --battery-kwh)")
+		goe          = fs.Int("goe", 0, "`number` of go-eChargers (16 A, --goe-phases)")
+		ahoy         = fs.Int("ahoy", 0, "`number` of Hoymiles inverters (600 W each) behind one AhoyDTU")
+		houseKWh     = fs.Float64("house-annual-kwh", firmwaresim.DefaultHouseAnnualKWh, "yearly consumption of the house the grid meters see, besides plugs, charger and battery, `kWh`/yr")
+		batteryKWh   = fs.Float64("battery-kwh", firmwaresim.DefaultBatteryKWh, "usable capacity of each Victron battery, `kWh`; it charges and discharges up to 3000 W")
+		goePhases    = fs.Int("goe-phases", firmwaresim.DefaultGoEPhases, "phases each car charges on, 1 or 3 (`number`): power = amp A x 230 V x phases")
+		goeSession   = fs.Float64("goe-session-kwh", 0, "energy each car needs, `kWh`; 0 = drawn from --seed per session (5..20 kWh)")
 		nameplate    = fs.Float64("nameplate-w", float64(firmwaresim.DefaultNameplate), "AC nameplate of each inverter, `W`; output is clipped at it")
 		annualKWh    = fs.Float64("annual-kwh", firmwaresim.DefaultAnnualKWh, "yearly consumption of each plug channel, `kWh`/yr")
 		seed         = fs.Uint64("seed", 1, "seed of the measurement noise; the same seed gives the same values")
@@ -114,8 +141,20 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		return usageErr("--pv %d: want 0..10000", *pvCount)
 	case *plugCount < 0 || *plugCount > 10_000:
 		return usageErr("--plugs %d: want 0..10000", *plugCount)
-	case *pvCount+*plugCount == 0:
-		return usageErr("--pv and --plugs are both 0: nothing to simulate")
+	case *shellyPlugs < 0 || *shellyPlugs > 10_000:
+		return usageErr("--shelly-plugs %d: want 0..10000", *shellyPlugs)
+	case *shellyMeters < 0 || *shellyMeters > 10_000:
+		return usageErr("--shelly-meters %d: want 0..10000", *shellyMeters)
+	case *victron < 0 || *victron > 10_000:
+		return usageErr("--victron %d: want 0..10000", *victron)
+	case *goe < 0 || *goe > 10_000:
+		return usageErr("--goe %d: want 0..10000", *goe)
+	case *ahoy < 0 || *ahoy > 16:
+		return usageErr("--ahoy %d: want 0..16 (one AhoyDTU drives at most 16 inverters)", *ahoy)
+	case *pvCount+*plugCount+*shellyPlugs+*shellyMeters+*victron+*goe+*ahoy == 0:
+		return usageErr("--pv, --plugs, --shelly-plugs, --shelly-meters, --victron, --goe and --ahoy are all 0: nothing to simulate")
+	case !(*goeSession >= 0 && *goeSession <= 1000):
+		return usageErr("--goe-session-kwh %v: want 0..1000", *goeSession)
 	case *period <= 0:
 		return usageErr("--period %v: must be positive", *period)
 	case !(*speed > 0):
@@ -132,15 +171,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 
 	cfg := firmwaresim.Config{
-		Broker:       *broker,
-		ClientPrefix: *clientPrefix,
-		Period:       *period,
-		ProfileStart: start,
-		Speed:        *speed,
-		Location:     time.Local,
-		Seed:         *seed,
-		Clock:        gridmint.SystemClock{},
-		Logger:       log,
+		Broker:         *broker,
+		ClientPrefix:   *clientPrefix,
+		Period:         *period,
+		ProfileStart:   start,
+		Speed:          *speed,
+		Location:       time.Local,
+		Seed:           *seed,
+		Clock:          gridmint.SystemClock{},
+		Logger:         log,
+		HouseAnnualKWh: *houseKWh,
 	}
 	for i := range *pvCount {
 		cfg.PV = append(cfg.PV, firmwaresim.PVConfig{
@@ -158,6 +198,25 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 			AnnualKWh:      *annualKWh,
 			TelePeriod:     *telePeriod,
 		})
+	}
+	for i := range *shellyPlugs {
+		cfg.ShellyPlugs = append(cfg.ShellyPlugs, firmwaresim.ShellyPlugConfig{MAC: fmt.Sprintf("%012x", 0x02a1b2000001+i), AnnualKWh: *annualKWh})
+	}
+	for i := range *shellyMeters {
+		cfg.ShellyMeters = append(cfg.ShellyMeters, firmwaresim.ShellyMeterConfig{MAC: fmt.Sprintf("%012x", 0x02a1b3000001+i)})
+	}
+	for i := range *victron {
+		cfg.Victron = append(cfg.Victron, firmwaresim.VictronConfig{PortalID: fmt.Sprintf("%012x", 0x02c0619a0001+i), CapacityKWh: *batteryKWh})
+	}
+	for i := range *goe {
+		cfg.GoE = append(cfg.GoE, firmwaresim.GoEConfig{Serial: fmt.Sprintf("%06d", 200001+i), Phases: *goePhases, SessionWh: *goeSession * 1000})
+	}
+	for i := range *ahoy {
+		name := "HM-600"
+		if i > 0 {
+			name = fmt.Sprintf("HM-600-%d", i+1)
+		}
+		cfg.Ahoy = append(cfg.Ahoy, firmwaresim.AhoyConfig{Name: name, Nameplate: 600})
 	}
 	sim, err := firmwaresim.New(cfg)
 	if err != nil {
@@ -178,9 +237,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	log.Info("starting", "sim", sim.String(), "broker", *broker, "period", *period,
 		"profile_start", sim.ProfileTime(cfg.Clock.Now()).Format(time.RFC3339), "speed", *speed)
 
+	kinds := []any{"opendtu_inverters", *pvCount, "tasmota_plugs", *plugCount, "shelly_plugs", *shellyPlugs,
+		"shelly_meters", *shellyMeters, "victron_gx", *victron, "goe_chargers", *goe, "ahoy_inverters", *ahoy}
 	summaryCtx, stopSummary := context.WithCancel(ctx)
 	defer stopSummary()
-	go logSummaries(summaryCtx, sim, log)
+	go logSummaries(summaryCtx, sim, log, kinds)
 
 	if err := sim.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "firmware-sim: %v\n", err)
@@ -190,7 +251,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		return 1
 	}
 	st := sim.Stats()
-	log.Info("stopped", "devices", st.Devices, "published", st.Published, "commands", st.Commands, "ignored", st.Ignored)
+	log.Info("stopped", summaryArgs(st, kinds)...)
 	if *stateFile != "" {
 		if err := sim.SaveStateFile(*stateFile); err != nil {
 			fmt.Fprintf(stderr, "firmware-sim: saving state: %v\n", err)
@@ -202,7 +263,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 }
 
 // logSummaries logs one line per summaryEvery until ctx is done.
-func logSummaries(ctx context.Context, sim *firmwaresim.Sim, log *slog.Logger) {
+func logSummaries(ctx context.Context, sim *firmwaresim.Sim, log *slog.Logger, kinds []any) {
 	t := time.NewTicker(summaryEvery)
 	defer t.Stop()
 	for {
@@ -210,9 +271,14 @@ func logSummaries(ctx context.Context, sim *firmwaresim.Sim, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			st := sim.Stats()
-			log.Info("summary", "devices", st.Devices, "connected", st.Connected, "published", st.Published,
-				"commands", st.Commands, "ignored", st.Ignored)
+			log.Info("summary", summaryArgs(sim.Stats(), kinds)...)
 		}
 	}
+}
+
+// summaryArgs are the summary line's attributes: the counters, then the
+// number of devices of each kind.
+func summaryArgs(st firmwaresim.Stats, kinds []any) []any {
+	return append([]any{"devices", st.Devices, "connected", st.Connected, "published", st.Published,
+		"commands", st.Commands, "ignored", st.Ignored}, kinds...)
 }

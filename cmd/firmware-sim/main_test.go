@@ -49,6 +49,11 @@ func TestHelpExplainsEveryFlag(t *testing.T) {
 		"-broker URL", "tcp://host:port", "-period duration", "-tele-period duration", "-pv number", "-plugs number",
 		"-plug-channels number", "-nameplate-w W", "-annual-kwh kWh", "-seed", "-speed factor", "-profile-start time",
 		"RFC3339", "-state-file file", "-base-topic topic", "-full-topic pattern", "late morning",
+		"-shelly-plugs number", "-shelly-meters number", "-victron number", "-goe number", "-ahoy number",
+		"-house-annual-kwh kWh", "-battery-kwh kWh", "-goe-session-kwh kWh", "-goe-phases number",
+		"3000 W", "600 W", "16 A", "230 V", "negative power = export",
+		"shellyplusplugs-02a1b2000001", "shellypro3em-02a1b3000001", "02c0619a0001", "200001", "HM-600 (index 0)",
+		"R/<portal>/keepalive", "inverter/ctrl/limit/<index>",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not mention %q", want)
@@ -60,6 +65,15 @@ func TestUsageErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"--pv", "-1"},
 		{"--pv", "0", "--plugs", "0"},
+		{"--shelly-plugs", "-1"},
+		{"--shelly-meters", "10001"},
+		{"--victron", "-2"},
+		{"--goe", "-1"},
+		{"--ahoy", "17"},
+		{"--goe-phases", "2", "--goe", "1"},
+		{"--goe-session-kwh", "-1"},
+		{"--house-annual-kwh", "-5"},
+		{"--battery-kwh", "0.0", "--victron", "1", "--battery-kwh", "-1"},
 		{"--period", "0s"},
 		{"--speed", "0"},
 		{"--profile-start", "tomorrow"},
@@ -115,7 +129,8 @@ func TestRunSavesAndRestoresState(t *testing.T) {
 
 	state := filepath.Join(t.TempDir(), "state.json")
 	args := []string{"--broker", broker, "--period", "20ms", "--profile-start", "2025-06-22T11:30:00Z",
-		"--speed", "60", "--state-file", state, "--plug-channels", "2"}
+		"--speed", "60", "--state-file", state, "--plug-channels", "2",
+		"--shelly-plugs", "1", "--shelly-meters", "1", "--victron", "1", "--goe", "1", "--ahoy", "2"}
 
 	runUntil := func(sensors int) firmwaresim.State {
 		t.Helper()
@@ -150,6 +165,11 @@ func TestRunSavesAndRestoresState(t *testing.T) {
 		if !strings.Contains(out.String(), "state saved") {
 			t.Errorf("no 'state saved' in the log:\n%s", out.String())
 		}
+		for _, kind := range []string{"opendtu_inverters=1", "tasmota_plugs=1", "shelly_plugs=1", "shelly_meters=1", "victron_gx=1", "goe_chargers=1", "ahoy_inverters=2", "devices=7"} {
+			if !strings.Contains(out.String(), kind) {
+				t.Errorf("the stopped line does not say %s:\n%s", kind, out.String())
+			}
+		}
 		data, err := os.ReadFile(state)
 		if err != nil {
 			t.Fatal(err)
@@ -162,13 +182,25 @@ func TestRunSavesAndRestoresState(t *testing.T) {
 	}
 
 	first := runUntil(10)
-	if len(first.Inverters) != 1 || len(first.Plugs) != 1 || len(first.Plugs[0].Channels) != 2 {
+	if len(first.Inverters) != 1 || len(first.Plugs) != 1 || len(first.Plugs[0].Channels) != 2 ||
+		len(first.ShellyPlugs) != 1 || first.ShellyPlugs[0].ID != "shellyplusplugs-02a1b2000001" ||
+		len(first.ShellyMeters) != 1 || first.ShellyMeters[0].ID != "shellypro3em-02a1b3000001" ||
+		len(first.Victron) != 1 || first.Victron[0].PortalID != "02c0619a0001" ||
+		len(first.GoE) != 1 || first.GoE[0].Serial != "200001" ||
+		len(first.Ahoy) != 2 || first.Ahoy[0].Name != "HM-600" || first.Ahoy[1].Name != "HM-600-2" {
 		t.Fatalf("state %+v", first)
+	}
+	if first.GoE[0].EtoWh <= 0 || first.Victron[0].DischargedWh+first.Victron[0].ChargedWh <= 0 || first.Ahoy[0].YieldTotalWh <= 0 {
+		t.Fatalf("the new devices counted nothing in the first run: %+v", first)
 	}
 	if first.Inverters[0].YieldTotalWh <= 0 || first.Plugs[0].Channels[0].TotalWh <= 0 {
 		t.Fatalf("no energy counted in the first run: %+v", first)
 	}
 	second := runUntil(10)
+	if second.GoE[0].EtoWh <= first.GoE[0].EtoWh || second.Ahoy[1].YieldTotalWh <= first.Ahoy[1].YieldTotalWh ||
+		second.ShellyMeters[0].ActWh[1] <= first.ShellyMeters[0].ActWh[1] {
+		t.Errorf("new devices' counters did not continue:\nfirst  %+v\nsecond %+v", first, second)
+	}
 	if second.Inverters[0].YieldTotalWh <= first.Inverters[0].YieldTotalWh ||
 		second.Plugs[0].Channels[1].TotalWh <= first.Plugs[0].Channels[1].TotalWh ||
 		!second.Plugs[0].TotalStartTime.Equal(first.Plugs[0].TotalStartTime) {

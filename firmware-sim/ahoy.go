@@ -1,0 +1,370 @@
+package firmwaresim
+
+import (
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gridmint/gridmint"
+)
+
+// AhoyDTU as the firmware does it (lumapu/ahoy User_Manual.md and
+// src/publisher/pubMqtt.h; shared/payloads/ahoydtu.md):
+//
+//   - Base topic <TOPIC> ("inverter"), one level. Telemetry names the
+//     inverter by NAME, control by its index on the setup page (0, 1, ...
+//     in config order).
+//   - On connect: <TOPIC>/version, device, ip_addr (retained), then
+//     <TOPIC>/mqtt "connected" (retained); the will is <TOPIC>/mqtt "not
+//     connected" (retained).
+//   - Every cycle, per inverter the DTU reached (the sun is up):
+//     <name>/last_success (unix s, retained; AhoyDTU 0.7+ sends it before
+//     each poll's values), then ch0/U_AC, I_AC, P_AC, Q_AC, F_AC, PF_AC,
+//     Temp, YieldDay, YieldTotal, P_DC, Efficiency, PowerLimit and
+//     ch1/U_DC, I_DC, P_DC, YieldDay, YieldTotal, Irradiation. Values are
+//     printed as the firmware prints them, "%g" of the value rounded to 3
+//     decimals ("71", "233.3", "0.006"; six significant digits, so 1234.567
+//     prints 1234.57). Only the yields are retained, and ch0's yields are
+//     sent only while the inverter produces. Units: V, A, W, var, Hz, PF
+//     0..1, °C, YieldDay Wh, YieldTotal kWh, Efficiency, PowerLimit and
+//     Irradiation %.
+//   - <name>/available (0 unreachable, 1 reachable idle, 2 producing) and
+//     <TOPIC>/status (0 no inverter, 1 some, 2 all reachable) when they
+//     change (and after a reconnect), retained; total/P_AC, YieldTotal,
+//     YieldDay, P_DC (retained) while all inverters are reachable;
+//     uptime (s, not retained); comm_start and comm_stop (unix s of the
+//     profile day's first and last PV production on the sim clock,
+//     retained) when they change.
+//   - <TOPIC>/ctrl/limit/<index>: "600W" an absolute limit in W (0..65535),
+//     "70" or "70%" a relative one in % (2..100), not persistent. The
+//     number is read like C's atoi ("70.5" is 70) and the last character
+//     decides (W: absolute). An accepted limit is acknowledged with
+//     <name>/ack_pwr_limit "true" (not retained, as the manual says; some
+//     firmware versions retain it) and clips the output from the next
+//     cycle; PowerLimit shows it. Out-of-range values and commands while
+//     the inverter sleeps get no ack. <TOPIC>/ctrl/restart/<index>
+//     restarts the inverter (YieldDay and the limit are lost).
+//   - The limit is forgotten overnight, when the inverter loses its DC
+//     supply, and so is YieldDay at profile-local midnight.
+//
+// The simulated inverter has one DC input; it is the same Hoymiles model
+// as behind OpenDTU (hoymilesValues).
+
+const ahoyQoS = 0
+
+// ahoyVersion is the firmware version the simulated DTU announces.
+const ahoyVersion = "0.8.83"
+
+// ahoyReserved are the DTU-level topic names an inverter must not take.
+var ahoyReserved = map[string]bool{
+	"ctrl": true, "setup": true, "total": true, "status": true, "mqtt": true, "uptime": true,
+	"version": true, "device": true, "ip_addr": true, "comm_start": true, "comm_stop": true,
+	"sunrise": true, "sunset": true, "wifi_rssi": true, "free_heap": true,
+}
+
+// AhoyConfig is one Hoymiles inverter behind an AhoyDTU.
+type AhoyConfig struct {
+	// Name is the inverter's name on AhoyDTU's setup page, used in
+	// telemetry topics: one MQTT level of at most 16 bytes, not a DTU
+	// topic (ctrl, setup, total, status, ...); default "HM-<nameplate>",
+	// e.g. "HM-600". Unique per AhoyDTU.
+	Name string
+	// Nameplate is the inverter's AC rating (W), default 600. Output is
+	// the PV profile scaled to it and clipped at it.
+	Nameplate gridmint.W
+	// Topic is AhoyDTU's base topic, one MQTT level; default "inverter".
+	Topic string
+}
+
+// ahoyInverter is one Hoymiles inverter behind an AhoyDTU.
+type ahoyInverter struct {
+	name      string
+	index     int
+	nameplate float64
+	rng       *rand.Rand
+
+	// Kept in State.
+	yieldTotalWh, yieldDayWh float64
+	day                      civilDate
+
+	limitPct    float64 // non-persistent limit, % (100: none)
+	reachable   bool
+	lastStep    time.Time
+	lastSuccess time.Time
+	live        inverterValues
+}
+
+// advance moves the inverter to sim time now at profile time pt.
+func (inv *ahoyInverter) advance(now, pt time.Time, prof *PVProfile) {
+	dtHours := hoursSince(inv.lastStep, now)
+	if now.After(inv.lastStep) {
+		inv.lastStep = now
+	}
+	if d := dateOf(pt); d != inv.day {
+		inv.yieldDayWh = 0
+		inv.day = d
+	}
+	avail := math.Min(prof.ACPower(pt)*inv.nameplate/prof.RatedACW(), inv.nameplate)
+	reachable := avail > 0
+	if inv.reachable && !reachable {
+		inv.limitPct = 100 // night: the non-persistent limit is lost
+	}
+	inv.reachable = reachable
+	if !reachable {
+		inv.live = inverterValues{}
+		return
+	}
+	ac := math.Min(avail, inv.limitPct/100*inv.nameplate)
+	inv.yieldTotalWh += ac * dtHours
+	inv.yieldDayWh += ac * dtHours
+	inv.lastSuccess = now
+	inv.live = hoymilesValues(inv.rng, prof, pt, ac, inv.nameplate)
+}
+
+// status is the inverter's available code.
+func (inv *ahoyInverter) status() int {
+	switch {
+	case !inv.reachable:
+		return 0
+	case inv.live.acW > 0:
+		return 2
+	}
+	return 1
+}
+
+// ahoyDTU is one simulated AhoyDTU with its inverters.
+type ahoyDTU struct {
+	id        string // MQTT client ID
+	topic     string // base topic, no trailing '/'
+	boot      time.Time
+	inverters []*ahoyInverter
+
+	// What was last published of the change-driven topics; reset on
+	// every connect so a new session gets them again.
+	lastAvail     []int
+	lastStatus    int
+	lastCommStart int64
+	lastCommStop  int64
+}
+
+func newAhoyInverter(ac AhoyConfig, field, topic string, index int, seed uint64) (*ahoyInverter, error) {
+	np := float64(ac.Nameplate)
+	if np == 0 {
+		np = float64(DefaultAhoyNameplate)
+	}
+	if !(np > 0 && np <= 100_000) {
+		return nil, invalid("%s.Nameplate %v W: want 0 < W <= 100000", field, ac.Nameplate)
+	}
+	name := ac.Name
+	if name == "" {
+		name = "HM-" + strconv.Itoa(int(math.Round(np)))
+	}
+	if len(name) > 16 || strings.ContainsAny(name, "/+#\x00") || strings.TrimSpace(name) == "" || ahoyReserved[name] {
+		return nil, invalid("%s.Name %q: want one MQTT level of at most 16 bytes, not a DTU topic (ctrl, setup, total, status, ...)", field, ac.Name)
+	}
+	return &ahoyInverter{
+		name: name, index: index, nameplate: np, limitPct: 100,
+		rng: deviceRand(seed, "ahoy/"+topic+"/"+name),
+	}, nil
+}
+
+func checkAhoyTopic(field, topic string) error {
+	if topic == "" || strings.ContainsAny(topic, "/+#\x00") {
+		return invalid("%s.Topic %q: want one MQTT level without wildcards, e.g. %q", field, topic, DefaultAhoyTopic)
+	}
+	return nil
+}
+
+func newAhoyDTU(prefix, topic string, now time.Time) *ahoyDTU {
+	return &ahoyDTU{id: prefix + "ahoy-" + topic, topic: topic, boot: now, lastStatus: -1}
+}
+
+// ahoyG prints a value as AhoyDTU does: "%g" of the value rounded to 3
+// decimals.
+func ahoyG(v float64) string {
+	v = math.Round(v*1000) / 1000
+	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return "0"
+	}
+	return strconv.FormatFloat(v, 'g', 6, 64)
+}
+
+func (a *ahoyDTU) msg(sub, payload string, retained bool) Message {
+	return Message{Device: a.id, Topic: a.topic + "/" + sub, Payload: payload, QoS: ahoyQoS, Retained: retained}
+}
+
+// cycle returns one publish cycle at sim time now; commStart and
+// commStop are today's polling window (zero: no sun today).
+func (a *ahoyDTU) cycle(now time.Time, commStart, commStop time.Time) []Message {
+	var msgs []Message
+	pub := func(sub, payload string, retained bool) { msgs = append(msgs, a.msg(sub, payload, retained)) }
+	var acW, dcW float64
+	var total, day int64
+	all, any := true, false
+	for _, inv := range a.inverters {
+		t, d := wholeWh(inv.yieldTotalWh), wholeWh(inv.yieldDayWh)
+		total += t
+		day += d
+		if !inv.reachable {
+			all = false
+			continue
+		}
+		any = true
+		v := inv.live
+		acW += v.acW
+		dcW += v.dcW
+		n := inv.name + "/"
+		pub(n+"last_success", strconv.FormatInt(inv.lastSuccess.Unix(), 10), true)
+		pub(n+"ch0/U_AC", ahoyG(v.acV), false)
+		pub(n+"ch0/I_AC", ahoyG(v.acA), false)
+		pub(n+"ch0/P_AC", ahoyG(v.acW), false)
+		pub(n+"ch0/Q_AC", ahoyG(v.reactiveVAr), false)
+		pub(n+"ch0/F_AC", ahoyG(v.freqHz), false)
+		pub(n+"ch0/PF_AC", ahoyG(v.powerFactor), false)
+		pub(n+"ch0/Temp", ahoyG(v.tempC), false)
+		if v.acW > 0 { // ch0 yields only while producing
+			pub(n+"ch0/YieldDay", ahoyG(float64(d)), true)
+			pub(n+"ch0/YieldTotal", ahoyG(float64(t)/1000), true)
+		}
+		pub(n+"ch0/P_DC", ahoyG(v.dcW), false)
+		pub(n+"ch0/Efficiency", ahoyG(v.efficiencyPct), false)
+		pub(n+"ch0/PowerLimit", ahoyG(inv.limitPct), false)
+		pub(n+"ch1/U_DC", ahoyG(v.dcV), false)
+		pub(n+"ch1/I_DC", ahoyG(v.dcA), false)
+		pub(n+"ch1/P_DC", ahoyG(v.dcW), false)
+		pub(n+"ch1/YieldDay", ahoyG(float64(d)), true)
+		pub(n+"ch1/YieldTotal", ahoyG(float64(t)/1000), true)
+		pub(n+"ch1/Irradiation", ahoyG(v.irradiationPct), false)
+	}
+	if len(a.lastAvail) != len(a.inverters) {
+		a.lastAvail = make([]int, len(a.inverters))
+		for i := range a.lastAvail {
+			a.lastAvail[i] = -1
+		}
+	}
+	for i, inv := range a.inverters {
+		if st := inv.status(); st != a.lastAvail[i] {
+			a.lastAvail[i] = st
+			pub(inv.name+"/available", strconv.Itoa(st), true)
+		}
+	}
+	st := 0
+	switch {
+	case all:
+		st = 2
+	case any:
+		st = 1
+	}
+	if st != a.lastStatus {
+		a.lastStatus = st
+		pub("status", strconv.Itoa(st), true)
+	}
+	if all && any {
+		pub("total/P_AC", ahoyG(acW), true)
+		pub("total/YieldTotal", ahoyG(float64(total)/1000), true)
+		pub("total/YieldDay", ahoyG(float64(day)), true)
+		pub("total/P_DC", ahoyG(dcW), true)
+	}
+	pub("uptime", strconv.FormatInt(max(int64(now.Sub(a.boot)/time.Second), 0), 10), false)
+	if !commStart.IsZero() && (commStart.Unix() != a.lastCommStart || commStop.Unix() != a.lastCommStop) {
+		a.lastCommStart, a.lastCommStop = commStart.Unix(), commStop.Unix()
+		pub("comm_start", strconv.FormatInt(a.lastCommStart, 10), true)
+		pub("comm_stop", strconv.FormatInt(a.lastCommStop, 10), true)
+	}
+	return msgs
+}
+
+func (a *ahoyDTU) clientID() string { return a.id }
+
+func (a *ahoyDTU) will() Message {
+	return Message{Device: a.id, Topic: a.topic + "/mqtt", Payload: "not connected", QoS: availabilityQoS, Retained: true}
+}
+
+func (a *ahoyDTU) onConnect(time.Time) []Message {
+	a.lastAvail, a.lastStatus, a.lastCommStart, a.lastCommStop = nil, -1, 0, 0
+	return []Message{
+		a.msg("version", ahoyVersion, true),
+		a.msg("device", "AhoyDTU", true),
+		a.msg("ip_addr", "192.0.2.30", true),
+		{Device: a.id, Topic: a.topic + "/mqtt", Payload: "connected", QoS: availabilityQoS, Retained: true},
+	}
+}
+
+func (a *ahoyDTU) subscriptions() []string { return []string{a.topic + "/ctrl/#"} }
+
+// handle applies <TOPIC>/ctrl/<command>/<index>.
+func (a *ahoyDTU) handle(_ time.Time, topic string, payload []byte, _ bool) ([]Message, bool, string) {
+	rest, ok := strings.CutPrefix(topic, a.topic+"/ctrl/")
+	cmd, idxS, two := strings.Cut(rest, "/")
+	if !ok || !two || strings.Contains(idxS, "/") {
+		return nil, false, "not <TOPIC>/ctrl/<command>/<index>"
+	}
+	idx, ok := strtol([]byte(idxS)) // the firmware's atoi: "x" is 0
+	if !ok || idx >= int64(len(a.inverters)) {
+		return nil, false, "no inverter with that index"
+	}
+	inv := a.inverters[idx]
+	if !inv.reachable {
+		return nil, false, "inverter not reachable (night)"
+	}
+	switch cmd {
+	case "limit":
+		val, ok := strtol(payload)
+		if !ok {
+			return nil, false, "negative limit"
+		}
+		s := strings.TrimRight(string(payload), " \t\r\n")
+		if strings.HasSuffix(s, "W") {
+			if val > 65535 {
+				return nil, false, "absolute limit above 65535 W"
+			}
+			// Hoymiles keeps the limit in 0.1 % of its nameplate; truncate
+			// so the applied limit never exceeds the requested watts.
+			inv.limitPct = math.Min(100, math.Floor(float64(val)/inv.nameplate*1000+1e-9)/10)
+		} else {
+			if val < 2 || val > 100 {
+				return nil, false, "relative limit outside 2..100 %"
+			}
+			inv.limitPct = float64(val)
+		}
+		return []Message{a.msg(inv.name+"/ack_pwr_limit", "true", false)}, true, ""
+	case "restart":
+		inv.yieldDayWh, inv.limitPct = 0, 100
+		return nil, true, ""
+	}
+	return nil, false, "command not simulated"
+}
+
+// daylight returns AhoyDTU's polling window for sim time now: the sim-
+// clock times at which the PV profile's day (of the profile time at now)
+// starts and stops producing, with the profile's interpolation between
+// hour midpoints; zero times when that day has no production.
+func (s *Sim) daylight(now time.Time) (start, stop time.Time) {
+	if len(s.ahoys) == 0 {
+		return
+	}
+	pt := s.ProfileTime(now)
+	y, m, d := pt.Date()
+	base := typicalYearHour(int(m), d, 0)
+	first, last := -1, -1
+	for h := range 24 {
+		if s.pvProfile.HourAC(base+h) > 0 {
+			if first < 0 {
+				first = h
+			}
+			last = h
+		}
+	}
+	if first < 0 {
+		return
+	}
+	midnight := time.Date(y, m, d, 0, 0, 0, 0, pt.Location())
+	toSim := func(p time.Time) time.Time {
+		return s.simStart.Add(time.Duration(float64(p.Sub(s.profileStart)) / s.cfg.Speed)).Truncate(time.Second)
+	}
+	start = toSim(midnight.Add(time.Duration((float64(first) - 0.5) * float64(time.Hour))))
+	stop = toSim(midnight.Add(time.Duration((float64(last) + 1.5) * float64(time.Hour))))
+	return start, stop
+}
