@@ -79,6 +79,10 @@ type AdapterConfig struct {
 	Kind      gridmint.DeviceKind `yaml:"kind"`
 	// PortalID is a Victron GX's portal ID (victron only).
 	PortalID string `yaml:"portal_id"`
+	// KeepAlive sends the keep-alives without which a Victron GX stops
+	// publishing (victron only). Default true; turn it off only when
+	// another client on the broker keeps the GX alive.
+	KeepAlive *bool `yaml:"keep_alive"`
 	// Inverters maps AhoyDTU inverter names to their setup-page index
 	// (ahoydtu only; needed to send limits).
 	Inverters map[string]int `yaml:"inverters"`

@@ -155,7 +155,10 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	if n.mqtt, err = connectMQTT(ctx, mcfg, subs, func(m devices.Message, ack func()) { n.onMessage(ctx, m, ack) }, opts.Clock, n.log); err != nil {
 		return nil, err
 	}
-	for _, a := range adapters {
+	for i, a := range adapters {
+		if off := cfg.Adapters[i].KeepAlive; off != nil && !*off {
+			continue
+		}
 		if k, ok := a.(devices.KeepAliver); ok {
 			n.wg.Add(1)
 			go func() {
