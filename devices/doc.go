@@ -47,7 +47,8 @@
 // Plausibility: each device has an energy budget that accrues at its
 // maximum power (nameplate × NameplateHeadroom, or its kind's maximum)
 // over node time, capped at BudgetSpan's worth; every credited mWh spends
-// it. Growth beyond the budget is quarantined as implausible and the
+// it. A new counter starts with InitialSpan's worth, because its first
+// value may be a retained message up to one publish period old. Growth beyond the budget is quarantined as implausible and the
 // counter re-baselined at the new value without crediting the jump. Node
 // time, not device time, funds the budget, so a device's clock (unset,
 // wrong or forged) cannot widen the bound; the budget saved while the node

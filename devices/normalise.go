@@ -172,9 +172,15 @@ type Limits struct {
 	// gap (node down, device unheard) after which growth is still credited
 	// in full.
 	BudgetSpan time.Duration
-	// Slack is the budget of a new counter and the cap's margin: counter
-	// resolution (a kWh counter with 3 decimals moves in 1 Wh steps).
+	// Slack is the cap's margin: counter resolution (a kWh counter with 3
+	// decimals moves in 1 Wh steps).
 	Slack gridmint.MWh
+	// InitialSpan funds a new counter's budget with MaxPower × InitialSpan
+	// (+ Slack): a device's first value may be a retained message, or a
+	// republish of its last sample, from up to one publish period ago (a
+	// Tasmota TelePeriod is 5 minutes), and the next one then covers that
+	// whole period.
+	InitialSpan time.Duration
 	// Jitter is how far a lifetime counter may fall without being taken
 	// for a reset (rounding wobble between firmware code paths).
 	Jitter gridmint.MWh
@@ -202,6 +208,7 @@ func DefaultLimits() Limits {
 		NameplateHeadroom: 1.25,
 		BudgetSpan:        24 * time.Hour,
 		Slack:             10_000, // 10 Wh
+		InitialSpan:       5 * time.Minute,
 		Jitter:            5_000,  // 5 Wh
 		AbsurdPower:       1_000_000,
 		AbsurdCounter:     1_000_000_000_000, // 1 GWh
@@ -433,7 +440,8 @@ func advance(t *Track, c *Counter, dev gridmint.Device, now time.Time, lim Limit
 		return res, nil
 	}
 	if !t.Known {
-		*t = Track{Known: true, Raw: c.Value, Counter: c.Kind, Energy: c.Value, Budget: lim.Slack, Since: now}
+		budget := lim.Slack + energyAt(lim.maxPower(dev), lim.InitialSpan)
+		*t = Track{Known: true, Raw: c.Value, Counter: c.Kind, Energy: c.Value, Budget: budget, Since: now}
 		res.event = gridmint.EventFirst
 		return res, nil
 	}

@@ -28,9 +28,17 @@ type step struct {
 	wantQuality gridmint.Quality
 }
 
+// testLimits are the defaults without the first reading's InitialSpan, so
+// tests see the budget's per-time mechanics from the first step.
+func testLimits() Limits {
+	lim := DefaultLimits()
+	lim.InitialSpan = 0
+	return lim
+}
+
 func runSteps(t *testing.T, dev gridmint.Device, steps []step) {
 	t.Helper()
-	lim := DefaultLimits()
+	lim := testLimits()
 	var prev *CounterState
 	var energy gridmint.MWh
 	for _, s := range steps {
@@ -204,7 +212,7 @@ func TestNormaliseDeviceClockCannotWidenTheBound(t *testing.T) {
 func TestNormaliseSlackIsNotPerReading(t *testing.T) {
 	// 1000 messages 1 ms apart, each +10 Wh: at most the slack plus
 	// 3.68 kW × 1 s may be credited.
-	lim := DefaultLimits()
+	lim := testLimits()
 	dev := plugDevice()
 	_, st, _ := Normalise(dev, nil, Measurement{Forward: &Counter{Value: 0, Kind: gridmint.CounterLifetime}}, t0, lim)
 	var energy gridmint.MWh
@@ -337,7 +345,7 @@ func FuzzNormalise(f *testing.F) {
 				if r.Energy < last && prev != nil {
 					t.Fatalf("energy fell from %v to %v", last, r.Energy)
 				}
-				if bound := lim.Slack + energyAt(lim.maxPower(dev), r.Time.Sub(firstTime)); r.Energy-first > bound {
+				if bound := lim.Slack + energyAt(lim.maxPower(dev), r.Time.Sub(firstTime)+lim.InitialSpan); r.Energy-first > bound {
 					t.Fatalf("credited %v over %v of node time, bound %v", r.Energy-first, r.Time.Sub(firstTime), bound)
 				}
 				last = r.Energy
@@ -407,5 +415,25 @@ func TestNormaliseSoC(t *testing.T) {
 	}
 	if _, _, rej := Normalise(bat, nil, Measurement{}, t0, lim); rej == nil || rej.Reason != gridmint.ReasonWrongType {
 		t.Errorf("empty measurement: %v, want wrong_type", rej)
+	}
+}
+
+func TestNormaliseFirstValueMayBeAPeriodOld(t *testing.T) {
+	// The node starts: a plug's retained SENSOR from 5 minutes ago comes
+	// first, its fresh one a second later covers those 5 minutes. The
+	// first reading's budget pays for one such period; more is refused.
+	lim := DefaultLimits()
+	dev := plugDevice()
+	lifetime := func(v gridmint.MWh) Measurement {
+		return Measurement{Forward: &Counter{Value: v, Kind: gridmint.CounterLifetime}}
+	}
+	_, st, _ := Normalise(dev, nil, lifetime(10*kwh), t0, lim)
+	r, st2, rej := Normalise(dev, &st, lifetime(10*kwh+250*wh), t0.Add(time.Second), lim)
+	if rej != nil || r.Energy != 10*kwh+250*wh {
+		t.Fatalf("one period's growth right after the first value: %v, %v", r, rej)
+	}
+	_, _, rej = Normalise(dev, &st2, lifetime(10*kwh+600*wh), t0.Add(2*time.Second), lim)
+	if rej == nil || rej.Reason != gridmint.ReasonImplausible {
+		t.Errorf("another 350 Wh a second later: %v, want implausible", rej)
 	}
 }

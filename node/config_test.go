@@ -20,7 +20,7 @@ func TestExampleConfigParses(t *testing.T) {
 	if err != nil {
 		t.Fatalf("examples/gridmint.yaml: %v", err)
 	}
-	if got, want := len(cfg.Adapters), 2; got != want {
+	if got, want := len(cfg.Adapters), 7; got != want {
 		t.Errorf("adapters = %d, want %d", got, want)
 	}
 	if got, want := cfg.Devices[0].NameplateW, 800.0; got != want {

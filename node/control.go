@@ -64,9 +64,27 @@ func (c *commandLog) write(first gridmint.CommandRecord) {
 	}
 }
 
+// TickerClock is a Clock that also makes tickers that tick in its own
+// time. The node's periodic work (keep-alives, confirmation timeouts, Home
+// Assistant updates) uses it when the clock has it, so a test running time
+// faster keeps every period in step; otherwise wall-clock tickers.
+type TickerClock interface {
+	gridmint.Clock
+	// NewTicker ticks every d of the clock's time; stop releases it.
+	NewTicker(d time.Duration) (c <-chan time.Time, stop func())
+}
+
+func newTicker(clock gridmint.Clock, d time.Duration) (<-chan time.Time, func()) {
+	if tc, ok := clock.(TickerClock); ok {
+		return tc.NewTicker(d)
+	}
+	t := time.NewTicker(d)
+	return t.C, t.Stop
+}
+
 // keepAlive publishes each KeepAliver adapter's keep-alives (Victron's
 // dbus-flashmq publishes only while it gets them) until ctx is done.
-func keepAlive(ctx context.Context, a devices.KeepAliver, pub devices.Publisher, log *slog.Logger) {
+func keepAlive(ctx context.Context, a devices.KeepAliver, pub devices.Publisher, clock gridmint.Clock, log *slog.Logger) {
 	send := func() {
 		for _, c := range a.KeepAlive() {
 			if err := pub.Publish(ctx, c.Topic, c.QoS, c.Payload); err != nil && ctx.Err() == nil {
@@ -75,27 +93,18 @@ func keepAlive(ctx context.Context, a devices.KeepAliver, pub devices.Publisher,
 		}
 	}
 	send()
-	t := time.NewTicker(a.KeepAliveInterval())
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			send()
-		}
-	}
+	every(ctx, clock, a.KeepAliveInterval(), send)
 }
 
-// every runs f every d until ctx is done.
-func every(ctx context.Context, d time.Duration, f func()) {
-	t := time.NewTicker(d)
-	defer t.Stop()
+// every runs f every d of clock time until ctx is done.
+func every(ctx context.Context, clock gridmint.Clock, d time.Duration, f func()) {
+	c, stop := newTicker(clock, d)
+	defer stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-t.C:
+		case <-c:
 			f()
 		}
 	}

@@ -33,17 +33,29 @@ type DemoOptions struct {
 	Version    string
 }
 
-// The demo's simulated devices, declared so that they carry a nameplate.
+// The demo's simulated devices, one per dialect, declared so that they
+// carry names, nameplates and safety limits. The serials are those the
+// adapters derive from the simulated firmware's topics.
 const (
-	DemoInverterSerial = "116181234567"
-	DemoPlugTopic      = "tasmota_5E1F0C"
-	demoInverterW      = 800  // a Hoymiles HM-800
-	demoPlugMaxW       = 3680 // one 16 A, 230 V socket
-	demoSimStateFile   = "firmware-sim.json"
+	DemoInverterSerial    = "116181234567"                          // OpenDTU
+	DemoPlugTopic         = "tasmota_5E1F0C"                        // Tasmota
+	DemoShellyPlugSerial  = "shellyplusplugs-02a1b2000001:switch:0" // Shelly Plus Plug S
+	DemoShellyMeterSerial = "shellypro3em-02a1b3000001:em:0"        // Shelly Pro 3EM
+	DemoVictronPortal     = "02c0619a0001"                          // Victron GX
+	DemoBatterySerial     = "battery-512"                           // its battery
+	DemoVictronGridSerial = "grid-30"                               // its grid meter
+	DemoChargerSerial     = "200001"                                // go-eCharger
+	DemoAhoyInverter      = "HM-600"                                // AhoyDTU
+
+	demoInverterW    = 800  // a Hoymiles HM-800
+	demoAhoyW        = 600  // a Hoymiles HM-600
+	demoPlugMaxW     = 3680 // one 16 A, 230 V socket
+	demoSimStateFile = "firmware-sim.json"
 )
 
 // DemoConfig is the node configuration `gridmint demo` runs with: the
-// embedded broker at brokerURL, both dialects, the two simulated devices.
+// embedded broker at brokerURL, an adapter per dialect, the simulated
+// devices.
 func DemoConfig(o DemoOptions, brokerURL string) Config {
 	discover := true
 	cfg := Config{
@@ -53,10 +65,22 @@ func DemoConfig(o DemoOptions, brokerURL string) Config {
 		P2P:        P2PConfig{Listen: o.P2PListen},
 		Discover:   &discover,
 		StaleAfter: o.StaleAfter,
-		Adapters:   []AdapterConfig{{Dialect: "opendtu"}, {Dialect: "tasmota"}},
+		Adapters: []AdapterConfig{
+			{Dialect: "opendtu"}, {Dialect: "tasmota"}, {Dialect: "shelly"},
+			{Dialect: "victron", PortalID: DemoVictronPortal}, {Dialect: "goe"},
+			{Dialect: "ahoydtu", Inverters: map[string]int{DemoAhoyInverter: 0}},
+		},
 		Devices: []DeviceConfig{
-			{Dialect: "opendtu", Serial: DemoInverterSerial, Kind: gridmint.KindPVInverter, Name: "Roof PV (simulated HM-800)", NameplateW: demoInverterW},
-			{Dialect: "tasmota", Serial: DemoPlugTopic, Kind: gridmint.KindPlug, Name: "Kitchen plug (simulated Tasmota)", NameplateW: demoPlugMaxW},
+			{Dialect: "opendtu", Serial: DemoInverterSerial, Name: "Roof PV (simulated OpenDTU HM-800)", NameplateW: demoInverterW},
+			{Dialect: "tasmota", Serial: DemoPlugTopic, Name: "Kitchen plug (simulated Tasmota)", NameplateW: demoPlugMaxW},
+			{Dialect: "shelly", Serial: DemoShellyPlugSerial, Name: "Dryer plug (simulated Shelly Plus Plug S)", NameplateW: demoPlugMaxW},
+			{Dialect: "shelly", Serial: DemoShellyMeterSerial, Name: "Grid meter (simulated Shelly Pro 3EM)"},
+			{Dialect: "victron", Serial: DemoBatterySerial, Name: "Home battery (simulated Victron)", CapacityWh: 10_000,
+				Limits: SafetyLimitsConfig{SoCFloorPct: 15, MaxChargeW: 3000, MaxDischargeW: 3000}},
+			{Dialect: "victron", Serial: DemoVictronGridSerial, Name: "Grid meter (simulated Victron)"},
+			{Dialect: "goe", Serial: DemoChargerSerial, Name: "Garage charger (simulated go-e)",
+				Limits: SafetyLimitsConfig{MinCurrentA: 6, MaxCurrentA: 16}},
+			{Dialect: "ahoydtu", Serial: DemoAhoyInverter, Name: "Balcony PV (simulated AhoyDTU HM-600)", NameplateW: demoAhoyW},
 		},
 	}
 	cfg.applyDefaults()
@@ -127,9 +151,6 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 		return nil, err
 	}
 	o.Logger.Info("embedded MQTT broker listening", "addr", d.Broker.Addr())
-	if d.Node, err = Start(ctx, DemoConfig(o, d.Broker.URL()), Options{Logger: o.Logger, Clock: o.Clock, Version: o.Version}); err != nil {
-		return nil, err
-	}
 
 	now := o.Clock.Now()
 	d.Sim, err = firmwaresim.New(firmwaresim.Config{
@@ -137,6 +158,11 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 		Period:       o.SimPeriod,
 		PV:           []firmwaresim.PVConfig{{Serial: DemoInverterSerial, Nameplate: demoInverterW}},
 		Plugs:        []firmwaresim.PlugConfig{{Topic: DemoPlugTopic, TelePeriod: 2 * o.SimPeriod}},
+		ShellyPlugs:  []firmwaresim.ShellyPlugConfig{{MAC: "02a1b2000001"}},
+		ShellyMeters: []firmwaresim.ShellyMeterConfig{{MAC: "02a1b3000001"}},
+		Victron:      []firmwaresim.VictronConfig{{PortalID: DemoVictronPortal}},
+		GoE:          []firmwaresim.GoEConfig{{Serial: DemoChargerSerial}},
+		Ahoy:         []firmwaresim.AhoyConfig{{Name: DemoAhoyInverter, Nameplate: demoAhoyW}},
 		ProfileStart: time.Date(now.Year(), now.Month(), now.Day(), 11, 0, 0, 0, time.UTC),
 		Speed:        1,
 		Seed:         1,
@@ -153,7 +179,36 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 	d.simCancel = cancel
 	d.simDone = make(chan struct{})
 	go func() { defer close(d.simDone); d.simErr = d.Sim.Run(simCtx) }()
+	// The devices first, then the node: a Victron GX publishes only after
+	// a keep-alive, and the node sends its first at start.
+	if err := d.waitForDevices(ctx); err != nil {
+		return nil, err
+	}
+	if d.Node, err = Start(ctx, DemoConfig(o, d.Broker.URL()), Options{Logger: o.Logger, Clock: o.Clock, Version: o.Version}); err != nil {
+		return nil, err
+	}
 	return d, nil
+}
+
+// waitForDevices waits until every simulated device is connected.
+func (d *Demo) waitForDevices(ctx context.Context) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		st := d.Sim.Stats()
+		if st.Connected == st.Devices {
+			return nil
+		}
+		select {
+		case <-d.simDone:
+			return fmt.Errorf("simulated devices: %w", d.simErr)
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("simulated devices: %d of %d connected after 30 s", st.Connected, st.Devices)
+		}
+	}
 }
 
 // SimDone is closed when the simulated devices stop, on Close or on their

@@ -17,6 +17,13 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
+// demoSpeed is how much faster than the wall clock the demo tests run:
+// 100 ms simulator periods become 12 s of device time, so 1 Wh counters
+// grow within a test. Faster, the clock would stretch the broker's
+// delivery latency into seconds of device time, and the node would rightly
+// find an 11 kW charger's energy implausible for the node time that passed.
+const demoSpeed = 120
+
 // fastClock runs factor times faster than the wall clock from start, so a
 // test sees hours of simulated energy in seconds while every component
 // (simulator, node) agrees on one time.
@@ -35,6 +42,13 @@ func (c *fastClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.start.Add(time.Duration(float64(time.Since(c.realBase)) * c.factor))
+}
+
+// NewTicker ticks every d of the fast clock's time (node.TickerClock).
+func (c *fastClock) NewTicker(d time.Duration) (<-chan time.Time, func()) {
+	real := max(time.Duration(float64(d)/c.factor), time.Millisecond)
+	t := time.NewTicker(real)
+	return t.C, t.Stop
 }
 
 // waitFor polls cond until it holds or the timeout passes. It waits on

@@ -21,6 +21,7 @@ type haPublisher struct {
 		PublishRetained(ctx context.Context, topic string, payload []byte) error
 	}
 	log   *slog.Logger
+	clock gridmint.Clock
 	birth chan struct{}
 
 	// What HA was last told, per device.
@@ -47,9 +48,9 @@ type haStateKey struct {
 // dashboard works in hours, power cards in seconds.
 const haInterval = 5 * time.Second
 
-func newHAPublisher(cfg devices.HAConfig, devs interface{ Devices() []devices.DeviceState }, log *slog.Logger) *haPublisher {
+func newHAPublisher(cfg devices.HAConfig, devs interface{ Devices() []devices.DeviceState }, clock gridmint.Clock, log *slog.Logger) *haPublisher {
 	return &haPublisher{
-		cfg: cfg, devices: devs, log: log, birth: make(chan struct{}, 1),
+		cfg: cfg, devices: devs, log: log, clock: clock, birth: make(chan struct{}, 1),
 		configured: map[gridmint.DeviceID]haConfigKey{}, state: map[gridmint.DeviceID]haStateKey{}, online: map[gridmint.DeviceID]bool{},
 	}
 }
@@ -77,8 +78,8 @@ func (h *haPublisher) onBirth(payload []byte) {
 
 func (h *haPublisher) run(ctx context.Context) {
 	h.pass(ctx)
-	t := time.NewTicker(haInterval)
-	defer t.Stop()
+	tick, stop := newTicker(h.clock, haInterval)
+	defer stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -86,7 +87,7 @@ func (h *haPublisher) run(ctx context.Context) {
 		case <-h.birth:
 			h.configured = map[gridmint.DeviceID]haConfigKey{}
 			h.pass(ctx)
-		case <-t.C:
+		case <-tick:
 			h.pass(ctx)
 		}
 	}

@@ -104,7 +104,7 @@ func TestRunAgainstMosquitto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := newFastClock(time.Date(2026, 6, 21, 11, 0, 0, 0, time.UTC), 600)
+	clock := newFastClock(time.Date(2026, 6, 21, 11, 0, 0, 0, time.UTC), demoSpeed)
 	n, err := Start(context.Background(), cfg, Options{Logger: testLogger(), Clock: clock})
 	if err != nil {
 		t.Fatal(err)

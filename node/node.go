@@ -141,13 +141,13 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		n.ha = newHAPublisher(devices.HAConfig{
 			DiscoveryPrefix: cfg.HomeAssistant.DiscoveryPrefix, StatePrefix: cfg.HomeAssistant.StatePrefix,
 			NodeID: devices.HANodeID(n.identity.Address), NodeName: "gridmint " + n.identity.Address[:10],
-		}, n.ingest, n.log.With("component", "homeassistant"))
+		}, n.ingest, opts.Clock, n.log.With("component", "homeassistant"))
 		subs = append(subs, n.ha.birthTopic())
 	}
 	n.wg.Add(3)
 	go func() { defer n.wg.Done(); n.store.RunGC(ctx, 10*time.Minute) }()
 	go func() { defer n.wg.Done(); n.commands.run(ctx) }()
-	go func() { defer n.wg.Done(); every(ctx, time.Second, n.dispatcher.Expire) }()
+	go func() { defer n.wg.Done(); every(ctx, opts.Clock, time.Second, n.dispatcher.Expire) }()
 
 	if n.host, err = p2p.NewHost(n.identity.Key, cfg.P2P.Listen); err != nil {
 		return nil, err
@@ -163,7 +163,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			n.wg.Add(1)
 			go func() {
 				defer n.wg.Done()
-				keepAlive(ctx, k, n.mqtt, n.log.With("component", "keepalive", "dialect", a.Dialect()))
+				keepAlive(ctx, k, n.mqtt, opts.Clock, n.log.With("component", "keepalive", "dialect", a.Dialect()))
 			}()
 		}
 	}
