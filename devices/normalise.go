@@ -209,7 +209,7 @@ func DefaultLimits() Limits {
 		BudgetSpan:        24 * time.Hour,
 		Slack:             10_000, // 10 Wh
 		InitialSpan:       5 * time.Minute,
-		Jitter:            5_000,  // 5 Wh
+		Jitter:            5_000, // 5 Wh
 		AbsurdPower:       1_000_000,
 		AbsurdCounter:     1_000_000_000_000, // 1 GWh
 		SourceTimeFuture:  24 * time.Hour,
