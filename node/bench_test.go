@@ -1,10 +1,13 @@
 package node
 
 import (
+	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/devices"
 	"github.com/gridmint/gridmint/node/store"
 )
@@ -61,4 +64,62 @@ func BenchmarkIngestToDurableStore(b *testing.B) {
 	}
 	b.ReportMetric(float64(readings)/b.Elapsed().Seconds(), "readings/s")
 	b.ReportMetric(float64(maxBatchMessages), "msgs/commit")
+}
+
+// BenchmarkSetpointRoundTrip measures a setpoint's round trip through a
+// real node, the embedded broker and the simulated firmware: from
+// Dispatcher.Send (checks, encoding, publish) until the device's reply
+// settled the command. Reports p50 and p99 in ms, per dialect.
+func BenchmarkSetpointRoundTrip(b *testing.B) {
+	d, err := StartDemo(context.Background(), DemoOptions{
+		DataDir: b.TempDir(), HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0", Logger: testLogger(),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close()
+	addr := d.Node.Identity().Address
+	cases := []struct {
+		name   string
+		serial string
+		kind   gridmint.SetpointKind
+		values [2]float64
+	}{
+		{"goe", DemoChargerSerial, gridmint.SetpointChargeCurrent, [2]float64{6, 7}},
+		{"shelly", DemoShellyPlugSerial, gridmint.SetpointSwitch, [2]float64{0, 1}},
+		{"tasmota", DemoPlugTopic, gridmint.SetpointSwitch, [2]float64{0, 1}},
+	}
+	for _, c := range cases {
+		id := gridmint.DeviceID(addr + "/" + c.name + "/" + c.serial)
+		b.Run(c.name, func(b *testing.B) {
+			deadline := time.Now().Add(30 * time.Second)
+			for {
+				if _, _, ok := d.Node.ingest.Device(id); ok {
+					break
+				}
+				if time.Now().After(deadline) {
+					b.Fatalf("%s never appeared", id)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			var lat []time.Duration
+			for i := 0; b.Loop(); i++ {
+				start := time.Now()
+				rec, err := d.Node.dispatcher.Send(context.Background(), gridmint.Setpoint{Device: id, Kind: c.kind, Value: c.values[i%2], Origin: gridmint.OriginHomeowner})
+				if err != nil || rec.Status == gridmint.CommandFailed {
+					b.Fatalf("Send: %+v, %v", rec, err)
+				}
+				for d.Node.dispatcher.Pending() > 0 {
+					if time.Since(start) > 10*time.Second {
+						b.Fatal("no confirmation within 10 s")
+					}
+					time.Sleep(50 * time.Microsecond)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+		})
+	}
 }

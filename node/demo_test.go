@@ -10,7 +10,22 @@ import (
 	"time"
 
 	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/devices"
 )
+
+// haObject is the HA object id the node gives a device (dialect_serial,
+// reduced to [a-z0-9_-]).
+func haObject(d gridmint.Device) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(d.Dialect + "_" + d.Serial) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
+			b.WriteRune(r)
+		} else {
+			b.WriteByte('_')
+		}
+	}
+	return b.String()
+}
 
 func demoOptions(dir string, clock gridmint.Clock) DemoOptions {
 	return DemoOptions{
@@ -92,6 +107,26 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("%d %s rejections from well-formed simulator traffic", c, reason)
 		}
 	}
+	// Home Assistant discovery: every device's energy sensor is announced
+	// (retained, so the tap that joined late still got it) and its state
+	// carries the node's normalised counter.
+	nodeID := devices.HANodeID(addr)
+	ha := devices.HAConfig{NodeID: nodeID}
+	for _, st := range d.Node.Devices() {
+		cfgTopic := "homeassistant/sensor/" + nodeID + "/" + haObject(st.Device) + "_energy/config"
+		waitFor(t, 10*time.Second, "Home Assistant config "+cfgTopic, func() bool {
+			return len(w.values(cfgTopic, func(p []byte) (string, bool) { return string(p), len(p) > 0 })) > 0
+		})
+		var cfg map[string]any
+		json.Unmarshal([]byte(w.values(cfgTopic, plain)[0]), &cfg)
+		if cfg["stat_cla"] != "total_increasing" || cfg["stat_t"] != ha.HAStateTopic(st.Device) {
+			t.Errorf("%s: HA config %v", st.ID, cfg)
+		}
+		waitFor(t, 10*time.Second, "Home Assistant state of "+string(st.ID), func() bool {
+			return len(w.values(ha.HAStateTopic(st.Device), jsonPath("energy_kwh"))) > 0
+		})
+	}
+
 	var health struct{ Status string }
 	getJSON(t, "http://"+d.Node.HTTPAddr()+"/healthz", &health)
 	if health.Status != "ok" {
