@@ -8,28 +8,51 @@
 //
 // The pieces, in the order a message flows through them:
 //
-//   - An Adapter per firmware family (one file per vendor: tasmota.go,
-//     opendtu.go) names the topics it needs (Subscriber) and decodes a
-//     message into Updates (Decoder). Adapters are created by dialect name
-//     from a registry (Register, NewAdapter) and never import each other.
+//   - An Adapter per firmware family, one file per vendor: tasmota.go,
+//     opendtu.go, shelly.go (Gen2+), victron.go (Venus OS dbus-flashmq),
+//     goe.go (go-eCharger API v2), ahoydtu.go, and generic.go (a user's
+//     mappings, for any other firmware). It names the topics it needs
+//     (Subscriber) and decodes a message into Updates (Decoder). Adapters
+//     are created by dialect name from a registry (Register, NewAdapter)
+//     and never import each other. Every adapter passes the same
+//     conformance suite (conformance_test.go).
 //   - Normalise is the one counter normaliser for all adapters: vendor
-//     counters in kWh, Wh or mWh, lifetime or daily, become one monotonic
-//     lifetime counter per device in integer mWh.
-//   - Ingest routes messages to adapters, discovers devices, runs the
-//     normaliser, and returns an Outcome (readings, rejections, new devices,
-//     counter states) for the caller to make durable before acknowledging.
+//     counters in kWh, Wh or mWh, lifetime, daily or session, become
+//     monotonic lifetime counters per device in integer mWh.
+//   - Ingest routes messages to adapters, discovers devices, rate-limits
+//     chatty ones, runs the normaliser, and returns an Outcome (readings,
+//     rejections, new devices, counter states) for the caller to make
+//     durable before acknowledging.
+//   - Control (control.go, dispatch.go): one interface per capability
+//     (Switcher, PowerLimiter, BatteryController, ChargeController) turns
+//     a gridmint.Setpoint into the vendor's command; CheckLimits applies
+//     the device's safety limits and the owner's opt-out; the Dispatcher
+//     sends commands and settles them when the device confirms.
+//   - Home Assistant discovery (homeassistant.go) describes each device's
+//     normalised values as HA entities.
 //
 // # Normalisation rules
 //
-// Units: power in W; energy counters are parsed from their decimal literal
-// straight into integer mWh (gridmint.ParseEnergy), so "514.153" kWh is
-// exactly 514153000 mWh.
+// Units: power in W (kW converted); energy counters are parsed from their
+// decimal literal straight into integer mWh (gridmint.ParseEnergy), so
+// "514.153" kWh is exactly 514153000 mWh; state of charge in %.
 //
-// Sign: power is positive in the device kind's natural direction (see
-// package gridmint). A PV inverter's or a plug's power is as reported.
+// Sign, one convention for every vendor: power is positive in the device
+// kind's natural direction — PV producing, plug or EV charger consuming,
+// grid meter importing (export is negative), battery discharging
+// (charging is negative). Adapters convert: Victron reports battery power
+// positive when charging, so its sign is flipped; a Shelly EM's signed
+// act_power already means import positive. Each device has up to two
+// counters: Forward in the natural direction (production, consumption,
+// grid import, battery discharge) and Reverse the opposite (grid export,
+// battery charge), normalised independently.
 //
-// Counters: a device reports a lifetime counter (Tasmota Total, OpenDTU
-// yieldtotal) or a daily one. The normalised Energy only ever grows:
+// Counters: a device reports lifetime counters (Tasmota Total, OpenDTU
+// yieldtotal, Shelly aenergy.total and emdata totals, Victron energy
+// paths, go-e eto, AhoyDTU YieldTotal) or, where it has none, a daily one
+// (a Victron solar charger's daily yield). A session counter (go-e wh, a
+// new EV session) is not used as a meter. The normalised Energy only ever
+// grows:
 //
 //   - the counter grew by d: Energy grows by d;
 //   - a lifetime counter fell by at most the jitter tolerance (a rounding
@@ -63,6 +86,25 @@
 // daylight-saving change in Tasmota's local Time), not the data. Device
 // timestamps before 2000 or more than a day ahead of node time are
 // ignored: the device's clock is not set.
+//
+// Multi-channel devices: a Tasmota device with SetOption129 reports a
+// counter per channel and becomes one device per channel ("<topic>:<n>");
+// by default it reports one Total for all channels, and its power is
+// summed into one device. Shelly components are devices of their own
+// ("<prefix>:switch:0").
+//
+// Partial updates: Shelly NotifyStatus deltas, Victron per-path topics and
+// go-e per-key topics are merged per device by their adapter, which emits
+// the device's whole known state; a value the vendor marks invalid
+// (Victron {"value": null}, go-e null) is forgotten, not an error.
+//
+// Online: each vendor's own signal is mapped to Availability — Tasmota
+// LWT Online/Offline, OpenDTU status/reachable and dtu/status, Shelly
+// <prefix>/online, Victron zero-byte payloads (a device that left the
+// D-Bus), go-e mcc, AhoyDTU available/status/mqtt — and a device not heard
+// from for IngestConfig.StaleAfter is offline whatever its last signal
+// said. A Victron GX publishes only while it gets keep-alives
+// (KeepAliver), which the node sends.
 //
 // Rejected messages are returned as gridmint.Rejections with their reason
 // and raw bytes, for the quarantine; they never become readings and never

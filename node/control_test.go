@@ -121,6 +121,7 @@ func power(d map[string]any) float64 { f, _ := d["power_w"].(float64); return f 
 // refused before anything is sent.
 func TestSetpointsRoundTripAgainstMosquitto(t *testing.T) {
 	url := startMosquitto(t)
+	w := tapWire(t, url) // before the devices start: it sees every value they publish
 	r := startControlRig(t, url, true, "2m")
 
 	ids := map[string]gridmint.DeviceID{
@@ -151,6 +152,27 @@ func TestSetpointsRoundTripAgainstMosquitto(t *testing.T) {
 	waitFor(t, 30*time.Second, "power on the devices to be controlled", func() bool {
 		return power(r.device(t, ids["opendtu"])) > 250 && power(r.device(t, ids["ahoydtu"])) > 250 && power(r.device(t, ids["goe"])) > 5000
 	})
+	// Every dialect's readings, read over Mosquitto, in gridmint's units and
+	// signs: each stored value is one the device published.
+	var checks []dialectCheck
+	for _, c := range demoDialectChecks() {
+		if ids[c.dialect] == r.id(c.dialect, c.serial) {
+			checks = append(checks, c)
+		}
+	}
+	if len(checks) != len(ids) {
+		t.Fatalf("%d wire checks for %d devices", len(checks), len(ids))
+	}
+	waitFor(t, 30*time.Second, "new counter values from every device", func() bool {
+		for _, id := range ids {
+			rs := storedReadings(t, r.node.Store(), id)
+			if len(rs) < 3 || rs[len(rs)-1].Raw == rs[1].Raw {
+				return false
+			}
+		}
+		return true
+	})
+	checkDialects(t, r.node.Store(), r.addr, w, time.Time{}, checks)
 
 	tests := []struct {
 		name   string
