@@ -266,6 +266,9 @@ func (n *Node) health() []api.Check {
 // Identity returns the node's key, peer ID and address.
 func (n *Node) Identity() *Identity { return n.identity }
 
+// APITokenFile is where the API token is kept.
+func (n *Node) APITokenFile() string { return n.cfg.APITokenFile }
+
 // HTTPAddr is the host:port the API listens on.
 func (n *Node) HTTPAddr() string { return n.httpAddr }
 

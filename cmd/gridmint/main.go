@@ -26,13 +26,14 @@ import (
 var version = "dev"
 
 const usage = `gridmint: an Energy-DePIN node. It reads home solar inverters, batteries,
-EV chargers and smart plugs over MQTT, normalises their power and energy,
-and keeps them in a local store.
+EV chargers and smart plugs over MQTT (Tasmota, OpenDTU, AhoyDTU, Shelly,
+Victron, go-e, or any firmware through generic mappings), normalises their
+power and energy, keeps them in a local store and sends them setpoints.
 
 Usage:
   gridmint demo [flags]            run everything in one process: an embedded
-                                   MQTT broker, a simulated PV inverter (OpenDTU)
-                                   and smart plug (Tasmota), and the node
+                                   MQTT broker, one simulated device of every
+                                   dialect, and the node
   gridmint run --config FILE       run the node against an external broker
                                    (Mosquitto, EMQX) with devices from FILE
   gridmint version                 print the version
@@ -102,7 +103,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&o.SimPeriod, "sim-period", 0, "publish period of the simulated devices (default 5s, OpenDTU's)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: gridmint demo [flags]\n\nRuns an embedded MQTT broker, a simulated OpenDTU PV inverter and Tasmota plug,\nand the node, in one process. Ctrl-C stops it; a restart on the same\n--data-dir keeps all data.\n\nFlags:\n")
+		fmt.Fprintf(stderr, "Usage: gridmint demo [flags]\n\nRuns an embedded MQTT broker, one simulated device of every dialect (OpenDTU,\nAhoyDTU, Tasmota, Shelly, Victron, go-e) and the node, in one process.\nCtrl-C stops it; a restart on the same --data-dir keeps all data.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -129,8 +130,13 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
   peer ID       %[4]s
   libp2p        %[5]s
   data dir      %[6]s
+  API token     %[7]s (for setpoints and device edits)
+Try a setpoint: the charger's current drops, and its power with it:
+  curl -H "Authorization: Bearer $(cat %[7]s)" -d '{"kind":"charge_current","value":6}' \
+    'http://%[1]s/api/v1/devices/%[3]s/goe/%[8]s/setpoint?wait=10s'
 Press Ctrl-C to stop.
-`, n.HTTPAddr(), d.Broker.URL(), n.Identity().Address, n.Identity().PeerID, strings.Join(n.P2PAddrs(), " "), o.DataDir)
+`, n.HTTPAddr(), d.Broker.URL(), n.Identity().Address, n.Identity().PeerID, strings.Join(n.P2PAddrs(), " "), o.DataDir,
+		n.APITokenFile(), node.DemoChargerSerial)
 	select {
 	case <-ctx.Done():
 	case <-d.SimDone():
