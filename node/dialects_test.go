@@ -195,3 +195,14 @@ func checkDialects(t *testing.T, st *store.Store, addr string, w *wire, since ti
 		}
 	}
 }
+
+// changedSince reports whether a reading after since has a counter value
+// that differs from the reading before it.
+func changedSince(rs []gridmint.Reading, since time.Time) bool {
+	for i := 1; i < len(rs); i++ {
+		if rs[i].Time.After(since) && rs[i].Fields.Has(gridmint.FieldEnergy) && rs[i].Raw != rs[i-1].Raw {
+			return true
+		}
+	}
+	return false
+}
