@@ -15,7 +15,7 @@ const (
 	SetpointPowerLimit    SetpointKind = "power_limit"    // inverter AC output limit, W, ≥ 0
 	SetpointBatteryPower  SetpointKind = "battery_power"  // W, + discharge, − charge
 	SetpointChargeCurrent SetpointKind = "charge_current" // EV charge current per phase, A, ≥ 0
-	SetpointChargeEnable  SetpointKind = "charge_enable"  // 1 allow charging now, 0 stop
+	SetpointChargeEnable  SetpointKind = "charge_enable"  // 0 stop charging now, 1 release the stop (the charger's own logic decides)
 )
 
 // SetpointKinds lists every kind with the capability it needs.
@@ -35,6 +35,13 @@ type Origin string
 const (
 	OriginHomeowner Origin = "homeowner" // the device's owner, e.g. from the local API or page
 	OriginMarket    Origin = "market"    // a flexibility dispatch
+)
+
+// Bounds no home device's setpoint exceeds, whatever its own limits:
+// they keep nonsense (1e19 W) from reaching an adapter's encoding.
+const (
+	MaxSetpointPower   = 100_000 // W
+	MaxSetpointCurrent = 80      // A per phase
 )
 
 // Setpoint is one instruction to one device.
@@ -61,9 +68,17 @@ func (sp Setpoint) Validate() error {
 		if sp.Value != 0 && sp.Value != 1 {
 			return Errorf(EInvalid, "setpoint %s: value %v, want 1 (on) or 0 (off)", sp.Kind, sp.Value)
 		}
-	case SetpointPowerLimit, SetpointChargeCurrent:
-		if sp.Value < 0 {
-			return Errorf(EInvalid, "setpoint %s: value %v must not be negative", sp.Kind, sp.Value)
+	case SetpointPowerLimit:
+		if sp.Value < 0 || sp.Value > MaxSetpointPower {
+			return Errorf(EInvalid, "setpoint %s: value %v W, want 0 to %v W", sp.Kind, sp.Value, MaxSetpointPower)
+		}
+	case SetpointBatteryPower:
+		if math.Abs(sp.Value) > MaxSetpointPower {
+			return Errorf(EInvalid, "setpoint %s: value %v W, want -%v to %v W", sp.Kind, sp.Value, MaxSetpointPower, MaxSetpointPower)
+		}
+	case SetpointChargeCurrent:
+		if sp.Value < 0 || sp.Value > MaxSetpointCurrent {
+			return Errorf(EInvalid, "setpoint %s: value %v A, want 0 to %v A", sp.Kind, sp.Value, MaxSetpointCurrent)
 		}
 	}
 	return nil

@@ -70,7 +70,9 @@ type BatteryController interface {
 type ChargeController interface {
 	// CurrentCommand sets the charge current per phase, A.
 	CurrentCommand(serial string, amps float64) (Command, error)
-	// EnableCommand allows (true) or stops (false) charging now.
+	// EnableCommand stops charging now (false) or releases such a stop
+	// (true), handing control back to the charger's own logic; it never
+	// forces a charge.
 	EnableCommand(serial string, on bool) (Command, error)
 }
 

@@ -3,6 +3,8 @@ package devices
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,6 +94,12 @@ func (d *Dispatcher) Send(ctx context.Context, sp gridmint.Setpoint) (gridmint.C
 	if a == nil {
 		return gridmint.CommandRecord{}, gridmint.Errorf(gridmint.EUnavailable, "device %s: no adapter for dialect %s is configured", sp.Device, st.Dialect)
 	}
+	if !st.Online {
+		// Its state (a state of charge for the SoC floor) is stale, and a
+		// command queued for a device that is gone could run hours late.
+		return gridmint.CommandRecord{}, gridmint.Errorf(gridmint.EUnavailable, "device %s is offline (last seen %s): setpoints go only to devices that are online",
+			sp.Device, lastSeen(st))
+	}
 	if err := CheckLimits(st, sp); err != nil {
 		return gridmint.CommandRecord{}, err
 	}
@@ -117,12 +125,18 @@ func (d *Dispatcher) Send(ctx context.Context, sp gridmint.Setpoint) (gridmint.C
 	d.mu.Unlock()
 	d.record(rec)
 
-	err = d.pub.Publish(ctx, cmd.Topic, cmd.QoS, cmd.Payload)
-	for _, then := range cmd.Then {
-		if err != nil {
-			break
+	// The command is the node's now: a caller that goes away (an HTTP
+	// client hanging up) must not leave it half sent.
+	pubCtx := context.WithoutCancel(ctx)
+	err = d.pub.Publish(pubCtx, cmd.Topic, cmd.QoS, cmd.Payload)
+	if err == nil {
+		// Follow-ups only help confirmation: their failure is not the
+		// command's, which was sent; the confirmation timeout decides.
+		for _, then := range cmd.Then {
+			if d.pub.Publish(pubCtx, then.Topic, then.QoS, then.Payload) != nil {
+				break
+			}
 		}
-		err = d.pub.Publish(ctx, then.Topic, then.QoS, then.Payload)
 	}
 	switch {
 	case err != nil && cmd.Confirm != nil:
@@ -141,6 +155,13 @@ func (d *Dispatcher) Send(ctx context.Context, sp gridmint.Setpoint) (gridmint.C
 	return rec, nil
 }
 
+func lastSeen(st DeviceState) string {
+	if st.LastSeen.IsZero() {
+		return "never"
+	}
+	return st.LastSeen.UTC().Format(time.RFC3339)
+}
+
 // commandID is sortable by send time (the store lists commands newest
 // first by id): 16 hex digits of Unix nanoseconds and 8 of a sequence.
 func commandID(t time.Time, seq uint32) string {
@@ -148,27 +169,47 @@ func commandID(t time.Time, seq uint32) string {
 }
 
 // Observe offers one received MQTT message to the pending commands; it
-// settles those whose confirmation it is. It returns how many it settled.
+// returns how many it settled.
+//
+// Replies often carry nothing that ties them to one command (go-e answers
+// "success", Tasmota reports the relay's state, AhoyDTU acks), but a
+// device answers in order. So a message goes to the pending commands on
+// its topic oldest first, and the first one it settles takes it: two
+// commands in flight each get their own reply. When a command settles,
+// older commands still pending on the same confirmation topic are
+// superseded: the device moved past them (an inverter already shows the
+// newer limit).
 func (d *Dispatcher) Observe(topic string, payload []byte) int {
+	d.mu.Lock()
+	var candidates []*pendingCommand
+	for _, p := range d.pending {
+		if MatchTopic(p.confirm.Filter, topic) {
+			candidates = append(candidates, p)
+		}
+	}
+	slices.SortFunc(candidates, func(a, b *pendingCommand) int { return strings.Compare(a.rec.ID, b.rec.ID) })
 	type result struct {
 		id     string
 		status gridmint.CommandStatus
 		reason string
 	}
 	var done []result
-	d.mu.Lock()
-	for id, p := range d.pending {
-		if !MatchTopic(p.confirm.Filter, topic) {
+	for i, p := range candidates {
+		ok, err := p.confirm.Match(topic, payload)
+		if !ok {
 			continue
 		}
-		ok, err := p.confirm.Match(topic, payload)
-		switch {
-		case !ok:
-		case err != nil:
-			done = append(done, result{id, gridmint.CommandFailed, "device refused: " + err.Error()})
-		default:
-			done = append(done, result{id, gridmint.CommandConfirmed, "confirmed on " + topic})
+		if err != nil {
+			done = append(done, result{p.rec.ID, gridmint.CommandFailed, "device refused: " + err.Error()})
+		} else {
+			done = append(done, result{p.rec.ID, gridmint.CommandConfirmed, "confirmed on " + topic})
 		}
+		for _, older := range candidates[:i] {
+			if older.confirm.Filter == p.confirm.Filter && older.rec.Setpoint.Device == p.rec.Setpoint.Device {
+				done = append(done, result{older.rec.ID, gridmint.CommandFailed, "superseded: the device confirmed the later command " + p.rec.ID + " first"})
+			}
+		}
+		break
 	}
 	d.mu.Unlock()
 	for _, r := range done {

@@ -3,6 +3,7 @@ package devices
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -140,6 +141,13 @@ func TestDispatcherRefusesBeforeSending(t *testing.T) {
 			t.Errorf("%s: error %v, want %s", tt.name, err, tt.want)
 		}
 	}
+	// An offline device: its state is stale and a queued command could
+	// run late.
+	clk.Set(t0.Add(2 * time.Hour))
+	if _, err := d.Send(context.Background(), switchOn(gridmint.OriginHomeowner)); gridmint.ErrorCode(err) != gridmint.EUnavailable {
+		t.Errorf("setpoint to an offline device: %v, want unavailable", err)
+	}
+	clk.Set(t0)
 	if len(pub.sent) != 0 {
 		t.Errorf("refused setpoints were published: %v", pub.sent)
 	}
@@ -183,13 +191,66 @@ func TestDispatcherConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	d.Observe("stat/p/RESULT", []byte(`{"POWER":"ON"}`))
+	// One reply settles one command (oldest first): answer the rest.
+	for i := 0; d.Pending() > 0 && i < 400; i++ {
+		d.Observe("stat/p/RESULT", []byte(`{"POWER":"ON"}`))
+	}
 	if d.Pending() != 0 {
-		t.Errorf("%d commands still pending after a final reply", d.Pending())
+		t.Errorf("%d commands still pending after a reply for each", d.Pending())
 	}
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
 	if len(rec.last) != 400 {
 		t.Errorf("%d distinct command ids, want 400", len(rec.last))
+	}
+}
+
+func TestDispatcherRepliesGoToTheirOwnCommands(t *testing.T) {
+	clk := &fakeClock{now: t0}
+	d, rec := newTestDispatcher(t, clk, &fakePublisher{}, nil)
+	send := func(v float64) gridmint.CommandRecord {
+		r, err := d.Send(context.Background(), gridmint.Setpoint{Device: "0xnode/tasmota/p", Kind: gridmint.SetpointSwitch, Value: v, Origin: gridmint.OriginHomeowner})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	on, off := send(1), send(0)
+	// The device executes both in order and answers each.
+	d.Observe("stat/p/RESULT", []byte(`{"POWER":"ON"}`))
+	if got := rec.get(on.ID).Status; got != gridmint.CommandConfirmed {
+		t.Errorf("ON after the ON reply: %s, want confirmed", got)
+	}
+	if got := rec.get(off.ID).Status; got != gridmint.CommandPending {
+		t.Errorf("OFF after the ON reply: %s, want still pending", got)
+	}
+	d.Observe("stat/p/RESULT", []byte(`{"POWER":"OFF"}`))
+	if got := rec.get(off.ID).Status; got != gridmint.CommandConfirmed {
+		t.Errorf("OFF after its reply: %s, want confirmed", got)
+	}
+}
+
+func TestDispatcherSupersedesOlderCommands(t *testing.T) {
+	// OpenDTU confirms by showing the applied limit: if it shows the newer
+	// limit, the older command is superseded, not left to time out.
+	clk := &fakeClock{now: t0}
+	in := newTestIngest(t, IngestConfig{Discover: true, StaleAfter: time.Hour, Clock: clk})
+	in.Accept(in.Process(msgsAt(t0, openDTUCycle("116181234567", t0.Unix(), "400", "1.000")...)))
+	rec := &recorder{}
+	d := NewDispatcher(DispatcherConfig{Ingest: in, Publisher: &fakePublisher{}, Clock: clk, Record: rec.Record})
+	limit := func(w float64) gridmint.CommandRecord {
+		r, err := d.Send(context.Background(), gridmint.Setpoint{Device: "0xnode/opendtu/116181234567", Kind: gridmint.SetpointPowerLimit, Value: w, Origin: gridmint.OriginMarket})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	first, second := limit(300), limit(200)
+	d.Observe("solar/116181234567/status/limit_absolute", []byte("200.00"))
+	if got := rec.get(second.ID).Status; got != gridmint.CommandConfirmed {
+		t.Errorf("the 200 W limit: %s, want confirmed", got)
+	}
+	if got := rec.get(first.ID); got.Status != gridmint.CommandFailed || !strings.Contains(got.Reason, "superseded") {
+		t.Errorf("the 300 W limit: %+v, want failed as superseded", got)
 	}
 }

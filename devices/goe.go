@@ -45,9 +45,10 @@ import (
 // <prefix><serial>/<key>/result (not retained) with "success" or the
 // reason it refused ("invalid json ...", "value must be ..."). Writes over
 // MQTT are off by default on that firmware (mcr): the owner enables them
-// in the app. Current: amp/set with whole amperes. Start/stop: frc/set 2
-// (charge now) or 1 (stop now); 0 (back to the charger's own logic) is
-// not used. The /set and /result topics are one level deeper than the
+// in the app. Current: amp/set with whole amperes. Stop: frc/set 1 (stop
+// now); resume: frc/set 0 (back to the charger's own logic and current);
+// 2 (force a charge) is not used, so gridmint never overrides the owner's
+// schedule or PV-surplus mode. The /set and /result topics are one level deeper than the
 // telemetry subscription <prefix>+/+, so they never reach Decode; the
 // replies come through ReplySubscriptions.
 
@@ -405,15 +406,19 @@ func (g *goe) CurrentCommand(serial string, amps float64) (Command, error) {
 	return g.setCommand(serial, "amp", strconv.Itoa(int(amps))), nil
 }
 
-// EnableCommand implements ChargeController: frc/set 2 (charge now) or 1
+// EnableCommand implements ChargeController: frc/set 0 (release) or 1
 // (stop now).
 func (g *goe) EnableCommand(serial string, on bool) (Command, error) {
 	if err := g.writable(serial); err != nil {
 		return Command{}, err
 	}
+	// Allowing releases the stop (frc 0, neutral) instead of forcing a
+	// charge (2): neutral leaves the charger's own logic and current in
+	// charge, so gridmint never starts a charge the owner's schedule or PV
+	// mode holds back, and a stop does not stay forced forever.
 	frc := "1"
 	if on {
-		frc = "2"
+		frc = "0"
 	}
 	return g.setCommand(serial, "frc", frc), nil
 }

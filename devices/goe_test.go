@@ -228,7 +228,7 @@ func TestGoECommands(t *testing.T) {
 	}{
 		{"current 16 A", func() (Command, error) { return cc.CurrentCommand(goeSerial, 16) }, "go-eCharger/00000001/amp/set", "16"},
 		{"current 6 A", func() (Command, error) { return cc.CurrentCommand(goeSerial, 6) }, "go-eCharger/00000001/amp/set", "6"},
-		{"charge now", func() (Command, error) { return cc.EnableCommand(goeSerial, true) }, "go-eCharger/00000001/frc/set", "2"},
+		{"release the stop", func() (Command, error) { return cc.EnableCommand(goeSerial, true) }, "go-eCharger/00000001/frc/set", "0"},
 		{"stop now", func() (Command, error) { return cc.EnableCommand(goeSerial, false) }, "go-eCharger/00000001/frc/set", "1"},
 	}
 	for _, tt := range tests {

@@ -240,14 +240,18 @@ func (o *openDTU) CheckSerial(serial string) error {
 	return nil
 }
 
+// openDTUMaxLimit is the largest absolute limit, W: the inverter takes it
+// in a 16-bit register.
+const openDTUMaxLimit = 65535
+
 // LimitCommand implements PowerLimiter with the non-persistent absolute
 // limit: an integer in W, not retained.
 func (o *openDTU) LimitCommand(serial string, limit gridmint.W) (Command, error) {
 	if !isInverterSerial(serial) {
 		return Command{}, gridmint.Errorf(gridmint.EInvalid, "opendtu serial %q", serial)
 	}
-	if limit < 0 || limit != limit {
-		return Command{}, gridmint.Errorf(gridmint.EInvalid, "opendtu limit %v W: must be ≥ 0", limit)
+	if !(limit >= 0 && limit <= openDTUMaxLimit) {
+		return Command{}, gridmint.Errorf(gridmint.EInvalid, "opendtu limit %v W: want 0 to %d W", limit, openDTUMaxLimit)
 	}
 	want := float64(int64(limit)) // the firmware drops the fraction
 	return Command{

@@ -194,8 +194,10 @@ func TestOpenDTULimitCommand(t *testing.T) {
 	if err != nil || c.Topic != "solar/116181234567/cmd/limit_nonpersistent_absolute" || string(c.Payload) != "600" {
 		t.Errorf("LimitCommand = %s %q, %v; want solar/116181234567/cmd/limit_nonpersistent_absolute \"600\"", c.Topic, c.Payload, err)
 	}
-	if _, err := a.LimitCommand("116181234567", -1); err == nil {
-		t.Error("negative limit accepted")
+	for _, bad := range []gridmint.W{-1, 65536, 1e19} {
+		if _, err := a.LimitCommand("116181234567", bad); err == nil {
+			t.Errorf("limit %v W accepted", bad)
+		}
 	}
 	if _, err := a.LimitCommand("not-hex", 1); err == nil {
 		t.Error("bad serial accepted")

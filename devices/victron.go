@@ -223,9 +223,11 @@ type victron struct {
 	wantFull      atomic.Bool // a device (re)appeared after a full publish
 
 	// Shared with the command methods (API goroutines).
-	mu          sync.Mutex
-	vebusSystem string // from system/0/VebusInstance; "" unknown
-	vebusSeen   string // from the last vebus/<instance>/... topic
+	mu            sync.Mutex
+	vebusSystem   string          // from system/0/VebusInstance; "" unknown
+	vebusSeen     string          // from the last vebus/<instance>/... topic
+	activeBattery string          // from system/0/ActiveBatteryService, as a serial; "" unknown
+	batteries     map[string]bool // battery serials seen (bounded by the device cap)
 }
 
 func newVictron(cfg AdapterConfig) (Adapter, error) {
@@ -313,8 +315,11 @@ func (v *victron) Decode(topic string, payload []byte) ([]Update, error) {
 		v.learnVebus(instance, payload)
 		return nil, nil
 	case "system":
-		if path == "VebusInstance" {
+		switch path {
+		case "VebusInstance":
 			return nil, v.learnSystemVebus(payload)
+		case "ActiveBatteryService":
+			v.learnActiveBattery(payload)
 		}
 		return nil, nil
 	}
@@ -328,6 +333,16 @@ func (v *victron) Decode(topic string, payload []byte) ([]Update, error) {
 	serial := service + "-" + instance
 	if len(payload) == 0 {
 		return v.deviceLeft(serial, svc)
+	}
+	if service == "battery" {
+		v.mu.Lock()
+		if v.batteries == nil {
+			v.batteries = map[string]bool{}
+		}
+		if len(v.batteries) < maxVictronDevices {
+			v.batteries[serial] = true
+		}
+		v.mu.Unlock()
 	}
 	dev, err := v.device(serial, svc)
 	if err != nil {
@@ -651,6 +666,41 @@ func (v *victron) learnSystemVebus(payload []byte) error {
 	return nil
 }
 
+// learnActiveBattery reads system/0/ActiveBatteryService, e.g.
+// "com.victronenergy.battery/512": the battery the system (and so the ESS
+// setpoint) works on.
+func (v *victron) learnActiveBattery(payload []byte) {
+	serial := ""
+	if raw, derr := victronValue(payload); derr == nil {
+		var name string
+		if json.Unmarshal(raw, &name) == nil {
+			if inst, ok := strings.CutPrefix(name, "com.victronenergy.battery/"); ok && victronIsInstance(inst) {
+				serial = "battery-" + inst
+			}
+		}
+	}
+	v.mu.Lock()
+	v.activeBattery = serial
+	v.mu.Unlock()
+}
+
+// essBattery is the battery the one, system-wide ESS setpoint acts on: the
+// active battery service when the GX names it, else the only battery seen;
+// "" when that is not known.
+func (v *victron) essBattery() string {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.activeBattery != "" {
+		return v.activeBattery
+	}
+	if len(v.batteries) == 1 {
+		for b := range v.batteries {
+			return b
+		}
+	}
+	return ""
+}
+
 func (v *victron) vebusInstance() string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
@@ -703,6 +753,14 @@ func (v *victron) BatteryCommand(serial string, power gridmint.W) (Command, erro
 	inst := v.vebusInstance()
 	if inst == "" {
 		return Command{}, gridmint.Errorf(gridmint.EUnavailable, "victron %s: the inverter/charger's (vebus) instance is not known yet: no N/%s/vebus/... message seen (is a Multi/Quattro connected and is the GX publishing?)", serial, v.portal)
+	}
+	// The setpoint is system-wide: only the battery it acts on may take it,
+	// so that another battery's limits and opt-out cannot be sidestepped.
+	switch ess := v.essBattery(); {
+	case ess == "":
+		return Command{}, gridmint.Errorf(gridmint.EUnavailable, "victron %s: not known which battery the ESS setpoint acts on (no battery or several seen, and no system/0/ActiveBatteryService)", serial)
+	case ess != serial:
+		return Command{}, gridmint.Errorf(gridmint.EInvalid, "victron %s: the ESS setpoint acts on %s, the system's active battery; send it there", serial, ess)
 	}
 	path := "/vebus/" + inst + "/Hub4/L1/AcPowerSetpoint"
 	want := setpoint

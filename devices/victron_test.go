@@ -464,7 +464,7 @@ func TestVictronBatteryCommand(t *testing.T) {
 	if _, err := bc.BatteryCommand("battery-512", 200); gridmint.ErrorCode(err) != gridmint.EUnavailable || !strings.Contains(err.Error(), "vebus") {
 		t.Errorf("before the vebus instance is known: error %v, want unavailable naming vebus", err)
 	}
-	decodeAll(t, a, []mqttMsg{vN("vebus/257/Hub4/L1/AcPowerSetpoint", `{"value": 0}`)})
+	decodeAll(t, a, []mqttMsg{vN("vebus/257/Hub4/L1/AcPowerSetpoint", `{"value": 0}`), vN("battery/512/Soc", `{"value": 50}`)})
 	tests := []struct {
 		power gridmint.W
 		body  string
@@ -594,7 +594,7 @@ func init() {
 			commands: []commandFixture{{
 				serial:      "battery-512",
 				setpoint:    gridmint.Setpoint{Kind: gridmint.SetpointBatteryPower, Value: 200, Origin: gridmint.OriginMarket},
-				prime:       []mqttMsg{vN("vebus/257/Hub4/L1/AcPowerSetpoint", `{"value": 0}`)},
+				prime:       []mqttMsg{vN("vebus/257/Hub4/L1/AcPowerSetpoint", `{"value": 0}`), vN("battery/512/Soc", `{"value": 50}`)},
 				wantTopic:   "W/" + victronPortal + "/vebus/257/Hub4/L1/AcPowerSetpoint",
 				wantPayload: victronREADMEWrite,
 				confirm:     vN("vebus/257/Hub4/L1/AcPowerSetpoint", `{"value": -200}`),
@@ -662,4 +662,27 @@ func BenchmarkDecodeVictron(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(readings)/b.Elapsed().Seconds(), "readings/s")
+}
+
+// TestVictronESSSetpointOnlyForTheActiveBattery: the ESS setpoint is one
+// per system, so with two battery services only the active one may take it
+// (else a second battery would sidestep the first's limits and opt-out).
+func TestVictronESSSetpointOnlyForTheActiveBattery(t *testing.T) {
+	a := vAdapter(t)
+	bc := a.(BatteryController)
+	decodeAll(t, a, []mqttMsg{
+		vN("vebus/257/Hub4/L1/AcPowerSetpoint", `{"value": 0}`),
+		vN("battery/512/Soc", `{"value": 50}`),
+		vN("battery/279/Soc", `{"value": 60}`),
+	})
+	if _, err := bc.BatteryCommand("battery-279", 3000); gridmint.ErrorCode(err) != gridmint.EUnavailable {
+		t.Errorf("two batteries, none named active: %v, want unavailable", err)
+	}
+	decodeAll(t, a, []mqttMsg{vN("system/0/ActiveBatteryService", `{"value": "com.victronenergy.battery/512"}`)})
+	if _, err := bc.BatteryCommand("battery-279", 3000); gridmint.ErrorCode(err) != gridmint.EInvalid || !strings.Contains(err.Error(), "battery-512") {
+		t.Errorf("to the inactive battery: %v, want invalid naming battery-512", err)
+	}
+	if _, err := bc.BatteryCommand("battery-512", 3000); err != nil {
+		t.Errorf("to the active battery: %v", err)
+	}
 }

@@ -187,7 +187,9 @@ func TestSetpointsRoundTripAgainstMosquitto(t *testing.T) {
 		{"ahoydtu limit", ids["ahoydtu"], `{"kind":"power_limit","value":200}`, func(d map[string]any) bool { return power(d) <= 201 }, "≤ 200 W"},
 		{"go-e current", ids["goe"], `{"kind":"charge_current","value":6}`, func(d map[string]any) bool { return power(d) > 3500 && power(d) < 4500 }, "about 6 A × 3 × 230 V"},
 		{"go-e stop", ids["goe"], `{"kind":"charge_enable","value":0}`, func(d map[string]any) bool { return power(d) == 0 }, "0 W"},
+		{"go-e resume", ids["goe"], `{"kind":"charge_enable","value":1}`, func(d map[string]any) bool { return power(d) > 3500 && power(d) < 4500 }, "charging at 6 A again"},
 		{"victron charge 1 kW", ids["victron"], `{"kind":"battery_power","value":-1000}`, func(d map[string]any) bool { return power(d) < -900 && power(d) > -1100 }, "about -1000 W (charging)"},
+		{"victron discharge 500 W", ids["victron"], `{"kind":"battery_power","value":500}`, func(d map[string]any) bool { return power(d) > 450 && power(d) < 550 }, "about +500 W (discharging)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -240,8 +242,8 @@ func TestSetpointsRoundTripAgainstMosquitto(t *testing.T) {
 	// Every command is in the audit log, retrievable by device.
 	var cmds struct{ Commands []gridmint.CommandRecord }
 	getJSON(t, "http://"+r.node.HTTPAddr()+"/api/v1/devices/"+string(ids["goe"])+"/commands", &cmds)
-	if len(cmds.Commands) != 3 {
-		t.Errorf("go-e command log has %d records, want 3 (current, stop, homeowner current)", len(cmds.Commands))
+	if len(cmds.Commands) != 4 {
+		t.Errorf("go-e command log has %d records, want 4 (current, stop, resume, homeowner current)", len(cmds.Commands))
 	}
 }
 
