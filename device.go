@@ -136,6 +136,13 @@ type Device struct {
 	FirstSeen time.Time `json:"first_seen"`
 }
 
+// Bounds of a home device's registry values: the nameplate bounds how fast
+// its counters may grow, so it must not be set beyond any home device.
+const (
+	MaxNameplate W  = 1_000_000   // 1 MW
+	MaxCapacity  Wh = 100_000_000 // 100 MWh
+)
+
 // Validate checks the fields a stored or configured device must have.
 func (d Device) Validate() error {
 	if _, _, _, ok := d.ID.Parts(); !ok {
@@ -147,11 +154,11 @@ func (d Device) Validate() error {
 	if d.Dialect == "" {
 		return Errorf(EInvalid, "device %s: empty dialect", d.ID)
 	}
-	if d.Nameplate < 0 || d.Nameplate != d.Nameplate {
-		return Errorf(EInvalid, "device %s: nameplate %v W must be a number ≥ 0", d.ID, d.Nameplate)
+	if !(d.Nameplate >= 0 && d.Nameplate <= MaxNameplate) {
+		return Errorf(EInvalid, "device %s: nameplate_w %v: want 0 to %v W", d.ID, d.Nameplate, MaxNameplate)
 	}
-	if d.Capacity < 0 {
-		return Errorf(EInvalid, "device %s: negative capacity %v Wh", d.ID, d.Capacity)
+	if d.Capacity < 0 || d.Capacity > MaxCapacity {
+		return Errorf(EInvalid, "device %s: capacity_wh %v: want 0 to %v Wh", d.ID, d.Capacity, MaxCapacity)
 	}
 	if d.Location != nil {
 		if err := d.Location.Validate(); err != nil {

@@ -89,7 +89,8 @@ func (sp Setpoint) Validate() error {
 type SafetyLimits struct {
 	// MinCurrent and MaxCurrent bound an EV charge current, A. A current
 	// between 0 and MinCurrent is refused (cars do not charge below their
-	// minimum); 0 itself is allowed where the charger treats it as stop.
+	// minimum); 0 passes the limits and is up to the charger (go-e refuses
+	// it: stop with charge_enable 0).
 	MinCurrent float64 `json:"min_current_a,omitempty"`
 	MaxCurrent float64 `json:"max_current_a,omitempty"`
 	// SoCFloor is the state of charge, %, below which a battery must not

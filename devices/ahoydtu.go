@@ -53,8 +53,9 @@ import (
 // included) are refused, not rounded up: the manual calls them not useful, and a
 // curtailment the inverter cannot follow must not look accepted. The
 // inverter's acceptance arrives as <name>/ack_pwr_limit "true"; "false"
-// is taken as a refusal. The firmware publishes that ack retained, so a
-// reconnect while a command waits can replay an older "true".
+// is taken as a refusal. Some firmware versions publish that ack
+// retained, so a reconnect while a command waits can replay an older
+// "true".
 //
 // Pitfalls handled: YieldTotal is kWh (the firmware's field table), not
 // Wh as the manual says; values are printed with %g, so large counters

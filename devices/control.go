@@ -177,7 +177,7 @@ func CheckLimits(st DeviceState, sp gridmint.Setpoint) error {
 		case l.MaxCurrent > 0 && sp.Value > l.MaxCurrent:
 			return refuse("above the maximum of %v A", l.MaxCurrent)
 		case sp.Value > 0 && sp.Value < l.MinCurrent:
-			return refuse("below the minimum of %v A (0 stops)", l.MinCurrent)
+			return refuse("below the minimum of %v A (stop with charge_enable 0)", l.MinCurrent)
 		case sp.Value != math.Trunc(sp.Value):
 			return refuse("chargers take whole amperes")
 		}

@@ -1,6 +1,8 @@
 package devices
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"math"
 	"slices"
@@ -14,8 +16,8 @@ import (
 // homeowner sees gridmint's (exact, reset-proof) counters in HA's energy
 // dashboard. The builders here are pure; package node publishes.
 //
-// Per device, with <node> = HAConfig.NodeID and <obj> = "<dialect>_<serial>"
-// reduced to [a-z0-9_-]:
+// Per device, with <node> = HAConfig.NodeID and <obj> = HAObjectID
+// ("<dialect>_<serial>" reduced to [a-z0-9_-]):
 //
 //	<discovery prefix>/sensor/<node>/<obj>_<field>/config   retained config
 //	<state prefix>/<node>/<obj>/state                        retained JSON state
@@ -44,9 +46,18 @@ type HAMessage struct {
 	Retain  bool
 }
 
-// haObjectID turns a device into an HA object id: [a-z0-9_-] only.
-func haObjectID(d gridmint.Device) string {
-	return haSlug(d.Dialect + "_" + d.Serial)
+// HAObjectID turns a device into an HA object id: [a-z0-9_-] only. When
+// that loses information (upper case, ':' in a Shelly serial), a short
+// hash of the exact dialect and serial keeps two devices apart ("Plug"
+// and "plug", "HM 600" and "HM_600").
+func HAObjectID(d gridmint.Device) string {
+	exact := d.Dialect + "_" + d.Serial
+	slug := haSlug(exact)
+	if slug == exact {
+		return slug
+	}
+	sum := sha256.Sum256([]byte(d.Dialect + "/" + d.Serial))
+	return slug + "_" + hex.EncodeToString(sum[:3])
 }
 
 func haSlug(s string) string {
@@ -87,13 +98,13 @@ func (c HAConfig) defaults() HAConfig {
 // HAStateTopic and HAAvailabilityTopic are a device's state topics.
 func (c HAConfig) HAStateTopic(d gridmint.Device) string {
 	c = c.defaults()
-	return c.StatePrefix + "/" + c.NodeID + "/" + haObjectID(d) + "/state"
+	return c.StatePrefix + "/" + c.NodeID + "/" + HAObjectID(d) + "/state"
 }
 
 // HAAvailabilityTopic is a device's availability topic.
 func (c HAConfig) HAAvailabilityTopic(d gridmint.Device) string {
 	c = c.defaults()
-	return c.StatePrefix + "/" + c.NodeID + "/" + haObjectID(d) + "/availability"
+	return c.StatePrefix + "/" + c.NodeID + "/" + HAObjectID(d) + "/availability"
 }
 
 // haSensor is one entity of a device.
@@ -138,7 +149,7 @@ func haSensors(st DeviceState) []haSensor {
 // restarts (node id, dialect, serial, field).
 func (c HAConfig) HAConfigs(st DeviceState) []HAMessage {
 	c = c.defaults()
-	obj := haObjectID(st.Device)
+	obj := HAObjectID(st.Device)
 	name := st.Name
 	if name == "" {
 		name = st.ReportedName

@@ -2,6 +2,7 @@ package devices
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/gridmint/gridmint"
@@ -18,11 +19,18 @@ func TestHomeAssistantDiscovery(t *testing.T) {
 		Fields: gridmint.FieldPower | gridmint.FieldEnergy | gridmint.FieldEnergyReverse,
 		Power:  -512.34, Energy: 1_234_567_891, EnergyReverse: 5_000, Online: true,
 	}
+	obj := HAObjectID(meter.Device)
+	if !strings.HasPrefix(obj, "shelly_shellypro3em-ec6260890b50_em_0_") || len(obj) != len("shelly_shellypro3em-ec6260890b50_em_0_")+6 {
+		t.Errorf("object id %q: want the slug and a 6-digit hash (':' was lost)", obj)
+	}
+	if a, b := HAObjectID(gridmint.Device{Dialect: "tasmota", Serial: "Plug"}), HAObjectID(gridmint.Device{Dialect: "tasmota", Serial: "plug"}); a == b {
+		t.Errorf("Plug and plug share the object id %q", a)
+	}
 	cfgs := c.HAConfigs(meter)
 	if len(cfgs) != 3 {
 		t.Fatalf("%d configs, want power, import and export", len(cfgs))
 	}
-	wantTopic := "homeassistant/sensor/gridmint_abcdef0123/shelly_shellypro3em-ec6260890b50_em_0_energy/config"
+	wantTopic := "homeassistant/sensor/gridmint_abcdef0123/" + obj + "_energy/config"
 	var energy map[string]any
 	for _, m := range cfgs {
 		if !m.Retain {
@@ -39,9 +47,9 @@ func TestHomeAssistantDiscovery(t *testing.T) {
 	}
 	for key, want := range map[string]string{
 		"name": "Energy imported", "dev_cla": "energy", "stat_cla": "total_increasing", "unit_of_meas": "kWh",
-		"stat_t":  "gridmint/gridmint_abcdef0123/shelly_shellypro3em-ec6260890b50_em_0/state",
-		"avty_t":  "gridmint/gridmint_abcdef0123/shelly_shellypro3em-ec6260890b50_em_0/availability",
-		"uniq_id": "gridmint_abcdef0123_shelly_shellypro3em-ec6260890b50_em_0_energy",
+		"stat_t":  "gridmint/gridmint_abcdef0123/" + obj + "/state",
+		"avty_t":  "gridmint/gridmint_abcdef0123/" + obj + "/availability",
+		"uniq_id": "gridmint_abcdef0123_" + obj + "_energy",
 	} {
 		if energy[key] != want {
 			t.Errorf("energy config %s = %v, want %q", key, energy[key], want)

@@ -317,11 +317,20 @@ func (in *Ingest) allDevices(o *Outcome, a Adapter, u Update, at time.Time) {
 	}
 }
 
-// reject quarantines m, unless its topic already sent its allowance of
+// reject quarantines m, unless its source already sent its allowance of
 // rejections: then it is only counted, so a broken device cannot fill the
-// quarantine.
+// quarantine. The source is the device when known, else the adapter, else
+// everything no adapter claims: keys are bounded by the registry, not by
+// the topics a sender can invent.
 func (in *Ingest) reject(o *Outcome, m Message, dialect string, id gridmint.DeviceID, reason gridmint.Reason, detail string) {
-	if !in.rejected.allow(m.Topic, m.Received) {
+	key := "unrouted"
+	switch {
+	case id != "":
+		key = "device:" + string(id)
+	case dialect != "":
+		key = "adapter:" + dialect
+	}
+	if !in.rejected.allow(key, m.Received) {
 		o.Suppressed[reason]++
 		return
 	}

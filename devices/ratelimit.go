@@ -15,8 +15,9 @@ type RateLimit struct {
 // (Victron publishes a path per change, Shelly a NotifyStatus per 5 %
 // power step) and a burst of 600: the QoS 1 backlog the broker kept for a
 // node that was down for an hour, from a device reporting every 6 s. A
-// topic may put one rejection every five seconds (and 20 at once) into the
-// quarantine; the rest are counted only.
+// device (or, for inputs that name none, an adapter) may put one rejection
+// every five seconds (and 20 at once) into the quarantine; the rest are
+// counted only.
 var (
 	DefaultRateLimit      = RateLimit{PerSecond: 2, Burst: 600}
 	DefaultRejectionLimit = RateLimit{PerSecond: 0.2, Burst: 20}

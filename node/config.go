@@ -320,6 +320,7 @@ func (c *Config) Validate() error {
 	}
 	seen := map[string]int{}
 	adapters := map[string]devices.Adapter{}
+	filters := map[string]int{}
 	for i, a := range c.Adapters {
 		field := fmt.Sprintf("adapters[%d]", i)
 		switch {
@@ -327,6 +328,19 @@ func (c *Config) Validate() error {
 			return fieldErr(field+".dialect", "unknown dialect %q (known: %s)", a.Dialect, strings.Join(devices.Dialects(), ", "))
 		case a.Kind != "" && !a.Kind.Valid():
 			return fieldErr(field+".kind", "unknown device kind %q (want one of %v)", a.Kind, gridmint.DeviceKinds)
+		}
+		for _, opt := range []struct {
+			name, dialect string
+			set           bool
+		}{
+			{"portal_id", "victron", a.PortalID != ""},
+			{"keep_alive", "victron", a.KeepAlive != nil},
+			{"inverters", "ahoydtu", a.Inverters != nil},
+			{"mappings", "generic", a.Mappings != nil},
+		} {
+			if opt.set && a.Dialect != opt.dialect {
+				return fieldErr(field+"."+opt.name, "only for dialect %s, not %s", opt.dialect, a.Dialect)
+			}
 		}
 		ad, err := devices.NewAdapter(a.devices())
 		if err != nil {
@@ -339,6 +353,12 @@ func (c *Config) Validate() error {
 			return fieldErr(field, "same dialect, base_topic and portal_id as adapters[%d]", j)
 		}
 		seen[key] = i
+		for _, f := range ad.Subscriptions() {
+			if j, dup := filters[f]; dup {
+				return fieldErr(field, "subscribes to %s like adapters[%d]: two adapters would fight over one topic", f, j)
+			}
+			filters[f] = i
+		}
 		if _, ok := adapters[a.Dialect]; !ok {
 			adapters[a.Dialect] = ad
 		}

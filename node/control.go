@@ -31,8 +31,15 @@ func newCommandLog(st *store.Store, log *slog.Logger) *commandLog {
 	return &commandLog{store: st, in: make(chan gridmint.CommandRecord, 1024), log: log}
 }
 
-// Record queues a record; it blocks only if 1024 are already waiting.
-func (c *commandLog) Record(r gridmint.CommandRecord) { c.in <- r }
+// Record queues a record; when 1024 are already waiting it writes this
+// one itself rather than drop it or wait for the queue.
+func (c *commandLog) Record(r gridmint.CommandRecord) {
+	select {
+	case c.in <- r:
+	default:
+		c.write(r)
+	}
+}
 
 // run writes queued records in batches until ctx is done, then drains.
 func (c *commandLog) run(ctx context.Context) {
@@ -161,15 +168,22 @@ func (c nodeControl) Device(id gridmint.DeviceID) (devices.DeviceState, bool) {
 	return st, ok
 }
 
-// UpdateDevice stores the edit first, then applies it: a crash in between
-// leaves the store ahead, which the next start loads.
-func (c nodeControl) UpdateDevice(_ context.Context, d gridmint.Device) (devices.DeviceState, error) {
-	old, _, ok := c.n.ingest.Device(d.ID)
+// EditDevice stores the edit first, then applies it to the live
+// registry: a crash in between leaves the store ahead, which the next
+// start loads. Edits are serialised, so two cannot undo each other.
+func (c nodeControl) EditDevice(_ context.Context, id gridmint.DeviceID, edit func(gridmint.Device) (gridmint.Device, error)) (devices.DeviceState, error) {
+	c.n.editMu.Lock()
+	defer c.n.editMu.Unlock()
+	old, _, ok := c.n.ingest.Device(id)
 	if !ok {
-		return devices.DeviceState{}, gridmint.Errorf(gridmint.ENotFound, "no device %s", d.ID)
+		return devices.DeviceState{}, gridmint.Errorf(gridmint.ENotFound, "no device %s", id)
 	}
-	if d.Dialect != old.Dialect || d.Serial != old.Serial || !d.FirstSeen.Equal(old.FirstSeen) {
-		return devices.DeviceState{}, gridmint.Errorf(gridmint.EInvalid, "device %s: dialect, serial and first seen cannot change", d.ID)
+	d, err := edit(old.Device)
+	if err != nil {
+		return devices.DeviceState{}, err
+	}
+	if d.ID != old.ID || d.Dialect != old.Dialect || d.Serial != old.Serial || !d.FirstSeen.Equal(old.FirstSeen) {
+		return devices.DeviceState{}, gridmint.Errorf(gridmint.EInvalid, "device %s: id, dialect, serial and first seen cannot change", id)
 	}
 	if err := d.Validate(); err != nil {
 		return devices.DeviceState{}, err
@@ -182,7 +196,7 @@ func (c nodeControl) UpdateDevice(_ context.Context, d gridmint.Device) (devices
 	if err := c.n.ingest.UpdateDevice(d); err != nil {
 		return devices.DeviceState{}, err
 	}
-	st, _, _ := c.n.ingest.Device(d.ID)
+	st, _, _ := c.n.ingest.Device(id)
 	return st, nil
 }
 

@@ -13,20 +13,6 @@ import (
 	"github.com/gridmint/gridmint/devices"
 )
 
-// haObject is the HA object id the node gives a device (dialect_serial,
-// reduced to [a-z0-9_-]).
-func haObject(d gridmint.Device) string {
-	var b strings.Builder
-	for _, r := range strings.ToLower(d.Dialect + "_" + d.Serial) {
-		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' {
-			b.WriteRune(r)
-		} else {
-			b.WriteByte('_')
-		}
-	}
-	return b.String()
-}
-
 func demoOptions(dir string, clock gridmint.Clock) DemoOptions {
 	return DemoOptions{
 		DataDir: dir, HTTPAddr: "127.0.0.1:0", MQTTAddr: "127.0.0.1:0",
@@ -115,7 +101,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	nodeID := devices.HANodeID(addr)
 	ha := devices.HAConfig{NodeID: nodeID}
 	for _, st := range d.Node.Devices() {
-		cfgTopic := "homeassistant/sensor/" + nodeID + "/" + haObject(st.Device) + "_energy/config"
+		cfgTopic := "homeassistant/sensor/" + nodeID + "/" + devices.HAObjectID(st.Device) + "_energy/config"
 		waitFor(t, 10*time.Second, "Home Assistant config "+cfgTopic, func() bool {
 			return len(w.values(cfgTopic, func(p []byte) (string, bool) { return string(p), len(p) > 0 })) > 0
 		})

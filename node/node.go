@@ -9,12 +9,14 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"time"
 
@@ -54,8 +56,11 @@ type Node struct {
 	ha         *haPublisher
 	replies    []string // reply topic filters: confirmations, not telemetry
 	apiToken   string
+	editMu     sync.Mutex // serialises registry edits over the API
 
 	cancel       context.CancelFunc
+	stopLog      context.CancelFunc // the command log outlives the rest
+	logDone      chan struct{}
 	pipelineDone chan struct{}
 	wg           sync.WaitGroup
 	closeOnce    sync.Once
@@ -117,6 +122,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	if err := n.registerDeclared(declared, opts.Clock.Now()); err != nil {
 		return nil, err
 	}
+	if err := n.failStalePending(opts.Clock.Now()); err != nil {
+		return nil, err
+	}
 	known, states, err := loadIngestState(n.store)
 	if err != nil {
 		return nil, err
@@ -144,9 +152,11 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		}, n.ingest, opts.Clock, n.log.With("component", "homeassistant"))
 		subs = append(subs, n.ha.birthTopic())
 	}
-	n.wg.Add(3)
+	logCtx, stopLog := context.WithCancel(context.WithoutCancel(ctx))
+	n.stopLog, n.logDone = stopLog, make(chan struct{})
+	go func() { defer close(n.logDone); n.commands.run(logCtx) }()
+	n.wg.Add(2)
 	go func() { defer n.wg.Done(); n.store.RunGC(ctx, 10*time.Minute) }()
-	go func() { defer n.wg.Done(); n.commands.run(ctx) }()
 	go func() { defer n.wg.Done(); every(ctx, opts.Clock, time.Second, n.dispatcher.Expire) }()
 
 	if n.host, err = p2p.NewHost(n.identity.Key, cfg.P2P.Listen); err != nil {
@@ -184,6 +194,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			Quarantine: n.store,
 			Control:    nodeControl{n},
 			Token:      n.apiToken,
+			Clock:      opts.Clock,
 			Health:     n.health,
 			Info: api.NodeInfo{
 				Address: n.identity.Address, PeerID: n.identity.PeerID.String(),
@@ -226,24 +237,102 @@ func (n *Node) onMessage(ctx context.Context, m devices.Message, ack func()) {
 	n.pipeline.enqueue(ctx, inbound{msg: m, ack: ack})
 }
 
-// registerDeclared stores devices from the config, keeping the first-seen
-// time of devices already known.
+// registerDeclared stores devices from the config. A device already in
+// the store keeps what was edited over the API (an owner's opt-out must
+// survive a restart): only the fields the config file changed since the
+// last start are applied, and the first-seen time is kept.
 func (n *Node) registerDeclared(declared []gridmint.Device, now time.Time) error {
 	if len(declared) == 0 {
 		return nil
 	}
 	b := n.store.NewBatch()
 	for _, d := range declared {
-		old, err := n.store.Device(d.ID)
-		switch {
-		case err == nil:
-			d.FirstSeen = old.FirstSeen
-		case gridmint.ErrorCode(err) == gridmint.ENotFound:
-			d.FirstSeen = now
-		default:
+		snapshot, err := json.Marshal(d)
+		if err != nil {
 			return err
 		}
-		b.PutDevice(d)
+		stored, err := n.store.Device(d.ID)
+		switch {
+		case gridmint.ErrorCode(err) == gridmint.ENotFound:
+			d.FirstSeen = now
+			b.PutDevice(d)
+			b.PutMeta(declaredMetaKey(d.ID), snapshot)
+			continue
+		case err != nil:
+			return err
+		}
+		var last gridmint.Device
+		if raw, ok, err := n.store.Meta(declaredMetaKey(d.ID)); err != nil {
+			return err
+		} else if ok {
+			if err := json.Unmarshal(raw, &last); err != nil {
+				return fmt.Errorf("stored configuration of %s: %w", d.ID, err)
+			}
+		} else {
+			last = stored // no snapshot: the stored device was the config's
+		}
+		merged, changed := mergeDeclared(stored, last, d)
+		if len(changed) > 0 {
+			n.log.Info("configuration changed a device", "device", d.ID, "fields", changed)
+		}
+		b.PutDevice(merged)
+		b.PutMeta(declaredMetaKey(d.ID), snapshot)
+	}
+	return n.store.Commit(b)
+}
+
+func declaredMetaKey(id gridmint.DeviceID) string { return "declared/" + string(id) }
+
+// mergeDeclared applies to stored the fields that the configuration
+// changed from last to cfg, and names them.
+func mergeDeclared(stored, last, cfg gridmint.Device) (gridmint.Device, []string) {
+	var changed []string
+	apply := func(name string, differs bool, set func()) {
+		if differs {
+			set()
+			changed = append(changed, name)
+		}
+	}
+	apply("name", cfg.Name != last.Name, func() { stored.Name = cfg.Name })
+	apply("kind", cfg.Kind != last.Kind, func() { stored.Kind = cfg.Kind })
+	apply("nameplate_w", cfg.Nameplate != last.Nameplate, func() { stored.Nameplate = cfg.Nameplate })
+	apply("capacity_wh", cfg.Capacity != last.Capacity, func() { stored.Capacity = cfg.Capacity })
+	apply("location", !reflect.DeepEqual(cfg.Location, last.Location), func() { stored.Location = cfg.Location })
+	apply("zone", cfg.Zone != last.Zone, func() { stored.Zone = cfg.Zone })
+	apply("owner", cfg.Owner != last.Owner, func() { stored.Owner = cfg.Owner })
+	apply("limits", cfg.Limits != last.Limits, func() { stored.Limits = cfg.Limits })
+	apply("opt_out", cfg.OptOut != last.OptOut, func() { stored.OptOut = cfg.OptOut })
+	// Capabilities follow the adapter, not the user.
+	stored.Capabilities = cfg.Capabilities
+	return stored, changed
+}
+
+// failStalePending marks commands that a previous run left pending: their
+// confirmation could only have come to that run.
+func (n *Node) failStalePending(now time.Time) error {
+	b := n.store.NewBatch()
+	cursor := ""
+	for {
+		cmds, next, err := n.store.Commands("", cursor, 1000)
+		if err != nil {
+			return err
+		}
+		for _, c := range cmds {
+			if c.Status == gridmint.CommandPending {
+				c.Status, c.Reason, c.DoneAt = gridmint.CommandFailed, "the node stopped before the device confirmed", now
+				b.PutCommand(c)
+			}
+			if b.Len() >= store.MaxBatchLen {
+				if err := n.store.Commit(b); err != nil {
+					return err
+				}
+				b = n.store.NewBatch()
+			}
+		}
+		if next == "" {
+			break
+		}
+		cursor = next
 	}
 	return n.store.Commit(b)
 }
@@ -319,6 +408,11 @@ func (n *Node) Close() error {
 			cancel()
 		}
 		n.wg.Wait()
+		if n.stopLog != nil {
+			// Last: commands confirmed or sent until now are recorded.
+			n.stopLog()
+			<-n.logDone
+		}
 		if n.host != nil {
 			errs = append(errs, n.host.Close())
 		}

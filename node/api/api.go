@@ -65,7 +65,9 @@ type Config struct {
 	// commands; nil leaves those routes out.
 	Control Control
 	// Token is the bearer token calls that change anything must send.
-	Token  string
+	Token string
+	// Clock gives "now" for default time windows; nil is the wall clock.
+	Clock  gridmint.Clock
 	Health HealthFunc
 	Info   NodeInfo
 	// Metrics serves /metrics; nil leaves it out.
@@ -87,6 +89,9 @@ var pageFS embed.FS
 func New(cfg Config) *Server {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = gridmint.SystemClock{}
 	}
 	s := &Server{
 		cfg: cfg,

@@ -22,8 +22,10 @@ import (
 type Control interface {
 	// Device returns one device's live state.
 	Device(id gridmint.DeviceID) (devices.DeviceState, bool)
-	// UpdateDevice stores an edited registry entry and returns the state.
-	UpdateDevice(ctx context.Context, d gridmint.Device) (devices.DeviceState, error)
+	// EditDevice applies edit to a device's registry entry and stores the
+	// result, one edit at a time (two concurrent edits cannot undo each
+	// other), and returns the new state.
+	EditDevice(ctx context.Context, id gridmint.DeviceID, edit func(gridmint.Device) (gridmint.Device, error)) (devices.DeviceState, error)
 	// Readings returns a device's readings in [from, to), oldest first.
 	Readings(id gridmint.DeviceID, from, to time.Time, limit int) ([]gridmint.Reading, error)
 	// Send checks and sends a setpoint.
@@ -40,10 +42,15 @@ const maxBody = 64 << 10
 // readingsLimit bounds one readings page.
 const readingsLimit = 10_000
 
+// hasToken reports whether r carries the API token.
+func (s *Server) hasToken(r *http.Request) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && s.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.cfg.Token)) == 1
+}
+
 // authorized checks the bearer token of a request that changes anything.
 func (s *Server) authorized(w http.ResponseWriter, r *http.Request) bool {
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if ok && s.cfg.Token != "" && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(s.cfg.Token)) == 1 {
+	if s.hasToken(r) {
 		return true
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="gridmint"`)
@@ -76,7 +83,7 @@ func (s *Server) deviceGet(w http.ResponseWriter, r *http.Request) {
 	}
 	switch action {
 	case "":
-		s.deviceDetail(w, id)
+		s.deviceDetail(w, r, id)
 	case "readings":
 		s.deviceReadings(w, r, id)
 	case "commands":
@@ -87,7 +94,9 @@ func (s *Server) deviceGet(w http.ResponseWriter, r *http.Request) {
 }
 
 // DeviceDetail is GET /api/v1/devices/{id}: the device, its registry
-// entry, and its latest readings and commands.
+// entry, and its latest readings and commands. Location and owner, which
+// say where a home is and whose it is, are shown only to a caller with the
+// API token.
 type DeviceDetail struct {
 	Device
 	Capacity Wh                       `json:"capacity_wh,omitempty"`
@@ -109,14 +118,14 @@ const (
 	detailCommands = 10
 )
 
-func (s *Server) deviceDetail(w http.ResponseWriter, id gridmint.DeviceID) {
+func (s *Server) deviceDetail(w http.ResponseWriter, r *http.Request, id gridmint.DeviceID) {
 	st, ok := s.cfg.Control.Device(id)
 	if !ok {
 		s.writeError(w, http.StatusNotFound, fmt.Sprintf("no device %s", id))
 		return
 	}
 	// The latest readings: those of the last day, the newest kept.
-	now := time.Now().UTC()
+	now := s.cfg.Clock.Now()
 	rs, err := s.cfg.Control.Readings(id, now.Add(-24*time.Hour), now.Add(time.Hour), readingsLimit)
 	if err != nil {
 		s.writeErr(w, err)
@@ -131,10 +140,14 @@ func (s *Server) deviceDetail(w http.ResponseWriter, id gridmint.DeviceID) {
 		return
 	}
 	d := st.Device
-	s.writeJSON(w, http.StatusOK, DeviceDetail{
-		Device: toDevice(st), Capacity: d.Capacity, Location: d.Location, Zone: d.Zone, Owner: d.Owner,
+	detail := DeviceDetail{
+		Device: toDevice(st), Capacity: d.Capacity, Zone: d.Zone,
 		Limits: d.Limits, OptOut: d.OptOut, Readings: nonNil(rs), Commands: nonNil(cmds),
-	})
+	}
+	if s.hasToken(r) {
+		detail.Location, detail.Owner = d.Location, d.Owner
+	}
+	s.writeJSON(w, http.StatusOK, detail)
 }
 
 func nonNil[T any](s []T) []T {
@@ -152,7 +165,7 @@ func (s *Server) deviceReadings(w http.ResponseWriter, r *http.Request, id gridm
 		return
 	}
 	q := r.URL.Query()
-	to := time.Now().UTC()
+	to := s.cfg.Clock.Now()
 	from := to.Add(-24 * time.Hour)
 	for _, p := range []struct {
 		name string
@@ -307,17 +320,47 @@ func (s *Server) devicePost(w http.ResponseWriter, r *http.Request) {
 }
 
 // DevicePatch is the body of PATCH /api/v1/devices/{id}: registry fields
-// to change; absent fields stay.
+// to change; absent fields stay, also within limits.
 type DevicePatch struct {
-	Name       *string                `json:"name"`
-	Kind       *gridmint.DeviceKind   `json:"kind"`
-	NameplateW *float64               `json:"nameplate_w"`
-	CapacityWh *int64                 `json:"capacity_wh"`
-	Location   *gridmint.Location     `json:"location"`
-	Zone       *string                `json:"zone"`
-	Owner      *string                `json:"owner"`
-	Limits     *gridmint.SafetyLimits `json:"limits"`
-	OptOut     *bool                  `json:"opt_out"`
+	Name       *string              `json:"name"`
+	Kind       *gridmint.DeviceKind `json:"kind"`
+	NameplateW *float64             `json:"nameplate_w"`
+	CapacityWh *int64               `json:"capacity_wh"`
+	Location   *gridmint.Location   `json:"location"`
+	Zone       *string              `json:"zone"`
+	Owner      *string              `json:"owner"`
+	Limits     *LimitsPatch         `json:"limits"`
+	OptOut     *bool                `json:"opt_out"`
+}
+
+// LimitsPatch changes some safety limits; absent ones stay, 0 removes one.
+type LimitsPatch struct {
+	MinCurrent   *float64 `json:"min_current_a"`
+	MaxCurrent   *float64 `json:"max_current_a"`
+	SoCFloor     *float64 `json:"soc_floor_pct"`
+	MaxCharge    *float64 `json:"max_charge_w"`
+	MaxDischarge *float64 `json:"max_discharge_w"`
+	ExportLimit  *float64 `json:"export_limit_w"`
+}
+
+func (p LimitsPatch) apply(l gridmint.SafetyLimits) gridmint.SafetyLimits {
+	set := func(dst *float64, v *float64) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	setW := func(dst *gridmint.W, v *float64) {
+		if v != nil {
+			*dst = gridmint.W(*v)
+		}
+	}
+	set(&l.MinCurrent, p.MinCurrent)
+	set(&l.MaxCurrent, p.MaxCurrent)
+	set(&l.SoCFloor, p.SoCFloor)
+	setW(&l.MaxCharge, p.MaxCharge)
+	setW(&l.MaxDischarge, p.MaxDischarge)
+	setW(&l.ExportLimit, p.ExportLimit)
+	return l
 }
 
 // DecodeDevicePatch reads a device edit and applies it to d.
@@ -348,7 +391,7 @@ func DecodeDevicePatch(d gridmint.Device, body []byte) (gridmint.Device, error) 
 		d.Owner = *p.Owner
 	}
 	if p.Limits != nil {
-		d.Limits = *p.Limits
+		d.Limits = p.Limits.apply(d.Limits)
 	}
 	if p.OptOut != nil {
 		d.OptOut = *p.OptOut
@@ -368,26 +411,18 @@ func (s *Server) devicePatch(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusNotFound, "want PATCH /api/v1/devices/<node>/<dialect>/<serial>")
 		return
 	}
-	st, ok := s.cfg.Control.Device(id)
-	if !ok {
-		s.writeError(w, http.StatusNotFound, fmt.Sprintf("no device %s", id))
-		return
-	}
 	body, ok := s.readBody(w, r)
 	if !ok {
 		return
 	}
-	d, err := DecodeDevicePatch(st.Device, body)
+	st, err := s.cfg.Control.EditDevice(r.Context(), id, func(d gridmint.Device) (gridmint.Device, error) {
+		return DecodeDevicePatch(d, body)
+	})
 	if err != nil {
 		s.writeErr(w, err)
 		return
 	}
-	st, err = s.cfg.Control.UpdateDevice(r.Context(), d)
-	if err != nil {
-		s.writeErr(w, err)
-		return
-	}
-	s.deviceDetail(w, st.ID)
+	s.deviceDetail(w, r, st.ID)
 }
 
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {

@@ -26,7 +26,15 @@ type fakeControl struct {
 }
 
 func (f fakeControl) Device(id gridmint.DeviceID) (devices.DeviceState, bool) { return f.DeviceFn(id) }
-func (f fakeControl) UpdateDevice(_ context.Context, d gridmint.Device) (devices.DeviceState, error) {
+func (f fakeControl) EditDevice(_ context.Context, id gridmint.DeviceID, edit func(gridmint.Device) (gridmint.Device, error)) (devices.DeviceState, error) {
+	st, ok := f.DeviceFn(id)
+	if !ok {
+		return devices.DeviceState{}, gridmint.Errorf(gridmint.ENotFound, "no device %s", id)
+	}
+	d, err := edit(st.Device)
+	if err != nil {
+		return devices.DeviceState{}, err
+	}
 	return f.UpdateFn(d)
 }
 func (f fakeControl) Readings(id gridmint.DeviceID, from, to time.Time, limit int) ([]gridmint.Reading, error) {
@@ -150,12 +158,20 @@ func TestDevicePatchAndDetail(t *testing.T) {
 	if stored.Name != "Garage" || stored.Zone != "DE-LU" || stored.Location == nil || stored.Limits.MaxCurrent != 20 || !stored.OptOut || stored.Serial != "123456" {
 		t.Errorf("stored %+v", stored)
 	}
+	// A partial limits edit keeps the other limits.
+	if code, body := call(t, http.MethodPatch, url, testToken, `{"limits":{"max_current_a":12}}`); code != http.StatusOK {
+		t.Fatalf("PATCH limits = %d %s", code, body)
+	}
+	if stored.Limits.MaxCurrent != 12 || stored.Limits.MinCurrent != 6 {
+		t.Errorf("limits after a partial edit = %+v, want max 12 and min 6 kept", stored.Limits)
+	}
 	for _, bad := range []struct{ body, want string }{
 		{`{"owner":"me"}`, "owner"},
 		{`{"location":{"lat":91,"lon":0}}`, "latitude"},
 		{`{"limits":{"min_current_a":20,"max_current_a":6}}`, "min_current_a"},
 		{`{"kind":"toaster"}`, "kind"},
 		{`{"serial":"x"}`, "serial"},
+		{`{"nameplate_w":1e300}`, "nameplate_w"},
 	} {
 		if code, body := call(t, http.MethodPatch, url, testToken, bad.body); code != http.StatusBadRequest || !strings.Contains(body, bad.want) {
 			t.Errorf("PATCH %s = %d %s, want 400 naming %q", bad.body, code, body, bad.want)

@@ -58,6 +58,7 @@ type Batch struct {
 	counters   []counterState
 	countOnly  map[gridmint.Reason]uint64
 	commands   []gridmint.CommandRecord
+	meta       []metaEntry
 	committed  bool
 }
 
@@ -72,6 +73,17 @@ func (b *Batch) CountRejections(reason gridmint.Reason, n int) {
 		b.countOnly = map[gridmint.Reason]uint64{}
 	}
 	b.countOnly[reason] += uint64(n)
+}
+
+// PutMeta records an opaque value of package node under name (e.g. the
+// configuration a declared device was last started with).
+func (b *Batch) PutMeta(name string, value []byte) {
+	b.meta = append(b.meta, metaEntry{name: name, value: bytes.Clone(value)})
+}
+
+type metaEntry struct {
+	name  string
+	value []byte
 }
 
 // PutCommand adds or replaces the audit record of a command (by its ID).
@@ -120,7 +132,7 @@ func (b *Batch) PutCounterState(id gridmint.DeviceID, state []byte) {
 
 // Len returns the number of items put into b.
 func (b *Batch) Len() int {
-	return len(b.readings) + len(b.devices) + len(b.rejections) + len(b.counters) + len(b.countOnly) + len(b.commands)
+	return len(b.readings) + len(b.devices) + len(b.rejections) + len(b.counters) + len(b.countOnly) + len(b.commands) + len(b.meta)
 }
 
 // truncateUTF8 cuts s to at most n bytes without splitting a rune.
@@ -185,6 +197,11 @@ func (b *Batch) validate() error {
 	for reason := range b.countOnly {
 		if reason == "" || len(reason) > MaxReasonLen {
 			return invalid("count", 0, fmt.Errorf("reason %q: want 1 to %d bytes", reason, MaxReasonLen))
+		}
+	}
+	for i, m := range b.meta {
+		if m.name == "" || len(m.name) > 512 || len(m.value) > MaxValueLen {
+			return invalid("meta", i, fmt.Errorf("name %q or value of %d bytes out of bounds", m.name, len(m.value)))
 		}
 	}
 	for i, c := range b.commands {
@@ -336,6 +353,11 @@ func (s *Store) Commit(b *Batch) error {
 	}
 	for i, c := range b.commands {
 		if err := set(badger.NewEntry(commandKey(c.ID), commandVals[i])); err != nil {
+			return err
+		}
+	}
+	for _, m := range b.meta {
+		if err := set(badger.NewEntry(nodeMetaKey(m.name), m.value)); err != nil {
 			return err
 		}
 	}

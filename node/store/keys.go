@@ -18,6 +18,7 @@ import (
 //	q:<time 12B><seq u64>                 rejection, TTL'd   value: JSON gridmint.Rejection
 //	n:<reason>                            rejection count    value: u64, lifetime total, no TTL
 //	k:<command id>                        command record     value: JSON gridmint.CommandRecord
+//	x:<name>                              node metadata      value: opaque bytes (package node)
 //	m:seq                                 last used seq      value: u64
 //
 // <time 12B> is the Unix second as u64 with the sign bit flipped (so instants
@@ -44,6 +45,7 @@ const (
 	prefixCount     = 'n'
 	prefixMeta      = 'm'
 	prefixCommand   = 'k'
+	prefixNodeMeta  = 'x'
 	keySep          = ':'
 
 	timeKeyLen = 12
@@ -80,6 +82,8 @@ func rejectionKey(t time.Time, seq uint64) []byte {
 	k = appendTimeKey(k, t)
 	return binary.BigEndian.AppendUint64(k, seq)
 }
+
+func nodeMetaKey(name string) []byte { return append([]byte{prefixNodeMeta, keySep}, name...) }
 
 // commandKey is the key of command id. Command ids sort by the time they
 // were sent (see package devices), so a reverse scan lists newest first.

@@ -594,3 +594,23 @@ func (s *Store) Commands(device gridmint.DeviceID, cursor string, limit int) (_ 
 	}
 	return out, next, nil
 }
+
+// Meta returns the value PutMeta stored under name; ok is false if none.
+func (s *Store) Meta(name string) (value []byte, ok bool, err error) {
+	err = s.view(func(txn *badger.Txn) error {
+		item, err := txn.Get(nodeMetaKey(name))
+		if errors.Is(err, badger.ErrKeyNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		ok = true
+		value, err = item.ValueCopy(nil)
+		return err
+	})
+	if err != nil {
+		return nil, false, fmt.Errorf("store: meta %s: %w", name, err)
+	}
+	return value, ok, nil
+}
