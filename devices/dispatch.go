@@ -2,6 +2,7 @@ package devices
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,10 +13,16 @@ import (
 )
 
 // Publisher sends a command to the broker. It never retains. It must be
-// safe for concurrent use.
+// safe for concurrent use. It returns ErrMaybeSent when it gave up
+// waiting for the broker but the message may still go out (the client
+// keeps a QoS 1 message and sends it after a reconnect).
 type Publisher interface {
 	Publish(ctx context.Context, topic string, qos byte, payload []byte) error
 }
+
+// ErrMaybeSent is a publish that timed out with the message still queued
+// in the client: the command stays pending and its confirmation decides.
+var ErrMaybeSent = errors.New("not yet taken by the broker; it may still be sent")
 
 // DefaultConfirmTimeout is how long a device has to confirm a command.
 // Replies (go-e, Shelly, Tasmota, AhoyDTU) come in well under a second;
@@ -139,6 +146,8 @@ func (d *Dispatcher) Send(ctx context.Context, sp gridmint.Setpoint) (gridmint.C
 		}
 	}
 	switch {
+	case errors.Is(err, ErrMaybeSent) && cmd.Confirm != nil:
+		// Leave it pending: a late delivery is confirmed or times out.
 	case err != nil && cmd.Confirm != nil:
 		if settled, ok := d.settle(rec.ID, gridmint.CommandFailed, "publish failed: "+err.Error()); ok {
 			return settled, nil

@@ -254,3 +254,17 @@ func TestDispatcherSupersedesOlderCommands(t *testing.T) {
 		t.Errorf("the 300 W limit: %+v, want failed as superseded", got)
 	}
 }
+
+func TestDispatcherMaybeSentStaysPending(t *testing.T) {
+	clk := &fakeClock{now: t0}
+	pub := &fakePublisher{PublishFn: func(string, []byte) error { return ErrMaybeSent }}
+	d, rec := newTestDispatcher(t, clk, pub, nil)
+	r, err := d.Send(context.Background(), switchOn(gridmint.OriginHomeowner))
+	if err != nil || r.Status != gridmint.CommandPending || d.Pending() != 1 {
+		t.Fatalf("Send with a slow broker = %+v, %v; want pending", r, err)
+	}
+	d.Observe("stat/p/RESULT", []byte(`{"POWER":"ON"}`))
+	if got := rec.get(r.ID).Status; got != gridmint.CommandConfirmed {
+		t.Errorf("after the late reply: %s, want confirmed", got)
+	}
+}

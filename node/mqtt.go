@@ -167,9 +167,9 @@ func (mc *mqttClient) publish(ctx context.Context, topic string, qos byte, retai
 	case <-t.Done():
 		return t.Error()
 	case <-ctx.Done():
-		return ctx.Err()
+		return fmt.Errorf("%s: %w (%v)", topic, devices.ErrMaybeSent, ctx.Err())
 	case <-time.After(publishTimeout):
-		return gridmint.Errorf(gridmint.EUnavailable, "broker did not take %s within %v", topic, publishTimeout)
+		return fmt.Errorf("broker did not take %s within %v: %w", topic, publishTimeout, devices.ErrMaybeSent)
 	}
 }
 
