@@ -1,0 +1,113 @@
+package gridmint
+
+import (
+	"fmt"
+	"time"
+)
+
+// MicroFLEX is an amount of FLEX in millionths (1 FLEX = 1,000,000
+// MicroFLEX). Prices are MicroFLEX per kWh. On chain FLEX has 18
+// decimals: 1 MicroFLEX is 10^12 base units.
+type MicroFLEX int64
+
+// Direction is which way a flexibility offer or request moves a home's
+// net grid power.
+type Direction string
+
+// Directions.
+const (
+	// DirectionDown lowers net consumption: curtail a load, defer a
+	// charge, discharge a battery.
+	DirectionDown Direction = "down"
+	// DirectionUp raises net consumption: charge now, absorb a surplus.
+	DirectionUp Direction = "up"
+)
+
+// BaselineMethod names how delivered flexibility is measured.
+type BaselineMethod string
+
+// Baseline methods (see shared REFERENCES: demand-response baselines).
+const (
+	BaselineSchedule         BaselineMethod = "schedule"           // the device's own plan, signed before gate closure
+	BaselineMeterBeforeAfter BaselineMethod = "meter_before_after" // the reading just before the event
+	BaselineCAISO10in10      BaselineMethod = "caiso_10in10"       // average of the last 10 eligible days, day-of adjusted
+	BaselinePJMHigh4of5      BaselineMethod = "pjm_high4of5"       // highest 4 of the last 5 days
+)
+
+// Offer is a device owner's signed offer of flexibility for one window.
+type Offer struct {
+	Device      DeviceID       `json:"device"`
+	Zone        string         `json:"zone"`
+	WindowStart time.Time      `json:"window_start"`
+	WindowEnd   time.Time      `json:"window_end"` // exclusive
+	Power       W              `json:"power_w"`    // > 0
+	Direction   Direction      `json:"direction"`
+	FloorPrice  MicroFLEX      `json:"floor_price"` // per kWh
+	Baseline    BaselineMethod `json:"baseline"`
+	Expiry      time.Time      `json:"expiry"` // the offer is void after this
+}
+
+// Request is a utility's request for flexibility in a zone and window.
+type Request struct {
+	Zone        string    `json:"zone"`
+	WindowStart time.Time `json:"window_start"`
+	WindowEnd   time.Time `json:"window_end"` // exclusive
+	Power       W         `json:"power_w"`    // > 0
+	Direction   Direction `json:"direction"`
+	MaxPrice    MicroFLEX `json:"max_price"` // per kWh
+	// GateClosure is when offers stop counting and clearing happens.
+	GateClosure time.Time `json:"gate_closure"`
+}
+
+// maxWindow bounds a flexibility window: markets trade intraday.
+const maxWindow = 24 * time.Hour
+
+func validateWindow(what string, start, end time.Time, p W, dir Direction) error {
+	switch {
+	case start.IsZero() || !end.After(start):
+		return Errorf(EInvalid, "%s: window [%v, %v) is empty", what, start, end)
+	case end.Sub(start) > maxWindow:
+		return Errorf(EInvalid, "%s: window of %v is longer than %v", what, end.Sub(start), maxWindow)
+	case !(p > 0 && p <= 1e6):
+		return Errorf(EInvalid, "%s: power %v W: want more than 0, at most 1 MW", what, p)
+	case dir != DirectionDown && dir != DirectionUp:
+		return Errorf(EInvalid, "%s: direction %q: want up or down", what, dir)
+	}
+	return nil
+}
+
+// Validate checks an offer on its own.
+func (o Offer) Validate() error {
+	if _, _, _, ok := o.Device.Parts(); !ok {
+		return Errorf(EInvalid, "offer: device %q is not <node>/<adapter>/<serial>", o.Device)
+	}
+	if err := validateWindow("offer", o.WindowStart, o.WindowEnd, o.Power, o.Direction); err != nil {
+		return err
+	}
+	switch o.Baseline {
+	case BaselineSchedule, BaselineMeterBeforeAfter, BaselineCAISO10in10, BaselinePJMHigh4of5:
+	default:
+		return Errorf(EInvalid, "offer: baseline %q unknown", o.Baseline)
+	}
+	if o.FloorPrice < 0 || len(o.Zone) == 0 || len(o.Zone) > 32 || o.Expiry.IsZero() || o.Expiry.After(o.WindowStart) {
+		return Errorf(EInvalid, "offer: want a floor price ≥ 0, a zone of 1-32 bytes, and an expiry before the window starts")
+	}
+	return nil
+}
+
+// Validate checks a request on its own.
+func (r Request) Validate() error {
+	if err := validateWindow("request", r.WindowStart, r.WindowEnd, r.Power, r.Direction); err != nil {
+		return err
+	}
+	if r.MaxPrice < 0 || len(r.Zone) == 0 || len(r.Zone) > 32 || r.GateClosure.IsZero() || r.GateClosure.After(r.WindowStart) {
+		return Errorf(EInvalid, "request: want a max price ≥ 0, a zone of 1-32 bytes, and a gate closure before the window starts")
+	}
+	return nil
+}
+
+// String is a compact form for logs.
+func (o Offer) String() string {
+	return fmt.Sprintf("offer %s %s %.0fW %s [%s, %s) ≥%d µFLEX/kWh", o.Device, o.Direction, float64(o.Power), o.Zone,
+		o.WindowStart.Format(time.RFC3339), o.WindowEnd.Format(time.RFC3339), o.FloorPrice)
+}
