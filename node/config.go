@@ -28,9 +28,10 @@ type Config struct {
 	DataDir string `yaml:"data_dir"`
 	// HTTPAddr is where the API and web page listen. Default
 	// "127.0.0.1:8088".
-	HTTPAddr string     `yaml:"http_addr"`
-	MQTT     MQTTConfig `yaml:"mqtt"`
-	P2P      P2PConfig  `yaml:"p2p"`
+	HTTPAddr string         `yaml:"http_addr"`
+	MQTT     MQTTConfig     `yaml:"mqtt"`
+	P2P      P2PConfig      `yaml:"p2p"`
+	Identity IdentityConfig `yaml:"identity"`
 	// Discover registers devices first seen in traffic. Default true.
 	Discover *bool `yaml:"discover"`
 	// MaxDevices caps the device registry, so a flood of invented topics
@@ -63,6 +64,17 @@ type MQTTConfig struct {
 	Username     string `yaml:"username"`
 	Password     string `yaml:"password"`
 	PasswordFile string `yaml:"password_file"`
+}
+
+// IdentityConfig is where the node key is and how it is unlocked.
+type IdentityConfig struct {
+	// Keystore is the directory of the node's encrypted key, in
+	// go-ethereum's keystore format (geth and clef read it). Default
+	// <data_dir>/keystore. `gridmint init` creates the key.
+	Keystore string `yaml:"keystore"`
+	// PassphraseFile holds the passphrase on its first line. Without it
+	// the passphrase comes from GRIDMINT_PASSPHRASE or a prompt.
+	PassphraseFile string `yaml:"passphrase_file"`
 }
 
 // P2PConfig is the libp2p host.
@@ -283,6 +295,9 @@ func (c *Config) applyDefaults() {
 	}
 	if c.APITokenFile == "" {
 		c.APITokenFile = filepath.Join(c.DataDir, "api-token")
+	}
+	if c.Identity.Keystore == "" {
+		c.Identity.Keystore = filepath.Join(c.DataDir, "keystore")
 	}
 }
 

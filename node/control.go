@@ -150,14 +150,10 @@ func loadOrCreateToken(path string) (string, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return "", fmt.Errorf("api token: %w", err)
 	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(tok+"\n"), 0o600); err != nil {
+	if err := writeFileAtomic(path, []byte(tok+"\n"), 0o600); err != nil {
 		return "", fmt.Errorf("api token: %w", err)
 	}
-	if err := syncFile(tmp); err != nil {
-		return "", err
-	}
-	return tok, os.Rename(tmp, path)
+	return tok, nil
 }
 
 // nodeControl is the node as the API's Control.

@@ -77,7 +77,7 @@ func startControlRig(t *testing.T, brokerURL string, victronKeepAlive bool, stal
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := Start(context.Background(), cfg, Options{Logger: testLogger(), Clock: clock})
+	n, err := Start(context.Background(), cfg, Options{Logger: testLogger(), Clock: clock, Passphrase: testPassphrase, CreateKey: KDFLight})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,10 @@ type DemoOptions struct {
 	Logger     *slog.Logger
 	Clock      gridmint.Clock
 	Version    string
+	// Passphrase unlocks a key made with `gridmint init` in DataDir.
+	// Without one, the demo makes a throw-away key whose passphrase it
+	// keeps in DataDir/demo-passphrase.
+	Passphrase func() ([]byte, error)
 }
 
 // The demo's simulated devices, one per dialect, declared so that they
@@ -51,6 +55,9 @@ const (
 	demoAhoyW        = 600  // a Hoymiles HM-600
 	demoPlugMaxW     = 3680 // one 16 A, 230 V socket
 	demoSimStateFile = "firmware-sim.json"
+	// demoPassphraseFile keeps the throw-away key's passphrase: the
+	// demo's key is encrypted like any other, but nobody types anything.
+	demoPassphraseFile = "demo-passphrase"
 )
 
 // DemoConfig is the node configuration `gridmint demo` runs with: the
@@ -184,7 +191,18 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 	if err := d.waitForDevices(ctx); err != nil {
 		return nil, err
 	}
-	if d.Node, err = Start(ctx, DemoConfig(o, d.Broker.URL()), Options{Logger: o.Logger, Clock: o.Clock, Version: o.Version}); err != nil {
+	cfg := DemoConfig(o, d.Broker.URL())
+	opts := Options{Logger: o.Logger, Clock: o.Clock, Version: o.Version, Passphrase: o.Passphrase}
+	// A key made by `gridmint init` is unlocked with its passphrase; else
+	// the demo uses (or makes) its throw-away key.
+	pf := filepath.Join(o.DataDir, demoPassphraseFile)
+	if _, err := keyFile(cfg.Identity.Keystore); errors.Is(err, ErrNoKey) || fileExists(pf) {
+		if err := createThrowAwayPassphrase(pf); err != nil {
+			return nil, fmt.Errorf("demo passphrase: %w", err)
+		}
+		cfg.Identity.PassphraseFile, opts.CreateKey = pf, KDFLight
+	}
+	if d.Node, err = Start(ctx, cfg, opts); err != nil {
 		return nil, err
 	}
 	return d, nil
@@ -241,4 +259,9 @@ func (d *Demo) Close() error {
 		errs = append(errs, d.Broker.Close())
 	}
 	return errors.Join(errs...)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

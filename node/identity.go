@@ -1,77 +1,240 @@
 package node
 
 import (
+	"bytes"
+	"crypto/ecdsa"
+	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
-	"github.com/decred/dcrd/dcrec/secp256k1/v4"
+	"github.com/ethereum/go-ethereum/accounts/keystore"
+	"github.com/ethereum/go-ethereum/common"
+	ethcrypto "github.com/ethereum/go-ethereum/crypto"
+	"github.com/google/uuid"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"golang.org/x/crypto/sha3"
 )
 
-// Identity is the node's one key: a secp256k1 key whose libp2p peer ID and
-// Ethereum-style address both derive from it, so a peer on the network
-// and an account on chain are the same party.
+// Identity is the node's one key: a secp256k1 key whose libp2p peer ID,
+// Ethereum address and message signatures all derive from it, so a peer
+// on the network and an account on chain are the same party.
 type Identity struct {
+	// Private signs gossip, attestations and transactions.
+	Private *ecdsa.PrivateKey
+	// Key is Private as a libp2p key, for the host.
 	Key     crypto.PrivKey
 	PeerID  peer.ID
-	Address string // EIP-55 checksummed 0x address
+	Account common.Address
+	Address string // Account, EIP-55 checksummed
 }
 
-// nodeKeyFile is the key's file in the data dir.
-//
-// It is stored unencrypted (mode 0600) for now; the encrypted go-ethereum
-// keystore with a passphrase is issue 5.
-const nodeKeyFile = "node.key"
+// Key derivation strengths of a new keystore: Standard is go-ethereum's
+// default (about 1 s and 256 MiB to unlock); Light (geth --lightkdf) is for
+// small boards, tests and the demo's throw-away key.
+const (
+	KDFStandard = "standard"
+	KDFLight    = "light"
+)
 
-// LoadOrCreateIdentity reads the node key from dataDir, creating it on
-// first start. The key, and so every DeviceID, stays the same across
-// restarts.
-func LoadOrCreateIdentity(dataDir string) (*Identity, error) {
-	path := filepath.Join(dataDir, nodeKeyFile)
-	raw, err := os.ReadFile(path)
-	switch {
+// legacyKeyFile is where nodes before the keystore kept their key,
+// unencrypted. OpenIdentity moves it into the keystore.
+const legacyKeyFile = "node.key"
+
+// minPassphraseLen guards against an empty passphrase, which leaves the
+// key as good as unencrypted.
+const minPassphraseLen = 8
+
+// ErrNoKey means the keystore holds no key: create one with `gridmint
+// init`.
+var ErrNoKey = errors.New("no node key")
+
+// CreateIdentity generates a key and writes it, encrypted with
+// passphrase, to the keystore directory dir in go-ethereum's format (geth
+// and clef can use it as an account). It refuses when dir already holds a
+// key, so a node never silently becomes another node.
+func CreateIdentity(dir string, passphrase []byte, kdf string) (*Identity, error) {
+	key, err := ethcrypto.GenerateKey()
+	if err != nil {
+		return nil, fmt.Errorf("node key: %w", err)
+	}
+	return storeIdentity(dir, key, passphrase, kdf)
+}
+
+func storeIdentity(dir string, key *ecdsa.PrivateKey, passphrase []byte, kdf string) (*Identity, error) {
+	if len(passphrase) < minPassphraseLen {
+		return nil, fmt.Errorf("node key: passphrase of %d bytes; want at least %d", len(passphrase), minPassphraseLen)
+	}
+	n, p := keystore.StandardScryptN, keystore.StandardScryptP
+	switch kdf {
+	case KDFStandard, "":
+	case KDFLight:
+		n, p = keystore.LightScryptN, keystore.LightScryptP
+	default:
+		return nil, fmt.Errorf("node key: kdf %q: want %s or %s", kdf, KDFStandard, KDFLight)
+	}
+	switch _, err := keyFile(dir); {
 	case err == nil:
-		key, err := crypto.UnmarshalPrivateKey(raw)
-		if err != nil {
-			return nil, fmt.Errorf("node key %s: %w", path, err)
-		}
-		if key.Type() != crypto.Secp256k1 {
-			return nil, fmt.Errorf("node key %s: type %v, want secp256k1", path, key.Type())
-		}
-		return identityFrom(key)
-	case !errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("node key: %w", err)
-	}
-	key, _, err := crypto.GenerateSecp256k1Key(nil)
-	if err != nil {
-		return nil, fmt.Errorf("node key: %w", err)
-	}
-	raw, err = crypto.MarshalPrivateKey(key)
-	if err != nil {
-		return nil, fmt.Errorf("node key: %w", err)
-	}
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("node key: %w", err)
-	}
-	// Write to a temporary file and rename, so a crash never leaves a
-	// truncated key behind.
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, raw, 0o600); err != nil {
-		return nil, fmt.Errorf("node key: %w", err)
-	}
-	if err := syncFile(tmp); err != nil {
+		return nil, fmt.Errorf("node key: %s already holds a key; refusing to replace it", dir)
+	case !errors.Is(err, ErrNoKey):
 		return nil, err
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	id, err := uuid.NewRandom()
+	if err != nil {
+		return nil, fmt.Errorf("node key: %w", err)
+	}
+	account := ethcrypto.PubkeyToAddress(key.PublicKey)
+	blob, err := keystore.EncryptKey(&keystore.Key{Id: id, Address: account, PrivateKey: key}, string(passphrase), n, p)
+	if err != nil {
+		return nil, fmt.Errorf("node key: encrypt: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("node key: %w", err)
+	}
+	// go-ethereum's file name, so its tools find the account.
+	name := fmt.Sprintf("UTC--%s--%s", time.Now().UTC().Format("2006-01-02T15-04-05.000000000Z"), hex.EncodeToString(account[:]))
+	if err := writeFileAtomic(filepath.Join(dir, name), blob, 0o600); err != nil {
 		return nil, fmt.Errorf("node key: %w", err)
 	}
 	return identityFrom(key)
+}
+
+// OpenIdentity decrypts the key in the keystore directory dir. If dir
+// holds none but dataDir holds a key from before the keystore, that key
+// is encrypted into dir and its plain file removed, so the node keeps its
+// address and device IDs.
+func OpenIdentity(dir, dataDir string, passphrase []byte) (*Identity, error) {
+	path, err := keyFile(dir)
+	if errors.Is(err, ErrNoKey) {
+		return migrateLegacyKey(dir, dataDir, passphrase)
+	}
+	if err != nil {
+		return nil, err
+	}
+	blob, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("node key: %w", err)
+	}
+	k, err := keystore.DecryptKey(blob, string(passphrase))
+	switch {
+	case errors.Is(err, keystore.ErrDecrypt):
+		return nil, fmt.Errorf("node key %s: wrong passphrase", path)
+	case err != nil:
+		return nil, fmt.Errorf("node key %s: %w", path, err)
+	}
+	return identityFrom(k.PrivateKey)
+}
+
+func migrateLegacyKey(dir, dataDir string, passphrase []byte) (*Identity, error) {
+	legacy := filepath.Join(dataDir, legacyKeyFile)
+	raw, err := os.ReadFile(legacy)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("%w in %s", ErrNoKey, dir)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("node key: %w", err)
+	}
+	lk, err := crypto.UnmarshalPrivateKey(raw)
+	if err != nil {
+		return nil, fmt.Errorf("node key %s: %w", legacy, err)
+	}
+	if lk.Type() != crypto.Secp256k1 {
+		return nil, fmt.Errorf("node key %s: type %v, want secp256k1", legacy, lk.Type())
+	}
+	d, err := lk.Raw()
+	if err != nil {
+		return nil, fmt.Errorf("node key %s: %w", legacy, err)
+	}
+	key, err := ethcrypto.ToECDSA(d)
+	if err != nil {
+		return nil, fmt.Errorf("node key %s: %w", legacy, err)
+	}
+	id, err := storeIdentity(dir, key, passphrase, KDFStandard)
+	if err != nil {
+		return nil, err
+	}
+	// The keystore file is synced before the plain key goes.
+	if err := os.Remove(legacy); err != nil {
+		return nil, fmt.Errorf("node key: remove the unencrypted %s: %w", legacy, err)
+	}
+	return id, nil
+}
+
+// keyFile is the one key file in the keystore directory dir.
+func keyFile(dir string) (string, error) {
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("%w in %s", ErrNoKey, dir)
+	}
+	if err != nil {
+		return "", fmt.Errorf("node key: %w", err)
+	}
+	var keys []string
+	for _, e := range entries {
+		// Skip what go-ethereum's keystore skips: hidden, temporary and
+		// editor files.
+		name := e.Name()
+		if e.IsDir() || strings.HasPrefix(name, ".") || strings.HasSuffix(name, "~") || strings.HasSuffix(name, ".tmp") {
+			continue
+		}
+		keys = append(keys, filepath.Join(dir, name))
+	}
+	switch len(keys) {
+	case 0:
+		return "", fmt.Errorf("%w in %s", ErrNoKey, dir)
+	case 1:
+		return keys[0], nil
+	}
+	return "", fmt.Errorf("node key: %s holds %d files; keep exactly one key there", dir, len(keys))
+}
+
+// ReadPassphraseFile reads a passphrase from a file: its first line,
+// without the line ending.
+func ReadPassphraseFile(path string) ([]byte, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("passphrase file: %w", err)
+	}
+	line, _, _ := bytes.Cut(raw, []byte("\n"))
+	return bytes.TrimSuffix(line, []byte("\r")), nil
+}
+
+// createThrowAwayPassphrase writes a random passphrase to path unless one
+// is there: the demo's key is encrypted like any other, but nobody has to
+// type anything.
+func createThrowAwayPassphrase(path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return nil
+	}
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return err
+	}
+	return writeFileAtomic(path, []byte(hex.EncodeToString(b)+"\n"), 0o600)
+}
+
+// writeFileAtomic writes to a temporary file, syncs and renames it, so a
+// crash never leaves a truncated file behind.
+func writeFileAtomic(path string, data []byte, perm fs.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, perm); err != nil {
+		return err
+	}
+	if err := syncFile(tmp); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return err
+	}
+	return syncFile(filepath.Dir(path))
 }
 
 func syncFile(path string) error {
@@ -83,43 +246,15 @@ func syncFile(path string) error {
 	return f.Sync()
 }
 
-func identityFrom(key crypto.PrivKey) (*Identity, error) {
-	id, err := peer.IDFromPrivateKey(key)
+func identityFrom(key *ecdsa.PrivateKey) (*Identity, error) {
+	lk, err := crypto.UnmarshalSecp256k1PrivateKey(ethcrypto.FromECDSA(key))
 	if err != nil {
 		return nil, fmt.Errorf("node key: %w", err)
 	}
-	pub, ok := key.GetPublic().(*crypto.Secp256k1PublicKey)
-	if !ok {
-		return nil, fmt.Errorf("node key: public key type %T, want secp256k1", key.GetPublic())
+	id, err := peer.IDFromPrivateKey(lk)
+	if err != nil {
+		return nil, fmt.Errorf("node key: %w", err)
 	}
-	return &Identity{Key: key, PeerID: id, Address: ethAddress((*secp256k1.PublicKey)(pub))}, nil
-}
-
-// ethAddress is the Ethereum address of pub: the last 20 bytes of the
-// Keccak-256 of the uncompressed key without its 0x04 prefix, EIP-55
-// checksummed.
-func ethAddress(pub *secp256k1.PublicKey) string {
-	h := sha3.NewLegacyKeccak256()
-	h.Write(pub.SerializeUncompressed()[1:])
-	return checksumAddress(h.Sum(nil)[12:])
-}
-
-// checksumAddress formats a 20-byte address per EIP-55: a hex letter is
-// upper case when the matching nibble of Keccak-256(lowercase hex) is ≥ 8.
-func checksumAddress(addr []byte) string {
-	lower := hex.EncodeToString(addr)
-	h := sha3.NewLegacyKeccak256()
-	h.Write([]byte(lower))
-	sum := h.Sum(nil)
-	out := []byte(lower)
-	for i, c := range out {
-		nibble := sum[i/2] >> 4
-		if i%2 == 1 {
-			nibble = sum[i/2] & 0x0f
-		}
-		if c >= 'a' && nibble >= 8 {
-			out[i] = c - 'a' + 'A'
-		}
-	}
-	return "0x" + string(out)
+	account := ethcrypto.PubkeyToAddress(key.PublicKey)
+	return &Identity{Private: key, Key: lk, PeerID: id, Account: account, Address: account.Hex()}, nil
 }

@@ -105,7 +105,7 @@ func TestRunAgainstMosquitto(t *testing.T) {
 		t.Fatal(err)
 	}
 	clock := newFastClock(time.Date(2026, 6, 21, 11, 0, 0, 0, time.UTC), demoSpeed)
-	n, err := Start(context.Background(), cfg, Options{Logger: testLogger(), Clock: clock})
+	n, err := Start(context.Background(), cfg, Options{Logger: testLogger(), Clock: clock, Passphrase: testPassphrase, CreateKey: KDFLight})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,7 +172,7 @@ func TestHelperNodeProcess(t *testing.T) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
-	n, err := Start(ctx, cfg, Options{Logger: testLogger()})
+	n, err := Start(ctx, cfg, Options{Logger: testLogger(), Passphrase: testPassphrase, CreateKey: KDFLight})
 	if err != nil {
 		fmt.Println("ERROR", err)
 		os.Exit(1)

@@ -34,6 +34,13 @@ type Options struct {
 	Logger  *slog.Logger
 	Clock   gridmint.Clock
 	Version string
+	// Passphrase unlocks the node key when the config names no
+	// passphrase file: from the environment or a prompt.
+	Passphrase func() ([]byte, error)
+	// CreateKey creates the node key, with this KDF strength, when the
+	// keystore holds none. `gridmint run` leaves it empty: a node whose
+	// key vanished must not silently become another node.
+	CreateKey string
 }
 
 // Node is a running gridmint node. Create it with Start; stop it by
@@ -89,7 +96,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		}
 	}()
 
-	if n.identity, err = LoadOrCreateIdentity(cfg.DataDir); err != nil {
+	if n.identity, err = openNodeIdentity(cfg, opts); err != nil {
 		return nil, err
 	}
 	if n.apiToken, err = loadOrCreateToken(cfg.APITokenFile); err != nil {
@@ -215,6 +222,31 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	n.log.Info("node started", "address", n.identity.Address, "peer_id", n.identity.PeerID.String(),
 		"p2p", n.P2PAddrs(), "http", "http://"+n.httpAddr, "broker", cfg.MQTT.Broker, "data_dir", cfg.DataDir)
 	return n, nil
+}
+
+// openNodeIdentity unlocks the node key, creating it if opts allow.
+func openNodeIdentity(cfg Config, opts Options) (*Identity, error) {
+	var pass []byte
+	var err error
+	switch {
+	case cfg.Identity.PassphraseFile != "":
+		pass, err = ReadPassphraseFile(cfg.Identity.PassphraseFile)
+	case opts.Passphrase != nil:
+		pass, err = opts.Passphrase()
+	default:
+		err = errors.New("no passphrase: set identity.passphrase_file or GRIDMINT_PASSPHRASE")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("node key: %w", err)
+	}
+	id, err := OpenIdentity(cfg.Identity.Keystore, cfg.DataDir, pass)
+	if errors.Is(err, ErrNoKey) && opts.CreateKey != "" {
+		return CreateIdentity(cfg.Identity.Keystore, pass, opts.CreateKey)
+	}
+	if errors.Is(err, ErrNoKey) {
+		return nil, fmt.Errorf("%w; create one with `gridmint init --data-dir %s`", err, cfg.DataDir)
+	}
+	return id, err
 }
 
 // onMessage routes one received message: every message may confirm a

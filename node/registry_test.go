@@ -35,7 +35,7 @@ devices: [{dialect: tasmota, serial: plug, name: %q, nameplate_w: 2000}]
 		return cfg
 	}
 	start := func(cfg Config) *Node {
-		n, err := Start(context.Background(), cfg, Options{Logger: testLogger()})
+		n, err := Start(context.Background(), cfg, Options{Logger: testLogger(), Passphrase: testPassphrase, CreateKey: KDFLight})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,5 +1,6 @@
 // Command gridmint runs a gridmint node.
 //
+//	gridmint init                 create the node key (encrypted keystore)
 //	gridmint demo                 one process: embedded broker, simulated devices, node
 //	gridmint run --config FILE    a node against an external MQTT broker
 //	gridmint version
@@ -31,6 +32,8 @@ Victron, go-e, or any firmware through generic mappings), normalises their
 power and energy, keeps them in a local store and sends them setpoints.
 
 Usage:
+  gridmint init [flags]            create the node's key in an encrypted
+                                   keystore (run once, before 'run')
   gridmint demo [flags]            run everything in one process: an embedded
                                    MQTT broker, one simulated device of every
                                    dialect, and the node
@@ -70,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		stop()
 	}()
 	switch args[0] {
+	case "init":
+		return initKey(args[1:], stdout, stderr)
 	case "demo":
 		return demo(ctx, args[1:], stdout, stderr)
 	case "run":
@@ -117,6 +122,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	o.Logger = log
+	o.Passphrase = passphraseFromEnvOrPrompt(stderr, false)
 	d, err := node.StartDemo(ctx, o)
 	if err != nil {
 		return err
@@ -172,7 +178,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	n, err := node.Start(ctx, cfg, node.Options{Logger: log, Version: version})
+	n, err := node.Start(ctx, cfg, node.Options{Logger: log, Version: version, Passphrase: passphraseFromEnvOrPrompt(stderr, false)})
 	if err != nil {
 		return err
 	}

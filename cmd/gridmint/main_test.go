@@ -15,6 +15,17 @@ func TestCommandLine(t *testing.T) {
 	if err := os.WriteFile(badConfig, []byte("adapters: [{dialect: tasmota}]\ndevices: [{dialect: tasmota, serial: a, kind: toaster}]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	t.Setenv(passphraseEnv, "") // restored after the test
+	os.Unsetenv(passphraseEnv)
+	dataDir := t.TempDir()
+	passFile := filepath.Join(t.TempDir(), "pass")
+	if err := os.WriteFile(passFile, []byte("correct horse battery\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	shortPass := filepath.Join(t.TempDir(), "short")
+	if err := os.WriteFile(shortPass, []byte("abc\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name       string
 		args       []string
@@ -31,6 +42,10 @@ func TestCommandLine(t *testing.T) {
 		{name: "demo bad log level", args: []string{"demo", "--log-level", "loud"}, wantErrSub: "--log-level"},
 		{name: "run needs --config", args: []string{"run"}, wantErrSub: "--config is required"},
 		{name: "run with a missing file", args: []string{"run", "--config", "/nonexistent/gridmint.yaml"}, wantErrSub: "no such file"},
+		{name: "init creates a key", args: []string{"init", "--data-dir", dataDir, "--passphrase-file", passFile, "--light-kdf"}, wantOut: "peer ID"},
+		{name: "init refuses to replace it", args: []string{"init", "--data-dir", dataDir, "--passphrase-file", passFile, "--light-kdf"}, wantErrSub: "refusing to replace"},
+		{name: "init refuses a short passphrase", args: []string{"init", "--data-dir", t.TempDir(), "--passphrase-file", shortPass}, wantErrSub: "at least 8"},
+		{name: "init without a terminal or passphrase", args: []string{"init", "--data-dir", t.TempDir()}, wantErrSub: "GRIDMINT_PASSPHRASE"},
 		{name: "run with an invalid config names the field", args: []string{"run", "--config", badConfig}, wantErrSub: "devices[0].kind"},
 	}
 	for _, tt := range tests {
