@@ -70,6 +70,9 @@ type Config struct {
 	Clock  gridmint.Clock
 	Health HealthFunc
 	Info   NodeInfo
+	// Network serves peers, gossip messages, offers and requests; nil
+	// leaves those routes out.
+	Network Network
 	// Metrics serves /metrics; nil leaves it out.
 	Metrics http.Handler
 	Logger  *slog.Logger
@@ -110,6 +113,13 @@ func New(cfg Config) *Server {
 		s.mux.HandleFunc("PATCH /api/v1/devices/{rest...}", s.devicePatch)
 		s.mux.HandleFunc("POST /api/v1/devices/{rest...}", s.devicePost)
 		s.mux.HandleFunc("GET /api/v1/commands/{id}", s.commandGet)
+	}
+	if cfg.Network != nil {
+		s.mux.HandleFunc("GET /api/v1/peers", s.peers)
+		s.mux.HandleFunc("GET /api/v1/p2p/messages", s.messages)
+		s.mux.HandleFunc("GET /api/v1/p2p/stats", s.networkStats)
+		s.mux.HandleFunc("POST /api/v1/offers", s.postOffer)
+		s.mux.HandleFunc("POST /api/v1/requests", s.postRequest)
 	}
 	s.mux.HandleFunc("GET /{$}", s.index)
 	if cfg.Metrics != nil {

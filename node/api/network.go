@@ -1,0 +1,246 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gridmint/gridmint"
+)
+
+// Network is the node's peer-to-peer side: its peers, the messages it
+// accepted from gossip, and publishing offers and requests.
+// Implementations must be safe for concurrent use.
+type Network interface {
+	// Peers returns this node's addresses and its connected peers.
+	Peers() NetworkInfo
+	// Messages pages the accepted messages of one topic created in
+	// [from, to), oldest first, starting after cursor ("" from the
+	// start), and returns the next page's cursor ("" at the end). An
+	// unknown topic or a bad cursor is a gridmint EInvalid error.
+	Messages(topic string, from, to time.Time, cursor string, limit int) ([]NetworkMessage, string, error)
+	// PublishOffer signs an offer with the node key and gossips it.
+	PublishOffer(ctx context.Context, o gridmint.Offer) (NetworkMessage, error)
+	// PublishRequest signs a request with the node key and gossips it.
+	PublishRequest(ctx context.Context, r gridmint.Request) (NetworkMessage, error)
+	// Stats counts messages per topic: accepted, and rejected or
+	// ignored by reason.
+	Stats() NetworkStats
+}
+
+// NetworkInfo is GET /api/v1/peers.
+type NetworkInfo struct {
+	PeerID      string   `json:"peer_id"`
+	Address     string   `json:"address"`
+	ListenAddrs []string `json:"listen_addrs"`
+	Peers       []Peer   `json:"peers"`
+}
+
+// Peer is one connected peer.
+type Peer struct {
+	PeerID string `json:"peer_id"`
+	// Address is the peer's Ethereum address, derived from its key.
+	Address string   `json:"address"`
+	Addrs   []string `json:"addrs"`
+	// LatencyMS is the smoothed round-trip time, ms; null before the
+	// first measurement.
+	LatencyMS *float64 `json:"latency_ms"`
+	// Score is the peer's gossip score: below zero it misbehaved.
+	Score  float64  `json:"score"`
+	Topics []string `json:"topics"`
+}
+
+// NetworkMessage is one signed message as the API shows it.
+type NetworkMessage struct {
+	ID       string    `json:"id"` // 0x hex of the EIP-712 digest its author signed
+	Topic    string    `json:"topic"`
+	Kind     string    `json:"kind"`
+	Author   string    `json:"author"`
+	Created  time.Time `json:"created"`
+	Received time.Time `json:"received"`
+	// Body is the message's content: an offer, request, meter claim,
+	// attestation or award.
+	Body any `json:"body"`
+	// Signature is the author's 65-byte EIP-712 signature, 0x hex.
+	Signature string `json:"signature"`
+}
+
+// NetworkStats is GET /api/v1/p2p/stats.
+type NetworkStats struct {
+	Published uint64                `json:"published"`
+	Topics    map[string]TopicStats `json:"topics"`
+	// CatchUpServed and CatchUpFetched count messages sent to and
+	// accepted from peers catching up.
+	CatchUpServed  uint64 `json:"catchup_served"`
+	CatchUpFetched uint64 `json:"catchup_fetched"`
+}
+
+// TopicStats counts one topic's messages.
+type TopicStats struct {
+	Accepted uint64            `json:"accepted"`
+	Rejected map[string]uint64 `json:"rejected"` // by reason; the sender is penalised
+	Ignored  map[string]uint64 `json:"ignored"`  // by reason: duplicates, stale, rate-limited
+}
+
+// messagesLimit bounds one page of messages.
+const messagesLimit = 1000
+
+func (s *Server) peers(w http.ResponseWriter, _ *http.Request) {
+	info := s.cfg.Network.Peers()
+	if info.Peers == nil {
+		info.Peers = []Peer{}
+	}
+	s.writeJSON(w, http.StatusOK, info)
+}
+
+func (s *Server) networkStats(w http.ResponseWriter, _ *http.Request) {
+	s.writeJSON(w, http.StatusOK, s.cfg.Network.Stats())
+}
+
+// messages is GET /api/v1/p2p/messages?topic=&from=&to=&cursor=&limit=:
+// accepted messages of a topic (default offers) created in [from, to)
+// (RFC 3339; default the last 24 hours), oldest first.
+func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	topic := q.Get("topic")
+	if topic == "" {
+		topic = "/gridmint/1/offers"
+	}
+	from, to, ok := s.timeRange(w, q.Get("from"), q.Get("to"), 24*time.Hour)
+	if !ok {
+		return
+	}
+	limit, ok := s.limitParam(w, q.Get("limit"), 100, messagesLimit)
+	if !ok {
+		return
+	}
+	msgs, next, err := s.cfg.Network.Messages(topic, from, to, q.Get("cursor"), limit)
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	s.writeJSON(w, http.StatusOK, struct {
+		Topic    string           `json:"topic"`
+		From     time.Time        `json:"from"`
+		To       time.Time        `json:"to"`
+		Messages []NetworkMessage `json:"messages"`
+		// Next is the cursor= value of the next page; empty at the end.
+		Next string `json:"next,omitempty"`
+	}{topic, from, to, nonNil(msgs), next})
+}
+
+// timeRange reads from= and to= (RFC 3339), defaulting to the span
+// before now.
+func (s *Server) timeRange(w http.ResponseWriter, fromQ, toQ string, span time.Duration) (from, to time.Time, ok bool) {
+	to = s.cfg.Clock.Now()
+	from = to.Add(-span)
+	for _, p := range []struct {
+		name, v string
+		dst     *time.Time
+	}{{"from", fromQ, &from}, {"to", toQ, &to}} {
+		if p.v == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339Nano, p.v)
+		if err != nil {
+			s.writeError(w, http.StatusBadRequest, fmt.Sprintf("%s %q: want an RFC 3339 time, e.g. 2026-11-22T10:00:00Z", p.name, p.v))
+			return from, to, false
+		}
+		*p.dst = t
+	}
+	if !from.Before(to) {
+		s.writeError(w, http.StatusBadRequest, "from must be before to")
+		return from, to, false
+	}
+	return from, to, true
+}
+
+// DecodeOffer reads and checks the body of POST /api/v1/offers. zoneOf
+// returns a device's grid zone, the offer's default, or an error when the
+// device may not be offered.
+func DecodeOffer(body []byte, zoneOf func(gridmint.DeviceID) (string, error)) (gridmint.Offer, error) {
+	var o gridmint.Offer
+	if err := decodeStrict(body, &o); err != nil {
+		return o, err
+	}
+	zone, err := zoneOf(o.Device)
+	if err != nil {
+		return o, err
+	}
+	if o.Zone == "" {
+		o.Zone = zone
+	}
+	return o, o.Validate()
+}
+
+// DecodeRequest reads and checks the body of POST /api/v1/requests.
+func DecodeRequest(body []byte) (gridmint.Request, error) {
+	var req gridmint.Request
+	if err := decodeStrict(body, &req); err != nil {
+		return req, err
+	}
+	return req, req.Validate()
+}
+
+// postOffer is POST /api/v1/offers: sign and gossip a flexibility offer
+// for one of this node's devices. 201 with the signed message.
+func (s *Server) postOffer(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(w, r) {
+		return
+	}
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	o, err := DecodeOffer(body, s.offerZone)
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	m, err := s.cfg.Network.PublishOffer(r.Context(), o)
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	s.writeJSON(w, http.StatusCreated, m)
+}
+
+// offerZone is the zone of a device this node may offer: one of its own
+// whose owner has not opted out of the market.
+func (s *Server) offerZone(id gridmint.DeviceID) (string, error) {
+	if s.cfg.Control == nil {
+		return "", gridmint.Errorf(gridmint.EUnavailable, "this node has no devices to offer")
+	}
+	d, ok := s.cfg.Control.Device(id)
+	switch {
+	case !ok:
+		return "", gridmint.Errorf(gridmint.ENotFound, "device %s: not one of this node's devices", id)
+	case d.OptOut:
+		return "", gridmint.Errorf(gridmint.EConflict, "device %s: its owner opted out of market setpoints", id)
+	}
+	return d.Zone, nil
+}
+
+// postRequest is POST /api/v1/requests: sign and gossip a utility's
+// flexibility request. 201 with the signed message.
+func (s *Server) postRequest(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(w, r) {
+		return
+	}
+	body, ok := s.readBody(w, r)
+	if !ok {
+		return
+	}
+	req, err := DecodeRequest(body)
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	m, err := s.cfg.Network.PublishRequest(r.Context(), req)
+	if err != nil {
+		s.writeErr(w, err)
+		return
+	}
+	s.writeJSON(w, http.StatusCreated, m)
+}
