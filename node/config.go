@@ -82,6 +82,15 @@ type P2PConfig struct {
 	// Listen multiaddrs. Default /ip4/0.0.0.0/tcp/4001 and
 	// /ip4/0.0.0.0/udp/4001/quic-v1.
 	Listen []string `yaml:"listen"`
+	// Bootstrap peers, multiaddrs ending in /p2p/<peer ID>: the node
+	// connects to them at start and whenever it has lost them, and finds
+	// the rest of the network through them and the DHT.
+	Bootstrap []string `yaml:"bootstrap"`
+	// MDNS finds peers on the local network. Default true.
+	MDNS *bool `yaml:"mdns"`
+	// DHT is the Kademlia DHT mode: auto (server once reachable from the
+	// internet), server, client or off. Default auto.
+	DHT string `yaml:"dht"`
 }
 
 // AdapterConfig selects a firmware dialect; see devices.AdapterConfig.
@@ -279,6 +288,13 @@ func (c *Config) applyDefaults() {
 	if c.P2P.Listen == nil {
 		c.P2P.Listen = DefaultP2PListen
 	}
+	if c.P2P.MDNS == nil {
+		t := true
+		c.P2P.MDNS = &t
+	}
+	if c.P2P.DHT == "" {
+		c.P2P.DHT = "auto"
+	}
 	if c.Discover == nil {
 		t := true
 		c.Discover = &t
@@ -320,6 +336,20 @@ func (c *Config) Validate() error {
 		if _, err := ma.NewMultiaddr(l); err != nil {
 			return fieldErr(fmt.Sprintf("p2p.listen[%d]", i), "%q: %v", l, err)
 		}
+	}
+	for i, b := range c.P2P.Bootstrap {
+		m, err := ma.NewMultiaddr(b)
+		if err != nil {
+			return fieldErr(fmt.Sprintf("p2p.bootstrap[%d]", i), "%q: %v", b, err)
+		}
+		if _, err := m.ValueForProtocol(ma.P_P2P); err != nil {
+			return fieldErr(fmt.Sprintf("p2p.bootstrap[%d]", i), "%q: want an address ending in /p2p/<peer ID>", b)
+		}
+	}
+	switch c.P2P.DHT {
+	case "auto", "server", "client", "off":
+	default:
+		return fieldErr("p2p.dht", "%q: want auto, server, client or off", c.P2P.DHT)
 	}
 	if c.DataDir == "" {
 		return fieldErr("data_dir", "empty")

@@ -66,6 +66,8 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"broker without port", "mqtt: {broker: 'tcp://x'}\nadapters: [{dialect: tasmota}]", "mqtt.broker"},
 		{"password twice", "mqtt: {password: a, password_file: b}\nadapters: [{dialect: tasmota}]", "mqtt.password_file"},
 		{"bad multiaddr", "p2p: {listen: ['/ip4/999.0.0.1/tcp/1']}\nadapters: [{dialect: tasmota}]", "p2p.listen[0]"},
+		{"bootstrap without peer ID", "p2p: {bootstrap: ['/ip4/10.0.0.1/tcp/4001']}\nadapters: [{dialect: tasmota}]", "p2p.bootstrap[0]"},
+		{"bad DHT mode", "p2p: {dht: always}\nadapters: [{dialect: tasmota}]", "p2p.dht"},
 		{"negative stale", "stale_after: -1s\nadapters: [{dialect: tasmota}]", "stale_after"},
 		{"stale not a duration", "stale_after: soon\nadapters: [{dialect: tasmota}]", "stale_after"},
 		{"stale without unit", "stale_after: 5\nadapters: [{dialect: tasmota}]", "stale_after"},

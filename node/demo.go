@@ -22,6 +22,9 @@ type DemoOptions struct {
 	MQTTAddr string
 	// P2PListen defaults to loopback TCP and QUIC on free ports.
 	P2PListen []string
+	// Bootstrap peers (multiaddrs with /p2p/<peer ID>), e.g. the other
+	// nodes of `gridmint demo --nodes N`.
+	Bootstrap []string
 	// SimPeriod is the simulated devices' publish period; default 5 s
 	// (OpenDTU's default). The plug's TelePeriod is twice that.
 	SimPeriod time.Duration
@@ -69,7 +72,7 @@ func DemoConfig(o DemoOptions, brokerURL string) Config {
 		DataDir:    o.DataDir,
 		HTTPAddr:   o.HTTPAddr,
 		MQTT:       MQTTConfig{Broker: brokerURL},
-		P2P:        P2PConfig{Listen: o.P2PListen},
+		P2P:        P2PConfig{Listen: o.P2PListen, Bootstrap: o.Bootstrap},
 		Discover:   &discover,
 		StaleAfter: o.StaleAfter,
 		Adapters: []AdapterConfig{
@@ -264,4 +267,24 @@ func (d *Demo) Close() error {
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// DemoIdentity returns the throw-away key of a demo data dir, creating
+// it (and its passphrase file) on first use. `gridmint demo --nodes N`
+// calls it to learn each node's peer ID before starting them.
+func DemoIdentity(dataDir string) (*Identity, error) {
+	pf := filepath.Join(dataDir, demoPassphraseFile)
+	if err := createThrowAwayPassphrase(pf); err != nil {
+		return nil, fmt.Errorf("demo passphrase: %w", err)
+	}
+	pass, err := ReadPassphraseFile(pf)
+	if err != nil {
+		return nil, err
+	}
+	ks := filepath.Join(dataDir, "keystore")
+	id, err := OpenIdentity(ks, dataDir, pass)
+	if errors.Is(err, ErrNoKey) {
+		return CreateIdentity(ks, pass, KDFLight)
+	}
+	return id, err
 }
