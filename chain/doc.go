@@ -1,14 +1,27 @@
 // Package chain is the settlement layer: the EIP-712 typed data that
 // meter claims, attestations, rewards and awards are signed as (so a
 // signature made by a node verifies in Solidity), the Solidity sources of
-// the attestor registry, REC (ERC-1155) and FLEX (ERC-20) contracts, their
-// compiled artifacts and abigen bindings, a crash-safe client that issues,
-// retires, reserves and rewards, and an event indexer. It runs on
-// go-ethereum's simulated backend by default and on any EVM JSON-RPC node
-// otherwise.
+// the attestor registry, REC (ERC-1155) and FLEX (ERC-20) contracts
+// (contracts/), their compiled artifacts (contracts/build) and abigen v2
+// bindings (bindings/), a crash-safe client that deploys, issues, retires,
+// reserves, rewards and slashes, an event indexer and a supply audit.
 //
-// Built so far: the typed data (eip712.go). The contracts, client and
-// indexer are issue 6 and not built yet.
+// Chains: the embedded chain (Simulated: go-ethereum's simulated backend,
+// its database optionally in a directory so it survives restarts) by
+// default, any EVM JSON-RPC node otherwise (Open, Config).
+//
+// Idempotency: every operation has a deterministic id (IntentID); the
+// client records an Intent holding the signed transaction in an
+// IntentStore before sending it, and Reconcile settles pending intents
+// from receipts and contract state after a restart.
+//
+// Indexing: Indexer follows the contracts' events, Confirmations blocks
+// behind the head, into an IndexStore, rewinding on reorgs; Index answers
+// balance and history queries. Audit recomputes supply from events.
+//
+// Regenerate artifacts and bindings after editing contracts/*.sol with
+// `make generate` (node and npm needed); TestBindingsAreFresh fails until
+// then.
 //
 // It imports the root package and go-ethereum; package node imports it.
 package chain
