@@ -48,9 +48,8 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
 	  done; \
 	done
 
-generate: ## regenerate generated code; nothing is generated yet (contract bindings arrive with the chain issue)
-	@if grep -rqs --include='*.go' '^//go:generate' .; then $(GO) generate ./...; \
-	  else echo "make generate: no //go:generate directives yet; the chain bindings (issue 6) will be the first"; fi
+generate: ## recompile the contracts (solc-js, OpenZeppelin from npm) and regenerate the abigen bindings
+	$(GO) generate ./...
 
 clean: ## remove build output (not the demo's data dir)
 	rm -rf $(BIN)
