@@ -73,6 +73,9 @@ type Config struct {
 	// Network serves peers, gossip messages, offers and requests; nil
 	// leaves those routes out.
 	Network Network
+	// Chain serves the chain connection, balances, history and
+	// retirements under /api/v1/chain; nil leaves those routes out.
+	Chain Chain
 	// Metrics serves /metrics; nil leaves it out.
 	Metrics http.Handler
 	Logger  *slog.Logger
@@ -120,6 +123,12 @@ func New(cfg Config) *Server {
 		s.mux.HandleFunc("GET /api/v1/p2p/stats", s.networkStats)
 		s.mux.HandleFunc("POST /api/v1/offers", s.postOffer)
 		s.mux.HandleFunc("POST /api/v1/requests", s.postRequest)
+	}
+	if cfg.Chain != nil {
+		s.mux.HandleFunc("GET /api/v1/chain", s.chainInfo)
+		s.mux.HandleFunc("GET /api/v1/chain/balances/{account}", s.chainBalances)
+		s.mux.HandleFunc("GET /api/v1/chain/history/{account}", s.chainHistory)
+		s.mux.HandleFunc("GET /api/v1/chain/retirements", s.chainRetirements)
 	}
 	s.mux.HandleFunc("GET /{$}", s.index)
 	if cfg.Metrics != nil {
