@@ -1,10 +1,35 @@
-// Package p2p is the node's libp2p networking.
+// Package p2p is the node's peer-to-peer layer: a libp2p host that finds
+// peers, gossips signed application messages, checks every message it
+// receives, keeps what it accepts and lets a node that was away fetch what
+// it missed.
 //
-// Built so far: the host (NewHost) with the node's secp256k1 identity, TCP
-// and QUIC transports, Noise and yamux, and a connection manager. Not built
-// yet (issue 5): peer discovery (mDNS, bootstrap, Kademlia DHT), the
-// versioned GossipSub topics with signed messages and per-topic validators,
-// peer scoring and catch-up. Today nothing is gossiped.
+// Built:
 //
-// Only package node imports it.
+//   - Host: TCP and QUIC, Noise, yamux, a connection manager (32-96
+//     peers), a resource manager (256 MiB, 1024 descriptors) and a
+//     connection gater for bans. The libp2p identity is the node's one
+//     secp256k1 key (LibP2PKey), so peer ID, Ethereum address and signing
+//     key are one key.
+//   - Discovery: a bootstrap list kept connected with back-off, mDNS on
+//     the LAN, and the Kademlia DHT (protocol prefix /gridmint) with a
+//     rendezvous string per network.
+//   - Gossip: GossipSub on five versioned topics (/gridmint/1/offers,
+//     requests, meter, attestations, awards) with strict signing, message
+//     IDs from content, peer scoring, and bans of peers whose score falls
+//     below the graylist threshold (score.go explains the numbers).
+//   - Messages (message.go, codec.go): one envelope for every kind,
+//     canonical protobuf written with protowire; the decoder accepts only
+//     the canonical encoding. Every envelope is EIP-712 typed data in the
+//     "gridmint p2p" domain: its digest is its ID and its signature
+//     verifies in Solidity.
+//   - Validation (validate.go): one ValidatorEx per topic: size, encoding,
+//     version, kind, clock skew, freshness, body rules, signature, author
+//     = publishing peer, replay (the Store, so it survives restarts) and a
+//     per-author rate limit; Reject or Ignore per reason, each counted.
+//   - Catch-up (catchup.go): /gridmint/catchup/1, a bounded
+//     request/response over the Store, run on start and after the node
+//     lost all its peers; responses are checked like gossip.
+//
+// Node is the API; Store is implemented by node/store. Only package node
+// imports this package.
 package p2p

@@ -1,6 +1,9 @@
 // Package store is the node's durable state, kept in badger v4: normalised
 // readings, registered devices, the opaque counter-normaliser state of
-// package devices, quarantined rejections and lifetime rejection counts.
+// package devices, quarantined rejections and lifetime rejection counts, the gossip
+// messages the node accepted (its replay cache and the history it serves to
+// peers catching up, messages.go) and the index of settlement-chain events
+// (chainindex.go).
 //
 // Only package node and its subpackages may import it; everything else
 // receives readings and devices from node through interfaces declared where
