@@ -89,10 +89,7 @@ func (o Offer) Validate() error {
 	default:
 		return Errorf(EInvalid, "offer: baseline %q unknown", o.Baseline)
 	}
-	if o.FloorPrice < 0 || len(o.Zone) == 0 || len(o.Zone) > 32 || o.Expiry.IsZero() || o.Expiry.After(o.WindowStart) {
-		return Errorf(EInvalid, "offer: want a floor price ≥ 0, a zone of 1-32 bytes, and an expiry before the window starts")
-	}
-	return nil
+	return validateTerms("offer", "floor price", o.FloorPrice, o.Zone, "expiry", o.Expiry, o.WindowStart)
 }
 
 // Validate checks a request on its own.
@@ -100,8 +97,19 @@ func (r Request) Validate() error {
 	if err := validateWindow("request", r.WindowStart, r.WindowEnd, r.Power, r.Direction); err != nil {
 		return err
 	}
-	if r.MaxPrice < 0 || len(r.Zone) == 0 || len(r.Zone) > 32 || r.GateClosure.IsZero() || r.GateClosure.After(r.WindowStart) {
-		return Errorf(EInvalid, "request: want a max price ≥ 0, a zone of 1-32 bytes, and a gate closure before the window starts")
+	return validateTerms("request", "max price", r.MaxPrice, r.Zone, "gate closure", r.GateClosure, r.WindowStart)
+}
+
+// validateTerms checks the price, zone and deadline shared by offers and
+// requests, naming the field that is wrong.
+func validateTerms(what, priceName string, price MicroFLEX, zone, deadlineName string, deadline, windowStart time.Time) error {
+	switch {
+	case price < 0:
+		return Errorf(EInvalid, "%s: %s %d µFLEX/kWh: want ≥ 0", what, priceName, price)
+	case len(zone) == 0 || len(zone) > 32:
+		return Errorf(EInvalid, "%s: zone %q: want 1-32 bytes, e.g. DE-LU", what, zone)
+	case deadline.IsZero() || deadline.After(windowStart):
+		return Errorf(EInvalid, "%s: %s %v: want a time at or before the window start %v", what, deadlineName, deadline, windowStart)
 	}
 	return nil
 }

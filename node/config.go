@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"github.com/ethereum/go-ethereum/common"
 	"io"
 	"net"
 	"net/url"
@@ -32,6 +33,7 @@ type Config struct {
 	MQTT     MQTTConfig     `yaml:"mqtt"`
 	P2P      P2PConfig      `yaml:"p2p"`
 	Identity IdentityConfig `yaml:"identity"`
+	Chain    ChainConfig    `yaml:"chain"`
 	// Discover registers devices first seen in traffic. Default true.
 	Discover *bool `yaml:"discover"`
 	// MaxDevices caps the device registry, so a flood of invented topics
@@ -91,6 +93,31 @@ type P2PConfig struct {
 	// DHT is the Kademlia DHT mode: auto (server once reachable from the
 	// internet), server, client or off. Default auto.
 	DHT string `yaml:"dht"`
+}
+
+// ChainConfig is the settlement chain. Its chain ID also scopes gossip:
+// every message is EIP-712 typed data signed for it, so nodes of
+// different chains neither accept each other's messages nor meet.
+type ChainConfig struct {
+	// RPC is the JSON-RPC URL (http, ws or ipc) of any EVM node. Empty
+	// runs the embedded chain in <data_dir>/chain, which deploys the
+	// gridmint contracts at its first start.
+	RPC string `yaml:"rpc"`
+	// Contracts are the deployed contracts; required with rpc.
+	Contracts ContractsConfig `yaml:"contracts"`
+	// Confirmations is how far behind the head events are indexed, so a
+	// reorg cannot undo what the API shows. Default 0 on the embedded
+	// chain (it never reorgs), 12 with rpc.
+	Confirmations *uint64 `yaml:"confirmations"`
+}
+
+// ContractsConfig are the addresses of the gridmint contracts.
+type ContractsConfig struct {
+	Registry string `yaml:"registry"`
+	REC      string `yaml:"rec"`
+	FLEX     string `yaml:"flex"`
+	// DeployBlock is where the indexer and the audit start reading.
+	DeployBlock uint64 `yaml:"deploy_block"`
 }
 
 // AdapterConfig selects a firmware dialect; see devices.AdapterConfig.
@@ -295,6 +322,13 @@ func (c *Config) applyDefaults() {
 	if c.P2P.DHT == "" {
 		c.P2P.DHT = "auto"
 	}
+	if c.Chain.Confirmations == nil {
+		var n uint64
+		if c.Chain.RPC != "" {
+			n = 12
+		}
+		c.Chain.Confirmations = &n
+	}
 	if c.Discover == nil {
 		t := true
 		c.Discover = &t
@@ -345,6 +379,9 @@ func (c *Config) Validate() error {
 		if _, err := m.ValueForProtocol(ma.P_P2P); err != nil {
 			return fieldErr(fmt.Sprintf("p2p.bootstrap[%d]", i), "%q: want an address ending in /p2p/<peer ID>", b)
 		}
+	}
+	if err := c.Chain.validate(); err != nil {
+		return err
 	}
 	switch c.P2P.DHT {
 	case "auto", "server", "client", "off":
@@ -509,4 +546,23 @@ func (c *Config) declaredDevices(addr string, adapters []devices.Adapter) ([]gri
 		out = append(out, dev)
 	}
 	return out, nil
+}
+
+func (c ChainConfig) validate() error {
+	if c.RPC == "" {
+		if c.Contracts != (ContractsConfig{}) {
+			return fieldErr("chain.contracts", "set only with chain.rpc: the embedded chain deploys its own")
+		}
+		return nil
+	}
+	u, err := url.Parse(c.RPC)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "ws" && u.Scheme != "wss" && !strings.HasSuffix(c.RPC, ".ipc")) {
+		return fieldErr("chain.rpc", "%q: want an http(s):// or ws(s):// URL or an .ipc path", c.RPC)
+	}
+	for _, a := range []struct{ field, v string }{{"registry", c.Contracts.Registry}, {"rec", c.Contracts.REC}, {"flex", c.Contracts.FLEX}} {
+		if !common.IsHexAddress(a.v) || common.HexToAddress(a.v) == (common.Address{}) {
+			return fieldErr("chain.contracts."+a.field, "%q: want the contract's 0x address (required with chain.rpc)", a.v)
+		}
+	}
+	return nil
 }

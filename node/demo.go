@@ -25,6 +25,9 @@ type DemoOptions struct {
 	// Bootstrap peers (multiaddrs with /p2p/<peer ID>), e.g. the other
 	// nodes of `gridmint demo --nodes N`.
 	Bootstrap []string
+	// MDNS finds other demo nodes on the LAN (off in tests, so that
+	// concurrent tests do not find each other).
+	MDNS bool
 	// SimPeriod is the simulated devices' publish period; default 5 s
 	// (OpenDTU's default). The plug's TelePeriod is twice that.
 	SimPeriod time.Duration
@@ -52,6 +55,7 @@ const (
 	DemoBatterySerial     = "battery-512"                           // its battery
 	DemoVictronGridSerial = "grid-30"                               // its grid meter
 	DemoChargerSerial     = "200001"                                // go-eCharger
+	DemoZone              = "DE-LU"                                 // every demo device's grid zone (bidding zone)
 	DemoAhoyInverter      = "HM-600"                                // AhoyDTU
 
 	demoInverterW    = 800  // a Hoymiles HM-800
@@ -69,10 +73,12 @@ const (
 func DemoConfig(o DemoOptions, brokerURL string) Config {
 	discover := true
 	cfg := Config{
-		DataDir:    o.DataDir,
-		HTTPAddr:   o.HTTPAddr,
-		MQTT:       MQTTConfig{Broker: brokerURL},
-		P2P:        P2PConfig{Listen: o.P2PListen, Bootstrap: o.Bootstrap},
+		DataDir:  o.DataDir,
+		HTTPAddr: o.HTTPAddr,
+		MQTT:     MQTTConfig{Broker: brokerURL},
+		// The DHT serves on loopback too: demo nodes find each other
+		// through it.
+		P2P:        P2PConfig{Listen: o.P2PListen, Bootstrap: o.Bootstrap, MDNS: &o.MDNS, DHT: "server"},
 		Discover:   &discover,
 		StaleAfter: o.StaleAfter,
 		Adapters: []AdapterConfig{
@@ -81,16 +87,16 @@ func DemoConfig(o DemoOptions, brokerURL string) Config {
 			{Dialect: "ahoydtu", Inverters: map[string]int{DemoAhoyInverter: 0}},
 		},
 		Devices: []DeviceConfig{
-			{Dialect: "opendtu", Serial: DemoInverterSerial, Name: "Roof PV (simulated OpenDTU HM-800)", NameplateW: demoInverterW},
-			{Dialect: "tasmota", Serial: DemoPlugTopic, Name: "Kitchen plug (simulated Tasmota)", NameplateW: demoPlugMaxW},
-			{Dialect: "shelly", Serial: DemoShellyPlugSerial, Name: "Dryer plug (simulated Shelly Plus Plug S)", NameplateW: demoPlugMaxW},
-			{Dialect: "shelly", Serial: DemoShellyMeterSerial, Name: "Grid meter (simulated Shelly Pro 3EM)"},
-			{Dialect: "victron", Serial: DemoBatterySerial, Name: "Home battery (simulated Victron)", CapacityWh: 10_000,
+			{Dialect: "opendtu", Serial: DemoInverterSerial, Name: "Roof PV (simulated OpenDTU HM-800)", Zone: DemoZone, NameplateW: demoInverterW},
+			{Dialect: "tasmota", Serial: DemoPlugTopic, Name: "Kitchen plug (simulated Tasmota)", Zone: DemoZone, NameplateW: demoPlugMaxW},
+			{Dialect: "shelly", Serial: DemoShellyPlugSerial, Name: "Dryer plug (simulated Shelly Plus Plug S)", Zone: DemoZone, NameplateW: demoPlugMaxW},
+			{Dialect: "shelly", Serial: DemoShellyMeterSerial, Name: "Grid meter (simulated Shelly Pro 3EM)", Zone: DemoZone},
+			{Dialect: "victron", Serial: DemoBatterySerial, Name: "Home battery (simulated Victron)", Zone: DemoZone, CapacityWh: 10_000,
 				Limits: SafetyLimitsConfig{SoCFloorPct: 15, MaxChargeW: 3000, MaxDischargeW: 3000}},
-			{Dialect: "victron", Serial: DemoVictronGridSerial, Name: "Grid meter (simulated Victron)"},
-			{Dialect: "goe", Serial: DemoChargerSerial, Name: "Garage charger (simulated go-e)",
+			{Dialect: "victron", Serial: DemoVictronGridSerial, Name: "Grid meter (simulated Victron)", Zone: DemoZone},
+			{Dialect: "goe", Serial: DemoChargerSerial, Name: "Garage charger (simulated go-e)", Zone: DemoZone,
 				Limits: SafetyLimitsConfig{MinCurrentA: 6, MaxCurrentA: 16}},
-			{Dialect: "ahoydtu", Serial: DemoAhoyInverter, Name: "Balcony PV (simulated AhoyDTU HM-600)", NameplateW: demoAhoyW},
+			{Dialect: "ahoydtu", Serial: DemoAhoyInverter, Name: "Balcony PV (simulated AhoyDTU HM-600)", Zone: DemoZone, NameplateW: demoAhoyW},
 		},
 	}
 	cfg.applyDefaults()
@@ -136,6 +142,9 @@ type Demo struct {
 	simDone   chan struct{}
 	simErr    error // set before simDone closes
 	log       *slog.Logger
+
+	stopOffers context.CancelFunc
+	offersDone chan struct{}
 }
 
 // StartDemo starts the embedded broker, the node and the simulated PV
@@ -208,6 +217,18 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 	if d.Node, err = Start(ctx, cfg, opts); err != nil {
 		return nil, err
 	}
+	offerCtx, stopOffers := context.WithCancel(ctx)
+	d.stopOffers, d.offersDone = stopOffers, make(chan struct{})
+	go func() {
+		defer close(d.offersDone)
+		// Try often until the battery has reported, then every period.
+		var last time.Time
+		every(offerCtx, o.Clock, 15*time.Second, func() {
+			if now := o.Clock.Now(); now.Sub(last) >= DemoOfferPeriod && d.offerBattery(offerCtx, o.Clock) {
+				last = now
+			}
+		})
+	}()
 	return d, nil
 }
 
@@ -243,6 +264,11 @@ func (d *Demo) SimErr() error { <-d.simDone; return d.simErr }
 // then the broker.
 func (d *Demo) Close() error {
 	var errs []error
+	if d.stopOffers != nil {
+		d.stopOffers()
+		<-d.offersDone
+		d.stopOffers = nil
+	}
 	if d.simCancel != nil {
 		d.simCancel()
 		if err := d.SimErr(); err != nil {
@@ -287,4 +313,38 @@ func DemoIdentity(dataDir string) (*Identity, error) {
 		return CreateIdentity(ks, pass, KDFLight)
 	}
 	return id, err
+}
+
+// DemoOfferPeriod is how often a demo node offers its battery.
+const DemoOfferPeriod = 5 * time.Minute
+
+// offerBattery gossips an offer of the demo battery's discharge for the
+// next quarter hour, sized by its charge above the SoC floor, so a demo
+// network has signed offers flowing. This is the demo's doing, not a
+// market strategy: deciding what to offer is the flexibility module's
+// job (not built yet).
+func (d *Demo) offerBattery(ctx context.Context, clock gridmint.Clock) bool {
+	id := gridmint.DeviceID(d.Node.Identity().Address + "/victron/" + DemoBatterySerial)
+	st, _, ok := d.Node.ingest.Device(id)
+	if !ok || !st.Online || !st.Fields.Has(gridmint.FieldSoC) || st.Capacity <= 0 {
+		return false
+	}
+	const window = 15 * time.Minute
+	above := (st.SoC - st.Limits.SoCFloor) / 100 * float64(st.Capacity) // Wh
+	power := min(float64(st.Limits.MaxDischarge), above*float64(time.Hour/window))
+	if power < 100 {
+		return false
+	}
+	start := clock.Now().Add(time.Minute).Truncate(window).Add(window)
+	o := gridmint.Offer{
+		Device: id, Zone: st.Zone, WindowStart: start, WindowEnd: start.Add(window),
+		Power: gridmint.W(float64(int64(power))), Direction: gridmint.DirectionDown,
+		FloorPrice: 150_000, Baseline: gridmint.BaselineSchedule, Expiry: start.Add(-time.Minute),
+	}
+	if _, err := (nodeNetwork{p2p: d.Node.p2p, store: d.Node.store, clock: clock}).PublishOffer(ctx, o); err != nil {
+		d.log.Warn("demo offer", "err", err)
+		return false
+	}
+	d.log.Info("demo: offered the battery", "power_w", o.Power, "window_start", o.WindowStart)
+	return true
 }

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/ethereum/go-ethereum/common"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,11 +22,11 @@ import (
 	"time"
 
 	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/chain"
 	"github.com/gridmint/gridmint/devices"
 	"github.com/gridmint/gridmint/node/api"
 	"github.com/gridmint/gridmint/node/p2p"
 	"github.com/gridmint/gridmint/node/store"
-	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
@@ -53,7 +54,8 @@ type Node struct {
 	ingest   *devices.Ingest
 	pipeline *pipeline
 	mqtt     *mqttClient
-	host     host.Host
+	p2p      *p2p.Node
+	chain    *chain.Client
 	http     *http.Server
 	httpAddr string
 	metrics  *metrics
@@ -166,9 +168,23 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	go func() { defer n.wg.Done(); n.store.RunGC(ctx, 10*time.Minute) }()
 	go func() { defer n.wg.Done(); every(ctx, opts.Clock, time.Second, n.dispatcher.Expire) }()
 
-	if n.host, err = p2p.NewHost(n.identity.Key, cfg.P2P.Listen); err != nil {
+	if n.chain, err = openChain(ctx, cfg, n.identity, opts.Clock, n.log.With("component", "chain")); err != nil {
 		return nil, err
 	}
+	indexer := chain.NewIndexer(n.chain.Backend(), n.store, chain.IndexerConfig{
+		Contracts: n.chain.Contracts(), Confirmations: *cfg.Chain.Confirmations, Logger: n.log.With("component", "indexer"),
+	})
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); indexer.Run(ctx) }()
+	if n.p2p, err = p2p.New(ctx, p2p.Config{
+		Key: n.identity.Private, Listen: cfg.P2P.Listen, Bootstrap: cfg.P2P.Bootstrap,
+		MDNS: *cfg.P2P.MDNS, DHT: p2p.DHTMode(cfg.P2P.DHT),
+		Domain: p2p.NewDomain(n.chain.ChainID(), common.Address{}),
+		Store:  n.store, Clock: opts.Clock, Log: n.log.With("component", "p2p"),
+	}); err != nil {
+		return nil, err
+	}
+	n.p2p.Handle(n.onGossip)
 	if n.mqtt, err = connectMQTT(ctx, mcfg, subs, func(m devices.Message, ack func()) { n.onMessage(ctx, m, ack) }, opts.Clock, n.log); err != nil {
 		return nil, err
 	}
@@ -200,6 +216,8 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			Devices:    n.ingest,
 			Quarantine: n.store,
 			Control:    nodeControl{n},
+			Network:    nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock},
+			Chain:      nodeChain{Index: chain.Index{Store: n.store}, client: n.chain, rpc: cfg.Chain.RPC, confirmations: *cfg.Chain.Confirmations},
 			Token:      n.apiToken,
 			Clock:      opts.Clock,
 			Health:     n.health,
@@ -401,14 +419,19 @@ func (n *Node) Devices() []devices.DeviceState { return n.ingest.Devices() }
 
 // P2PAddrs are the libp2p host's full listen addresses (with /p2p/<id>).
 func (n *Node) P2PAddrs() []string {
-	if n.host == nil {
+	if n.p2p == nil {
 		return nil
 	}
-	var out []string
-	for _, a := range n.host.Addrs() {
-		out = append(out, a.String()+"/p2p/"+n.host.ID().String())
-	}
-	return out
+	return n.p2p.Addrs()
+}
+
+// P2P is the node's gossip node.
+func (n *Node) P2P() *p2p.Node { return n.p2p }
+
+// onGossip sees every accepted gossip message. Nothing acts on them yet:
+// flexibility clearing and certificate attestation build on this.
+func (n *Node) onGossip(m p2p.Message) {
+	n.log.Debug("gossip accepted", "kind", m.Kind, "id", m.ID, "author", m.Author, "created", m.Created)
 }
 
 // closeTimeout bounds how long Close waits for the ingest pipeline.
@@ -445,8 +468,11 @@ func (n *Node) Close() error {
 			n.stopLog()
 			<-n.logDone
 		}
-		if n.host != nil {
-			errs = append(errs, n.host.Close())
+		if n.p2p != nil {
+			errs = append(errs, n.p2p.Close())
+		}
+		if n.chain != nil {
+			errs = append(errs, n.chain.Close())
 		}
 		if n.store != nil {
 			errs = append(errs, n.store.Close())

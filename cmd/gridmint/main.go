@@ -3,6 +3,7 @@
 //	gridmint init                 create the node key (encrypted keystore)
 //	gridmint demo                 one process: embedded broker, simulated devices, node
 //	gridmint run --config FILE    a node against an external MQTT broker
+//	gridmint audit                recompute token supply from chain events
 //	gridmint version
 //
 // Run `gridmint <command> --help` for the flags of each command.
@@ -39,6 +40,8 @@ Usage:
                                    dialect, and the node
   gridmint run --config FILE       run the node against an external broker
                                    (Mosquitto, EMQX) with devices from FILE
+  gridmint audit [flags]           recompute FLEX and REC supply from the
+                                   settlement chain's events; print differences
   gridmint version                 print the version
 
 Run 'gridmint <command> --help' for a command's flags.
@@ -77,6 +80,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return initKey(args[1:], stdout, stderr)
 	case "demo":
 		return demo(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return audit(ctx, args[1:], stdout, stderr)
 	case "run":
 		return runNode(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":
@@ -106,6 +111,10 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.HTTPAddr, "http-addr", node.DefaultHTTPAddr, "host:port of the API and web page")
 	fs.StringVar(&o.MQTTAddr, "mqtt-addr", "127.0.0.1:1883", "host:port of the embedded MQTT broker (port 0: any free port)")
 	fs.DurationVar(&o.SimPeriod, "sim-period", 0, "publish period of the simulated devices (default 5s, OpenDTU's)")
+	p2pListen := fs.String("p2p-listen", "", "comma-separated libp2p listen multiaddrs (default loopback TCP and QUIC on free ports)")
+	bootstrap := fs.String("bootstrap", "", "comma-separated bootstrap peers, multiaddrs ending in /p2p/<peer ID>")
+	fs.BoolVar(&o.MDNS, "mdns", true, "find other gridmint nodes on the local network by mDNS")
+	nodes := fs.Int("nodes", 1, "run this many nodes as separate processes that find each other and gossip (node i: <data-dir>/node-<i>, HTTP port + i)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: gridmint demo [flags]\n\nRuns an embedded MQTT broker, one simulated device of every dialect (OpenDTU,\nAhoyDTU, Tasmota, Shelly, Victron, go-e) and the node, in one process.\nCtrl-C stops it; a restart on the same --data-dir keeps all data.\n\nFlags:\n")
@@ -121,6 +130,13 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if *nodes != 1 {
+		if *p2pListen != "" || *bootstrap != "" {
+			return errors.New("demo: --nodes sets every node's --p2p-listen and --bootstrap itself")
+		}
+		return demoNet(ctx, *nodes, o.DataDir, o.HTTPAddr, *logLevel, stdout, stderr)
+	}
+	o.P2PListen, o.Bootstrap = splitList(*p2pListen), splitList(*bootstrap)
 	o.Logger = log
 	o.Passphrase = passphraseFromEnvOrPrompt(stderr, false)
 	d, err := node.StartDemo(ctx, o)
@@ -186,4 +202,16 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	<-ctx.Done()
 	fmt.Fprintln(stdout, "stopping...")
 	return n.Close()
+}
+
+// splitList splits a comma-separated flag value; empty is nil.
+func splitList(v string) []string {
+	if v == "" {
+		return nil
+	}
+	parts := strings.Split(v, ",")
+	for i := range parts {
+		parts[i] = strings.TrimSpace(parts[i])
+	}
+	return parts
 }

@@ -1,0 +1,110 @@
+package node
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestDemoSettlementAndNetwork starts the demo and checks what it adds
+// beyond the devices: the settlement contracts deployed on the embedded
+// chain and followed by the indexer, the node's libp2p identity at
+// /api/v1/peers, and the demo's battery offer signed and kept in the
+// gossip history. A restart keeps the same chain and contracts.
+func TestDemoSettlementAndNetwork(t *testing.T) {
+	dir := t.TempDir()
+	clock := newFastClock(time.Date(2026, 6, 21, 11, 0, 0, 0, time.UTC), demoSpeed)
+	d, err := StartDemo(context.Background(), demoOptions(dir, clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { d.Close() }()
+	base := "http://" + d.Node.HTTPAddr()
+	id := d.Node.Identity()
+
+	type chainInfo struct {
+		ChainID   string `json:"chain_id"`
+		RPC       string `json:"rpc"`
+		Contracts struct {
+			Registry    string `json:"registry"`
+			REC         string `json:"rec"`
+			FLEX        string `json:"flex"`
+			DeployBlock uint64 `json:"deploy_block"`
+		} `json:"contracts"`
+		Account   string `json:"account"`
+		IndexHead struct {
+			Number uint64 `json:"number"`
+		} `json:"index_head"`
+	}
+	var ci chainInfo
+	waitFor(t, 30*time.Second, "the indexer to reach the deployment block", func() bool {
+		getJSON(t, base+"/api/v1/chain", &ci)
+		return ci.Contracts.DeployBlock > 0 && ci.IndexHead.Number >= ci.Contracts.DeployBlock
+	})
+	if ci.ChainID != "1337" || ci.RPC != "embedded" {
+		t.Errorf("chain %s via %s, want the embedded chain 1337", ci.ChainID, ci.RPC)
+	}
+	for name, a := range map[string]string{"registry": ci.Contracts.Registry, "rec": ci.Contracts.REC, "flex": ci.Contracts.FLEX} {
+		if !strings.HasPrefix(a, "0x") || len(a) != 42 || a == "0x0000000000000000000000000000000000000000" {
+			t.Errorf("contract %s at %q, want a deployed address", name, a)
+		}
+	}
+	if !strings.EqualFold(ci.Account, id.Address) {
+		t.Errorf("chain account %s, want the node's address %s (one key)", ci.Account, id.Address)
+	}
+
+	var peers struct {
+		PeerID      string   `json:"peer_id"`
+		Address     string   `json:"address"`
+		ListenAddrs []string `json:"listen_addrs"`
+		Peers       []any    `json:"peers"`
+	}
+	getJSON(t, base+"/api/v1/peers", &peers)
+	if peers.PeerID != id.PeerID.String() || peers.Address != id.Address {
+		t.Errorf("peers: peer %s address %s, want %s %s", peers.PeerID, peers.Address, id.PeerID, id.Address)
+	}
+	if len(peers.ListenAddrs) == 0 || !strings.HasSuffix(peers.ListenAddrs[0], "/p2p/"+id.PeerID.String()) {
+		t.Errorf("listen addrs %q, want dialable addresses ending in the peer ID", peers.ListenAddrs)
+	}
+	if peers.Peers == nil {
+		t.Error(`peers is null, want [] for a node alone`)
+	}
+
+	// The demo offers its battery; the offer is signed by the node and kept
+	// in the gossip history it serves to peers catching up.
+	type messages struct {
+		Messages []struct {
+			Kind   string         `json:"kind"`
+			Author string         `json:"author"`
+			Body   map[string]any `json:"body"`
+		} `json:"messages"`
+	}
+	from := clock.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+	to := clock.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
+	var m messages
+	waitFor(t, 30*time.Second, "the demo's battery offer in the gossip history", func() bool {
+		getJSON(t, base+"/api/v1/p2p/messages?topic=offers&from="+from+"&to="+to, &m)
+		return len(m.Messages) > 0
+	})
+	o := m.Messages[0]
+	if o.Kind != "offer" || o.Author != id.Address || o.Body["device"] != id.Address+"/victron/"+DemoBatterySerial || o.Body["zone"] != DemoZone {
+		t.Errorf("offer %+v, want the node's battery in %s authored by %s", o, DemoZone, id.Address)
+	}
+
+	// Restart: the same chain, contracts and index.
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if d, err = StartDemo(context.Background(), demoOptions(dir, clock)); err != nil {
+		t.Fatalf("restart: %v", err)
+	}
+	var again chainInfo
+	getJSON(t, "http://"+d.Node.HTTPAddr()+"/api/v1/chain", &again)
+	if again.Contracts != ci.Contracts {
+		t.Errorf("contracts after restart %+v, want %+v", again.Contracts, ci.Contracts)
+	}
+	if again.IndexHead.Number < ci.IndexHead.Number {
+		t.Errorf("index head %d after restart, was %d", again.IndexHead.Number, ci.IndexHead.Number)
+	}
+}
