@@ -5,12 +5,13 @@ BIN         := bin
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS     := -X main.version=$(VERSION)
 FUZZTIME    ?= 30s
+NODES       ?= 3
 BENCHTIME   ?= 1s
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 STATICCHECK_VERSION := 2026.2.2
 
 .DEFAULT_GOAL := help
-.PHONY: help build run test bench lint fuzz generate clean
+.PHONY: help build run demo-net test bench lint fuzz generate clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -21,6 +22,9 @@ build: ## build bin/gridmint and bin/firmware-sim
 
 run: build ## run the demo: embedded broker, simulated devices and the node (http://127.0.0.1:8088)
 	./$(BIN)/gridmint demo
+
+demo-net: build ## run NODES (default 3) demo nodes as separate processes that gossip (HTTP 8088, 8089, ...)
+	./$(BIN)/gridmint demo --nodes $(NODES) --data-dir ./gridmint-data/demo-net
 
 test: ## gofmt check, go vet, and every test with the race detector
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

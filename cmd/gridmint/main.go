@@ -1,7 +1,8 @@
 // Command gridmint runs a gridmint node.
 //
 //	gridmint init                 create the node key (encrypted keystore)
-//	gridmint demo                 one process: embedded broker, simulated devices, node
+//	gridmint demo                 one process: embedded broker, simulated devices, node, chain
+//	gridmint demo --nodes N       N such processes that find each other and gossip
 //	gridmint run --config FILE    a node against an external MQTT broker
 //	gridmint audit                recompute token supply from chain events
 //	gridmint version
@@ -31,13 +32,16 @@ const usage = `gridmint: an Energy-DePIN node. It reads home solar inverters, ba
 EV chargers and smart plugs over MQTT (Tasmota, OpenDTU, AhoyDTU, Shelly,
 Victron, go-e, or any firmware through generic mappings), normalises their
 power and energy, keeps them in a local store and sends them setpoints.
+It gossips signed flexibility offers and requests with other nodes over
+libp2p and settles REC and FLEX on an embedded or external EVM chain.
 
 Usage:
   gridmint init [flags]            create the node's key in an encrypted
                                    keystore (run once, before 'run')
   gridmint demo [flags]            run everything in one process: an embedded
                                    MQTT broker, one simulated device of every
-                                   dialect, and the node
+                                   dialect, the node, its gossip and an
+                                   embedded chain; --nodes N for a network
   gridmint run --config FILE       run the node against an external broker
                                    (Mosquitto, EMQX) with devices from FILE
   gridmint audit [flags]           recompute FLEX and REC supply from the
@@ -117,7 +121,17 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	nodes := fs.Int("nodes", 1, "run this many nodes as separate processes that find each other and gossip (node i: <data-dir>/node-<i>, HTTP port + i)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "Usage: gridmint demo [flags]\n\nRuns an embedded MQTT broker, one simulated device of every dialect (OpenDTU,\nAhoyDTU, Tasmota, Shelly, Victron, go-e) and the node, in one process.\nCtrl-C stops it; a restart on the same --data-dir keeps all data.\n\nFlags:\n")
+		fmt.Fprint(stderr, `Usage: gridmint demo [flags]
+
+Runs an embedded MQTT broker, one simulated device of every dialect (OpenDTU,
+AhoyDTU, Tasmota, Shelly, Victron, go-e), the node with its libp2p gossip,
+and an embedded chain with the settlement contracts, in one process. Every
+5 minutes it signs and gossips an offer of its battery. With --nodes N it
+starts N such processes on loopback that find each other and gossip.
+Ctrl-C stops it; a restart on the same --data-dir keeps all data.
+
+Flags:
+`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
