@@ -76,6 +76,12 @@ type AhoyConfig struct {
 	Nameplate gridmint.W
 	// Topic is AhoyDTU's base topic, one MQTT level; default "inverter".
 	Topic string
+	// Array is the modules' orientation and clouds; nil: the profile's
+	// own array without minute-scale clouds (see PVArray).
+	Array *PVArray
+	// Dishonest makes the inverter lie (fault injection); "" is honest,
+	// unless Config.Faults.Dishonest draws a lie for it.
+	Dishonest Dishonesty
 }
 
 // ahoyInverter is one Hoymiles inverter behind an AhoyDTU.
@@ -84,20 +90,25 @@ type ahoyInverter struct {
 	index     int
 	nameplate float64
 	rng       *rand.Rand
+	shape     *pvShape
+	lie       Dishonesty
 
 	// Kept in State.
 	yieldTotalWh, yieldDayWh float64
 	day                      civilDate
 
 	limitPct    float64 // non-persistent limit, % (100: none)
+	sunUp       bool
 	reachable   bool
 	lastStep    time.Time
 	lastSuccess time.Time
+	trueACW     float64 // what it really feeds in, W
 	live        inverterValues
 }
 
-// advance moves the inverter to sim time now at profile time pt.
-func (inv *ahoyInverter) advance(now, pt time.Time, prof *PVProfile) {
+// advance moves the inverter to sim time now at profile time pt (see
+// inverter.advance for the neighbour).
+func (inv *ahoyInverter) advance(now, pt time.Time, prof *PVProfile, neighbourW float64, neighbourOK bool) {
 	dtHours := hoursSince(inv.lastStep, now)
 	if now.After(inv.lastStep) {
 		inv.lastStep = now
@@ -106,21 +117,27 @@ func (inv *ahoyInverter) advance(now, pt time.Time, prof *PVProfile) {
 		inv.yieldDayWh = 0
 		inv.day = d
 	}
-	avail := math.Min(prof.ACPower(pt)*inv.nameplate/prof.RatedACW(), inv.nameplate)
-	reachable := avail > 0
-	if inv.reachable && !reachable {
+	avail := pvAvailable(prof, inv.shape, pt, inv.nameplate)
+	sunUp := avail > 0
+	if inv.sunUp && !sunUp {
 		inv.limitPct = 100 // night: the non-persistent limit is lost
 	}
+	inv.sunUp = sunUp
+	ac := 0.0
+	if sunUp {
+		ac = math.Min(avail, inv.limitPct/100*inv.nameplate)
+	}
+	inv.trueACW = ac
+	reported, reachable := pvReport(inv.lie, inv.rng, ac, sunUp, inv.nameplate, neighbourW, neighbourOK)
 	inv.reachable = reachable
 	if !reachable {
 		inv.live = inverterValues{}
 		return
 	}
-	ac := math.Min(avail, inv.limitPct/100*inv.nameplate)
-	inv.yieldTotalWh += ac * dtHours
-	inv.yieldDayWh += ac * dtHours
+	inv.yieldTotalWh += reported * dtHours
+	inv.yieldDayWh += reported * dtHours
 	inv.lastSuccess = now
-	inv.live = hoymilesValues(inv.rng, prof, pt, ac, inv.nameplate)
+	inv.live = hoymilesValues(inv.rng, prof, pt, reported, inv.nameplate)
 }
 
 // status is the inverter's available code.
@@ -139,6 +156,7 @@ type ahoyDTU struct {
 	id        string // MQTT client ID
 	topic     string // base topic, no trailing '/'
 	boot      time.Time
+	skew      time.Duration
 	inverters []*ahoyInverter
 
 	// What was last published of the change-driven topics; reset on
@@ -164,8 +182,15 @@ func newAhoyInverter(ac AhoyConfig, field, topic string, index int, seed uint64)
 	if len(name) > 16 || strings.ContainsAny(name, "/+#\x00") || strings.TrimSpace(name) == "" || ahoyReserved[name] {
 		return nil, invalid("%s.Name %q: want one MQTT level of at most 16 bytes, not a DTU topic (ctrl, setup, total, status, ...)", field, ac.Name)
 	}
+	shape, err := newPVShape(ac.Array, field+".Array")
+	if err != nil {
+		return nil, err
+	}
+	if !ac.Dishonest.valid() {
+		return nil, invalid("%s.Dishonest %q: want \"\", night, overrate or copy", field, ac.Dishonest)
+	}
 	return &ahoyInverter{
-		name: name, index: index, nameplate: np, limitPct: 100,
+		name: name, index: index, nameplate: np, limitPct: 100, shape: shape, lie: ac.Dishonest,
 		rng: deviceRand(seed, "ahoy/"+topic+"/"+name),
 	}, nil
 }
@@ -216,7 +241,7 @@ func (a *ahoyDTU) cycle(now time.Time, commStart, commStop time.Time) []Message 
 		acW += v.acW
 		dcW += v.dcW
 		n := inv.name + "/"
-		pub(n+"last_success", strconv.FormatInt(inv.lastSuccess.Unix(), 10), true)
+		pub(n+"last_success", strconv.FormatInt(inv.lastSuccess.Add(a.skew).Unix(), 10), true)
 		pub(n+"ch0/U_AC", ahoyG(v.acV), false)
 		pub(n+"ch0/I_AC", ahoyG(v.acA), false)
 		pub(n+"ch0/P_AC", ahoyG(v.acW), false)
@@ -268,8 +293,8 @@ func (a *ahoyDTU) cycle(now time.Time, commStart, commStop time.Time) []Message 
 		pub("total/P_DC", ahoyG(dcW), true)
 	}
 	pub("uptime", strconv.FormatInt(max(int64(now.Sub(a.boot)/time.Second), 0), 10), false)
-	if !commStart.IsZero() && (commStart.Unix() != a.lastCommStart || commStop.Unix() != a.lastCommStop) {
-		a.lastCommStart, a.lastCommStop = commStart.Unix(), commStop.Unix()
+	if !commStart.IsZero() && (commStart.Add(a.skew).Unix() != a.lastCommStart || commStop.Add(a.skew).Unix() != a.lastCommStop) {
+		a.lastCommStart, a.lastCommStop = commStart.Add(a.skew).Unix(), commStop.Add(a.skew).Unix()
 		pub("comm_start", strconv.FormatInt(a.lastCommStart, 10), true)
 		pub("comm_stop", strconv.FormatInt(a.lastCommStop, 10), true)
 	}
@@ -277,6 +302,17 @@ func (a *ahoyDTU) cycle(now time.Time, commStart, commStop time.Time) []Message 
 }
 
 func (a *ahoyDTU) clientID() string { return a.id }
+
+func (a *ahoyDTU) setSkew(skew time.Duration) { a.skew = skew }
+
+// reboot restarts the DTU and its inverters: counters from 0 (fault
+// injection), limits lost, the change-driven topics sent again.
+func (a *ahoyDTU) reboot(now time.Time) {
+	a.boot = now
+	for _, inv := range a.inverters {
+		inv.yieldTotalWh, inv.yieldDayWh, inv.limitPct = 0, 0, 100
+	}
+}
 
 func (a *ahoyDTU) will() Message {
 	return Message{Device: a.id, Topic: a.topic + "/mqtt", Payload: "not connected", QoS: availabilityQoS, Retained: true}

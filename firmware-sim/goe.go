@@ -54,6 +54,18 @@ import (
 // needing SessionWh (default: drawn per session from the seed, 5..20 kWh
 // in 0.1 kWh steps); a complete car stays plugged 30 minutes; the next
 // car arrives 1..4 hours (drawn from the seed) after that.
+//
+// With GoEConfig.Habits the cars follow real sessions instead
+// (evsessions.go), on the profile clock: a car plugs in at its session's
+// plug-in time and leaves at its plug-out time, full or not. It needs the
+// session's energy divided by Config.Speed: power stays real while
+// profile time runs Speed times faster, so a car that filled up in the
+// data in a third of its stay fills up in a third of its stay here. It
+// leaves at the first step at or after its plug-out time (the energy
+// counters stay the integral of the reported power). A session is
+// curtailed when, while its car still needed energy, a setpoint held it
+// below the charger's maximum (amp below ama, or frc 1); the charger's
+// session log (Sim.EVSessions) says so, and how much was delivered.
 
 const (
 	goeQoS = 0
@@ -90,9 +102,54 @@ type GoEConfig struct {
 	// from the seed, 5000..20000 Wh.
 	SessionWh float64
 	// FirstArrival is when the first car plugs in, after New (sim
-	// clock); 0: at once.
+	// clock); 0: at once. Not with Habits.
 	FirstArrival time.Duration
+	// Habits, when set, replaces the fixed schedule by real residential
+	// sessions on the profile clock (see EVHabits); SessionWh must be 0.
+	Habits *EVHabits
 }
+
+// EVSession is one finished car session of a go-eCharger.
+type EVSession struct {
+	Charger string // serial
+	Number  int    // the charger's session count, from 1
+	// Arrived and Departed are profile-clock times; ArrivedSim and
+	// DepartedSim the sim-clock times of the same moments (departure: the
+	// step the car left at).
+	Arrived, Departed       time.Time
+	ArrivedSim, DepartedSim time.Time
+	NeedWh                  float64 // what the car wanted, Wh (the data's energy / Speed)
+	DeliveredWh             float64 // what it got, Wh
+	// MaxW is the charger's maximum power (ama × phases × nominal
+	// voltage), W: with it the car needed NeedWh / MaxW hours.
+	MaxW float64
+	// Full is true when the need was met before the car left.
+	Full bool
+	// Curtailed is true when a setpoint held the car below MaxW while it
+	// still needed energy.
+	Curtailed bool
+}
+
+// EVStats sums a charger's finished sessions.
+type EVStats struct {
+	Sessions    int     // finished sessions
+	Full        int     // ... whose car left full
+	Curtailed   int     // ... held back by a setpoint
+	NeedWh      float64 // what the cars wanted, Wh
+	DeliveredWh float64 // what they got, Wh
+}
+
+// Add adds o to st.
+func (st *EVStats) Add(o EVStats) {
+	st.Sessions += o.Sessions
+	st.Full += o.Full
+	st.Curtailed += o.Curtailed
+	st.NeedWh += o.NeedWh
+	st.DeliveredWh += o.DeliveredWh
+}
+
+// evLogSize is how many finished sessions a charger remembers.
+const evLogSize = 64
 
 // goeCharger is one simulated go-eCharger.
 type goeCharger struct {
@@ -112,6 +169,16 @@ type goeCharger struct {
 	frc                    int // volatile: neutral after a restart (inferred)
 	phaseV, phaseA, phaseW [3]float64
 	lastStep               time.Time
+
+	// Habits mode (nil habit: the fixed schedule).
+	habit      *evHabit
+	atOnce     bool     // the first car plugs in at once
+	tm         *timeMap // profile ↔ sim clock
+	plan       evPlan   // the coming or current session, profile clock
+	arrivedSim time.Time
+	curtailed  bool // the current session was held back by a setpoint
+	log        []EVSession
+	evStats    EVStats
 }
 
 func newGoECharger(gc GoEConfig, field, clientPrefix string, seed uint64, now time.Time) (*goeCharger, error) {
@@ -158,7 +225,18 @@ func newGoECharger(gc GoEConfig, field, clientPrefix string, seed uint64, now ti
 	if gc.FirstArrival < 0 {
 		return nil, invalid("%s.FirstArrival %v: must not be negative", field, gc.FirstArrival)
 	}
+	var habit *evHabit
+	if gc.Habits != nil {
+		if gc.SessionWh != 0 || gc.FirstArrival != 0 {
+			return nil, invalid("%s.Habits: the sessions come from the data; leave SessionWh and FirstArrival 0", field)
+		}
+		var err error
+		if habit, err = newEVHabit(gc.Habits, field+".Habits", gc.Serial, seed); err != nil {
+			return nil, err
+		}
+	}
 	return &goeCharger{
+		habit: habit, atOnce: gc.Habits != nil && gc.Habits.PluggedAtStart,
 		id: clientPrefix + "go-echarger-" + gc.Serial, serial: gc.Serial, base: prefix + gc.Serial + "/",
 		phases: phases, ama: ama, mca: mca, nominalV: v, sessionWh: gc.SessionWh, seed: seed,
 		rng: deviceRand(seed, "goe/"+gc.Serial),
@@ -193,9 +271,16 @@ func (g *goeCharger) allowed() bool { return g.frc != 1 }
 // current is what the car may draw while allowed, A.
 func (g *goeCharger) current() int { return min(g.amp, g.ama) }
 
-// advance moves the charger to sim time now: the session schedule, then
-// charging.
-func (g *goeCharger) advance(now time.Time) {
+// maxW is the charger's maximum power, W.
+func (g *goeCharger) maxW() float64 { return float64(g.ama*g.phases) * g.nominalV }
+
+// advance moves the charger to sim time now, profile time pt: the
+// session schedule, then charging.
+func (g *goeCharger) advance(now, pt time.Time) {
+	if g.habit != nil {
+		g.advanceHabits(now, pt)
+		return
+	}
 	prev := g.lastStep
 	from := prev
 	if now.After(g.lastStep) {
@@ -219,6 +304,75 @@ func (g *goeCharger) advance(now time.Time) {
 			g.car, g.nextEvent = goeCarComplete, now.Add(goeDwell)
 		}
 	}
+	g.charge(prev, from, now)
+}
+
+// advanceHabits is advance with EVHabits: arrivals and departures on the
+// profile clock.
+func (g *goeCharger) advanceHabits(now, pt time.Time) {
+	prev := g.lastStep
+	from := prev
+	if now.After(g.lastStep) {
+		g.lastStep = now
+	}
+	if g.plan.arrive.IsZero() {
+		g.plan = g.habit.plan(g.session+1, pt, true, g.atOnce)
+	}
+	if g.car == goeCarIdle && !pt.Before(g.plan.arrive) {
+		g.session++
+		g.needWh, g.whSession, g.car = g.plan.kWh*1000/g.tm.speed, 0, goeCarWait
+		g.curtailed = false
+		g.arrivedSim = g.tm.sim(g.plan.arrive)
+		if g.arrivedSim.After(from) && g.arrivedSim.Before(now) {
+			from = g.arrivedSim // the car charges from its arrival on
+		}
+		if g.arrivedSim.After(now) || g.arrivedSim.Before(prev) {
+			g.arrivedSim = now // arrived within a step the clock jumped over
+		}
+	}
+	if (g.car == goeCarCharging || g.car == goeCarWait) && g.whSession >= g.needWh {
+		g.car = goeCarComplete // stays plugged until it leaves
+	}
+	if g.car != goeCarIdle && g.whSession < g.needWh && (!g.allowed() || g.current() < g.ama) {
+		g.curtailed = true
+	}
+	g.charge(prev, from, now)
+	if g.car != goeCarIdle && !pt.Before(g.plan.depart) {
+		g.depart(now)
+	}
+}
+
+// depart ends the current session at sim time now: the car leaves and the
+// next session is drawn.
+func (g *goeCharger) depart(now time.Time) {
+	full := g.whSession >= g.needWh
+	rec := EVSession{
+		Charger: g.serial, Number: g.session,
+		Arrived: g.plan.arrive, Departed: g.plan.depart, ArrivedSim: g.arrivedSim, DepartedSim: now,
+		NeedWh: g.needWh, DeliveredWh: g.whSession, MaxW: g.maxW(), Full: full, Curtailed: g.curtailed,
+	}
+	if len(g.log) == evLogSize {
+		copy(g.log, g.log[1:])
+		g.log = g.log[:evLogSize-1]
+	}
+	g.log = append(g.log, rec)
+	g.evStats.Add(EVStats{Sessions: 1, Full: b2i(full), Curtailed: b2i(g.curtailed), NeedWh: g.needWh, DeliveredWh: g.whSession})
+	// The step's power stays what it was: the car charged until the end
+	// of the step, and the counters hold that energy.
+	g.car = goeCarIdle
+	g.plan = g.habit.plan(g.session+1, g.plan.depart, false, false)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// charge draws the step's voltages and charges the car over [from, now]
+// of the step [prev, now], reporting the step's average power.
+func (g *goeCharger) charge(prev, from, now time.Time) {
 	dt := hoursSince(prev, now)       // the interval the reported power stands for
 	charging := hoursSince(from, now) // the part of it the car was plugged in
 	// Three draws every step, charging or not.
@@ -321,6 +475,13 @@ func (g *goeCharger) cycle(time.Time) []Message {
 }
 
 func (g *goeCharger) clientID() string { return g.id }
+
+// setSkew does nothing: the simulated keys carry no timestamp.
+func (g *goeCharger) setSkew(time.Duration) {}
+
+// reboot restarts the charger: eto from 0 (fault injection), frc back to
+// neutral. A plugged car stays, and so does its session.
+func (g *goeCharger) reboot(time.Time) { g.etoWh, g.frc = 0, 0 }
 
 func (g *goeCharger) will() Message {
 	return Message{Device: g.id, Topic: g.base + "mcc", Payload: "false", QoS: availabilityQoS, Retained: true}

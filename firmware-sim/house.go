@@ -10,11 +10,14 @@ import (
 // grid meter) measures that connection, and every Victron battery does
 // self-consumption against it. Per phase L1..L3, import positive:
 //
-//	grid = house load (BDEW H25 scaled to Config.HouseAnnualKWh, split
-//	       40/35/25 % over L1/L2/L3, ±5 % noise)
+//	grid = house load (Config.HouseProfile, BDEW H25 or the Ausgrid
+//	       household, at profile time + HouseShift, scaled to
+//	       Config.HouseAnnualKWh, split 40/35/25 % over L1/L2/L3, ±5 %
+//	       noise)
 //	     + every plug's load (Tasmota channels, Shelly plugs; on L1)
 //	     + every go-eCharger's power (its phases)
-//	     − every inverter's AC output (OpenDTU and AhoyDTU; on L1)
+//	     − every inverter's AC output (OpenDTU and AhoyDTU; on L1; the
+//	       true output, whatever a dishonest inverter reports)
 //	     + every Victron battery's AC power (+ charging; on L1, Hub4/L1)
 //
 // It is the same power the devices themselves report in the same step, so
@@ -53,7 +56,14 @@ func newHouse(annualKWh float64, seed uint64) *house {
 // device's advance.
 func (s *Sim) advanceHouse(now, pt time.Time) {
 	h := s.house
-	h.loadW = s.loadProfile.Power(pt, h.annualKWh) * (1 + 0.05*clamp(h.rng.NormFloat64(), -3, 3))
+	lt := pt.Add(s.cfg.HouseShift)
+	base := 0.0
+	if s.household != nil {
+		base = s.household.Power(lt, h.annualKWh)
+	} else {
+		base = s.loadProfile.Power(lt, h.annualKWh)
+	}
+	h.loadW = base * (1 + 0.05*clamp(h.rng.NormFloat64(), -3, 3))
 	var ph [3]float64
 	for i := range ph {
 		ph[i] = h.loadW * houseShares[i]
@@ -71,14 +81,15 @@ func (s *Sim) advanceHouse(now, pt time.Time) {
 			ph[i] += g.phaseW[i]
 		}
 	}
+	// What the inverters really feed in, not what a dishonest one says.
 	for _, d := range s.dtus {
 		for _, inv := range d.inverters {
-			ph[0] -= inv.live.acW
+			ph[0] -= inv.trueACW
 		}
 	}
 	for _, a := range s.ahoys {
 		for _, inv := range a.inverters {
-			ph[0] -= inv.live.acW
+			ph[0] -= inv.trueACW
 		}
 	}
 	net := ph[0] + ph[1] + ph[2]

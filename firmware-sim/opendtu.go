@@ -66,6 +66,7 @@ type dtu struct {
 	baseTopic string // with trailing '/'
 	hostname  string
 	boot      time.Time // sim-clock time the DTU started, for dtu/uptime
+	skew      time.Duration
 	inverters []*inverter
 }
 
@@ -89,6 +90,8 @@ type inverter struct {
 	nameplate float64 // AC W
 	baseTopic string
 	rng       *rand.Rand
+	shape     *pvShape   // orientation and clouds; nil: the profile's array
+	lie       Dishonesty // what the inverter reports instead of the truth
 
 	// Kept in State.
 	yieldTotalWh  float64   // lifetime AC energy, Wh
@@ -100,9 +103,11 @@ type inverter struct {
 	nonPersistentPct float64 // non-persistent limit, %; < 0 when none
 	powerOn          bool
 
-	reachable  bool      // the sun is up: the inverter answers the DTU
+	sunUp      bool      // the inverter has DC power
+	reachable  bool      // the inverter answers the DTU (by day, or a liar at night)
 	lastStep   time.Time // sim-clock time of the last advance
 	lastUpdate time.Time // sim-clock time of the last fresh statistics
+	trueACW    float64   // what it really feeds in, W: what the meters see
 	live       inverterValues
 }
 
@@ -143,7 +148,16 @@ func newInverter(pc PVConfig, field string, seed uint64) (*inverter, error) {
 	if name == "" {
 		name = fmt.Sprintf("HM-%d %s", int(math.Round(np)), pc.Serial[8:])
 	}
+	shape, err := newPVShape(pc.Array, field+".Array")
+	if err != nil {
+		return nil, err
+	}
+	if !pc.Dishonest.valid() {
+		return nil, invalid("%s.Dishonest %q: want \"\", night, overrate or copy", field, pc.Dishonest)
+	}
 	return &inverter{
+		shape:            shape,
+		lie:              pc.Dishonest,
 		serial:           pc.Serial,
 		serialHex:        hex,
 		name:             name,
@@ -164,8 +178,9 @@ func (inv *inverter) limitPct() float64 {
 	return inv.persistentPct
 }
 
-// advance moves the inverter to sim time now at profile time pt.
-func (inv *inverter) advance(now, pt time.Time, prof *PVProfile) {
+// advance moves the inverter to sim time now at profile time pt;
+// neighbourW is what a copying liar reports (ok false: no neighbour).
+func (inv *inverter) advance(now, pt time.Time, prof *PVProfile, neighbourW float64, neighbourOK bool) {
 	dtHours := hoursSince(inv.lastStep, now)
 	if now.After(inv.lastStep) {
 		inv.lastStep = now // never count an interval twice if the clock steps back
@@ -174,32 +189,65 @@ func (inv *inverter) advance(now, pt time.Time, prof *PVProfile) {
 		inv.yieldDayWh = 0
 		inv.day = d
 	}
-	avail := math.Min(prof.ACPower(pt)*inv.nameplate/prof.RatedACW(), inv.nameplate)
-	reachable := avail > 0
-	if inv.reachable && !reachable {
+	avail := pvAvailable(prof, inv.shape, pt, inv.nameplate)
+	sunUp := avail > 0
+	if inv.sunUp && !sunUp {
 		// Night: the inverter loses its DC supply and powers down; the
 		// non-persistent limit falls back to the persistent one and an
 		// "off" command is forgotten.
 		inv.nonPersistentPct = -1
 		inv.powerOn = true
 	}
+	inv.sunUp = sunUp
+	ac := 0.0
+	if sunUp && inv.powerOn {
+		ac = math.Min(avail, inv.limitPct()/100*inv.nameplate)
+	}
+	inv.trueACW = ac
+	reported, reachable := pvReport(inv.lie, inv.rng, ac, sunUp, inv.nameplate, neighbourW, neighbourOK)
 	inv.reachable = reachable
 	if !reachable {
 		inv.live = inverterValues{}
 		return
 	}
-	ac := 0.0
-	if inv.powerOn {
-		ac = math.Min(avail, inv.limitPct()/100*inv.nameplate)
-	}
 	// The energy of the interval since the last step is the power reported
 	// now times the interval: exactly what a reader integrating the
 	// published power sees.
-	inv.yieldTotalWh += ac * dtHours
-	inv.yieldDayWh += ac * dtHours
+	inv.yieldTotalWh += reported * dtHours
+	inv.yieldDayWh += reported * dtHours
 	inv.lastUpdate = now
 
-	inv.live = hoymilesValues(inv.rng, prof, pt, ac, inv.nameplate)
+	inv.live = hoymilesValues(inv.rng, prof, pt, reported, inv.nameplate)
+}
+
+// pvAvailable is what an inverter of nameplate W behind array shape can
+// feed in at profile time pt: the profile scaled to the nameplate, times
+// orientation and clouds, clipped at the nameplate (the inverter's AC
+// limit).
+func pvAvailable(prof *PVProfile, shape *pvShape, pt time.Time, nameplate float64) float64 {
+	p := prof.ACPower(pt)
+	if p <= 0 {
+		return 0 // night: no factor can make light
+	}
+	return math.Min(p*shape.factor(pt)*nameplate/prof.RatedACW(), nameplate)
+}
+
+// pvReport is what an inverter producing ac W reports under lie, and
+// whether it answers at all (honest inverters only while the sun is up).
+func pvReport(lie Dishonesty, rng *rand.Rand, ac float64, sunUp bool, nameplate, neighbourW float64, neighbourOK bool) (float64, bool) {
+	switch lie {
+	case DishonestNight:
+		if !sunUp {
+			return nameplate * (0.10 + 0.05*rng.Float64()), true
+		}
+	case DishonestOverrate:
+		return ac * overrateFactor, sunUp
+	case DishonestCopy:
+		if neighbourOK {
+			return neighbourW, sunUp || neighbourW > 0
+		}
+	}
+	return ac, sunUp
 }
 
 // hoymilesValues are the measurements of a Hoymiles inverter with one DC
@@ -304,6 +352,19 @@ func strtol(payload []byte) (int64, bool) {
 
 func (d *dtu) clientID() string { return d.id }
 
+func (d *dtu) setSkew(skew time.Duration) { d.skew = skew }
+
+// reboot restarts the DTU and power-cycles its inverters: the counters
+// start again from 0 (fault injection) and the volatile limits are lost.
+func (d *dtu) reboot(now time.Time) {
+	d.boot = now
+	for _, inv := range d.inverters {
+		inv.yieldTotalWh, inv.yieldDayWh = 0, 0
+		inv.nonPersistentPct, inv.powerOn = -1, true
+		inv.lastUpdate = time.Time{}
+	}
+}
+
 func (d *dtu) will() Message {
 	return Message{Device: d.id, Topic: d.baseTopic + "dtu/status", Payload: "offline", QoS: availabilityQoS, Retained: true}
 }
@@ -363,7 +424,7 @@ func (d *dtu) cycle(now time.Time) []Message {
 		pub(sn+"status/producing", boolDigit(inv.reachable && inv.live.acW > 0))
 		lu := int64(0)
 		if !inv.lastUpdate.IsZero() {
-			lu = inv.lastUpdate.Unix()
+			lu = inv.lastUpdate.Add(d.skew).Unix()
 		}
 		pub(sn+"status/last_update", strconv.FormatInt(lu, 10))
 		total, day := wholeWh(inv.yieldTotalWh), wholeWh(inv.yieldDayWh)

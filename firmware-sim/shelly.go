@@ -90,6 +90,7 @@ type shellyDev struct {
 	ip       string
 	boot     time.Time
 	loc      *time.Location
+	skew     time.Duration // clock error of ts and sys time (fault injection)
 	rng      *rand.Rand
 	nominalV float64
 	notified map[string]map[string]string // component → key → value last notified
@@ -152,7 +153,7 @@ func (d *shellyDev) msg(topic, payload string) Message {
 // last notification (and, withAlways, the counters), or false when there
 // is nothing to notify.
 func (d *shellyDev) notifyStatus(now time.Time, comps []shellyComponent, withAlways bool) (Message, bool) {
-	params := []kv{{"ts", fixed(float64(now.UnixMilli())/1000, 2)}}
+	params := []kv{{"ts", fixed(float64(now.Add(d.skew).UnixMilli())/1000, 2)}}
 	for _, c := range comps {
 		last := d.notified[c.name]
 		if last == nil {
@@ -199,6 +200,8 @@ func (d *shellyDev) onlineMsg() Message {
 
 func (d *shellyDev) clientID() string { return d.client }
 
+func (d *shellyDev) setSkew(skew time.Duration) { d.skew = skew }
+
 func (d *shellyDev) subscriptions() []string { return []string{d.prefix + "/rpc"} }
 
 // sysStatus, and the other components every Gen2 device reports.
@@ -207,8 +210,8 @@ func (d *shellyDev) commonStatus(now time.Time) []kv {
 	sys := objectJSON([]kv{
 		{"mac", jsonString(d.mac)},
 		{"restart_required", "false"},
-		{"time", jsonString(now.In(d.loc).Format("15:04"))},
-		{"unixtime", strconv.FormatInt(now.Unix(), 10)},
+		{"time", jsonString(now.Add(d.skew).In(d.loc).Format("15:04"))},
+		{"unixtime", strconv.FormatInt(now.Add(d.skew).Unix(), 10)},
 		{"uptime", strconv.FormatInt(max(up, 0), 10)},
 	})
 	wifi := `{"sta_ip":` + jsonString(d.ip) + `,"status":"got ip","ssid":"gridmint-sim","rssi":-58}`
@@ -494,6 +497,13 @@ func (p *shellyPlug) components() []shellyComponent {
 
 func (p *shellyPlug) cycle(now time.Time) []Message { return p.shellyDev.cycle(now, p.components()) }
 
+// reboot restarts the plug: aenergy from 0 (fault injection), notified
+// values forgotten.
+func (p *shellyPlug) reboot(now time.Time) {
+	p.boot, p.totalWh, p.minutes = now, 0, minuteEnergy{}
+	p.notified = map[string]map[string]string{}
+}
+
 func (p *shellyPlug) onConnect(time.Time) []Message { return []Message{p.onlineMsg()} }
 
 func (p *shellyPlug) handle(now time.Time, topic string, payload []byte, _ bool) ([]Message, bool, string) {
@@ -614,6 +624,15 @@ func (m *shellyMeter) components() []shellyComponent {
 }
 
 func (m *shellyMeter) cycle(now time.Time) []Message { return m.shellyDev.cycle(now, m.components()) }
+
+// reboot restarts the meter with its energy counters at 0 (fault
+// injection).
+func (m *shellyMeter) reboot(now time.Time) {
+	m.boot = now
+	m.importWh, m.exportWh = [3]float64{}, [3]float64{}
+	m.netImportWh, m.netExportWh = 0, 0
+	m.notified = map[string]map[string]string{}
+}
 
 func (m *shellyMeter) onConnect(time.Time) []Message { return []Message{m.onlineMsg()} }
 

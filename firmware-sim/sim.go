@@ -95,8 +95,18 @@ type Config struct {
 	// HouseAnnualKWh is the consumption of the house that every grid meter
 	// (Shelly Pro 3EM, Victron grid) measures, besides what the other
 	// simulated devices add (see the package doc, "The house"): kWh per
-	// year to which the BDEW H25 profile is scaled; default 3500.
+	// year to which the house's load profile is scaled; default 3500.
 	HouseAnnualKWh float64
+	// HouseProfile is the house's load profile: HouseH25 (the BDEW H25
+	// standard profile, the default) or HouseAusgrid (a real Sydney
+	// household's 2011-12 year, seasons aligned; see ausgrid.go).
+	HouseProfile string
+	// HouseShift moves the house along its profile: it lives the load of
+	// profile time + HouseShift (an hour later for late risers; whole
+	// days pick another day of the real household's year). Within ±1 year.
+	HouseShift time.Duration
+	// Faults are the injected faults (faults.go); zero: none.
+	Faults FaultConfig
 	// ProfileStart is the profile-clock time at simStart (see the package
 	// doc). Zero: the sim clock's own time in Location.
 	ProfileStart time.Time
@@ -135,6 +145,12 @@ type PVConfig struct {
 	Nameplate gridmint.W
 	// BaseTopic is OpenDTU's base topic, ending in '/'; default "solar/".
 	BaseTopic string
+	// Array is the modules' orientation and clouds; nil: the profile's
+	// own array without minute-scale clouds (see PVArray).
+	Array *PVArray
+	// Dishonest makes the inverter lie (fault injection); "" is honest,
+	// unless Config.Faults.Dishonest draws a lie for it.
+	Dishonest Dishonesty
 }
 
 // PlugConfig is one Tasmota energy-monitoring plug.
@@ -190,6 +206,31 @@ type Stats struct {
 	Published uint64 // messages handed to the MQTT client without error
 	Commands  uint64 // command messages received
 	Ignored   uint64 // commands received but not applied (see the log)
+	Faults    FaultStats
+	EV        EVStats // finished car sessions of chargers with EVHabits
+}
+
+// House load profiles (Config.HouseProfile).
+const (
+	HouseH25     = "h25"
+	HouseAusgrid = "ausgrid"
+)
+
+// timeMap maps the sim clock to the profile clock and back (see the
+// package doc, "Two clocks").
+type timeMap struct {
+	simStart, profileStart time.Time
+	speed                  float64
+}
+
+// profile is the profile-clock time at sim time now.
+func (m *timeMap) profile(now time.Time) time.Time {
+	return m.profileStart.Add(time.Duration(float64(now.Sub(m.simStart)) * m.speed))
+}
+
+// sim is the sim-clock time at profile time pt.
+func (m *timeMap) sim(pt time.Time) time.Time {
+	return m.simStart.Add(time.Duration(float64(pt.Sub(m.profileStart)) / m.speed))
 }
 
 // Sim is a set of simulated devices. All methods are safe for concurrent
@@ -201,8 +242,18 @@ type Sim struct {
 	loc          *time.Location
 	pvProfile    *PVProfile
 	loadProfile  *LoadProfile
-	simStart     time.Time // sim-clock time of New
-	profileStart time.Time // profile-clock time at simStart
+	household    *HouseholdProfile // HouseAusgrid's profile; nil with H25
+	simStart     time.Time         // sim-clock time of New
+	profileStart time.Time         // profile-clock time at simStart
+	tm           *timeMap
+
+	// neighbour returns the PV power a copying liar reports (set by a
+	// Fleet before the first Step; nil: no neighbour).
+	neighbour func() (float64, bool)
+	// onStep, when set (by a Fleet), receives the PV power the inverters
+	// reported in each Step, W.
+	onStep func(pvW float64)
+	lastPV float64 // for onStep, under mu
 
 	stepMu sync.Mutex // serialises Step, so cycles are published in order
 
@@ -215,6 +266,7 @@ type Sim struct {
 	goes         []*goeCharger
 	ahoys        []*ahoyDTU
 	house        *house
+	faults       *faultInjector // nil: no faults
 
 	connMu sync.Mutex
 	conns  map[string]*conn // by client ID, while Run is connected
@@ -235,6 +287,11 @@ type endpoint interface {
 	// handle applies a received command and returns the replies; ok is
 	// false when the command was ignored, with why.
 	handle(now time.Time, topic string, payload []byte, retained bool) (replies []Message, ok bool, why string)
+	// setSkew sets the error of the device's clock (fault injection).
+	setSkew(d time.Duration)
+	// reboot restarts the device at now with its energy counters at 0
+	// (fault injection).
+	reboot(now time.Time)
 }
 
 // New validates cfg, applies defaults, loads the embedded profiles and
@@ -265,6 +322,9 @@ func New(cfg Config) (*Sim, error) {
 	if cfg.HouseAnnualKWh == 0 {
 		cfg.HouseAnnualKWh = DefaultHouseAnnualKWh
 	}
+	if cfg.HouseProfile == "" {
+		cfg.HouseProfile = HouseH25
+	}
 	switch {
 	case cfg.Period < 0:
 		return nil, invalid("Config.Period %v: must be positive", cfg.Period)
@@ -276,6 +336,10 @@ func New(cfg Config) (*Sim, error) {
 		return nil, invalid("Config.ClientPrefix %q: no '+', '#' or '/'", cfg.ClientPrefix)
 	case !(cfg.HouseAnnualKWh > 0 && cfg.HouseAnnualKWh <= 1e6):
 		return nil, invalid("Config.HouseAnnualKWh %v: want 0 < kWh/yr <= 1e6", cfg.HouseAnnualKWh)
+	case cfg.HouseProfile != HouseH25 && cfg.HouseProfile != HouseAusgrid:
+		return nil, invalid("Config.HouseProfile %q: want %q or %q", cfg.HouseProfile, HouseH25, HouseAusgrid)
+	case cfg.HouseShift < -366*24*time.Hour || cfg.HouseShift > 366*24*time.Hour:
+		return nil, invalid("Config.HouseShift %v: want within ±1 year", cfg.HouseShift)
 	case len(cfg.PV)+len(cfg.Plugs)+len(cfg.ShellyPlugs)+len(cfg.ShellyMeters)+len(cfg.Victron)+len(cfg.GoE)+len(cfg.Ahoy) == 0:
 		return nil, invalid("Config.PV, Plugs, ShellyPlugs, ShellyMeters, Victron, GoE and Ahoy are all empty: nothing to simulate")
 	}
@@ -283,6 +347,9 @@ func New(cfg Config) (*Sim, error) {
 		if err := checkBroker(cfg.Broker); err != nil {
 			return nil, err
 		}
+	}
+	if err := cfg.Faults.check("Config.Faults"); err != nil {
+		return nil, err
 	}
 	pvp, err := DefaultPVProfile()
 	if err != nil {
@@ -292,6 +359,12 @@ func New(cfg Config) (*Sim, error) {
 	if err != nil {
 		return nil, gridmint.Errorf(gridmint.EInternal, "embedded load profile: %v", err)
 	}
+	var hh *HouseholdProfile
+	if cfg.HouseProfile == HouseAusgrid {
+		if hh, err = DefaultHouseholdProfile(); err != nil {
+			return nil, gridmint.Errorf(gridmint.EInternal, "embedded household profile: %v", err)
+		}
+	}
 	now := cfg.Clock.Now()
 	s := &Sim{
 		cfg:          cfg,
@@ -300,6 +373,7 @@ func New(cfg Config) (*Sim, error) {
 		loc:          cfg.Location,
 		pvProfile:    pvp,
 		loadProfile:  lp,
+		household:    hh,
 		simStart:     now,
 		profileStart: cfg.ProfileStart,
 		conns:        map[string]*conn{},
@@ -307,6 +381,7 @@ func New(cfg Config) (*Sim, error) {
 	if s.profileStart.IsZero() {
 		s.profileStart = now.In(cfg.Location)
 	}
+	s.tm = &timeMap{simStart: s.simStart, profileStart: s.profileStart, speed: cfg.Speed}
 	clientIDs := map[string]string{}
 	claim := func(id, field string) error {
 		if other, dup := clientIDs[id]; dup {
@@ -361,7 +436,40 @@ func New(cfg Config) (*Sim, error) {
 		return nil, err
 	}
 	s.house = newHouse(cfg.HouseAnnualKWh, cfg.Seed)
+	s.assignLies(cfg.Faults)
+	s.faults = newFaultInjector(cfg.Faults, cfg.Seed, s.endpoints())
 	return s, nil
+}
+
+// assignLies draws which honest-configured inverters lie (FaultConfig.
+// Dishonest), each from its own stream so that the draw does not depend
+// on the other devices.
+func (s *Sim) assignLies(fc FaultConfig) {
+	if fc.Dishonest == 0 {
+		return
+	}
+	fc = fc.withDefaults()
+	draw := func(identity string) Dishonesty {
+		r := deviceRand(s.cfg.Seed, "dishonest/"+identity)
+		if r.Float64() >= fc.Dishonest {
+			return Honest
+		}
+		return fc.DishonestModes[r.IntN(len(fc.DishonestModes))]
+	}
+	for _, d := range s.dtus {
+		for _, inv := range d.inverters {
+			if inv.lie == Honest {
+				inv.lie = draw("opendtu/" + inv.serial)
+			}
+		}
+	}
+	for _, a := range s.ahoys {
+		for _, inv := range a.inverters {
+			if inv.lie == Honest {
+				inv.lie = draw("ahoy/" + a.topic + "/" + inv.name)
+			}
+		}
+	}
 }
 
 // newDialects builds the Shelly, Victron, go-e and AhoyDTU devices of
@@ -416,6 +524,7 @@ func (s *Sim) newDialects(cfg Config, now time.Time, claim func(id, field string
 		if err != nil {
 			return err
 		}
+		g.tm = s.tm
 		if other, dup := bases[g.base]; dup {
 			return invalid("%s.Serial %q: prefix and serial also used by %s", field, gc.Serial, other)
 		}
@@ -492,10 +601,7 @@ func deviceRand(seed uint64, identity string) *rand.Rand {
 
 // ProfileTime returns the profile-clock time at sim-clock time now (see the
 // package doc).
-func (s *Sim) ProfileTime(now time.Time) time.Time {
-	elapsed := float64(now.Sub(s.simStart)) * s.cfg.Speed
-	return s.profileStart.Add(time.Duration(elapsed))
-}
+func (s *Sim) ProfileTime(now time.Time) time.Time { return s.tm.profile(now) }
 
 // Step advances every device's physics to sim-clock time now and returns
 // the messages of one publish cycle, in the order the firmware publishes
@@ -506,19 +612,38 @@ func (s *Sim) ProfileTime(now time.Time) time.Time {
 func (s *Sim) Step(now time.Time) []Message {
 	s.stepMu.Lock()
 	defer s.stepMu.Unlock()
+	msgs := s.step(now)
+	if s.onStep != nil {
+		s.onStep(s.lastPV) // stepMu keeps lastPV
+	}
+	s.publish(msgs)
+	return msgs
+}
+
+// step is Step without publishing. Called with stepMu held.
+func (s *Sim) step(now time.Time) []Message {
 	pt := s.ProfileTime(now)
 	var msgs []Message
+	nW, nOK := 0.0, false
+	if s.neighbour != nil {
+		nW, nOK = s.neighbour()
+	}
 	s.mu.Lock()
-	// Physics first, every device, then the house balance that the
-	// meters and batteries see; then each device's publish cycle.
+	defer s.mu.Unlock()
+	// Faults that change devices (reboots, outages) first, then physics,
+	// every device, then the house balance that the meters and batteries
+	// see; then each device's publish cycle.
+	if s.faults != nil {
+		msgs = s.faults.events(now)
+	}
 	for _, d := range s.dtus {
 		for _, inv := range d.inverters {
-			inv.advance(now, pt, s.pvProfile)
+			inv.advance(now, pt, s.pvProfile, nW, nOK)
 		}
 	}
 	for _, a := range s.ahoys {
 		for _, inv := range a.inverters {
-			inv.advance(now, pt, s.pvProfile)
+			inv.advance(now, pt, s.pvProfile, nW, nOK)
 		}
 	}
 	for _, p := range s.plugs {
@@ -528,37 +653,79 @@ func (s *Sim) Step(now time.Time) []Message {
 		p.advance(now, pt, s.loadProfile)
 	}
 	for _, g := range s.goes {
-		g.advance(now)
+		g.advance(now, pt)
 	}
 	s.advanceHouse(now, pt)
+	if s.onStep != nil {
+		s.lastPV = s.pvReportedW()
+	}
 
+	var cycle []Message
 	for _, d := range s.dtus {
-		msgs = append(msgs, d.cycle(now)...)
+		cycle = append(cycle, d.cycle(now)...)
 	}
 	for _, p := range s.plugs {
 		if p.teleDue(now, s.cfg.Period) {
-			msgs = append(msgs, p.tele(now)...)
+			cycle = append(cycle, p.tele(now)...)
 		}
 	}
 	for _, p := range s.shellyPlugs {
-		msgs = append(msgs, p.cycle(now)...)
+		cycle = append(cycle, p.cycle(now)...)
 	}
 	for _, m := range s.shellyMeters {
-		msgs = append(msgs, m.cycle(now)...)
+		cycle = append(cycle, m.cycle(now)...)
 	}
 	for _, gx := range s.gxs {
-		msgs = append(msgs, gx.cycle(now)...)
+		cycle = append(cycle, gx.cycle(now)...)
 	}
 	for _, g := range s.goes {
-		msgs = append(msgs, g.cycle(now)...)
+		cycle = append(cycle, g.cycle(now)...)
 	}
-	commStart, commStop := s.daylight(now)
+	if len(s.ahoys) > 0 {
+		commStart, commStop := s.daylight(now)
+		for _, a := range s.ahoys {
+			cycle = append(cycle, a.cycle(now, commStart, commStop)...)
+		}
+	}
+	if s.faults == nil {
+		return cycle
+	}
+	return append(msgs, s.faults.filter(cycle)...)
+}
+
+// PVReportedW is the AC power the Sim's inverters reported in the latest
+// Step, W: what a neighbour copying them sees.
+func (s *Sim) PVReportedW() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.pvReportedW()
+}
+
+func (s *Sim) pvReportedW() float64 {
+	w := 0.0
+	for _, d := range s.dtus {
+		for _, inv := range d.inverters {
+			w += inv.live.acW
+		}
+	}
 	for _, a := range s.ahoys {
-		msgs = append(msgs, a.cycle(now, commStart, commStop)...)
+		for _, inv := range a.inverters {
+			w += inv.live.acW
+		}
 	}
-	s.mu.Unlock()
-	s.publish(msgs)
-	return msgs
+	return w
+}
+
+// EVSessions returns the finished sessions of the chargers with EVHabits
+// (the latest 64 per charger), charger by charger in config order.
+func (s *Sim) EVSessions() []EVSession {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []EVSession
+	for _, g := range s.goes {
+		out = append(out, g.log...)
+	}
+	return out
 }
 
 // String describes the Sim for logs.
@@ -582,6 +749,28 @@ func (s *Sim) Stats() Stats {
 		Published: s.published.Load(),
 		Commands:  s.commands.Load(),
 		Ignored:   s.ignored.Load(),
+	}
+	s.mu.Lock()
+	if s.faults != nil {
+		st.Faults = s.faults.stats
+	}
+	for _, g := range s.goes {
+		st.EV.Add(g.evStats)
+	}
+	s.mu.Unlock()
+	for _, d := range s.dtus {
+		for _, inv := range d.inverters {
+			if inv.lie != Honest {
+				st.Faults.Dishonest++
+			}
+		}
+	}
+	for _, a := range s.ahoys {
+		for _, inv := range a.inverters {
+			if inv.lie != Honest {
+				st.Faults.Dishonest++
+			}
+		}
 	}
 	s.connMu.Lock()
 	for _, c := range s.conns {
@@ -626,7 +815,11 @@ func (s *Sim) endpoints() []endpoint {
 func (s *Sim) command(ep endpoint, topic string, payload []byte, retained bool) []Message {
 	s.commands.Add(1)
 	s.mu.Lock()
-	replies, ok, why := ep.handle(s.clock.Now(), topic, payload, retained)
+	var replies []Message
+	ok, why := false, "device offline (fault injection)"
+	if !s.faults.offline(ep.clientID()) {
+		replies, ok, why = ep.handle(s.clock.Now(), topic, payload, retained)
+	}
 	s.mu.Unlock()
 	if !ok {
 		s.ignored.Add(1)

@@ -70,6 +70,14 @@ type GoEState struct {
 	// unplugging (car 4).
 	NextEvent time.Time `json:"next_event,omitzero"`
 	Amp       int       `json:"amp"` // requested current, A (persisted by the charger)
+	// With EVHabits: the coming or current session on the profile clock,
+	// its energy in the data (kWh, before Speed), when its car arrived
+	// (sim clock) and whether a setpoint curtailed it so far.
+	PlanArrive time.Time `json:"plan_arrive,omitzero"`
+	PlanDepart time.Time `json:"plan_depart,omitzero"`
+	PlanKWh    float64   `json:"plan_kwh,omitempty"`
+	ArrivedAt  time.Time `json:"arrived_at,omitzero"`
+	Curtailed  bool      `json:"curtailed,omitempty"`
 }
 
 // AhoyState is an AhoyDTU inverter's counters.
@@ -152,6 +160,8 @@ func (s *Sim) Snapshot() State {
 		st.GoE = append(st.GoE, GoEState{
 			Serial: g.serial, EtoWh: g.etoWh, SessionWh: g.whSession, NeedWh: g.needWh,
 			Car: g.car, Session: g.session, NextEvent: g.nextEvent.UTC(), Amp: g.amp,
+			PlanArrive: g.plan.arrive, PlanDepart: g.plan.depart, PlanKWh: g.plan.kWh,
+			ArrivedAt: g.arrivedSim.UTC(), Curtailed: g.curtailed,
 		})
 	}
 	for _, a := range s.ahoys {
@@ -170,35 +180,44 @@ func (s *Sim) Snapshot() State {
 // devices not configured are skipped and logged. Call it before Run. It
 // validates all of st first and changes nothing when st is invalid.
 func (s *Sim) Restore(st State) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	apply, err := s.prepareRestore(st)
+	if err != nil {
+		return err
+	}
+	apply()
+	return nil
+}
+
+// checkState validates st as Restore would, changing nothing.
+func (s *Sim) checkState(st State) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, err := s.prepareRestore(st)
+	return err
+}
+
+// prepareRestore validates st and returns the function that applies it.
+// Called with s.mu held.
+func (s *Sim) prepareRestore(st State) (func(), error) {
 	if st.Version != StateVersion {
-		return invalid("State.Version %d: want %d", st.Version, StateVersion)
-	}
-	type invPatch struct {
-		inv *inverter
-		st  InverterState
-		day civilDate
-	}
-	type plugPatch struct {
-		p   *plug
-		st  PlugState
-		day civilDate
+		return nil, invalid("State.Version %d: want %d", st.Version, StateVersion)
 	}
 	var invs []invPatch
 	var plugs []plugPatch
 
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	for i, is := range st.Inverters {
 		field := fmt.Sprintf("State.Inverters[%d]", i)
 		if err := checkEnergies(field, []string{"YieldTotalWh", "YieldDayWh"}, is.YieldTotalWh, is.YieldDayWh); err != nil {
-			return err
+			return nil, err
 		}
 		if !(is.PersistentLimitPct >= 0 && is.PersistentLimitPct <= 100) {
-			return invalid("%s.PersistentLimitPct %v: want 0..100", field, is.PersistentLimitPct)
+			return nil, invalid("%s.PersistentLimitPct %v: want 0..100", field, is.PersistentLimitPct)
 		}
 		day, err := parseCivilDate(is.Day)
 		if err != nil {
-			return invalid("%s.Day %q: want 2006-01-02", field, is.Day)
+			return nil, invalid("%s.Day %q: want 2006-01-02", field, is.Day)
 		}
 		inv := s.inverterBySerial(is.Serial)
 		if inv == nil {
@@ -211,12 +230,12 @@ func (s *Sim) Restore(st State) error {
 		field := fmt.Sprintf("State.Plugs[%d]", i)
 		day, err := parseCivilDate(ps.Day)
 		if err != nil {
-			return invalid("%s.Day %q: want 2006-01-02", field, ps.Day)
+			return nil, invalid("%s.Day %q: want 2006-01-02", field, ps.Day)
 		}
 		for j, cs := range ps.Channels {
 			names := []string{"TotalWh", "TodayWh", "YesterdayWh"}
 			if err := checkEnergies(fmt.Sprintf("%s.Channels[%d]", field, j), names, cs.TotalWh, cs.TodayWh, cs.YesterdayWh); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		p := s.plugByTopic(ps.Topic)
@@ -225,14 +244,36 @@ func (s *Sim) Restore(st State) error {
 			continue
 		}
 		if len(ps.Channels) != len(p.channels) {
-			return invalid("%s.Channels: %d channels saved for plug %q, which is configured with %d", field, len(ps.Channels), ps.Topic, len(p.channels))
+			return nil, invalid("%s.Channels: %d channels saved for plug %q, which is configured with %d", field, len(ps.Channels), ps.Topic, len(p.channels))
 		}
 		plugs = append(plugs, plugPatch{p, ps, day})
 	}
-	apply, err := s.checkDialectState(st)
+	applyDialects, err := s.checkDialectState(st)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	return func() {
+		s.applyRestore(invs, plugs)
+		applyDialects()
+	}, nil
+}
+
+// invPatch and plugPatch are validated inverter and plug states.
+type invPatch struct {
+	inv *inverter
+	st  InverterState
+	day civilDate
+}
+
+type plugPatch struct {
+	p   *plug
+	st  PlugState
+	day civilDate
+}
+
+// applyRestore applies validated inverter and plug states. Called with
+// s.mu held.
+func (s *Sim) applyRestore(invs []invPatch, plugs []plugPatch) {
 	for _, ip := range invs {
 		ip.inv.yieldTotalWh = ip.st.YieldTotalWh
 		ip.inv.yieldDayWh = ip.st.YieldDayWh
@@ -252,8 +293,6 @@ func (s *Sim) Restore(st State) error {
 			ch.periodStartWh = wholeWh(cs.TotalWh)
 		}
 	}
-	apply()
-	return nil
 }
 
 // checkDialectState validates the Shelly, Victron, go-e and AhoyDTU parts
@@ -337,6 +376,10 @@ func (s *Sim) checkDialectState(st State) (apply func(), err error) {
 			return nil, invalid("%s.Session %d: must not be negative", field, gs.Session)
 		case gs.Amp < 6 || gs.Amp > 32:
 			return nil, invalid("%s.Amp %d A: want 6..32", field, gs.Amp)
+		case !(gs.PlanKWh >= 0 && gs.PlanKWh <= 1000):
+			return nil, invalid("%s.PlanKWh %v: want 0..1000", field, gs.PlanKWh)
+		case gs.PlanDepart.Before(gs.PlanArrive):
+			return nil, invalid("%s.PlanDepart %v: before PlanArrive %v", field, gs.PlanDepart, gs.PlanArrive)
 		}
 		var g *goeCharger
 		for _, c := range s.goes {
@@ -352,6 +395,10 @@ func (s *Sim) checkDialectState(st State) (apply func(), err error) {
 			g.etoWh, g.whSession, g.needWh = gs.EtoWh, gs.SessionWh, gs.NeedWh
 			g.car, g.session, g.nextEvent = gs.Car, gs.Session, gs.NextEvent
 			g.amp = min(max(gs.Amp, g.mca), g.ama) // within this configuration's mca..ama
+			if g.habit != nil && !gs.PlanArrive.IsZero() {
+				g.plan = evPlan{arrive: gs.PlanArrive, depart: gs.PlanDepart, kWh: gs.PlanKWh}
+				g.arrivedSim, g.curtailed = gs.ArrivedAt, gs.Curtailed
+			}
 		})
 	}
 	for i, as := range st.Ahoy {
@@ -445,6 +492,12 @@ func (s *Sim) SaveStateFile(path string) error {
 	if err != nil {
 		return err
 	}
+	return writeFileAtomic(path, data)
+}
+
+// writeFileAtomic writes data and a newline to path through a synced
+// temporary file and a rename.
+func writeFileAtomic(path string, data []byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".tmp*")
 	if err != nil {
 		return err

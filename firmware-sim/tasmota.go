@@ -58,6 +58,7 @@ type plug struct {
 	rng        *rand.Rand
 	boot       time.Time      // sim-clock start, for Uptime
 	loc        *time.Location // zone of Time and TotalStartTime
+	skew       time.Duration  // clock error of Time (fault injection)
 
 	// Kept in State.
 	totalStart time.Time // TotalStartTime: when the counters were started
@@ -209,7 +210,7 @@ func (p *plug) msg(topic, payload string) Message {
 // sensorJSON is the SENSOR payload; withPeriod is false for Status replies.
 func (p *plug) sensorJSON(now time.Time, withPeriod bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, `{"Time":%q,"ENERGY":`, now.In(p.loc).Format(tasmotaTimeLayout))
+	fmt.Fprintf(&b, `{"Time":%q,"ENERGY":`, now.Add(p.skew).In(p.loc).Format(tasmotaTimeLayout))
 	b.WriteString(p.energyJSON(withPeriod))
 	b.WriteString("}")
 	return b.String()
@@ -296,7 +297,7 @@ func (p *plug) stateJSON(now time.Time) string {
 	up := int64(now.Sub(p.boot) / time.Second)
 	var b strings.Builder
 	fmt.Fprintf(&b, `{"Time":%q,"Uptime":%q,"UptimeSec":%d,"Heap":25,"SleepMode":"Dynamic","Sleep":50,"LoadAvg":19,"MqttCount":%d`,
-		now.In(p.loc).Format(tasmotaTimeLayout), tasmotaDuration(up), up, p.mqttCount)
+		now.Add(p.skew).In(p.loc).Format(tasmotaTimeLayout), tasmotaDuration(up), up, p.mqttCount)
 	for i, ch := range p.channels {
 		fmt.Fprintf(&b, `,%q:%q`, p.powerKey(i), onOff(ch.relayOn))
 	}
@@ -313,6 +314,18 @@ func tasmotaDuration(sec int64) string {
 }
 
 func (p *plug) clientID() string { return p.id }
+
+func (p *plug) setSkew(skew time.Duration) { p.skew = skew }
+
+// reboot restarts the plug with its counters at 0 (fault injection: an
+// energy driver whose settings were lost) and a new TotalStartTime.
+func (p *plug) reboot(now time.Time) {
+	p.boot = now
+	p.totalStart = now.Truncate(time.Second)
+	for _, ch := range p.channels {
+		ch.totalWh, ch.todayWh, ch.yesterdayWh, ch.periodStartWh = 0, 0, 0, 0
+	}
+}
 
 func (p *plug) will() Message {
 	return Message{Device: p.id, Topic: p.topicFor("tele", "LWT"), Payload: "Offline", QoS: availabilityQoS, Retained: true}

@@ -69,13 +69,16 @@ import (
 // outside [MinSoC, MaxSoC].
 
 const (
-	victronQoS       = 0
-	victronBattery   = "battery/512"
-	victronGrid      = "grid/30"
-	victronVebus     = "vebus/257"
-	victronSetpoint  = victronVebus + "/Hub4/L1/AcPowerSetpoint"
-	victronKeepAlive = "keepalive"
-	victronSerial    = "system/0/Serial"
+	victronQoS = 0
+	// Default D-Bus device instances (VictronConfig's *Instance fields).
+	victronBatteryInstance = 512
+	victronGridInstance    = 30
+	victronVebusInstance   = 257
+	victronSetpointPath    = "/Hub4/L1/AcPowerSetpoint"
+	victronKeepAlive       = "keepalive"
+	victronSerial          = "system/0/Serial"
+	// victronMaxInstance bounds the configurable device instances.
+	victronMaxInstance = 1 << 20
 	// Placeholder product IDs (not Victron's).
 	victronBatteryProductID = 0xB0F1
 	victronGridProductID    = 0xB0F2
@@ -106,6 +109,12 @@ type VictronConfig struct {
 	MaxChargeW, MaxDischargeW float64
 	// RoundTripEfficiency is AC to AC, 0 < η <= 1; default 0.9.
 	RoundTripEfficiency float64
+	// BatteryInstance, GridInstance and VebusInstance are the D-Bus
+	// device instances of battery/<n>, grid/<n> and vebus/<n>; defaults
+	// 512, 30 and 257 (0 means the default). Real sites differ; the node
+	// names Victron devices <service>-<instance> (battery-512), so homes
+	// that share one node need different instances.
+	BatteryInstance, GridInstance, VebusInstance int
 }
 
 // battery is the ESS: a Multi and its battery. Pure physics.
@@ -233,20 +242,77 @@ type venusGX struct {
 	portal string
 	bat    *battery
 	grid   gridMeter
+	skew   time.Duration // clock error of heartbeat and full_publish_completed
+	paths  victronPaths
+	topics map[string]string // path → N/<portal>/<path>, built once
 
 	lastKeepAlive time.Time         // sim-clock time of the last keep-alive; zero: none yet
 	last          map[string]string // path → payload of the previous cycle (alive or not): D-Bus change detection
+	vals          []dbusValue       // values' buffer, reused every cycle
+}
+
+// victronPaths are a GX's D-Bus paths, with its device instances.
+type victronPaths struct {
+	bat, grid, vebus                             string // battery/512, grid/30, vebus/257
+	batInst, gridInst, vebusInst                 int
+	batV, batA, batW, batSoC, batCharged, batDis string
+	gridW, gridFwd, gridRev                      string
+	gridPhase                                    [3]string
+	vebusP, setpoint                             string
+}
+
+func newVictronPaths(bat, grid, vebus int) victronPaths {
+	p := victronPaths{
+		bat: "battery/" + strconv.Itoa(bat), grid: "grid/" + strconv.Itoa(grid), vebus: "vebus/" + strconv.Itoa(vebus),
+		batInst: bat, gridInst: grid, vebusInst: vebus,
+	}
+	p.batV, p.batA, p.batW = p.bat+"/Dc/0/Voltage", p.bat+"/Dc/0/Current", p.bat+"/Dc/0/Power"
+	p.batSoC, p.batCharged, p.batDis = p.bat+"/Soc", p.bat+"/History/ChargedEnergy", p.bat+"/History/DischargedEnergy"
+	p.gridW, p.gridFwd, p.gridRev = p.grid+"/Ac/Power", p.grid+"/Ac/Energy/Forward", p.grid+"/Ac/Energy/Reverse"
+	for i := range p.gridPhase {
+		p.gridPhase[i] = fmt.Sprintf("%s/Ac/L%d/Power", p.grid, i+1)
+	}
+	p.vebusP, p.setpoint = p.vebus+"/Ac/ActiveIn/P", p.vebus+victronSetpointPath
+	return p
 }
 
 func newVenusGX(vc VictronConfig, field, prefix string, seed uint64) (*venusGX, error) {
 	if len(vc.PortalID) != 12 || strings.Trim(vc.PortalID, "0123456789abcdef") != "" {
 		return nil, invalid("%s.PortalID %q: want 12 lowercase hex digits, e.g. c0619ab1234f", field, vc.PortalID)
 	}
+	inst := func(name string, v, def int) (int, error) {
+		if v == 0 {
+			return def, nil
+		}
+		if v < 0 || v > victronMaxInstance {
+			return 0, invalid("%s.%s %d: want 1..%d (0: the default %d)", field, name, v, victronMaxInstance, def)
+		}
+		return v, nil
+	}
+	bi, err := inst("BatteryInstance", vc.BatteryInstance, victronBatteryInstance)
+	if err != nil {
+		return nil, err
+	}
+	gi, err := inst("GridInstance", vc.GridInstance, victronGridInstance)
+	if err != nil {
+		return nil, err
+	}
+	vi, err := inst("VebusInstance", vc.VebusInstance, victronVebusInstance)
+	if err != nil {
+		return nil, err
+	}
 	b, err := newBattery(vc, field, seed)
 	if err != nil {
 		return nil, err
 	}
-	return &venusGX{id: prefix + "venus-" + vc.PortalID, portal: vc.PortalID, bat: b, last: map[string]string{}}, nil
+	gx := &venusGX{
+		id: prefix + "venus-" + vc.PortalID, portal: vc.PortalID, bat: b, last: map[string]string{},
+		paths: newVictronPaths(bi, gi, vi), topics: map[string]string{},
+	}
+	for _, v := range gx.values() {
+		gx.topics[v.path] = "N/" + gx.portal + "/" + v.path
+	}
+	return gx, nil
 }
 
 // alive reports whether the GX publishes at sim time now.
@@ -258,47 +324,54 @@ func (gx *venusGX) alive(now time.Time) bool {
 type dbusValue struct{ path, payload string }
 
 // values lists every D-Bus value the GX publishes, in a fixed order
-// (dbus-flashmq's order is a hash map's).
+// (dbus-flashmq's order is a hash map's). The slice is reused by the next
+// call.
 func (gx *venusGX) values() []dbusValue {
-	b, g := gx.bat, &gx.grid
+	b, g, p := gx.bat, &gx.grid, &gx.paths
 	kWh := func(wh float64) string { return dbusDouble(float64(wholeWh(wh)) / 1000) }
-	meta := func(svc string, id int, name string, inst int) []dbusValue {
-		return []dbusValue{
-			{svc + "/ProductId", dbusInt(int64(id))},
-			{svc + "/ProductName", dbusString(name)},
-			{svc + "/DeviceInstance", dbusInt(int64(inst))},
-			{svc + "/Connected", dbusInt(1)},
-		}
+	v := gx.vals[:0]
+	meta := func(svc string, id int, name string, inst int) {
+		v = append(v,
+			dbusValue{svc + "/ProductId", dbusInt(int64(id))},
+			dbusValue{svc + "/ProductName", dbusString(name)},
+			dbusValue{svc + "/DeviceInstance", dbusInt(int64(inst))},
+			dbusValue{svc + "/Connected", dbusInt(1)},
+		)
 	}
-	v := []dbusValue{{victronSerial, dbusString(gx.portal)}}
-	v = append(v, meta(victronBattery, victronBatteryProductID, "gridmint sim LFP battery", 512)...)
+	v = append(v, dbusValue{victronSerial, dbusString(gx.portal)})
+	meta(p.bat, victronBatteryProductID, "gridmint sim LFP battery", p.batInst)
 	v = append(v,
-		dbusValue{victronBattery + "/Dc/0/Voltage", dbusFloat32(round(b.voltage, 2))},
-		dbusValue{victronBattery + "/Dc/0/Current", dbusFloat32(round(b.dcW/b.voltage, 1))},
-		dbusValue{victronBattery + "/Dc/0/Power", dbusDouble(round(b.dcW, 1))},
-		dbusValue{victronBattery + "/Soc", dbusDouble(round(b.socPct(), 1))},
-		dbusValue{victronBattery + "/History/ChargedEnergy", kWh(b.chargedWh)},
-		dbusValue{victronBattery + "/History/DischargedEnergy", kWh(b.dischargedWh)},
+		dbusValue{p.batV, dbusFloat32(round(b.voltage, 2))},
+		dbusValue{p.batA, dbusFloat32(round(b.dcW/b.voltage, 1))},
+		dbusValue{p.batW, dbusDouble(round(b.dcW, 1))},
+		dbusValue{p.batSoC, dbusDouble(round(b.socPct(), 1))},
+		dbusValue{p.batCharged, kWh(b.chargedWh)},
+		dbusValue{p.batDis, kWh(b.dischargedWh)},
 	)
-	v = append(v, meta(victronGrid, victronGridProductID, "gridmint sim grid meter", 30)...)
-	v = append(v, dbusValue{victronGrid + "/Ac/Power", dbusDouble(round(g.totalW(), 1))})
+	meta(p.grid, victronGridProductID, "gridmint sim grid meter", p.gridInst)
+	v = append(v, dbusValue{p.gridW, dbusDouble(round(g.totalW(), 1))})
 	for i, w := range g.phaseW {
-		v = append(v, dbusValue{fmt.Sprintf("%s/Ac/L%d/Power", victronGrid, i+1), dbusDouble(round(w, 1))})
+		v = append(v, dbusValue{p.gridPhase[i], dbusDouble(round(w, 1))})
 	}
 	v = append(v,
-		dbusValue{victronGrid + "/Ac/Energy/Forward", kWh(g.netImportWh)},
-		dbusValue{victronGrid + "/Ac/Energy/Reverse", kWh(g.netExportWh)},
+		dbusValue{p.gridFwd, kWh(g.netImportWh)},
+		dbusValue{p.gridRev, kWh(g.netExportWh)},
 	)
-	v = append(v, meta(victronVebus, victronVebusProductID, "gridmint sim MultiPlus", 257)...)
+	meta(p.vebus, victronVebusProductID, "gridmint sim MultiPlus", p.vebusInst)
 	v = append(v,
-		dbusValue{victronVebus + "/Ac/ActiveIn/P", dbusDouble(round(b.acW, 1))},
-		dbusValue{victronSetpoint, dbusInt(b.setpointValue())},
+		dbusValue{p.vebusP, dbusDouble(round(b.acW, 1))},
+		dbusValue{p.setpoint, dbusInt(b.setpointValue())},
 	)
+	gx.vals = v
 	return v
 }
 
 func (gx *venusGX) msg(path, payload string) Message {
-	return Message{Device: gx.id, Topic: "N/" + gx.portal + "/" + path, Payload: payload, QoS: victronQoS, Retained: path == victronSerial}
+	topic, ok := gx.topics[path]
+	if !ok {
+		topic = "N/" + gx.portal + "/" + path
+	}
+	return Message{Device: gx.id, Topic: topic, Payload: payload, QoS: victronQoS, Retained: path == victronSerial}
 }
 
 // cycle returns, while alive, the values that changed on the D-Bus since
@@ -318,7 +391,22 @@ func (gx *venusGX) cycle(now time.Time) []Message {
 	if !alive {
 		return nil
 	}
-	return append(msgs, gx.msg("heartbeat", dbusInt(now.Unix())))
+	return append(msgs, gx.msg("heartbeat", dbusInt(now.Add(gx.skew).Unix())))
+}
+
+func (gx *venusGX) setSkew(skew time.Duration) { gx.skew = skew }
+
+// reboot restarts the GX: it forgets the keep-alive (silent until the
+// next one) and what it published, and the battery monitor's and the
+// meter's counters start again from 0 (fault injection). The battery
+// keeps its charge; the ESS setpoint, volatile, is lost.
+func (gx *venusGX) reboot(time.Time) {
+	gx.lastKeepAlive = time.Time{}
+	gx.last = map[string]string{}
+	gx.bat.chargedWh, gx.bat.dischargedWh = 0, 0
+	gx.bat.setpoint = nil
+	gx.grid.netImportWh, gx.grid.netExportWh = 0, 0
+	gx.grid.importWh, gx.grid.exportWh = [3]float64{}, [3]float64{}
 }
 
 func (gx *venusGX) clientID() string { return gx.id }
@@ -366,10 +454,11 @@ func (gx *venusGX) keepAlive(now time.Time, payload []byte) []Message {
 	for _, v := range gx.values() {
 		msgs = append(msgs, gx.msg(v.path, v.payload))
 	}
-	done := dbusInt(now.Unix())
+	ts := now.Add(gx.skew).Unix()
+	done := dbusInt(ts)
 	if echo, ok := keepAliveEcho(payload); ok {
 		// nlohmann sorts an object's keys.
-		done = `{"full-publish-completed-echo":` + jsonString(echo) + `,"value":` + strconv.FormatInt(now.Unix(), 10) + `}`
+		done = `{"full-publish-completed-echo":` + jsonString(echo) + `,"value":` + strconv.FormatInt(ts, 10) + `}`
 	}
 	return append(msgs, gx.msg("full_publish_completed", done))
 }
@@ -414,7 +503,7 @@ func (gx *venusGX) read(path string) []Message {
 
 // write applies a W/ request.
 func (gx *venusGX) write(now time.Time, path string, payload []byte) ([]Message, bool, string) {
-	if path != victronSetpoint {
+	if path != gx.paths.setpoint {
 		return nil, false, "path not writable in the simulator"
 	}
 	var obj map[string]json.RawMessage

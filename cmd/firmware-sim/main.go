@@ -1,9 +1,13 @@
 // Command firmware-sim runs simulated home devices that speak the real
 // firmware dialects over MQTT: PV micro-inverters behind an OpenDTU or an
 // AhoyDTU, Tasmota and Shelly plugs, a Shelly Pro 3EM grid meter, a
-// Victron GX with an ESS battery and a go-eCharger (package firmwaresim). Point it at the
-// broker the gridmint node listens to and the node sees devices as if they
-// were real.
+// Victron GX with an ESS battery and a go-eCharger (package firmwaresim).
+// Point it at the broker the gridmint node listens to and the node sees
+// devices as if they were real.
+//
+// Two modes: one house with chosen device counts (the default), or a
+// fleet of generated homes (--homes or --scenario) with per-home sizes,
+// habits, a dialect mix and fault injection.
 //
 // Run "firmware-sim --help" for the flags.
 package main
@@ -57,6 +61,33 @@ More dialects, none by default:
 The grid meters measure the house: its own load (--house-annual-kwh) plus the
 plugs and the charger, minus the PV, plus the battery.
 
+Fleet mode (--homes N or --scenario FILE): N generated homes, each with PV
+(OpenDTU or AhoyDTU), a Victron battery and its grid meter (or a Shelly Pro
+3EM), a go-eCharger whose cars follow real Trondheim charging sessions, per-home
+sizes, roof orientation, clouds and habits, at 1 Hz by default. Big fleets
+share one MQTT connection per --homes-per-connection homes (real devices have
+their own; so do fleets of up to 200 devices, or with --connections
+per-device). A scenario file (YAML) sets the mix, sizes and faults; flags
+given on the command line override it; examples are in firmware-sim/scenarios/
+(default, mixed-street, liars, ten-thousand). For example:
+
+  firmware-sim --homes 1000 --speed 60 --seed 7 --faults default --broker tcp://127.0.0.1:1883
+  firmware-sim --scenario firmware-sim/scenarios/liars.yaml --speed 1440
+
+Physics come from real data embedded in the binary: PV from an NREL PVWatts
+year scaled to each nameplate and clipped at it, with minute clouds from a
+measured 1-minute irradiance day and zero at night; batteries with SoC floor
+and ceiling, power limits and round-trip losses, self-consumption unless a
+setpoint says otherwise; house load from BDEW H25 or a real Sydney
+household (Ausgrid); the grid meters see the balance. The same --seed and
+flags give the same values, faults included.
+
+--faults injects faults, in either mode: none, default, heavy, or a preset
+followed by overrides, e.g. default,drop=0.02,offline_for=30s. Keys: drop,
+duplicate, reorder, malformed (per message), reboots_per_hour,
+offline_per_hour, offline_for (per device), skewed, max_skew (clocks),
+dishonest, dishonest_modes (PV that lies: night+overrate+copy).
+
 Time of day: by default devices live the real local time, so PV is dark at
 night. Set --profile-start to a late morning, e.g. 2025-06-21T10:30:00Z,
 to see production at once; --speed makes simulated days pass faster.
@@ -72,12 +103,20 @@ topics tasmota_A1B2C3, tasmota_A1B2C4, ...; Shelly plugs are
 shellyplusplugs-02a1b2000001, ...002, ...; Shelly meters
 shellypro3em-02a1b3000001, ...; Victron GXs portal IDs 02c0619a0001, ...;
 go-eChargers serials 200001, 200002, ...; AhoyDTU inverters HM-600 (index 0),
-HM-600-2 (index 1), ... One summary line is logged per minute. SIGINT or
-SIGTERM publishes every device's offline state, saves --state-file and exits.
+HM-600-2 (index 1), ... In a fleet, home h has OpenDTU base topic solar-<h>/,
+AhoyDTU topic inverter-<h>, Victron portal 02c0619b0000+h with battery-<512+h>
+and grid-<30+h>, go-e serial 300000+h (see package firmwaresim).
+
+A summary line is logged every --summary-every (default: a minute for one
+house, 10s for a fleet). SIGINT or SIGTERM publishes every device's offline
+state, saves --state-file and exits.
 `
 
-// summaryEvery is how often the summary line is logged.
-const summaryEvery = time.Minute
+// Default summary intervals.
+const (
+	summaryHouse = time.Minute
+	summaryFleet = 10 * time.Second
+)
 
 // run is main without the process: it parses args, runs the simulator
 // until ctx is done and returns the exit code (0 ok, 1 runtime error,
@@ -92,7 +131,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	var (
 		broker       = fs.String("broker", "tcp://127.0.0.1:1883", "MQTT broker `URL`, tcp://host:port")
-		period       = fs.Duration("period", firmwaresim.DefaultPeriod, "publish cycle and physics step, a `duration`, like OpenDTU's publish interval")
+		period       = fs.Duration("period", firmwaresim.DefaultPeriod, "publish cycle and physics step, a `duration`, like OpenDTU's publish interval (a fleet's default is 1s, or its scenario's)")
 		telePeriod   = fs.Duration("tele-period", 0, "Tasmota TelePeriod: how often plugs send STATE and SENSOR, a `duration`; 0 = every --period (the firmware's default is 300s)")
 		pvCount      = fs.Int("pv", 1, "`number` of PV micro-inverters (all behind one OpenDTU)")
 		plugCount    = fs.Int("plugs", 1, "`number` of Tasmota smart plugs")
@@ -110,13 +149,19 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		nameplate    = fs.Float64("nameplate-w", float64(firmwaresim.DefaultNameplate), "AC nameplate of each inverter, `W`; output is clipped at it")
 		annualKWh    = fs.Float64("annual-kwh", firmwaresim.DefaultAnnualKWh, "yearly consumption of each plug channel, `kWh`/yr")
 		seed         = fs.Uint64("seed", 1, "seed of the measurement noise; the same seed gives the same values")
-		speed        = fs.Float64("speed", 1, "profile seconds per real second, a `factor` (60: a simulated day in 24 minutes); energy still follows real time")
+		speed        = fs.Float64("speed", 1, "profile seconds per real second, a `factor` (60: a simulated day in 24 minutes, 1440: a day a minute); power and energy still follow real time")
 		profileStart = fs.String("profile-start", "", "profile time at start, RFC3339 `time` (e.g. 2025-06-21T10:30:00Z); empty = the real local time")
-		stateFile    = fs.String("state-file", "", "JSON `file` with the devices' counters, limits and relays: loaded at start if present, saved at exit")
+		stateFile    = fs.String("state-file", "", "JSON `file` with the devices' counters, limits and relays (a fleet's: every home's): loaded at start if present, saved at exit")
 		baseTopic    = fs.String("base-topic", firmwaresim.DefaultBaseTopic, "OpenDTU base `topic`, ending in /")
 		fullTopic    = fs.String("full-topic", firmwaresim.DefaultFullTopic, "Tasmota FullTopic `pattern` with %prefix% and %topic%")
 		clientPrefix = fs.String("client-prefix", firmwaresim.DefaultClientPrefix, "`prefix` of every MQTT client ID")
 		logLevel     = fs.String("log-level", "info", "log `level`: debug, info, warn or error")
+		faults       = fs.String("faults", "none", "fault injection `spec`: none, default, heavy, or a preset with key=value overrides (see above)")
+		summary      = fs.Duration("summary-every", 0, "how often to log the summary line, a `duration`; 0 = 1m for one house, 10s for a fleet")
+		homes        = fs.Int("homes", 0, "fleet mode: `number` of generated homes (PV, battery, EV charger, meter each)")
+		scenario     = fs.String("scenario", "", "fleet mode: scenario `file` (YAML: homes, mix, sizes, faults, ...); flags override it")
+		connections  = fs.String("connections", "", "fleet: `mode` per-device (a connection per device) or shared (one per --homes-per-connection homes); default: per-device up to 200 devices")
+		perConn      = fs.Int("homes-per-connection", firmwaresim.DefaultHomesPerConnection, "fleet, shared connections: `number` of homes per MQTT connection")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -135,6 +180,27 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
 		return usageErr("--log-level %q: want debug, info, warn or error", *logLevel)
+	}
+	fc, err := firmwaresim.ParseFaults(*faults)
+	if err != nil {
+		return usageErr("--faults: %v", err)
+	}
+	if *summary < 0 {
+		return usageErr("--summary-every %v: must not be negative", *summary)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if *homes != 0 || *scenario != "" {
+		return runFleet(ctx, fleetArgs{
+			set: set, homes: *homes, scenario: *scenario, connections: *connections, perConn: *perConn,
+			broker: *broker, period: *period, seed: *seed, speed: *speed, profileStart: *profileStart,
+			stateFile: *stateFile, clientPrefix: *clientPrefix, faults: fc, summary: *summary, level: level,
+		}, stderr, usageErr)
+	}
+	for _, name := range []string{"connections", "homes-per-connection"} {
+		if set[name] {
+			return usageErr("--%s applies to a fleet (--homes or --scenario)", name)
+		}
 	}
 	switch {
 	case *pvCount < 0 || *pvCount > 10_000:
@@ -181,6 +247,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		Clock:          gridmint.SystemClock{},
 		Logger:         log,
 		HouseAnnualKWh: *houseKWh,
+		Faults:         fc,
 	}
 	for i := range *pvCount {
 		cfg.PV = append(cfg.PV, firmwaresim.PVConfig{
@@ -241,7 +308,11 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		"shelly_meters", *shellyMeters, "victron_gx", *victron, "goe_chargers", *goe, "ahoy_inverters", *ahoy}
 	summaryCtx, stopSummary := context.WithCancel(ctx)
 	defer stopSummary()
-	go logSummaries(summaryCtx, sim, log, kinds)
+	every := *summary
+	if every == 0 {
+		every = summaryHouse
+	}
+	go logSummaries(summaryCtx, every, func() { log.Info("summary", summaryArgs(sim.Stats(), kinds)...) })
 
 	if err := sim.Run(ctx); err != nil {
 		fmt.Fprintf(stderr, "firmware-sim: %v\n", err)
@@ -262,16 +333,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	return 0
 }
 
-// logSummaries logs one line per summaryEvery until ctx is done.
-func logSummaries(ctx context.Context, sim *firmwaresim.Sim, log *slog.Logger, kinds []any) {
-	t := time.NewTicker(summaryEvery)
+// logSummaries calls logLine every interval until ctx is done.
+func logSummaries(ctx context.Context, every time.Duration, logLine func()) {
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			log.Info("summary", summaryArgs(sim.Stats(), kinds)...)
+			logLine()
 		}
 	}
 }
@@ -279,6 +350,15 @@ func logSummaries(ctx context.Context, sim *firmwaresim.Sim, log *slog.Logger, k
 // summaryArgs are the summary line's attributes: the counters, then the
 // number of devices of each kind.
 func summaryArgs(st firmwaresim.Stats, kinds []any) []any {
-	return append([]any{"devices", st.Devices, "connected", st.Connected, "published", st.Published,
-		"commands", st.Commands, "ignored", st.Ignored}, kinds...)
+	args := []any{"devices", st.Devices, "connected", st.Connected, "published", st.Published,
+		"commands", st.Commands, "ignored", st.Ignored}
+	if f := st.Faults; f != (firmwaresim.FaultStats{}) {
+		args = append(args, faultArgs(f)...)
+	}
+	return append(args, kinds...)
+}
+
+func faultArgs(f firmwaresim.FaultStats) []any {
+	return []any{"dropped", f.Dropped, "duplicated", f.Duplicated, "reordered", f.Reordered, "malformed", f.Malformed,
+		"reboots", f.Reboots, "outages", f.Outages, "offline", f.Offline, "skewed", f.Skewed, "dishonest", f.Dishonest}
 }

@@ -54,6 +54,9 @@ func TestHelpExplainsEveryFlag(t *testing.T) {
 		"3000 W", "600 W", "16 A", "230 V", "negative power = export",
 		"shellyplusplugs-02a1b2000001", "shellypro3em-02a1b3000001", "02c0619a0001", "200001", "HM-600 (index 0)",
 		"R/<portal>/keepalive", "inverter/ctrl/limit/<index>",
+		"-homes number", "-scenario file", "-faults spec", "-connections mode", "-homes-per-connection number",
+		"-summary-every duration", "--homes 1000 --speed 60 --seed 7 --faults default", "default,drop=0.02",
+		"solar-<h>/", "dishonest",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not mention %q", want)
@@ -83,6 +86,16 @@ func TestUsageErrors(t *testing.T) {
 		{"--log-level", "loud"},
 		{"extra"},
 		{"--no-such-flag"},
+		{"--faults", "sometimes"},
+		{"--faults", "drop=2"},
+		{"--connections", "shared"},
+		{"--homes", "-3"},
+		{"--homes", "2", "--pv", "3"},
+		{"--homes", "2", "--connections", "all"},
+		{"--homes", "2", "--homes-per-connection", "0"},
+		{"--scenario", "/no/such/file.yaml"},
+		{"--homes", "2", "--speed", "-1"},
+		{"--summary-every", "-1s"},
 	} {
 		var out syncBuffer
 		if code := run(context.Background(), args, &out); code != 2 {
@@ -217,5 +230,77 @@ func TestRunSavesAndRestoresState(t *testing.T) {
 	}
 	if data, _ := os.ReadFile(state); string(data) != "{not json" {
 		t.Error("corrupt state file was overwritten")
+	}
+}
+
+// TestFleetMode runs a small fleet from a scenario file against an
+// embedded broker, with a flag overriding the file, and saves its state.
+func TestFleetMode(t *testing.T) {
+	srv := mochi.New(&mochi.Options{InlineClient: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		t.Fatal(err)
+	}
+	tcp := listeners.NewTCP(listeners.Config{ID: "t1", Address: "127.0.0.1:0"})
+	if err := srv.AddListener(tcp); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve() }()
+	defer srv.Close()
+	broker := "tcp://" + tcp.Address()
+
+	dir := t.TempDir()
+	scenario := filepath.Join(dir, "s.yaml")
+	if err := os.WriteFile(scenario, []byte("name: t\nhomes: 50\nseed: 4\nconnections: shared\nhomes_per_connection: 2\nfaults: default\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	state := filepath.Join(dir, "fleet.json")
+	got := make(chan struct{}, 1000)
+	sub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID("test-sub"))
+	if tok := sub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscriber: %v", tok.Error())
+	}
+	defer sub.Disconnect(50)
+	if tok := sub.Subscribe("solar-3/+/0/power", 0, func(mqtt.Client, mqtt.Message) { got <- struct{}{} }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"--scenario", scenario, "--homes", "4", "--broker", broker, "--period", "20ms",
+			"--profile-start", "2025-06-21T11:00:00Z", "--state-file", state, "--summary-every", "50ms"}, &out)
+	}()
+	for i := 0; i < 5; i++ {
+		select {
+		case <-got:
+		case code := <-done:
+			t.Fatalf("exited early with %d:\n%s", code, out.String())
+		case <-time.After(10 * time.Second):
+			t.Fatalf("no power from home 3:\n%s", out.String())
+		}
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "msg=summary"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no summary line in 10 s:\n%s", out.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit code %d:\n%s", code, out.String())
+	}
+	for _, want := range []string{"starting fleet", "name=t", "homes=4", "devices=16", "connections=shared", "msg=summary",
+		"cycles_per_s=", "msgs_per_s=", "connected=2/2", "dropped=", "ev_sessions=", "state saved"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	data, err := os.ReadFile(state)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st firmwaresim.FleetState
+	if err := json.Unmarshal(data, &st); err != nil || len(st.Homes) != 4 {
+		t.Fatalf("state: %v, %d homes", err, len(st.Homes))
 	}
 }
