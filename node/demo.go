@@ -67,10 +67,45 @@ const (
 	demoPassphraseFile = "demo-passphrase"
 )
 
+// demoSeed seeds the demo's simulated homes: the same homes, habits and
+// noise on every start.
+const demoSeed = 1
+
 // DemoConfig is the node configuration `gridmint demo` runs with: the
-// embedded broker at brokerURL, an adapter per dialect, the simulated
-// devices.
+// embedded broker at brokerURL and every device and adapter of the demo's
+// simulated homes (firmwaresim.DemoFleet).
 func DemoConfig(o DemoOptions, brokerURL string) Config {
+	// The fleet's devices and identities follow from the seed alone;
+	// DemoFleet is fixed (and tested in firmware-sim), so an error here is
+	// a bug.
+	fleet, err := firmwaresim.NewFleet(firmwaresim.DemoFleet(demoSeed))
+	if err != nil {
+		panic(fmt.Sprintf("demo fleet: %v", err))
+	}
+	return demoConfig(o, brokerURL, fleet)
+}
+
+// demoHouseDevices are home 1's devices (the single house of every
+// dialect) as the demo has always named and limited them.
+func demoHouseDevices() []DeviceConfig {
+	return []DeviceConfig{
+		{Dialect: "opendtu", Serial: DemoInverterSerial, Name: "Roof PV (simulated OpenDTU HM-800)", Zone: DemoZone, NameplateW: demoInverterW},
+		{Dialect: "tasmota", Serial: DemoPlugTopic, Name: "Kitchen plug (simulated Tasmota)", Zone: DemoZone, NameplateW: demoPlugMaxW},
+		{Dialect: "shelly", Serial: DemoShellyPlugSerial, Name: "Dryer plug (simulated Shelly Plus Plug S)", Zone: DemoZone, NameplateW: demoPlugMaxW},
+		{Dialect: "shelly", Serial: DemoShellyMeterSerial, Name: "Grid meter (simulated Shelly Pro 3EM)", Zone: DemoZone},
+		{Dialect: "victron", Serial: DemoBatterySerial, Name: "Home battery (simulated Victron)", Zone: DemoZone, CapacityWh: 10_000,
+			Limits: SafetyLimitsConfig{SoCFloorPct: 15, MaxChargeW: 3000, MaxDischargeW: 3000}},
+		{Dialect: "victron", Serial: DemoVictronGridSerial, Name: "Grid meter (simulated Victron)", Zone: DemoZone},
+		{Dialect: "goe", Serial: DemoChargerSerial, Name: "Garage charger (simulated go-e)", Zone: DemoZone,
+			Limits: SafetyLimitsConfig{MinCurrentA: 6, MaxCurrentA: 16}},
+		{Dialect: "ahoydtu", Serial: DemoAhoyInverter, Name: "Balcony PV (simulated AhoyDTU HM-600)", Zone: DemoZone, NameplateW: demoAhoyW},
+	}
+}
+
+// demoConfig is DemoConfig for a built fleet: an adapter for each of
+// fleet.Adapters and a device for each of fleet.Devices, home 1's under
+// the names above, the other homes' named after their home.
+func demoConfig(o DemoOptions, brokerURL string, fleet *firmwaresim.Fleet) Config {
 	discover := true
 	cfg := Config{
 		DataDir:  o.DataDir,
@@ -81,26 +116,51 @@ func DemoConfig(o DemoOptions, brokerURL string) Config {
 		P2P:        P2PConfig{Listen: o.P2PListen, Bootstrap: o.Bootstrap, MDNS: &o.MDNS, DHT: "server"},
 		Discover:   &discover,
 		StaleAfter: o.StaleAfter,
-		Adapters: []AdapterConfig{
-			{Dialect: "opendtu"}, {Dialect: "tasmota"}, {Dialect: "shelly"},
-			{Dialect: "victron", PortalID: DemoVictronPortal}, {Dialect: "goe"},
-			{Dialect: "ahoydtu", Inverters: map[string]int{DemoAhoyInverter: 0}},
-		},
-		Devices: []DeviceConfig{
-			{Dialect: "opendtu", Serial: DemoInverterSerial, Name: "Roof PV (simulated OpenDTU HM-800)", Zone: DemoZone, NameplateW: demoInverterW},
-			{Dialect: "tasmota", Serial: DemoPlugTopic, Name: "Kitchen plug (simulated Tasmota)", Zone: DemoZone, NameplateW: demoPlugMaxW},
-			{Dialect: "shelly", Serial: DemoShellyPlugSerial, Name: "Dryer plug (simulated Shelly Plus Plug S)", Zone: DemoZone, NameplateW: demoPlugMaxW},
-			{Dialect: "shelly", Serial: DemoShellyMeterSerial, Name: "Grid meter (simulated Shelly Pro 3EM)", Zone: DemoZone},
-			{Dialect: "victron", Serial: DemoBatterySerial, Name: "Home battery (simulated Victron)", Zone: DemoZone, CapacityWh: 10_000,
-				Limits: SafetyLimitsConfig{SoCFloorPct: 15, MaxChargeW: 3000, MaxDischargeW: 3000}},
-			{Dialect: "victron", Serial: DemoVictronGridSerial, Name: "Grid meter (simulated Victron)", Zone: DemoZone},
-			{Dialect: "goe", Serial: DemoChargerSerial, Name: "Garage charger (simulated go-e)", Zone: DemoZone,
-				Limits: SafetyLimitsConfig{MinCurrentA: 6, MaxCurrentA: 16}},
-			{Dialect: "ahoydtu", Serial: DemoAhoyInverter, Name: "Balcony PV (simulated AhoyDTU HM-600)", Zone: DemoZone, NameplateW: demoAhoyW},
-		},
+	}
+	for _, a := range fleet.Adapters() {
+		cfg.Adapters = append(cfg.Adapters, AdapterConfig{Dialect: a.Dialect, BaseTopic: a.BaseTopic, PortalID: a.PortalID, Inverters: a.Inverters})
+	}
+	named := map[string]DeviceConfig{}
+	for _, dc := range demoHouseDevices() {
+		named[dc.Dialect+"/"+dc.Serial] = dc
+	}
+	for _, fd := range fleet.Devices() {
+		if dc, ok := named[fd.Dialect+"/"+fd.Serial]; ok && fd.Home == 1 {
+			cfg.Devices = append(cfg.Devices, dc)
+			continue
+		}
+		dc := DeviceConfig{
+			Dialect: fd.Dialect, Serial: fd.Serial, Kind: fd.Kind, Name: fmt.Sprintf("Home %d: %s (simulated)", fd.Home, fd.Name),
+			Zone: DemoZone, NameplateW: fd.NameplateW, CapacityWh: fd.CapacityWh,
+			Limits: SafetyLimitsConfig{
+				MinCurrentA: fd.Limits.MinCurrent, MaxCurrentA: fd.Limits.MaxCurrent, SoCFloorPct: fd.Limits.SoCFloor,
+				MaxChargeW: float64(fd.Limits.MaxCharge), MaxDischargeW: float64(fd.Limits.MaxDischarge),
+			},
+		}
+		if fd.Kind == gridmint.KindPlug {
+			dc.NameplateW = demoPlugMaxW
+		}
+		cfg.Devices = append(cfg.Devices, dc)
 	}
 	cfg.applyDefaults()
 	return cfg
+}
+
+// demoFleetConfig is the demo's fleet (firmwaresim.DemoFleet) on the
+// embedded broker at brokerURL, publishing every o.SimPeriod (the
+// Tasmota plug every two), its profile clock starting at 11:00 of today.
+func demoFleetConfig(o DemoOptions, brokerURL string) firmwaresim.FleetConfig {
+	now := o.Clock.Now()
+	fc := firmwaresim.DemoFleet(demoSeed)
+	fc.Broker = brokerURL
+	fc.Period = o.SimPeriod
+	fc.ProfileStart = time.Date(now.Year(), now.Month(), now.Day(), 11, 0, 0, 0, time.UTC)
+	fc.Clock = o.Clock
+	fc.Logger = o.Logger.With("component", "firmware-sim")
+	for i := range fc.Houses[0].Plugs {
+		fc.Houses[0].Plugs[i].TelePeriod = 2 * o.SimPeriod
+	}
+	return fc
 }
 
 func (o *DemoOptions) applyDefaults() {
@@ -135,7 +195,12 @@ func (o *DemoOptions) applyDefaults() {
 type Demo struct {
 	Broker *Broker
 	Node   *Node
-	Sim    *firmwaresim.Sim
+	// Fleet is the simulated homes (firmwaresim.DemoFleet); the node has
+	// every one of its devices.
+	Fleet *firmwaresim.Fleet
+	// Sim is the fleet's home 1, the house of every dialect whose
+	// devices the Demo* constants name.
+	Sim *firmwaresim.Sim
 
 	simState  string
 	simCancel context.CancelFunc
@@ -147,12 +212,16 @@ type Demo struct {
 	offersDone chan struct{}
 }
 
-// StartDemo starts the embedded broker, the node and the simulated PV
-// inverter (OpenDTU) and plug (Tasmota). The simulated devices' counters
-// continue from the data dir's saved state.
+// StartDemo starts the embedded broker, the node and a small fleet of
+// simulated homes (firmwaresim.DemoFleet: home 1 has one device of every
+// dialect, homes 2 and 3 PV, a battery or a plug, EV chargers following
+// real charging habits and their grid meters). The node is configured
+// with every device of the fleet. The simulated devices' counters
+// continue from the data dir's saved state (a state saved by the
+// single-house demo becomes home 1's).
 //
-// The PV profile clock starts at 11:00 of today's date, so the inverter
-// produces when someone tries the demo at any hour (see package
+// The PV profile clock starts at 11:00 of today's date, so the inverters
+// produce when someone tries the demo at any hour (see package
 // firmwaresim); power and energy still follow the real data minute by
 // minute from there.
 func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
@@ -171,39 +240,23 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 	}
 	o.Logger.Info("embedded MQTT broker listening", "addr", d.Broker.Addr())
 
-	now := o.Clock.Now()
-	d.Sim, err = firmwaresim.New(firmwaresim.Config{
-		Broker:       d.Broker.URL(),
-		Period:       o.SimPeriod,
-		PV:           []firmwaresim.PVConfig{{Serial: DemoInverterSerial, Nameplate: demoInverterW}},
-		Plugs:        []firmwaresim.PlugConfig{{Topic: DemoPlugTopic, TelePeriod: 2 * o.SimPeriod}},
-		ShellyPlugs:  []firmwaresim.ShellyPlugConfig{{MAC: "02a1b2000001"}},
-		ShellyMeters: []firmwaresim.ShellyMeterConfig{{MAC: "02a1b3000001"}},
-		Victron:      []firmwaresim.VictronConfig{{PortalID: DemoVictronPortal}},
-		GoE:          []firmwaresim.GoEConfig{{Serial: DemoChargerSerial}},
-		Ahoy:         []firmwaresim.AhoyConfig{{Name: DemoAhoyInverter, Nameplate: demoAhoyW}},
-		ProfileStart: time.Date(now.Year(), now.Month(), now.Day(), 11, 0, 0, 0, time.UTC),
-		Speed:        1,
-		Seed:         1,
-		Clock:        o.Clock,
-		Logger:       o.Logger.With("component", "firmware-sim"),
-	})
-	if err != nil {
+	if d.Fleet, err = firmwaresim.NewFleet(demoFleetConfig(o, d.Broker.URL())); err != nil {
 		return nil, err
 	}
-	if _, err := d.Sim.LoadStateFile(d.simState); err != nil {
+	d.Sim = d.Fleet.Homes()[0]
+	if _, err := d.Fleet.LoadStateFile(d.simState); err != nil {
 		return nil, fmt.Errorf("simulator state: %w", err)
 	}
 	simCtx, cancel := context.WithCancel(ctx)
 	d.simCancel = cancel
 	d.simDone = make(chan struct{})
-	go func() { defer close(d.simDone); d.simErr = d.Sim.Run(simCtx) }()
+	go func() { defer close(d.simDone); d.simErr = d.Fleet.Run(simCtx) }()
 	// The devices first, then the node: a Victron GX publishes only after
 	// a keep-alive, and the node sends its first at start.
 	if err := d.waitForDevices(ctx); err != nil {
 		return nil, err
 	}
-	cfg := DemoConfig(o, d.Broker.URL())
+	cfg := demoConfig(o, d.Broker.URL(), d.Fleet)
 	opts := Options{Logger: o.Logger, Clock: o.Clock, Version: o.Version, Passphrase: o.Passphrase}
 	// A key made by `gridmint init` is unlocked with its passphrase; else
 	// the demo uses (or makes) its throw-away key.
@@ -236,8 +289,8 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 func (d *Demo) waitForDevices(ctx context.Context) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		st := d.Sim.Stats()
-		if st.Connected == st.Devices {
+		st := d.Fleet.Stats()
+		if st.Connections > 0 && st.Connected == st.Connections {
 			return nil
 		}
 		select {
@@ -248,7 +301,7 @@ func (d *Demo) waitForDevices(ctx context.Context) error {
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("simulated devices: %d of %d connected after 30 s", st.Connected, st.Devices)
+			return fmt.Errorf("simulated devices: %d of %d MQTT connections up after 30 s", st.Connected, st.Connections)
 		}
 	}
 }
@@ -277,7 +330,7 @@ func (d *Demo) Close() error {
 		d.simCancel = nil
 		// Only a sim that ran has state worth keeping; one that failed to
 		// restore must not overwrite the file it could not read.
-		if err := d.Sim.SaveStateFile(d.simState); err != nil {
+		if err := d.Fleet.SaveStateFile(d.simState); err != nil {
 			errs = append(errs, fmt.Errorf("saving simulator state: %w", err))
 		}
 	}

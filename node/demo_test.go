@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/devices"
+	firmwaresim "github.com/gridmint/gridmint/firmware-sim"
 )
 
 func demoOptions(dir string, clock gridmint.Clock) DemoOptions {
@@ -21,10 +23,11 @@ func demoOptions(dir string, clock gridmint.Clock) DemoOptions {
 	}
 }
 
-// TestDemoEndToEnd starts the demo in-process (embedded broker, one
-// simulated device of every dialect, node) and checks every device's
-// readings in the store against what the devices published, the API, and
-// a restart on the same data dir.
+// TestDemoEndToEnd starts the demo in-process (embedded broker, the demo
+// fleet: a home with one simulated device of every dialect and two more
+// homes, node) and checks home 1's devices' readings in the store against
+// what the devices published, every device of the fleet in the API and on
+// the page, and a restart on the same data dir.
 func TestDemoEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	clock := newFastClock(time.Date(2026, 6, 21, 11, 0, 0, 0, time.UTC), demoSpeed)
@@ -64,11 +67,34 @@ func TestDemoEndToEnd(t *testing.T) {
 	})
 	checkDialects(t, d.Node.Store(), addr, w, tapped, checks)
 
-	// The API and the page show every device, online.
+	// The API and the page show every device of every simulated home,
+	// online, with energy.
+	fleet := d.Fleet.Devices()
+	if len(fleet) <= len(checks) || fleet[len(fleet)-1].Home < 3 {
+		t.Fatalf("the demo fleet has %d devices (last in home %d): want a few homes", len(fleet), fleet[len(fleet)-1].Home)
+	}
+	waitFor(t, 60*time.Second, "energy for every device of the demo fleet", func() bool {
+		energy := map[gridmint.DeviceID]gridmint.MWh{}
+		for _, ds := range d.Node.Devices() {
+			energy[ds.ID] = ds.Energy
+		}
+		for _, fd := range fleet {
+			if energy[gridmint.DeviceID(addr+"/"+fd.Dialect+"/"+fd.Serial)] <= 0 {
+				return false
+			}
+		}
+		return true
+	})
 	var devs []map[string]any
 	getJSON(t, "http://"+d.Node.HTTPAddr()+"/api/v1/devices", &devs)
-	if len(devs) != len(checks) {
-		t.Fatalf("GET /api/v1/devices: %d devices, want %d", len(devs), len(checks))
+	if len(devs) != len(fleet) {
+		t.Fatalf("GET /api/v1/devices: %d devices, want the fleet's %d", len(devs), len(fleet))
+	}
+	page := get(t, "http://"+d.Node.HTTPAddr()+"/")
+	for _, fd := range fleet {
+		if id := addr + "/" + fd.Dialect + "/" + fd.Serial; !strings.Contains(page, id) {
+			t.Errorf("web page does not show home %d's %s", fd.Home, id)
+		}
 	}
 	for _, dv := range devs {
 		for _, field := range []string{"id", "kind", "dialect", "online", "power_w", "energy_wh", "last_seen"} {
@@ -78,12 +104,6 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 		if dv["online"] != true || dv["energy_wh"].(float64) <= 0 {
 			t.Errorf("device %v: online=%v energy_wh=%v, want online with energy", dv["id"], dv["online"], dv["energy_wh"])
-		}
-	}
-	page := get(t, "http://"+d.Node.HTTPAddr()+"/")
-	for _, c := range checks {
-		if id := addr + "/" + c.dialect + "/" + c.serial; !strings.Contains(page, id) {
-			t.Errorf("web page does not show %s", id)
 		}
 	}
 	counts, err := d.Node.Store().RejectionCounts()
@@ -173,5 +193,61 @@ func getJSON(t *testing.T, url string, v any) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(get(t, url)), v); err != nil {
 		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+// TestDemoConfigIsTheFleet: the demo node is configured with every device
+// and adapter of the demo fleet, home 1's under the demo's names and
+// limits, and the configuration validates.
+func TestDemoConfigIsTheFleet(t *testing.T) {
+	cfg := DemoConfig(DemoOptions{DataDir: t.TempDir()}, "tcp://127.0.0.1:1883")
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	fleet, err := firmwaresim.NewFleet(firmwaresim.DemoFleet(demoSeed))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fds := fleet.Devices()
+	if len(cfg.Devices) != len(fds) || len(cfg.Adapters) != len(fleet.Adapters()) {
+		t.Fatalf("%d devices and %d adapters, the fleet has %d and %d", len(cfg.Devices), len(cfg.Adapters), len(fds), len(fleet.Adapters()))
+	}
+	homes := map[int]bool{}
+	for i, fd := range fds {
+		dc := cfg.Devices[i]
+		homes[fd.Home] = true
+		if dc.Dialect != fd.Dialect || dc.Serial != fd.Serial || dc.Zone != DemoZone {
+			t.Errorf("devices[%d] %s/%s in %s, fleet device %s/%s", i, dc.Dialect, dc.Serial, dc.Zone, fd.Dialect, fd.Serial)
+		}
+		if fd.Home > 1 && !strings.HasPrefix(dc.Name, fmt.Sprintf("Home %d: ", fd.Home)) {
+			t.Errorf("devices[%d] name %q does not say its home", i, dc.Name)
+		}
+		switch fd.Kind {
+		case gridmint.KindPVInverter:
+			if dc.NameplateW != fd.NameplateW || dc.NameplateW <= 0 {
+				t.Errorf("%s: nameplate %v W, the inverter's %v W", dc.Serial, dc.NameplateW, fd.NameplateW)
+			}
+		case gridmint.KindBattery:
+			if dc.CapacityWh <= 0 || dc.Limits.MaxDischargeW <= 0 || dc.Limits.SoCFloorPct <= 0 {
+				t.Errorf("%s: battery without capacity or limits: %+v", dc.Serial, dc)
+			}
+		case gridmint.KindEVCharger:
+			if dc.Limits.MinCurrentA != 6 || dc.Limits.MaxCurrentA < 6 {
+				t.Errorf("%s: charger limits %+v", dc.Serial, dc.Limits)
+			}
+		}
+	}
+	if len(homes) < 3 {
+		t.Errorf("devices of %d homes, want a few", len(homes))
+	}
+	// Home 1 is the single house the Demo* constants name.
+	for _, want := range demoHouseDevices() {
+		found := false
+		for _, dc := range cfg.Devices {
+			found = found || dc == want
+		}
+		if !found {
+			t.Errorf("home 1's %s/%s is not configured as %+v", want.Dialect, want.Serial, want)
+		}
 	}
 }

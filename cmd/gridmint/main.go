@@ -1,7 +1,7 @@
 // Command gridmint runs a gridmint node.
 //
 //	gridmint init                 create the node key (encrypted keystore)
-//	gridmint demo                 one process: embedded broker, simulated devices, node, chain
+//	gridmint demo                 one process: embedded broker, simulated homes, node, chain
 //	gridmint demo --nodes N       N such processes that find each other and gossip
 //	gridmint run --config FILE    a node against an external MQTT broker
 //	gridmint audit                recompute token supply from chain events
@@ -39,9 +39,9 @@ Usage:
   gridmint init [flags]            create the node's key in an encrypted
                                    keystore (run once, before 'run')
   gridmint demo [flags]            run everything in one process: an embedded
-                                   MQTT broker, one simulated device of every
-                                   dialect, the node, its gossip and an
-                                   embedded chain; --nodes N for a network
+                                   MQTT broker, three simulated homes, the
+                                   node, its gossip and an embedded chain;
+                                   --nodes N for a network
   gridmint run --config FILE       run the node against an external broker
                                    (Mosquitto, EMQX) with devices from FILE
   gridmint audit [flags]           recompute FLEX and REC supply from the
@@ -123,9 +123,10 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: gridmint demo [flags]
 
-Runs an embedded MQTT broker, one simulated device of every dialect (OpenDTU,
-AhoyDTU, Tasmota, Shelly, Victron, go-e), the node with its libp2p gossip,
-and an embedded chain with the settlement contracts, in one process. Every
+Runs an embedded MQTT broker, three simulated homes (16 devices; home 1 has
+one of every dialect: OpenDTU, AhoyDTU, Tasmota, Shelly, Victron, go-e),
+the node with its libp2p gossip, and an embedded chain with the settlement
+contracts, in one process. Every
 5 minutes it signs and gossips an offer of its battery. With --nodes N it
 starts N such processes on loopback that find each other and gossip.
 Ctrl-C stops it; a restart on the same --data-dir keeps all data.
