@@ -26,7 +26,7 @@ func passphraseFromEnvOrPrompt(prompt io.Writer, confirm bool) func() ([]byte, e
 		}
 		fd := int(os.Stdin.Fd())
 		if !term.IsTerminal(fd) {
-			return nil, fmt.Errorf("no passphrase: set %s, identity.passphrase_file or --passphrase-file, or run on a terminal", passphraseEnv)
+			return nil, fmt.Errorf("no passphrase: set %s or identity.passphrase_file in the config (init: --passphrase-file), or run on a terminal", passphraseEnv)
 		}
 		fmt.Fprint(prompt, "Node key passphrase: ")
 		p, err := term.ReadPassword(fd)
