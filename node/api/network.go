@@ -74,6 +74,13 @@ type NetworkStats struct {
 	// accepted from peers catching up.
 	CatchUpServed  uint64 `json:"catchup_served"`
 	CatchUpFetched uint64 `json:"catchup_fetched"`
+	// HintsSent and HintsReceived count anti-entropy hints: after a
+	// catch-up brought new messages, a node tells its other peers to
+	// catch up from it. HintsDropped are received hints refused
+	// (malformed, from the future, over the per-peer rate, queue full).
+	HintsSent     uint64 `json:"hints_sent"`
+	HintsReceived uint64 `json:"hints_received"`
+	HintsDropped  uint64 `json:"hints_dropped"`
 }
 
 // TopicStats counts one topic's messages.

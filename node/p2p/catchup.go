@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -24,6 +25,17 @@ import (
 // prefixed by its length as a uvarint, and closes.
 const CatchUpProtocol protocol.ID = "/gridmint/catchup/1"
 
+// CatchUpHintProtocol carries anti-entropy hints: a node that accepted
+// new messages by catch-up from one peer writes one CatchUpHint to each of
+// its other peers and closes; a receiver catches up from the hinting
+// peer over the hinted topics and times, and, if that brings it new
+// messages, hints its own other peers in turn. So what one node learns
+// when a partition heals spreads hop by hop to nodes that were never cut
+// off from anyone (gossip does not repeat old messages, and a message
+// accepted by catch-up cannot be re-published: the author must be the
+// publishing peer), and it stops where nobody learns anything new.
+const CatchUpHintProtocol protocol.ID = "/gridmint/catchup-hint/1"
+
 // Catch-up bounds. A page is at most catchUpPage envelopes; a topic at
 // most catchUpPages pages per peer and gap (about 8,000 messages), so a
 // peer cannot keep a node paging forever. Each request has catchUpTimeout
@@ -37,6 +49,20 @@ const (
 	catchUpRate        = 2
 	catchUpBurst       = 64
 	catchUpConcurrency = 4
+)
+
+// Hint bounds. A node acts on at most hintRate hints per second from one
+// peer (burst hintBurst) and drops the rest; a hint only queues a
+// catch-up job, which the one catch-up worker runs under the page limits
+// above, and is dropped when that queue is half full. Sending, at most
+// hintSendConcurrency hints are in flight at once, each with hintTimeout,
+// and at most hintQueue batches wait.
+const (
+	hintRate            = 0.1
+	hintBurst           = 3
+	hintTimeout         = 5 * time.Second
+	hintSendConcurrency = 8
+	hintQueue           = 16
 )
 
 // maxCatchUpResponse bounds a response's bytes.
@@ -54,6 +80,9 @@ type gap struct {
 	startup bool      // since each topic's newest stored message
 	since   time.Time // when the node was isolated (not startup)
 	done    map[peer.ID]bool
+	// from, when set, is a hint's catch-up: only these topics, each
+	// from its time (clamped to the retention window).
+	from map[string]time.Time
 }
 
 // startGap opens the startup gap: everything since the newest stored
@@ -65,10 +94,12 @@ func (n *Node) startGap() {
 }
 
 // catchUpJob is one catch-up from one peer: over the open gap (zero
-// since), or since the peer's last connection closed.
+// since and from), since the peer's last connection closed, or over the
+// topics and times of a hint the peer sent (from).
 type catchUpJob struct {
 	peer  peer.ID
 	since time.Time
+	from  map[string]time.Time
 }
 
 // maxLeft bounds the remembered disconnection times.
@@ -125,6 +156,12 @@ func (n *Node) catchUpWorker() {
 		case <-n.ctx.Done():
 			return
 		case job = <-n.catchUp:
+		}
+		if job.from != nil {
+			if err := n.catchUpFrom(n.ctx, job.peer, gap{from: job.from}); err != nil {
+				n.log.Debug("p2p: catch-up on a hint failed", "peer", job.peer, "err", err)
+			}
+			continue
 		}
 		if !job.since.IsZero() {
 			if err := n.catchUpFrom(n.ctx, job.peer, gap{since: job.since}); err != nil {
@@ -187,6 +224,12 @@ func (n *Node) CatchUp(ctx context.Context) error {
 func (n *Node) since(g gap, topic string) (time.Time, error) {
 	now := n.clock.Now()
 	floor := now.Add(-n.cfg.Retention)
+	if g.from != nil {
+		if s := g.from[topic]; s.After(floor) {
+			return s, nil
+		}
+		return floor, nil
+	}
 	base := g.since
 	if g.startup {
 		newest, err := n.cfg.Store.NewestMessage(topic)
@@ -205,8 +248,30 @@ func (n *Node) since(g gap, topic string) (time.Time, error) {
 	return s, nil
 }
 
+// catchUpFrom fetches from p every topic's messages over g (a hint's
+// topics only). If it accepted any new message, it hints its other peers
+// to catch up from it, even if it failed part way; except after a
+// startup catch-up: a node that was down learns what the network had
+// while it was down, which its peers, up all along, have.
 func (n *Node) catchUpFrom(ctx context.Context, p peer.ID, g gap) error {
+	learned := map[string]time.Time{} // topic → the earliest new message's Created
+	defer func() {
+		if len(learned) > 0 && !g.startup {
+			n.hint(p, learned)
+		}
+	}()
 	for _, topic := range Topics() {
+		if _, ok := g.from[topic]; g.from != nil && !ok {
+			continue
+		}
+		isNew := func(m Message) {
+			if t, ok := learned[topic]; !ok || m.Created.Before(t) {
+				learned[topic] = m.Created
+			}
+			if g.from != nil {
+				n.stats.update(func(s *Stats) { s.CatchUp.HintFetched++ })
+			}
+		}
 		from, err := n.since(g, topic)
 		if err != nil {
 			return err
@@ -218,7 +283,7 @@ func (n *Node) catchUpFrom(ctx context.Context, p peer.ID, g gap) error {
 				break
 			}
 			req := CatchUpRequest{Topic: topic, From: from, After: after, Limit: catchUpPage}
-			last, got, err := n.fetchPage(ctx, p, req)
+			last, got, err := n.fetchPage(ctx, p, req, isNew)
 			n.stats.update(func(s *Stats) {
 				s.CatchUp.Requests++
 				if err != nil {
@@ -237,9 +302,10 @@ func (n *Node) catchUpFrom(ctx context.Context, p peer.ID, g gap) error {
 	return nil
 }
 
-// fetchPage runs one request and accepts what comes back. It returns the
-// last message of the page (the next cursor) and how many came.
-func (n *Node) fetchPage(ctx context.Context, p peer.ID, req CatchUpRequest) (last Message, got int, err error) {
+// fetchPage runs one request and accepts what comes back, calling isNew
+// with each message accepted (not a duplicate). It returns the last
+// message of the page (the next cursor) and how many came.
+func (n *Node) fetchPage(ctx context.Context, p peer.ID, req CatchUpRequest, isNew func(Message)) (last Message, got int, err error) {
 	ctx, cancel := context.WithTimeout(ctx, catchUpTimeout)
 	defer cancel()
 	s, err := n.host.NewStream(ctx, p, CatchUpProtocol)
@@ -304,6 +370,7 @@ func (n *Node) fetchPage(ctx context.Context, p peer.ID, req CatchUpRequest) (la
 		case reason == "":
 			n.stats.update(func(s *Stats) { s.CatchUp.Fetched++ })
 			n.stats.topic(req.Topic, func(t *TopicStats) { t.Accepted++ })
+			isNew(m)
 		case reason == ReasonDuplicate:
 			// Expected: catch-up ranges overlap what gossip delivered.
 			n.stats.update(func(s *Stats) { s.CatchUp.Duplicates++ })
@@ -389,4 +456,163 @@ func (n *Node) serveCatchUp(s network.Stream) {
 	}
 	_ = s.Close()
 	n.stats.update(func(st *Stats) { st.CatchUp.Served++; st.CatchUp.Sent += uint64(sent) })
+}
+
+// hintBatch is one hint for the sender: raw to every peer in peers.
+type hintBatch struct {
+	raw   []byte
+	peers []peer.ID
+}
+
+// hint queues a hint to every connected peer but from (the peer the new
+// messages came from, which has them): for each topic in learned, catch
+// up from the earliest new message's creation, less the clock skew. A
+// full queue drops the batch, counted as unsent.
+func (n *Node) hint(from peer.ID, learned map[string]time.Time) {
+	var h CatchUpHint
+	for topic, t := range learned {
+		if k := kindOfTopic(topic); k != 0 {
+			h.Since[k-1] = t.Add(-n.cfg.MaxClockSkew)
+		}
+	}
+	b := hintBatch{raw: encodeCatchUpHint(h)}
+	for _, q := range n.host.Network().Peers() {
+		if q != from {
+			b.peers = append(b.peers, q)
+		}
+	}
+	if len(b.peers) == 0 {
+		return
+	}
+	select {
+	case n.hintOut <- b:
+	default:
+		n.stats.update(func(s *Stats) { s.CatchUp.HintsUnsent += uint64(len(b.peers)) })
+		n.log.Warn("p2p: catch-up hint queue full; hint dropped", "peers", len(b.peers))
+	}
+}
+
+// hintSender sends the queued hints, each batch's at most
+// hintSendConcurrency at once.
+func (n *Node) hintSender() {
+	sem := make(chan struct{}, hintSendConcurrency)
+	for {
+		var b hintBatch
+		select {
+		case <-n.ctx.Done():
+			return
+		case b = <-n.hintOut:
+		}
+		var wg sync.WaitGroup
+		for _, p := range b.peers {
+			sem <- struct{}{}
+			wg.Add(1)
+			go func() {
+				defer func() { <-sem; wg.Done() }()
+				err := n.sendHint(p, b.raw)
+				n.stats.update(func(s *Stats) {
+					if err != nil {
+						s.CatchUp.HintsUnsent++
+					} else {
+						s.CatchUp.HintsSent++
+					}
+				})
+				if err != nil {
+					n.log.Debug("p2p: catch-up hint not sent", "peer", p, "err", err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+}
+
+func (n *Node) sendHint(p peer.ID, raw []byte) error {
+	ctx, cancel := context.WithTimeout(n.ctx, hintTimeout)
+	defer cancel()
+	s, err := n.host.NewStream(ctx, p, CatchUpHintProtocol)
+	if err != nil {
+		return err
+	}
+	_ = s.SetDeadline(time.Now().Add(hintTimeout))
+	if _, err := s.Write(raw); err != nil {
+		_ = s.Reset()
+		return err
+	}
+	return s.Close()
+}
+
+// serveCatchUpHint takes one hint: it queues a catch-up from the hinting
+// peer, or drops the hint, counting either way.
+func (n *Node) serveCatchUpHint(s network.Stream) {
+	p := s.Conn().RemotePeer()
+	why, err := n.takeHint(s, p)
+	n.stats.update(func(st *Stats) {
+		st.CatchUp.HintsReceived++
+		if why != "" {
+			st.CatchUp.HintsDropped++
+		}
+	})
+	if why != "" {
+		n.log.Debug("p2p: catch-up hint dropped", "peer", p, "why", why, "err", err)
+		_ = s.Reset()
+		return
+	}
+	_ = s.Close()
+}
+
+// takeHint reads, checks and queues one hint from p; it returns why not
+// if it does not.
+func (n *Node) takeHint(s network.Stream, p peer.ID) (string, error) {
+	if !n.hints.allow(string(p), n.clock.Now()) {
+		return "rate limit", nil
+	}
+	_ = s.SetDeadline(time.Now().Add(hintTimeout))
+	raw, err := io.ReadAll(io.LimitReader(s, maxCatchUpHint+1))
+	if err != nil {
+		return "read", err
+	}
+	h, err := decodeCatchUpHint(raw)
+	if err != nil {
+		return "malformed", err
+	}
+	from, err := n.hintFrom(h)
+	if err != nil {
+		return "out of bounds", err
+	}
+	// Hints take at most half the queue: the rest is for the catch-ups
+	// of (re)connections, which have no other way in.
+	if len(n.catchUp) >= cap(n.catchUp)/2 {
+		return "catch-up queue full", nil
+	}
+	select {
+	case n.catchUp <- catchUpJob{peer: p, from: from}:
+		return "", nil
+	default:
+		return "catch-up queue full", nil
+	}
+}
+
+// hintFrom is where catching up on h starts, by topic: a hint from
+// beyond the clock skew is refused (it would ask for nothing, and an
+// honest peer's clock is not that far ahead); a time before the
+// retention window starts at the window.
+func (n *Node) hintFrom(h CatchUpHint) (map[string]time.Time, error) {
+	now := n.clock.Now()
+	floor := now.Add(-n.cfg.Retention)
+	from := map[string]time.Time{}
+	for i, t := range h.Since {
+		switch {
+		case t.IsZero():
+			continue
+		case t.After(now.Add(n.cfg.MaxClockSkew)):
+			return nil, fmt.Errorf("%v hint %v, %v ahead", Kind(i+1), t, t.Sub(now))
+		case t.Before(floor):
+			t = floor
+		}
+		from[Kind(i+1).Topic()] = t
+	}
+	if len(from) == 0 {
+		return nil, errors.New("empty hint")
+	}
+	return from, nil
 }

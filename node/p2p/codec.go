@@ -59,6 +59,10 @@ import (
 //	  bytes after = 4;  // 32-byte cursor ID
 //	  uint64 limit = 5;
 //	}
+//	message CatchUpHint { // field number = Kind; Unix ms, 0 = no hint
+//	  uint64 offers = 1; uint64 requests = 2; uint64 meter = 3;
+//	  uint64 attestations = 4; uint64 awards = 5;
+//	}
 
 // errNonCanonical is returned for input that parses but is not the
 // canonical encoding of what it parses to.
@@ -78,6 +82,7 @@ var (
 	attestationFields = []protowire.Type{lenDelim, varint, varint, varint, lenDelim}
 	awardFields       = []protowire.Type{lenDelim, lenDelim, lenDelim, varint, varint, varint, lenDelim}
 	catchUpFields     = []protowire.Type{lenDelim, varint, varint, lenDelim, varint}
+	hintFields        = []protowire.Type{varint, varint, varint, varint, varint}
 )
 
 // writer appends fields, leaving out zero values.
@@ -503,4 +508,58 @@ func decodeCatchUpRequest(raw []byte) (CatchUpRequest, error) {
 		return CatchUpRequest{}, fmt.Errorf("catch-up request: %w", errNonCanonical)
 	}
 	return r, nil
+}
+
+// hintKinds is the number of kinds a CatchUpHint has a time for.
+const hintKinds = int(KindAward)
+
+// CatchUpHint tells a peer that this node has just accepted, by catch-up,
+// messages it did not have before, and from when the peer should catch
+// up from this node to get them too: Since[k-1] is kind k's time, zero
+// for a kind with nothing new. At least one time is set.
+type CatchUpHint struct {
+	Since [hintKinds]time.Time // millisecond resolution
+}
+
+// maxCatchUpHint bounds a hint's encoding: five fields of a one-byte tag
+// and a varint of at most 10 bytes are 55 bytes.
+const maxCatchUpHint = 64
+
+func encodeCatchUpHint(h CatchUpHint) []byte {
+	var w writer
+	for i, t := range h.Since {
+		w.uint(protowire.Number(i+1), msOf(t))
+	}
+	return w
+}
+
+// decodeCatchUpHint parses a canonical, non-empty hint. It checks the
+// encoding only; the receiver checks the times against its clock.
+func decodeCatchUpHint(raw []byte) (CatchUpHint, error) {
+	if len(raw) > maxCatchUpHint {
+		return CatchUpHint{}, fmt.Errorf("catch-up hint of %d bytes, over %d", len(raw), maxCatchUpHint)
+	}
+	f, err := parse(raw, hintFields)
+	if err != nil {
+		return CatchUpHint{}, fmt.Errorf("catch-up hint: %w", err)
+	}
+	var h CatchUpHint
+	var errs [hintKinds]error
+	empty := true
+	for i := range h.Since {
+		var ms uint64
+		ms, errs[i] = f.small(i+1, math.MaxInt64, Kind(i+1).String())
+		h.Since[i] = timeOfMS(ms)
+		empty = empty && ms == 0
+	}
+	if err := errors.Join(errs[:]...); err != nil {
+		return CatchUpHint{}, fmt.Errorf("catch-up hint: %w", err)
+	}
+	if empty {
+		return CatchUpHint{}, errors.New("catch-up hint: empty")
+	}
+	if !bytes.Equal(encodeCatchUpHint(h), raw) {
+		return CatchUpHint{}, fmt.Errorf("catch-up hint: %w", errNonCanonical)
+	}
+	return h, nil
 }

@@ -27,8 +27,20 @@
 //     = publishing peer, replay (the Store, so it survives restarts) and a
 //     per-author rate limit; Reject or Ignore per reason, each counted.
 //   - Catch-up (catchup.go): /gridmint/catchup/1, a bounded
-//     request/response over the Store, run on start and after the node
-//     lost all its peers; responses are checked like gossip.
+//     request/response over the Store, run on start, after the node
+//     lost all its peers and from a peer that returns (over the time it
+//     was away); responses are checked like gossip. Healing spans any
+//     number of hops: a catch-up (other than at start) that accepts new
+//     messages sends each other connected peer a hint,
+//     /gridmint/catchup-hint/1, with per topic the earliest new
+//     message's creation less the clock skew (CatchUpHint, at most 64
+//     canonical bytes); the receiver catches up from the hinting peer
+//     over those topics from those times (clamped to the retention
+//     window), and hints its own other peers if that brings it anything
+//     new, so the hints die out where nobody learns more. Hints from the
+//     future or over one per peer per 10 s (burst 3) are dropped, as is
+//     a hint when the catch-up queue is half full; all counted in
+//     Stats.CatchUp.
 //
 // Node is the API; Store is implemented by node/store. Only package node
 // imports this package.

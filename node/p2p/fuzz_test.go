@@ -51,3 +51,37 @@ func FuzzDecodeCatchUpRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeCatchUpHint: decoding never panics, accepts only canonical,
+// bounded, non-empty input, and what it accepts the receiver can take
+// or refuse without panicking.
+func FuzzDecodeCatchUpHint(f *testing.F) {
+	var full CatchUpHint
+	for i := range full.Since {
+		full.Since[i] = Epoch.Add(-time.Duration(i) * time.Minute)
+	}
+	f.Add(encodeCatchUpHint(full))
+	f.Add(encodeCatchUpHint(meterHint(Epoch)))
+	f.Add([]byte{})
+	f.Add([]byte{0x18, 0x00})
+	n := &Node{cfg: Config{Retention: DefaultRetention, MaxClockSkew: DefaultMaxClockSkew}, clock: NewFakeClock()}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		h, err := decodeCatchUpHint(raw)
+		if err != nil {
+			return
+		}
+		if len(raw) > maxCatchUpHint {
+			t.Fatalf("decoded a hint of %d bytes", len(raw))
+		}
+		if again := encodeCatchUpHint(h); !bytes.Equal(again, raw) {
+			t.Fatalf("decoded hint re-encodes differently:\n in %x\nout %x", raw, again)
+		}
+		from, err := n.hintFrom(h)
+		floor := n.clock.Now().Add(-DefaultRetention)
+		for topic, s := range from {
+			if err != nil || kindOfTopic(topic) == 0 || s.Before(floor) || s.After(n.clock.Now().Add(DefaultMaxClockSkew)) {
+				t.Fatalf("hint %x: %s from %v (err %v)", raw, topic, s, err)
+			}
+		}
+	})
+}

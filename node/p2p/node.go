@@ -204,6 +204,7 @@ type Node struct {
 	check  *checker
 	stats  *counters
 	peers  *rateLimiter  // catch-up requests per peer
+	hints  *rateLimiter  // catch-up hints per peer
 	serve  chan struct{} // catch-up requests served at once
 
 	scoreMu sync.Mutex
@@ -224,6 +225,7 @@ type Node struct {
 	gap     gap
 	left    map[peer.ID]time.Time // when a peer's last connection closed
 	catchUp chan catchUpJob
+	hintOut chan hintBatch
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -271,12 +273,14 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		gater:   newGater(cfg.Clock),
 		stats:   newCounters(),
 		peers:   newRateLimiter(catchUpRate, catchUpBurst, 4096),
+		hints:   newRateLimiter(hintRate, hintBurst, 4096),
 		serve:   make(chan struct{}, catchUpConcurrency),
 		scores:  map[peer.ID]float64{},
 		mesh:    map[string]map[peer.ID]bool{},
 		topics:  map[string]*pubsub.Topic{},
 		left:    map[peer.ID]time.Time{},
 		catchUp: make(chan catchUpJob, 64),
+		hintOut: make(chan hintBatch, hintQueue),
 		ctx:     ctx,
 		cancel:  cancel,
 	}
@@ -338,12 +342,14 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	n.startGap()
 	n.host.SetStreamHandler(CatchUpProtocol, n.serveCatchUp)
+	n.host.SetStreamHandler(CatchUpHintProtocol, n.serveCatchUpHint)
 	n.host.Network().Notify(&network.NotifyBundle{
 		ConnectedF:    func(_ network.Network, c network.Conn) { n.onConnected(c.RemotePeer()) },
 		DisconnectedF: func(nw network.Network, c network.Conn) { n.onDisconnected(nw, c.RemotePeer()) },
 	})
 	n.goRun(n.dispatch)
 	n.goRun(n.catchUpWorker)
+	n.goRun(n.hintSender)
 	n.goRun(n.pruneLoop)
 	n.goRun(n.pingLoop)
 	if err := n.startDiscovery(bootstrap); err != nil {

@@ -326,6 +326,18 @@ type CatchUpStats struct {
 	Served     uint64 // requests served
 	Sent       uint64 // messages sent in responses
 	Refused    uint64 // requests refused: malformed, over the rate or busy
+	// Anti-entropy hints (CatchUpHintProtocol). HintsSent and HintsUnsent
+	// count hints to peers after a catch-up brought new messages:
+	// delivered, or not (the peer failed or the send queue was full).
+	// HintsReceived counts hints from peers, HintsDropped those of them
+	// not acted on: over the per-peer rate, malformed, from the future or
+	// with the catch-up queue half full. HintFetched counts the messages
+	// accepted by catch-ups that a hint started.
+	HintsSent     uint64
+	HintsUnsent   uint64
+	HintsReceived uint64
+	HintsDropped  uint64
+	HintFetched   uint64
 }
 
 // counters is the mutable Stats, guarded by mu.
