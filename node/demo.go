@@ -388,7 +388,9 @@ func (d *Demo) offerBattery(ctx context.Context, clock gridmint.Clock) bool {
 	if power < 100 {
 		return false
 	}
-	start := clock.Now().Add(time.Minute).Truncate(window).Add(window)
+	// At least two minutes ahead, so the offer's expiry (a minute before
+	// the window) is after the moment it is signed.
+	start := clock.Now().Add(2 * time.Minute).Truncate(window).Add(window)
 	o := gridmint.Offer{
 		Device: id, Zone: st.Zone, WindowStart: start, WindowEnd: start.Add(window),
 		Power: gridmint.W(float64(int64(power))), Direction: gridmint.DirectionDown,

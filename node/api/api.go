@@ -318,10 +318,26 @@ func (s *Server) quarantine(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) writeError(w http.ResponseWriter, code int, msg string) {
-	s.writeJSON(w, code, struct {
+// writeError answers with status and msg, and the gridmint error code
+// that status stands for, so every error body has the same shape.
+func (s *Server) writeError(w http.ResponseWriter, status int, msg string) {
+	code := gridmint.EInternal
+	switch status {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
+		code = gridmint.EInvalid
+	case http.StatusNotFound:
+		code = gridmint.ENotFound
+	case http.StatusConflict:
+		code = gridmint.EConflict
+	case http.StatusUnauthorized, http.StatusForbidden:
+		code = gridmint.EUnauthorized
+	case http.StatusServiceUnavailable:
+		code = gridmint.EUnavailable
+	}
+	s.writeJSON(w, status, struct {
 		Error string `json:"error"`
-	}{msg})
+		Code  string `json:"code"`
+	}{msg, code})
 }
 
 func (s *Server) writeJSON(w http.ResponseWriter, code int, v any) {

@@ -171,6 +171,9 @@ func DecodeOffer(body []byte, zoneOf func(gridmint.DeviceID) (string, error)) (g
 	if err := decodeStrict(body, &o); err != nil {
 		return o, err
 	}
+	if _, _, _, ok := o.Device.Parts(); !ok {
+		return o, gridmint.Errorf(gridmint.EInvalid, "offer: device %q: want one of this node's device ids, <node address>/<dialect>/<serial>", o.Device)
+	}
 	zone, err := zoneOf(o.Device)
 	if err != nil {
 		return o, err
@@ -201,6 +204,9 @@ func (s *Server) postOffer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	o, err := DecodeOffer(body, s.offerZone)
+	if err == nil && !o.Expiry.After(s.cfg.Clock.Now()) {
+		err = gridmint.Errorf(gridmint.EInvalid, "offer: expiry %v has passed", o.Expiry.UTC())
+	}
 	if err != nil {
 		s.writeErr(w, err)
 		return
@@ -240,6 +246,9 @@ func (s *Server) postRequest(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req, err := DecodeRequest(body)
+	if err == nil && !req.GateClosure.After(s.cfg.Clock.Now()) {
+		err = gridmint.Errorf(gridmint.EInvalid, "request: gate closure %v has passed", req.GateClosure.UTC())
+	}
 	if err != nil {
 		s.writeErr(w, err)
 		return

@@ -138,6 +138,8 @@ func TestPublishOfferEndpoint(t *testing.T) {
 		{"opted out", testToken, offer("0xn/goe/1"), http.StatusConflict, "opted out"},
 		{"unknown field", testToken, `{"device":"0xn/victron/battery-512","colour":"red"}`, http.StatusBadRequest, "colour"},
 		{"invalid window", testToken, strings.Replace(offer("0xn/victron/battery-512"), "18:00", "17:00", 1), http.StatusBadRequest, "empty"},
+		{"no device", testToken, `{}`, http.StatusBadRequest, "device"},
+		{"expired", testToken, strings.Replace(offer("0xn/victron/battery-512"), "2026-11-22T16:45:00Z", "2026-11-22T11:59:00Z", 1), http.StatusBadRequest, "has passed"},
 		{"valid, zone from the device", testToken, offer("0xn/victron/battery-512"), http.StatusCreated, `"id": "0xabc"`},
 	}
 	for _, tt := range tests {
@@ -164,6 +166,9 @@ func TestPublishRequestEndpoint(t *testing.T) {
 	}
 	if code, body := call(t, http.MethodPost, srv.URL+"/api/v1/requests", testToken, strings.Replace(valid, "50000", "-5", 1)); code != http.StatusBadRequest || !strings.Contains(body, "power") {
 		t.Errorf("negative power: %d %s, want 400 naming the power", code, body)
+	}
+	if code, body := call(t, http.MethodPost, srv.URL+"/api/v1/requests", testToken, strings.Replace(valid, "2026-11-22T16:45:00Z", "2026-11-22T12:00:00Z", 1)); code != http.StatusBadRequest || !strings.Contains(body, "gate closure") {
+		t.Errorf("gate closed: %d %s, want 400 naming the gate closure", code, body)
 	}
 	if code, body := call(t, http.MethodPost, srv.URL+"/api/v1/requests", testToken, valid); code != http.StatusCreated {
 		t.Errorf("valid: %d %s, want 201", code, body)
@@ -204,4 +209,17 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatalf("accepted an invalid request %+v: %v", r, err)
 		}
 	})
+}
+
+// TestErrorsHaveACode: every error body carries a gridmint error code,
+// also those the handlers write directly.
+func TestErrorsHaveACode(t *testing.T) {
+	srv := newNetworkServer(t, fakeNetwork{})
+	for _, path := range []string{"/api/v1/p2p/messages?from=notatime", "/api/v1/p2p/messages?limit=-1"} {
+		code, body := call(t, http.MethodGet, srv.URL+path, "", "")
+		var e struct{ Error, Code string }
+		if err := json.Unmarshal([]byte(body), &e); err != nil || code != http.StatusBadRequest || e.Code != "invalid" || e.Error == "" {
+			t.Errorf("GET %s = %d %s, want 400 with an error and code invalid", path, code, body)
+		}
+	}
 }

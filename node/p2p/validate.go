@@ -130,6 +130,9 @@ func (c *checker) check(topic string, raw []byte, o checkOpts) (Message, Reason,
 	if err := authorRules(m); err != nil {
 		return m, ReasonInvalidBody, err
 	}
+	if err := deadlineRules(m); err != nil {
+		return m, ReasonInvalidBody, err
+	}
 	if err := m.verify(); err != nil {
 		return m, ReasonBadSignature, err
 	}
@@ -159,6 +162,24 @@ func authorRules(m Message) error {
 		node, _, _, _ := o.Device.Parts()
 		if !strings.EqualFold(node, m.Author.Hex()) {
 			return fmt.Errorf("offer of device %s by %s, not its node", o.Device, m.Author)
+		}
+	}
+	return nil
+}
+
+// deadlineRules tie a body's deadline to the envelope's creation: an
+// offer that expired, or a request whose gate had closed, when it was
+// signed is void from the start. Later expiry is normal (catch-up serves
+// history), so the comparison is with Created, not with the clock.
+func deadlineRules(m Message) error {
+	switch b := m.Body.(type) {
+	case Offer:
+		if !b.Expiry.After(m.Created) {
+			return fmt.Errorf("offer expiring at %v, signed at %v", b.Expiry, m.Created)
+		}
+	case Request:
+		if !b.GateClosure.After(m.Created) {
+			return fmt.Errorf("request with gate closure %v, signed at %v", b.GateClosure, m.Created)
 		}
 	}
 	return nil

@@ -68,6 +68,12 @@ func TestCheck(t *testing.T) {
 	if err := store.PutMessage(StoredMessage{ID: seen.ID, Topic: TopicRequests, Created: now, Received: now, Raw: seen.Raw}); err != nil {
 		t.Fatal(err)
 	}
+	expiredOffer := bodies(8)[0].(Offer)
+	expiredOffer.Expiry = now
+	closedRequest := bodies(8)[1].(Request)
+	closedRequest.GateClosure = now.Add(-time.Second)
+	pastOffer := bodies(10)[0].(Offer) // valid when signed 3 h ago, expired since
+	pastOffer.WindowStart, pastOffer.WindowEnd, pastOffer.Expiry = now.Add(-time.Hour).Truncate(time.Second), now.Truncate(time.Second), now.Add(-2*time.Hour).Truncate(time.Second)
 	badChainSig := bodies(1)[3].(Attestation)
 	badChainSig.ChainSignature = bytes.Clone(Bodies(other, now, 1)[3].(Attestation).ChainSignature)
 
@@ -91,6 +97,9 @@ func TestCheck(t *testing.T) {
 		{"stale gossip is fine for catch-up", TopicAwards, sign(1, bodies(5)[4], now.Add(-time.Hour)), checkOpts{window: 24 * time.Hour}, "", pubsub.ValidationAccept},
 		{"offer of another node's device", TopicOffers, sign(1, foreignOffer, now), checkOpts{}, ReasonInvalidBody, pubsub.ValidationReject},
 		{"invalid request", TopicRequests, unchecked(Request{Zone: "DE-LU", Power: 5, Direction: gridmint.DirectionUp}), checkOpts{}, ReasonInvalidBody, pubsub.ValidationReject},
+		{"offer expired when signed", TopicOffers, sign(1, expiredOffer, now), checkOpts{}, ReasonInvalidBody, pubsub.ValidationReject},
+		{"request whose gate had closed when signed", TopicRequests, sign(1, closedRequest, now), checkOpts{}, ReasonInvalidBody, pubsub.ValidationReject},
+		{"an expired offer is fine history for catch-up", TopicOffers, sign(1, pastOffer, now.Add(-3*time.Hour)), checkOpts{window: 24 * time.Hour}, "", pubsub.ValidationAccept},
 		{"forged signature", TopicMeter, encodeEnvelope(forged), checkOpts{}, ReasonBadSignature, pubsub.ValidationReject},
 		{"chain signature by another key", TopicAttestations, sign(1, badChainSig, now), checkOpts{}, ReasonBadSignature, pubsub.ValidationReject},
 		{"published by another peer", TopicMeter, sign(1, bodies(6)[2], now), checkOpts{origin: peerOf(t, 2)}, ReasonAuthorMismatch, pubsub.ValidationReject},
