@@ -2,8 +2,11 @@ package firmwaresim
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -324,8 +327,35 @@ func TestHouseProfiles(t *testing.T) {
 }
 
 func TestEmbeddedFilesAreCopies(t *testing.T) {
-	// The parsers read these bytes; SOURCES.md gives their SHA-256. A
-	// cheap guard that nobody converted line endings or trimmed them.
+	// SOURCES.md gives the SHA-256 of every embedded file: nobody
+	// converted line endings, trimmed or edited one without saying so.
+	sources, err := os.ReadFile("profiles/SOURCES.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	listed := 0
+	for _, line := range strings.Split(string(sources), "\n") {
+		sum, name, ok := strings.Cut(line, "  ")
+		if !ok || len(sum) != 64 || strings.Contains(name, "/") {
+			continue // not a hash line, or one of the shared originals
+		}
+		listed++
+		data, err := os.ReadFile(filepath.Join("profiles", name))
+		if err != nil {
+			t.Errorf("SOURCES.md lists %s: %v", name, err)
+			continue
+		}
+		if got := fmt.Sprintf("%x", sha256.Sum256(data)); got != sum {
+			t.Errorf("profiles/%s: SHA-256 %s, SOURCES.md says %s", name, got, sum)
+		}
+	}
+	entries, err := os.ReadDir("profiles")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(entries) - 1; listed != want { // all but SOURCES.md
+		t.Errorf("SOURCES.md gives the SHA-256 of %d files, profiles/ holds %d data files", listed, want)
+	}
 	for name, data := range map[string][]byte{"midc": midcTXT, "ausgrid": ausgridCSV, "trondheim": trondheimCSV} {
 		if len(data) < 50_000 {
 			t.Errorf("%s: %d bytes", name, len(data))

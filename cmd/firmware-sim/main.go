@@ -91,6 +91,10 @@ dishonest, dishonest_modes (PV that lies: night+overrate+copy).
 Time of day: by default devices live the real local time, so PV is dark at
 night. Set --profile-start to a late morning, e.g. 2025-06-21T10:30:00Z,
 to see production at once; --speed makes simulated days pass faster.
+--speed moves the profiles (sun, loads, car habits), not the devices'
+clocks: power follows the sped-up profiles while energy counters integrate
+it over real time, as a real meter would (so a node's bounds of energy by
+nameplate power still hold), and fault rates per hour are per real hour.
 
 Usage: firmware-sim [flags]
 

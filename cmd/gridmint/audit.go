@@ -16,7 +16,7 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "the node's YAML configuration (else --data-dir of a demo)")
-	dataDir := fs.String("data-dir", node.DefaultDataDir, "a `gridmint demo` data dir, when there is no --config")
+	dataDir := fs.String("data-dir", node.DefaultDataDir, "the data dir of a gridmint demo, when there is no --config")
 	asJSON := fs.Bool("json", false, "print the full report as JSON")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: gridmint audit [--config FILE | --data-dir DIR] [--json]
@@ -44,7 +44,7 @@ Flags:
 			return err
 		}
 	}
-	rep, err := node.Audit(ctx, cfg, node.Options{Passphrase: passphraseFromEnvOrPrompt(stderr, false)})
+	rep, err := node.Audit(ctx, cfg, node.Options{Passphrase: passphraseFromEnvOrPrompt(stderr, false, configPassphraseOption)})
 	if err != nil {
 		return err
 	}

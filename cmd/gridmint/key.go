@@ -16,17 +16,21 @@ import (
 // key's passphrase, for services started without a terminal.
 const passphraseEnv = "GRIDMINT_PASSPHRASE"
 
+// configPassphraseOption is where run and audit read a passphrase file.
+const configPassphraseOption = "identity.passphrase_file in the config"
+
 // passphraseFromEnvOrPrompt returns the passphrase source of a command:
 // GRIDMINT_PASSPHRASE, else a prompt on the terminal (twice when confirm
-// is set), else an error that says how to provide one.
-func passphraseFromEnvOrPrompt(prompt io.Writer, confirm bool) func() ([]byte, error) {
+// is set), else an error that says how to provide one, naming the
+// command's own file option (fileOption).
+func passphraseFromEnvOrPrompt(prompt io.Writer, confirm bool, fileOption string) func() ([]byte, error) {
 	return func() ([]byte, error) {
 		if p, ok := os.LookupEnv(passphraseEnv); ok {
 			return []byte(p), nil
 		}
 		fd := int(os.Stdin.Fd())
 		if !term.IsTerminal(fd) {
-			return nil, fmt.Errorf("no passphrase: set %s or identity.passphrase_file in the config (init: --passphrase-file), or run on a terminal", passphraseEnv)
+			return nil, fmt.Errorf("no passphrase: set %s or %s, or run on a terminal", passphraseEnv, fileOption)
 		}
 		fmt.Fprint(prompt, "Node key passphrase: ")
 		p, err := term.ReadPassword(fd)
@@ -79,7 +83,7 @@ Flags:
 	if *passFile != "" {
 		pass, err = node.ReadPassphraseFile(*passFile)
 	} else {
-		pass, err = passphraseFromEnvOrPrompt(stderr, true)()
+		pass, err = passphraseFromEnvOrPrompt(stderr, true, "--passphrase-file")()
 	}
 	if err != nil {
 		return fmt.Errorf("init: %w", err)

@@ -113,7 +113,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	o := node.DemoOptions{Version: version}
 	fs.StringVar(&o.DataDir, "data-dir", node.DefaultDataDir, "directory for the store, the node key and the simulated devices' counters")
 	fs.StringVar(&o.HTTPAddr, "http-addr", node.DefaultHTTPAddr, "host:port of the API and web page")
-	fs.StringVar(&o.MQTTAddr, "mqtt-addr", "127.0.0.1:1883", "host:port of the embedded MQTT broker (port 0: any free port)")
+	fs.StringVar(&o.MQTTAddr, "mqtt-addr", "127.0.0.1:1883", "host:port of the embedded MQTT broker (port 0: any free port; with --nodes every node takes a free port)")
 	fs.DurationVar(&o.SimPeriod, "sim-period", 0, "publish period of the simulated devices (default 5s, OpenDTU's)")
 	p2pListen := fs.String("p2p-listen", "", "comma-separated libp2p listen multiaddrs (default loopback TCP and QUIC on free ports)")
 	bootstrap := fs.String("bootstrap", "", "comma-separated bootstrap peers, multiaddrs ending in /p2p/<peer ID>")
@@ -153,7 +153,7 @@ Flags:
 	}
 	o.P2PListen, o.Bootstrap = splitList(*p2pListen), splitList(*bootstrap)
 	o.Logger = log
-	o.Passphrase = passphraseFromEnvOrPrompt(stderr, false)
+	o.Passphrase = passphraseFromEnvOrPrompt(stderr, false, configPassphraseOption)
 	d, err := node.StartDemo(ctx, o)
 	if err != nil {
 		return err
@@ -209,7 +209,7 @@ func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	n, err := node.Start(ctx, cfg, node.Options{Logger: log, Version: version, Passphrase: passphraseFromEnvOrPrompt(stderr, false)})
+	n, err := node.Start(ctx, cfg, node.Options{Logger: log, Version: version, Passphrase: passphraseFromEnvOrPrompt(stderr, false, configPassphraseOption)})
 	if err != nil {
 		return err
 	}

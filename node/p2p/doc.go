@@ -42,6 +42,11 @@
 //     a hint when the catch-up queue is half full; all counted in
 //     Stats.CatchUp.
 //
+// Time: every message time (creation, freshness, skew, retention, rate
+// limits) comes from the injected Config.Clock, so tests can move it.
+// Network timers (dial back-off, stream deadlines, DHT re-advertising,
+// pings) use the wall clock, as libp2p itself does: they pace real I/O.
+//
 // Node is the API; Store is implemented by node/store. Only package node
 // imports this package.
 package p2p
