@@ -94,11 +94,11 @@ func BenchmarkSetpointRoundTrip(b *testing.B) {
 		b.Run(c.name, func(b *testing.B) {
 			deadline := time.Now().Add(30 * time.Second)
 			for {
-				if _, _, ok := d.Node.ingest.Device(id); ok {
+				if st, _, ok := d.Node.ingest.Device(id); ok && st.Online {
 					break
 				}
 				if time.Now().After(deadline) {
-					b.Fatalf("%s never appeared", id)
+					b.Fatalf("%s never came online", id)
 				}
 				time.Sleep(10 * time.Millisecond)
 			}
