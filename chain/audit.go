@@ -3,6 +3,7 @@ package chain
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math/big"
 	"slices"
 
@@ -30,6 +31,15 @@ type Evidence struct {
 	// RECIssued is the Wh of attested claims the node knows were issued,
 	// by token id.
 	RECIssued map[TokenID]*big.Int
+	// IssueBatches are the Wh of each REC batch the node submitted and saw
+	// mined, by batch id: each must be on chain as an Issued event of that
+	// many Wh. Unlike the totals above this holds on a shared chain too,
+	// where other nodes submit batches the node does not know.
+	IssueBatches map[common.Hash]*big.Int
+	// RewardRecords are the FLEX base units of each reward record the node
+	// submitted and saw mined, by record id: each must be on chain as a
+	// Rewarded event of that amount.
+	RewardRecords map[common.Hash]*big.Int
 }
 
 // AuditOptions tune Audit.
@@ -85,6 +95,10 @@ type AuditReport struct {
 	RECIssued   *big.Int     `json:"recIssued"` // Wh, sum of Issued batches
 	Large       []Event      `json:"large,omitempty"`
 	Differences []Difference `json:"differences"`
+	// EvidenceBatches and EvidenceRecords count the REC batches and FLEX
+	// reward records of the evidence checked one by one.
+	EvidenceBatches int `json:"evidenceBatches"`
+	EvidenceRecords int `json:"evidenceRecords"`
 }
 
 // Audit recomputes FLEX and REC supply from every event of the contracts
@@ -113,6 +127,14 @@ func Audit(ctx context.Context, be AuditBackend, a Addresses, ev Evidence, opt A
 		return s
 	}
 	recMinted := new(big.Int)
+	issuedBatches := map[common.Hash]*big.Int{} // Issued Wh by batch id
+	rewardRecords := map[common.Hash]*big.Int{} // Rewarded amount by record id
+	add := func(m map[common.Hash]*big.Int, k common.Hash, v *big.Int) {
+		if m[k] == nil {
+			m[k] = new(big.Int)
+		}
+		m[k].Add(m[k], v)
+	}
 	dec := newDecoder(a)
 	var zero common.Address
 	for from := a.DeployBlock; from <= rep.Block.Number; from += opt.Chunk {
@@ -143,6 +165,7 @@ func Audit(ctx context.Context, be AuditBackend, a Addresses, ev Evidence, opt A
 					}
 				case EventRewarded:
 					f.Rewarded.Add(f.Rewarded, e.Amount)
+					add(rewardRecords, e.Ref, e.Amount)
 				case EventReserved:
 					f.Reserved.Add(f.Reserved, e.Amount)
 				case EventSlashed:
@@ -164,6 +187,7 @@ func Audit(ctx context.Context, be AuditBackend, a Addresses, ev Evidence, opt A
 					s.Retired.Add(s.Retired, e.Amount)
 				case EventIssued:
 					rep.RECIssued.Add(rep.RECIssued, e.Amount)
+					add(issuedBatches, e.Ref, e.Amount)
 				}
 			}
 		}
@@ -186,6 +210,20 @@ func Audit(ctx context.Context, be AuditBackend, a Addresses, ev Evidence, opt A
 	if ev.FLEXRewarded != nil {
 		diff("FLEX rewarded vs evidence", nil, f.Rewarded, ev.FLEXRewarded)
 	}
+
+	evidenceItems := func(what string, want, got map[common.Hash]*big.Int) {
+		ids := slices.SortedFunc(maps.Keys(want), func(x, y common.Hash) int { return x.Cmp(y) })
+		for _, id := range ids {
+			g := got[id]
+			if g == nil {
+				g = new(big.Int)
+			}
+			diff(what+" "+id.Hex()+" vs evidence", nil, g, want[id])
+		}
+	}
+	rep.EvidenceBatches, rep.EvidenceRecords = len(ev.IssueBatches), len(ev.RewardRecords)
+	evidenceItems("REC batch", ev.IssueBatches, issuedBatches)
+	evidenceItems("FLEX reward record", ev.RewardRecords, rewardRecords)
 
 	rb := rec.NewREC()
 	diff("REC minted vs Issued batches", nil, recMinted, rep.RECIssued)

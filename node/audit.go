@@ -14,12 +14,15 @@ import (
 
 // Audit recomputes FLEX and REC supply from the settlement chain's events
 // and compares it with the contracts' totals, their Issued and Rewarded
-// records, and the node's own attested evidence. It opens the node's
-// key and chain, so on the embedded chain the node must not be running.
+// records, and the node's own evidence: every attested batch and reward
+// record the node submitted and saw mined (its chain intents) must be on
+// chain as submitted, and on the embedded chain, where the node is the
+// only submitter, the totals must match too. It opens the node's key and
+// chain, so on the embedded chain the node must not be running.
 //
-// The node's evidence is empty today: the certificate and flexibility
-// modules that produce attested records are not built yet, so the audit
-// checks the chain against itself.
+// Until the certificate and flexibility modules exist the node submits no
+// batches, so its evidence is empty and the audit checks the chain
+// against itself.
 func Audit(ctx context.Context, cfg Config, opts Options) (*chain.AuditReport, error) {
 	if opts.Clock == nil {
 		opts.Clock = gridmint.SystemClock{}
@@ -48,7 +51,19 @@ func Audit(ctx context.Context, cfg Config, opts Options) (*chain.AuditReport, e
 		return nil, err
 	}
 	defer c.Close()
-	return chain.Audit(ctx, c.Backend(), c.Contracts(), chain.Evidence{}, chain.AuditOptions{})
+	intents, err := chain.NewFileIntents(filepath.Join(cfg.DataDir, chainDir, chainIntentsDir))
+	if err != nil {
+		return nil, err
+	}
+	all, err := intents.AllIntents(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ev, err := chain.EvidenceFromIntents(all, cfg.Chain.RPC == "")
+	if err != nil {
+		return nil, fmt.Errorf("audit: the node's evidence: %w", err)
+	}
+	return chain.Audit(ctx, c.Backend(), c.Contracts(), ev, chain.AuditOptions{})
 }
 
 // DemoDataConfig is the configuration of a `gridmint demo` data dir, for

@@ -2,9 +2,13 @@ package node
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gridmint/gridmint/chain"
 )
 
 // TestDemoSettlementAndNetwork starts the demo and checks what it adds
@@ -106,5 +110,64 @@ func TestDemoSettlementAndNetwork(t *testing.T) {
 	}
 	if again.IndexHead.Number < ci.IndexHead.Number {
 		t.Errorf("index head %d after restart, was %d", again.IndexHead.Number, ci.IndexHead.Number)
+	}
+}
+
+// TestAuditChecksTheNodesOwnBatches: `gridmint audit` takes the node's
+// evidence from the batches it submitted. A batch the node issued audits
+// clean; with the record of it gone, the chain holds REC the node cannot
+// account for, and the audit says so.
+func TestAuditChecksTheNodesOwnBatches(t *testing.T) {
+	dir := t.TempDir()
+	clock := newFastClock(time.Date(2026, 6, 21, 11, 0, 0, 0, time.UTC), demoSpeed)
+	d, err := StartDemo(context.Background(), demoOptions(dir, clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c := d.Node.chain
+	head, err := c.Backend().HeaderByNumber(ctx, nil)
+	if err != nil {
+		d.Close()
+		t.Fatal(err)
+	}
+	id := d.Node.Identity()
+	zone, _ := chain.ZoneBytes(DemoZone)
+	b := chain.NewIssueBatch([]chain.Claim{{Device: chain.DeviceKey(id.Address + "/opendtu/" + DemoInverterSerial), Owner: id.Account,
+		Zone: zone, Technology: chain.TechnologySolarPV, Hour: head.Time/3600 - 2, Wh: 1234}})
+	sig, err := chain.Sign(id.Private, c.RECDomain().Digest(b.StructHash()))
+	if err == nil {
+		_, err = c.Issue(ctx, b, [][]byte{sig})
+	}
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	rep, err := Audit(ctx, DemoDataConfig(dir), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Differences) != 0 || rep.EvidenceBatches != 1 || rep.RECIssued.Int64() != 1234 {
+		t.Errorf("audit: %d evidence batches, %v Wh issued, differences %v; want 1 batch of 1234 Wh and none", rep.EvidenceBatches, rep.RECIssued, rep.Differences)
+	}
+
+	intents, err := filepath.Glob(filepath.Join(dir, chainDir, chainIntentsDir, "*.json"))
+	if err != nil || len(intents) == 0 {
+		t.Fatalf("intent files %v, %v", intents, err)
+	}
+	for _, f := range intents {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rep, err = Audit(ctx, DemoDataConfig(dir), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Differences) == 0 {
+		t.Error("REC on chain that the node has no record of: no difference")
 	}
 }
