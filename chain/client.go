@@ -595,81 +595,114 @@ func (c *Client) nonceLocked(ctx context.Context) (uint64, error) {
 
 // sendNew signs the intent's call with a fresh nonce (or, with replace,
 // the same nonce and fees raised by 25 %), records the intent with the
-// signed transaction, then broadcasts it.
+// signed transaction, then broadcasts it (retrying transient failures).
+//
+// It never signs a second transaction itself. A "nonce too low" answer
+// may mean that this very transaction got through on an earlier try whose
+// answer was lost (a timeout, a reset connection) and is mined already;
+// signing again with a fresh nonce would then execute the operation twice
+// (a transfer or a stake, which the contracts cannot recognise as a
+// repeat). So sendNew returns as if sent and leaves it to follow, which
+// looks up the receipts of every transaction recorded in the intent and
+// the block that used the nonce, and signs again only when none of ours
+// is there (and the contract does not show the operation done).
 func (c *Client) sendNew(ctx context.Context, in *Intent, gas uint64, replace *SentTx) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for attempt := 0; ; attempt++ {
-		var nonce uint64
-		var err error
-		if replace != nil {
-			nonce = replace.Nonce
-		} else if nonce, err = c.nonceLocked(ctx); err != nil {
-			return err
+	var nonce uint64
+	var err error
+	if replace != nil {
+		nonce = replace.Nonce
+	} else if nonce, err = c.nonceLocked(ctx); err != nil {
+		return err
+	}
+	tip, feeCap, err := c.fees(ctx)
+	if err != nil {
+		return err
+	}
+	if replace != nil {
+		var old types.Transaction
+		if err := old.UnmarshalBinary(replace.Raw); err == nil {
+			tip = maxBig(tip, bump(old.GasTipCap()))
+			feeCap = maxBig(feeCap, bump(old.GasFeeCap()))
+			gas = old.Gas()
 		}
-		tip, feeCap, err := c.fees(ctx)
-		if err != nil {
-			return err
+	}
+	need := new(big.Int).Mul(feeCap, new(big.Int).SetUint64(gas))
+	bal, err := retry(ctx, c, "balance", func() (*big.Int, error) { return c.be.BalanceAt(ctx, c.from, nil) })
+	if err != nil {
+		return fmt.Errorf("chain: balance: %w", err)
+	}
+	if bal.Cmp(need) < 0 {
+		return c.failIfUnsent(ctx, in, &InsufficientFundsError{Account: c.from, Have: bal, Need: need})
+	}
+	to := in.To
+	tx, err := types.SignNewTx(c.key, c.signer, &types.DynamicFeeTx{
+		ChainID: c.chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap, Gas: gas, To: &to, Data: in.Data,
+	})
+	if err != nil {
+		return fmt.Errorf("chain: sign: %w", err)
+	}
+	raw, err := tx.MarshalBinary()
+	if err != nil {
+		return fmt.Errorf("chain: encode tx: %w", err)
+	}
+	// Recorded before it can reach any node: whatever happens next, a
+	// restart knows the hash to look for.
+	in.Txs = append(in.Txs, SentTx{Hash: tx.Hash(), Nonce: nonce, Raw: raw})
+	in.State, in.Updated = IntentPending, c.now()
+	if err := c.intents.PutIntent(ctx, *in); err != nil {
+		return fmt.Errorf("chain: record intent: %w", err)
+	}
+	if c.afterRecord != nil {
+		c.afterRecord(*in)
+	}
+	c.log.Info("chain: sending", "kind", in.Kind, "ref", in.Ref, "tx", tx.Hash(), "nonce", nonce, "gas", gas)
+	tries := 0
+	_, err = retry(ctx, c, "send", func() (struct{}, error) {
+		tries++
+		return struct{}{}, c.be.SendTransaction(ctx, tx)
+	})
+	switch {
+	case err == nil || isKnown(err):
+		if replace == nil {
+			c.nextNonce = nonce + 1
 		}
-		if replace != nil {
-			var old types.Transaction
-			if err := old.UnmarshalBinary(replace.Raw); err == nil {
-				tip = maxBig(tip, bump(old.GasTipCap()))
-				feeCap = maxBig(feeCap, bump(old.GasFeeCap()))
-				gas = old.Gas()
-			}
+		if c.afterSend != nil {
+			c.afterSend(*in)
 		}
-		need := new(big.Int).Mul(feeCap, new(big.Int).SetUint64(gas))
-		bal, err := retry(ctx, c, "balance", func() (*big.Int, error) { return c.be.BalanceAt(ctx, c.from, nil) })
-		if err != nil {
-			return fmt.Errorf("chain: balance: %w", err)
+		return nil
+	case isNonceTooLow(err):
+		// Maybe ours (see above): follow decides from the chain. Either
+		// way the nonce is used: never hand it out again, even if the
+		// node's pending nonce lags.
+		if replace == nil {
+			c.nextNonce, c.nonceOK = nonce+1, true
 		}
-		if bal.Cmp(need) < 0 {
-			return c.failIfUnsent(ctx, in, &InsufficientFundsError{Account: c.from, Have: bal, Need: need})
+		c.log.Warn("chain: nonce used already; checking whether by this intent before signing again",
+			"kind", in.Kind, "ref", in.Ref, "tx", tx.Hash(), "nonce", nonce, "tries", tries)
+		return nil
+	case isInsufficientFunds(err):
+		c.nonceOK = false
+		cause := &InsufficientFundsError{Account: c.from, Have: bal, Need: need}
+		if tries > 1 {
+			// An earlier try may have reached the node: keep it.
+			return cause
 		}
-		to := in.To
-		tx, err := types.SignNewTx(c.key, c.signer, &types.DynamicFeeTx{
-			ChainID: c.chainID, Nonce: nonce, GasTipCap: tip, GasFeeCap: feeCap, Gas: gas, To: &to, Data: in.Data,
-		})
-		if err != nil {
-			return fmt.Errorf("chain: sign: %w", err)
+		// Refused on its only try: no node has it, forget it.
+		in.Txs = in.Txs[:len(in.Txs)-1]
+		if len(in.Txs) == 0 {
+			return c.markFailed(ctx, *in, cause)
 		}
-		raw, err := tx.MarshalBinary()
-		if err != nil {
-			return fmt.Errorf("chain: encode tx: %w", err)
-		}
-		in.Txs = append(in.Txs, SentTx{Hash: tx.Hash(), Nonce: nonce, Raw: raw})
-		in.State, in.Updated = IntentPending, c.now()
 		if err := c.intents.PutIntent(ctx, *in); err != nil {
-			return fmt.Errorf("chain: record intent: %w", err)
+			return errors.Join(cause, err)
 		}
-		if c.afterRecord != nil {
-			c.afterRecord(*in)
-		}
-		c.log.Info("chain: sending", "kind", in.Kind, "ref", in.Ref, "tx", tx.Hash(), "nonce", nonce, "gas", gas)
-		_, err = retry(ctx, c, "send", func() (struct{}, error) { return struct{}{}, c.be.SendTransaction(ctx, tx) })
-		switch {
-		case err == nil || isKnown(err):
-			if replace == nil {
-				c.nextNonce = nonce + 1
-			}
-			if c.afterSend != nil {
-				c.afterSend(*in)
-			}
-			return nil
-		case isNonceTooLow(err) && replace == nil && attempt < 3:
-			// Another transaction took the nonce: this one can never be
-			// mined. Sign again with a fresh nonce.
-			c.nonceOK = false
-			continue
-		case isInsufficientFunds(err):
-			return c.failIfUnsent(ctx, in, &InsufficientFundsError{Account: c.from, Have: bal, Need: need})
-		default:
-			// Possibly sent: the intent stays pending; follow or
-			// Reconcile rebroadcasts it.
-			c.nonceOK = false
-			return fmt.Errorf("chain: send %s: %w", in.Kind, err)
-		}
+		return cause
+	default:
+		// Possibly sent: the intent stays pending; follow or
+		// Reconcile rebroadcasts it.
+		c.nonceOK = false
+		return fmt.Errorf("chain: send %s: %w", in.Kind, err)
 	}
 }
 
@@ -964,7 +997,7 @@ func transient(ctx context.Context, err error) bool {
 		return false
 	}
 	s := strings.ToLower(err.Error())
-	for _, p := range []string{"connection", "timeout", "deadline", "eof", "temporar", "too many requests", "429", "502", "indexing is in progress", "503", "504", "unavailable", "reset by peer", "broken pipe"} {
+	for _, p := range []string{"connection", "timeout", "deadline", "eof", "temporar", "too many requests", "429", "rate limit", "502", "indexing is in progress", "503", "504", "unavailable", "reset by peer", "broken pipe"} {
 		if strings.Contains(s, p) {
 			return true
 		}

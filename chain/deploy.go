@@ -113,6 +113,12 @@ func (c *Client) create(ctx context.Context, name, bin string, args []byte) (com
 		return common.Address{}, 0, fmt.Errorf("chain: sign: %w", err)
 	}
 	_, err = retry(ctx, c, "send", func() (struct{}, error) { return struct{}{}, c.be.SendTransaction(ctx, tx) })
+	if err != nil && isNonceTooLow(err) {
+		// An earlier try whose answer was lost may have got it mined.
+		if r, rerr := c.be.TransactionReceipt(ctx, tx.Hash()); rerr == nil && r != nil {
+			err = nil
+		}
+	}
 	if err != nil && !isKnown(err) {
 		c.nonceOK = false
 		c.mu.Unlock()

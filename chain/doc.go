@@ -13,7 +13,13 @@
 // Idempotency: every operation has a deterministic id (IntentID); the
 // client records an Intent holding the signed transaction in an
 // IntentStore before sending it, and Reconcile settles pending intents
-// from receipts and contract state after a restart.
+// from receipts and contract state after a restart. Transient RPC
+// failures (transport errors, timeouts, rate limits) are retried with
+// doubling back-off (Config.Attempts, Backoff, MaxBackoff, Sleep); a
+// refusal (revert, no funds) is not. A transaction is signed again with
+// a new nonce only after the receipts of the intent's recorded
+// transactions and the block that used its nonce show that none of them
+// was mined, so a send whose answer was lost never executes twice.
 //
 // Indexing: Indexer follows the contracts' events, Confirmations blocks
 // behind the head, into an IndexStore, rewinding on reorgs; Index answers
