@@ -207,6 +207,13 @@ func (s *Server) postOffer(w http.ResponseWriter, r *http.Request) {
 	if err == nil && !o.Expiry.After(s.cfg.Clock.Now()) {
 		err = gridmint.Errorf(gridmint.EInvalid, "offer: expiry %v has passed", o.Expiry.UTC())
 	}
+	if err == nil {
+		if st, ok := s.cfg.Control.Device(o.Device); ok {
+			if most, why := shiftablePower(st.Device); most > 0 && o.Power > most {
+				err = gridmint.Errorf(gridmint.EInvalid, "offer: power %.0f W: device %s can shift at most %.0f W (%s)", float64(o.Power), o.Device, float64(most), why)
+			}
+		}
+	}
 	if err != nil {
 		s.writeErr(w, err)
 		return
@@ -217,6 +224,23 @@ func (s *Server) postOffer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.writeJSON(w, http.StatusCreated, m)
+}
+
+// shiftablePower is the most power a device can move its home's net
+// consumption by, from its registry entry, with the entry it comes from;
+// 0 when the registry says nothing (then only the protocol's 1 MW bound
+// applies). A battery swings from full charge to full discharge; a
+// charger's current is at most 230 V on each of three phases.
+func shiftablePower(d gridmint.Device) (gridmint.W, string) {
+	switch {
+	case d.Kind == gridmint.KindBattery && d.Limits.MaxCharge+d.Limits.MaxDischarge > 0:
+		return d.Limits.MaxCharge + d.Limits.MaxDischarge, "its max charge + max discharge"
+	case d.Kind == gridmint.KindEVCharger && d.Limits.MaxCurrent > 0:
+		return gridmint.W(d.Limits.MaxCurrent * 230 * 3), "its max current × 230 V × 3 phases"
+	case d.Nameplate > 0:
+		return d.Nameplate, "its nameplate"
+	}
+	return 0, ""
 }
 
 // offerZone is the zone of a device this node may offer: one of its own

@@ -43,7 +43,7 @@ var networkNow = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
 
 func newNetworkServer(t *testing.T, fn fakeNetwork) *httptest.Server {
 	battery := devices.DeviceState{Device: gridmint.Device{ID: "0xn/victron/battery-512", Kind: gridmint.KindBattery, Dialect: "victron",
-		Serial: "battery-512", Zone: "DE-LU"}}
+		Serial: "battery-512", Zone: "DE-LU", Limits: gridmint.SafetyLimits{MaxCharge: 3000, MaxDischarge: 2000}}}
 	optedOut := devices.DeviceState{Device: gridmint.Device{ID: "0xn/goe/1", Kind: gridmint.KindEVCharger, Dialect: "goe", Serial: "1", OptOut: true}}
 	fc := fakeControl{DeviceFn: func(id gridmint.DeviceID) (devices.DeviceState, bool) {
 		switch id {
@@ -139,6 +139,7 @@ func TestPublishOfferEndpoint(t *testing.T) {
 		{"unknown field", testToken, `{"device":"0xn/victron/battery-512","colour":"red"}`, http.StatusBadRequest, "colour"},
 		{"invalid window", testToken, strings.Replace(offer("0xn/victron/battery-512"), "18:00", "17:00", 1), http.StatusBadRequest, "empty"},
 		{"no device", testToken, `{}`, http.StatusBadRequest, "device"},
+		{"more than the battery can shift", testToken, strings.Replace(offer("0xn/victron/battery-512"), `"power_w":3000`, `"power_w":5001`, 1), http.StatusBadRequest, "at most 5000 W"},
 		{"expired", testToken, strings.Replace(offer("0xn/victron/battery-512"), "2026-11-22T16:45:00Z", "2026-11-22T11:59:00Z", 1), http.StatusBadRequest, "has passed"},
 		{"valid, zone from the device", testToken, offer("0xn/victron/battery-512"), http.StatusCreated, `"id": "0xabc"`},
 	}
