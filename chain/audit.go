@@ -114,7 +114,8 @@ func Audit(ctx context.Context, be AuditBackend, a Addresses, ev Evidence, opt A
 	if err != nil {
 		return nil, fmt.Errorf("chain: audit: head: %w", err)
 	}
-	rep := &AuditReport{Block: BlockRef{Number: head.Number.Uint64(), Hash: head.Hash(), Time: head.Time}, RECIssued: new(big.Int)}
+	rep := &AuditReport{Block: BlockRef{Number: head.Number.Uint64(), Hash: head.Hash(), Time: head.Time}, RECIssued: new(big.Int),
+		REC: []SupplyREC{}, Differences: []Difference{}}
 	f := &rep.FLEX
 	f.Minted, f.Burned, f.Rewarded, f.Reserved, f.Slashed = new(big.Int), new(big.Int), new(big.Int), new(big.Int), new(big.Int)
 	recs := map[TokenID]*SupplyREC{}
