@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/http"
 	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -126,6 +127,13 @@ func NewSimulated(cfg SimulatedConfig) (*Simulated, error) {
 	head := backend.BlockChain().CurrentBlock()
 	log.Info("embedded chain started", "dir", cfg.Dir, "head", head.Number, "hash", head.Hash())
 	return &Simulated{cfg: cfg, node: stack, eth: backend, beacon: beacon, client: ethclient.NewClient(stack.Attach())}, nil
+}
+
+// RPCHandler serves the chain's JSON-RPC (eth, net, web3 and filters)
+// over HTTP, for tools that read it by URL: `gridmint audit` against
+// chain.rpc, a block explorer, a wallet.
+func (s *Simulated) RPCHandler() (http.Handler, error) {
+	return s.node.RPCHandler()
 }
 
 // Backend is the chain's client. SendTransaction seals a block right

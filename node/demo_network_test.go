@@ -2,12 +2,15 @@ package node
 
 import (
 	"context"
+	"fmt"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/gridmint/gridmint/chain"
 )
 
@@ -152,6 +155,46 @@ func TestAuditChecksTheNodesOwnBatches(t *testing.T) {
 	}
 	if len(rep.Differences) != 0 || rep.EvidenceBatches != 1 || rep.RECIssued.Int64() != 1234 {
 		t.Errorf("audit: %d evidence batches, %v Wh issued, differences %v; want 1 batch of 1234 Wh and none", rep.EvidenceBatches, rep.RECIssued, rep.Differences)
+	}
+
+	// Read-only over JSON-RPC, without the key: the embedded chain served
+	// by URL as any EVM node would serve it.
+	sim, err := chain.NewSimulated(chain.SimulatedConfig{Dir: filepath.Join(dir, chainDir, chainEmbeddedDir),
+		Alloc: types.GenesisAlloc{id.Account: {Balance: chain.SimulatedFunds}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler, err := sim.RPCHandler()
+	if err != nil {
+		sim.Close()
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(handler)
+	addrs, _, err := readContracts(filepath.Join(dir, chainDir, chainContractsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside, err := AuditRPC(ctx, srv.URL, addrs, chain.Evidence{})
+	if err == nil && (len(outside.Differences) != 0 || outside.RECIssued.Int64() != 1234 || outside.EvidenceBatches != 0) {
+		err = fmt.Errorf("%d Wh issued, %d evidence batches, differences %v; want 1234 Wh, none, none", outside.RECIssued, outside.EvidenceBatches, outside.Differences)
+	}
+	if err != nil {
+		t.Errorf("outside audit over RPC: %v", err)
+	}
+	cfg := DemoDataConfig(dir)
+	cfg.Identity.PassphraseFile = filepath.Join(t.TempDir(), "absent") // the key is not needed
+	cfg.Chain.RPC = srv.URL
+	cfg.Chain.Contracts = ContractsConfig{Registry: addrs.Registry.Hex(), REC: addrs.REC.Hex(), FLEX: addrs.FLEX.Hex(), DeployBlock: addrs.DeployBlock}
+	viaRPC, err := Audit(ctx, cfg, Options{})
+	if err == nil && (len(viaRPC.Differences) != 0 || viaRPC.EvidenceBatches != 1) {
+		err = fmt.Errorf("%d evidence batches, differences %v; want the node's 1 batch checked, none", viaRPC.EvidenceBatches, viaRPC.Differences)
+	}
+	if err != nil {
+		t.Errorf("node audit with chain.rpc: %v", err)
+	}
+	srv.Close()
+	if err := sim.Close(); err != nil {
+		t.Fatal(err)
 	}
 
 	intents, err := filepath.Glob(filepath.Join(dir, chainDir, chainIntentsDir, "*.json"))

@@ -1,13 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math/big"
+	"os"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/gridmint/gridmint/chain"
 	"github.com/gridmint/gridmint/node"
 )
@@ -18,14 +22,22 @@ func audit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	configPath := fs.String("config", "", "the node's YAML configuration (else --data-dir of a demo)")
 	dataDir := fs.String("data-dir", node.DefaultDataDir, "the data dir of a gridmint demo, when there is no --config")
 	asJSON := fs.Bool("json", false, "print the full report as JSON")
+	rpcURL := fs.String("rpc", "", "audit the contracts on this JSON-RPC endpoint, read-only, without a node (needs --contracts)")
+	contractsFile := fs.String("contracts", "", "with --rpc: a JSON file of the contract addresses, as the \"contracts\" object of GET /api/v1/chain")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: gridmint audit [--config FILE | --data-dir DIR] [--json]
+       gridmint audit --rpc URL --contracts FILE [--json]
 
 Recomputes FLEX and REC supply from every event of the settlement
 contracts since their deployment, compares it with the contracts' own
 totals and with their Issued and Rewarded records (every mint must trace
 to an attested batch or record), and prints any difference. Exits with an
 error when there is one. On the embedded chain, stop the node first.
+
+A node's audit also checks its own evidence: every attested batch and
+reward record it submitted must be on chain as submitted. With --rpc
+anyone can audit a deployment, read-only and with no key: save the
+"contracts" object of a node's GET /api/v1/chain as FILE.
 
 Flags:
 `)
@@ -36,6 +48,34 @@ Flags:
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("audit: unexpected arguments %q", fs.Args())
+	}
+	if (*rpcURL == "") != (*contractsFile == "") {
+		return errors.New("audit: --rpc and --contracts go together")
+	}
+	if *rpcURL != "" {
+		b, err := os.ReadFile(*contractsFile)
+		if err != nil {
+			return fmt.Errorf("audit: %w", err)
+		}
+		// The "contracts" of GET /api/v1/chain (deploy_block), or the
+		// embedded chain's contracts.json (deployBlock).
+		var f struct {
+			Registry, REC, FLEX common.Address
+			DeployBlock         uint64 `json:"deploy_block"`
+			DeployBlockFile     uint64 `json:"deployBlock"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(b))
+		dec.DisallowUnknownFields()
+		err = dec.Decode(&f)
+		addrs := chain.Addresses{Registry: f.Registry, REC: f.REC, FLEX: f.FLEX, DeployBlock: max(f.DeployBlock, f.DeployBlockFile)}
+		if err != nil || addrs.Zero() {
+			return fmt.Errorf("audit: %s: want {\"registry\": \"0x…\", \"rec\": \"0x…\", \"flex\": \"0x…\", \"deploy_block\": N} (%v)", *contractsFile, err)
+		}
+		rep, err := node.AuditRPC(ctx, *rpcURL, addrs, chain.Evidence{})
+		if err != nil {
+			return err
+		}
+		return reportAudit(stdout, rep, *asJSON)
 	}
 	cfg := node.DemoDataConfig(*dataDir)
 	if *configPath != "" {
@@ -48,7 +88,12 @@ Flags:
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	return reportAudit(stdout, rep, *asJSON)
+}
+
+// reportAudit prints rep, and fails when it found a difference.
+func reportAudit(stdout io.Writer, rep *chain.AuditReport, asJSON bool) error {
+	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {

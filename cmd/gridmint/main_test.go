@@ -46,6 +46,8 @@ func TestCommandLine(t *testing.T) {
 		{name: "init refuses to replace it", args: []string{"init", "--data-dir", dataDir, "--passphrase-file", passFile, "--light-kdf"}, wantErrSub: "refusing to replace"},
 		{name: "init refuses a short passphrase", args: []string{"init", "--data-dir", t.TempDir(), "--passphrase-file", shortPass}, wantErrSub: "at least 8"},
 		{name: "init without a terminal or passphrase", args: []string{"init", "--data-dir", t.TempDir()}, wantErrSub: "GRIDMINT_PASSPHRASE"},
+		{name: "audit --rpc needs --contracts", args: []string{"audit", "--rpc", "http://127.0.0.1:1"}, wantErrSub: "go together"},
+		{name: "audit --contracts must be addresses", args: []string{"audit", "--rpc", "http://127.0.0.1:1", "--contracts", badConfig}, wantErrSub: "want {"},
 		{name: "run with an invalid config names the field", args: []string{"run", "--config", badConfig}, wantErrSub: "devices[0].kind"},
 	}
 	for _, tt := range tests {

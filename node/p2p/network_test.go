@@ -368,9 +368,12 @@ func TestBootstrapReconnects(t *testing.T) {
 	WaitFor(t, 15*time.Second, "the bootstrap peer redialled", func() bool { return connects.Load() > before && Connected(a, seed.self) })
 }
 
+// TestMDNSDiscovery needs multicast on the machine. mDNS repeats its
+// queries with growing gaps, so a query lost on a busy machine costs
+// tens of seconds: the wait is generous.
 func TestMDNSDiscovery(t *testing.T) {
 	tn := startNet(t, 2, func(_ int, c *Config) { c.MDNS = true; c.Network = "mdns-test" })
-	WaitFor(t, 20*time.Second, "two nodes on one LAN to find each other", func() bool { return Connected(tn.nodes[0], tn.nodes[1].self) })
+	WaitFor(t, 60*time.Second, "two nodes on one LAN to find each other", func() bool { return Connected(tn.nodes[0], tn.nodes[1].self) })
 }
 
 func TestConfigValidation(t *testing.T) {
