@@ -59,7 +59,7 @@ type SupplyFLEX struct {
 	Reserved *big.Int `json:"reserved"` // Reserved burns
 	Slashed  *big.Int `json:"slashed"`  // Slashed burns
 	Supply   *big.Int `json:"supply"`   // Minted − Burned
-	OnChain  *big.Int `json:"onChain"`  // totalSupply() at the audited block
+	OnChain  *big.Int `json:"on_chain"` // totalSupply() at the audited block
 }
 
 // SupplyREC is one token id's supply recomputed from events, in Wh.
@@ -69,7 +69,7 @@ type SupplyREC struct {
 	Burned  *big.Int `json:"burned"`
 	Retired *big.Int `json:"retired"`
 	Supply  *big.Int `json:"supply"`
-	OnChain *big.Int `json:"onChain"` // totalSupply(id)
+	OnChain *big.Int `json:"on_chain"` // totalSupply(id)
 }
 
 // Difference is one mismatch the audit found.
@@ -91,14 +91,14 @@ func (d Difference) String() string {
 type AuditReport struct {
 	Block       BlockRef     `json:"block"` // audited up to and including
 	FLEX        SupplyFLEX   `json:"flex"`
-	REC         []SupplyREC  `json:"rec"`       // by token id
-	RECIssued   *big.Int     `json:"recIssued"` // Wh, sum of Issued batches
+	REC         []SupplyREC  `json:"rec"`        // by token id
+	RECIssued   *big.Int     `json:"rec_issued"` // Wh, sum of Issued batches
 	Large       []Event      `json:"large,omitempty"`
 	Differences []Difference `json:"differences"`
 	// EvidenceBatches and EvidenceRecords count the REC batches and FLEX
 	// reward records of the evidence checked one by one.
-	EvidenceBatches int `json:"evidenceBatches"`
-	EvidenceRecords int `json:"evidenceRecords"`
+	EvidenceBatches int `json:"evidence_batches"`
+	EvidenceRecords int `json:"evidence_records"`
 }
 
 // Audit recomputes FLEX and REC supply from every event of the contracts
