@@ -405,7 +405,7 @@ func benchMosquitto(b *testing.B, homes int, subscribe bool) {
 	go func() { done <- f.Run(ctx) }()
 	defer func() {
 		cancel()
-		if err := <-done; err != nil {
+		if err := waitRun(b, done); err != nil && err != errRunHung {
 			b.Error(err)
 		}
 	}()

@@ -35,7 +35,7 @@ func TestDialectsAgainstBroker(t *testing.T) {
 	go func() { done <- s.Run(ctx) }()
 	defer func() {
 		cancel()
-		<-done
+		_ = waitRun(t, done)
 	}()
 	is := func(topic, payload string) func(received) bool {
 		return func(m received) bool { return m.topic == topic && m.payload == payload }
@@ -161,7 +161,9 @@ func TestDialectsAgainstBroker(t *testing.T) {
 	// Clean shutdown: offline everywhere, nothing from the GX.
 	from = sub.mark()
 	cancel()
-	if err := <-done; err != nil {
+	if err := waitRun(t, done); err == errRunHung {
+		t.FailNow()
+	} else if err != nil {
 		t.Errorf("Run after cancel: %v", err)
 	}
 	done <- nil

@@ -91,6 +91,7 @@ func (f *Fleet) runShared(parent context.Context) error {
 	f.shards = shards
 	f.shardMu.Unlock()
 	defer func() {
+		cancel() // stops the keepers before the goodbyes
 		var wg sync.WaitGroup
 		for _, sh := range shards {
 			wg.Go(func() { sh.goodbye(f.clock.Now()) })

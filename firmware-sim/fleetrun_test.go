@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,23 +13,24 @@ import (
 )
 
 // runFleet starts Run on a fleet against broker and returns a stop
-// function that waits for Run to return nil.
+// function that waits for Run to return nil. The test's cleanup stops Run
+// too (before the broker closes), should the test fail before it does.
 func runFleet(t *testing.T, f *Fleet) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.Run(ctx) }()
-	return func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := waitRun(t, done); err != nil && err != errRunHung {
 				t.Errorf("Run: %v", err)
 			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("Run did not return")
-		}
+		})
 	}
+	t.Cleanup(stop)
+	return stop
 }
 
 func waitFleet(t *testing.T, f *Fleet, what string, cond func(FleetStats) bool) {

@@ -42,6 +42,7 @@ const (
 	liteMaxPacket  = 1 << 20 // largest packet accepted from the broker
 	liteSubBatch   = 64      // topic filters per SUBSCRIBE
 	liteWriteLimit = 10 * time.Second
+	liteKeepStop   = 5 * time.Second // disconnect's wait for the keeper
 )
 
 // liteClient is one shared MQTT connection.
@@ -62,7 +63,8 @@ type liteClient struct {
 	connected, closing atomic.Bool
 	published, bytes   atomic.Uint64
 	acked, reconnects  atomic.Uint64
-	subacks            chan []byte // SUBACK bodies while subscribing
+	subacks            chan []byte   // SUBACK bodies while subscribing
+	keepDone           chan struct{} // closed when keep returns; nil before start
 }
 
 func newLiteClient(broker, clientID string, timeout time.Duration, log *slog.Logger) (*liteClient, error) {
@@ -92,7 +94,11 @@ func (c *liteClient) start(ctx context.Context) error {
 	if err := c.connect(ctx); err != nil {
 		return err
 	}
-	go c.keep(ctx)
+	c.keepDone = make(chan struct{})
+	go func() {
+		defer close(c.keepDone)
+		c.keep(ctx)
+	}()
 	return nil
 }
 
@@ -125,6 +131,9 @@ func (c *liteClient) connect(ctx context.Context) error {
 	}
 	deadline, _ := dctx.Deadline()
 	_ = conn.SetDeadline(deadline)
+	// Cancelling ctx interrupts the handshake too, not only the dial: a
+	// shutdown must not wait out the connect timeout for a CONNACK.
+	stopInterrupt := context.AfterFunc(dctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	br := bufio.NewReaderSize(conn, 32<<10)
 	w := bufio.NewWriterSize(conn, 64<<10)
 	writeConnect(w, c.clientID, c.broker.User)
@@ -133,6 +142,9 @@ func (c *liteClient) connect(ctx context.Context) error {
 		return fmt.Errorf("connect: %w", err)
 	}
 	typ, body, err := readPacket(br)
+	if !stopInterrupt() && err == nil {
+		err = dctx.Err() // the deadline may have been moved before the read returned
+	}
 	if err != nil {
 		conn.Close()
 		return fmt.Errorf("waiting for CONNACK: %w", err)
@@ -345,8 +357,21 @@ func (c *liteClient) publish(msgs []Message) int {
 // once with unread acks would make the kernel reset the connection, and
 // the broker would lose whatever it had not read yet: the wills sent
 // just before.
+//
+// The context given to start must be done: disconnect first waits (at
+// most liteKeepStop) for the keeper to stop, so that no reconnect opens
+// a connection after it.
 func (c *liteClient) disconnect() {
 	c.closing.Store(true)
+	if c.keepDone != nil {
+		t := time.NewTimer(liteKeepStop)
+		select {
+		case <-c.keepDone:
+		case <-t.C:
+			c.log.Warn("shared connection: keeper still running at disconnect", "client", c.clientID)
+		}
+		t.Stop()
+	}
 	c.mu.Lock()
 	conn := c.conn
 	if conn == nil {

@@ -12,8 +12,19 @@ import (
 )
 
 // publishTimeout bounds how long one cycle waits for its messages to be
-// handed to the network before counting them as not published.
+// handed to the network before counting them as not published. It is
+// also paho's write timeout: how long one Publish may wait to be queued
+// (paho's default is 30 s, per message) and one packet to be written.
 const publishTimeout = 5 * time.Second
+
+// Shutdown bounds: Run's goodbye waits at most offlineTimeout for each
+// offline message, gives up on the remaining ones after shutdownBudget,
+// and lets paho quiesce disconnectQuiesce per connection.
+const (
+	offlineTimeout    = 2 * time.Second
+	shutdownBudget    = 10 * time.Second
+	disconnectQuiesce = 250 // ms
+)
 
 // conn is one device's MQTT connection.
 type conn struct {
@@ -87,6 +98,7 @@ func (s *Sim) connect(ctx context.Context, ep endpoint) (*conn, error) {
 		SetCleanSession(true).
 		SetKeepAlive(30 * time.Second).
 		SetConnectTimeout(s.cfg.ConnectTimeout).
+		SetWriteTimeout(publishTimeout).
 		SetConnectRetry(false). // the first connect must fail fast and clearly
 		SetAutoReconnect(true).
 		SetMaxReconnectInterval(30 * time.Second).
@@ -209,23 +221,29 @@ func (s *Sim) publishOn(conns map[string]*conn, msgs []Message) {
 }
 
 // disconnect announces every device offline (a device without a will,
-// the Victron GX, says nothing) and closes its connection.
+// the Victron GX, says nothing) and closes its connection. It returns
+// within about shutdownBudget plus disconnectQuiesce per connection,
+// whatever state the connections or the broker are in: once the budget is
+// spent, the remaining devices disconnect without their offline message.
 func (s *Sim) disconnect(conns []*conn) {
 	s.connMu.Lock()
 	s.conns = map[string]*conn{}
 	s.connMu.Unlock()
+	budget := time.Now().Add(shutdownBudget)
 	for _, c := range conns {
 		s.mu.Lock()
 		w := c.ep.will()
 		s.mu.Unlock()
 		if w.Topic != "" && c.client.IsConnectionOpen() {
-			if t := c.client.Publish(w.Topic, w.QoS, w.Retained, w.Payload); !t.WaitTimeout(2*time.Second) || t.Error() != nil {
+			if wait := min(offlineTimeout, time.Until(budget)); wait <= 0 {
+				s.log.Warn("offline message not sent: shutdown took too long", "device", c.ep.clientID())
+			} else if t := c.client.Publish(w.Topic, w.QoS, w.Retained, w.Payload); !t.WaitTimeout(wait) || t.Error() != nil {
 				s.log.Warn("offline message not confirmed", "device", c.ep.clientID(), "err", t.Error())
 			} else {
 				s.published.Add(1)
 			}
 		}
-		c.client.Disconnect(250)
+		c.client.Disconnect(disconnectQuiesce)
 		s.log.Info("device disconnected", "device", c.ep.clientID())
 	}
 }

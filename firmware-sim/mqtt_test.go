@@ -2,9 +2,11 @@ package firmwaresim
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"testing"
@@ -20,19 +22,115 @@ import (
 
 // startBroker runs an embedded mochi-mqtt broker on a random free port of
 // 127.0.0.1 for the test and returns it with its tcp:// URL.
+//
+// The broker's Close waits for every client connection it has accepted to
+// end, and mochi has no deadline on a connection's first packet; a client
+// still connecting (or reconnecting) while the test shuts down could thus
+// keep Close waiting for ever. The cleanup bounds it: after closeGrace it
+// closes every accepted connection itself, and if Close still does not
+// return it fails the test with a goroutine dump instead of hanging.
 func startBroker(t *testing.T) (*mochi.Server, string) {
 	t.Helper()
 	srv := mochi.New(&mochi.Options{InlineClient: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
 		t.Fatal(err)
 	}
-	tcp := listeners.NewTCP(listeners.Config{ID: "t1", Address: "127.0.0.1:0"})
-	if err := srv.AddListener(tcp); err != nil {
+	nl, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
 	}
-	go func() { _ = srv.Serve() }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return srv, "tcp://" + tcp.Address()
+	tl := &trackingListener{Listener: nl}
+	if err := srv.AddListener(listeners.NewNet("t1", tl)); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() { defer close(served); _ = srv.Serve() }()
+	t.Cleanup(func() {
+		<-served // Serve only starts the listener's goroutines
+		closed := make(chan struct{})
+		go func() { defer close(closed); _ = srv.Close() }()
+		select {
+		case <-closed:
+			return
+		case <-time.After(closeGrace):
+		}
+		n := tl.closeAll()
+		t.Logf("broker Close still waiting after %v: closed its %d accepted connections", closeGrace, n)
+		select {
+		case <-closed:
+		case <-time.After(shutdownTimeout):
+			t.Errorf("broker Close did not return; goroutines:\n%s", goroutineDump())
+		}
+	})
+	return srv, "tcp://" + nl.Addr().String()
+}
+
+const (
+	// closeGrace is how long a test broker's Close may take before the
+	// cleanup closes its connections.
+	closeGrace = 5 * time.Second
+	// shutdownTimeout bounds every wait for a Run to return after its
+	// context is cancelled (and for a broker to close): far above the few
+	// seconds a shutdown takes, far below the test binary's timeout.
+	shutdownTimeout = 30 * time.Second
+)
+
+// trackingListener remembers the connections it accepts so that a test
+// can close them all.
+type trackingListener struct {
+	net.Listener
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+func (l *trackingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err == nil {
+		l.mu.Lock()
+		l.conns = append(l.conns, c)
+		l.mu.Unlock()
+	}
+	return c, err
+}
+
+// closeAll closes the listener and every accepted connection and returns
+// how many connections there were.
+func (l *trackingListener) closeAll() int {
+	_ = l.Listener.Close()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, c := range l.conns {
+		_ = c.Close()
+	}
+	return len(l.conns)
+}
+
+// goroutineDump returns the stacks of all goroutines.
+func goroutineDump() string {
+	var b strings.Builder
+	_ = pprof.Lookup("goroutine").WriteTo(&b, 2)
+	return b.String()
+}
+
+// errRunHung is waitRun's error when Run does not return.
+var errRunHung = errors.New("firmwaresim test: Run did not return")
+
+// waitRun waits for the error of a Run whose context has been cancelled.
+// If it does not come within shutdownTimeout, waitRun marks the test
+// failed with a goroutine dump and returns errRunHung: a shutdown that
+// hangs shows where, instead of running into the test binary's timeout.
+// (It does not stop the test itself, so deferred calls may use it.)
+func waitRun(tb testing.TB, done <-chan error) error {
+	tb.Helper()
+	timer := time.NewTimer(shutdownTimeout)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		return err
+	case <-timer.C:
+		tb.Errorf("Run did not return within %v of its context's cancellation; goroutines:\n%s", shutdownTimeout, goroutineDump())
+		return errRunHung
+	}
 }
 
 // proxy is a TCP relay between the sim and the broker so the test can
@@ -129,10 +227,12 @@ func newRecorder(t *testing.T, broker, id, filter string) *recorder {
 	r := &recorder{notify: make(chan struct{}, 1)}
 	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID(id).SetConnectTimeout(5 * time.Second)
 	r.client = mqtt.NewClient(opts)
+	// Disconnect even if the connect below times out: the attempt goes on
+	// and would leave a client connected (and reconnecting) to the broker.
+	t.Cleanup(func() { r.client.Disconnect(100) })
 	if tok := r.client.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("test subscriber connect: %v", tok.Error())
 	}
-	t.Cleanup(func() { r.client.Disconnect(100) })
 	tok := r.client.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) {
 		r.mu.Lock()
 		r.msgs = append(r.msgs, received{m.Topic(), string(m.Payload()), m.Retained()})
@@ -233,7 +333,7 @@ func TestRunAgainstBroker(t *testing.T) {
 	go func() { done <- s.Run(ctx) }()
 	defer func() {
 		cancel()
-		<-done
+		_ = waitRun(t, done)
 	}()
 
 	sub.waitFor(t, 0, "dtu/status online", func(m received) bool { return m.topic == "solar/dtu/status" && m.payload == "online" })
@@ -326,7 +426,9 @@ func TestRunAgainstBroker(t *testing.T) {
 	// Clean shutdown announces offline on both devices.
 	from = sub.mark()
 	cancel()
-	if err := <-done; err != nil {
+	if err := waitRun(t, done); err == errRunHung {
+		t.FailNow()
+	} else if err != nil {
 		t.Errorf("Run after cancel: %v", err)
 	}
 	done <- nil // Run has returned; let the deferred cleanup pass
