@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -233,30 +232,10 @@ func (s *FileIntents) Intent(_ context.Context, id common.Hash) (Intent, bool, e
 }
 
 // PendingIntents implements IntentStore.
-func (s *FileIntents) PendingIntents(context.Context) ([]Intent, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	ents, err := os.ReadDir(s.dir)
+func (s *FileIntents) PendingIntents(ctx context.Context) ([]Intent, error) {
+	all, err := s.AllIntents(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("chain: list intents: %w", err)
+		return nil, err
 	}
-	var out []Intent
-	for _, e := range ents {
-		if !strings.HasSuffix(e.Name(), ".json") || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(s.dir, e.Name()))
-		if err != nil {
-			return nil, fmt.Errorf("chain: read intent: %w", err)
-		}
-		var in Intent
-		if err := json.Unmarshal(b, &in); err != nil {
-			return nil, fmt.Errorf("chain: intent %s: %w", e.Name(), err)
-		}
-		if in.State == IntentPending {
-			out = append(out, in)
-		}
-	}
-	sortIntents(out)
-	return out, nil
+	return slices.DeleteFunc(all, func(in Intent) bool { return in.State != IntentPending }), nil
 }
