@@ -306,13 +306,11 @@ func (s *Store) Commit(b *Batch) error {
 		tally[r.Reason]++
 	}
 
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return ErrClosed
+	unlock, err := s.lockCommit()
+	if err != nil {
+		return err
 	}
+	defer unlock()
 
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()

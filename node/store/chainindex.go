@@ -219,13 +219,11 @@ func (s *Store) Apply(ctx context.Context, b chain.BlockRef, events []chain.Even
 	if err != nil {
 		return err
 	}
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return ErrClosed
+	unlock, err := s.lockCommit()
+	if err != nil {
+		return err
 	}
+	defer unlock()
 	var head chain.BlockRef
 	var ok bool
 	if err := s.db.View(func(txn *badger.Txn) error {
@@ -323,13 +321,11 @@ func (s *Store) cutText(e chain.Event, what, text string) string {
 // the old head; what is left above the head is deleted by the next Rewind
 // or Apply. See the key layout comment.
 func (s *Store) Rewind(ctx context.Context, number uint64) error {
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return ErrClosed
+	unlock, err := s.lockCommit()
+	if err != nil {
+		return err
 	}
+	defer unlock()
 	if err := s.deleteBlocksAbove(ctx, number); err != nil {
 		return fmt.Errorf("store: chain index rewind to %d: %w", number, err)
 	}

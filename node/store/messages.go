@@ -76,13 +76,11 @@ func (s *Store) PutMessage(m p2p.StoredMessage) error {
 	// commitMu makes check-then-write atomic: the first writer of an ID
 	// wins and a second one changes nothing (badger's conflict detection
 	// is off).
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return ErrClosed
+	unlock, err := s.lockCommit()
+	if err != nil {
+		return err
 	}
+	defer unlock()
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 	idKey := msgIDKey(m.ID)
@@ -257,13 +255,11 @@ func (s *Store) expiredMessages(before time.Time, max int) ([][]byte, error) {
 }
 
 func (s *Store) deleteKeys(keys [][]byte) error {
-	s.commitMu.Lock()
-	defer s.commitMu.Unlock()
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
-		return ErrClosed
+	unlock, err := s.lockCommit()
+	if err != nil {
+		return err
 	}
+	defer unlock()
 	txn := s.db.NewTransaction(true)
 	defer txn.Discard()
 	for _, k := range keys {

@@ -196,6 +196,22 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// lockCommit serialises a commit with every other one and holds Close off
+// until unlock is called; ErrClosed once the store is closed.
+func (s *Store) lockCommit() (unlock func(), err error) {
+	s.commitMu.Lock()
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		s.commitMu.Unlock()
+		return nil, ErrClosed
+	}
+	return func() {
+		s.mu.RUnlock()
+		s.commitMu.Unlock()
+	}, nil
+}
+
 // view runs fn in a read-only transaction unless the store is closed.
 func (s *Store) view(fn func(txn *badger.Txn) error) error {
 	s.mu.RLock()
