@@ -1,6 +1,7 @@
 package chain
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -222,9 +223,9 @@ func (x *Indexer) indexRange(ctx context.Context, from, to uint64) (BlockRef, er
 	}
 	slices.SortFunc(logs, func(a, b types.Log) int {
 		if a.BlockNumber != b.BlockNumber {
-			return cmpU64(a.BlockNumber, b.BlockNumber)
+			return cmp.Compare(a.BlockNumber, b.BlockNumber)
 		}
-		return cmpU64(uint64(a.Index), uint64(b.Index))
+		return cmp.Compare(uint64(a.Index), uint64(b.Index))
 	})
 	var last BlockRef
 	for i := 0; i < len(logs); {
@@ -275,16 +276,6 @@ func (x *Indexer) canonical(ctx context.Context, n uint64) (BlockRef, error) {
 		return BlockRef{}, fmt.Errorf("chain: header %d: %w", n, err)
 	}
 	return BlockRef{Number: n, Hash: h.Hash(), Time: h.Time}, nil
-}
-
-func cmpU64(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // ------------------------------------------------------------------- queries
@@ -357,7 +348,7 @@ func compareTokens(a, b TokenID) int {
 	if a.Technology != b.Technology {
 		return int(a.Technology) - int(b.Technology)
 	}
-	return cmpU64(a.Hour, b.Hour)
+	return cmp.Compare(a.Hour, b.Hour)
 }
 
 // History returns account's events, newest first, at most limit (0: all).

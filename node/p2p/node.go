@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
@@ -559,18 +560,8 @@ func (n *Node) Peers() []PeerInfo {
 		}
 		out = append(out, info)
 	}
-	slices.SortFunc(out, func(a, b PeerInfo) int { return cmpString(string(a.ID), string(b.ID)) })
+	slices.SortFunc(out, func(a, b PeerInfo) int { return cmp.Compare(string(a.ID), string(b.ID)) })
 	return out
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // Addrs are the node's listen addresses with its peer ID, dialable by
