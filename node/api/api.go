@@ -319,20 +319,16 @@ func (s *Server) quarantine(w http.ResponseWriter, r *http.Request) {
 }
 
 // writeError answers with status and msg, and the gridmint error code
-// that status stands for, so every error body has the same shape.
+// that status stands for (errorStatus), so every error body has one shape.
 func (s *Server) writeError(w http.ResponseWriter, status int, msg string) {
 	code := gridmint.EInternal
-	switch status {
-	case http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType:
+	for c, st := range errorStatus {
+		if st == status {
+			code = c
+		}
+	}
+	if status == http.StatusRequestEntityTooLarge {
 		code = gridmint.EInvalid
-	case http.StatusNotFound:
-		code = gridmint.ENotFound
-	case http.StatusConflict:
-		code = gridmint.EConflict
-	case http.StatusUnauthorized, http.StatusForbidden:
-		code = gridmint.EUnauthorized
-	case http.StatusServiceUnavailable:
-		code = gridmint.EUnavailable
 	}
 	s.writeJSON(w, status, struct {
 		Error string `json:"error"`

@@ -452,20 +452,21 @@ func decodeStrict(body []byte, v any) error {
 	return nil
 }
 
+// errorStatus is the HTTP status of each gridmint error code; any other
+// code is a 500.
+var errorStatus = map[string]int{
+	gridmint.EInvalid:      http.StatusBadRequest,
+	gridmint.ENotFound:     http.StatusNotFound,
+	gridmint.EConflict:     http.StatusConflict,
+	gridmint.EUnauthorized: http.StatusUnauthorized,
+	gridmint.EUnavailable:  http.StatusServiceUnavailable,
+}
+
 // writeErr answers with the status of a domain error's code.
 func (s *Server) writeErr(w http.ResponseWriter, err error) {
-	code := http.StatusInternalServerError
-	switch gridmint.ErrorCode(err) {
-	case gridmint.EInvalid:
-		code = http.StatusBadRequest
-	case gridmint.ENotFound:
-		code = http.StatusNotFound
-	case gridmint.EConflict:
-		code = http.StatusConflict
-	case gridmint.EUnauthorized:
-		code = http.StatusUnauthorized
-	case gridmint.EUnavailable:
-		code = http.StatusServiceUnavailable
+	code, ok := errorStatus[gridmint.ErrorCode(err)]
+	if !ok {
+		code = http.StatusInternalServerError
 	}
 	msg := err.Error()
 	var e *gridmint.Error
