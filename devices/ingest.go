@@ -3,6 +3,7 @@ package devices
 import (
 	"cmp"
 	"fmt"
+	"github.com/gridmint/gridmint/internal/tokenbucket"
 	"slices"
 	"sort"
 	"sync"
@@ -70,7 +71,7 @@ type Ingest struct {
 	adapters []Adapter
 	// limiter bounds measurements per device, rejected limits rejections
 	// per topic; pipeline goroutine only.
-	limiter, rejected *limiter
+	limiter, rejected *tokenbucket.Limiter
 
 	// devices, live and adapterOf are written by the pipeline (Accept) and
 	// by UpdateDevice, and read by everyone, under mu.
@@ -270,7 +271,7 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 			continue
 		}
 		ch := liveChange{id: dev.ID, adapter: a, at: m.Received, name: u.Name, availability: u.Availability}
-		if u.Measurement != nil && !in.limiter.allow(string(dev.ID), m.Received) {
+		if u.Measurement != nil && !in.limiter.Allow(string(dev.ID), m.Received) {
 			// A chatty or flapping device: count, do not store. Lifetime
 			// counters lose nothing; the next admitted reading has it all.
 			o.Suppressed[gridmint.ReasonRateLimited]++
@@ -330,7 +331,7 @@ func (in *Ingest) reject(o *Outcome, m Message, dialect string, id gridmint.Devi
 	case dialect != "":
 		key = "adapter:" + dialect
 	}
-	if !in.rejected.allow(key, m.Received) {
+	if !in.rejected.Allow(key, m.Received) {
 		o.Suppressed[reason]++
 		return
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/internal/tokenbucket"
 )
 
 // arrivals tracks, per message, how many nodes delivered it and when the
@@ -220,7 +221,7 @@ func BenchmarkValidate(b *testing.B) {
 		signer: newSigner(TestDomain), clock: NewFakeClock(), store: NewMemStore(), maxSize: DefaultMaxMessageSize,
 		skew: DefaultMaxClockSkew, freshness: map[Kind]time.Duration{KindOffer: time.Hour, KindRequest: time.Hour,
 			KindMeter: time.Hour, KindAttestation: time.Hour, KindAward: time.Hour},
-		authors: newRateLimiter(-1, 1, 1),
+		authors: tokenbucket.New(-1, 1, 1),
 	}
 	type input struct {
 		topic  string

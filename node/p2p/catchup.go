@@ -399,7 +399,7 @@ func (n *Node) serveCatchUp(s network.Stream) {
 		n.log.Debug("p2p: catch-up request refused", "peer", p, "why", why, "err", err)
 		_ = s.Reset()
 	}
-	if !n.peers.allow(string(p), n.clock.Now()) {
+	if !n.peers.Allow(string(p), n.clock.Now()) {
 		refuse("rate limit", nil)
 		return
 	}
@@ -563,7 +563,7 @@ func (n *Node) serveCatchUpHint(s network.Stream) {
 // takeHint reads, checks and queues one hint from p; it returns why not
 // if it does not.
 func (n *Node) takeHint(s network.Stream, p peer.ID) (string, error) {
-	if !n.hints.allow(string(p), n.clock.Now()) {
+	if !n.hints.Allow(string(p), n.clock.Now()) {
 		return "rate limit", nil
 	}
 	_ = s.SetDeadline(time.Now().Add(hintTimeout))

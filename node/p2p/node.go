@@ -17,6 +17,7 @@ import (
 	ethcrypto "github.com/ethereum/go-ethereum/crypto"
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/chain"
+	"github.com/gridmint/gridmint/internal/tokenbucket"
 	dht "github.com/libp2p/go-libp2p-kad-dht"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	pb "github.com/libp2p/go-libp2p-pubsub/pb"
@@ -204,9 +205,9 @@ type Node struct {
 	mdns   io.Closer
 	check  *checker
 	stats  *counters
-	peers  *rateLimiter  // catch-up requests per peer
-	hints  *rateLimiter  // catch-up hints per peer
-	serve  chan struct{} // catch-up requests served at once
+	peers  *tokenbucket.Limiter // catch-up requests per peer
+	hints  *tokenbucket.Limiter // catch-up hints per peer
+	serve  chan struct{}        // catch-up requests served at once
 
 	scoreMu sync.Mutex
 	scores  map[peer.ID]float64
@@ -273,8 +274,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		addr:    ethcrypto.PubkeyToAddress(cfg.Key.PublicKey),
 		gater:   newGater(cfg.Clock),
 		stats:   newCounters(),
-		peers:   newRateLimiter(catchUpRate, catchUpBurst, 4096),
-		hints:   newRateLimiter(hintRate, hintBurst, 4096),
+		peers:   tokenbucket.New(catchUpRate, catchUpBurst, 4096),
+		hints:   tokenbucket.New(hintRate, hintBurst, 4096),
 		serve:   make(chan struct{}, catchUpConcurrency),
 		scores:  map[peer.ID]float64{},
 		mesh:    map[string]map[peer.ID]bool{},
@@ -293,7 +294,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		maxSize:   cfg.MaxMessageSize,
 		skew:      cfg.MaxClockSkew,
 		freshness: cfg.Freshness,
-		authors:   newRateLimiter(cfg.RatePerAuthor, cfg.AuthorBurst, 16384),
+		authors:   tokenbucket.New(cfg.RatePerAuthor, float64(cfg.AuthorBurst), 16384),
 	}
 	defer func() {
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	ethcrypto "github.com/ethereum/go-ethereum/crypto"
 	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/internal/tokenbucket"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -77,7 +78,7 @@ type checker struct {
 	maxSize   int
 	skew      time.Duration
 	freshness map[Kind]time.Duration
-	authors   *rateLimiter
+	authors   *tokenbucket.Limiter
 	origins   addressCache
 }
 
@@ -149,7 +150,7 @@ func (c *checker) check(topic string, raw []byte, o checkOpts) (Message, Reason,
 	if seen {
 		return m, ReasonDuplicate, fmt.Errorf("id %s", m.ID)
 	}
-	if o.rateLimit && !c.authors.allow(string(m.Author.Bytes()), now) {
+	if o.rateLimit && !c.authors.Allow(string(m.Author.Bytes()), now) {
 		return m, ReasonRateLimited, fmt.Errorf("author %s", m.Author)
 	}
 	return m, "", nil
@@ -235,71 +236,6 @@ func (c *addressCache) of(id peer.ID) (common.Address, error) {
 	}
 	c.m[id] = a
 	return a, nil
-}
-
-// rateLimiter is a token bucket per key (author or peer), with a bounded
-// number of keys. Safe for concurrent use.
-type rateLimiter struct {
-	rate  float64 // tokens per second; <= 0 means unlimited
-	burst float64
-	max   int
-
-	mu      sync.Mutex
-	buckets map[string]*bucket
-}
-
-type bucket struct {
-	tokens float64
-	last   time.Time
-}
-
-func newRateLimiter(rate float64, burst, max int) *rateLimiter {
-	return &rateLimiter{rate: rate, burst: float64(max1(burst)), max: max1(max), buckets: map[string]*bucket{}}
-}
-
-func max1(n int) int { return max(n, 1) }
-
-// allow takes a token from key's bucket, reporting whether there was one.
-func (l *rateLimiter) allow(key string, now time.Time) bool {
-	if l.rate <= 0 {
-		return true
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	b, ok := l.buckets[key]
-	if !ok {
-		if len(l.buckets) >= l.max {
-			l.evict(now)
-		}
-		b = &bucket{tokens: l.burst, last: now}
-		l.buckets[key] = b
-	}
-	if dt := now.Sub(b.last); dt > 0 {
-		b.tokens = min(l.burst, b.tokens+dt.Seconds()*l.rate)
-		b.last = now
-	}
-	if b.tokens < 1 {
-		return false
-	}
-	b.tokens--
-	return true
-}
-
-// evict makes room: it drops the keys whose bucket has refilled (they
-// would start full anyway), and if that frees less than an eighth of the
-// map, arbitrary ones, so a flood of new keys costs O(1) amortised.
-func (l *rateLimiter) evict(now time.Time) {
-	for k, b := range l.buckets {
-		if b.tokens+now.Sub(b.last).Seconds()*l.rate >= l.burst {
-			delete(l.buckets, k)
-		}
-	}
-	for k := range l.buckets {
-		if len(l.buckets) <= l.max-l.max/8-1 {
-			break
-		}
-		delete(l.buckets, k)
-	}
 }
 
 // Stats are a node's message counters since it started.

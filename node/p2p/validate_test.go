@@ -10,6 +10,7 @@ import (
 	ethcrypto "github.com/ethereum/go-ethereum/crypto"
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/chain"
+	"github.com/gridmint/gridmint/internal/tokenbucket"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -41,7 +42,7 @@ func TestCheck(t *testing.T) {
 		signer: newSigner(TestDomain), clock: clock, store: store, maxSize: DefaultMaxMessageSize, skew: 30 * time.Second,
 		freshness: map[Kind]time.Duration{KindOffer: 10 * time.Minute, KindRequest: 10 * time.Minute, KindMeter: 10 * time.Minute,
 			KindAttestation: 10 * time.Minute, KindAward: time.Minute},
-		authors: newRateLimiter(1, 2, 100),
+		authors: tokenbucket.New(1, 2, 100),
 	}
 	now := clock.Now()
 	author, other := Key(1), Key(2)
@@ -123,20 +124,6 @@ func TestCheck(t *testing.T) {
 	clock.Add(time.Second) // one token back
 	if _, got, detail := c.check(TopicMeter, sign(1, bodies(12)[2], clock.Now()), checkOpts{rateLimit: true}); got != "" {
 		t.Errorf("after a second the author may send again: got %q (%v)", got, detail)
-	}
-}
-
-func TestRateLimiterBoundsKeys(t *testing.T) {
-	l := newRateLimiter(1, 1, 64)
-	now := Epoch
-	for i := range 10_000 {
-		l.allow(string(rune(i)), now)
-		if len(l.buckets) > 64 {
-			t.Fatalf("after %d keys the limiter holds %d buckets, want at most 64", i+1, len(l.buckets))
-		}
-	}
-	if !l.allow("fresh", now) || l.allow("fresh", now) {
-		t.Error("a new key gets exactly its burst of 1")
 	}
 }
 
