@@ -2,6 +2,7 @@ package devices
 
 import (
 	"errors"
+	"github.com/gridmint/gridmint/internal/mqtttopic"
 	"reflect"
 	"slices"
 	"testing"
@@ -98,7 +99,7 @@ func conformDecode(t *testing.T, c conformance) {
 
 func subscribed(a Adapter, topic string) bool {
 	for _, f := range a.Subscriptions() {
-		if MatchTopic(f, topic) {
+		if mqtttopic.Match(f, topic) {
 			return true
 		}
 	}
@@ -172,7 +173,7 @@ func conformCommands(t *testing.T, c conformance) {
 			t.Errorf("%s: confirmation filter %s is neither a reply subscription nor telemetry", f.setpoint.Kind, cmd.Confirm.Filter)
 		}
 		settle := func(m mqttMsg) (bool, error) {
-			if !MatchTopic(cmd.Confirm.Filter, m.topic) {
+			if !mqtttopic.Match(cmd.Confirm.Filter, m.topic) {
 				return false, nil
 			}
 			return cmd.Confirm.Match(m.topic, []byte(m.payload))
@@ -216,7 +217,7 @@ func covered(a Adapter, filter string) bool {
 	}
 	subs = append(subs, a.Subscriptions()...)
 	for _, s := range subs {
-		if MatchTopic(s, filter) || s == filter {
+		if mqtttopic.Match(s, filter) || s == filter {
 			return true
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gridmint/gridmint/internal/mqtttopic"
 	"slices"
 	"strings"
 	"sync"
@@ -192,7 +193,7 @@ func (d *Dispatcher) Observe(topic string, payload []byte) int {
 	d.mu.Lock()
 	var candidates []*pendingCommand
 	for _, p := range d.pending {
-		if MatchTopic(p.confirm.Filter, topic) {
+		if mqtttopic.Match(p.confirm.Filter, topic) {
 			candidates = append(candidates, p)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/gridmint/gridmint/internal/mqtttopic"
 	"math"
 	"slices"
 	"strconv"
@@ -444,7 +445,7 @@ func (g *generic) Decode(topic string, payload []byte) ([]Update, error) {
 	plain := bytes.TrimSpace(payload)
 	for i := range g.mappings {
 		m := &g.mappings[i]
-		if !MatchTopic(m.Topic, topic) {
+		if !mqtttopic.Match(m.Topic, topic) {
 			continue
 		}
 		matched = true

@@ -3,6 +3,7 @@ package devices
 import (
 	"errors"
 	"fmt"
+	"github.com/gridmint/gridmint/internal/mqtttopic"
 	"reflect"
 	"strings"
 	"sync"
@@ -250,7 +251,7 @@ func TestGoECommands(t *testing.T) {
 					t.Errorf("reply %q: done=%v err=%v, want refused with the charger's text", refusal, done, err)
 				}
 			}
-			if MatchTopic(c.Confirm.Filter, "go-eCharger/00000001/fna/result") || MatchTopic(c.Confirm.Filter, "go-eCharger/00000002/amp/result") {
+			if mqtttopic.Match(c.Confirm.Filter, "go-eCharger/00000001/fna/result") || mqtttopic.Match(c.Confirm.Filter, "go-eCharger/00000002/amp/result") {
 				t.Errorf("filter %s matches another key's or charger's result", c.Confirm.Filter)
 			}
 		})

@@ -3,6 +3,7 @@ package devices
 import (
 	"cmp"
 	"fmt"
+	"github.com/gridmint/gridmint/internal/mqtttopic"
 	"github.com/gridmint/gridmint/internal/tokenbucket"
 	"slices"
 	"sort"
@@ -352,7 +353,7 @@ func (o *Outcome) reject(m Message, dialect string, id gridmint.DeviceID, reason
 
 func (in *Ingest) adapterFor(topic string) Adapter {
 	for _, r := range in.routes {
-		if MatchTopic(r.filter, topic) {
+		if mqtttopic.Match(r.filter, topic) {
 			return r.adapter
 		}
 	}

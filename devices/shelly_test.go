@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gridmint/gridmint/internal/mqtttopic"
 	"reflect"
 	"strings"
 	"sync"
@@ -478,7 +479,7 @@ func TestShellySwitchCommand(t *testing.T) {
 		{"the captured GetStatus reply (not JSON: elided)", []byte(`{"id":1,"src":"shellyplugus-083af2018c80","dst":"shellyplugus-083af2018c80-GetStatus","result":{"sys":{...}}}`), false, ""},
 	}
 	for _, tt := range tests {
-		if !MatchTopic(on.Confirm.Filter, "gridmint-1f2e3d4c/rpc") {
+		if !mqtttopic.Match(on.Confirm.Filter, "gridmint-1f2e3d4c/rpc") {
 			t.Fatalf("confirmation filter %q", on.Confirm.Filter)
 		}
 		done, err := on.Confirm.Match("gridmint-1f2e3d4c/rpc", tt.payload)

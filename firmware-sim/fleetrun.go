@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gridmint/gridmint/internal/mqtttopic"
 	"strconv"
 	"strings"
 	"sync"
@@ -184,7 +185,7 @@ func (f *Fleet) route(sh *shard, topic string, payload []byte, retained bool) {
 	var replies []Message
 	for _, rs := range [][]route{sh.routes[first], sh.wild} {
 		for _, r := range rs {
-			if topicMatch(r.filter, topic) {
+			if mqtttopic.Match(r.filter, topic) {
 				replies = append(replies, r.home.command(r.ep, topic, payload, retained)...)
 			}
 		}

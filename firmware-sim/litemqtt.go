@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -574,26 +573,4 @@ func parsePublish(body []byte) (publishPacket, error) {
 		p.payload = p.payload[2:]
 	}
 	return p, nil
-}
-
-// topicMatch reports whether topic matches the MQTT filter.
-func topicMatch(filter, topic string) bool {
-	for {
-		fl, frest, fmore := strings.Cut(filter, "/")
-		if fl == "#" {
-			return true
-		}
-		tl, trest, tmore := strings.Cut(topic, "/")
-		if fl != "+" && fl != tl {
-			return false
-		}
-		if !fmore || !tmore {
-			if !fmore && !tmore {
-				return true
-			}
-			// "a/#" matches "a" too.
-			return fmore && !tmore && frest == "#"
-		}
-		filter, topic = frest, trest
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/gridmint/gridmint/internal/mqtttopic"
 	"log/slog"
 	"net"
 	"net/http"
@@ -279,7 +280,7 @@ func (n *Node) onMessage(ctx context.Context, m devices.Message, ack func()) {
 		return
 	}
 	for _, f := range n.replies {
-		if devices.MatchTopic(f, m.Topic) {
+		if mqtttopic.Match(f, m.Topic) {
 			ack()
 			return
 		}

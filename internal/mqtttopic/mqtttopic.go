@@ -1,11 +1,14 @@
-package devices
+// Package mqtttopic matches MQTT topic names against topic filters, for
+// the node's adapters and the simulated firmware alike. Any gridmint
+// package may import it.
+package mqtttopic
 
 import "strings"
 
-// MatchTopic reports whether an MQTT topic name matches a topic filter with
+// Match reports whether an MQTT topic name matches a topic filter with
 // the MQTT 3.1.1 wildcards: '+' matches exactly one level, a trailing '#'
 // matches the parent level and any number of levels below it.
-func MatchTopic(filter, topic string) bool {
+func Match(filter, topic string) bool {
 	for {
 		fl, frest, fmore := strings.Cut(filter, "/")
 		if fl == "#" {
