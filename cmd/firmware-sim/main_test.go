@@ -128,17 +128,7 @@ func TestBrokerUnreachable(t *testing.T) {
 // embedded broker with a state file: the counters saved by the first run
 // are where the second run starts.
 func TestRunSavesAndRestoresState(t *testing.T) {
-	srv := mochi.New(&mochi.Options{InlineClient: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
-		t.Fatal(err)
-	}
-	tcp := listeners.NewTCP(listeners.Config{ID: "t1", Address: "127.0.0.1:0"})
-	if err := srv.AddListener(tcp); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve() }()
-	defer srv.Close()
-	broker := "tcp://" + tcp.Address()
+	broker := startBroker(t)
 
 	state := filepath.Join(t.TempDir(), "state.json")
 	args := []string{"--broker", broker, "--period", "20ms", "--profile-start", "2025-06-22T11:30:00Z",
@@ -236,17 +226,7 @@ func TestRunSavesAndRestoresState(t *testing.T) {
 // TestFleetMode runs a small fleet from a scenario file against an
 // embedded broker, with a flag overriding the file, and saves its state.
 func TestFleetMode(t *testing.T) {
-	srv := mochi.New(&mochi.Options{InlineClient: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
-		t.Fatal(err)
-	}
-	tcp := listeners.NewTCP(listeners.Config{ID: "t1", Address: "127.0.0.1:0"})
-	if err := srv.AddListener(tcp); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve() }()
-	defer srv.Close()
-	broker := "tcp://" + tcp.Address()
+	broker := startBroker(t)
 
 	dir := t.TempDir()
 	scenario := filepath.Join(dir, "s.yaml")
@@ -303,4 +283,21 @@ func TestFleetMode(t *testing.T) {
 	if err := json.Unmarshal(data, &st); err != nil || len(st.Homes) != 4 {
 		t.Fatalf("state: %v, %d homes", err, len(st.Homes))
 	}
+}
+
+// startBroker runs an embedded mochi-mqtt broker on a free loopback port
+// for the test and returns its tcp:// URL.
+func startBroker(t *testing.T) string {
+	t.Helper()
+	srv := mochi.New(&mochi.Options{InlineClient: true, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := srv.AddHook(new(auth.AllowHook), nil); err != nil {
+		t.Fatal(err)
+	}
+	tcp := listeners.NewTCP(listeners.Config{ID: "t1", Address: "127.0.0.1:0"})
+	if err := srv.AddListener(tcp); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve() }()
+	t.Cleanup(func() { _ = srv.Close() })
+	return "tcp://" + tcp.Address()
 }
