@@ -7,8 +7,11 @@ LDFLAGS     := -X main.version=$(VERSION)
 FUZZTIME    ?= 30s
 NODES       ?= 3
 BENCHTIME   ?= 1s
-STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
-STATICCHECK_VERSION := 2026.2.2
+# Tools are pinned to module versions the Go proxy serves (check with
+# `go list -m MODULE@VERSION`) and built into bin/tools under a versioned
+# name, so an older copy elsewhere on PATH is never used.
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := $(BIN)/tools/staticcheck-$(STATICCHECK_VERSION)
 
 .DEFAULT_GOAL := help
 .PHONY: help build run demo-net test bench lint fuzz generate clean
@@ -36,12 +39,15 @@ bench: ## run the benchmarks (BENCHTIME=1s); paste results with this command lin
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
 
 $(STATICCHECK):
-	$(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	@mkdir -p $(BIN)/tools
+	GOBIN=$(CURDIR)/$(BIN)/tools.tmp $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
+	mv $(BIN)/tools.tmp/staticcheck $@ && rmdir $(BIN)/tools.tmp
 
-lint: $(STATICCHECK) ## gofmt, go vet and staticcheck
+lint: $(STATICCHECK) ## gofmt, go vet, staticcheck, and go.mod/go.sum tidy
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
 	$(STATICCHECK) ./...
+	@$(GO) mod tidy -diff || (echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1)
 
 # Minimising each new input for Go's default 60 s would eat a short run.
 fuzz: ## run every fuzz target for FUZZTIME each (default 30s)
