@@ -2,11 +2,17 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
@@ -20,7 +26,9 @@ import (
 // record the node submitted and saw mined (its chain intents) must be on
 // chain as submitted, and on the embedded chain, where the node is the
 // only submitter, the totals must match too. It opens the node's key and
-// chain, so on the embedded chain the node must not be running. Against
+// chain; while the node runs, the embedded chain is read through the
+// node's read-only JSON-RPC instead, without the key, and only the
+// node's batches are checked, not its totals. Against
 // chain.rpc it needs no key: it only reads the chain, so anyone with the
 // contract addresses can audit (the node's evidence is then whatever
 // intents the data dir holds, none for an outside auditor).
@@ -49,8 +57,26 @@ func Audit(ctx context.Context, cfg Config, opts Options) (*chain.AuditReport, e
 		}
 		return AuditRPC(ctx, cfg.Chain.RPC, addrs, ev)
 	}
-	if _, err := os.Stat(filepath.Join(cfg.DataDir, chainDir, chainContractsFile)); err != nil {
+	addrs, deployed, err := readContracts(filepath.Join(cfg.DataDir, chainDir, chainContractsFile))
+	if err != nil {
+		return nil, fmt.Errorf("audit: %w", err)
+	}
+	if !deployed {
 		return nil, fmt.Errorf("audit: no contracts deployed on the embedded chain in %s yet; start the node once first", cfg.DataDir)
+	}
+	// The embedded chain can be opened by one process at a time: while the
+	// node runs, read its chain through the node's read-only JSON-RPC.
+	if rpcURL, ok, err := runningNodeRPC(ctx, cfg); err != nil {
+		return nil, err
+	} else if ok {
+		// Totals are not compared: the node may submit between reading its
+		// records and reading the chain. Every batch recorded as mined
+		// before the audit must still be on chain.
+		ev, err := nodeEvidence(ctx, cfg, false)
+		if err != nil {
+			return nil, err
+		}
+		return AuditRPC(ctx, rpcURL, addrs, ev)
 	}
 	id, err := openNodeIdentity(cfg, opts)
 	if err != nil {
@@ -66,6 +92,53 @@ func Audit(ctx context.Context, cfg Config, opts Options) (*chain.AuditReport, e
 		return nil, err
 	}
 	return chain.Audit(ctx, c.Backend(), c.Contracts(), ev, chain.AuditOptions{})
+}
+
+// runningNodeRPC finds the running node of cfg's data dir by the API
+// address it recorded (HTTPAddrFile) and returns its read-only chain
+// JSON-RPC URL. ok is false when no node answers there, so the caller
+// opens the chain itself; an answer from another node's API is an error.
+func runningNodeRPC(ctx context.Context, cfg Config) (rpcURL string, ok bool, err error) {
+	raw, err := os.ReadFile(filepath.Join(cfg.DataDir, HTTPAddrFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		return "", false, nil
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("audit: %w", err)
+	}
+	base := "http://" + strings.TrimSpace(string(raw))
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/chain", nil)
+	if err != nil {
+		return "", false, fmt.Errorf("audit: %s in %s: %w", HTTPAddrFile, cfg.DataDir, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", false, nil // a file left by a node that crashed
+	}
+	defer resp.Body.Close()
+	var info struct {
+		RPC     string `json:"rpc"`
+		Account string `json:"account"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", false, fmt.Errorf("audit: the node at %s answered GET /api/v1/chain with %s", base, resp.Status)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info); err != nil {
+		return "", false, fmt.Errorf("audit: the node at %s: %w", base, err)
+	}
+	want, err := IdentityAddress(cfg.Identity.Keystore)
+	if err != nil {
+		return "", false, fmt.Errorf("audit: %w", err)
+	}
+	if !common.IsHexAddress(info.Account) || common.HexToAddress(info.Account) != want {
+		return "", false, fmt.Errorf("audit: %s (from %s) is node %s, not this data dir's node %s: stop the node first, or audit with --rpc", base, HTTPAddrFile, info.Account, want.Hex())
+	}
+	if info.RPC != "embedded" {
+		return "", false, fmt.Errorf("audit: the node at %s uses chain.rpc %s; audit with --config", base, info.RPC)
+	}
+	return base + "/api/v1/chain/rpc", true, nil
 }
 
 // AuditRPC audits the gridmint contracts at addrs over the JSON-RPC

@@ -142,6 +142,15 @@ func TestAuditChecksTheNodesOwnBatches(t *testing.T) {
 	if err == nil {
 		_, err = c.Issue(ctx, b, [][]byte{sig})
 	}
+	if err == nil {
+		// While the node runs, its embedded chain is read through its
+		// read-only JSON-RPC, found by the address in its data dir.
+		var rep *chain.AuditReport
+		rep, err = Audit(ctx, DemoDataConfig(dir), Options{})
+		if err == nil && (len(rep.Differences) != 0 || rep.EvidenceBatches != 1 || rep.RECIssued.Int64() != 1234) {
+			err = fmt.Errorf("audit of the running node: %d evidence batches, %v Wh issued, differences %v; want 1 batch of 1234 Wh and none", rep.EvidenceBatches, rep.RECIssued, rep.Differences)
+		}
+	}
 	if cerr := d.Close(); err == nil {
 		err = cerr
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -163,6 +164,36 @@ func migrateLegacyKey(dir, dataDir string, passphrase []byte) (*Identity, error)
 		return nil, fmt.Errorf("node key: remove the unencrypted %s: %w", legacy, err)
 	}
 	return id, nil
+}
+
+// HasIdentity reports whether the keystore directory dir, or a data dir
+// from before the keystore, holds a node key, without decrypting it.
+func HasIdentity(dir, dataDir string) bool {
+	if _, err := keyFile(dir); !errors.Is(err, ErrNoKey) {
+		return true // a key, or a keystore that OpenIdentity must explain
+	}
+	return fileExists(filepath.Join(dataDir, legacyKeyFile))
+}
+
+// IdentityAddress is the address of the key in the keystore directory
+// dir, read from the keystore file's clear-text address field: no
+// passphrase needed, and no proof that the file holds that key.
+func IdentityAddress(dir string) (common.Address, error) {
+	path, err := keyFile(dir)
+	if err != nil {
+		return common.Address{}, err
+	}
+	blob, err := os.ReadFile(path)
+	if err != nil {
+		return common.Address{}, fmt.Errorf("node key: %w", err)
+	}
+	var f struct {
+		Address string `json:"address"`
+	}
+	if err := json.Unmarshal(blob, &f); err != nil || !common.IsHexAddress(f.Address) {
+		return common.Address{}, fmt.Errorf("node key %s: no address field (%v)", path, err)
+	}
+	return common.HexToAddress(f.Address), nil
 }
 
 // keyFile is the one key file in the keystore directory dir.

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"reflect"
 	"sync"
@@ -212,6 +213,14 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		return nil, fmt.Errorf("http_addr %s: %w", cfg.HTTPAddr, err)
 	}
 	n.httpAddr = ln.Addr().String()
+	var chainRPC http.Handler
+	if sim := n.chain.Simulated(); sim != nil {
+		h, err := sim.RPCHandler()
+		if err != nil {
+			return nil, err
+		}
+		chainRPC = chain.ReadOnlyRPC(h)
+	}
 	n.http = &http.Server{
 		Handler: api.New(api.Config{
 			Devices:    n.ingest,
@@ -226,8 +235,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 				Address: n.identity.Address, PeerID: n.identity.PeerID.String(),
 				ListenAddrs: n.P2PAddrs(), Broker: cfg.MQTT.Broker, Version: opts.Version,
 			},
-			Metrics: promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}),
-			Logger:  n.log.With("component", "api"),
+			ChainRPC: chainRPC,
+			Metrics:  promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}),
+			Logger:   n.log.With("component", "api"),
 		}),
 		ReadHeaderTimeout: 5 * time.Second,
 	}
@@ -238,6 +248,12 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			n.log.Error("http server", "err", err)
 		}
 	}()
+	// Tools that find a running node by its data dir (gridmint audit)
+	// read where its API is; a stale file after a crash is checked by
+	// asking the address that answers there.
+	if err := writeFileAtomic(filepath.Join(cfg.DataDir, HTTPAddrFile), []byte(n.httpAddr+"\n"), 0o600); err != nil {
+		return nil, err
+	}
 	n.log.Info("node started", "address", n.identity.Address, "peer_id", n.identity.PeerID.String(),
 		"p2p", n.P2PAddrs(), "http", "http://"+n.httpAddr, "broker", cfg.MQTT.Broker, "data_dir", cfg.DataDir)
 	return n, nil
@@ -245,6 +261,11 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 
 // openNodeIdentity unlocks the node key, creating it if opts allow.
 func openNodeIdentity(cfg Config, opts Options) (*Identity, error) {
+	// A missing key is said first: asking for the passphrase of a key that
+	// does not exist sends the user looking for the wrong thing.
+	if opts.CreateKey == "" && !HasIdentity(cfg.Identity.Keystore, cfg.DataDir) {
+		return nil, fmt.Errorf("%w in %s; create one with `gridmint init --data-dir %s`", ErrNoKey, cfg.Identity.Keystore, cfg.DataDir)
+	}
 	var pass []byte
 	var err error
 	switch {
@@ -435,6 +456,10 @@ func (n *Node) onGossip(m p2p.Message) {
 	n.log.Debug("gossip accepted", "kind", m.Kind, "id", m.ID, "author", m.Author, "created", m.Created)
 }
 
+// HTTPAddrFile, in the data dir, holds the host:port a running node's
+// API listens on.
+const HTTPAddrFile = "http.addr"
+
 // closeTimeout bounds how long Close waits for the ingest pipeline.
 const closeTimeout = 10 * time.Second
 
@@ -459,6 +484,7 @@ func (n *Node) Close() error {
 			n.mqtt.Close()
 		}
 		if n.http != nil {
+			os.Remove(filepath.Join(n.cfg.DataDir, HTTPAddrFile))
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			errs = append(errs, n.http.Shutdown(ctx))
 			cancel()

@@ -32,12 +32,18 @@ Recomputes FLEX and REC supply from every event of the settlement
 contracts since their deployment, compares it with the contracts' own
 totals and with their Issued and Rewarded records (every mint must trace
 to an attested batch or record), and prints any difference. Exits with an
-error when there is one. On the embedded chain, stop the node first.
+error when there is one.
 
 A node's audit also checks its own evidence: every attested batch and
-reward record it submitted must be on chain as submitted. With --rpc
-anyone can audit a deployment, read-only and with no key: save the
-"contracts" object of a node's GET /api/v1/chain as FILE.
+reward record it submitted must be on chain as submitted; on a stopped
+node's embedded chain, where it is the only submitter, the totals too.
+While the node runs, its embedded chain is read through the node's
+read-only JSON-RPC (POST /api/v1/chain/rpc, found by <data-dir>/http.addr)
+without the key, and only its batches are checked, not its totals.
+
+With --rpc anyone can audit a deployment, read-only and with no key: save
+the "contracts" object of a node's GET /api/v1/chain as FILE; for a node's
+embedded chain the URL is http://HOST:PORT/api/v1/chain/rpc.
 
 Flags:
 `)

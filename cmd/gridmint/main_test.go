@@ -15,6 +15,10 @@ func TestCommandLine(t *testing.T) {
 	if err := os.WriteFile(badConfig, []byte("adapters: [{dialect: tasmota}]\ndevices: [{dialect: tasmota, serial: a, kind: toaster}]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	noKeyConfig := filepath.Join(t.TempDir(), "nokey.yaml")
+	if err := os.WriteFile(noKeyConfig, []byte("data_dir: "+t.TempDir()+"\nmqtt: {broker: tcp://127.0.0.1:1}\nadapters: [{dialect: tasmota}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	t.Setenv(passphraseEnv, "") // restored after the test
 	os.Unsetenv(passphraseEnv)
 	dataDir := t.TempDir()
@@ -48,6 +52,7 @@ func TestCommandLine(t *testing.T) {
 		{name: "init without a terminal or passphrase", args: []string{"init", "--data-dir", t.TempDir()}, wantErrSub: "GRIDMINT_PASSPHRASE"},
 		{name: "audit --rpc needs --contracts", args: []string{"audit", "--rpc", "http://127.0.0.1:1"}, wantErrSub: "go together"},
 		{name: "audit --contracts must be addresses", args: []string{"audit", "--rpc", "http://127.0.0.1:1", "--contracts", badConfig}, wantErrSub: "want {"},
+		{name: "run before init names the missing key, not the passphrase", args: []string{"run", "--config", noKeyConfig}, wantErrSub: "create one with `gridmint init"},
 		{name: "run with an invalid config names the field", args: []string{"run", "--config", badConfig}, wantErrSub: "devices[0].kind"},
 	}
 	for _, tt := range tests {

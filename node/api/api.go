@@ -76,6 +76,9 @@ type Config struct {
 	// Chain serves the chain connection, balances, history and
 	// retirements under /api/v1/chain; nil leaves those routes out.
 	Chain Chain
+	// ChainRPC serves the embedded chain's JSON-RPC, read-only, at
+	// POST /api/v1/chain/rpc (chain.ReadOnlyRPC); nil leaves it out.
+	ChainRPC http.Handler
 	// Metrics serves /metrics; nil leaves it out.
 	Metrics http.Handler
 	Logger  *slog.Logger
@@ -129,6 +132,9 @@ func New(cfg Config) *Server {
 		s.mux.HandleFunc("GET /api/v1/chain/balances/{account}", s.chainBalances)
 		s.mux.HandleFunc("GET /api/v1/chain/history/{account}", s.chainHistory)
 		s.mux.HandleFunc("GET /api/v1/chain/retirements", s.chainRetirements)
+	}
+	if cfg.ChainRPC != nil {
+		s.mux.Handle("POST /api/v1/chain/rpc", cfg.ChainRPC)
 	}
 	s.mux.HandleFunc("GET /{$}", s.index)
 	if cfg.Metrics != nil {
