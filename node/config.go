@@ -63,9 +63,16 @@ type MQTTConfig struct {
 	// in the session of this ID while the node is down. Default
 	// "gridmint-<first 8 hex digits of the node address>".
 	ClientID     string `yaml:"client_id"`
-	Username     string `yaml:"username"`
+	Username string `yaml:"username"`
+	// Password, or better PasswordFile (its first line), is the broker
+	// login's password. Credentials written into Broker as
+	// user:password@ are taken from there into these fields at start and
+	// never shown: the API, the page and the log show the broker's URL
+	// without them.
 	Password     string `yaml:"password"`
 	PasswordFile string `yaml:"password_file"`
+
+	credentialsInURL bool // Broker held user:password@ (a warning at start)
 }
 
 // IdentityConfig is where the node key is and how it is unlocked.
@@ -312,6 +319,14 @@ func (c *Config) applyDefaults() {
 	if c.MQTT.Broker == "" {
 		c.MQTT.Broker = DefaultBroker
 	}
+	if u, err := url.Parse(c.MQTT.Broker); err == nil && u.User != nil &&
+		c.MQTT.Username == "" && c.MQTT.Password == "" && c.MQTT.PasswordFile == "" {
+		c.MQTT.Username = u.User.Username()
+		c.MQTT.Password, _ = u.User.Password()
+		u.User = nil
+		c.MQTT.Broker = u.String()
+		c.MQTT.credentialsInURL = true
+	}
 	if c.P2P.Listen == nil {
 		c.P2P.Listen = DefaultP2PListen
 	}
@@ -362,6 +377,9 @@ func (c *Config) Validate() error {
 	}
 	if err := validateBrokerURL(c.MQTT.Broker); err != nil {
 		return fieldErr("mqtt.broker", "%v", err)
+	}
+	if u, _ := url.Parse(c.MQTT.Broker); u.User != nil {
+		return fieldErr("mqtt.broker", "credentials both in the URL and in mqtt.username, password or password_file; keep them in those fields only")
 	}
 	if c.MQTT.Password != "" && c.MQTT.PasswordFile != "" {
 		return fieldErr("mqtt.password_file", "set password or password_file, not both")
@@ -499,17 +517,32 @@ func declaredKind(a devices.Adapter, serial string) gridmint.DeviceKind {
 func validateBrokerURL(s string) error {
 	u, err := url.Parse(s)
 	if err != nil {
-		return fmt.Errorf("%q: %v", s, err)
+		return fmt.Errorf("%s does not parse as a URL", RedactURL(s))
 	}
 	switch u.Scheme {
 	case "tcp", "mqtt", "ssl", "tls", "mqtts", "ws", "wss":
 	default:
-		return fmt.Errorf("%q: scheme %q, want tcp, mqtt, ssl, tls, mqtts, ws or wss", s, u.Scheme)
+		return fmt.Errorf("%q: scheme %q, want tcp, mqtt, ssl, tls, mqtts, ws or wss", RedactURL(s), u.Scheme)
 	}
 	if _, port, err := net.SplitHostPort(u.Host); err != nil || port == "" {
-		return fmt.Errorf("%q: want scheme://host:port", s)
+		return fmt.Errorf("%q: want scheme://host:port", RedactURL(s))
 	}
 	return nil
+}
+
+// RedactURL is s without its user information (user:password@), for
+// logs, errors, the API and the page. What does not parse as a URL is
+// hidden whole: it may hold a password in a shape url.Parse rejects.
+func RedactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(a URL that does not parse, hidden)"
+	}
+	if u.User == nil {
+		return s
+	}
+	u.User = nil
+	return u.String()
 }
 
 // declaredDevices turns the config's devices into registry entries of

@@ -135,8 +135,8 @@ func loadOrCreateToken(path string) (string, error) {
 	switch {
 	case err == nil:
 		tok := strings.TrimSpace(string(b))
-		if len(tok) < 16 {
-			return "", fmt.Errorf("api token %s: shorter than 16 characters", path)
+		if err := checkToken(tok); err != nil {
+			return "", fmt.Errorf("api token %s: %v; fix the file, or delete it and a new token is made at start", path, err)
 		}
 		return tok, nil
 	case !errors.Is(err, fs.ErrNotExist):
@@ -154,6 +154,26 @@ func loadOrCreateToken(path string) (string, error) {
 		return "", fmt.Errorf("api token: %w", err)
 	}
 	return tok, nil
+}
+
+// minTokenLen is the shortest API token accepted: 16 characters of the
+// 94 printable ones are about 105 bits.
+const minTokenLen = 16
+
+// checkToken refuses a token that no client could ever send: one that is
+// short, or holds anything but printable ASCII (a file of zero bytes, a
+// space, a stray byte-order mark), which cannot travel in an
+// Authorization header.
+func checkToken(tok string) error {
+	for i := 0; i < len(tok); i++ {
+		if c := tok[i]; c < 0x21 || c > 0x7e {
+			return fmt.Errorf("byte %d is 0x%02x; a token is printable ASCII without spaces", i, c)
+		}
+	}
+	if len(tok) < minTokenLen {
+		return fmt.Errorf("%d characters; want at least %d", len(tok), minTokenLen)
+	}
+	return nil
 }
 
 // nodeControl is the node as the API's Control.

@@ -26,6 +26,13 @@ import (
 // .ci/run installs mosquitto.
 func startMosquitto(t *testing.T) string {
 	t.Helper()
+	return startMosquittoAuth(t, "allow_anonymous true\n")
+}
+
+// startMosquittoAuth is startMosquitto with auth, the broker's
+// authentication lines (allow_anonymous, password_file).
+func startMosquittoAuth(t *testing.T, auth string) string {
+	t.Helper()
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
 		if os.Getenv("CI") != "" || os.Getenv("GRIDMINT_REQUIRE_MOSQUITTO") != "" {
@@ -39,7 +46,7 @@ func startMosquitto(t *testing.T) string {
 	// persistence off: the broker's memory is enough for sessions within
 	// one test; max_queued_messages 0 = unlimited, so nothing queued for
 	// a stopped node is dropped.
-	body := fmt.Sprintf("listener %d 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 0\nlog_dest stderr\n", port)
+	body := fmt.Sprintf("listener %d 127.0.0.1\n%spersistence false\nmax_queued_messages 0\nlog_dest stderr\n", port, auth)
 	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}

@@ -65,7 +65,7 @@ func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, onMessage f
 		SetDefaultPublishHandler(handler).
 		SetOnConnectHandler(func(c paho.Client) {
 			mc.connected.Store(true)
-			mc.log.Info("connected", "broker", cfg.Broker, "subscriptions", subs)
+			mc.log.Info("connected", "broker", RedactURL(cfg.Broker), "subscriptions", subs)
 			// Subscribe on every connect: a broker that lost our session
 			// (restart without persistence) must learn the filters again.
 			t := c.SubscribeMultiple(filters, handler)
@@ -90,11 +90,11 @@ func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, onMessage f
 	select {
 	case <-t.Done():
 		if err := t.Error(); err != nil {
-			return nil, fmt.Errorf("mqtt: connect to %s: %w", cfg.Broker, err)
+			return nil, fmt.Errorf("mqtt: connect to %s: %w", RedactURL(cfg.Broker), err)
 		}
 	case <-time.After(15 * time.Second):
 		mc.client.Disconnect(0)
-		return nil, fmt.Errorf("mqtt: no connection to %s after 15 s (is the broker running? check mqtt.broker)", cfg.Broker)
+		return nil, fmt.Errorf("mqtt: no connection to %s after 15 s (is the broker running? check mqtt.broker)", RedactURL(cfg.Broker))
 	case <-ctx.Done():
 		mc.client.Disconnect(0)
 		return nil, ctx.Err()
@@ -103,7 +103,7 @@ func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, onMessage f
 	case err := <-firstSub:
 		if err != nil {
 			mc.client.Disconnect(0)
-			return nil, fmt.Errorf("mqtt: subscribe to %v at %s: %w", subs, cfg.Broker, err)
+			return nil, fmt.Errorf("mqtt: subscribe to %v at %s: %w", subs, RedactURL(cfg.Broker), err)
 		}
 	case <-ctx.Done():
 		mc.client.Disconnect(0)

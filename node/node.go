@@ -100,6 +100,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		}
 	}()
 
+	if cfg.MQTT.credentialsInURL {
+		n.log.Warn("mqtt.broker holds user:password@; the node uses them but never shows them: move them to mqtt.username and mqtt.password_file")
+	}
 	if n.identity, err = openNodeIdentity(cfg, opts); err != nil {
 		return nil, err
 	}
@@ -233,7 +236,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			Health:     n.health,
 			Info: api.NodeInfo{
 				Address: n.identity.Address, PeerID: n.identity.PeerID.String(),
-				ListenAddrs: n.P2PAddrs(), Broker: cfg.MQTT.Broker, Version: opts.Version,
+				ListenAddrs: n.P2PAddrs(), Broker: RedactURL(cfg.MQTT.Broker), Version: opts.Version,
 			},
 			ChainRPC: chainRPC,
 			Metrics:  promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}),
@@ -255,7 +258,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	n.log.Info("node started", "address", n.identity.Address, "peer_id", n.identity.PeerID.String(),
-		"p2p", n.P2PAddrs(), "http", "http://"+n.httpAddr, "broker", cfg.MQTT.Broker, "data_dir", cfg.DataDir)
+		"p2p", n.P2PAddrs(), "http", "http://"+n.httpAddr, "broker", RedactURL(cfg.MQTT.Broker), "data_dir", cfg.DataDir)
 	return n, nil
 }
 
@@ -410,10 +413,10 @@ func (n *Node) failStalePending(now time.Time) error {
 }
 
 func (n *Node) health() []api.Check {
-	mq := api.Check{Name: "mqtt", OK: n.mqtt.Connected(), Detail: n.cfg.MQTT.Broker}
+	mq := api.Check{Name: "mqtt", OK: n.mqtt.Connected(), Detail: RedactURL(n.cfg.MQTT.Broker)}
 	switch {
 	case !mq.OK:
-		mq.Detail = "disconnected from " + n.cfg.MQTT.Broker
+		mq.Detail = "disconnected from " + RedactURL(n.cfg.MQTT.Broker)
 	case n.mqtt.qos0.Load():
 		mq.Detail += " (broker granted QoS 0: in-flight messages are not protected against a crash)"
 	}
