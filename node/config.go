@@ -62,7 +62,7 @@ type MQTTConfig struct {
 	// ClientID must be stable: the broker keeps unacknowledged messages
 	// in the session of this ID while the node is down. Default
 	// "gridmint-<first 8 hex digits of the node address>".
-	ClientID     string `yaml:"client_id"`
+	ClientID string `yaml:"client_id"`
 	Username string `yaml:"username"`
 	// Password, or better PasswordFile (its first line), is the broker
 	// login's password. Credentials written into Broker as
