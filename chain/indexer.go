@@ -35,6 +35,9 @@ type EventQuery struct {
 	Newest bool
 	// Limit caps the number of events; 0 means no cap.
 	Limit int
+	// AfterRetirement skips retirements whose id is at most it (pages of
+	// retirements; ids grow with the chain).
+	AfterRetirement uint64
 }
 
 // Match reports whether e passes the filter (not Limit).
@@ -43,6 +46,9 @@ func (q EventQuery) Match(e Event) bool {
 		return false
 	}
 	if len(q.Kinds) > 0 && !slices.Contains(q.Kinds, e.Kind) {
+		return false
+	}
+	if e.Kind == EventRetired && e.RetirementID <= q.AfterRetirement && q.AfterRetirement > 0 {
 		return false
 	}
 	return e.Block >= q.FromBlock && (q.ToBlock == 0 || e.Block <= q.ToBlock)
@@ -356,9 +362,10 @@ func (ix Index) History(ctx context.Context, account common.Address, limit int) 
 	return ix.Store.Events(ctx, EventQuery{Account: &account, Newest: true, Limit: limit})
 }
 
-// Retirements returns the retirements of account (all accounts if nil), oldest first.
-func (ix Index) Retirements(ctx context.Context, account *common.Address) ([]Event, error) {
-	return ix.Store.Events(ctx, EventQuery{Account: account, Kinds: []EventKind{EventRetired}})
+// Retirements returns the retirements of account (all accounts if nil)
+// with ids above after, oldest first, at most limit (0: all).
+func (ix Index) Retirements(ctx context.Context, account *common.Address, after uint64, limit int) ([]Event, error) {
+	return ix.Store.Events(ctx, EventQuery{Account: account, Kinds: []EventKind{EventRetired}, AfterRetirement: after, Limit: limit})
 }
 
 // ------------------------------------------------------------------ MemIndex

@@ -94,9 +94,12 @@ func TestIndexerFollowsAndSurvivesReorg(t *testing.T) {
 			}
 		}
 	}
-	rets, _ := ix.Retirements(h.ctx, nil)
+	rets, _ := ix.Retirements(h.ctx, nil, 0, 10)
 	if len(rets) != 1 || rets[0].Beneficiary != "ACME" || rets[0].RetirementID != 1 || rets[0].Amount.Int64() != 100 {
 		t.Errorf("retirements %+v", rets)
+	}
+	if after, _ := ix.Retirements(h.ctx, nil, 1, 10); len(after) != 0 {
+		t.Errorf("retirements after id 1: %+v, want none", after)
 	}
 
 	// Reorg: drop the last two blocks (reserve and retire); the chain

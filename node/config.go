@@ -29,11 +29,19 @@ type Config struct {
 	DataDir string `yaml:"data_dir"`
 	// HTTPAddr is where the API and web page listen. Default
 	// "127.0.0.1:8088".
-	HTTPAddr string         `yaml:"http_addr"`
-	MQTT     MQTTConfig     `yaml:"mqtt"`
-	P2P      P2PConfig      `yaml:"p2p"`
-	Identity IdentityConfig `yaml:"identity"`
-	Chain    ChainConfig    `yaml:"chain"`
+	HTTPAddr string `yaml:"http_addr"`
+	// AllowedHosts are the host names, besides loopback names
+	// (localhost, *.localhost), IP addresses and this machine's host name
+	// (and <hostname>.local), that the API answers as: a request for any
+	// other name is refused with 421, so a web page cannot reach the API
+	// by pointing its own name at the node (DNS rebinding). Entries are
+	// "name", "*.domain", or "*" to answer every name (behind a proxy
+	// that checks names itself).
+	AllowedHosts []string       `yaml:"allowed_hosts"`
+	MQTT         MQTTConfig     `yaml:"mqtt"`
+	P2P          P2PConfig      `yaml:"p2p"`
+	Identity     IdentityConfig `yaml:"identity"`
+	Chain        ChainConfig    `yaml:"chain"`
 	// Discover registers devices first seen in traffic. Default true.
 	Discover *bool `yaml:"discover"`
 	// MaxDevices caps the device registry, so a flood of invented topics
@@ -383,6 +391,11 @@ func (c *Config) Validate() error {
 	}
 	if c.MQTT.Password != "" && c.MQTT.PasswordFile != "" {
 		return fieldErr("mqtt.password_file", "set password or password_file, not both")
+	}
+	for i, h := range c.AllowedHosts {
+		if strings.TrimSpace(h) == "" || strings.ContainsAny(h, " /@") {
+			return fieldErr(fmt.Sprintf("allowed_hosts[%d]", i), "%q: want a host name, *.domain or *", h)
+		}
 	}
 	for i, l := range c.P2P.Listen {
 		if _, err := ma.NewMultiaddr(l); err != nil {

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sync"
 	"time"
 
@@ -238,11 +239,19 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 				Address: n.identity.Address, PeerID: n.identity.PeerID.String(),
 				ListenAddrs: n.P2PAddrs(), Broker: RedactURL(cfg.MQTT.Broker), Version: opts.Version,
 			},
-			ChainRPC: chainRPC,
-			Metrics:  promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}),
-			Logger:   n.log.With("component", "api"),
+			ChainRPC:     chainRPC,
+			AllowedHosts: allowedHosts(cfg.AllowedHosts),
+			Metrics:      promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}),
+			Logger:       n.log.With("component", "api"),
 		}),
+		// A slow or idle client cannot hold a connection open forever.
+		// WriteTimeout leaves room for a setpoint's ?wait= (at most 60 s)
+		// and the largest page on a slow link.
 		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      90 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 	}
 	n.wg.Add(1)
 	go func() {
@@ -260,6 +269,17 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	n.log.Info("node started", "address", n.identity.Address, "peer_id", n.identity.PeerID.String(),
 		"p2p", n.P2PAddrs(), "http", "http://"+n.httpAddr, "broker", RedactURL(cfg.MQTT.Broker), "data_dir", cfg.DataDir)
 	return n, nil
+}
+
+// allowedHosts are the configured names and this machine's own: its host
+// name and the <hostname>.local that mDNS (avahi) answers on a LAN, as a
+// Raspberry Pi is reached at raspberrypi.local.
+func allowedHosts(configured []string) []string {
+	out := slices.Clone(configured)
+	if h, err := os.Hostname(); err == nil && h != "" {
+		out = append(out, h, h+".local")
+	}
+	return out
 }
 
 // openNodeIdentity unlocks the node key, creating it if opts allow.

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -126,5 +127,46 @@ func TestBrokerCredentialsConfig(t *testing.T) {
 	}
 	if got := RedactURL("tcp://u:p@h:1/%zz"); strings.Contains(got, "p@") {
 		t.Errorf("RedactURL of an unparsable URL = %q, shows the password", got)
+	}
+}
+
+// TestNodeRefusesForeignHosts: the running node answers its own names
+// and allowed_hosts, and refuses a rebound name on every route.
+func TestNodeRefusesForeignHosts(t *testing.T) {
+	b, err := StartBroker("127.0.0.1:0", testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	cfg, err := ParseConfig(fmt.Appendf(nil, "data_dir: %s\nhttp_addr: 127.0.0.1:0\nallowed_hosts: [gridmint.lan]\nmqtt: {broker: %s}\np2p: {listen: [/ip4/127.0.0.1/tcp/0], mdns: false}\nadapters: [{dialect: tasmota}]\n", t.TempDir(), b.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := Start(context.Background(), cfg, Options{Logger: testLogger(), Passphrase: testPassphrase, CreateKey: KDFLight})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	if s := n.http; s.ReadTimeout == 0 || s.WriteTimeout == 0 || s.IdleTimeout == 0 || s.ReadHeaderTimeout == 0 || s.MaxHeaderBytes == 0 {
+		t.Errorf("HTTP server limits: read %v, write %v, idle %v, header %v, header bytes %d; want all set",
+			s.ReadTimeout, s.WriteTimeout, s.IdleTimeout, s.ReadHeaderTimeout, s.MaxHeaderBytes)
+	}
+	hostname, _ := os.Hostname()
+	for _, tt := range []struct {
+		host string
+		want int
+	}{{n.HTTPAddr(), 200}, {"localhost", 200}, {"gridmint.lan:8088", 200}, {hostname + ".local", 200}, {"rebind.attacker.example", 421}} {
+		for _, path := range []string{"/api/v1/devices", "/api/v1/quarantine", "/metrics", "/"} {
+			req, _ := http.NewRequest("GET", "http://"+n.HTTPAddr()+path, nil)
+			req.Host = tt.host
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.want {
+				t.Errorf("GET %s as %q: %d, want %d", path, tt.host, resp.StatusCode, tt.want)
+			}
+		}
 	}
 }

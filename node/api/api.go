@@ -79,6 +79,10 @@ type Config struct {
 	// ChainRPC serves the embedded chain's JSON-RPC, read-only, at
 	// POST /api/v1/chain/rpc (chain.ReadOnlyRPC); nil leaves it out.
 	ChainRPC http.Handler
+	// AllowedHosts are the names, besides loopback names and IP
+	// addresses, that requests may carry as Host (see hostGuard): "name",
+	// "*.domain", or "*" for any. Others are answered 421.
+	AllowedHosts []string
 	// Metrics serves /metrics; nil leaves it out.
 	Metrics http.Handler
 	Logger  *slog.Logger
@@ -86,9 +90,10 @@ type Config struct {
 
 // Server serves the API. It is safe for concurrent use.
 type Server struct {
-	cfg  Config
-	mux  *http.ServeMux
-	page *template.Template
+	cfg   Config
+	mux   *http.ServeMux
+	page  *template.Template
+	hosts *hostGuard
 }
 
 //go:embed page.html
@@ -103,8 +108,9 @@ func New(cfg Config) *Server {
 		cfg.Clock = gridmint.SystemClock{}
 	}
 	s := &Server{
-		cfg: cfg,
-		mux: http.NewServeMux(),
+		cfg:   cfg,
+		mux:   http.NewServeMux(),
+		hosts: newHostGuard(cfg.AllowedHosts),
 		page: template.Must(template.New("page.html").Funcs(template.FuncMap{
 			"kwh":   func(wh float64) float64 { return wh / 1000 },
 			"deref": func(v *float64) float64 { return *v },
@@ -146,6 +152,10 @@ func New(cfg Config) *Server {
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if !s.hosts.allows(r.Host) {
+		s.refuseHost(w, r)
+		return
+	}
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -277,8 +287,13 @@ type Rejection struct {
 	RawBase64 []byte            `json:"raw_base64,omitempty"`
 }
 
-// quarantineLimit bounds one page of the quarantine.
-const quarantineLimit = 1000
+// quarantineLimit bounds one page of the quarantine, and quarantineBytes
+// the raw payloads on it (each may be up to 64 KiB): a page ends early
+// rather than building tens of megabytes for an unauthenticated read.
+const (
+	quarantineLimit = 200
+	quarantineBytes = 1 << 20
+)
 
 func (s *Server) quarantine(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
@@ -299,6 +314,13 @@ func (s *Server) quarantine(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeError(w, http.StatusInternalServerError, err.Error())
 		return
+	}
+	if k := fitBytes(rejs, quarantineBytes); k < len(rejs) {
+		// The page ends at the k-th item: ask again for its cursor.
+		if rejs, next, err = s.cfg.Quarantine.Rejections(q.Get("cursor"), k); err != nil {
+			s.writeError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
 	}
 	counts, err := s.cfg.Quarantine.RejectionCounts()
 	if err != nil {
@@ -324,6 +346,18 @@ func (s *Server) quarantine(w http.ResponseWriter, r *http.Request) {
 	s.writeJSON(w, http.StatusOK, out)
 }
 
+// fitBytes is how many of rejs, at least one, fit in budget bytes of raw
+// payload.
+func fitBytes(rejs []gridmint.Rejection, budget int) int {
+	for i, rj := range rejs {
+		budget -= len(rj.Raw)
+		if budget < 0 {
+			return max(i, 1)
+		}
+	}
+	return len(rejs)
+}
+
 // writeError answers with status and msg, and the gridmint error code
 // that status stands for (errorStatus), so every error body has one shape.
 func (s *Server) writeError(w http.ResponseWriter, status int, msg string) {
@@ -333,8 +367,11 @@ func (s *Server) writeError(w http.ResponseWriter, status int, msg string) {
 			code = c
 		}
 	}
-	if status == http.StatusRequestEntityTooLarge {
+	switch status {
+	case http.StatusRequestEntityTooLarge:
 		code = gridmint.EInvalid
+	case http.StatusMisdirectedRequest:
+		code = gridmint.EUnauthorized
 	}
 	s.writeJSON(w, status, struct {
 		Error string `json:"error"`

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -224,5 +226,66 @@ func TestQuarantinePages(t *testing.T) {
 		if res, body := fetch(t, srv.URL+"/api/v1/quarantine?"+bad); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `"error"`) {
 			t.Errorf("?%s = %d %s, want 400 with an error", bad, res.StatusCode, body)
 		}
+	}
+}
+
+// TestQuarantinePageIsBounded: pages of large payloads end at about
+// quarantineBytes, and paging still returns every item once.
+func TestQuarantinePageIsBounded(t *testing.T) {
+	var items []gridmint.Rejection
+	for i := range 50 {
+		items = append(items, gridmint.Rejection{Time: seen.Add(-time.Duration(i) * time.Second), Topic: fmt.Sprintf("t/%d", i),
+			Reason: gridmint.ReasonMalformed, Raw: bytes.Repeat([]byte{'x'}, 64<<10)})
+	}
+	srv := httptest.NewServer(New(Config{
+		Devices: fakeDevices{DevicesFn: sampleDevices},
+		Quarantine: fakeQuarantine{
+			RejectionsFn: func(cursor string, limit int) ([]gridmint.Rejection, string, error) {
+				start, _ := strconv.Atoi(cursor)
+				end := min(start+limit, len(items))
+				next := ""
+				if end < len(items) {
+					next = strconv.Itoa(end)
+				}
+				return items[start:end], next, nil
+			},
+			CountsFn: func() (map[gridmint.Reason]uint64, error) { return nil, nil },
+		},
+		Health: func() []Check { return nil },
+	}))
+	defer srv.Close()
+	seenTopics := map[string]bool{}
+	url := srv.URL + "/api/v1/quarantine?limit=200"
+	for pages := 0; url != ""; pages++ {
+		if pages > 10 {
+			t.Fatal("paging does not end")
+		}
+		res, body := fetch(t, url)
+		if res.StatusCode != 200 {
+			t.Fatalf("GET %s: %d %s", url, res.StatusCode, body)
+		}
+		if len(body) > 2*quarantineBytes {
+			t.Errorf("a page of %d bytes; want about %d at most", len(body), quarantineBytes)
+		}
+		var page struct {
+			Items []struct{ Topic string }
+			Next  string
+		}
+		if err := json.Unmarshal([]byte(body), &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range page.Items {
+			if seenTopics[it.Topic] {
+				t.Errorf("%s on two pages", it.Topic)
+			}
+			seenTopics[it.Topic] = true
+		}
+		url = ""
+		if page.Next != "" {
+			url = srv.URL + "/api/v1/quarantine?limit=200&cursor=" + page.Next
+		}
+	}
+	if len(seenTopics) != len(items) {
+		t.Errorf("paged %d items, want %d", len(seenTopics), len(items))
 	}
 }

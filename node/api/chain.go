@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -25,9 +26,9 @@ type Chain interface {
 	Balances(ctx context.Context, account common.Address) (chain.Balances, error)
 	// History is account's events, newest first, at most limit.
 	History(ctx context.Context, account common.Address, limit int) ([]chain.Event, error)
-	// Retirements are the retirements of account (all accounts if nil),
-	// oldest first.
-	Retirements(ctx context.Context, account *common.Address) ([]chain.Event, error)
+	// Retirements are the retirements of account (all accounts if nil)
+	// whose id is above after, oldest first, at most limit.
+	Retirements(ctx context.Context, account *common.Address, after uint64, limit int) ([]chain.Event, error)
 }
 
 // ChainInfo is what Chain.Info reports; GET /api/v1/chain shows it as a
@@ -220,25 +221,50 @@ func (s *Server) chainHistory(w http.ResponseWriter, r *http.Request) {
 	}{account.Hex(), toChainEvents(evs)})
 }
 
-// chainRetirements is GET /api/v1/chain/retirements?account=: the
-// retirements of one account, or of all without account=, oldest first.
+// retirementsLimit bounds a page of retirements (each has up to 4 KiB
+// of claim text).
+const retirementsLimit = 1000
+
+// chainRetirements is GET /api/v1/chain/retirements?account=&after=&limit=:
+// the retirements of one account, or of all without account=, oldest
+// first, in pages: next is the after= of the following page.
 func (s *Server) chainRetirements(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
 	var account *common.Address
-	if v := r.URL.Query().Get("account"); v != "" {
+	if v := q.Get("account"); v != "" {
 		a, ok := s.accountParam(w, v)
 		if !ok {
 			return
 		}
 		account = &a
 	}
-	evs, err := s.cfg.Chain.Retirements(r.Context(), account)
+	limit, ok := s.limitParam(w, q.Get("limit"), 100, retirementsLimit)
+	if !ok {
+		return
+	}
+	var after uint64
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			s.writeError(w, http.StatusBadRequest, fmt.Sprintf("after %q: want a retirement id", v))
+			return
+		}
+		after = n
+	}
+	evs, err := s.cfg.Chain.Retirements(r.Context(), account, after, limit)
 	if err != nil {
 		s.writeErr(w, err)
 		return
 	}
-	s.writeJSON(w, http.StatusOK, struct {
+	out := struct {
 		Retirements []ChainEvent `json:"retirements"`
-	}{toChainEvents(evs)})
+		// Next is the after= of the next page; absent at the end.
+		Next string `json:"next,omitempty"`
+	}{Retirements: toChainEvents(evs)}
+	if len(evs) == limit {
+		out.Next = strconv.FormatUint(evs[len(evs)-1].RetirementID, 10)
+	}
+	s.writeJSON(w, http.StatusOK, out)
 }
 
 // accountParam parses an account: "0x" and 40 hex digits, any case (the

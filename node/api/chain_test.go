@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"errors"
 	"math/big"
 	"net/http"
@@ -22,7 +23,7 @@ type fakeChain struct {
 	InfoFn        func() (ChainInfo, error)
 	BalancesFn    func(common.Address) (chain.Balances, error)
 	HistoryFn     func(common.Address, int) ([]chain.Event, error)
-	RetirementsFn func(*common.Address) ([]chain.Event, error)
+	RetirementsFn func(a *common.Address, after uint64, limit int) ([]chain.Event, error)
 }
 
 func (f fakeChain) Info(context.Context) (ChainInfo, error) { return f.InfoFn() }
@@ -32,8 +33,8 @@ func (f fakeChain) Balances(_ context.Context, a common.Address) (chain.Balances
 func (f fakeChain) History(_ context.Context, a common.Address, limit int) ([]chain.Event, error) {
 	return f.HistoryFn(a, limit)
 }
-func (f fakeChain) Retirements(_ context.Context, a *common.Address) ([]chain.Event, error) {
-	return f.RetirementsFn(a)
+func (f fakeChain) Retirements(_ context.Context, a *common.Address, after uint64, limit int) ([]chain.Event, error) {
+	return f.RetirementsFn(a, after, limit)
 }
 
 func newChainServer(t *testing.T, fc Chain) *httptest.Server {
@@ -319,7 +320,7 @@ func TestChainRetirementsEndpoint(t *testing.T) {
 	ret := chain.Event{Kind: chain.EventRetired, Block: 41, Time: 1_795_000_012, From: chainBob, Token: tok, Amount: big.NewInt(100),
 		RetirementID: 7, Beneficiary: "ACME GmbH ☀", Claim: "2026 Scope 2 matching"}
 	var asked *common.Address
-	srv := newChainServer(t, fakeChain{RetirementsFn: func(a *common.Address) ([]chain.Event, error) {
+	srv := newChainServer(t, fakeChain{RetirementsFn: func(a *common.Address, after uint64, limit int) ([]chain.Event, error) {
 		asked = a
 		if a != nil && *a != chainBob {
 			return nil, nil
@@ -384,7 +385,7 @@ func TestChainErrorStatus(t *testing.T) {
 	} {
 		srv := newChainServer(t, fakeChain{
 			HistoryFn:     func(common.Address, int) ([]chain.Event, error) { return nil, tc.err },
-			RetirementsFn: func(*common.Address) ([]chain.Event, error) { return nil, tc.err },
+			RetirementsFn: func(*common.Address, uint64, int) ([]chain.Event, error) { return nil, tc.err },
 		})
 		for _, path := range []string{"/api/v1/chain/history/" + chainBob.Hex(), "/api/v1/chain/retirements"} {
 			if code, body := call(t, http.MethodGet, srv.URL+path, "", ""); code != tc.wantCode {
@@ -454,5 +455,56 @@ func TestChainTokenBeyondJSONTime(t *testing.T) {
 	}
 	if e := toChainEvents([]chain.Event{{Kind: chain.EventRetired, Time: 1 << 63, Token: tok}}); e[0].Time != nil || e[0].Amount != "0" {
 		t.Errorf("event = %+v, want a null time and amount \"0\"", e[0])
+	}
+}
+
+func TestChainRetirementsPages(t *testing.T) {
+	var all []chain.Event
+	for id := uint64(1); id <= 5; id++ {
+		all = append(all, chain.Event{Kind: chain.EventRetired, Block: 40 + id, RetirementID: id, Amount: big.NewInt(1), Token: chainToken(t)})
+	}
+	srv := newChainServer(t, fakeChain{RetirementsFn: func(_ *common.Address, after uint64, limit int) ([]chain.Event, error) {
+		var out []chain.Event
+		for _, e := range all {
+			if e.RetirementID > after && len(out) < limit {
+				out = append(out, e)
+			}
+		}
+		return out, nil
+	}})
+	base := srv.URL + "/api/v1/chain/retirements"
+	var ids []uint64
+	for url, pages := base+"?limit=2", 0; url != ""; pages++ {
+		if pages > 5 {
+			t.Fatal("paging does not end")
+		}
+		code, body := call(t, http.MethodGet, url, "", "")
+		if code != 200 {
+			t.Fatalf("GET %s = %d %s", url, code, body)
+		}
+		var page struct {
+			Retirements []struct {
+				RetirementID uint64 `json:"retirement_id"`
+			} `json:"retirements"`
+			Next string `json:"next"`
+		}
+		if err := json.Unmarshal([]byte(body), &page); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Retirements {
+			ids = append(ids, r.RetirementID)
+		}
+		url = ""
+		if page.Next != "" {
+			url = base + "?limit=2&after=" + page.Next
+		}
+	}
+	if fmt.Sprint(ids) != "[1 2 3 4 5]" {
+		t.Errorf("paged ids %v, want [1 2 3 4 5]", ids)
+	}
+	for _, bad := range []string{"?limit=0", "?limit=1001", "?after=x", "?after=-1"} {
+		if code, body := call(t, http.MethodGet, base+bad, "", ""); code != 400 {
+			t.Errorf("GET %s = %d %s, want 400", bad, code, body)
+		}
 	}
 }

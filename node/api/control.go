@@ -434,9 +434,12 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, bool)
 	return b, true
 }
 
-// decodeStrict decodes one JSON object, refusing unknown fields and
-// trailing data, with errors that name the field.
+// decodeStrict decodes one JSON object, refusing unknown fields, trailing
+// data and strings that are not text, with errors that name the field.
 func decodeStrict(body []byte, v any) error {
+	if path, found := badText(body); found {
+		return gridmint.Errorf(gridmint.EInvalid, "%s: not valid UTF-8 text (or a \\u escape of half a surrogate pair)", path)
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -139,6 +139,8 @@ func TestPublishOfferEndpoint(t *testing.T) {
 		{"unknown field", testToken, `{"device":"0xn/victron/battery-512","colour":"red"}`, http.StatusBadRequest, "colour"},
 		{"invalid window", testToken, strings.Replace(offer("0xn/victron/battery-512"), "18:00", "17:00", 1), http.StatusBadRequest, "empty"},
 		{"no device", testToken, `{}`, http.StatusBadRequest, "device"},
+		{"invalid UTF-8", testToken, strings.Replace(offer("0xn/victron/battery-512"), `"down"`, "\"do\xffwn\"", 1), http.StatusBadRequest, "direction: not valid UTF-8"},
+		{"half a surrogate pair", testToken, strings.Replace(offer("0xn/victron/battery-512"), `"device":"0xn/`, `"device":"\ud800/`, 1), http.StatusBadRequest, "device: not valid UTF-8"},
 		{"more than the battery can shift", testToken, strings.Replace(offer("0xn/victron/battery-512"), `"power_w":3000`, `"power_w":5001`, 1), http.StatusBadRequest, "at most 5000 W"},
 		{"expired", testToken, strings.Replace(offer("0xn/victron/battery-512"), "2026-11-22T16:45:00Z", "2026-11-22T11:59:00Z", 1), http.StatusBadRequest, "has passed"},
 		{"valid, zone from the device", testToken, offer("0xn/victron/battery-512"), http.StatusCreated, `"id": "0xabc"`},

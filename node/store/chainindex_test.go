@@ -782,7 +782,7 @@ func TestChainIndexFollowsSimulatedChain(t *testing.T) {
 		}
 	}
 	indexBoth("indexed")
-	rets, err := chain.Index{Store: s}.Retirements(ctx, &me)
+	rets, err := chain.Index{Store: s}.Retirements(ctx, &me, 0, 0)
 	if err != nil || len(rets) != 1 || rets[0].Beneficiary != "ACME ☀" || rets[0].Amount.Int64() != 100 || rets[0].Token != tokB {
 		t.Errorf("retirements = %+v, %v; want the one of 100 Wh of %s for ACME ☀", rets, err, tokB)
 	}
