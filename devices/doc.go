@@ -103,8 +103,14 @@
 // <prefix>/online, Victron zero-byte payloads (a device that left the
 // D-Bus), go-e mcc, AhoyDTU available/status/mqtt — and a device not heard
 // from for IngestConfig.StaleAfter is offline whatever its last signal
-// said. A Victron GX publishes only while it gets keep-alives
-// (KeepAliver), which the node sends.
+// said. A reading means online. A Victron GX publishes only while it gets
+// keep-alives (KeepAliver), which the node sends. The availability is
+// stored with the device's counter state whenever it changes, so a device
+// that was offline is offline after a restart until it says otherwise or
+// sends data. A signal that speaks for several devices (a Shelly prefix,
+// a Tasmota topic with channels) names a group (Grouper) and reaches every
+// known device of it, also one the decoder has not seen since the start:
+// retained last wills arrive before anything else.
 //
 // Rejected messages are returned as gridmint.Rejections with their reason
 // and raw bytes, for the quarantine; they never become readings and never

@@ -65,8 +65,10 @@ import (
 // every value, its measurements carry what is known (power without
 // counters until the next aenergy or emdata change, about a minute).
 //
-// Availability: <prefix>/online applies to every device of that prefix
-// the decoder has seen since it started.
+// Availability: <prefix>/online applies to every known device of that
+// prefix (an Update for the group <prefix>, see Grouper), whether or not
+// the decoder has seen it since it started: after a restart the retained
+// online arrives before any status.
 //
 // Control (Switcher): a JSON-RPC request to <prefix>/rpc,
 // {"id":<n>,"src":<src>,"method":"Switch.Set","params":{"id":<id>,"on":<bool>}}.
@@ -238,7 +240,7 @@ func (s *shelly) Decode(topic string, payload []byte) ([]Update, error) {
 		if empty {
 			return nil, nil
 		}
-		return s.decodeOnline(prefix, payload)
+		return decodeShellyOnline(prefix, prefix, payload)
 	case "events/rpc":
 		if empty {
 			return nil, nil
@@ -264,7 +266,9 @@ func (s *shelly) Decode(topic string, payload []byte) ([]Update, error) {
 	return s.decodeComponents(prefix, time.Time{}, map[string]json.RawMessage{comp: raw})
 }
 
-func (s *shelly) decodeOnline(prefix string, payload []byte) ([]Update, error) {
+// decodeShellyOnline reads the last will <topic>/online (true or false,
+// retained) of the devices in group.
+func decodeShellyOnline(topic, group string, payload []byte) ([]Update, error) {
 	var a Availability
 	switch string(bytes.TrimSpace(payload)) {
 	case "true":
@@ -272,16 +276,19 @@ func (s *shelly) decodeOnline(prefix string, payload []byte) ([]Update, error) {
 	case "false":
 		a = AvailabilityOffline
 	default:
-		return nil, decodeErr(gridmint.ReasonMalformed, "", "%s/online %q, want true or false", prefix, truncate(payload))
+		return nil, decodeErr(gridmint.ReasonMalformed, "", "%s/online %q, want true or false", truncate([]byte(topic)), truncate(payload))
 	}
-	states := s.prefixes[prefix]
-	var ups []Update
-	for _, d := range sortedShellyDevices(states) {
-		if states[d].emitted {
-			ups = append(ups, Update{Serial: d.serial(prefix), Availability: a})
-		}
+	return []Update{{Group: group, Availability: a}}, nil
+}
+
+// Groups implements Grouper: a device belongs to the group of its topic
+// prefix, whose online topic speaks for it.
+func (s *shelly) Groups(serial string) []string {
+	prefix, _, err := parseShellySerial(serial)
+	if err != nil {
+		return nil
 	}
-	return ups, nil
+	return []string{prefix}
 }
 
 func (s *shelly) decodeNotification(prefix string, payload []byte) ([]Update, error) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/gridmint/gridmint/internal/mqtttopic"
+	"maps"
 	"reflect"
 	"strings"
 	"sync"
@@ -153,7 +154,7 @@ func TestShellyDecode(t *testing.T) {
 		{"NotifyEvent is ignored", shellyTopic, shellyFrame(shellyPlug, "NotifyEvent", `{"ts":1738256760.23,"events":[{"component":"input:0","id":0,"event":"single_push","ts":1738256760.23}]}`), nil},
 		{"a metered type without an id is no component", shellyTopic, shellyFrame(shellyPlug, "NotifyStatus", `{"ts":1738256760.23,"switch":{"apower":1}}`), nil},
 		{"NotifyStatus of other components only", shellyTopic, shellyFrame(shellyPlug, "NotifyStatus", `{"ts":1738256760.23,"wifi":{"rssi":-60},"sys":{"uptime":5}}`), nil},
-		{"online before any measurement", shellyPlug + "/online", "true", nil},
+		{"online speaks for the prefix's group", shellyPlug + "/online", "true", []Update{{Group: shellyPlug, Availability: AvailabilityOnline}}},
 		{"empty retained payload clears a topic", shellyPlug + "/status/switch:0", "", nil},
 	}
 	for _, tt := range tests {
@@ -248,37 +249,68 @@ func TestShellyRejectedMessageLeavesStateAlone(t *testing.T) {
 	}
 }
 
+// TestShellyAvailability: <prefix>/online marks every known device of
+// the prefix, through Ingest, also after a restart when the fresh decoder
+// has not seen them (the retained online comes first); devices of other
+// prefixes and unknown prefixes are untouched.
 func TestShellyAvailability(t *testing.T) {
-	a := mustAdapter(t, AdapterConfig{Dialect: "shelly"})
-	decodeAll(t, a, []mqttMsg{
-		{shellyPlug + "/status/switch:1", `{"apower":1}`},
-		{shellyPlug + "/status/switch:0", shelly1PMMiniGen3Status},
-		{shellyPlug + "/status/switch:2", `{"output":true}`}, // no metering: no device
-		{shelly3EM + "/status/em:0", shellyValueOf(shellyPro3EMTriEM)},
-	})
+	clk := &fakeClock{now: t0}
+	stored := map[gridmint.DeviceID]CounterState{}
+	start := func(known []gridmint.Device) *Ingest {
+		return newTestIngest(t, IngestConfig{Adapters: []Adapter{mustAdapter(t, AdapterConfig{Dialect: "shelly"})}, Discover: true,
+			StaleAfter: time.Hour, Clock: clk, Known: known, States: maps.Clone(stored)})
+	}
+	feed := func(in *Ingest, msgs ...mqttMsg) *Outcome {
+		o := in.Process(msgsAt(clk.Now(), msgs...))
+		maps.Copy(stored, o.States)
+		in.Accept(o)
+		return o
+	}
+	online := func(in *Ingest) map[string]bool {
+		out := map[string]bool{}
+		for _, d := range in.Devices() {
+			out[d.Serial] = d.Online
+		}
+		return out
+	}
+	in := start(nil)
+	feed(in,
+		mqttMsg{shellyPlug + "/status/switch:1", `{"apower":1}`},
+		mqttMsg{shellyPlug + "/status/switch:0", shelly1PMMiniGen3Status},
+		mqttMsg{shellyPlug + "/status/switch:2", `{"output":true}`}, // no metering: no device
+		mqttMsg{shelly3EM + "/status/em:0", shellyValueOf(shellyPro3EMTriEM)},
+	)
+	var known []gridmint.Device
+	for _, d := range in.Devices() {
+		known = append(known, d.Device)
+	}
+	plug0, plug1, meter := shellyPlug+":switch:0", shellyPlug+":switch:1", shelly3EM+":em:0"
 	tests := []struct {
-		topic, payload string
-		want           []Update
+		name    string
+		in      *Ingest
+		topic   string
+		payload string
+		want    map[string]bool
 	}{
-		{shellyPlug + "/online", "false", []Update{
-			{Serial: shellyPlug + ":switch:0", Availability: AvailabilityOffline},
-			{Serial: shellyPlug + ":switch:1", Availability: AvailabilityOffline},
-		}},
-		{shellyPlug + "/online", " true\n", []Update{
-			{Serial: shellyPlug + ":switch:0", Availability: AvailabilityOnline},
-			{Serial: shellyPlug + ":switch:1", Availability: AvailabilityOnline},
-		}},
-		{shelly3EM + "/online", "false", []Update{{Serial: shelly3EM + ":em:0", Availability: AvailabilityOffline}}},
-		{"shellyplus1-unknown/online", "false", nil},
+		{"plug offline", in, shellyPlug + "/online", "false", map[string]bool{plug0: false, plug1: false, meter: true}},
+		{"plug online again", in, shellyPlug + "/online", " true\n", map[string]bool{plug0: true, plug1: true, meter: true}},
+		{"meter offline", in, shelly3EM + "/online", "false", map[string]bool{plug0: true, plug1: true, meter: false}},
+		{"unknown prefix", in, "shellyplus1-unknown/online", "false", map[string]bool{plug0: true, plug1: true, meter: false}},
+		{"after a restart, the retained online false first", start(known), shellyPlug + "/online", "false", map[string]bool{plug0: false, plug1: false, meter: true}},
 	}
 	for _, tt := range tests {
-		got, err := a.Decode(tt.topic, []byte(tt.payload))
-		if err != nil {
-			t.Fatalf("%s %q: %v", tt.topic, tt.payload, err)
+		clk.Set(clk.Now().Add(time.Second))
+		o := feed(tt.in, mqttMsg{tt.topic, tt.payload})
+		if len(o.Rejections) > 0 {
+			t.Fatalf("%s: %v", tt.name, o.Rejections)
 		}
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s %q:\n got %s\nwant %s", tt.topic, tt.payload, fmtUpdates(got), fmtUpdates(tt.want))
+		if got := online(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: online %v, want %v", tt.name, got, tt.want)
 		}
+	}
+	// What was stored last (everything offline by now): a restart keeps it.
+	if got, want := online(start(known)), map[string]bool{plug0: false, plug1: false, meter: false}; !reflect.DeepEqual(got, want) {
+		t.Errorf("restarted: online %v, want %v", got, want)
 	}
 }
 
