@@ -211,6 +211,7 @@ func FuzzIngest(f *testing.F) {
 	f.Add("tele/p/SENSOR", []byte(tasmotaSonoffDesk), "tele/p/LWT", []byte("Offline"), true)
 	f.Add(shellyPlug+"/status/switch:0", []byte(shelly1PMMiniGen3Status), shellyPlug+"/online", []byte("false"), true)
 	f.Add(shellyPlug+"/online", []byte("false"), shellyPlug+"/status/switch:0", []byte(`{"apower":1}`), true)
+	f.Add("shellies/"+shellyGen1Plug+"/online", []byte("false"), "shellies/"+shellyGen1Plug+"/relay/0/energy", []byte("23389"), true)
 	adapters := func(t *testing.T) []Adapter {
 		return []Adapter{mustAdapter(t, AdapterConfig{Dialect: "tasmota"}), mustAdapter(t, AdapterConfig{Dialect: "opendtu"}), mustAdapter(t, AdapterConfig{Dialect: "shelly"})}
 	}
