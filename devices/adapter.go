@@ -67,6 +67,19 @@ func CheckSerial(a Adapter, serial string) error {
 	return nil
 }
 
+// Grouper is an adapter one of whose online signals speaks for several
+// devices: a Shelly's <prefix>/online for every component of the prefix,
+// a Tasmota LWT for every channel of the topic. Its decoder returns an
+// Update with Group and no Serial, and Ingest applies the Update's
+// Availability to every known device of the group, including devices
+// not heard from since the node started: after a restart a retained
+// offline signal arrives before anything that would tell the decoder
+// which devices the prefix has.
+type Grouper interface {
+	// Groups returns the groups the device serial belongs to.
+	Groups(serial string) []string
+}
+
 // Availability is what a device's own online signal says.
 type Availability int
 
@@ -128,6 +141,10 @@ type Update struct {
 	Capabilities []gridmint.Capability
 	// Availability from an LWT or status topic.
 	Availability Availability
+	// Group, in an Update without Serial, names the devices an online
+	// signal speaks for (a Shelly's topic prefix, a Tasmota topic and its
+	// channels); see Grouper. Such an Update carries Availability only.
+	Group string
 	// Measurement, when the message completed one.
 	Measurement *Measurement
 }

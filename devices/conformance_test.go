@@ -3,6 +3,7 @@ package devices
 import (
 	"errors"
 	"github.com/gridmint/gridmint/internal/mqtttopic"
+	"maps"
 	"reflect"
 	"slices"
 	"testing"
@@ -123,25 +124,76 @@ func conformCounters(t *testing.T, c conformance) {
 	}
 }
 
+// conformOffline runs the offline fixture through Ingest, after a decode
+// fixture and the offline fixture's own first messages made the device
+// known: it must be offline then, still offline after a restart
+// (a fresh adapter and Ingest from the stored registry and states), and,
+// when the node restarted before the signal, the signal alone (a retained
+// message, which arrives before anything else) must mark the known device
+// offline although the fresh decoder never saw it.
 func conformOffline(t *testing.T, c conformance) {
 	if len(c.offline) == 0 {
 		t.Fatal("no offline fixture: every dialect has some offline signal")
 	}
-	a := mustAdapter(t, c.config)
-	var last []Update
-	for _, m := range c.offline {
-		ups, err := a.Decode(m.topic, []byte(m.payload))
-		if err != nil {
-			t.Fatalf("%s: %v", m.topic, err)
-		}
-		last = ups
+	signal := c.offline[len(c.offline)-1]
+	clk := &fakeClock{now: t0.Add(time.Minute)}
+	states := map[gridmint.DeviceID]CounterState{} // what the node stores
+	start := func(known []gridmint.Device, st map[gridmint.DeviceID]CounterState) *Ingest {
+		return newTestIngest(t, IngestConfig{Adapters: []Adapter{mustAdapter(t, c.config)}, Discover: true,
+			StaleAfter: time.Hour, Clock: clk, Known: known, States: maps.Clone(st)})
 	}
-	for _, u := range last {
-		if u.Serial == c.offlineSerial && u.Availability == AvailabilityOffline {
-			return
+	run := func(in *Ingest, at time.Time, msgs ...mqttMsg) {
+		o := in.Process(msgsAt(at, msgs...))
+		maps.Copy(states, o.States)
+		in.Accept(o)
+	}
+	targets := func(in *Ingest) []DeviceState {
+		var out []DeviceState
+		for _, d := range in.Devices() {
+			if c.offlineSerial == "" || d.Serial == c.offlineSerial {
+				out = append(out, d)
+			}
+		}
+		return out
+	}
+	check := func(in *Ingest, when string, online bool) {
+		t.Helper()
+		for _, d := range targets(in) {
+			if d.Online != online {
+				t.Errorf("%s: %s online %v (availability %d), want %v", when, d.ID, d.Online, d.Availability, online)
+			}
 		}
 	}
-	t.Errorf("after the offline fixture: %s, want %q offline", fmtUpdates(last), c.offlineSerial)
+
+	// The first decode fixture that, with the offline fixture's first
+	// messages, makes the device known.
+	var in *Ingest
+	for _, f := range c.decode {
+		clear(states)
+		in = start(nil, nil)
+		run(in, t0, append(slices.Clone(f.msgs), c.offline[:len(c.offline)-1]...)...)
+		if len(targets(in)) > 0 {
+			break
+		}
+	}
+	if len(targets(in)) == 0 {
+		t.Fatalf("no decode fixture with the offline fixture's first messages makes device %q known", c.offlineSerial)
+	}
+	check(in, "before the offline signal", true)
+	var known []gridmint.Device
+	for _, d := range in.Devices() {
+		known = append(known, d.Device)
+	}
+	before := maps.Clone(states)
+
+	run(in, t0.Add(time.Second), signal)
+	check(in, "after the offline signal", false)
+	check(start(known, states), "restarted after the offline signal", false)
+
+	in = start(known, before)
+	check(in, "restarted before the offline signal", true)
+	run(in, t0.Add(time.Second), signal)
+	check(in, "restarted, then the retained offline signal", false)
 }
 
 func conformCommands(t *testing.T, c conformance) {

@@ -9,13 +9,13 @@
 // The pieces, in the order a message flows through them:
 //
 //   - An Adapter per firmware family, one file per vendor: tasmota.go,
-//     opendtu.go, shelly.go (Gen2+), victron.go (Venus OS dbus-flashmq),
-//     goe.go (go-eCharger API v2), ahoydtu.go, and generic.go (a user's
-//     mappings, for any other firmware). It names the topics it needs
-//     (Subscriber) and decodes a message into Updates (Decoder). Adapters
-//     are created by dialect name from a registry (Register, NewAdapter)
-//     and never import each other. Every adapter passes the same
-//     conformance suite (conformance_test.go).
+//     opendtu.go, shelly.go (Gen2+, and Gen1 in shellygen1.go), victron.go
+//     (Venus OS dbus-flashmq), goe.go (go-eCharger API v2), ahoydtu.go,
+//     and generic.go (a user's mappings, for any other firmware). It
+//     names the topics it needs (Subscriber) and decodes a message into
+//     Updates (Decoder). Adapters are created by dialect name from a
+//     registry (Register, NewAdapter) and never import each other. Every
+//     adapter passes the same conformance suite (conformance_test.go).
 //   - Normalise is the one counter normaliser for all adapters: vendor
 //     counters in kWh, Wh or mWh, lifetime, daily or session, become
 //     monotonic lifetime counters per device in integer mWh.
@@ -35,7 +35,10 @@
 //
 // Units: power in W (kW converted); energy counters are parsed from their
 // decimal literal straight into integer mWh (gridmint.ParseEnergy), so
-// "514.153" kWh is exactly 514153000 mWh; state of charge in %.
+// "514.153" kWh is exactly 514153000 mWh; state of charge in %. The one
+// inexact unit is the Shelly Gen1 relay counter's watt-minute (16.67 mWh):
+// the lifetime value is rounded down to whole mWh, an error below 1 mWh
+// that does not accumulate.
 //
 // Sign, one convention for every vendor: power is positive in the device
 // kind's natural direction — PV producing, plug or EV charger consuming,
@@ -103,8 +106,14 @@
 // <prefix>/online, Victron zero-byte payloads (a device that left the
 // D-Bus), go-e mcc, AhoyDTU available/status/mqtt — and a device not heard
 // from for IngestConfig.StaleAfter is offline whatever its last signal
-// said. A Victron GX publishes only while it gets keep-alives
-// (KeepAliver), which the node sends.
+// said. A reading means online. A Victron GX publishes only while it gets
+// keep-alives (KeepAliver), which the node sends. The availability is
+// stored with the device's counter state whenever it changes, so a device
+// that was offline is offline after a restart until it says otherwise or
+// sends data. A signal that speaks for several devices (a Shelly prefix,
+// a Tasmota topic with channels) names a group (Grouper) and reaches every
+// known device of it, also one the decoder has not seen since the start:
+// retained last wills arrive before anything else.
 //
 // Rejected messages are returned as gridmint.Rejections with their reason
 // and raw bytes, for the quarantine; they never become readings and never

@@ -22,6 +22,12 @@ type Message struct {
 	// because its acknowledgement never arrived (the node stopped after
 	// storing it, before acknowledging).
 	Redelivered bool
+	// Retained is MQTT's RETAIN flag on delivery: the broker kept the
+	// message and sends it because the node subscribed (at its start). A
+	// retained online signal is the device's last will or birth message
+	// and counts; retained telemetry is the device's last word, maybe from
+	// long ago: it is stored, but it is no sign that the device is up now.
+	Retained bool
 }
 
 // IngestConfig configures an Ingest.
@@ -80,8 +86,14 @@ type Ingest struct {
 	devices   map[gridmint.DeviceID]gridmint.Device
 	live      map[gridmint.DeviceID]*DeviceState
 	adapterOf map[gridmint.DeviceID]Adapter
-	states    map[gridmint.DeviceID]CounterState // pipeline goroutine only
+	// groups indexes known devices by the groups their dialect's Grouper
+	// puts them in; written with devices.
+	groups  map[groupKey][]gridmint.DeviceID
+	grouper map[string]Grouper                 // by dialect, the first adapter that is one
+	states  map[gridmint.DeviceID]CounterState // pipeline goroutine only
 }
+
+type groupKey struct{ dialect, group string }
 
 type route struct {
 	filter  string
@@ -134,6 +146,8 @@ func NewIngest(cfg IngestConfig) (*Ingest, error) {
 		devices:    map[gridmint.DeviceID]gridmint.Device{},
 		live:       map[gridmint.DeviceID]*DeviceState{},
 		adapterOf:  map[gridmint.DeviceID]Adapter{},
+		groups:     map[groupKey][]gridmint.DeviceID{},
+		grouper:    map[string]Grouper{},
 		states:     map[gridmint.DeviceID]CounterState{},
 		adapters:   cfg.Adapters,
 		limiter:    newLimiter(cfg.RateLimit),
@@ -142,6 +156,9 @@ func NewIngest(cfg IngestConfig) (*Ingest, error) {
 	dialects := map[string]bool{}
 	for _, a := range cfg.Adapters {
 		dialects[a.Dialect()] = true
+		if g, ok := a.(Grouper); ok && in.grouper[a.Dialect()] == nil {
+			in.grouper[a.Dialect()] = g
+		}
 		for _, f := range a.Subscriptions() {
 			in.routes = append(in.routes, route{filter: f, adapter: a})
 		}
@@ -169,10 +186,30 @@ func NewIngest(cfg IngestConfig) (*Ingest, error) {
 		if st, ok := in.states[id]; ok {
 			ls.Fields, ls.Power, ls.SoC, ls.LastSeen = st.Fields, st.Power, st.SoC, st.Time
 			ls.Energy, ls.EnergyReverse = st.Forward.Energy, st.Reverse.Energy
+			// A device that said it was offline stays offline until it says
+			// otherwise or sends data, however recent its last reading.
+			ls.Availability = st.Availability
+			if st.Heard.After(ls.LastSeen) {
+				ls.LastSeen = st.Heard
+			}
 		}
 		in.live[id] = ls
+		in.index(d)
 	}
 	return in, nil
+}
+
+// index adds d to the groups of its dialect's Grouper. Call with mu held
+// (or before in is shared).
+func (in *Ingest) index(d gridmint.Device) {
+	g := in.grouper[d.Dialect]
+	if g == nil {
+		return
+	}
+	for _, grp := range g.Groups(d.Serial) {
+		k := groupKey{d.Dialect, grp}
+		in.groups[k] = append(in.groups[k], d.ID)
+	}
 }
 
 // Subscriptions returns every adapter's topic filters.
@@ -202,6 +239,14 @@ type Outcome struct {
 
 	newDevices map[gridmint.DeviceID]gridmint.Device
 	live       []liveChange
+	// avail is each device's online state after this batch, as Accept
+	// will leave it, for devices whose messages said something about it.
+	avail map[gridmint.DeviceID]stagedAvailability
+}
+
+type stagedAvailability struct {
+	availability Availability
+	heard        time.Time // the latest non-offline message of the batch
 }
 
 type liveChange struct {
@@ -211,6 +256,25 @@ type liveChange struct {
 	name         string
 	availability Availability
 	reading      *gridmint.Reading
+	retained     bool // see Message.Retained
+}
+
+// live is whether ch shows the device up now: fresh data, or an online
+// signal. Retained telemetry does not (see Message.Retained).
+func (ch liveChange) live() bool {
+	return ch.reading != nil && !ch.retained
+}
+
+// heard is whether ch refreshes the device's LastSeen: any message but an
+// offline signal, except retained telemetry.
+func (ch liveChange) heard() bool {
+	switch ch.availability {
+	case AvailabilityOnline:
+		return true
+	case AvailabilityOffline:
+		return false
+	}
+	return !ch.retained
 }
 
 // Process decodes and normalises msgs. Device states and normaliser
@@ -223,6 +287,7 @@ func (in *Ingest) Process(msgs []Message) *Outcome {
 		States:     map[gridmint.DeviceID]CounterState{},
 		Suppressed: map[gridmint.Reason]int{},
 		newDevices: map[gridmint.DeviceID]gridmint.Device{},
+		avail:      map[gridmint.DeviceID]stagedAvailability{},
 	}
 	// The registry may be edited over the API meanwhile; read it locked.
 	in.mu.RLock()
@@ -230,7 +295,51 @@ func (in *Ingest) Process(msgs []Message) *Outcome {
 	for _, m := range msgs {
 		in.processOne(o, m)
 	}
+	in.storeAvailability(o)
 	return o
+}
+
+// change queues ch for Accept and stages its effect on the device's
+// online state: a reading means online, else the device's own signal.
+func (o *Outcome) change(ch liveChange) {
+	o.live = append(o.live, ch)
+	a := ch.availability
+	if ch.live() {
+		a = AvailabilityOnline
+	}
+	if a == AvailabilityUnknown {
+		return
+	}
+	s := o.avail[ch.id]
+	s.availability = a
+	if ch.heard() && ch.at.After(s.heard) {
+		s.heard = ch.at
+	}
+	o.avail[ch.id] = s
+}
+
+// storeAvailability puts each device's online state into the counter
+// state the batch stores: into every state the batch writes anyway, and
+// into a new one where the availability changed. So a restart restores
+// it; without this, a device whose last word was "offline" would show
+// online after a restart until StaleAfter passed its last reading. Call
+// with mu held.
+func (in *Ingest) storeAvailability(o *Outcome) {
+	for id, s := range o.avail {
+		st, written := o.States[id]
+		if !written {
+			st = in.states[id]
+			if st.Availability == s.availability {
+				continue
+			}
+		}
+		heard := s.heard
+		if ls := in.live[id]; ls != nil && ls.LastSeen.After(heard) {
+			heard = ls.LastSeen
+		}
+		st.Availability, st.Heard = s.availability, heard
+		o.States[id] = st
+	}
 }
 
 func (in *Ingest) processOne(o *Outcome, m Message) {
@@ -251,7 +360,11 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 		return
 	}
 	for _, u := range updates {
-		if u.Serial == "" {
+		switch {
+		case u.Serial == "" && u.Group != "":
+			in.groupDevices(o, a, u, m.Received)
+			continue
+		case u.Serial == "":
 			in.allDevices(o, a, u, m.Received)
 			continue
 		}
@@ -271,7 +384,7 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 			in.reject(o, m, a.Dialect(), id, gridmint.ReasonUnknownDevice, why)
 			continue
 		}
-		ch := liveChange{id: dev.ID, adapter: a, at: m.Received, name: u.Name, availability: u.Availability}
+		ch := liveChange{id: dev.ID, adapter: a, at: m.Received, name: u.Name, availability: u.Availability, retained: m.Retained}
 		if u.Measurement != nil && !in.limiter.Allow(string(dev.ID), m.Received) {
 			// A chatty or flapping device: count, do not store. Lifetime
 			// counters lose nothing; the next admitted reading has it all.
@@ -301,21 +414,55 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 				ch.reading = r
 			}
 		}
-		o.live = append(o.live, ch)
+		o.change(ch)
 	}
 }
 
 // allDevices applies an update without a serial (OpenDTU's dtu/status:
-// the gateway itself) to every known device of a's dialect.
+// the gateway itself) to every known device of a's dialect, those
+// discovered earlier in this batch included, except devices another
+// adapter of the dialect (a second DTU under another base topic) decoded
+// since the start. (A device not heard from since the start has no
+// adapter yet and is included.)
 func (in *Ingest) allDevices(o *Outcome, a Adapter, u Update, at time.Time) {
 	if u.Availability == AvailabilityUnknown {
 		o.Ignored++
 		return
 	}
 	for id, d := range in.devices {
-		if d.Dialect == a.Dialect() {
-			o.live = append(o.live, liveChange{id: id, at: at, availability: u.Availability})
+		if other := in.adapterOf[id]; d.Dialect == a.Dialect() && (other == nil || other == a) {
+			o.change(liveChange{id: id, at: at, availability: u.Availability})
 		}
+	}
+	for _, d := range o.NewDevices {
+		if d.Dialect == a.Dialect() {
+			o.change(liveChange{id: d.ID, at: at, availability: u.Availability})
+		}
+	}
+}
+
+// groupDevices applies an update for a group (see Grouper) to every known
+// device of the group, whether or not the decoder has seen it since the
+// node started.
+func (in *Ingest) groupDevices(o *Outcome, a Adapter, u Update, at time.Time) {
+	g, ok := a.(Grouper)
+	if !ok || u.Availability == AvailabilityUnknown {
+		o.Ignored++
+		return
+	}
+	n := 0
+	for _, id := range in.groups[groupKey{a.Dialect(), u.Group}] {
+		o.change(liveChange{id: id, at: at, availability: u.Availability})
+		n++
+	}
+	for _, d := range o.NewDevices {
+		if d.Dialect == a.Dialect() && slices.Contains(g.Groups(d.Serial), u.Group) {
+			o.change(liveChange{id: d.ID, at: at, availability: u.Availability})
+			n++
+		}
+	}
+	if n == 0 {
+		o.Ignored++ // no device of the group is known yet
 	}
 }
 
@@ -414,6 +561,7 @@ func (in *Ingest) Accept(o *Outcome) {
 	for _, d := range o.NewDevices {
 		in.devices[d.ID] = d
 		in.live[d.ID] = &DeviceState{Device: d}
+		in.index(d)
 	}
 	for _, ch := range o.live {
 		if ch.adapter != nil {
@@ -426,13 +574,15 @@ func (in *Ingest) Accept(o *Outcome) {
 		if ch.availability != AvailabilityUnknown {
 			ls.Availability = ch.availability
 		}
-		if ch.availability != AvailabilityOffline && ch.at.After(ls.LastSeen) {
+		if ch.heard() && ch.at.After(ls.LastSeen) {
 			ls.LastSeen = ch.at
 		}
-		if r := ch.reading; r != nil {
+		if ch.live() {
 			// Fresh data means the device is up, whatever an older
 			// availability message said.
 			ls.Availability = AvailabilityOnline
+		}
+		if r := ch.reading; r != nil {
 			ls.Fields |= r.Fields
 			if r.Fields.Has(gridmint.FieldPower) {
 				ls.Power = r.Power

@@ -207,10 +207,17 @@ func TestIngestRestartResumesFromStoredState(t *testing.T) {
 }
 
 func FuzzIngest(f *testing.F) {
-	f.Add("tele/p/SENSOR", []byte(tasmotaSonoffDesk), "solar/1161/0/yieldtotal", []byte("1.5"))
-	f.Fuzz(func(t *testing.T, topic1 string, p1 []byte, topic2 string, p2 []byte) {
-		in := newTestIngest(t, IngestConfig{Discover: true})
-		o := in.Process([]Message{{Topic: topic1, Payload: p1, Received: t0}, {Topic: topic2, Payload: p2, Received: t0.Add(time.Second)}})
+	f.Add("tele/p/SENSOR", []byte(tasmotaSonoffDesk), "solar/1161/0/yieldtotal", []byte("1.5"), false)
+	f.Add("tele/p/SENSOR", []byte(tasmotaSonoffDesk), "tele/p/LWT", []byte("Offline"), true)
+	f.Add(shellyPlug+"/status/switch:0", []byte(shelly1PMMiniGen3Status), shellyPlug+"/online", []byte("false"), true)
+	f.Add(shellyPlug+"/online", []byte("false"), shellyPlug+"/status/switch:0", []byte(`{"apower":1}`), true)
+	f.Add("shellies/"+shellyGen1Plug+"/online", []byte("false"), "shellies/"+shellyGen1Plug+"/relay/0/energy", []byte("23389"), true)
+	adapters := func(t *testing.T) []Adapter {
+		return []Adapter{mustAdapter(t, AdapterConfig{Dialect: "tasmota"}), mustAdapter(t, AdapterConfig{Dialect: "opendtu"}), mustAdapter(t, AdapterConfig{Dialect: "shelly"})}
+	}
+	f.Fuzz(func(t *testing.T, topic1 string, p1 []byte, topic2 string, p2 []byte, retained bool) {
+		in := newTestIngest(t, IngestConfig{Adapters: adapters(t), Discover: true})
+		o := in.Process([]Message{{Topic: topic1, Payload: p1, Received: t0}, {Topic: topic2, Payload: p2, Received: t0.Add(time.Second), Retained: retained}})
 		for _, r := range o.Rejections {
 			if r.Reason == "" {
 				t.Fatalf("rejection without reason: %+v", r)
@@ -222,7 +229,18 @@ func FuzzIngest(f *testing.F) {
 			}
 		}
 		in.Accept(o)
-		_ = in.Devices()
+		// A restart from what the node stores keeps every device's online
+		// state.
+		var known []gridmint.Device
+		for _, d := range in.Devices() {
+			known = append(known, d.Device)
+		}
+		again := newTestIngest(t, IngestConfig{Adapters: adapters(t), Known: known, States: o.States})
+		for _, d := range in.Devices() {
+			if st, _, _ := again.Device(d.ID); st.Availability != d.Availability {
+				t.Fatalf("%s: availability %d after a restart, %d before", d.ID, st.Availability, d.Availability)
+			}
+		}
 	})
 }
 

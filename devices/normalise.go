@@ -31,6 +31,15 @@ type CounterState struct {
 	// Recent are the last accepted (device time, raw counter) pairs, to
 	// recognise messages delivered again.
 	Recent []SourceSample
+
+	// Availability and Heard are not the normaliser's: they are the
+	// device's last own online signal (a reading counts as online) and the
+	// node time it was last heard from when that signal changed. They
+	// live here because this is the per-device state the node stores with
+	// every batch, so that a device that was offline is still offline
+	// after a restart (Ingest writes the state when they change).
+	Availability Availability
+	Heard        time.Time
 }
 
 // Track is the normaliser's state of one energy counter.
@@ -83,6 +92,8 @@ type (
 		Time       int64                  `json:"time_ns"`
 		SourceTime int64                  `json:"source_time_ns,omitempty"`
 		Recent     [][2]int64             `json:"recent,omitempty"` // [source time ns, raw mWh]
+		Avail      Availability           `json:"avail,omitempty"`
+		Heard      int64                  `json:"heard_ns,omitempty"`
 	}
 	trackWire struct {
 		Known       bool                 `json:"known,omitempty"`
@@ -124,7 +135,7 @@ func (w trackWire) track() Track {
 func MarshalCounterState(s CounterState) ([]byte, error) {
 	w := counterStateWire{
 		Forward: s.Forward.wire(), Reverse: s.Reverse.wire(), Power: s.Power, SoC: s.SoC, Fields: s.Fields,
-		Time: toNanos(s.Time), SourceTime: toNanos(s.SourceTime),
+		Time: toNanos(s.Time), SourceTime: toNanos(s.SourceTime), Avail: s.Availability, Heard: toNanos(s.Heard),
 	}
 	for _, r := range s.Recent {
 		w.Recent = append(w.Recent, [2]int64{toNanos(r.SourceTime), int64(r.Raw)})
@@ -140,7 +151,12 @@ func UnmarshalCounterState(b []byte) (CounterState, error) {
 	}
 	s := CounterState{
 		Forward: w.Forward.track(), Reverse: w.Reverse.track(), Power: w.Power, SoC: w.SoC, Fields: w.Fields,
-		Time: fromNanos(w.Time), SourceTime: fromNanos(w.SourceTime),
+		Time: fromNanos(w.Time), SourceTime: fromNanos(w.SourceTime), Availability: w.Avail, Heard: fromNanos(w.Heard),
+	}
+	switch s.Availability {
+	case AvailabilityUnknown, AvailabilityOnline, AvailabilityOffline:
+	default:
+		return CounterState{}, fmt.Errorf("counter state: availability %d", s.Availability)
 	}
 	for _, r := range w.Recent {
 		s.Recent = append(s.Recent, SourceSample{SourceTime: fromNanos(r[0]), Raw: gridmint.MWh(r[1])})
@@ -152,6 +168,7 @@ func UnmarshalCounterState(b []byte) (CounterState, error) {
 func (s CounterState) Equal(o CounterState) bool {
 	return s.Forward.equal(o.Forward) && s.Reverse.equal(o.Reverse) && s.Power == o.Power && s.SoC == o.SoC &&
 		s.Fields == o.Fields && s.Time.Equal(o.Time) && s.SourceTime.Equal(o.SourceTime) &&
+		s.Availability == o.Availability && s.Heard.Equal(o.Heard) &&
 		slices.EqualFunc(s.Recent, o.Recent, func(a, b SourceSample) bool { return a.SourceTime.Equal(b.SourceTime) && a.Raw == b.Raw })
 }
 

@@ -292,7 +292,8 @@ func TestCounterStateRoundTrip(t *testing.T) {
 		Forward: Track{Known: true, Raw: 5, Counter: gridmint.CounterDaily, Energy: 9, Budget: 7, Since: t0, Pending: true, PendingFrom: 11},
 		Reverse: Track{Known: true, Raw: 3, Counter: gridmint.CounterLifetime, Energy: 3, Since: t0.Add(-time.Hour)},
 		Power:   1.5, SoC: 42.5, Fields: gridmint.FieldPower | gridmint.FieldSoC, Time: t0, SourceTime: t0.Add(-time.Second),
-		Recent: []SourceSample{{t0.Add(-time.Second), 5}},
+		Recent:       []SourceSample{{t0.Add(-time.Second), 5}},
+		Availability: AvailabilityOffline, Heard: t0.Add(-time.Minute),
 	}
 	b, err := MarshalCounterState(in)
 	if err != nil {
@@ -307,6 +308,13 @@ func TestCounterStateRoundTrip(t *testing.T) {
 	}
 	if _, err := UnmarshalCounterState([]byte("{")); err == nil {
 		t.Error("UnmarshalCounterState(garbage) = nil error")
+	}
+	if _, err := UnmarshalCounterState([]byte(`{"time_ns":1,"avail":7}`)); err == nil {
+		t.Error("UnmarshalCounterState(availability 7) = nil error")
+	}
+	// A state stored before availability was kept reads as unknown.
+	if old, err := UnmarshalCounterState([]byte(`{"time_ns":1}`)); err != nil || old.Availability != AvailabilityUnknown || !old.Heard.IsZero() {
+		t.Errorf("state without availability: %+v, %v; want unknown", old, err)
 	}
 }
 

@@ -36,6 +36,11 @@ import (
 //     Wh → Forward, ret_aenergy.total lifetime Wh → Reverse (Gen3 and newer
 //     firmware only). output is not read: the relay's state is no
 //     measurement, and switching is confirmed by the RPC reply.
+//   - pm1:<id> (Plug PM Gen3, PM Mini Gen3: metering without a relay; a
+//     plug, or the configured kind, that cannot be switched): the same
+//     fields as a switch, apower W, aenergy.total Wh → Forward,
+//     ret_aenergy.total Wh (returned, e.g. by a balcony inverter behind
+//     it) → Reverse.
 //   - em:<id> with emdata:<id> (Pro 3EM triphase profile; meter):
 //     total_act_power W (signed, import +), total_act import Wh → Forward,
 //     total_act_ret export Wh → Reverse. Per-phase values are not read.
@@ -65,8 +70,13 @@ import (
 // every value, its measurements carry what is known (power without
 // counters until the next aenergy or emdata change, about a minute).
 //
-// Availability: <prefix>/online applies to every device of that prefix
-// the decoder has seen since it started.
+// Availability: <prefix>/online applies to every known device of that
+// prefix (an Update for the group <prefix>, see Grouper), whether or not
+// the decoder has seen it since it started: after a restart the retained
+// online arrives before any status.
+//
+// Gen1 devices (Shelly 1PM, Plug S, 2.5, EM, 3EM) speak another protocol;
+// shellygen1.go reads them under the same dialect.
 //
 // Control (Switcher): a JSON-RPC request to <prefix>/rpc,
 // {"id":<n>,"src":<src>,"method":"Switch.Set","params":{"id":<id>,"on":<bool>}}.
@@ -117,10 +127,11 @@ type shelly struct {
 	devices  int // states over all prefixes
 }
 
-// shellyDevice is one gridmint device within a prefix: a switch, or an
-// em/em1 meter with its emdata/em1data counters.
+// shellyDevice is one gridmint device within a prefix: a switch, a pm1,
+// an em/em1 meter with its emdata/em1data counters, or a Gen1 relay or
+// emeter (shellygen1.go).
 type shellyDevice struct {
-	typ string // "switch", "em" or "em1"
+	typ string // "switch", "pm1", "em", "em1", "relay" or "emeter"
 	id  int
 }
 
@@ -175,6 +186,7 @@ type shellyComponent struct {
 
 var shellyComponents = map[string]shellyComponent{
 	"switch":  {device: "switch", power: "apower", forward: []string{"aenergy", "total"}, rev: []string{"ret_aenergy", "total"}},
+	"pm1":     {device: "pm1", power: "apower", forward: []string{"aenergy", "total"}, rev: []string{"ret_aenergy", "total"}},
 	"em":      {device: "em", power: "total_act_power"},
 	"emdata":  {device: "em", forward: []string{"total_act"}, rev: []string{"total_act_ret"}},
 	"em1":     {device: "em1", power: "act_power"},
@@ -216,13 +228,17 @@ func (s *shelly) Reports() []gridmint.Capability {
 }
 
 func (s *shelly) Subscriptions() []string {
-	return []string{s.base + "+/status/+", s.base + "+/events/rpc", s.base + "+/online"}
+	return append([]string{s.base + "+/status/+", s.base + "+/events/rpc", s.base + "+/online"}, shellyGen1Subscriptions...)
 }
 
-// ReplySubscriptions implements Replier: RPC replies to this adapter.
-func (s *shelly) ReplySubscriptions() []string { return []string{s.src + "/rpc"} }
+// ReplySubscriptions implements Replier: RPC replies to this adapter, and
+// Gen1 relay states (which confirm Gen1 switching).
+func (s *shelly) ReplySubscriptions() []string { return []string{s.src + "/rpc", shellyGen1RelayState} }
 
 func (s *shelly) Decode(topic string, payload []byte) ([]Update, error) {
+	if id, rest, ok := shellyGen1Topic(topic); ok {
+		return s.decodeGen1(id, rest, payload)
+	}
 	rest, ok := strings.CutPrefix(topic, s.base)
 	if !ok {
 		return nil, decodeErr(gridmint.ReasonUnknownTopic, "", "topic %q outside base %q", truncate([]byte(topic)), s.base)
@@ -238,7 +254,7 @@ func (s *shelly) Decode(topic string, payload []byte) ([]Update, error) {
 		if empty {
 			return nil, nil
 		}
-		return s.decodeOnline(prefix, payload)
+		return decodeShellyOnline(prefix, prefix, payload)
 	case "events/rpc":
 		if empty {
 			return nil, nil
@@ -264,7 +280,9 @@ func (s *shelly) Decode(topic string, payload []byte) ([]Update, error) {
 	return s.decodeComponents(prefix, time.Time{}, map[string]json.RawMessage{comp: raw})
 }
 
-func (s *shelly) decodeOnline(prefix string, payload []byte) ([]Update, error) {
+// decodeShellyOnline reads the last will <topic>/online (true or false,
+// retained) of the devices in group.
+func decodeShellyOnline(topic, group string, payload []byte) ([]Update, error) {
 	var a Availability
 	switch string(bytes.TrimSpace(payload)) {
 	case "true":
@@ -272,16 +290,22 @@ func (s *shelly) decodeOnline(prefix string, payload []byte) ([]Update, error) {
 	case "false":
 		a = AvailabilityOffline
 	default:
-		return nil, decodeErr(gridmint.ReasonMalformed, "", "%s/online %q, want true or false", prefix, truncate(payload))
+		return nil, decodeErr(gridmint.ReasonMalformed, "", "%s/online %q, want true or false", truncate([]byte(topic)), truncate(payload))
 	}
-	states := s.prefixes[prefix]
-	var ups []Update
-	for _, d := range sortedShellyDevices(states) {
-		if states[d].emitted {
-			ups = append(ups, Update{Serial: d.serial(prefix), Availability: a})
-		}
+	return []Update{{Group: group, Availability: a}}, nil
+}
+
+// Groups implements Grouper: a device belongs to the group of its topic
+// prefix, whose online topic speaks for it (Gen1: shellies/<id>).
+func (s *shelly) Groups(serial string) []string {
+	prefix, d, err := parseShellySerial(serial)
+	if err != nil {
+		return nil
 	}
-	return ups, nil
+	if d.gen1() {
+		return []string{shellyGen1Root + prefix}
+	}
+	return []string{prefix}
 }
 
 func (s *shelly) decodeNotification(prefix string, payload []byte) ([]Update, error) {
@@ -336,6 +360,12 @@ func (s *shelly) decodeComponents(prefix string, ts time.Time, comps map[string]
 	if len(patches) > MaxMeasurementsPerMessage {
 		return nil, decodeErr(gridmint.ReasonMalformed, "", "%s: %d metered devices in one message, more than %d", prefix, len(patches), MaxMeasurementsPerMessage)
 	}
+	return s.apply(prefix, ts, patches)
+}
+
+// apply overlays parsed values on prefix's devices and returns their
+// updates; nothing changes when it returns an error.
+func (s *shelly) apply(prefix string, ts time.Time, patches map[shellyDevice]shellyValues) ([]Update, error) {
 	states := s.prefixes[prefix]
 	added := 0
 	for d, v := range patches {
@@ -402,13 +432,7 @@ func (st *shellyState) update(d shellyDevice, prefix string, ts time.Time, switc
 		m.Reverse = &Counter{Value: v.reverse, Kind: gridmint.CounterLifetime}
 	}
 	u.Measurement = m
-	if d.typ == "switch" {
-		u.Kind = switchKind
-	} else {
-		// A meter has no relay, though the adapter is a Switcher.
-		u.Kind = gridmint.KindMeter
-		u.Capabilities = []gridmint.Capability{gridmint.CapPower, gridmint.CapEnergy, gridmint.CapAvailability}
-	}
+	u.Kind, u.Capabilities = d.class(switchKind)
 	st.sent, st.emitted = v, true
 	if !ts.IsZero() {
 		st.sentAt = ts
@@ -586,6 +610,24 @@ func shellyHasControl(s string) bool {
 	return strings.ContainsFunc(s, func(r rune) bool { return r < 0x20 || r == 0x7f })
 }
 
+// class is d's kind and, unless it has the adapter's (a relay),
+// capabilities: switches and Gen1 relays are plugs (or the configured
+// kind) that switch; a pm1 is the same without a relay; em, em1 and Gen1
+// emeters are meters.
+func (d shellyDevice) class(switchKind gridmint.DeviceKind) (gridmint.DeviceKind, []gridmint.Capability) {
+	meterCaps := []gridmint.Capability{gridmint.CapPower, gridmint.CapEnergy, gridmint.CapAvailability}
+	switch d.typ {
+	case "switch", "relay":
+		return switchKind, nil
+	case "pm1":
+		return switchKind, meterCaps
+	}
+	return gridmint.KindMeter, meterCaps
+}
+
+// gen1 reports whether d is a Gen1 device (shellygen1.go).
+func (d shellyDevice) gen1() bool { return d.typ == "relay" || d.typ == "emeter" }
+
 func sortedShellyDevices[V any](m map[shellyDevice]V) []shellyDevice {
 	ds := make([]shellyDevice, 0, len(m))
 	for d := range m {
@@ -599,7 +641,7 @@ func sortedShellyDevices[V any](m map[shellyDevice]V) []shellyDevice {
 // hold ':', so the component is taken from the end.
 func parseShellySerial(serial string) (string, shellyDevice, error) {
 	bad := func() (string, shellyDevice, error) {
-		return "", shellyDevice{}, gridmint.Errorf(gridmint.EInvalid, "shelly serial %q: want <prefix>:switch|em|em1:<id>, e.g. shellyplusplugs-aabbccddeeff:switch:0", serial)
+		return "", shellyDevice{}, gridmint.Errorf(gridmint.EInvalid, "shelly serial %q: want <prefix>:switch|pm1|em|em1:<id> (Gen1: <id>:relay|emeter:<n>), e.g. shellyplusplugs-aabbccddeeff:switch:0", serial)
 	}
 	i := strings.LastIndexByte(serial, ':')
 	if i < 0 {
@@ -615,24 +657,24 @@ func parseShellySerial(serial string) (string, shellyDevice, error) {
 		return bad()
 	}
 	switch typ {
-	case "switch", "em", "em1":
+	case "switch", "pm1", "em", "em1", "relay", "emeter":
 	default:
 		return bad()
 	}
 	return prefix, shellyDevice{typ: typ, id: id}, nil
 }
 
-// Classify implements Classifier: switch components are plugs (or the
-// configured kind) with a relay, em and em1 components meters.
+// Classify implements Classifier (see shellyDevice.class).
 func (s *shelly) Classify(serial string) (gridmint.DeviceKind, []gridmint.Capability, bool) {
 	_, d, err := parseShellySerial(serial)
 	if err != nil {
 		return "", nil, false
 	}
-	if d.typ == "switch" {
-		return s.switchKind, Capabilities(s), true
+	kind, caps := d.class(s.switchKind)
+	if caps == nil {
+		caps = Capabilities(s)
 	}
-	return gridmint.KindMeter, []gridmint.Capability{gridmint.CapPower, gridmint.CapEnergy, gridmint.CapAvailability}, true
+	return kind, caps, true
 }
 
 // CheckSerial implements SerialChecker.
@@ -647,8 +689,12 @@ func (s *shelly) SwitchCommand(serial string, on bool) (Command, error) {
 	if err != nil {
 		return Command{}, err
 	}
-	if d.typ != "switch" {
-		return Command{}, gridmint.Errorf(gridmint.EInvalid, "shelly %s is a meter; only switch components have a relay", serial)
+	switch d.typ {
+	case "relay":
+		return shellyGen1SwitchCommand(prefix, d.id, on), nil
+	case "switch":
+	default:
+		return Command{}, gridmint.Errorf(gridmint.EInvalid, "shelly %s is a meter; only switch components (Gen1: relays) have a relay", serial)
 	}
 	id := s.lastID.Add(1)
 	type params struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/gridmint/gridmint/internal/mqtttopic"
+	"maps"
 	"reflect"
 	"strings"
 	"sync"
@@ -42,6 +43,14 @@ const (
 	// Switch.Set as Home Assistant sends it (HA gist).
 	shellyHASwitchSet = `{"id": 1, "src":"homeassistant", "method": "Switch.Set", "params": {"id": 0, "on": true} }`
 )
+
+// pm1:0 of a PM Mini Gen3 in Shelly.GetStatus, quoted from evcc-io/evcc's
+// charger/shelly test (MIT licence); field names and units as in Shelly's
+// PM1 component doc (apower W, aenergy.total and ret_aenergy.total Wh).
+const shellyPMMiniGen3PM1 = `"pm1:0":{"id":0, "voltage":239.9, "current":7.434, "apower":1780.1 ,"freq":50.1,"aenergy":{"total":3551.682,"by_minute":[15234.772,29611.247,29825.821],"minute_ts":1719917850},"ret_aenergy":{"total":0.000,"by_minute":[0.000,0.000,0.000],"minute_ts":1719917850}}`
+
+// shellyPM is the PM Mini Gen3's default prefix (the capture's MAC).
+const shellyPM = "shellypmminig3-84fce638d818"
 
 const (
 	shellyPlug  = "shellyplusplugs-aabbccddeeff"
@@ -82,6 +91,11 @@ func shellySwitchUpdate(serial string, m *Measurement) Update {
 	return Update{Serial: serial, Kind: gridmint.KindPlug, Measurement: m}
 }
 
+// shellyPM1Update: a pm1 is a plug without a relay.
+func shellyPM1Update(serial string, m *Measurement) Update {
+	return Update{Serial: serial, Kind: gridmint.KindPlug, Capabilities: shellyMeterCaps(), Measurement: m}
+}
+
 func shellyMeterUpdate(serial string, m *Measurement) Update {
 	return Update{Serial: serial, Kind: gridmint.KindMeter, Capabilities: shellyMeterCaps(), Measurement: m}
 }
@@ -97,6 +111,16 @@ func TestShellyDecode(t *testing.T) {
 	}{
 		{"status/switch:0 of a 1PM Mini Gen3: Wh totals, by_minute ignored", shellyPlug + "/status/switch:0", shelly1PMMiniGen3Status, []Update{
 			shellySwitchUpdate(shellyPlug+":switch:0", &Measurement{Power: shellyW(25.7), Forward: shellyLife(913_252), Reverse: shellyLife(0)}),
+		}},
+		{"PM Mini Gen3 status/pm1:0: read like a switch", shellyPM + "/status/pm1:0", shellyValueOf(shellyPMMiniGen3PM1), []Update{
+			shellyPM1Update(shellyPM+":pm1:0", &Measurement{Power: shellyW(1780.1), Forward: shellyLife(3_551_682), Reverse: shellyLife(0)}),
+		}},
+		{"PM Mini Gen3 in NotifyFullStatus", shellyPM + "/events/rpc", shellyFrame(shellyPM, "NotifyFullStatus", shellyMembers("1719917851", shellyPMMiniGen3PM1)), []Update{
+			shellyPM1Update(shellyPM+":pm1:0", &Measurement{SourceTime: time.Unix(1719917851, 0).UTC(), Power: shellyW(1780.1), Forward: shellyLife(3_551_682), Reverse: shellyLife(0)}),
+		}},
+		{"pm1 returning energy: negative power, ret_aenergy is the reverse counter", shellyPM + "/events/rpc", shellyFrame(shellyPM, "NotifyStatus",
+			`{"ts":1719917911.02,"pm1:0":{"id":0,"apower":-412.3,"ret_aenergy":{"total":12.345,"by_minute":[6871.5,0.000,0.000],"minute_ts":1719917880}}}`), []Update{
+			shellyPM1Update(shellyPM+":pm1:0", &Measurement{SourceTime: time.Unix(1719917911, 2e7).UTC(), Power: shellyW(-412.3), Reverse: shellyLife(12_345)}),
 		}},
 		{"Plus 2PM switch without ret_aenergy", "shellyplus2pm-1/events/rpc", shellyFrame("shellyplus2pm-1", "NotifyFullStatus", shellyMembers("", shellyPlus2PMSwitch0)), []Update{
 			shellySwitchUpdate("shellyplus2pm-1:switch:0", &Measurement{Power: shellyW(0), Forward: shellyLife(62_758_285)}),
@@ -153,7 +177,7 @@ func TestShellyDecode(t *testing.T) {
 		{"NotifyEvent is ignored", shellyTopic, shellyFrame(shellyPlug, "NotifyEvent", `{"ts":1738256760.23,"events":[{"component":"input:0","id":0,"event":"single_push","ts":1738256760.23}]}`), nil},
 		{"a metered type without an id is no component", shellyTopic, shellyFrame(shellyPlug, "NotifyStatus", `{"ts":1738256760.23,"switch":{"apower":1}}`), nil},
 		{"NotifyStatus of other components only", shellyTopic, shellyFrame(shellyPlug, "NotifyStatus", `{"ts":1738256760.23,"wifi":{"rssi":-60},"sys":{"uptime":5}}`), nil},
-		{"online before any measurement", shellyPlug + "/online", "true", nil},
+		{"online speaks for the prefix's group", shellyPlug + "/online", "true", []Update{{Group: shellyPlug, Availability: AvailabilityOnline}}},
 		{"empty retained payload clears a topic", shellyPlug + "/status/switch:0", "", nil},
 	}
 	for _, tt := range tests {
@@ -248,37 +272,68 @@ func TestShellyRejectedMessageLeavesStateAlone(t *testing.T) {
 	}
 }
 
+// TestShellyAvailability: <prefix>/online marks every known device of
+// the prefix, through Ingest, also after a restart when the fresh decoder
+// has not seen them (the retained online comes first); devices of other
+// prefixes and unknown prefixes are untouched.
 func TestShellyAvailability(t *testing.T) {
-	a := mustAdapter(t, AdapterConfig{Dialect: "shelly"})
-	decodeAll(t, a, []mqttMsg{
-		{shellyPlug + "/status/switch:1", `{"apower":1}`},
-		{shellyPlug + "/status/switch:0", shelly1PMMiniGen3Status},
-		{shellyPlug + "/status/switch:2", `{"output":true}`}, // no metering: no device
-		{shelly3EM + "/status/em:0", shellyValueOf(shellyPro3EMTriEM)},
-	})
+	clk := &fakeClock{now: t0}
+	stored := map[gridmint.DeviceID]CounterState{}
+	start := func(known []gridmint.Device) *Ingest {
+		return newTestIngest(t, IngestConfig{Adapters: []Adapter{mustAdapter(t, AdapterConfig{Dialect: "shelly"})}, Discover: true,
+			StaleAfter: time.Hour, Clock: clk, Known: known, States: maps.Clone(stored)})
+	}
+	feed := func(in *Ingest, msgs ...mqttMsg) *Outcome {
+		o := in.Process(msgsAt(clk.Now(), msgs...))
+		maps.Copy(stored, o.States)
+		in.Accept(o)
+		return o
+	}
+	online := func(in *Ingest) map[string]bool {
+		out := map[string]bool{}
+		for _, d := range in.Devices() {
+			out[d.Serial] = d.Online
+		}
+		return out
+	}
+	in := start(nil)
+	feed(in,
+		mqttMsg{shellyPlug + "/status/switch:1", `{"apower":1}`},
+		mqttMsg{shellyPlug + "/status/switch:0", shelly1PMMiniGen3Status},
+		mqttMsg{shellyPlug + "/status/switch:2", `{"output":true}`}, // no metering: no device
+		mqttMsg{shelly3EM + "/status/em:0", shellyValueOf(shellyPro3EMTriEM)},
+	)
+	var known []gridmint.Device
+	for _, d := range in.Devices() {
+		known = append(known, d.Device)
+	}
+	plug0, plug1, meter := shellyPlug+":switch:0", shellyPlug+":switch:1", shelly3EM+":em:0"
 	tests := []struct {
-		topic, payload string
-		want           []Update
+		name    string
+		in      *Ingest
+		topic   string
+		payload string
+		want    map[string]bool
 	}{
-		{shellyPlug + "/online", "false", []Update{
-			{Serial: shellyPlug + ":switch:0", Availability: AvailabilityOffline},
-			{Serial: shellyPlug + ":switch:1", Availability: AvailabilityOffline},
-		}},
-		{shellyPlug + "/online", " true\n", []Update{
-			{Serial: shellyPlug + ":switch:0", Availability: AvailabilityOnline},
-			{Serial: shellyPlug + ":switch:1", Availability: AvailabilityOnline},
-		}},
-		{shelly3EM + "/online", "false", []Update{{Serial: shelly3EM + ":em:0", Availability: AvailabilityOffline}}},
-		{"shellyplus1-unknown/online", "false", nil},
+		{"plug offline", in, shellyPlug + "/online", "false", map[string]bool{plug0: false, plug1: false, meter: true}},
+		{"plug online again", in, shellyPlug + "/online", " true\n", map[string]bool{plug0: true, plug1: true, meter: true}},
+		{"meter offline", in, shelly3EM + "/online", "false", map[string]bool{plug0: true, plug1: true, meter: false}},
+		{"unknown prefix", in, "shellyplus1-unknown/online", "false", map[string]bool{plug0: true, plug1: true, meter: false}},
+		{"after a restart, the retained online false first", start(known), shellyPlug + "/online", "false", map[string]bool{plug0: false, plug1: false, meter: true}},
 	}
 	for _, tt := range tests {
-		got, err := a.Decode(tt.topic, []byte(tt.payload))
-		if err != nil {
-			t.Fatalf("%s %q: %v", tt.topic, tt.payload, err)
+		clk.Set(clk.Now().Add(time.Second))
+		o := feed(tt.in, mqttMsg{tt.topic, tt.payload})
+		if len(o.Rejections) > 0 {
+			t.Fatalf("%s: %v", tt.name, o.Rejections)
 		}
-		if !reflect.DeepEqual(got, tt.want) {
-			t.Errorf("%s %q:\n got %s\nwant %s", tt.topic, tt.payload, fmtUpdates(got), fmtUpdates(tt.want))
+		if got := online(tt.in); !reflect.DeepEqual(got, tt.want) {
+			t.Errorf("%s: online %v, want %v", tt.name, got, tt.want)
 		}
+	}
+	// What was stored last (everything offline by now): a restart keeps it.
+	if got, want := online(start(known)), map[string]bool{plug0: false, plug1: false, meter: false}; !reflect.DeepEqual(got, want) {
+		t.Errorf("restarted: online %v, want %v", got, want)
 	}
 }
 
@@ -379,10 +434,13 @@ func TestShellyDeviceCap(t *testing.T) {
 
 func TestShellyConfig(t *testing.T) {
 	a := mustAdapter(t, AdapterConfig{Dialect: "shelly", BaseTopic: "home/shelly", ClientID: "gridmint-1f2e3d4c"})
-	if got, want := a.Subscriptions(), []string{"home/shelly/+/status/+", "home/shelly/+/events/rpc", "home/shelly/+/online"}; !reflect.DeepEqual(got, want) {
+	// Gen1 topics are under the firmware's fixed root, whatever the base.
+	gen1 := []string{"shellies/+/online", "shellies/+/relay/+/power", "shellies/+/relay/+/energy",
+		"shellies/+/emeter/+/power", "shellies/+/emeter/+/total", "shellies/+/emeter/+/total_returned"}
+	if got, want := a.Subscriptions(), append([]string{"home/shelly/+/status/+", "home/shelly/+/events/rpc", "home/shelly/+/online"}, gen1...); !reflect.DeepEqual(got, want) {
 		t.Errorf("Subscriptions() = %q, want %q", got, want)
 	}
-	if got, want := a.(Replier).ReplySubscriptions(), []string{"gridmint-1f2e3d4c/rpc"}; !reflect.DeepEqual(got, want) {
+	if got, want := a.(Replier).ReplySubscriptions(), []string{"gridmint-1f2e3d4c/rpc", "shellies/+/relay/+"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("ReplySubscriptions() = %q, want %q", got, want)
 	}
 	ups, err := a.Decode("home/shelly/"+shellyPlug+"/status/switch:0", []byte(shelly1PMMiniGen3Status))
@@ -397,10 +455,10 @@ func TestShellyConfig(t *testing.T) {
 		t.Errorf("command under a base topic: %s, %v", cmd.Topic, err)
 	}
 	def := mustAdapter(t, AdapterConfig{Dialect: "shelly"})
-	if got := def.Subscriptions(); !reflect.DeepEqual(got, []string{"+/status/+", "+/events/rpc", "+/online"}) {
+	if got := def.Subscriptions(); !reflect.DeepEqual(got, append([]string{"+/status/+", "+/events/rpc", "+/online"}, gen1...)) {
 		t.Errorf("default Subscriptions() = %q", got)
 	}
-	if got := def.(Replier).ReplySubscriptions(); !reflect.DeepEqual(got, []string{"gridmint/rpc"}) {
+	if got := def.(Replier).ReplySubscriptions(); !reflect.DeepEqual(got, []string{"gridmint/rpc", "shellies/+/relay/+"}) {
 		t.Errorf("default ReplySubscriptions() = %q", got)
 	}
 	if k := mustAdapter(t, AdapterConfig{Dialect: "shelly", Kind: gridmint.KindEVCharger}); k.DefaultKind() != gridmint.KindEVCharger {
@@ -419,7 +477,8 @@ func TestShellyConfig(t *testing.T) {
 
 func TestShellyCheckSerial(t *testing.T) {
 	a := mustAdapter(t, AdapterConfig{Dialect: "shelly"})
-	for _, ok := range []string{shellyPlug + ":switch:0", shelly3EM + ":em:0", shelly3EM + ":em1:2", "custom:prefix:switch:3"} {
+	for _, ok := range []string{shellyPlug + ":switch:0", shelly3EM + ":em:0", shelly3EM + ":em1:2", "custom:prefix:switch:3", shellyPM + ":pm1:0",
+		"shellyplug-s-C18B12:relay:0", "shellyem3-C45BBE6A0F23:emeter:2"} {
 		if err := CheckSerial(a, ok); err != nil {
 			t.Errorf("CheckSerial(%q) = %v", ok, err)
 		}
@@ -496,8 +555,10 @@ func TestShellySwitchCommand(t *testing.T) {
 		t.Error("command 2 settled by the reply to command 1")
 	}
 
-	if _, err := a.SwitchCommand(shelly3EM+":em:0", true); gridmint.ErrorCode(err) != gridmint.EInvalid {
-		t.Errorf("switching a meter: %v, want %s", err, gridmint.EInvalid)
+	for _, meter := range []string{shelly3EM + ":em:0", shellyPM + ":pm1:0", "shellyem3-C45BBE6A0F23:emeter:0"} {
+		if _, err := a.SwitchCommand(meter, true); gridmint.ErrorCode(err) != gridmint.EInvalid {
+			t.Errorf("switching %s, which has no relay: %v, want %s", meter, err, gridmint.EInvalid)
+		}
 	}
 	for _, bad := range []string{"", "plug", "plug:switch", "a/b:switch:0", "plug:switch:x"} {
 		if _, err := a.SwitchCommand(bad, true); gridmint.ErrorCode(err) != gridmint.EInvalid {
@@ -627,6 +688,25 @@ func init() {
 					shellyMeterUpdate(shelly3EM+":em1:0", &Measurement{Power: shellyW(598.9)}),
 					shellyMeterUpdate(shelly3EM+":em1:0", &Measurement{SourceTime: shellyTS(230 * time.Millisecond), Power: shellyW(598.9), Forward: shellyLife(6_737_720), Reverse: shellyLife(1_780)}),
 				}},
+				{"PM Mini Gen3 status/pm1:0", []mqttMsg{{shellyPM + "/status/pm1:0", shellyValueOf(shellyPMMiniGen3PM1)}}, []Update{
+					shellyPM1Update(shellyPM+":pm1:0", &Measurement{Power: shellyW(1780.1), Forward: shellyLife(3_551_682), Reverse: shellyLife(0)}),
+				}},
+				{"Gen1 Plug S: power, then the relay counter in watt-minutes", []mqttMsg{
+					{"shellies/" + shellyGen1Plug + "/relay/0/power", "0.00"},
+					{"shellies/" + shellyGen1Plug + "/relay/0/energy", "23389"},
+				}, []Update{
+					shellySwitchUpdate(shellyGen1Plug+":relay:0", &Measurement{Power: shellyW(0)}),
+					shellySwitchUpdate(shellyGen1Plug+":relay:0", &Measurement{Power: shellyW(0), Forward: shellyLife(389_816)}),
+				}},
+				{"Gen1 3EM phase: power, total and total_returned in Wh", []mqttMsg{
+					{"shellies/" + shellyGen13EM + "/emeter/1/power", "-812.55"},
+					{"shellies/" + shellyGen13EM + "/emeter/1/total", "1776542.7"},
+					{"shellies/" + shellyGen13EM + "/emeter/1/total_returned", "25.4"},
+				}, []Update{
+					shellyMeterUpdate(shellyGen13EM+":emeter:1", &Measurement{Power: shellyW(-812.55)}),
+					shellyMeterUpdate(shellyGen13EM+":emeter:1", &Measurement{Power: shellyW(-812.55), Forward: shellyLife(1_776_542_700)}),
+					shellyMeterUpdate(shellyGen13EM+":emeter:1", &Measurement{Power: shellyW(-812.55), Forward: shellyLife(1_776_542_700), Reverse: shellyLife(25_400)}),
+				}},
 				{"NotifyStatus deltas merged", []mqttMsg{
 					{shellyTopic, shellyFrame(shellyPlug, "NotifyStatus", `{"ts":1738256760.23,"switch:0":{"id":0,"apower":25.7}}`)},
 					{shellyTopic, shellyFrame(shellyPlug, "NotifyStatus", `{"ts":1738256820.23,"switch:0":{"id":0,"aenergy":{"total":913.252,"by_minute":[404.631,404.631,404.631],"minute_ts":1738256760}}}`)},
@@ -649,6 +729,12 @@ func init() {
 				confirm:     mqttMsg{"gridmint-1f2e3d4c/rpc", `{"id":1,"src":"` + shellyPlug + `","dst":"gridmint-1f2e3d4c","result":{"was_on":false}}`},
 				refuse:      mqttMsg{"gridmint-1f2e3d4c/rpc", `{"id":1,"src":"` + shellyPlug + `","dst":"gridmint-1f2e3d4c","error":{"code":-103,"message":"Invalid argument 'id': no instance found!"}}`},
 				other:       mqttMsg{"gridmint-1f2e3d4c/rpc", `{"id":7,"src":"` + shellyPlug + `","dst":"gridmint-1f2e3d4c","result":{"was_on":true}}`},
+			}, {
+				serial: shellyGen1Plug + ":relay:0", setpoint: gridmint.Setpoint{Kind: gridmint.SetpointSwitch, Value: 0, Origin: gridmint.OriginHomeowner},
+				wantTopic: "shellies/" + shellyGen1Plug + "/relay/0/command", wantPayload: "off",
+				confirm: mqttMsg{"shellies/" + shellyGen1Plug + "/relay/0", "off"},
+				refuse:  mqttMsg{"shellies/" + shellyGen1Plug + "/relay/0", "overpower"},
+				other:   mqttMsg{"shellies/" + shellyGen1Plug + "/relay/0", "on"},
 			}},
 		}
 	})
@@ -666,6 +752,14 @@ func FuzzShellyDecode(f *testing.F) {
 		{shellyTopic, shellyFrame(shellyPlug, "NotifyStatus", `{"ts":1.7e9,"switch:0":{"apower":nan}}`)},
 		{shellyPlug + "/online", "false"},
 		{"gridmint/rpc", shellyHASwitchSet},
+		{shellyPM + "/status/pm1:0", shellyValueOf(shellyPMMiniGen3PM1)},
+		{shellyPM + "/events/rpc", shellyFrame(shellyPM, "NotifyStatus", `{"ts":1719917911.02,"pm1:0":{"id":0,"apower":-412.3,"ret_aenergy":{"total":12.345}}}`)},
+		{"shellies/" + shellyGen1Plug + "/relay/0/energy", "23389"},
+		{"shellies/" + shellyGen1Plug + "/relay/0/power", "0.00"},
+		{"shellies/" + shellyGen13EM + "/emeter/2/total_returned", "3.09"},
+		{"shellies/" + shellyGen13EM + "/emeter/2/power", "-812.55"},
+		{"shellies/" + shellyGen1Plug + "/online", "true"},
+		{"shellies/" + shellyGen1Plug + "/relay/0", "overpower"},
 	}
 	for _, s := range seeds {
 		f.Add(s.topic, []byte(s.payload))
@@ -673,10 +767,14 @@ func FuzzShellyDecode(f *testing.F) {
 	f.Fuzz(func(t *testing.T, topic string, payload []byte) {
 		a := mustAdapter(t, AdapterConfig{Dialect: "shelly"})
 		// Prime devices so merges, heartbeats and availability are reachable.
-		decodeAll(t, a, []mqttMsg{{shellyPlug + "/status/switch:0", shelly1PMMiniGen3Status}, {shelly3EM + "/status/em:0", `{"total_act_power":5}`}})
+		decodeAll(t, a, []mqttMsg{{shellyPlug + "/status/switch:0", shelly1PMMiniGen3Status}, {shelly3EM + "/status/em:0", `{"total_act_power":5}`},
+			{"shellies/" + shellyGen1Plug + "/relay/0/energy", "23389"}})
 		ups, err := a.Decode(topic, payload)
 		checkDecoded(t, ups, err)
 		for _, u := range ups {
+			if u.Group != "" && (u.Serial != "" || u.Measurement != nil || u.Availability == AvailabilityUnknown) {
+				t.Fatalf("group update carries more than an availability: %+v", u)
+			}
 			if u.Serial != "" {
 				if _, err := gridmint.NewDeviceID("0x0123456789abcdef0123456789abcdef01234567", "shelly", u.Serial); err != nil {
 					t.Fatalf("serial %q: %v", u.Serial, err)
@@ -693,6 +791,13 @@ func FuzzShellyDecode(f *testing.F) {
 		}
 		if done, err := cmd.Confirm.Match(topic, payload); err != nil && !done {
 			t.Fatalf("Match returned an error without settling: %v", err)
+		}
+		gen1, err := a.(Switcher).SwitchCommand(shellyGen1Plug+":relay:0", false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if done, err := gen1.Confirm.Match(topic, payload); err != nil && !done {
+			t.Fatalf("Gen1 Match returned an error without settling: %v", err)
 		}
 	})
 }
@@ -722,4 +827,34 @@ func BenchmarkDecodeShelly(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(readings)/b.Elapsed().Seconds(), "readings/s")
+}
+
+// TestShellyClassifyMatchesDiscovery: a device declared in the
+// configuration gets the kind and capabilities of one discovered from
+// traffic, for every device type of the dialect.
+func TestShellyClassifyMatchesDiscovery(t *testing.T) {
+	a := mustAdapter(t, AdapterConfig{Dialect: "shelly"})
+	seen := map[string]bool{}
+	for _, f := range conformanceFixtures["shelly"]().decode {
+		for _, u := range decodeAll(t, a, f.msgs) {
+			if u.Measurement == nil {
+				continue
+			}
+			caps := u.Capabilities
+			if caps == nil {
+				caps = Capabilities(a)
+			}
+			kind, ccaps, ok := a.(Classifier).Classify(u.Serial)
+			if !ok || kind != u.Kind || !reflect.DeepEqual(ccaps, caps) {
+				t.Errorf("%s: Classify = %s %v %v, discovered as %s %v", u.Serial, kind, ccaps, ok, u.Kind, caps)
+			}
+			_, d, _ := parseShellySerial(u.Serial)
+			seen[d.typ] = true
+		}
+	}
+	for _, typ := range []string{"switch", "pm1", "em", "em1", "relay", "emeter"} {
+		if !seen[typ] {
+			t.Errorf("no conformance fixture discovers a %s", typ)
+		}
+	}
 }

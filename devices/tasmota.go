@@ -145,7 +145,12 @@ func (t *tasmota) decodeLWT(device string, payload []byte) ([]Update, error) {
 		return nil, decodeErr(gridmint.ReasonMalformed, device, "LWT payload %q, want Online or Offline", truncate(payload))
 	}
 	n := t.channels[device]
-	if n <= 1 {
+	switch n {
+	case 0:
+		// No SENSOR since start (a retained LWT comes first): every known
+		// device of the topic, its channels included (see Groups).
+		return []Update{{Group: device, Availability: a}}, nil
+	case 1:
 		return []Update{{Serial: device, Availability: a}}, nil
 	}
 	ups := make([]Update, n)
@@ -156,6 +161,17 @@ func (t *tasmota) decodeLWT(device string, payload []byte) ([]Update, error) {
 }
 
 func channelSerial(device string, ch int) string { return device + ":" + strconv.Itoa(ch) }
+
+// Groups implements Grouper: a topic's LWT speaks for the device of that
+// topic and for each of its channels.
+func (t *tasmota) Groups(serial string) []string {
+	if i := strings.LastIndexByte(serial, ':'); i > 0 {
+		if n, err := strconv.Atoi(serial[i+1:]); err == nil && n >= 1 && channelSerial(serial[:i], n) == serial {
+			return []string{serial, serial[:i]}
+		}
+	}
+	return []string{serial}
+}
 
 // tasmotaTimeLayout is Tasmota's Time: local time without a UTC offset.
 const tasmotaTimeLayout = "2006-01-02T15:04:05"

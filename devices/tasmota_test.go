@@ -69,8 +69,8 @@ func TestTasmotaDecode(t *testing.T) {
 		}},
 		{"temperature sensor without ENERGY is ignored", "tele/p/SENSOR", tasmotaDS18B20, nil},
 		{"STATE is ignored", "tele/p/STATE", tasmotaState, nil},
-		{"LWT online", "tele/p/LWT", "Online", []Update{{Serial: "p", Availability: AvailabilityOnline}}},
-		{"LWT offline", "tele/p/LWT", "Offline", []Update{{Serial: "p", Availability: AvailabilityOffline}}},
+		{"LWT online", "tele/p/LWT", "Online", []Update{{Group: "p", Availability: AvailabilityOnline}}},
+		{"LWT offline", "tele/p/LWT", "Offline", []Update{{Group: "p", Availability: AvailabilityOffline}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,7 +37,7 @@ func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, onMessage f
 	}
 	mc := &mqttClient{log: log.With("component", "mqtt")}
 	handler := func(_ paho.Client, m paho.Message) {
-		onMessage(devices.Message{Topic: m.Topic(), Payload: m.Payload(), Received: clock.Now(), Redelivered: m.Duplicate()}, m.Ack)
+		onMessage(devices.Message{Topic: m.Topic(), Payload: m.Payload(), Received: clock.Now(), Redelivered: m.Duplicate(), Retained: m.Retained()}, m.Ack)
 	}
 	// firstSub reports the first subscription's result, so that Start
 	// returns only once the broker routes our topics to our session.
