@@ -181,7 +181,13 @@ func (c nodeControl) EditDevice(_ context.Context, id gridmint.DeviceID, edit fu
 	if d.ID != old.ID || d.Dialect != old.Dialect || d.Serial != old.Serial || !d.FirstSeen.Equal(old.FirstSeen) {
 		return devices.DeviceState{}, gridmint.Errorf(gridmint.EInvalid, "device %s: id, dialect, serial and first seen cannot change", id)
 	}
+	if d.Site != old.Site {
+		d = c.n.sites.WithDefaults(d)
+	}
 	if err := d.Validate(); err != nil {
+		return devices.DeviceState{}, err
+	}
+	if err := c.n.sites.Check(d); err != nil {
 		return devices.DeviceState{}, err
 	}
 	b := c.n.store.NewBatch()
