@@ -187,7 +187,14 @@ func (c nodeControl) EditDevice(_ context.Context, id gridmint.DeviceID, edit fu
 	if err := d.Validate(); err != nil {
 		return devices.DeviceState{}, err
 	}
-	if err := c.n.sites.Check(d); err != nil {
+	check := d
+	if _, ok := c.n.sites.Site(d.Site); !ok && d.Site == old.Site {
+		// A site the configuration dropped stays on its devices (it says
+		// where they were) until an edit moves them; other edits need
+		// not move them first.
+		check.Site = ""
+	}
+	if err := c.n.sites.Check(check); err != nil {
 		return devices.DeviceState{}, err
 	}
 	b := c.n.store.NewBatch()

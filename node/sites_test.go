@@ -1,6 +1,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -42,11 +43,13 @@ type sitesRig struct {
 	clock *fastClock
 	node  *Node
 	pub   paho.Client
+	// config is sitesNodeConfig unless a test changes it.
+	config string
 }
 
 func (r *sitesRig) start() {
 	r.t.Helper()
-	cfg, err := ParseConfig(fmt.Appendf(nil, sitesNodeConfig, r.dir, r.url))
+	cfg, err := ParseConfig(fmt.Appendf(nil, cmp.Or(r.config, sitesNodeConfig), r.dir, r.url))
 	if err != nil {
 		r.t.Fatal(err)
 	}
@@ -236,5 +239,25 @@ func TestSitesAgainstBroker(t *testing.T) {
 	}
 	if d := r.device(record); d["site"] != "home" {
 		t.Errorf("after a restart the meter of record is in %v, want home", d["site"])
+	}
+
+	// The configuration drops the shed: the charger keeps saying where it
+	// was, counts in no site, and can still be edited.
+	r.node.Close()
+	r.config = strings.Replace(sitesNodeConfig, "  - {id: shed}\n", "", 1)
+	r.start()
+	var all []api.Site
+	getJSON(t, "http://"+r.node.HTTPAddr()+"/api/v1/sites", &all)
+	if len(all) != 1 || all[0].ID != "home" {
+		t.Errorf("sites after the shed was dropped: %+v, want home alone", all)
+	}
+	if code, msg := r.patch(charger, `{"name":"Old charger"}`); code != http.StatusOK {
+		t.Errorf("renaming a device of a dropped site = %d %q, want 200", code, msg)
+	}
+	if d := r.device(charger); d["site"] != "shed" || d["name"] != "Old charger" {
+		t.Errorf("charger after the rename: site %v name %v; want shed kept, renamed", d["site"], d["name"])
+	}
+	if code, msg := r.patch(charger, `{"site":"home"}`); code != http.StatusOK || r.device(charger)["site"] != "home" {
+		t.Errorf("moving it into a configured site = %d %q", code, msg)
 	}
 }
