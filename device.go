@@ -128,6 +128,9 @@ type Device struct {
 	Location *Location `json:"location,omitempty"`
 	Zone     string    `json:"zone,omitempty"`
 	Owner    string    `json:"owner,omitempty"`
+	// Site is the grid connection the device is behind; "" for none. A
+	// site's totals sum its devices (see Site).
+	Site SiteID `json:"site,omitempty"`
 	// Limits are the device's safety limits; every setpoint must respect
 	// them.
 	Limits SafetyLimits `json:"limits,omitzero"`
@@ -162,6 +165,11 @@ func (d Device) Validate() error {
 	}
 	if d.Location != nil {
 		if err := d.Location.Validate(); err != nil {
+			return Errorf(EInvalid, "device %s: %v", d.ID, err.(*Error).Message)
+		}
+	}
+	if d.Site != "" {
+		if err := d.Site.Validate(); err != nil {
 			return Errorf(EInvalid, "device %s: %v", d.ID, err.(*Error).Message)
 		}
 	}

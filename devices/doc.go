@@ -30,6 +30,10 @@
 //     sends commands and settles them when the device confirms.
 //   - Home Assistant discovery (homeassistant.go) describes each device's
 //     normalised values as HA entities.
+//   - Sites (site.go): the rules that tie devices to a node's sites (one
+//     grid meter of record each) and Summarise, a site's power and energy
+//     totals from its devices' live states; DeviceState.PowerNow is a
+//     device's power now, unknown once it is offline or stale.
 //
 // # Normalisation rules
 //

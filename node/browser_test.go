@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	paho "github.com/eclipse/paho.mqtt.golang"
 )
 
 // chromiumPath finds Debian's chromium. Without it the browser test is
@@ -29,18 +30,10 @@ func chromiumPath(t *testing.T) string {
 	return ""
 }
 
-// TestWebPageInBrowser loads the demo's page in headless Chromium and
-// checks that it lists both simulated devices and that its script keeps
-// the energy column live.
-func TestWebPageInBrowser(t *testing.T) {
+// newBrowser starts headless Chromium for one test.
+func newBrowser(t *testing.T) context.Context {
+	t.Helper()
 	chromium := chromiumPath(t)
-	clock := newFastClock(time.Date(2026, 6, 21, 11, 0, 0, 0, time.UTC), demoSpeed)
-	d, err := StartDemo(context.Background(), demoOptions(t.TempDir(), clock))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
 		chromedp.ExecPath(chromium),
 		chromedp.NoSandbox,
@@ -53,11 +46,35 @@ func TestWebPageInBrowser(t *testing.T) {
 		chromedp.Flag("disable-quic", true),
 		chromedp.UserDataDir(t.TempDir()),
 	)
-	defer cancelAlloc()
+	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
-	defer cancelTimeout()
+	t.Cleanup(cancel)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(cancelTimeout)
+	return ctx
+}
+
+// evalString evaluates a JavaScript expression that yields a string.
+func evalString(t *testing.T, ctx context.Context, expr string) string {
+	t.Helper()
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	if err != nil {
+		t.Fatalf("evaluating %s: %v", expr, err)
+	}
+	return s
+}
+
+// TestWebPageInBrowser loads the demo's page in headless Chromium and
+// checks that it lists every simulated device, that its script keeps the
+// energy column live, and that it shows each home's site totals.
+func TestWebPageInBrowser(t *testing.T) {
+	ctx := newBrowser(t)
+	clock := newFastClock(time.Date(2026, 6, 21, 11, 0, 0, 0, time.UTC), demoSpeed)
+	d, err := StartDemo(context.Background(), demoOptions(t.TempDir(), clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
 
 	url := "http://" + d.Node.HTTPAddr() + "/"
 	rowsSel := `#devices tr[data-id]`
@@ -119,5 +136,92 @@ func TestWebPageInBrowser(t *testing.T) {
 	}
 	if online != want {
 		t.Errorf("%d devices shown online, want %d", online, want)
+	}
+
+	// A card per home with its totals, kept live by the script: home 1's
+	// PV and house consumption as numbers, its grid figures from the
+	// Victron meter of record, the Shelly Pro 3EM beside it not counted.
+	cards, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#sites .site")].map(e => e.dataset.site)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(cards, ",") != "home-1,home-2,home-3" {
+		t.Fatalf("site cards %v, want home-1,home-2,home-3", cards)
+	}
+	card := `document.querySelector('#sites [data-site="home-1"]')`
+	total := func(cls string) (float64, error) {
+		return strconv.ParseFloat(evalString(t, ctx, card+`.querySelector(".`+cls+`").textContent`), 64)
+	}
+	firstPV := evalString(t, ctx, card+`.querySelector(".pv-today").textContent`)
+	waitFor(t, 30*time.Second, "home 1's card to show PV, house and grid totals and growing PV energy", func() bool {
+		pv, err1 := total("pv")
+		_, err2 := total("house")
+		_, err3 := total("import")
+		return err1 == nil && err2 == nil && err3 == nil && pv > 0 &&
+			evalString(t, ctx, card+`.querySelector(".pv-today").textContent`) != firstPV
+	})
+	addr := d.Node.Identity().Address
+	if got := evalString(t, ctx, card+`.querySelector(".meter-of-record").textContent`); got != addr+"/victron/"+DemoVictronGridSerial {
+		t.Errorf("home 1's meter of record on the page = %q", got)
+	}
+	if got := evalString(t, ctx, card+`.querySelector(".not-counted").textContent`); got != addr+"/shelly/"+DemoShellyMeterSerial {
+		t.Errorf("home 1's meter not counted on the page = %q", got)
+	}
+	if got := evalString(t, ctx, card+`.querySelector(".partial").textContent`); got != "" {
+		t.Errorf("home 1 partial with every device online: %q", got)
+	}
+}
+
+// TestWebPageShowsOfflineDevice: a charger that drops off the network at
+// 11 kW turns, without a reload, into a dash and "offline" on the page,
+// and its site says its totals are partial.
+func TestWebPageShowsOfflineDevice(t *testing.T) {
+	ctx := newBrowser(t)
+	b, err := StartBroker("127.0.0.1:0", testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	r := &sitesRig{t: t, dir: t.TempDir(), url: b.URL(), clock: newFastClock(time.Date(2026, 6, 21, 12, 0, 0, 0, time.Local), 10)}
+	r.pub = paho.NewClient(paho.NewClientOptions().AddBroker(b.URL()).SetClientID("devices"))
+	if tok := r.pub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatal(tok.Error())
+	}
+	defer r.pub.Disconnect(0)
+	r.start()
+	defer r.node.Close()
+	r.publish("go-eCharger/200001/mcc", "true")
+	r.charger(11_000, 20_000)
+	r.meter(recordMeter, 12_000, 30_000, 1_000)
+	waitFor(t, 10*time.Second, "the charger's power", func() bool { return r.device(r.id("goe", "200001"))["power_w"] == 11000.0 })
+
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+r.node.HTTPAddr()+"/")); err != nil {
+		t.Fatal(err)
+	}
+	row := `document.querySelector('#devices tr[data-id="` + string(r.id("goe", "200001")) + `"]')`
+	card := `document.querySelector('#sites [data-site="home"]')`
+	if got := evalString(t, ctx, row+`.querySelector(".power").textContent`); got != "11000.0" {
+		t.Fatalf("charger power on the page = %q, want 11000.0", got)
+	}
+	if got := evalString(t, ctx, card+`.querySelector(".ev").textContent`); got != "11000" {
+		t.Fatalf("home's EV total on the page = %q, want 11000", got)
+	}
+
+	r.publish("go-eCharger/200001/mcc", "false")
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](row+`.querySelector(".power").textContent === "\u2014"`, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+		t.Fatalf("waiting for the page to drop the offline charger's power: %v", err)
+	}
+	for _, c := range []struct{ expr, want string }{
+		{row + `.querySelector(".status").textContent`, "offline"},
+		{row + `.querySelector(".power").title`, "power unknown: offline"},
+		{row + `.querySelector(".energy").textContent`, "20.000"},
+		{card + `.querySelector(".ev").textContent`, "0"},
+		{card + `.querySelector(".house").textContent`, "\u2014"},
+		{card + `.querySelector(".import").textContent`, "12000"},
+		{card + `.querySelector(".partial").textContent`, "partial: " + string(r.id("goe", "200001")) + " offline"},
+	} {
+		if got := evalString(t, ctx, c.expr); got != c.want {
+			t.Errorf("%s = %q, want %q", c.expr, got, c.want)
+		}
 	}
 }

@@ -54,6 +54,9 @@ type Config struct {
 	Adapters []AdapterConfig `yaml:"adapters"`
 	// Devices declared up front, e.g. to give a nameplate.
 	Devices []DeviceConfig `yaml:"devices"`
+	// Sites are the grid connections the devices are behind, each with
+	// its one meter of record.
+	Sites []SiteConfig `yaml:"sites"`
 	// HomeAssistant discovery.
 	HomeAssistant HomeAssistantConfig `yaml:"home_assistant"`
 	// APITokenFile holds the bearer token that API calls which change
@@ -173,6 +176,28 @@ type DeviceConfig struct {
 	Limits SafetyLimitsConfig `yaml:"limits"`
 	// OptOut refuses every market setpoint to this device.
 	OptOut bool `yaml:"opt_out"`
+	// Site is the id of the site (sites[].id) the device is behind.
+	Site string `yaml:"site"`
+}
+
+// SiteConfig is one site: a grid connection whose devices are summed.
+type SiteConfig struct {
+	// ID names the site in the API (/api/v1/sites/<id>) and in
+	// devices[].site: letters, digits, '-', '_', '.'. Required.
+	ID   string `yaml:"id"`
+	Name string `yaml:"name"`
+	// GridMeter is the meter of record, the one meter whose import and
+	// export are the site's: <dialect>/<serial> or a full device id
+	// <node address>/<dialect>/<serial>. It must be a meter (declared
+	// with kind meter, or one its adapter classifies as a meter) and
+	// belongs to this site; when devices does not declare it, naming it
+	// here declares it. Another meter on the same connection is shown
+	// but never summed.
+	GridMeter string `yaml:"grid_meter"`
+	// Zone and Location are the defaults of the site's devices that set
+	// none.
+	Zone     string             `yaml:"zone"`
+	Location *gridmint.Location `yaml:"location"`
 }
 
 // SafetyLimitsConfig is gridmint.SafetyLimits in YAML.
@@ -508,7 +533,116 @@ func (c *Config) Validate() error {
 		}
 		devs[key] = i
 	}
+	return c.validateSites(adapters)
+}
+
+// validateSites checks the sites, the devices' site references and each
+// site's meter of record: a meter (as declared, or as its adapter
+// classifies its serial), of no other site, not declared in another site.
+func (c *Config) validateSites(adapters map[string]devices.Adapter) error {
+	ids := map[gridmint.SiteID]int{}
+	for i, sc := range c.Sites {
+		field := fmt.Sprintf("sites[%d]", i)
+		id := gridmint.SiteID(sc.ID)
+		if sc.ID == "" {
+			return fieldErr(field+".id", "missing")
+		}
+		if err := id.Validate(); err != nil {
+			return fieldErr(field+".id", "%s", errMessage(err))
+		}
+		if j, dup := ids[id]; dup {
+			return fieldErr(field+".id", "%q is also the id of sites[%d]", sc.ID, j)
+		}
+		ids[id] = i
+		site := gridmint.Site{ID: id, Name: sc.Name, Zone: sc.Zone, Location: sc.Location}
+		if err := site.Validate(); err != nil {
+			return fieldErr(field, "%s", strings.TrimPrefix(errMessage(err), "site "+sc.ID+": "))
+		}
+	}
+	for i, d := range c.Devices {
+		if _, ok := ids[gridmint.SiteID(d.Site)]; d.Site != "" && !ok {
+			return fieldErr(fmt.Sprintf("devices[%d].site", i), "unknown site %q (%s)", d.Site, c.siteIDs())
+		}
+	}
+	meters := map[string]int{}
+	for i, sc := range c.Sites {
+		if sc.GridMeter == "" {
+			continue
+		}
+		field := fmt.Sprintf("sites[%d].grid_meter", i)
+		_, dialect, serial, err := parseMeterRef(sc.GridMeter)
+		if err != nil {
+			return fieldErr(field, "%v", err)
+		}
+		a := adapters[dialect]
+		switch {
+		case a == nil:
+			return fieldErr(field, "%q: dialect %q has no entry in adapters", sc.GridMeter, dialect)
+		case devices.CheckSerial(a, serial) != nil:
+			return fieldErr(field, "%q: %s", sc.GridMeter, errMessage(devices.CheckSerial(a, serial)))
+		}
+		kind, declared := declaredKind(a, serial), -1
+		for j, d := range c.Devices {
+			if d.Dialect == dialect && d.Serial == serial {
+				kind, declared = cmp.Or(d.Kind, kind), j
+				break
+			}
+		}
+		key := dialect + "/" + serial
+		if kind != gridmint.KindMeter {
+			how := "its adapter takes it for"
+			if declared >= 0 {
+				how = fmt.Sprintf("devices[%d] declares", declared)
+			}
+			return fieldErr(field, "%s is not a meter (%s a %s): a site's grid import and export come from a grid meter", key, how, kind)
+		}
+		if j, dup := meters[key]; dup {
+			return fieldErr(field, "%s is already the meter of record of sites[%d] (%s): one meter measures one grid connection", key, j, c.Sites[j].ID)
+		}
+		if declared >= 0 && c.Devices[declared].Site != "" && c.Devices[declared].Site != sc.ID {
+			return fieldErr(field, "%s is in site %q (devices[%d].site): a meter of record belongs to its own site", key, c.Devices[declared].Site, declared)
+		}
+		meters[key] = i
+	}
 	return nil
+}
+
+func (c *Config) siteIDs() string {
+	if len(c.Sites) == 0 {
+		return "no sites are configured"
+	}
+	ids := make([]string, len(c.Sites))
+	for i, s := range c.Sites {
+		ids[i] = s.ID
+	}
+	return "sites: " + strings.Join(ids, ", ")
+}
+
+// parseMeterRef splits a grid_meter reference, <dialect>/<serial> or
+// <node address>/<dialect>/<serial>; node is "" in the short form.
+func parseMeterRef(ref string) (node, dialect, serial string, err error) {
+	parts := strings.Split(ref, "/")
+	switch {
+	case len(parts) == 2:
+		dialect, serial = parts[0], parts[1]
+	case len(parts) == 3 && common.IsHexAddress(parts[0]) && strings.HasPrefix(parts[0], "0x"):
+		node, dialect, serial = parts[0], parts[1], parts[2]
+	default:
+		return "", "", "", fmt.Errorf("%q: want <dialect>/<serial> or a device id <node address>/<dialect>/<serial>", ref)
+	}
+	if dialect == "" || serial == "" || strings.ContainsAny(serial, "+#") || len(serial) > 128 {
+		return "", "", "", fmt.Errorf("%q: want <dialect>/<serial> with a serial of 1-128 characters without / + #", ref)
+	}
+	return node, dialect, serial, nil
+}
+
+// errMessage is a gridmint error's message without its code.
+func errMessage(err error) string {
+	var e *gridmint.Error
+	if errors.As(err, &e) {
+		return e.Message
+	}
+	return err.Error()
 }
 
 func (a AdapterConfig) devices() devices.AdapterConfig {
@@ -559,7 +693,10 @@ func RedactURL(s string) string {
 }
 
 // declaredDevices turns the config's devices into registry entries of
-// node address addr. Kind defaults to the adapter's default kind.
+// node address addr. Kind defaults to the adapter's default kind. A
+// site's meter of record is in its site, and declared by naming it when
+// devices does not; a site's devices without a zone or location take
+// the site's.
 func (c *Config) declaredDevices(addr string, adapters []devices.Adapter) ([]gridmint.Device, error) {
 	byDialect := map[string]devices.Adapter{}
 	for _, a := range adapters {
@@ -567,12 +704,40 @@ func (c *Config) declaredDevices(addr string, adapters []devices.Adapter) ([]gri
 			byDialect[a.Dialect()] = a
 		}
 	}
-	out := make([]gridmint.Device, 0, len(c.Devices))
-	for i, d := range c.Devices {
+	meterOf := map[string]string{}
+	list := slices.Clone(c.Devices)
+	fields := make([]string, len(list))
+	for i := range list {
+		fields[i] = fmt.Sprintf("devices[%d]", i)
+	}
+	for i, sc := range c.Sites {
+		if sc.GridMeter == "" {
+			continue
+		}
+		_, dialect, serial, err := parseMeterRef(sc.GridMeter)
+		if err != nil {
+			return nil, fieldErr(fmt.Sprintf("sites[%d].grid_meter", i), "%v", err)
+		}
+		meterOf[dialect+"\x00"+serial] = sc.ID
+		if !slices.ContainsFunc(c.Devices, func(d DeviceConfig) bool { return d.Dialect == dialect && d.Serial == serial }) {
+			list = append(list, DeviceConfig{Dialect: dialect, Serial: serial, Site: sc.ID})
+			fields = append(fields, fmt.Sprintf("sites[%d].grid_meter", i))
+		}
+	}
+	sites, err := c.siteList(addr)
+	if err != nil {
+		return nil, err
+	}
+	siteRules, err := devices.NewSites(sites)
+	if err != nil {
+		return nil, fieldErr("sites", "%s", errMessage(err))
+	}
+	out := make([]gridmint.Device, 0, len(list))
+	for i, d := range list {
 		a := byDialect[d.Dialect]
 		id, err := gridmint.NewDeviceID(addr, d.Dialect, d.Serial)
 		if err != nil {
-			return nil, fieldErr(fmt.Sprintf("devices[%d]", i), "%v", err)
+			return nil, fieldErr(fields[i], "%v", err)
 		}
 		kind, caps := cmp.Or(d.Kind, declaredKind(a, d.Serial)), devices.Capabilities(a)
 		if c, ok := a.(devices.Classifier); ok {
@@ -584,12 +749,41 @@ func (c *Config) declaredDevices(addr string, adapters []devices.Adapter) ([]gri
 			ID: id, Kind: kind, Dialect: d.Dialect, Serial: d.Serial, Name: d.Name,
 			Capabilities: caps, Nameplate: gridmint.W(d.NameplateW),
 			Capacity: gridmint.Wh(d.CapacityWh), Location: d.Location, Zone: d.Zone, Owner: d.Owner,
-			Limits: d.Limits.limits(), OptOut: d.OptOut,
+			Limits: d.Limits.limits(), OptOut: d.OptOut, Site: gridmint.SiteID(cmp.Or(d.Site, meterOf[d.Dialect+"\x00"+d.Serial])),
 		}
+		dev = siteRules.WithDefaults(dev)
 		if err := dev.Validate(); err != nil {
-			return nil, fieldErr(fmt.Sprintf("devices[%d]", i), "%s", strings.TrimPrefix(err.Error(), gridmint.EInvalid+": "))
+			return nil, fieldErr(fields[i], "%s", strings.TrimPrefix(err.Error(), gridmint.EInvalid+": "))
+		}
+		if err := siteRules.Check(dev); err != nil {
+			return nil, fieldErr(fields[i], "%s", errMessage(err))
 		}
 		out = append(out, dev)
+	}
+	return out, nil
+}
+
+// siteList returns the configured sites of node address addr, their
+// meters of record as device ids. A grid_meter given as a full device id
+// must be one of this node's.
+func (c *Config) siteList(addr string) ([]gridmint.Site, error) {
+	out := make([]gridmint.Site, 0, len(c.Sites))
+	for i, sc := range c.Sites {
+		site := gridmint.Site{ID: gridmint.SiteID(sc.ID), Name: sc.Name, Zone: sc.Zone, Location: sc.Location}
+		if sc.GridMeter != "" {
+			field := fmt.Sprintf("sites[%d].grid_meter", i)
+			node, dialect, serial, err := parseMeterRef(sc.GridMeter)
+			if err != nil {
+				return nil, fieldErr(field, "%v", err)
+			}
+			if node != "" && !strings.EqualFold(node, addr) {
+				return nil, fieldErr(field, "%q is a device of node %s; this node is %s (or write <dialect>/<serial>)", sc.GridMeter, node, addr)
+			}
+			if site.GridMeter, err = gridmint.NewDeviceID(addr, dialect, serial); err != nil {
+				return nil, fieldErr(field, "%s", errMessage(err))
+			}
+		}
+		out = append(out, site)
 	}
 	return out, nil
 }

@@ -26,6 +26,9 @@ func TestExampleConfigParses(t *testing.T) {
 	if got, want := cfg.Devices[0].NameplateW, 800.0; got != want {
 		t.Errorf("devices[0].nameplate_w = %v, want %v", got, want)
 	}
+	if len(cfg.Sites) != 1 || cfg.Sites[0].GridMeter != "victron/grid-30" || cfg.Devices[0].Site != "home" {
+		t.Errorf("sites = %+v, devices[0].site = %q; want the home with its Victron meter of record", cfg.Sites, cfg.Devices[0].Site)
+	}
 	if cfg.StaleAfter != 10*time.Minute || !*cfg.Discover {
 		t.Errorf("stale_after = %v, discover = %v", cfg.StaleAfter, *cfg.Discover)
 	}
@@ -83,6 +86,21 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"nameplate wrong type", "adapters: [{dialect: tasmota}]\ndevices: [{dialect: tasmota, serial: a, nameplate_w: big}]", "nameplate_w"},
 		{"duplicate device", "adapters: [{dialect: tasmota}]\ndevices: [{dialect: tasmota, serial: a}, {dialect: tasmota, serial: a}]", "devices[1]"},
 		{"not YAML", "adapters: [", "config"},
+		{"site without id", sitesYAML + "sites: [{name: Home}]", "sites[0].id"},
+		{"bad site id", sitesYAML + "sites: [{id: 'home 1'}]", "sites[0].id"},
+		{"duplicate site id", sitesYAML + "sites: [{id: home}, {id: home}]", "sites[1].id"},
+		{"bad site location", sitesYAML + "sites: [{id: home, location: {lat: 91, lon: 0}}]", "sites[0]: location"},
+		{"site zone too long", sitesYAML + "sites: [{id: home, zone: " + strings.Repeat("z", 65) + "}]", "sites[0]: zone"},
+		{"unknown site of a device", sitesYAML + "sites: [{id: home}]\ndevices: [{dialect: goe, serial: '1', site: hom}]", "devices[0].site"},
+		{"site of a device without sites", sitesYAML + "devices: [{dialect: goe, serial: '1', site: home}]", "devices[0].site"},
+		{"grid meter not a meter", sitesYAML + "sites: [{id: home, grid_meter: victron/battery-512}]", "sites[0].grid_meter"},
+		{"grid meter declared as a plug", sitesYAML + "sites: [{id: home, grid_meter: tasmota/meter}]\ndevices: [{dialect: tasmota, serial: meter, kind: plug}]", "sites[0].grid_meter"},
+		{"grid meter of another site", sitesYAML + "sites: [{id: a, grid_meter: victron/grid-30}, {id: b, grid_meter: victron/grid-30}]", "sites[1].grid_meter"},
+		{"grid meter declared in another site", sitesYAML + "sites: [{id: a}, {id: b, grid_meter: victron/grid-30}]\ndevices: [{dialect: victron, serial: grid-30, site: a}]", "sites[1].grid_meter"},
+		{"grid meter of an unconfigured dialect", sitesYAML + "sites: [{id: home, grid_meter: opendtu/1161}]", "sites[0].grid_meter"},
+		{"grid meter bad serial", sitesYAML + "sites: [{id: home, grid_meter: victron/grid}]", "sites[0].grid_meter"},
+		{"grid meter not a reference", sitesYAML + "sites: [{id: home, grid_meter: grid-30}]", "sites[0].grid_meter"},
+		{"grid meter of a node that is no address", sitesYAML + "sites: [{id: home, grid_meter: node/victron/grid-30}]", "sites[0].grid_meter"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,6 +115,81 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 				t.Errorf("error %q does not name %q", err, tt.wantField)
 			}
 		})
+	}
+}
+
+// sitesYAML is the adapters the site configuration tests need.
+const sitesYAML = "adapters: [{dialect: victron, portal_id: c0619ab1234f}, {dialect: shelly}, {dialect: goe}, {dialect: tasmota}]\n"
+
+// TestSitesConfig: devices name their site, a site names its meter of
+// record by <dialect>/<serial> or device id, the meter is in its site
+// (declared by naming it when devices does not), and the site's zone
+// and location are its devices' defaults.
+func TestSitesConfig(t *testing.T) {
+	const addr = "0x00000000000000000000000000000000000000aB"
+	cfg, err := ParseConfig([]byte(sitesYAML + `
+sites:
+  - {id: home-1, name: Home 1, grid_meter: victron/grid-30, zone: DE-LU, location: {lat: 48.1, lon: 11.5}}
+  - {id: home-2, grid_meter: "` + addr + `/shelly/shellypro3em-ec6260890b50:em:0"}
+  - {id: garage}
+devices:
+  - {dialect: victron, serial: battery-512, site: home-1}
+  - {dialect: goe, serial: "1", site: home-1, zone: NL}
+  - {dialect: shelly, serial: "shellypro3em-ec6260890b51:em:0", site: home-1}
+  - {dialect: shelly, serial: "shellypro3em-ec6260890b50:em:0", name: Main meter}
+  - {dialect: tasmota, serial: p}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var adapters []devices.Adapter
+	for _, a := range cfg.Adapters {
+		ad, err := devices.NewAdapter(a.devices())
+		if err != nil {
+			t.Fatal(err)
+		}
+		adapters = append(adapters, ad)
+	}
+	declared, err := cfg.declaredDevices(addr, adapters)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type want struct {
+		site gridmint.SiteID
+		kind gridmint.DeviceKind
+		zone string
+		loc  bool
+	}
+	wants := map[gridmint.DeviceID]want{
+		addr + "/victron/battery-512":                   {"home-1", gridmint.KindBattery, "DE-LU", true},
+		addr + "/goe/1":                                 {"home-1", gridmint.KindEVCharger, "NL", true},
+		addr + "/shelly/shellypro3em-ec6260890b51:em:0": {"home-1", gridmint.KindMeter, "DE-LU", true}, // a second meter, not of record
+		addr + "/shelly/shellypro3em-ec6260890b50:em:0": {"home-2", gridmint.KindMeter, "", false},     // home-2's meter, put in it
+		addr + "/tasmota/p":                             {"", gridmint.KindPlug, "", false},
+		addr + "/victron/grid-30":                       {"home-1", gridmint.KindMeter, "DE-LU", true}, // declared by naming it
+	}
+	if len(declared) != len(wants) {
+		t.Fatalf("declared %d devices, want %d: %v", len(declared), len(wants), declared)
+	}
+	for _, d := range declared {
+		w, ok := wants[d.ID]
+		if !ok {
+			t.Errorf("unexpected device %s", d.ID)
+			continue
+		}
+		if d.Site != w.site || d.Kind != w.kind || d.Zone != w.zone || (d.Location != nil) != w.loc {
+			t.Errorf("%s: site %q kind %s zone %q location %v; want %q %s %q location %v", d.ID, d.Site, d.Kind, d.Zone, d.Location, w.site, w.kind, w.zone, w.loc)
+		}
+	}
+	sites, err := cfg.siteList(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sites) != 3 || sites[0].GridMeter != addr+"/victron/grid-30" || sites[1].GridMeter != addr+"/shelly/shellypro3em-ec6260890b50:em:0" || sites[2].GridMeter != "" {
+		t.Errorf("sites = %+v", sites)
+	}
+	if _, err := cfg.siteList("0x00000000000000000000000000000000000000cd"); err == nil || !strings.Contains(err.Error(), "sites[1].grid_meter") {
+		t.Errorf("a full device id of another node: %v, want an error naming sites[1].grid_meter", err)
 	}
 }
 
@@ -120,6 +213,8 @@ func FuzzParseConfig(f *testing.F) {
 	}
 	f.Add([]byte("adapters: [{dialect: tasmota}]"))
 	f.Add([]byte("devices: [{dialect: tasmota, serial: a, nameplate_w: 1e400}]"))
+	f.Add([]byte(sitesYAML + "sites: [{id: home, grid_meter: victron/grid-30, zone: DE-LU}]\ndevices: [{dialect: goe, serial: '1', site: home}]"))
+	f.Add([]byte(sitesYAML + "sites: [{id: a, grid_meter: 0x0000000000000000000000000000000000000001/tasmota/m}, {id: b}]\ndevices: [{dialect: tasmota, serial: m, kind: meter, site: a}]"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := ParseConfig(data)
 		if err != nil {
@@ -134,6 +229,34 @@ func FuzzParseConfig(f *testing.F) {
 		}
 		if len(cfg.Adapters) == 0 {
 			t.Fatal("config without adapters accepted")
+		}
+		// Sites and devices declare without error, every meter of record
+		// a meter in its site.
+		var adapters []devices.Adapter
+		for _, a := range cfg.Adapters {
+			ad, err := devices.NewAdapter(a.devices())
+			if err != nil {
+				t.Fatalf("adapter of a valid config: %v", err)
+			}
+			adapters = append(adapters, ad)
+		}
+		const addr = "0x0000000000000000000000000000000000000001"
+		declared, err := cfg.declaredDevices(addr, adapters)
+		if err != nil {
+			t.Fatalf("devices of a valid config: %v", err)
+		}
+		sites, err := cfg.siteList(addr)
+		if err != nil {
+			t.Fatalf("sites of a valid config: %v", err)
+		}
+		rules, err := devices.NewSites(sites)
+		if err != nil {
+			t.Fatalf("sites of a valid config: %v", err)
+		}
+		for _, d := range declared {
+			if err := rules.Check(d); err != nil {
+				t.Fatalf("declared device breaks the site rules: %v", err)
+			}
 		}
 	})
 }

@@ -201,7 +201,20 @@ func (c nodeControl) EditDevice(_ context.Context, id gridmint.DeviceID, edit fu
 	if d.ID != old.ID || d.Dialect != old.Dialect || d.Serial != old.Serial || !d.FirstSeen.Equal(old.FirstSeen) {
 		return devices.DeviceState{}, gridmint.Errorf(gridmint.EInvalid, "device %s: id, dialect, serial and first seen cannot change", id)
 	}
+	if d.Site != old.Site {
+		d = c.n.sites.WithDefaults(d)
+	}
 	if err := d.Validate(); err != nil {
+		return devices.DeviceState{}, err
+	}
+	check := d
+	if _, ok := c.n.sites.Site(d.Site); !ok && d.Site == old.Site {
+		// A site the configuration dropped stays on its devices (it says
+		// where they were) until an edit moves them; other edits need
+		// not move them first.
+		check.Site = ""
+	}
+	if err := c.n.sites.Check(check); err != nil {
 		return devices.DeviceState{}, err
 	}
 	b := c.n.store.NewBatch()

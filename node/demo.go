@@ -56,6 +56,7 @@ const (
 	DemoVictronGridSerial = "grid-30"                               // its grid meter
 	DemoChargerSerial     = "200001"                                // go-eCharger
 	DemoZone              = "DE-LU"                                 // every demo device's grid zone (bidding zone)
+	DemoSite              = "home-1"                                // home 1's site; home h's is home-<h>
 	DemoAhoyInverter      = "HM-600"                                // AhoyDTU
 
 	demoInverterW    = 800  // a Hoymiles HM-800
@@ -89,22 +90,23 @@ func DemoConfig(o DemoOptions, brokerURL string) Config {
 // dialect) as the demo has always named and limited them.
 func demoHouseDevices() []DeviceConfig {
 	return []DeviceConfig{
-		{Dialect: "opendtu", Serial: DemoInverterSerial, Name: "Roof PV (simulated OpenDTU HM-800)", Zone: DemoZone, NameplateW: demoInverterW},
-		{Dialect: "tasmota", Serial: DemoPlugTopic, Name: "Kitchen plug (simulated Tasmota)", Zone: DemoZone, NameplateW: demoPlugMaxW},
-		{Dialect: "shelly", Serial: DemoShellyPlugSerial, Name: "Dryer plug (simulated Shelly Plus Plug S)", Zone: DemoZone, NameplateW: demoPlugMaxW},
-		{Dialect: "shelly", Serial: DemoShellyMeterSerial, Name: "Grid meter (simulated Shelly Pro 3EM)", Zone: DemoZone},
-		{Dialect: "victron", Serial: DemoBatterySerial, Name: "Home battery (simulated Victron)", Zone: DemoZone, CapacityWh: 10_000,
+		{Dialect: "opendtu", Serial: DemoInverterSerial, Name: "Roof PV (simulated OpenDTU HM-800)", Zone: DemoZone, Site: DemoSite, NameplateW: demoInverterW},
+		{Dialect: "tasmota", Serial: DemoPlugTopic, Name: "Kitchen plug (simulated Tasmota)", Zone: DemoZone, Site: DemoSite, NameplateW: demoPlugMaxW},
+		{Dialect: "shelly", Serial: DemoShellyPlugSerial, Name: "Dryer plug (simulated Shelly Plus Plug S)", Zone: DemoZone, Site: DemoSite, NameplateW: demoPlugMaxW},
+		{Dialect: "shelly", Serial: DemoShellyMeterSerial, Name: "Grid meter (simulated Shelly Pro 3EM)", Zone: DemoZone, Site: DemoSite},
+		{Dialect: "victron", Serial: DemoBatterySerial, Name: "Home battery (simulated Victron)", Zone: DemoZone, Site: DemoSite, CapacityWh: 10_000,
 			Limits: SafetyLimitsConfig{SoCFloorPct: 15, MaxChargeW: 3000, MaxDischargeW: 3000}},
-		{Dialect: "victron", Serial: DemoVictronGridSerial, Name: "Grid meter (simulated Victron)", Zone: DemoZone},
-		{Dialect: "goe", Serial: DemoChargerSerial, Name: "Garage charger (simulated go-e)", Zone: DemoZone,
+		{Dialect: "victron", Serial: DemoVictronGridSerial, Name: "Grid meter (simulated Victron)", Zone: DemoZone, Site: DemoSite},
+		{Dialect: "goe", Serial: DemoChargerSerial, Name: "Garage charger (simulated go-e)", Zone: DemoZone, Site: DemoSite,
 			Limits: SafetyLimitsConfig{MinCurrentA: 6, MaxCurrentA: 16}},
-		{Dialect: "ahoydtu", Serial: DemoAhoyInverter, Name: "Balcony PV (simulated AhoyDTU HM-600)", Zone: DemoZone, NameplateW: demoAhoyW},
+		{Dialect: "ahoydtu", Serial: DemoAhoyInverter, Name: "Balcony PV (simulated AhoyDTU HM-600)", Zone: DemoZone, Site: DemoSite, NameplateW: demoAhoyW},
 	}
 }
 
 // demoConfig is DemoConfig for a built fleet: an adapter for each of
 // fleet.Adapters and a device for each of fleet.Devices, home 1's under
-// the names above, the other homes' named after their home.
+// the names above, the other homes' named after their home; and a site
+// per home (see demoSites).
 func demoConfig(o DemoOptions, brokerURL string, fleet *firmwaresim.Fleet) Config {
 	discover := true
 	cfg := Config{
@@ -131,7 +133,7 @@ func demoConfig(o DemoOptions, brokerURL string, fleet *firmwaresim.Fleet) Confi
 		}
 		dc := DeviceConfig{
 			Dialect: fd.Dialect, Serial: fd.Serial, Kind: fd.Kind, Name: fmt.Sprintf("Home %d: %s (simulated)", fd.Home, fd.Name),
-			Zone: DemoZone, NameplateW: fd.NameplateW, CapacityWh: fd.CapacityWh,
+			Zone: DemoZone, Site: demoSiteID(fd.Home), NameplateW: fd.NameplateW, CapacityWh: fd.CapacityWh,
 			Limits: SafetyLimitsConfig{
 				MinCurrentA: fd.Limits.MinCurrent, MaxCurrentA: fd.Limits.MaxCurrent, SoCFloorPct: fd.Limits.SoCFloor,
 				MaxChargeW: float64(fd.Limits.MaxCharge), MaxDischargeW: float64(fd.Limits.MaxDischarge),
@@ -142,8 +144,38 @@ func demoConfig(o DemoOptions, brokerURL string, fleet *firmwaresim.Fleet) Confi
 		}
 		cfg.Devices = append(cfg.Devices, dc)
 	}
+	cfg.Sites = demoSites(fleet.Devices())
 	cfg.applyDefaults()
 	return cfg
+}
+
+func demoSiteID(home int) string { return fmt.Sprintf("home-%d", home) }
+
+// demoSites is a site per simulated home (each is one grid connection),
+// with its meter of record: the Victron GX's grid meter where the home
+// has one, else its Shelly Pro 3EM. The GX's ESS regulates the battery
+// against its own grid meter, so the battery setpoints a flexibility
+// market sends act, and are measured, at the same meter. Home 1 has a
+// Shelly Pro 3EM on the same connection too: it is shown, and never
+// summed, which would count the connection twice.
+func demoSites(fds []firmwaresim.FleetDevice) []SiteConfig {
+	var out []SiteConfig
+	idx := map[int]int{}
+	for _, fd := range fds {
+		i, ok := idx[fd.Home]
+		if !ok {
+			i = len(out)
+			idx[fd.Home] = i
+			out = append(out, SiteConfig{ID: demoSiteID(fd.Home), Name: fmt.Sprintf("Home %d", fd.Home), Zone: DemoZone})
+		}
+		if fd.Kind != gridmint.KindMeter {
+			continue
+		}
+		if out[i].GridMeter == "" || fd.Dialect == "victron" {
+			out[i].GridMeter = fd.Dialect + "/" + fd.Serial
+		}
+	}
+	return out
 }
 
 // demoFleetConfig is the demo's fleet (firmwaresim.DemoFleet) on the

@@ -13,6 +13,7 @@ import (
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/devices"
 	firmwaresim "github.com/gridmint/gridmint/firmware-sim"
+	"github.com/gridmint/gridmint/node/api"
 )
 
 func demoOptions(dir string, clock gridmint.Clock) DemoOptions {
@@ -106,6 +107,8 @@ func TestDemoEndToEnd(t *testing.T) {
 			t.Errorf("device %v: online=%v energy_wh=%v, want online with energy", dv["id"], dv["online"], dv["energy_wh"])
 		}
 	}
+	checkDemoSites(t, "http://"+d.Node.HTTPAddr(), addr, fleet)
+
 	counts, err := d.Node.Store().RejectionCounts()
 	if err != nil {
 		t.Fatal(err)
@@ -169,6 +172,48 @@ func TestDemoEndToEnd(t *testing.T) {
 		if r.Event == gridmint.EventReset || r.Event == gridmint.EventFirst {
 			t.Errorf("reading after restart %v: want the counter to continue", r)
 		}
+	}
+}
+
+// checkDemoSites: every home of the demo is a site with its devices, its
+// meter of record and live totals; home 1's second meter (the Shelly Pro
+// 3EM beside the Victron grid meter) is listed and not counted.
+func checkDemoSites(t *testing.T, base, addr string, fleet []firmwaresim.FleetDevice) {
+	t.Helper()
+	var sites []api.Site
+	waitFor(t, 30*time.Second, "every demo site complete, with PV and energy today", func() bool {
+		getJSON(t, base+"/api/v1/sites", &sites)
+		for _, s := range sites {
+			if s.Partial || s.Power.HouseW == nil || s.Power.GridW == nil || s.EnergyToday.GridImportWh == nil ||
+				s.Power.PVW <= 0 || s.EnergyToday.PVWh <= 0 {
+				return false
+			}
+		}
+		return len(sites) == 3
+	})
+	members := map[gridmint.SiteID]map[gridmint.DeviceID]api.SiteDevice{}
+	for _, s := range sites {
+		members[s.ID] = map[gridmint.DeviceID]api.SiteDevice{}
+		for _, d := range s.Devices {
+			members[s.ID][d.ID] = d
+		}
+	}
+	for _, fd := range fleet {
+		id := gridmint.DeviceID(addr + "/" + fd.Dialect + "/" + fd.Serial)
+		if _, ok := members[gridmint.SiteID(fmt.Sprintf("home-%d", fd.Home))][id]; !ok {
+			t.Errorf("site home-%d lacks its %s", fd.Home, id)
+		}
+	}
+	victron := gridmint.DeviceID(addr + "/victron/" + DemoVictronGridSerial)
+	shelly := gridmint.DeviceID(addr + "/shelly/" + DemoShellyMeterSerial)
+	if s := sites[0]; s.ID != "home-1" || s.GridMeter == nil || *s.GridMeter != victron {
+		t.Errorf("home-1's meter of record = %v, want %s", s.GridMeter, victron)
+	}
+	if m := members["home-1"][victron]; !m.Counted || !m.MeterOfRecord {
+		t.Errorf("home-1's Victron grid meter %+v: want counted, of record", m)
+	}
+	if m := members["home-1"][shelly]; m.Counted || m.MeterOfRecord || m.PowerW == nil {
+		t.Errorf("home-1's Shelly Pro 3EM %+v: want shown with its power, not counted", m)
 	}
 }
 
@@ -239,6 +284,26 @@ func TestDemoConfigIsTheFleet(t *testing.T) {
 	}
 	if len(homes) < 3 {
 		t.Errorf("devices of %d homes, want a few", len(homes))
+	}
+	// A site per home, every device in its home's site, each site's
+	// meter of record the GX's grid meter where there is one.
+	for i, fd := range fds {
+		if want := fmt.Sprintf("home-%d", fd.Home); cfg.Devices[i].Site != want {
+			t.Errorf("devices[%d] %s/%s of home %d in site %q, want %q", i, fd.Dialect, fd.Serial, fd.Home, cfg.Devices[i].Site, want)
+		}
+	}
+	wantSites := []SiteConfig{
+		{ID: "home-1", Name: "Home 1", GridMeter: "victron/" + DemoVictronGridSerial, Zone: DemoZone},
+		{ID: "home-2", Name: "Home 2", GridMeter: "victron/grid-32", Zone: DemoZone},
+		{ID: "home-3", Name: "Home 3", GridMeter: "shelly/shellypro3em-02a1b3100003:em:0", Zone: DemoZone},
+	}
+	if len(cfg.Sites) != len(wantSites) {
+		t.Fatalf("sites = %+v, want %+v", cfg.Sites, wantSites)
+	}
+	for i, w := range wantSites {
+		if got := cfg.Sites[i]; got != w {
+			t.Errorf("sites[%d] = %+v, want %+v", i, got, w)
+		}
 	}
 	// Home 1 is the single house the Demo* constants name.
 	for _, want := range demoHouseDevices() {

@@ -55,6 +55,7 @@ type Node struct {
 	identity *Identity
 	store    *store.Store
 	ingest   *devices.Ingest
+	sites    *devices.Sites
 	pipeline *pipeline
 	mqtt     *mqttClient
 	p2p      *p2p.Node
@@ -130,6 +131,13 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			return nil, fieldErr(fmt.Sprintf("adapters[%d]", i), "%v", err)
 		}
 	}
+	sites, err := cfg.siteList(n.identity.Address)
+	if err != nil {
+		return nil, err
+	}
+	if n.sites, err = devices.NewSites(sites); err != nil {
+		return nil, fieldErr("sites", "%s", errMessage(err))
+	}
 	declared, err := cfg.declaredDevices(n.identity.Address, adapters)
 	if err != nil {
 		return nil, err
@@ -144,6 +152,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	if err != nil {
 		return nil, err
 	}
+	warnUnknownSites(known, n.sites, n.log)
 	n.ingest, err = devices.NewIngest(devices.IngestConfig{
 		Node: n.identity.Address, Adapters: adapters, Known: known, States: states,
 		Discover: *cfg.Discover, MaxDevices: cfg.MaxDevices, StaleAfter: cfg.StaleAfter, Limits: devices.DefaultLimits(), Clock: opts.Clock,
@@ -230,6 +239,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			Devices:    n.ingest,
 			Quarantine: n.store,
 			Control:    nodeControl{n},
+			Sites:      nodeSites{rules: n.sites, ingest: n.ingest, starts: newDayStarts(n.store), clock: opts.Clock},
 			Network:    nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock},
 			Chain:      nodeChain{Index: chain.Index{Store: n.store}, client: n.chain, rpc: cfg.Chain.RPC, confirmations: *cfg.Chain.Confirmations},
 			Token:      n.apiToken,
@@ -367,6 +377,12 @@ func (n *Node) registerDeclared(declared []gridmint.Device, now time.Time) error
 			last = stored // no snapshot: the stored device was the config's
 		}
 		merged, changed := mergeDeclared(stored, last, d)
+		if site, ok := n.sites.MeterOf(d.ID); ok && (merged.Site != site || merged.Kind != gridmint.KindMeter) {
+			// The configuration names it the meter of record: that wins
+			// over an older edit (the API refuses such edits since).
+			merged.Site, merged.Kind = site, gridmint.KindMeter
+			changed = append(changed, "meter of record of site "+string(site))
+		}
 		if len(changed) > 0 {
 			n.log.Info("configuration changed a device", "device", d.ID, "fields", changed)
 		}
@@ -397,6 +413,7 @@ func mergeDeclared(stored, last, cfg gridmint.Device) (gridmint.Device, []string
 	apply("owner", cfg.Owner != last.Owner, func() { stored.Owner = cfg.Owner })
 	apply("limits", cfg.Limits != last.Limits, func() { stored.Limits = cfg.Limits })
 	apply("opt_out", cfg.OptOut != last.OptOut, func() { stored.OptOut = cfg.OptOut })
+	apply("site", cfg.Site != last.Site, func() { stored.Site = cfg.Site })
 	// Capabilities follow the adapter, not the user.
 	stored.Capabilities = cfg.Capabilities
 	return stored, changed

@@ -64,6 +64,9 @@ type Config struct {
 	// Control serves device details, readings, edits, setpoints and
 	// commands; nil leaves those routes out.
 	Control Control
+	// Sites serves /api/v1/sites and the page's site totals; nil leaves
+	// them out.
+	Sites Sites
 	// Token is the bearer token calls that change anything must send.
 	Token string
 	// Clock gives "now" for default time windows; nil is the wall clock.
@@ -114,6 +117,12 @@ func New(cfg Config) *Server {
 		page: template.Must(template.New("page.html").Funcs(template.FuncMap{
 			"kwh":   func(wh float64) float64 { return wh / 1000 },
 			"deref": func(v *float64) float64 { return *v },
+			"statusText": func(s devices.Status) string {
+				if s == devices.StatusNeverSeen {
+					return "never seen"
+				}
+				return string(s)
+			},
 		}).ParseFS(pageFS, "page.html")),
 	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
@@ -125,6 +134,10 @@ func New(cfg Config) *Server {
 		s.mux.HandleFunc("PATCH /api/v1/devices/{rest...}", s.devicePatch)
 		s.mux.HandleFunc("POST /api/v1/devices/{rest...}", s.devicePost)
 		s.mux.HandleFunc("GET /api/v1/commands/{id}", s.commandGet)
+	}
+	if cfg.Sites != nil {
+		s.mux.HandleFunc("GET /api/v1/sites", s.listSites)
+		s.mux.HandleFunc("GET /api/v1/sites/{id}", s.siteGet)
 	}
 	if cfg.Network != nil {
 		s.mux.HandleFunc("GET /api/v1/peers", s.peers)
@@ -169,15 +182,25 @@ type Device struct {
 	Name         string                `json:"name,omitempty"`
 	Capabilities []gridmint.Capability `json:"capabilities"`
 	NameplateW   float64               `json:"nameplate_w,omitempty"`
+	// Site is the site the device is behind, if any.
+	Site gridmint.SiteID `json:"site,omitempty"`
 	// Online: the device's own signal did not say offline and it was
 	// heard from recently.
 	Online bool `json:"online"`
+	// Status is online, offline (the device said so), stale (silent for
+	// longer than stale_after) or never_seen.
+	Status devices.Status `json:"status"`
 	// Availability is the device's own last signal: online, offline or
 	// unknown (it sent none).
 	Availability string `json:"availability"`
-	// PowerW is the last measured power, W, positive in the kind's
-	// natural direction (production for PV, consumption for plugs).
-	PowerW float64 `json:"power_w"`
+	// PowerW is the power now, W, positive in the kind's natural
+	// direction (production for PV, consumption for plugs); null when
+	// unknown, with the reason in PowerUnknown: offline, stale,
+	// never_seen, or not_reported (the device reports no power). The last
+	// power of a device that went offline is not its power now; its
+	// energy counters stay valid.
+	PowerW       *float64 `json:"power_w"`
+	PowerUnknown string   `json:"power_unknown,omitempty"`
 	// EnergyWh is the normalised lifetime energy in Wh (three decimals);
 	// EnergyMWh the same, exact, in mWh.
 	EnergyWh  float64      `json:"energy_wh"`
@@ -206,11 +229,12 @@ func availabilityName(a devices.Availability) string {
 func toDevice(d devices.DeviceState) Device {
 	out := Device{
 		ID: d.ID, Kind: d.Kind, Dialect: d.Dialect, Serial: d.Serial, Name: d.Name,
-		Capabilities: d.Capabilities, NameplateW: float64(d.Nameplate),
-		Online: d.Online, Availability: availabilityName(d.Availability),
-		PowerW: float64(d.Power), EnergyWh: float64(d.Energy) / 1000, EnergyMWh: d.Energy,
+		Capabilities: d.Capabilities, NameplateW: float64(d.Nameplate), Site: d.Site,
+		Online: d.Online, Status: d.Status(), Availability: availabilityName(d.Availability),
+		EnergyWh: float64(d.Energy) / 1000, EnergyMWh: d.Energy,
 		FirstSeen: d.FirstSeen,
 	}
+	out.PowerW, out.PowerUnknown = powerJSON(d)
 	if out.Name == "" {
 		out.Name = d.ReportedName
 	}
@@ -264,11 +288,20 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	data := struct {
 		Info    NodeInfo
+		Sites   []Site
 		Devices []Device
-	}{s.cfg.Info, s.devices()}
+	}{Info: s.cfg.Info, Devices: s.devices()}
+	if s.cfg.Sites != nil {
+		sites, err := s.sites()
+		if err != nil {
+			s.writeErr(w, err)
+			return
+		}
+		data.Sites = sites
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := s.page.Execute(w, data); err != nil {
 		s.cfg.Logger.Warn("rendering page", "err", err)
 	}

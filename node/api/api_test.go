@@ -31,7 +31,7 @@ func sampleDevices() []devices.DeviceState {
 			Device: gridmint.Device{ID: "0xn/opendtu/1161", Kind: gridmint.KindPVInverter, Dialect: "opendtu", Serial: "1161",
 				Capabilities: []gridmint.Capability{gridmint.CapPower}, Nameplate: 800},
 			ReportedName: "HM-800", Online: true, Availability: devices.AvailabilityOnline,
-			Power: 412.5, Energy: 13_338_123, LastSeen: seen,
+			Fields: gridmint.FieldPower | gridmint.FieldEnergy, Power: 412.5, Energy: 13_338_123, LastSeen: seen,
 		},
 		{
 			Device: gridmint.Device{ID: "0xn/tasmota/p", Kind: gridmint.KindPlug, Dialect: "tasmota", Serial: "p",
@@ -118,12 +118,13 @@ func TestListDevices(t *testing.T) {
 	}
 	pv := got[0]
 	if pv.ID != "0xn/opendtu/1161" || pv.Name != "HM-800" || !pv.Online || pv.Availability != "online" ||
-		pv.PowerW != 412.5 || pv.EnergyWh != 13338.123 || pv.EnergyMWh != 13_338_123 || pv.LastSeen == nil || !pv.LastSeen.Equal(seen) {
+		pv.PowerW == nil || *pv.PowerW != 412.5 || pv.PowerUnknown != "" || pv.Status != devices.StatusOnline || pv.EnergyWh != 13338.123 || pv.EnergyMWh != 13_338_123 || pv.LastSeen == nil || !pv.LastSeen.Equal(seen) {
 		t.Errorf("pv = %+v", pv)
 	}
 	plug := got[1]
-	if plug.Online || plug.Availability != "unknown" || plug.LastSeen != nil || plug.Capabilities == nil {
-		t.Errorf("plug = %+v; want offline, unknown availability, null last_seen, [] capabilities", plug)
+	if plug.Online || plug.Availability != "unknown" || plug.LastSeen != nil || plug.Capabilities == nil ||
+		plug.Status != devices.StatusNeverSeen || plug.PowerW != nil || plug.PowerUnknown != "never_seen" {
+		t.Errorf("plug = %+v; want never seen, unknown availability, null last_seen and power_w, [] capabilities", plug)
 	}
 	// The wire names are the API's contract.
 	for _, field := range []string{`"id"`, `"kind"`, `"dialect"`, `"online"`, `"power_w"`, `"energy_wh"`, `"last_seen": null`} {

@@ -331,6 +331,9 @@ type DevicePatch struct {
 	Owner      *string              `json:"owner"`
 	Limits     *LimitsPatch         `json:"limits"`
 	OptOut     *bool                `json:"opt_out"`
+	// Site moves the device into a configured site; "" takes it out of
+	// its site. A site's meter of record cannot be moved (409).
+	Site *gridmint.SiteID `json:"site"`
 }
 
 // LimitsPatch changes some safety limits; absent ones stay, 0 removes one.
@@ -396,7 +399,10 @@ func DecodeDevicePatch(d gridmint.Device, body []byte) (gridmint.Device, error) 
 	if p.OptOut != nil {
 		d.OptOut = *p.OptOut
 	}
-	if len(d.Name) > 200 || len(d.Zone) > 64 {
+	if p.Site != nil {
+		d.Site = *p.Site
+	}
+	if len(d.Name) > 200 || len(d.Zone) > gridmint.MaxZoneLen {
 		return d, gridmint.Errorf(gridmint.EInvalid, "name (200) or zone (64 characters) too long")
 	}
 	return d, d.Validate()

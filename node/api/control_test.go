@@ -165,6 +165,15 @@ func TestDevicePatchAndDetail(t *testing.T) {
 	if stored.Limits.MaxCurrent != 12 || stored.Limits.MinCurrent != 6 {
 		t.Errorf("limits after a partial edit = %+v, want max 12 and min 6 kept", stored.Limits)
 	}
+	// The site is an edit like any other; the node checks it names a
+	// configured site (TestSiteAssignment).
+	if code, body := call(t, http.MethodPatch, url, testToken, `{"site":"home-1"}`); code != http.StatusOK || stored.Site != "home-1" {
+		t.Errorf("PATCH site = %d %s, stored site %q", code, body, stored.Site)
+	}
+	stored.Site = "home-1"
+	if code, body := call(t, http.MethodPatch, url, testToken, `{"site":""}`); code != http.StatusOK || stored.Site != "" {
+		t.Errorf("PATCH site \"\" = %d %s, stored site %q; want none", code, body, stored.Site)
+	}
 	for _, bad := range []struct{ body, want string }{
 		{`{"owner":"me"}`, "owner"},
 		{`{"location":{"lat":91,"lon":0}}`, "latitude"},
@@ -172,6 +181,8 @@ func TestDevicePatchAndDetail(t *testing.T) {
 		{`{"kind":"toaster"}`, "kind"},
 		{`{"serial":"x"}`, "serial"},
 		{`{"nameplate_w":1e300}`, "nameplate_w"},
+		{`{"site":"home/1"}`, "site id"},
+		{`{"site":7}`, "site"},
 	} {
 		if code, body := call(t, http.MethodPatch, url, testToken, bad.body); code != http.StatusBadRequest || !strings.Contains(body, bad.want) {
 			t.Errorf("PATCH %s = %d %s, want 400 naming %q", bad.body, code, body, bad.want)
@@ -217,6 +228,8 @@ func FuzzDecodeSetpoint(f *testing.F) {
 func FuzzDecodeDevicePatch(f *testing.F) {
 	f.Add([]byte(`{"name":"Garage","limits":{"max_current_a":16},"location":{"lat":1,"lon":2}}`))
 	f.Add([]byte(`{"owner":"0x0000000000000000000000000000000000000001","nameplate_w":1e400}`))
+	f.Add([]byte(`{"site":"home-1","zone":"DE-LU"}`))
+	f.Add([]byte(`{"site":"../x"}`))
 	base := gridmint.Device{ID: "0xn/goe/1", Kind: gridmint.KindEVCharger, Dialect: "goe", Serial: "1"}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		d, err := DecodeDevicePatch(base, body)

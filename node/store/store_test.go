@@ -343,6 +343,11 @@ func TestCommitInvalidWritesNothing(t *testing.T) {
 			d.Kind = "toaster"
 			b.PutDevice(d)
 		}},
+		{"device with a bad site id", func(b *Batch) {
+			d := device("x/a/d")
+			d.Site = "../home"
+			b.PutDevice(d)
+		}},
 		{"device with too long id", func(b *Batch) { b.PutDevice(device(tooLong)) }},
 		{"rejection without reason", func(b *Batch) { b.PutRejection(rejection(t0, "", "no reason")) }},
 		{"rejection with too long reason", func(b *Batch) {
@@ -654,10 +659,10 @@ func TestDeviceReplaceAndNotFound(t *testing.T) {
 	s := openMem(t)
 	d := device("x/a/p")
 	commit(t, s, func(b *Batch) { b.PutDevice(d) })
-	d.Name = "renamed"
+	d.Name, d.Site = "renamed", "home-1"
 	commit(t, s, func(b *Batch) { b.PutDevice(d) })
-	if got, err := s.Device("x/a/p"); err != nil || got.Name != "renamed" {
-		t.Errorf("Device = %v, %v; want the renamed one", got, err)
+	if got, err := s.Device("x/a/p"); err != nil || got.Name != "renamed" || got.Site != "home-1" {
+		t.Errorf("Device = %v (site %q), %v; want the renamed one in site home-1", got, got.Site, err)
 	}
 	if all, err := s.Devices(); err != nil || len(all) != 1 {
 		t.Errorf("Devices = %v, %v; want one device", all, err)
