@@ -32,7 +32,25 @@ const (
 	BaselineMeterBeforeAfter BaselineMethod = "meter_before_after" // the reading just before the event
 	BaselineCAISO10in10      BaselineMethod = "caiso_10in10"       // average of the last 10 eligible days, day-of adjusted
 	BaselinePJMHigh4of5      BaselineMethod = "pjm_high4of5"       // highest 4 of the last 5 days
+	BaselinePJMSameDay       BaselineMethod = "pjm_sameday_3p2"    // 3 hours before and 2 after the event, same day
 )
+
+// BaselineMethods lists every method an offer may name. A name means
+// version 1 of its rules for ever; changed rules get a new name (package
+// flex documents each version).
+var BaselineMethods = []BaselineMethod{
+	BaselineSchedule, BaselineMeterBeforeAfter, BaselineCAISO10in10, BaselinePJMHigh4of5, BaselinePJMSameDay,
+}
+
+// Valid reports whether m is one of BaselineMethods.
+func (m BaselineMethod) Valid() bool {
+	for _, v := range BaselineMethods {
+		if m == v {
+			return true
+		}
+	}
+	return false
+}
 
 // Offer is a device owner's signed offer of flexibility for one window.
 type Offer struct {
@@ -45,6 +63,19 @@ type Offer struct {
 	FloorPrice  MicroFLEX      `json:"floor_price"` // per kWh
 	Baseline    BaselineMethod `json:"baseline"`
 	Expiry      time.Time      `json:"expiry"` // the offer is void after this
+	// Meter is where delivery is measured: empty for the device's own
+	// meter, or the DeviceID of the site's grid meter of record (same
+	// node). At the grid meter a battery that discharges while the house
+	// draws more delivers nothing.
+	Meter DeviceID `json:"meter,omitempty"`
+}
+
+// MeterOfRecord is the device whose readings measure the offer's delivery.
+func (o Offer) MeterOfRecord() DeviceID {
+	if o.Meter == "" {
+		return o.Device
+	}
+	return o.Meter
 }
 
 // Request is a utility's request for flexibility in a zone and window.
@@ -84,10 +115,15 @@ func (o Offer) Validate() error {
 	if err := validateWindow("offer", o.WindowStart, o.WindowEnd, o.Power, o.Direction); err != nil {
 		return err
 	}
-	switch o.Baseline {
-	case BaselineSchedule, BaselineMeterBeforeAfter, BaselineCAISO10in10, BaselinePJMHigh4of5:
-	default:
+	if !o.Baseline.Valid() {
 		return Errorf(EInvalid, "offer: baseline %q unknown", o.Baseline)
+	}
+	if o.Meter != "" {
+		node, _, _, ok := o.Meter.Parts()
+		devNode, _, _, _ := o.Device.Parts()
+		if !ok || node != devNode {
+			return Errorf(EInvalid, "offer: meter %q: want a device id of the same node as %q", o.Meter, o.Device)
+		}
 	}
 	return validateTerms("offer", "floor price", o.FloorPrice, o.Zone, "expiry", o.Expiry, o.WindowStart)
 }

@@ -242,6 +242,11 @@ func (o Offer) Validate() error {
 	if err := gridmint.Offer(o).Validate(); err != nil {
 		return err
 	}
+	if o.Meter != "" {
+		// The wire form has no meter field yet: refuse rather than sign an
+		// offer that would silently lose its meter of record.
+		return gridmint.Errorf(gridmint.EInvalid, "offer: meter %q: a meter of record other than the device is not carried on the wire yet", o.Meter)
+	}
 	for _, t := range []time.Time{o.WindowStart, o.WindowEnd, o.Expiry} {
 		if _, err := unixSeconds(t); err != nil {
 			return err
