@@ -1,0 +1,207 @@
+package rec
+
+import (
+	"cmp"
+	"math"
+	"slices"
+
+	"github.com/gridmint/gridmint"
+)
+
+// CopyRules find devices that report another device's values: the same
+// five-minute profile, hour after hour.
+//
+// Profiles are compared per zone and hour, normalised by each device's
+// nameplate (the energy of each sub-interval over nameplate × 5 min), so
+// that a copy must match in shape and in scale. Two profiles match when
+// every sub-interval agrees within RelTol of the larger value plus AbsTol,
+// or when the raw values are identical. A device pair that matches in
+// Hours informative hours, with no informative hour between them in which
+// they differ and no more than MaxSpan hours from the first to the last,
+// is copied: from that hour on both devices' claims are refused until the
+// pair is resolved (Checker.Resolve).
+//
+// Only informative hours are compared: an hour carries a fingerprint when
+// the device produced (hourly capacity factor at least MinCF), at least
+// MinActive sub-intervals hold energy without being clipped at the
+// nameplate (ClipCF), and the profile is rough: the sum of its absolute
+// second differences is at least MinRoughness of its sum. A clear sky
+// draws the same smooth curve on every roof and clipping the same flat
+// line on every oversized array, so such hours prove nothing and are not
+// looked at; clouds give every roof its own profile. Honest neighbours
+// under the same clouds differ by more than 1 % in their five-minute
+// energies once they are a few hundred metres apart, differ in size or
+// orientation, or their panels differ by more than 1 %; two identical
+// inverters on one roof can match, and must be resolved (or metered as
+// one device).
+//
+// Candidate pairs are found without comparing every pair: profiles are
+// sorted by hourly capacity factor and each is compared only with those
+// whose capacity factor is within the tolerance, and identical raw
+// profiles meet in a hash map.
+type CopyRules struct {
+	RelTol, AbsTol float64
+	MinCF          float64
+	MinActive      int
+	ClipCF         float64
+	MinRoughness   float64
+	Hours          int
+	MaxSpan        gridmint.Hour
+}
+
+// DefaultCopyRules are the network's copy rules.
+func DefaultCopyRules() CopyRules {
+	return CopyRules{RelTol: 0.01, AbsTol: 0.001, MinCF: 0.02, MinActive: 6, ClipCF: 0.95, MinRoughness: 0.05, Hours: 3, MaxSpan: 6}
+}
+
+// fingerprint is one informative claim's profile, normalised.
+type fingerprint struct {
+	claim ClaimID
+	cf    float64 // hourly capacity factor: mean of x
+	x     [gridmint.SubIntervals]float64
+	raw   gridmint.Profile
+}
+
+// fingerprintOf returns the claim's fingerprint, or false when its hour
+// is not informative.
+func (cr CopyRules) fingerprintOf(c gridmint.Claim) (fingerprint, bool) {
+	if c.Quality == gridmint.QualityMissing || !(c.Nameplate > 0) {
+		return fingerprint{}, false
+	}
+	f := fingerprint{claim: ID(c), raw: c.Profile}
+	full := float64(c.Nameplate) * 1000 / gridmint.SubIntervals // mWh at nameplate for 5 min
+	var sum float64
+	active := 0
+	for k, e := range c.Profile {
+		v := float64(e) / full
+		f.x[k] = v
+		sum += v
+		if v > cr.AbsTol && v < cr.ClipCF {
+			active++
+		}
+	}
+	f.cf = sum / gridmint.SubIntervals
+	if f.cf < cr.MinCF || active < cr.MinActive {
+		return fingerprint{}, false
+	}
+	var rough float64
+	for k := 1; k+1 < gridmint.SubIntervals; k++ {
+		rough += math.Abs(f.x[k+1] - 2*f.x[k] + f.x[k-1])
+	}
+	if rough < cr.MinRoughness*sum {
+		return fingerprint{}, false
+	}
+	return f, true
+}
+
+// matches reports whether two fingerprints are the same profile.
+func (cr CopyRules) matches(a, b *fingerprint) bool {
+	if a.raw == b.raw {
+		return true
+	}
+	for k := range a.x {
+		if math.Abs(a.x[k]-b.x[k]) > cr.RelTol*math.Max(a.x[k], b.x[k])+cr.AbsTol {
+			return false
+		}
+	}
+	return true
+}
+
+// pairKey orders a device pair.
+type pairKey struct{ a, b gridmint.DeviceKey }
+
+func newPair(x, y gridmint.DeviceKey) pairKey {
+	if cmpKey(x, y) > 0 {
+		x, y = y, x
+	}
+	return pairKey{x, y}
+}
+
+func cmpKey(x, y gridmint.DeviceKey) int {
+	for i := range x {
+		if c := cmp.Compare(x[i], y[i]); c != 0 {
+			return c
+		}
+	}
+	return 0
+}
+
+// matchingPairs returns the device pairs of fps whose profiles match, at
+// least one of them with isNew set. fps is sorted in place.
+func (cr CopyRules) matchingPairs(fps []fingerprint, isNew func(ClaimID) bool) []pairKey {
+	slices.SortFunc(fps, func(a, b fingerprint) int {
+		if c := cmp.Compare(a.cf, b.cf); c != 0 {
+			return c
+		}
+		return cmpKey(a.claim.Device, b.claim.Device)
+	})
+	seen := map[pairKey]bool{}
+	var out []pairKey
+	add := func(a, b *fingerprint) {
+		if a.claim.Device == b.claim.Device || !(isNew(a.claim) || isNew(b.claim)) {
+			return
+		}
+		p := newPair(a.claim.Device, b.claim.Device)
+		if !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	// Near-identical profiles: the capacity factors (means) differ by at
+	// most the tolerance of the means.
+	for i := range fps {
+		a := &fps[i]
+		for j := i + 1; j < len(fps); j++ {
+			b := &fps[j]
+			if b.cf-a.cf > cr.RelTol*(a.cf+b.cf)+cr.AbsTol {
+				break
+			}
+			if cr.matches(a, b) {
+				add(a, b)
+			}
+		}
+	}
+	// Identical raw values under different nameplates.
+	byRaw := make(map[gridmint.Profile]int, len(fps))
+	for i := range fps {
+		if j, ok := byRaw[fps[i].raw]; ok {
+			add(&fps[j], &fps[i])
+			continue
+		}
+		byRaw[fps[i].raw] = i
+	}
+	return out
+}
+
+// OutlierRules flag a device whose capacity factor in an hour (energy
+// over nameplate × 1 h) is far from its zone's: further from the zone's
+// median than MADs scaled median absolute deviations (1.4826 × MAD
+// estimates a standard deviation) and than MinDiff, among at least
+// MinDevices claims of the zone and hour. It is a flag, not a refusal:
+// roofs facing east and west differ honestly, and a broken inverter is
+// an outlier too.
+type OutlierRules struct {
+	MinDevices int
+	MADs       float64
+	MinDiff    float64
+}
+
+// DefaultOutlierRules are the network's outlier rules.
+func DefaultOutlierRules() OutlierRules {
+	return OutlierRules{MinDevices: 10, MADs: 3, MinDiff: 0.25}
+}
+
+// capacityFactor is the claim's hourly capacity factor.
+func capacityFactor(c gridmint.Claim) float64 {
+	return float64(c.Energy()) / (float64(c.Nameplate) * 1000)
+}
+
+// median of xs, which it sorts.
+func median(xs []float64) float64 {
+	slices.Sort(xs)
+	n := len(xs)
+	if n%2 == 1 {
+		return xs[n/2]
+	}
+	return (xs[n/2-1] + xs[n/2]) / 2
+}
