@@ -70,6 +70,3 @@ func (s Site) Validate() error {
 	}
 	return nil
 }
-
-// MaxZoneLen bounds a grid zone name, in bytes.
-const MaxZoneLen = 64
