@@ -137,6 +137,43 @@ func TestGenericJSONPaths(t *testing.T) {
 	}
 }
 
+// TestGenericNumericStrings: a JSON string holding a decimal number is
+// read as that number, exactly, with every conversion a bare number gets.
+func TestGenericNumericStrings(t *testing.T) {
+	cfg := AdapterConfig{Dialect: "generic", Mappings: []Mapping{
+		{Topic: "j/+", SerialLevel: 1, JSONPath: "p", Field: "power", Unit: "W"},
+		{Topic: "j/+", SerialLevel: 1, JSONPath: "e", Field: "energy", Unit: "kWh"},
+		{Topic: "j/+", SerialLevel: 1, JSONPath: "eto", Field: "energy_reverse", Unit: "kWh", Scale: 0.1},
+		{Topic: "j/+", SerialLevel: 1, JSONPath: "soc", Field: "soc"},
+		{Topic: "p/+", SerialLevel: 1, Field: "energy", Unit: "Wh"},
+	}}
+	lifetime := genericLifetime
+	tests := []struct {
+		name, topic, payload string
+		want                 *Measurement
+	}{
+		{"strings", "j/d", `{"p":"456","e":"1234.567","eto":"120","soc":"55.5"}`,
+			genericMeas(genericW(456), lifetime(1_234_567_000), lifetime(12_000_000), ptr(55.5))},
+		{"the same as bare numbers", "j/d", `{"p":456,"e":1234.567,"eto":120,"soc":55.5}`,
+			genericMeas(genericW(456), lifetime(1_234_567_000), lifetime(12_000_000), ptr(55.5))},
+		// The literal goes to the exact parser; a 0.1 scale moves the
+		// decimal point, no float.
+		{"large values exactly", "j/d", `{"e":"999999.999","eto":"9999999"}`,
+			genericMeas(nil, lifetime(999_999_999_000), lifetime(999_999_900_000), nil)},
+		{"exponent and negative power", "j/d", `{"p":"-1.5e3","e":"1.5e2"}`, genericMeas(genericW(-1500), lifetime(150_000_000), nil, nil)},
+		{"escapes decoded first", "j/d", `{"e":"\u0031\u0032"}`, genericMeas(nil, lifetime(12_000_000), nil, nil)},
+		{"a quoted plain payload", "p/d", `"913.252"`, genericMeas(nil, lifetime(913_252), nil, nil)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := mustAdapter(t, cfg).Decode(tt.topic, []byte(tt.payload))
+			if err != nil || len(got) != 1 || !reflect.DeepEqual(got[0].Measurement, tt.want) {
+				t.Errorf("Decode(%s, %s) = %s, %v\nwant %s", tt.topic, tt.payload, fmtUpdates(got), err, fmtUpdates([]Update{{Serial: "d", Measurement: tt.want}}))
+			}
+		})
+	}
+}
+
 func TestGenericMergesPartialUpdates(t *testing.T) {
 	// evcc publishes one value per topic; a battery's power and SoC make
 	// one device. A SoC alone is not yet a reading.
@@ -309,7 +346,14 @@ func TestGenericRejects(t *testing.T) {
 	}{
 		{"not JSON", "j/d", `{"ENERGY":`, gridmint.ReasonMalformed},
 		{"binary garbage", "j/d", "\x00\xff\x13", gridmint.ReasonMalformed},
-		{"a string where a number belongs", "j/d", `{"ENERGY":{"Power":"56"}}`, gridmint.ReasonWrongType},
+		{"a string that is no number where a number belongs", "j/d", `{"ENERGY":{"Power":"on"}}`, gridmint.ReasonWrongType},
+		{"a decimal comma in a string", "j/d", `{"ENERGY":{"Total":"1234,5"}}`, gridmint.ReasonWrongType},
+		{"an empty string", "j/d", `{"ENERGY":{"Total":""}}`, gridmint.ReasonWrongType},
+		{"a hex float in a string", "j/d", `{"ENERGY":{"Power":"0x1p3"}}`, gridmint.ReasonWrongType},
+		{"a string nan", "j/d", `{"ENERGY":{"Power":"nan"}}`, gridmint.ReasonNotFinite},
+		{"a string negative counter", "j/d", `{"ENERGY":{"Total":"-1"}}`, gridmint.ReasonNegative},
+		{"a string counter beyond int64", "j/d", `{"ENERGY":{"Total":"1e30"}}`, gridmint.ReasonAbsurd},
+		{"plain quoted text", "p/d/power", `"on"`, gridmint.ReasonWrongType},
 		{"a key of a number", "j/d", `{"ENERGY":5}`, gridmint.ReasonWrongType},
 		{"an object where a number belongs", "j/d", `{"ENERGY":{"Power":{}}}`, gridmint.ReasonWrongType},
 		{"a boolean where a number belongs", "j/d", `{"ENERGY":{"Total":true}}`, gridmint.ReasonWrongType},
@@ -615,6 +659,8 @@ func FuzzGenericDecode(f *testing.F) {
 	f.Add("plug1/status/switch:0", "aenergy.by_minute[1]", []byte(genericShelly1PM))
 	f.Add("go-eCharger/000001/nrg", "[11]", []byte(genericGoeNrg))
 	f.Add("x", `a[1][0].b`, []byte(`{"a":[0,[{"b":"\u00e9"}]],"a":{"x":nan}}`))
+	f.Add("x", "v", []byte(`"1234.567"`))
+	f.Add("x", "v", []byte(`-12.5e-3`))
 	f.Fuzz(func(t *testing.T, topic, path string, payload []byte) {
 		// The documented configuration on any topic and payload.
 		a := mustAdapter(t, genericExample())
@@ -645,6 +691,30 @@ func FuzzGenericDecode(f *testing.F) {
 		}
 		ups, err = g.Decode("f/dev", payload)
 		checkDecoded(t, ups, err)
+
+		// A number and the same number as a JSON string read alike, at a
+		// path and as a plain payload.
+		if lit := bytes.TrimSpace(payload); len(lit) > 0 && (lit[0] == '-' || lit[0] >= '0' && lit[0] <= '9') && json.Valid(lit) {
+			quoted, _ := json.Marshal(string(lit))
+			fields := []Mapping{
+				{Topic: "n/+", SerialLevel: 1, JSONPath: "v", Field: "power", Unit: "kW", Scale: 0.01},
+				{Topic: "n/+", SerialLevel: 1, JSONPath: "v", Field: "energy", Unit: "kWh", Scale: 0.1},
+				{Topic: "n/+", SerialLevel: 1, JSONPath: "v", Field: "energy_reverse", Unit: "Wh", Scale: 3},
+				{Topic: "n/+", SerialLevel: 1, JSONPath: "v", Field: "soc"},
+				{Topic: "m/+", SerialLevel: 1, Field: "energy", Unit: "Wh"},
+			}
+			pairs := [][3]string{
+				{"n/d", `{"v":` + string(lit) + `}`, `{"v":` + string(quoted) + `}`},
+				{"m/d", string(lit), string(quoted)},
+			}
+			for _, p := range pairs {
+				bare, errBare := mustAdapter(t, AdapterConfig{Dialect: "generic", Mappings: fields}).Decode(p[0], []byte(p[1]))
+				str, errStr := mustAdapter(t, AdapterConfig{Dialect: "generic", Mappings: fields}).Decode(p[0], []byte(p[2]))
+				if reasonOfErr(errBare) != reasonOfErr(errStr) || !reflect.DeepEqual(bare, str) {
+					t.Fatalf("%s: bare %s read as %s %v, quoted %s as %s %v", p[0], p[1], fmtUpdates(bare), errBare, p[2], fmtUpdates(str), errStr)
+				}
+			}
+		}
 	})
 }
 
