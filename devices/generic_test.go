@@ -90,6 +90,34 @@ func TestGenericMatchesTheTasmotaAdapter(t *testing.T) {
 	}
 }
 
+// genericGoEV1 reads a go-eCharger's API v1 status with mappings alone:
+// nrg[11] is 0.01 kW, eto a string in 0.1 kWh (README, Devices and
+// dialects).
+func genericGoEV1() AdapterConfig {
+	return AdapterConfig{Dialect: "generic", Kind: gridmint.KindEVCharger, Mappings: []Mapping{
+		{Topic: "go-eCharger/+/status", SerialLevel: 1, JSONPath: "nrg[11]", Field: "power", Unit: "kW", Scale: 0.01},
+		{Topic: "go-eCharger/+/status", SerialLevel: 1, JSONPath: "eto", Field: "energy", Unit: "kWh", Scale: 0.1},
+	}}
+}
+
+func TestGenericReadsGoEAPIv1(t *testing.T) {
+	// The mappings read exactly what the goe adapter reads.
+	for _, status := range []string{goeV1DocStatus, goeV1Charging} {
+		gu, err1 := mustAdapter(t, genericGoEV1()).Decode("go-eCharger/001680/status", []byte(status))
+		eu, err2 := mustAdapter(t, AdapterConfig{Dialect: "goe"}).Decode("go-eCharger/001680/status", []byte(status))
+		if err1 != nil || err2 != nil || len(gu) != 1 || len(eu) != 1 || gu[0].Serial != "001680" ||
+			!reflect.DeepEqual(gu[0].Measurement, eu[0].Measurement) {
+			t.Errorf("generic %s %v, goe %s %v", fmtUpdates(gu), err1, fmtUpdates(eu), err2)
+		}
+	}
+	in := newTestIngest(t, IngestConfig{Adapters: []Adapter{mustAdapter(t, genericGoEV1())}, Discover: true})
+	o := in.Process(msgsAt(t0, gV1(goeV1DocStatus), gV1(goeV1Charging)))
+	if len(o.Rejections) != 0 || len(o.Readings) != 2 || o.Readings[1].Power != 11040 || o.Readings[1].Energy != 12_100_000 ||
+		len(o.NewDevices) != 1 || o.NewDevices[0].Kind != gridmint.KindEVCharger {
+		t.Errorf("through Ingest: readings %+v, rejections %+v, devices %+v", o.Readings, o.Rejections, o.NewDevices)
+	}
+}
+
 func TestGenericJSONPaths(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -659,6 +687,7 @@ func FuzzGenericDecode(f *testing.F) {
 	f.Add("plug1/status/switch:0", "aenergy.by_minute[1]", []byte(genericShelly1PM))
 	f.Add("go-eCharger/000001/nrg", "[11]", []byte(genericGoeNrg))
 	f.Add("x", `a[1][0].b`, []byte(`{"a":[0,[{"b":"\u00e9"}]],"a":{"x":nan}}`))
+	f.Add("go-eCharger/001680/status", "eto", []byte(goeV1DocStatus))
 	f.Add("x", "v", []byte(`"1234.567"`))
 	f.Add("x", "v", []byte(`-12.5e-3`))
 	f.Fuzz(func(t *testing.T, topic, path string, payload []byte) {
