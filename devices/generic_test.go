@@ -118,6 +118,54 @@ func TestGenericReadsGoEAPIv1(t *testing.T) {
 	}
 }
 
+// genericSML reads a Tasmota SML script meter (README, Devices and
+// dialects; examples/gridmint.yaml): the script names the meter (SML) and
+// its values, so the mappings use those names.
+func genericSML() AdapterConfig {
+	return AdapterConfig{Dialect: "generic", Kind: gridmint.KindMeter, Mappings: []Mapping{
+		{Topic: "tele/sml_meter/SENSOR", SerialLevel: 1, JSONPath: "SML.Total_in", Field: "energy", Unit: "kWh"},
+		{Topic: "tele/sml_meter/SENSOR", SerialLevel: 1, JSONPath: "SML.Total_out", Field: "energy_reverse", Unit: "kWh"},
+		{Topic: "tele/sml_meter/SENSOR", SerialLevel: 1, JSONPath: "SML.Power_curr", Field: "power", Unit: "W"},
+		{Topic: "tele/sml_meter/LWT", SerialLevel: 1, Field: "online", OnlineValue: "Online"},
+	}}
+}
+
+func TestGenericReadsTasmotaSML(t *testing.T) {
+	want := []Update{{Serial: "sml_meter", Measurement: genericMeas(genericW(-456), genericLifetime(12_345_678_900), genericLifetime(2_345_678_900), nil)}}
+	got, err := mustAdapter(t, genericSML()).Decode("tele/sml_meter/SENSOR", []byte(tasmotaSML))
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("SML:\n got %s %v\nwant %s", fmtUpdates(got), err, fmtUpdates(want))
+	}
+	// Names are the user's: a script that calls the meter Haus and its
+	// values E_in, E_out, P.
+	cfg := AdapterConfig{Dialect: "generic", Kind: gridmint.KindMeter, Mappings: []Mapping{
+		{Topic: "tele/+/SENSOR", SerialLevel: 1, JSONPath: "Haus.E_in", Field: "energy", Unit: "kWh"},
+		{Topic: "tele/+/SENSOR", SerialLevel: 1, JSONPath: "Haus.E_out", Field: "energy_reverse", Unit: "kWh"},
+		{Topic: "tele/+/SENSOR", SerialLevel: 1, JSONPath: "Haus.P", Field: "power", Unit: "W"},
+	}}
+	got, err = mustAdapter(t, cfg).Decode("tele/zaehler/SENSOR", []byte(`{"Time":"2024-06-01T12:00:00","Haus":{"E_in":7.5,"E_out":0.25,"P":230}}`))
+	want = []Update{{Serial: "zaehler", Measurement: genericMeas(genericW(230), genericLifetime(7_500_000), genericLifetime(250_000), nil)}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Haus:\n got %s %v\nwant %s", fmtUpdates(got), err, fmtUpdates(want))
+	}
+	// Listed before the tasmota adapter, the generic one gets the SML
+	// meter's messages (the first adapter whose filter matches takes a
+	// message); the plugs still go to the tasmota adapter.
+	in := newTestIngest(t, IngestConfig{Discover: true, Adapters: []Adapter{mustAdapter(t, genericSML()), mustAdapter(t, AdapterConfig{Dialect: "tasmota"})}})
+	o := in.Process(msgsAt(t0, mqttMsg{"tele/sml_meter/SENSOR", tasmotaSML}, mqttMsg{"tele/sonoff_desk/SENSOR", tasmotaSonoffDesk}))
+	dialect := func(r gridmint.Reading) string { _, d, _, _ := r.Device.Parts(); return d }
+	if len(o.Rejections) != 0 || len(o.Readings) != 2 || dialect(o.Readings[0]) != "generic" || o.Readings[0].EnergyReverse != 2_345_678_900 ||
+		dialect(o.Readings[1]) != "tasmota" {
+		t.Errorf("readings %+v, rejections %+v", o.Readings, o.Rejections)
+	}
+	// Listed after it, the tasmota adapter takes the SML message and,
+	// finding no ENERGY, ignores it.
+	in = newTestIngest(t, IngestConfig{Discover: true, Adapters: []Adapter{mustAdapter(t, AdapterConfig{Dialect: "tasmota"}), mustAdapter(t, genericSML())}})
+	if o := in.Process(msgsAt(t0, mqttMsg{"tele/sml_meter/SENSOR", tasmotaSML})); len(o.Readings) != 0 || o.Ignored != 1 {
+		t.Errorf("tasmota adapter first: readings %+v, ignored %d", o.Readings, o.Ignored)
+	}
+}
+
 func TestGenericJSONPaths(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -688,6 +736,7 @@ func FuzzGenericDecode(f *testing.F) {
 	f.Add("go-eCharger/000001/nrg", "[11]", []byte(genericGoeNrg))
 	f.Add("x", `a[1][0].b`, []byte(`{"a":[0,[{"b":"\u00e9"}]],"a":{"x":nan}}`))
 	f.Add("go-eCharger/001680/status", "eto", []byte(goeV1DocStatus))
+	f.Add("tele/sml_meter/SENSOR", "SML.Total_out", []byte(tasmotaSML))
 	f.Add("x", "v", []byte(`"1234.567"`))
 	f.Add("x", "v", []byte(`-12.5e-3`))
 	f.Fuzz(func(t *testing.T, topic, path string, payload []byte) {
