@@ -50,10 +50,9 @@
 // Counters: a device reports lifetime counters (Tasmota Total, OpenDTU
 // yieldtotal, Shelly aenergy.total and emdata totals, Victron energy
 // paths, go-e eto, AhoyDTU YieldTotal; Tasmota ExportActive as Reverse)
-// or, where it has none, a daily one
-// (a Victron solar charger's daily yield). A session counter (go-e wh, a
-// new EV session) is not used as a meter. The normalised Energy only ever
-// grows:
+// or, where it has none, a daily one (a Victron solar charger's daily
+// yield). A session counter (go-e wh, a new EV session) is not used as a
+// meter. The normalised Energy only ever grows:
 //
 //   - the counter grew by d: Energy grows by d;
 //   - a lifetime counter fell by at most the jitter tolerance (a rounding
