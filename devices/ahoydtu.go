@@ -32,7 +32,9 @@ import (
 // object per channel instead, <name>/ch0 {"P_AC":71,"YieldTotal":465.294,
 // "YieldDay":51,...,"ts":1672155690} ("ts" since 0.8.130): ch0 is read
 // the same way (ts is the data's time, like last_success), the DC
-// channels' objects and the DTU's total object are ignored.
+// channels' objects and the DTU's total object are ignored. The firmware
+// serialises into 300 bytes: an HMT's ch0, with its per-phase fields, can
+// arrive cut off, and is quarantined as malformed.
 //
 // Assembly: AhoyDTU 0.7+ publishes last_success, then the channel values
 // of one poll, so a new last_success opens a sample and the sample is

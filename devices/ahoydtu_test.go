@@ -101,11 +101,11 @@ func ahoyCycle08(name string, lastSuccess int64, pac, yieldTotal string) []mqttM
 	)
 }
 
-// ahoyJSONCh0 is ch0 as AhoyDTU 0.8.130+ publishes it with JSON on: the
-// poll's CH0 fields in field-table order and ts (pubMqttIvData.h
-// stateSend, serialised by ArduinoJson).
+// ahoyJSONCh0 is ch0 as AhoyDTU 0.8.130+ publishes it with JSON on: every
+// CH0 field of the poll in field-table order, ALARM_MES_ID included, and
+// ts (pubMqttIvData.h stateSend, serialised by ArduinoJson 6).
 func ahoyJSONCh0(ts int64, pac, yieldTotal string) string {
-	return `{"U_AC":233.3,"I_AC":0.3,"P_AC":` + pac + `,"Q_AC":21.2,"F_AC":49.99,"PF_AC":0.958,"Temp":19.8,` +
+	return `{"U_AC":233.3,"I_AC":0.3,"P_AC":` + pac + `,"Q_AC":21.2,"F_AC":49.99,"PF_AC":0.958,"Temp":19.8,"ALARM_MES_ID":5,` +
 		`"YieldDay":51,"YieldTotal":` + yieldTotal + `,"P_DC":74.6,"Efficiency":95.174,"MaxPower":80,"MaxTemp":24.1,"ts":` + strconv.FormatInt(ts, 10) + `}`
 }
 
