@@ -2,6 +2,7 @@ package devices
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -154,6 +155,37 @@ func TestTasmotaExportActive(t *testing.T) {
 		mqttMsg{"tele/m/SENSOR", strings.Replace(strings.Replace(tasmotaSDM120, "876.543", "876.6", 1), "12:00:00", "12:05:00", 1)}))
 	if len(o.Rejections) != 0 || len(o.Readings) != 2 || o.Readings[1].EnergyReverse != 876_600_000 || o.Readings[1].Fields&gridmint.FieldEnergyReverse == 0 {
 		t.Errorf("readings %+v, rejections %+v", o.Readings, o.Rejections)
+	}
+}
+
+// TestTasmotaNetTotal: on the ADE7953/ADE7880 drivers Total is import
+// minus export and falls while exporting (arendst/Tasmota#17178). The
+// normaliser holds the falls as resets, credits only the growth, and the
+// export is ExportActive's: nothing is quarantined.
+func TestTasmotaNetTotal(t *testing.T) {
+	in := newTestIngest(t, IngestConfig{Adapters: []Adapter{mustAdapter(t, AdapterConfig{Dialect: "tasmota", Kind: gridmint.KindMeter})}, Discover: true})
+	var msgs []Message
+	for i, v := range []struct{ total, export string }{
+		{"1000.000", "[100.000,0,0]"},
+		{"999.500", "[100.500,0,0]"}, // exporting 0.5 kWh: Total falls
+		{"999.000", "[101.000,0,0]"},
+		{"999.300", "[101.000,0,0]"}, // importing again
+		{"1000.500", "[101.000,0,0]"},
+	} {
+		p := fmt.Sprintf(`{"Time":"2024-06-01T12:%02d:00","ENERGY":{"Total":%s,"ExportActive":%s,"Power":[0,0,0]}}`, i*5, v.total, v.export)
+		msgs = append(msgs, msgsAt(t0.Add(time.Duration(i)*5*time.Minute), mqttMsg{"tele/3em/SENSOR", p})...)
+	}
+	o := in.Process(msgs)
+	if len(o.Rejections) != 0 || len(o.Readings) != 5 {
+		t.Fatalf("readings %d, rejections %+v", len(o.Readings), o.Rejections)
+	}
+	last := o.Readings[4]
+	// 1000 at first, then only the growth 999.0 → 999.3 → 1000.5.
+	if last.Energy != 1_001_500_000 || last.EnergyReverse != 101_000_000 {
+		t.Errorf("energy %v, reverse %v; want 1001.5 kWh imported (growth only), 101 kWh exported", last.Energy, last.EnergyReverse)
+	}
+	if o.Readings[1].Event != gridmint.EventReset || o.Readings[1].Quality != gridmint.QualityEstimated {
+		t.Errorf("the first fall: event %q quality %q, want a reset, estimated", o.Readings[1].Event, o.Readings[1].Quality)
 	}
 }
 
