@@ -238,7 +238,8 @@ type FleetDevice struct {
 	// CapacityWh is a battery's usable capacity, Wh.
 	CapacityWh int64
 	// Limits are the device's physical limits: charger currents, the
-	// battery's ESS minimum SoC and its Multi's power.
+	// battery's ESS minimum SoC and its charge and discharge power (the
+	// battery's reported power and its Multi's AC power stay within them).
 	Limits gridmint.SafetyLimits
 	// Adapter is the node adapter the device needs.
 	Adapter FleetAdapter
