@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -163,6 +164,28 @@ func migrateLegacyKey(dir, dataDir string, passphrase []byte) (*Identity, error)
 		return nil, fmt.Errorf("node key: remove the unencrypted %s: %w", legacy, err)
 	}
 	return id, nil
+}
+
+// KeystoreAddress is the address of the key in the keystore directory
+// dir, read without the passphrase (a go-ethereum keystore file carries
+// it in clear), so that scripts can name the node's device ids. It is
+// what the file says: OpenIdentity is what proves it.
+func KeystoreAddress(dir string) (common.Address, error) {
+	path, err := keyFile(dir)
+	if err != nil {
+		return common.Address{}, err
+	}
+	blob, err := os.ReadFile(path)
+	if err != nil {
+		return common.Address{}, fmt.Errorf("node key: %w", err)
+	}
+	var f struct {
+		Address string `json:"address"`
+	}
+	if err := json.Unmarshal(blob, &f); err != nil || !common.IsHexAddress(f.Address) {
+		return common.Address{}, fmt.Errorf("node key %s: not a go-ethereum keystore file with an address", path)
+	}
+	return common.HexToAddress(f.Address), nil
 }
 
 // keyFile is the one key file in the keystore directory dir.

@@ -68,3 +68,43 @@ func TestCommandLine(t *testing.T) {
 		})
 	}
 }
+
+// TestAddressCommand: `gridmint address` prints the address `gridmint
+// init` created, without the passphrase, from the data dir, the keystore
+// or the config; without a key it says how to make one.
+func TestAddressCommand(t *testing.T) {
+	t.Setenv(passphraseEnv, "correct horse battery")
+	dataDir := t.TempDir()
+	var initOut, stderr bytes.Buffer
+	if err := run([]string{"init", "--data-dir", dataDir, "--light-kdf"}, &initOut, &stderr); err != nil {
+		t.Fatalf("init: %v\n%s", err, stderr.String())
+	}
+	var want string
+	for _, line := range strings.Split(initOut.String(), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "address" {
+			want = f[1]
+		}
+	}
+	if !strings.HasPrefix(want, "0x") {
+		t.Fatalf("init printed no address:\n%s", initOut.String())
+	}
+	os.Unsetenv(passphraseEnv) // address needs none
+	config := filepath.Join(t.TempDir(), "gridmint.yaml")
+	if err := os.WriteFile(config, []byte("data_dir: "+dataDir+"\nadapters: [{dialect: tasmota}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"address", "--data-dir", dataDir},
+		{"address", "--keystore", filepath.Join(dataDir, "keystore")},
+		{"address", "--config", config},
+	} {
+		var stdout bytes.Buffer
+		if err := run(args, &stdout, &stderr); err != nil || stdout.String() != want+"\n" {
+			t.Errorf("run(%q) = %q, %v; want %q", args, stdout.String(), err, want+"\n")
+		}
+	}
+	var stdout bytes.Buffer
+	if err := run([]string{"address", "--data-dir", t.TempDir()}, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "gridmint init") || stdout.Len() != 0 {
+		t.Errorf("address without a key = %q, %v; want an error naming gridmint init", stdout.String(), err)
+	}
+}
