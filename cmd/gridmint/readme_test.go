@@ -283,14 +283,11 @@ func TestREADMEExamples(t *testing.T) {
 			t.Errorf("fixture %q has no block in the README", name)
 		}
 	}
-	// The binaries, once, as the README builds them; the blocks' own make
-	// commands are told not to build again (make -o build), so that
-	// fixtures running in parallel never rewrite a running binary.
-	bin := filepath.Join(t.TempDir(), "bin")
-	build := exec.Command("make", "-C", repo, "build", "BIN="+bin)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("make build: %v\n%s", err, out)
-	}
+	// The binaries, once, as the README builds them (make build); the
+	// blocks' own make commands are told not to build again (make -o
+	// build), so that fixtures running in parallel never rewrite a
+	// running binary.
+	bin := testBinaries(t)
 	for _, name := range order {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -324,24 +321,6 @@ func runREADMEFixture(t *testing.T, repo, bin string, fx readmeFixture, blocks [
 			e.run(t, b)
 		}
 	}
-}
-
-// requireTool returns the path of a tool, or skips the test without it
-// (fails in CI, which installs it).
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	// Debian's mosquitto is in /usr/sbin, which a user's PATH may lack.
-	if p := filepath.Join("/usr/sbin", name); isExecutable(p) {
-		return p
-	}
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s not installed; .ci/run installs it", name)
-	}
-	t.Skipf("%s not installed; CI runs this test", name)
-	return ""
 }
 
 func newREADMEEnv(t *testing.T, repo, bin string, nodes int, extraPath string) *readmeEnv {
@@ -610,11 +589,6 @@ func printed(text string) string {
 		return ""
 	}
 	return fmt.Sprintf(" and printed %s", text)
-}
-
-func isExecutable(path string) bool {
-	fi, err := os.Stat(path)
-	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }
 
 func tail(s string, n int) string {
