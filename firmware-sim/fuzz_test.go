@@ -151,8 +151,8 @@ func FuzzVictronCommand(f *testing.F) {
 			checkJSONPayloads(t, path, st.step(time.Minute))
 		}
 		b := gx.bat
-		if soc := b.socPct(); soc < DefaultBatteryMinSoC-1e-9 || soc > 100+1e-9 || math.Abs(b.acW) > DefaultBatteryMaxW+1e-9 {
-			t.Fatalf("%s %q: SoC %v %%, AC %v W", path, payload, soc, b.acW)
+		if soc := b.socPct(); soc < DefaultBatteryMinSoC-1e-9 || soc > 100+1e-9 || math.Abs(b.acW) > DefaultBatteryMaxW+1e-9 || math.Abs(b.dcW) > DefaultBatteryMaxW+1e-9 {
+			t.Fatalf("%s %q: SoC %v %%, AC %v W, DC %v W", path, payload, soc, b.acW, b.dcW)
 		}
 		if v := b.setpointValue(); v < math.MinInt16 || v > math.MaxInt16 {
 			t.Fatalf("%s %q: setpoint %d", path, payload, v)

@@ -128,7 +128,7 @@ func runningNodeRPC(ctx context.Context, cfg Config) (rpcURL string, ok bool, er
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info); err != nil {
 		return "", false, fmt.Errorf("audit: the node at %s: %w", base, err)
 	}
-	want, err := IdentityAddress(cfg.Identity.Keystore)
+	want, err := KeystoreAddress(cfg.Identity.Keystore)
 	if err != nil {
 		return "", false, fmt.Errorf("audit: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"go.yaml.in/yaml/v3"
 
 	firmwaresim "github.com/gridmint/gridmint/firmware-sim"
 )
@@ -42,7 +44,7 @@ func (s *syncBuffer) String() string {
 
 func TestHelpExplainsEveryFlag(t *testing.T) {
 	var out syncBuffer
-	if code := run(context.Background(), []string{"--help"}, &out); code != 0 {
+	if code := run(context.Background(), []string{"--help"}, io.Discard, &out); code != 0 {
 		t.Fatalf("--help exit code %d", code)
 	}
 	for _, want := range []string{
@@ -56,7 +58,7 @@ func TestHelpExplainsEveryFlag(t *testing.T) {
 		"R/<portal>/keepalive", "inverter/ctrl/limit/<index>",
 		"-homes number", "-scenario file", "-faults spec", "-connections mode", "-homes-per-connection number",
 		"-summary-every duration", "--homes 1000 --speed 60 --seed 7 --faults default", "default,drop=0.02",
-		"solar-<h>/", "dishonest",
+		"solar-<h>/", "dishonest", "-every-dialect", "-print-config", "examples/one-house.yaml",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not mention %q", want)
@@ -96,9 +98,10 @@ func TestUsageErrors(t *testing.T) {
 		{"--scenario", "/no/such/file.yaml"},
 		{"--homes", "2", "--speed", "-1"},
 		{"--summary-every", "-1s"},
+		{"--homes", "2", "--every-dialect"},
 	} {
 		var out syncBuffer
-		if code := run(context.Background(), args, &out); code != 2 {
+		if code := run(context.Background(), args, io.Discard, &out); code != 2 {
 			t.Errorf("%v: exit code %d, want 2; output %s", args, code, out.String())
 		}
 	}
@@ -113,7 +116,7 @@ func TestBrokerUnreachable(t *testing.T) {
 	l.Close()
 	var out syncBuffer
 	state := filepath.Join(t.TempDir(), "state.json")
-	if code := run(context.Background(), []string{"--broker", "tcp://" + addr, "--state-file", state}, &out); code != 1 {
+	if code := run(context.Background(), []string{"--broker", "tcp://" + addr, "--state-file", state}, io.Discard, &out); code != 1 {
 		t.Fatalf("exit code %d, want 1", code)
 	}
 	if !strings.Contains(out.String(), "cannot reach the MQTT broker at tcp://"+addr) {
@@ -150,7 +153,7 @@ func TestRunSavesAndRestoresState(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		var out syncBuffer
 		done := make(chan int, 1)
-		go func() { done <- run(ctx, args, &out) }()
+		go func() { done <- run(ctx, args, io.Discard, &out) }()
 		deadline := time.After(10 * time.Second)
 		for i := 0; i < sensors; i++ {
 			select {
@@ -215,7 +218,7 @@ func TestRunSavesAndRestoresState(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out syncBuffer
-	if code := run(context.Background(), args, &out); code != 1 || !strings.Contains(out.String(), "not a firmware-sim state file") {
+	if code := run(context.Background(), args, io.Discard, &out); code != 1 || !strings.Contains(out.String(), "not a firmware-sim state file") {
 		t.Errorf("corrupt state file: exit %d, output %s", code, out.String())
 	}
 	if data, _ := os.ReadFile(state); string(data) != "{not json" {
@@ -248,7 +251,7 @@ func TestFleetMode(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"--scenario", scenario, "--homes", "4", "--broker", broker, "--period", "20ms",
-			"--profile-start", "2025-06-21T11:00:00Z", "--state-file", state, "--summary-every", "50ms"}, &out)
+			"--profile-start", "2025-06-21T11:00:00Z", "--state-file", state, "--summary-every", "50ms"}, io.Discard, &out)
 	}()
 	for i := 0; i < 5; i++ {
 		select {
@@ -300,4 +303,86 @@ func startBroker(t *testing.T) string {
 	go func() { _ = srv.Serve() }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return "tcp://" + tcp.Address()
+}
+
+// TestOneHouseExampleIsThePrintedConfig: examples/one-house.yaml, the
+// README's recipe for a node next to `firmware-sim --every-dialect`, is
+// exactly what --print-config prints for those devices, so the two cannot
+// drift apart.
+func TestOneHouseExampleIsThePrintedConfig(t *testing.T) {
+	var stdout bytes.Buffer
+	var stderr syncBuffer
+	if code := run(context.Background(), []string{"--every-dialect", "--print-config"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("--every-dialect --print-config: exit code %d\n%s", code, stderr.String())
+	}
+	want, err := os.ReadFile(filepath.Join("..", "..", "examples", "one-house.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stdout.String() != string(want) {
+		t.Errorf("examples/one-house.yaml differs from what the simulator prints; if the simulator changed, regenerate it:\n"+
+			"  go run ./cmd/firmware-sim --every-dialect --print-config > examples/one-house.yaml\nprinted:\n%s", stdout.String())
+	}
+	// One device of every dialect, each with the simulator's identity.
+	for _, serial := range []string{`"116181234567"`, `"HM-600"`, `"tasmota_A1B2C3"`, `"shellyplusplugs-02a1b2000001:switch:0"`,
+		`"shellypro3em-02a1b3000001:em:0"`, `"battery-512"`, `"grid-30"`, `"200001"`, `portal_id: "02c0619a0001"`} {
+		if !strings.Contains(stdout.String(), serial) {
+			t.Errorf("--every-dialect --print-config lacks %s", serial)
+		}
+	}
+}
+
+// TestPrintConfig: --print-config describes what the flags simulate, in a
+// house (counts given explicitly win over --every-dialect) and in a fleet,
+// on the broker given, as YAML whose devices are all distinct.
+func TestPrintConfig(t *testing.T) {
+	for _, tc := range []struct {
+		args        []string
+		wantDevices int
+		want        []string
+		dontWant    []string
+	}{
+		{[]string{"--every-dialect", "--victron", "0", "--pv", "2", "--broker", "tcp://10.0.0.2:1884"}, 7,
+			[]string{`broker: "tcp://10.0.0.2:1884"`, `"116181234568"`, "firmware-sim --every-dialect --victron 0 --pv 2 --broker tcp://10.0.0.2:1884\n"},
+			[]string{"dialect: victron"}},
+		{[]string{"--pv", "0", "--plugs", "0", "--goe", "1"}, 1, []string{`serial: "200001"`, "{dialect: goe}"}, []string{"opendtu"}},
+		{[]string{"--homes", "3", "--seed", "5"}, 0, []string{`portal_id: "02c0619b0001"`, "firmware-sim --homes 3 --seed 5\n"}, nil},
+	} {
+		var stdout bytes.Buffer
+		var stderr syncBuffer
+		args := append(slices.Clone(tc.args), "--print-config")
+		if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
+			t.Errorf("%q: exit code %d\n%s", args, code, stderr.String())
+			continue
+		}
+		var cfg struct {
+			Adapters []map[string]any
+			Devices  []struct{ Dialect, Serial string }
+		}
+		if err := yaml.Unmarshal(stdout.Bytes(), &cfg); err != nil {
+			t.Errorf("%q: not YAML: %v\n%s", args, err, stdout.String())
+			continue
+		}
+		seen := map[string]bool{}
+		for _, d := range cfg.Devices {
+			if k := d.Dialect + "/" + d.Serial; seen[k] || d.Serial == "" {
+				t.Errorf("%q: device %s twice or without a serial", args, k)
+			} else {
+				seen[k] = true
+			}
+		}
+		if tc.wantDevices > 0 && len(cfg.Devices) != tc.wantDevices || len(cfg.Devices) == 0 || len(cfg.Adapters) == 0 {
+			t.Errorf("%q: %d devices and %d adapters, want %d devices", args, len(cfg.Devices), len(cfg.Adapters), tc.wantDevices)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stdout.String(), w) {
+				t.Errorf("%q: output lacks %q:\n%s", args, w, stdout.String())
+			}
+		}
+		for _, w := range tc.dontWant {
+			if strings.Contains(stdout.String(), w) {
+				t.Errorf("%q: output has %q:\n%s", args, w, stdout.String())
+			}
+		}
+	}
 }

@@ -28,11 +28,7 @@ func TestDemoNetworkOfThreeProcesses(t *testing.T) {
 		t.Skip("builds the binary and runs three nodes")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "gridmint")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := filepath.Join(testBinaries(t), "gridmint")
 	base := freeConsecutivePorts(t, 3)
 	dataDir := filepath.Join(dir, "net")
 	cmd := exec.Command(bin, "demo", "--nodes", "3", "--data-dir", dataDir, "--http-addr", fmt.Sprintf("127.0.0.1:%d", base), "--log-level", "warn")
