@@ -93,8 +93,8 @@ func (n *Node) startGap() {
 	n.gap = gap{gen: n.gap.gen + 1, open: true, startup: true, done: map[peer.ID]bool{}}
 }
 
-// catchUpJob is one catch-up from one peer: over the open gap (zero
-// since and from), since the peer's last connection closed, or over the
+// catchUpJob is one catch-up from one peer: over the open gap, since the
+// peer's last connection closed (since, a returning peer), or over the
 // topics and times of a hint the peer sent (from).
 type catchUpJob struct {
 	peer  peer.ID
@@ -105,15 +105,17 @@ type catchUpJob struct {
 // maxLeft bounds the remembered disconnection times.
 const maxLeft = 4096
 
-// onConnected queues a catch-up from p: over the open gap if there is
-// one, else, if p was connected before, over the time it was away: what
-// p published while it was cut off reaches us this way, since gossip
-// does not repeat old messages.
+// onConnected queues a catch-up from p: over the open gap if p has not
+// served it, and, if p was connected before, over the time it was away:
+// what p published while it was cut off reaches us this way, since
+// gossip does not repeat old messages. Both may apply (a startup gap
+// stays open until CatchUpPeers peers served it); the worker sorts out
+// the order.
 func (n *Node) onConnected(p peer.ID) {
 	n.gapMu.Lock()
 	job := catchUpJob{peer: p}
 	want := n.gap.open && !n.gap.done[p]
-	if left, ok := n.left[p]; ok && !want {
+	if left, ok := n.left[p]; ok {
 		job.since, want = left, true
 	}
 	delete(n.left, p)
@@ -163,17 +165,25 @@ func (n *Node) catchUpWorker() {
 			}
 			continue
 		}
-		if !job.since.IsZero() {
-			if err := n.catchUpFrom(n.ctx, job.peer, gap{since: job.since}); err != nil {
-				n.log.Debug("p2p: catch-up from a returning peer failed", "peer", job.peer, "err", err)
-			}
-			continue
-		}
 		n.gapMu.Lock()
 		g := n.gap
-		skip := !g.open || g.done[job.peer]
+		inGap := g.open && !g.done[job.peer]
 		n.gapMu.Unlock()
-		if skip {
+		if returned := job.since; !returned.IsZero() {
+			if inGap && !g.startup {
+				// One catch-up over both, hinting: the isolation
+				// gap's own catch-up hints too.
+				g.since = minTime(g.since, returned)
+			} else {
+				// A returning peer first, so that what it brings is
+				// hinted on: a startup gap's catch-up does not hint,
+				// and would take these messages first.
+				if err := n.catchUpFrom(n.ctx, job.peer, gap{since: returned}); err != nil {
+					n.log.Debug("p2p: catch-up from a returning peer failed", "peer", job.peer, "err", err)
+				}
+			}
+		}
+		if !inGap {
 			continue
 		}
 		if err := n.catchUpFrom(n.ctx, job.peer, g); err != nil {
@@ -364,7 +374,7 @@ func (n *Node) fetchPage(ctx context.Context, p peer.ID, req CatchUpRequest, isN
 		}
 		cursor = m
 		if reason == "" {
-			reason, detail = n.accept(m)
+			reason, detail = n.accept(m, true)
 		}
 		switch {
 		case reason == "":
@@ -382,6 +392,13 @@ func (n *Node) fetchPage(ctx context.Context, p peer.ID, req CatchUpRequest, isN
 			}
 		}
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 func afterCursor(m, cursor Message) bool {

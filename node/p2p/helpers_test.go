@@ -220,15 +220,15 @@ func StartNode(t testing.TB, cfg Config) *Node {
 // can miss a link.
 func Link(t testing.TB, a, b *Node) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), Patience)
 	defer cancel()
 	if err := a.Connect(ctx, b.Addrs()[0]); err != nil {
 		t.Fatalf("connect: %v", err)
 	}
-	WaitFor(t, 10*time.Second, "topic peers of a new link", func() bool {
+	WaitFor(t, "topic peers of a new link", func() bool {
 		return onAllTopics(a.ps, b.self) && onAllTopics(b.ps, a.self)
 	})
-	WaitFor(t, 10*time.Second, "meshes of a new link", func() bool { return MeshReady(a) && MeshReady(b) })
+	WaitFor(t, "meshes of a new link", func() bool { return MeshReady(a) && MeshReady(b) })
 }
 
 // MeshReady reports whether n's mesh on every topic holds as many of its
@@ -257,13 +257,29 @@ func onAllTopics(ps *pubsub.PubSub, p peer.ID) bool {
 	return true
 }
 
-// WaitFor polls cond until it holds, failing the test at the deadline.
-func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+// Patience bounds every wait in these tests. A step takes well under a
+// second alone and a few seconds on a loaded 2-core machine under the
+// race detector; the waits poll and return as soon as their condition
+// holds, so only a step that is really stuck meets the bound.
+const Patience = 2 * time.Minute
+
+// WaitFor polls cond until it holds, failing the test after Patience.
+func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	waitFor(t, what, cond, nil)
+}
+
+// waitFor is WaitFor that adds state() to the failure message.
+func waitFor(t testing.TB, what string, cond func() bool, state func() string) {
+	t.Helper()
+	deadline := time.Now().Add(Patience)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+			msg := fmt.Sprintf("timed out after %v waiting for %s", Patience, what)
+			if state != nil {
+				msg += "\n" + state()
+			}
+			t.Fatal(msg)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -346,12 +362,12 @@ func NewRawPeer(t testing.TB, key *ecdsa.PrivateKey) *RawPeer {
 // Connect links r to n and waits until n can hear r on every topic.
 func (r *RawPeer) Connect(t testing.TB, n *Node) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), Patience)
 	defer cancel()
 	if err := r.Host.Connect(ctx, peer.AddrInfo{ID: n.self, Addrs: n.host.Addrs()}); err != nil {
 		t.Fatalf("raw peer connect: %v", err)
 	}
-	WaitFor(t, 10*time.Second, "the node on the raw peer's topics", func() bool { return onAllTopics(r.ps, n.self) })
+	WaitFor(t, "the node on the raw peer's topics", func() bool { return onAllTopics(r.ps, n.self) })
 }
 
 // Publish sends data on topic as a gossip message from r.
@@ -371,6 +387,16 @@ func Sign(t testing.TB, key *ecdsa.PrivateKey, body Body, created time.Time) Mes
 		t.Fatal(err)
 	}
 	return m
+}
+
+// Departed reports whether n has handled p's disconnection: its
+// catch-up from p, when p returns, starts from then. (libp2p notifies a
+// closed connection asynchronously, after Connectedness changed.)
+func Departed(n *Node, p peer.ID) bool {
+	n.gapMu.Lock()
+	defer n.gapMu.Unlock()
+	_, ok := n.left[p]
+	return ok
 }
 
 // Connected reports whether n has a connection to p.
