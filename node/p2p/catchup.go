@@ -41,7 +41,9 @@ const CatchUpHintProtocol protocol.ID = "/gridmint/catchup-hint/1"
 // peer cannot keep a node paging forever. Each request has catchUpTimeout
 // to complete, so a slow peer is dropped. A server answers a peer at most
 // catchUpRate requests per second (burst catchUpBurst: a full catch-up is
-// five topics of a few pages) and catchUpConcurrency requests at once.
+// five topics of a few pages) and catchUpConcurrency requests at once; a
+// request waits up to catchUpQueueWait for one of those, then is refused
+// as busy.
 const (
 	catchUpPage        = 128
 	catchUpPages       = 64
@@ -49,6 +51,7 @@ const (
 	catchUpRate        = 2
 	catchUpBurst       = 64
 	catchUpConcurrency = 4
+	catchUpQueueWait   = 5 * time.Second
 )
 
 // Hint bounds. A node acts on at most hintRate hints per second from one
@@ -420,11 +423,21 @@ func (n *Node) serveCatchUp(s network.Stream) {
 		refuse("rate limit", nil)
 		return
 	}
+	// Wait a little for a slot rather than refuse at once: a client
+	// pages one request at a time, and its next request can arrive
+	// before the goroutine that served the last one let go of its slot;
+	// a refusal fails the whole catch-up, which nothing retries until
+	// the next connection or hint.
+	wait := time.NewTimer(catchUpQueueWait)
+	defer wait.Stop()
 	select {
 	case n.serve <- struct{}{}:
 		defer func() { <-n.serve }()
-	default:
+	case <-wait.C:
 		refuse("busy", nil)
+		return
+	case <-n.ctx.Done():
+		_ = s.Reset()
 		return
 	}
 	_ = s.SetDeadline(time.Now().Add(catchUpTimeout))
