@@ -104,7 +104,7 @@ func TestWebPageInBrowser(t *testing.T) {
 		}
 	}
 	// Without reloading, the page's own refresh shows the energy growing.
-	waitFor(t, 30*time.Second, "the page to show growing energy for both devices", func() bool {
+	waitFor(t, "the page to show growing energy for both devices", func() bool {
 		now := energy()
 		for id, v := range first {
 			if now[id] <= v {
