@@ -56,7 +56,7 @@ func TestWebPageInBrowser(t *testing.T) {
 	defer cancelAlloc()
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	defer cancel()
-	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, patience) // the whole browser session: start, load, poll
 	defer cancelTimeout()
 
 	url := "http://" + d.Node.HTTPAddr() + "/"
