@@ -35,7 +35,7 @@ func runFleet(t *testing.T, f *Fleet) (stop func()) {
 
 func waitFleet(t *testing.T, f *Fleet, what string, cond func(FleetStats) bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(patience)
 	for !cond(f.Stats()) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s; stats %+v", what, f.Stats())

@@ -45,7 +45,7 @@ func TestDemoSettlementAndNetwork(t *testing.T) {
 		} `json:"index_head"`
 	}
 	var ci chainInfo
-	waitFor(t, 30*time.Second, "the indexer to reach the deployment block", func() bool {
+	waitFor(t, "the indexer to reach the deployment block", func() bool {
 		getJSON(t, base+"/api/v1/chain", &ci)
 		return ci.Contracts.DeployBlock > 0 && ci.IndexHead.Number >= ci.Contracts.DeployBlock
 	})
@@ -90,7 +90,7 @@ func TestDemoSettlementAndNetwork(t *testing.T) {
 	from := clock.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	to := clock.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
 	var m messages
-	waitFor(t, 30*time.Second, "the demo's battery offer in the gossip history", func() bool {
+	waitFor(t, "the demo's battery offer in the gossip history", func() bool {
 		getJSON(t, base+"/api/v1/p2p/messages?topic=offers&from="+from+"&to="+to, &m)
 		return len(m.Messages) > 0
 	})

@@ -65,7 +65,7 @@ func startMosquittoAuth(t *testing.T, auth string) string {
 		logFile.Close()
 	})
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitFor(t, 10*time.Second, "mosquitto to accept connections on "+addr, func() bool {
+	waitFor(t, "mosquitto to accept connections on "+addr, func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()
@@ -142,7 +142,7 @@ func TestRunAgainstMosquitto(t *testing.T) {
 		gridmint.DeviceID(addr + "/tasmota/dual:2"),
 		gridmint.DeviceID(addr + "/tasmota/stock2ch"),
 	}
-	waitFor(t, 30*time.Second, "readings with growing energy from every device via Mosquitto", func() bool {
+	waitFor(t, "readings with growing energy from every device via Mosquitto", func() bool {
 		for _, id := range ids {
 			rs, err := n.Store().Readings(id, time.Time{}, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), 0)
 			if err != nil {
@@ -233,7 +233,7 @@ func TestCrashNeverLosesAcknowledgedReadings(t *testing.T) {
 				t.Fatalf("node process: %q", line)
 			}
 			return cmd, strings.TrimPrefix(line, "READY ")
-		case <-time.After(30 * time.Second):
+		case <-time.After(patience):
 			cmd.Process.Kill()
 			t.Fatal("node process did not start")
 		}
@@ -274,7 +274,7 @@ func TestCrashNeverLosesAcknowledgedReadings(t *testing.T) {
 	id := gridmint.DeviceID(addr + "/tasmota/crashplug")
 	// The node holds the store's lock; stop it gracefully, then look.
 	// Give it until every message is stored, judged by reopening the store.
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(patience)
 	var readings []gridmint.Reading
 	for {
 		time.Sleep(300 * time.Millisecond)

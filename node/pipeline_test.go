@@ -68,7 +68,7 @@ func TestPipelineAcksOnlyAfterDurableCommit(t *testing.T) {
 
 	var acked atomic.Int32
 	p.enqueue(ctx, inbound{msg: sensor("1.5"), ack: func() { acked.Add(1) }})
-	waitFor(t, 5*time.Second, "several failed commit attempts", func() bool { return attempts.Load() >= 3 })
+	waitFor(t, "several failed commit attempts", func() bool { return attempts.Load() >= 3 })
 	if got := acked.Load(); got != 0 {
 		t.Fatalf("acked %d messages while commits fail, want 0", got)
 	}
@@ -76,7 +76,7 @@ func TestPipelineAcksOnlyAfterDurableCommit(t *testing.T) {
 		t.Error("pipeline healthy while commits fail")
 	}
 	failing.Store(false)
-	waitFor(t, 5*time.Second, "the ack after the disk recovers", func() bool { return acked.Load() == 1 })
+	waitFor(t, "the ack after the disk recovers", func() bool { return acked.Load() == 1 })
 	if !p.healthy.Load() {
 		t.Error("pipeline unhealthy after a successful commit")
 	}
@@ -101,13 +101,13 @@ func TestPipelineQuarantinesBatchTheStoreRefuses(t *testing.T) {
 
 	var acked atomic.Int32
 	p.enqueue(ctx, inbound{msg: sensor("1"), ack: func() { acked.Add(1) }})
-	waitFor(t, 5*time.Second, "the refused message to be acked", func() bool { return acked.Load() == 1 })
+	waitFor(t, "the refused message to be acked", func() bool { return acked.Load() == 1 })
 	rej, _, err := st.Rejections("", 10)
 	if err != nil || len(rej) != 1 || rej[0].Reason != gridmint.ReasonInternal || string(rej[0].Raw) != string(sensor("1").Payload) {
 		t.Fatalf("quarantine = %+v, %v; want the refused message with reason internal", rej, err)
 	}
 	p.enqueue(ctx, inbound{msg: sensor("2"), ack: func() { acked.Add(1) }})
-	waitFor(t, 5*time.Second, "the next message", func() bool { return acked.Load() == 2 })
+	waitFor(t, "the next message", func() bool { return acked.Load() == 2 })
 	// Nothing of the refused batch was half-applied: the next message
 	// starts the device afresh.
 	rs, err := st.Readings("0xn/tasmota/p", time.Time{}, time.Time{}, 0)

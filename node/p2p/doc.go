@@ -29,7 +29,12 @@
 //   - Catch-up (catchup.go): /gridmint/catchup/1, a bounded
 //     request/response over the Store, run on start, after the node
 //     lost all its peers and from a peer that returns (over the time it
-//     was away); responses are checked like gossip. Healing spans any
+//     was away, hinting as below even while a startup gap is open);
+//     responses are checked like gossip. A fresh message a catch-up
+//     takes before its gossip copy arrives is relayed when the copy
+//     comes (accepted for forwarding, not handed over again), so the
+//     race does not stop it at this node. A server waits up to 5 s for
+//     one of its 4 serving slots before refusing. Healing spans any
 //     number of hops: a catch-up (other than at start) that accepts new
 //     messages sends each other connected peer a hint,
 //     /gridmint/catchup-hint/1, with per topic the earliest new

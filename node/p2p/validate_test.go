@@ -135,7 +135,7 @@ func TestPublishRefusesWhatPeersWouldRefuse(t *testing.T) {
 	rec := Record(n)
 	b := Bodies(Key(1), clock.Now(), 1)
 	m := MustPublish(t, n, b[2])
-	WaitFor(t, 5*time.Second, "own message handed to the handler", func() bool { return rec.Has(m.ID) })
+	WaitFor(t, "own message handed to the handler", func() bool { return rec.Has(m.ID) })
 	cases := []struct {
 		name string
 		body Body
