@@ -69,10 +69,16 @@ func (s diskStatus) String() string {
 // may still need). While the free space is below the reserve the guard is
 // paused: the ingest pipeline waits before its next batch, so telemetry
 // stays unacknowledged at the broker (QoS 1, persistent session), and
-// other writers are refused with an EUnavailable error that says so.
+// other writers are refused with an EUnavailable error that says so
+// (gossip, device edits, setpoints, offers, requests, new chain
+// submissions) or wait (chain indexing, gossip pruning, value-log GC).
 // Once the free space is back above the reserve plus the margin it
-// resumes. Bookkeeping writes of a few KiB (command confirmations, the
-// registry at start) go on: the reserve covers them.
+// resumes. Follow-ups of what is already in flight (command
+// confirmations, sent transactions) and the registry written at start go
+// on: they are a few KiB, which the reserve covers. Below the store's own
+// minimum (policy.floor) the node does not start, and a node stopped
+// there leaves badger unclosed rather than let it flush into a full disk
+// (store.Abandon).
 //
 // Safe for concurrent use.
 type diskGuard struct {

@@ -498,6 +498,19 @@ func (n *Node) openDiskGuard(space DiskSpaceFunc) error {
 	return nil
 }
 
+// diskBelowFloor looks at the disk and returns its status when the free
+// space is below what the store itself needs, else nil.
+func (n *Node) diskBelowFloor() *diskStatus {
+	if n.disk == nil {
+		return nil
+	}
+	st, _ := n.disk.refresh()
+	if !st.Checked || st.Free >= n.disk.policy.floor {
+		return nil
+	}
+	return &st
+}
+
 // catchUpAfterPause fetches from peers the gossip that was ignored while
 // the disk was full: catch-up asks for everything since the newest stored
 // message, within the topics' retention.
@@ -528,6 +541,15 @@ func (s guardedMessages) PutMessage(m p2p.StoredMessage) error {
 	return s.Store.PutMessage(m)
 }
 
+// PruneMessages waits for the disk to have room: deleting writes too, and
+// the space comes back only once badger compacts, long after.
+func (s guardedMessages) PruneMessages(before time.Time) (int, error) {
+	if s.disk.status().Paused {
+		return 0, nil
+	}
+	return s.Store.PruneMessages(before)
+}
+
 // guardedIndex is the store as the chain indexer's IndexStore: below the
 // disk reserve indexing waits, and resumes where it was.
 type guardedIndex struct {
@@ -540,6 +562,13 @@ func (s guardedIndex) Apply(ctx context.Context, b chain.BlockRef, events []chai
 		return err
 	}
 	return s.Store.Apply(ctx, b, events)
+}
+
+func (s guardedIndex) Rewind(ctx context.Context, number uint64) error {
+	if err := s.disk.wait(ctx); err != nil {
+		return err
+	}
+	return s.Store.Rewind(ctx, number)
 }
 
 // Identity returns the node's key, peer ID and address.
@@ -620,7 +649,14 @@ func (n *Node) Close() error {
 			errs = append(errs, n.chain.Close())
 		}
 		if n.store != nil {
-			errs = append(errs, n.store.Close())
+			if st := n.diskBelowFloor(); st != nil {
+				n.log.Error("the disk is too full for the store to close (badger would flush its memtable through a memory map and die of SIGBUS); "+
+					"leaving it to be recovered at the next start, as after a crash: everything committed is in its write-ahead log",
+					"free", formatBytes(st.Free), "store_needs", formatBytes(n.disk.policy.floor))
+				n.store.Abandon()
+			} else {
+				errs = append(errs, n.store.Close())
+			}
 		}
 		n.closeErr = errors.Join(errs...)
 		n.log.Info("node stopped")

@@ -246,6 +246,19 @@ func (s *Store) Close() error {
 	return nil
 }
 
+// Abandon marks the store closed without closing badger, for a process
+// that is about to exit on a disk too full for Close: Close flushes the
+// memtable to a new SSTable through a memory map, which dies of SIGBUS
+// when the filesystem has no room (see MinFree). Everything committed is
+// in the fsync'd write-ahead log, which the next Open replays as after a
+// crash. It waits for in-flight operations; later ones get ErrClosed. The
+// directory stays locked until the process exits.
+func (s *Store) Abandon() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+}
+
 // lockCommit serialises a commit with every other one and holds Close off
 // until unlock is called; ErrClosed once the store is closed.
 func (s *Store) lockCommit() (unlock func(), err error) {
