@@ -855,6 +855,26 @@ func TestRunGCAsksItsGate(t *testing.T) {
 	}
 }
 
+// TestAbandon: an abandoned store refuses every operation like a closed
+// one, without badger's Close (whose memtable flush faults on a full disk).
+func TestAbandon(t *testing.T) {
+	s := openDisk(t, "", Options{})
+	commit(t, s, func(b *Batch) { b.PutReading(reading("x/a/p", t0, 1)) })
+	s.Abandon()
+	b := s.NewBatch()
+	b.PutReading(reading("x/a/p", t0.Add(time.Second), 2))
+	if err := s.Commit(b); !errors.Is(err, ErrClosed) {
+		t.Errorf("Commit after Abandon = %v, want ErrClosed", err)
+	}
+	if _, err := s.Readings("x/a/p", time.Time{}, time.Time{}, 0); !errors.Is(err, ErrClosed) {
+		t.Errorf("Readings after Abandon = %v, want ErrClosed", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close after Abandon = %v, want nil", err)
+	}
+	_ = s.db.Close() // what the process exit would do, before TempDir is removed
+}
+
 func TestMinFreeScalesWithTheMemtable(t *testing.T) {
 	for _, tt := range []struct {
 		opts Options
