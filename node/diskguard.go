@@ -88,9 +88,10 @@ type diskGuard struct {
 	log     *slog.Logger
 	metrics *metrics
 
-	mu   sync.Mutex
-	st   diskStatus
-	room chan struct{} // closed while not paused
+	mu       sync.Mutex
+	st       diskStatus
+	room     chan struct{} // closed while not paused
+	critical bool          // below policy.floor at the last look
 }
 
 func newDiskGuard(dir string, policy diskPolicy, space DiskSpaceFunc, m *metrics, log *slog.Logger) *diskGuard {
@@ -134,9 +135,12 @@ func (g *diskGuard) refresh() (st diskStatus, resumed bool) {
 		resumed = true
 		g.log.Info("disk has room again: resuming", "dir", g.dir, "free", formatBytes(free), "reserve", formatBytes(reserve))
 	}
-	if g.st.Paused && free < g.policy.floor {
-		g.log.Error("free space is below what the store itself may need; free space now or the node may crash", "dir", g.dir,
-			"free", formatBytes(free), "store_needs", formatBytes(g.policy.floor))
+	if critical := free < g.policy.floor; critical != g.critical {
+		g.critical = critical
+		if critical {
+			g.log.Error("free space is below what the store itself may need: free some now, or the store may crash while flushing or compacting",
+				"dir", g.dir, "free", formatBytes(free), "store_needs", formatBytes(g.policy.floor))
+		}
 	}
 	return g.st, resumed
 }
