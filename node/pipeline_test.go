@@ -143,3 +143,69 @@ func TestPipelineBatchFitsTheStore(t *testing.T) {
 		t.Fatalf("a full worst-case batch does not fit: %v", err)
 	}
 }
+
+// gate is a roomWaiter the test opens.
+type gate struct {
+	entered chan struct{}
+	open    chan struct{}
+}
+
+func (g *gate) wait(ctx context.Context) error {
+	select {
+	case g.entered <- struct{}{}:
+	default:
+	}
+	select {
+	case <-g.open:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestPipelineHoldsBatchesWhileTheDiskIsFull: while the disk has no room
+// the pipeline neither decodes, stores nor acknowledges; once it has,
+// everything held is stored and acknowledged.
+func TestPipelineHoldsBatchesWhileTheDiskIsFull(t *testing.T) {
+	p, st := newTestPipeline(t, func() error { return nil })
+	g := &gate{entered: make(chan struct{}, 1), open: make(chan struct{})}
+	p.room = g
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	var acked atomic.Int32
+	for i, total := range []string{"1", "1.001", "1.002"} {
+		m := sensor(total)
+		m.Received = m.Received.Add(time.Duration(i) * time.Minute)
+		p.enqueue(ctx, inbound{msg: m, ack: func() { acked.Add(1) }})
+	}
+	select {
+	case <-g.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the pipeline never asked for room")
+	}
+	if got := gathered(t, p.metrics, "gridmint_mqtt_messages_pending", ""); got != 3 {
+		t.Errorf("pending messages while held = %v, want 3", got)
+	}
+	if n := acked.Load(); n != 0 {
+		t.Fatalf("%d messages acknowledged while the disk is full", n)
+	}
+	if len(p.ingest.Devices()) != 0 {
+		t.Error("a held message reached the device state before it could be stored")
+	}
+	if rs, _ := st.Readings("0xn/tasmota/p", time.Time{}, time.Time{}, 0); len(rs) != 0 {
+		t.Fatalf("%d readings stored while the disk is full", len(rs))
+	}
+	close(g.open)
+	waitFor(t, "every held message to be acknowledged", func() bool { return acked.Load() == 3 })
+	rs, err := st.Readings("0xn/tasmota/p", time.Time{}, time.Time{}, 0)
+	if err != nil || len(rs) != 3 {
+		rj, _, _ := st.Rejections("", 10)
+		t.Fatalf("readings after the disk has room = %v, %v; want 3 (rejections %+v)", rs, err, rj)
+	}
+	if got := gathered(t, p.metrics, "gridmint_mqtt_messages_pending", ""); got != 0 {
+		t.Errorf("pending messages after the acks = %v, want 0", got)
+	}
+}
