@@ -173,9 +173,15 @@ func TestSitesAgainstBroker(t *testing.T) {
 	r.charger(11_000, 20_010)
 	r.meter(recordMeter, 12_000, 30_020, 1_000)
 	r.meter(checkMeter, 11_980, 31_500, 1_100)
+	// Wait for all three devices: the check meter's reading travels on
+	// its own and may land after the others.
 	waitFor(t, "energy today", func() bool {
 		s = r.site("home")
-		return s.EnergyToday.EVWh == 10 && num(s.EnergyToday.GridImportWh) == "20"
+		checked := false
+		for _, d := range s.Devices {
+			checked = checked || (d.ID == check && d.EnergyTodayWh == 500)
+		}
+		return s.EnergyToday.EVWh == 10 && num(s.EnergyToday.GridImportWh) == "20" && checked
 	})
 	if num(s.EnergyToday.GridExportWh) != "0" || num(s.EnergyToday.HouseWh) != "10" {
 		t.Errorf("export %s house %s Wh today; want 0 and 10 (20 imported − 10 for the car)", num(s.EnergyToday.GridExportWh), num(s.EnergyToday.HouseWh))

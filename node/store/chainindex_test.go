@@ -311,7 +311,7 @@ func TestChainIndexApplyRejects(t *testing.T) {
 	for name, tc := range map[string]chain.Event{
 		"other block":     ev(chain.EventFLEXTransfer, 4, 0, 0, alice, bob, big.NewInt(1)),
 		"negative sub":    ev(chain.EventRECTransfer, 5, 0, -1, alice, bob, big.NewInt(1)),
-		"sub too big":     ev(chain.EventRECTransfer, 5, 0, math.MaxInt32+1, alice, bob, big.NewInt(1)),
+		"sub too big":     ev(chain.EventRECTransfer, 5, 0, int(beyondI32), alice, bob, big.NewInt(1)),
 		"log index > u32": ev(chain.EventRECTransfer, 5, uint(beyondU32), 0, alice, bob, big.NewInt(1)),
 		"negative amount": ev(chain.EventFLEXTransfer, 5, 0, 0, alice, bob, big.NewInt(-1)),
 		"amount 2^256":    ev(chain.EventFLEXTransfer, 5, 0, 0, alice, bob, pow2(256)),
@@ -341,6 +341,9 @@ func TestChainIndexApplyRejects(t *testing.T) {
 
 // beyondU32 is a variable so that the test compiles where uint is 32 bits.
 var beyondU32 uint64 = math.MaxUint32 + 1
+
+// beyondI32 is a variable for the same reason.
+var beyondI32 int64 = math.MaxInt32 + 1
 
 func TestChainIndexCutsLongText(t *testing.T) {
 	ctx := context.Background()
