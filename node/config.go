@@ -118,16 +118,26 @@ type IdentityConfig struct {
 	PassphraseFile string `yaml:"passphrase_file"`
 }
 
-// P2PConfig is the libp2p host.
+// P2PConfig is the libp2p host. What it exposes by default: TCP and QUIC
+// on port 4001 of every interface, because peers must be able to reach
+// the node; every connection is authenticated and encrypted (Noise), and
+// all that is served over it is signed public gossip (offers, requests,
+// claims, attestations, awards, which name devices by their keys, never
+// their serials) and its catch-up. Peers learn the node's peer ID and
+// listen addresses (LAN ones too), as any libp2p peer does.
 type P2PConfig struct {
 	// Listen multiaddrs. Default /ip4/0.0.0.0/tcp/4001 and
 	// /ip4/0.0.0.0/udp/4001/quic-v1.
 	Listen []string `yaml:"listen"`
 	// Bootstrap peers, multiaddrs ending in /p2p/<peer ID>: the node
 	// connects to them at start and whenever it has lost them, and finds
-	// the rest of the network through them and the DHT.
+	// the rest of the network through them and the DHT. Without any (and
+	// without mdns) the node finds no peers by itself.
 	Bootstrap []string `yaml:"bootstrap"`
-	// MDNS finds peers on the local network. Default true.
+	// MDNS finds peers on the local network, and announces this node
+	// (peer ID and addresses) to every device on it: a household LAN
+	// then tells anyone on it that the home runs gridmint. Default false
+	// (`gridmint demo` turns it on).
 	MDNS *bool `yaml:"mdns"`
 	// DHT is the Kademlia DHT mode: auto (server once reachable from the
 	// internet), server, client or off. Default auto.
@@ -390,8 +400,8 @@ func (c *Config) applyDefaults() {
 		c.P2P.Listen = DefaultP2PListen
 	}
 	if c.P2P.MDNS == nil {
-		t := true
-		c.P2P.MDNS = &t
+		f := false
+		c.P2P.MDNS = &f
 	}
 	if c.P2P.DHT == "" {
 		c.P2P.DHT = "auto"

@@ -79,6 +79,33 @@ func TestStorageConfig(t *testing.T) {
 	}
 }
 
+// TestConfigP2PDefaults: a `gridmint run` config without a p2p section
+// listens on every interface on 4001 (peers must reach it) and keeps mDNS,
+// which announces the node to the whole LAN, off; the DHT finds peers in
+// auto mode. The demo's nodes run on loopback and leave mDNS as asked
+// (`gridmint demo` asks for it by default: cmd/gridmint tests that).
+func TestConfigP2PDefaults(t *testing.T) {
+	cfg, err := ParseConfig([]byte("adapters: [{dialect: tasmota}]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *cfg.P2P.MDNS {
+		t.Error("mdns on without a p2p section, want off")
+	}
+	if cfg.P2P.DHT != "auto" || strings.Join(cfg.P2P.Listen, " ") != "/ip4/0.0.0.0/tcp/4001 /ip4/0.0.0.0/udp/4001/quic-v1" {
+		t.Errorf("dht %q, listen %q; want auto on TCP and QUIC 4001", cfg.P2P.DHT, cfg.P2P.Listen)
+	}
+	if cfg, err = ParseConfig([]byte("p2p: {mdns: true}\nadapters: [{dialect: tasmota}]")); err != nil || !*cfg.P2P.MDNS {
+		t.Errorf("mdns: true gives %v (%v), want on", *cfg.P2P.MDNS, err)
+	}
+	for _, mdns := range []bool{true, false} {
+		demo := DemoConfig(DemoOptions{DataDir: t.TempDir(), MDNS: mdns}, "tcp://127.0.0.1:1883")
+		if *demo.P2P.MDNS != mdns {
+			t.Errorf("demo with MDNS %v: config mdns %v", mdns, *demo.P2P.MDNS)
+		}
+	}
+}
+
 // TestConfigErrorsNameTheField checks that every invalid config fails with
 // an error naming the offending field.
 func TestConfigErrorsNameTheField(t *testing.T) {

@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/chain"
 )
 
@@ -95,8 +97,12 @@ func TestDemoSettlementAndNetwork(t *testing.T) {
 		return len(m.Messages) > 0
 	})
 	o := m.Messages[0]
-	if o.Kind != "offer" || o.Author != id.Address || o.Body["device"] != id.Address+"/victron/"+DemoBatterySerial || o.Body["zone"] != DemoZone {
-		t.Errorf("offer %+v, want the node's battery in %s authored by %s", o, DemoZone, id.Address)
+	battery := gridmint.DeviceID(id.Address + "/victron/" + DemoBatterySerial)
+	if o.Kind != "offer" || o.Author != id.Address || o.Body["device"] != id.DeviceKey(battery).String() || o.Body["zone"] != DemoZone {
+		t.Errorf("offer %+v, want the node's battery (key %s) in %s authored by %s", o, id.DeviceKey(battery), DemoZone, id.Address)
+	}
+	if body := fmt.Sprint(o.Body); strings.Contains(body, DemoBatterySerial) {
+		t.Errorf("gossiped offer %s shows the battery's serial %s", body, DemoBatterySerial)
 	}
 
 	// Restart: the same chain, contracts and index.
@@ -136,7 +142,7 @@ func TestAuditChecksTheNodesOwnBatches(t *testing.T) {
 	}
 	id := d.Node.Identity()
 	zone, _ := chain.ZoneBytes(DemoZone)
-	b := chain.NewIssueBatch([]chain.Claim{{Device: chain.DeviceKey(id.Address + "/opendtu/" + DemoInverterSerial), Owner: id.Account,
+	b := chain.NewIssueBatch([]chain.Claim{{Device: common.Hash(id.DeviceKey(gridmint.DeviceID(id.Address + "/opendtu/" + DemoInverterSerial))), Owner: id.Account,
 		Zone: zone, Technology: chain.TechnologySolarPV, Hour: head.Time/3600 - 2, Wh: 1234}})
 	sig, err := chain.Sign(id.Private, c.RECDomain().Digest(b.StructHash()))
 	if err == nil {

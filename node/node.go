@@ -264,7 +264,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			Quarantine: n.store,
 			Control:    nodeControl{n},
 			Sites:      nodeSites{rules: n.sites, ingest: n.ingest, starts: newDayStarts(n.store), clock: opts.Clock},
-			Network:    nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock},
+			Network:    nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock, identity: n.identity},
 			Chain:      nodeChain{Index: chain.Index{Store: n.store}, client: n.chain, rpc: cfg.Chain.RPC, confirmations: *cfg.Chain.Confirmations},
 			Token:      n.apiToken,
 			Clock:      opts.Clock,

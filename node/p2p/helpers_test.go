@@ -322,6 +322,12 @@ func MustPublish(t testing.TB, n *Node, body Body) Message {
 	return m
 }
 
+// testDeviceKey stands for a node's device key (node derives the real
+// one with a secret salt): any 32 bytes will do for the network.
+func testDeviceKey(name string) gridmint.DeviceKey {
+	return gridmint.DeviceKey(ethcrypto.Keccak256Hash([]byte("test device " + name)))
+}
+
 // Bodies returns one valid body of every kind (in Kinds order) for the
 // node with key, created around now; seq makes them unique.
 func Bodies(key *ecdsa.PrivateKey, now time.Time, seq int) []Body {
@@ -334,12 +340,12 @@ func Bodies(key *ecdsa.PrivateKey, now time.Time, seq int) []Body {
 		panic(err)
 	}
 	return []Body{
-		Offer{Device: gridmint.DeviceID(fmt.Sprintf("%s/goe/%d", addr.Hex(), seq)), Zone: "DE-LU",
+		Offer{Device: testDeviceKey(fmt.Sprintf("%s/goe/%d", addr.Hex(), seq)), Zone: "DE-LU",
 			WindowStart: start, WindowEnd: start.Add(time.Hour), Power: 3000, Direction: gridmint.DirectionDown,
 			FloorPrice: 120, Baseline: gridmint.BaselineSchedule, Expiry: start.Add(-30 * time.Minute)},
 		Request{Zone: "DE-LU", WindowStart: start, WindowEnd: start.Add(time.Hour), Power: gridmint.W(10000 + seq),
 			Direction: gridmint.DirectionUp, MaxPrice: 500, GateClosure: start.Add(-time.Hour)},
-		MeterClaim{Device: chain.DeviceKey(fmt.Sprintf("%s/opendtu/%d", addr.Hex(), seq)), Owner: addr, Zone: zone,
+		MeterClaim{Device: ethcrypto.Keccak256Hash([]byte(fmt.Sprintf("%s/opendtu/%d", addr.Hex(), seq))), Owner: addr, Zone: zone,
 			Technology: chain.TechnologySolarPV, Hour: uint64(now.Unix()/3600 - 1), Wh: uint64(800 + seq),
 			ReadingsRoot: ethcrypto.Keccak256Hash([]byte(fmt.Sprint("readings", seq)))},
 		Attestation{Subject: subject, SubjectKind: SubjectIssueBatch, Verdict: VerdictAccept, ChainSignature: chainSig},

@@ -185,7 +185,9 @@ func TestTenNodesDeliverValidAndRefuseInvalid(t *testing.T) {
 			return Sign(t, Key(998), Bodies(Key(998), now, key)[2], now).Raw
 		}, ReasonAuthorMismatch},
 		{"invalid body", TopicOffers, func(att *RawPeer, key int) []byte {
-			return Sign(t, att.Key, Bodies(Key(997), now, key)[0], now).Raw // another node's device
+			o := Bodies(att.Key, now, key)[0].(Offer)
+			o.Expiry = now.Add(-time.Minute).Truncate(time.Second) // expired before it was signed
+			return Sign(t, att.Key, o, now).Raw
 		}, ReasonInvalidBody},
 	}
 	for i, c := range cases {

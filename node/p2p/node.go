@@ -71,7 +71,8 @@ type Config struct {
 	// Bootstrap are peers (multiaddrs ending in /p2p/<id>) the node stays
 	// connected to, redialling with exponential back-off.
 	Bootstrap []string
-	// MDNS finds peers on the LAN.
+	// MDNS finds peers on the LAN, and announces this node (its peer ID
+	// and listen addresses) to everyone on it.
 	MDNS bool
 	// DHT is the Kademlia DHT's role; "" is DHTOff.
 	DHT DHTMode
@@ -364,6 +365,11 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	n.log.Info("p2p node started", "peer_id", n.self, "address", n.addr, "addrs", n.Addrs(),
 		"mdns", cfg.MDNS, "dht", cfg.DHT, "bootstrap", len(bootstrap), "network", cfg.Network)
+	if len(bootstrap) == 0 && !cfg.MDNS {
+		// The DHT is seeded by the bootstrap peers: with neither, only
+		// peers that dial this node's address themselves can join it.
+		n.log.Warn("p2p: no bootstrap peers and mDNS off: this node will not find peers by itself; give it bootstrap peers to join a network")
+	}
 	return n, nil
 }
 
