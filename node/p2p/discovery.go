@@ -64,13 +64,39 @@ func (n *Node) startDiscovery(bootstrap []peer.AddrInfo) error {
 
 type mdnsNotifee struct{ n *Node }
 
-// HandlePeerFound connects to a peer found on the LAN.
+// lanRedialFor bounds how long a peer found on the LAN is redialled after
+// failed dials. mDNS reports an entry once until it expires, so without
+// redialling, one dial lost on a busy machine would leave the two nodes
+// apart until the entry expires and is announced again.
+const lanRedialFor = 2 * time.Minute
+
+// HandlePeerFound connects to a peer found on the LAN, redialling with
+// backoff (wall clock: network timing) for up to lanRedialFor while the
+// dial fails. One redial loop runs per peer.
 func (m mdnsNotifee) HandlePeerFound(info peer.AddrInfo) {
 	n := m.n
 	if info.ID == n.self || n.host.Network().Connectedness(info.ID) == network.Connected {
 		return
 	}
-	go n.dial(info, "mdns")
+	if _, busy := n.lanDialing.LoadOrStore(info.ID, true); busy {
+		return
+	}
+	go func() {
+		defer n.lanDialing.Delete(info.ID)
+		giveUp := time.Now().Add(lanRedialFor)
+		for backoff := minBackoff; ; backoff = min(2*backoff, 30*time.Second) {
+			if n.dial(info, "mdns") == nil || n.host.Network().Connectedness(info.ID) == network.Connected || time.Now().After(giveUp) {
+				return
+			}
+			t := time.NewTimer(backoff)
+			select {
+			case <-n.ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+	}()
 }
 
 func (n *Node) dial(info peer.AddrInfo, via string) error {

@@ -487,11 +487,14 @@ func TestBootstrapReconnects(t *testing.T) {
 // queries with growing gaps (4 s, then about 10, 25 and 60 s), so a query
 // or dial lost on a busy machine costs tens of seconds: the wait is
 // generous. The service is this process's own: test runs side by side
-// on one machine (another package, another engineer) would otherwise
-// find each other's nodes, which have the same keys and so the same
-// peer IDs, and dial addresses that close under them.
+// on one machine (another package, another engineer), or runs of
+// -count=N in one process, would otherwise find each other's nodes, which
+// have the same keys and so the same peer IDs, and dial addresses that
+// close under them.
+var mdnsRuns atomic.Int32
+
 func TestMDNSDiscovery(t *testing.T) {
-	network := fmt.Sprintf("mdns-test-%d", os.Getpid())
+	network := fmt.Sprintf("mdns-test-%d-%d", os.Getpid(), mdnsRuns.Add(1))
 	tn := startNet(t, 2, func(_ int, c *Config) { c.MDNS = true; c.Network = network })
 	WaitFor(t, "two nodes on one LAN to find each other", func() bool { return Connected(tn.nodes[0], tn.nodes[1].self) })
 }

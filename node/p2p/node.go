@@ -204,11 +204,15 @@ type Node struct {
 	topics map[string]*pubsub.Topic
 	dht    *dht.IpfsDHT
 	mdns   io.Closer
-	check  *checker
-	stats  *counters
-	peers  *tokenbucket.Limiter // catch-up requests per peer
-	hints  *tokenbucket.Limiter // catch-up hints per peer
-	serve  chan struct{}        // catch-up requests served at once
+	// lanDialing holds the peers found on the LAN being dialled
+	// (peer.ID → true), so that an mDNS entry seen again does not start
+	// a second redial loop.
+	lanDialing sync.Map
+	check      *checker
+	stats      *counters
+	peers      *tokenbucket.Limiter // catch-up requests per peer
+	hints      *tokenbucket.Limiter // catch-up hints per peer
+	serve      chan struct{}        // catch-up requests served at once
 
 	scoreMu sync.Mutex
 	scores  map[peer.ID]float64
