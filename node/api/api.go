@@ -308,7 +308,8 @@ func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
 }
 
 // Rejection is the JSON form of a quarantined input. Raw is the payload
-// as text when it is valid UTF-8, else RawBase64 holds it.
+// as text when it is valid UTF-8, else RawBase64 holds it; RawLen is the
+// payload's length as received when only its first bytes were kept.
 type Rejection struct {
 	Time      time.Time         `json:"time"`
 	Topic     string            `json:"topic"`
@@ -318,6 +319,7 @@ type Rejection struct {
 	Detail    string            `json:"detail"`
 	Raw       *string           `json:"raw,omitempty"`
 	RawBase64 []byte            `json:"raw_base64,omitempty"`
+	RawLen    int               `json:"raw_len,omitempty"`
 }
 
 // quarantineLimit bounds one page of the quarantine, and quarantineBytes
@@ -367,7 +369,7 @@ func (s *Server) quarantine(w http.ResponseWriter, r *http.Request) {
 		Next string `json:"next,omitempty"`
 	}{Counts: counts, Items: make([]Rejection, len(rejs)), Next: next}
 	for i, rj := range rejs {
-		item := Rejection{Time: rj.Time, Topic: rj.Topic, Dialect: rj.Dialect, Device: rj.Device, Reason: rj.Reason, Detail: rj.Detail}
+		item := Rejection{Time: rj.Time, Topic: rj.Topic, Dialect: rj.Dialect, Device: rj.Device, Reason: rj.Reason, Detail: rj.Detail, RawLen: rj.RawLen}
 		if utf8.Valid(rj.Raw) {
 			raw := string(rj.Raw)
 			item.Raw = &raw
