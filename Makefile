@@ -6,6 +6,14 @@ VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 
 LDFLAGS     := -X main.version=$(VERSION)
 FUZZTIME    ?= 30s
 NODES       ?= 3
+# Where `make run` and `make demo-net` listen and keep their data, e.g.
+# `make run HTTP_ADDR=127.0.0.1:9088 MQTT_ADDR=127.0.0.1:0` next to a local
+# Mosquitto (MQTT port 0: any free port). demo-net's node i listens on
+# HTTP_ADDR's port + i, keeps its data in DATA_DIR/demo-net/node-<i> and
+# runs its broker on a free port.
+HTTP_ADDR   ?= 127.0.0.1:8088
+MQTT_ADDR   ?= 127.0.0.1:1883
+DATA_DIR    ?= ./gridmint-data
 BENCHTIME   ?= 1s
 # Tools are pinned to module versions the Go proxy serves (check with
 # `go list -m MODULE@VERSION`) and built into bin/tools under a versioned
@@ -23,11 +31,11 @@ build: ## build bin/gridmint and bin/firmware-sim
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/gridmint ./cmd/gridmint
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/firmware-sim ./cmd/firmware-sim
 
-run: build ## run the demo: embedded broker, simulated devices and the node (http://127.0.0.1:8088)
-	./$(BIN)/gridmint demo
+run: build ## run the demo: embedded broker, simulated devices and the node (HTTP_ADDR, MQTT_ADDR, DATA_DIR)
+	$(BIN)/gridmint demo --http-addr $(HTTP_ADDR) --mqtt-addr $(MQTT_ADDR) --data-dir $(DATA_DIR)
 
-demo-net: build ## run NODES (default 3) demo nodes as separate processes that gossip (HTTP 8088, 8089, ...)
-	./$(BIN)/gridmint demo --nodes $(NODES) --data-dir ./gridmint-data/demo-net
+demo-net: build ## run NODES (default 3) demo nodes as processes that gossip (HTTP_ADDR's port + i)
+	$(BIN)/gridmint demo --nodes $(NODES) --http-addr $(HTTP_ADDR) --data-dir $(DATA_DIR)/demo-net
 
 test: ## gofmt check, go vet, and every test with the race detector
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -43,9 +51,10 @@ $(STATICCHECK):
 	GOBIN=$(CURDIR)/$(BIN)/tools.tmp $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	mv $(BIN)/tools.tmp/staticcheck $@ && rmdir $(BIN)/tools.tmp
 
-lint: $(STATICCHECK) ## gofmt, go vet, staticcheck, and go.mod/go.sum tidy
+lint: $(STATICCHECK) ## gofmt, go vet (also for 32-bit arm), staticcheck, and go.mod/go.sum tidy
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
+	GOARCH=arm $(GO) vet ./... # a 32-bit Raspberry Pi: int is 32 bits there
 	$(STATICCHECK) ./...
 	@$(GO) mod tidy -diff || (echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1)
 

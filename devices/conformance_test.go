@@ -310,6 +310,10 @@ func init() {
 					{Serial: "dual:1", Measurement: meas(time.Date(2026, 9, 18, 11, 19, 21, 0, time.UTC), 52, 2_813_000)},
 					{Serial: "dual:2", Measurement: meas(time.Date(2026, 9, 18, 11, 19, 21, 0, time.UTC), 5, 254_000)},
 				}},
+				{"Shelly 3EM on Tasmota: ExportActive per phase, summed (arendst/Tasmota#17178)", []mqttMsg{{"tele/3em/SENSOR", tasmotaShelly3EM}}, []Update{
+					{Serial: "3em", Measurement: &Measurement{SourceTime: time.Date(2022, 11, 24, 13, 4, 3, 0, time.UTC), Power: ptr(gridmint.W(-0.2)),
+						Forward: &Counter{Value: 6_270, Kind: gridmint.CounterLifetime}, Reverse: &Counter{Value: 24_670, Kind: gridmint.CounterLifetime}}},
+				}},
 			},
 			offline:       []mqttMsg{{"tele/sonoff_desk/LWT", "Offline"}},
 			offlineSerial: "sonoff_desk",

@@ -10,12 +10,12 @@
 //
 //   - An Adapter per firmware family, one file per vendor: tasmota.go,
 //     opendtu.go, shelly.go (Gen2+, and Gen1 in shellygen1.go), victron.go
-//     (Venus OS dbus-flashmq), goe.go (go-eCharger API v2), ahoydtu.go,
-//     and generic.go (a user's mappings, for any other firmware). It
-//     names the topics it needs (Subscriber) and decodes a message into
-//     Updates (Decoder). Adapters are created by dialect name from a
-//     registry (Register, NewAdapter) and never import each other. Every
-//     adapter passes the same conformance suite (conformance_test.go).
+//     (Venus OS dbus-flashmq), goe.go (go-eCharger API v2 and v1),
+//     ahoydtu.go, and generic.go (a user's mappings, for any other
+//     firmware). It names the topics it needs (Subscriber) and decodes a
+//     message into Updates (Decoder). Adapters are created by dialect name
+//     from a registry (Register, NewAdapter) and never import each other.
+//     Every adapter passes the same conformance suite (conformance_test.go).
 //   - Normalise is the one counter normaliser for all adapters: vendor
 //     counters in kWh, Wh or mWh, lifetime, daily or session, become
 //     monotonic lifetime counters per device in integer mWh.
@@ -56,10 +56,10 @@
 //
 // Counters: a device reports lifetime counters (Tasmota Total, OpenDTU
 // yieldtotal, Shelly aenergy.total and emdata totals, Victron energy
-// paths, go-e eto, AhoyDTU YieldTotal) or, where it has none, a daily one
-// (a Victron solar charger's daily yield). A session counter (go-e wh, a
-// new EV session) is not used as a meter. The normalised Energy only ever
-// grows:
+// paths, go-e eto, AhoyDTU YieldTotal; Tasmota ExportActive as Reverse)
+// or, where it has none, a daily one (a Victron solar charger's daily
+// yield). A session counter (go-e wh, a new EV session) is not used as a
+// meter. The normalised Energy only ever grows:
 //
 //   - the counter grew by d: Energy grows by d;
 //   - a lifetime counter fell by at most the jitter tolerance (a rounding
@@ -108,7 +108,8 @@
 // Online: each vendor's own signal is mapped to Availability — Tasmota
 // LWT Online/Offline, OpenDTU status/reachable and dtu/status, Shelly
 // <prefix>/online, Victron zero-byte payloads (a device that left the
-// D-Bus), go-e mcc, AhoyDTU available/status/mqtt — and a device not heard
+// D-Bus), go-e mcc (API v2; v1 has none), AhoyDTU available (the
+// firmware's inverter status)/status/mqtt — and a device not heard
 // from for IngestConfig.StaleAfter is offline whatever its last signal
 // said. A reading means online. A Victron GX publishes only while it gets
 // keep-alives (KeepAliver), which the node sends. The availability is

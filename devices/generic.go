@@ -51,8 +51,14 @@ import (
 // ']'). A key given twice in one object reads the last, as encoding/json
 // does. A path the payload lacks contributes nothing (a Tasmota SENSOR
 // from a temperature sensor has no ENERGY); a path into the wrong kind of
-// value (a key of a number, a string where a number belongs) is
+// value (a key of a number, a boolean where a number belongs) is
 // wrong_type.
+//
+// Numbers may come as JSON strings: "1234.5" is read as 1234.5, exactly
+// as the bare number would be (go-e's API v1 quotes every number), both
+// at a json_path and as a whole plain payload; a string that is no
+// decimal number ("on", "1.234,5", "") is wrong_type, "nan" not_finite.
+// There is no switch for it: a decimal in quotes means nothing else.
 //
 // Counters stay exact: the number's literal goes to parseCounter, and a
 // scale that is a power of ten shifts the literal's decimal point. Any
@@ -431,8 +437,8 @@ func (c *genericChange) hasValue() bool {
 }
 
 func (g *generic) Decode(topic string, payload []byte) ([]Update, error) {
-	if len(payload) > maxPayload {
-		return nil, decodeErr(gridmint.ReasonMalformed, "", "payload of %d bytes exceeds %d", len(payload), maxPayload)
+	if len(payload) > MaxPayload {
+		return nil, decodeErr(gridmint.ReasonMalformed, "", "payload of %d bytes exceeds %d", len(payload), MaxPayload)
 	}
 	// First every matching mapping's value, then the merge: a message with
 	// one bad value changes nothing.
@@ -555,12 +561,9 @@ func (g *generic) apply(m *genericMapping, c *genericChange, value []byte) *Deco
 		}
 		return nil
 	}
-	lit := string(value)
-	if m.path != nil {
-		var derr *DecodeError
-		if lit, derr = genericNumberLiteral(value); derr != nil {
-			return derr
-		}
+	lit, derr := genericNumberLiteral(value, m.path != nil)
+	if derr != nil {
+		return derr
 	}
 	switch m.field {
 	case genericPower:
@@ -660,9 +663,16 @@ func genericDigits(s string) bool {
 	return true
 }
 
-// genericNumberLiteral returns the literal of a JSON number value.
-func genericNumberLiteral(v []byte) (string, *DecodeError) {
+// genericNumberLiteral returns the decimal literal of a value: a JSON
+// number's, or a JSON string's that holds a decimal number ("1234.5", as
+// go-e's API v1 sends every number), so that counters stay exact. A plain
+// payload (isJSON false) is its own literal unless it is such a string.
+func genericNumberLiteral(v []byte, isJSON bool) (string, *DecodeError) {
 	switch {
+	case len(v) > 0 && v[0] == '"':
+		return genericNumericString(v)
+	case !isJSON:
+		return string(v), nil
 	case len(v) == 0:
 		return "", &DecodeError{Reason: gridmint.ReasonWrongType, Detail: "no value"}
 	case string(v) == "null":
@@ -671,6 +681,23 @@ func genericNumberLiteral(v []byte) (string, *DecodeError) {
 		return string(v), nil
 	}
 	return "", &DecodeError{Reason: gridmint.ReasonWrongType, Detail: fmt.Sprintf("%s is not a number", truncate(v))}
+}
+
+// genericNumericString returns the content of the JSON string v when it is
+// a decimal number as parseDecimal reads it; "nan" and "inf" are
+// not_finite, anything else wrong_type.
+func genericNumericString(v []byte) (string, *DecodeError) {
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", &DecodeError{Reason: gridmint.ReasonMalformed, Detail: fmt.Sprintf("string %s: %v", truncate(v), err)}
+	}
+	if _, derr := parseDecimal(s); derr != nil {
+		if derr.Reason == gridmint.ReasonMalformed {
+			return "", &DecodeError{Reason: gridmint.ReasonWrongType, Detail: fmt.Sprintf("string %s is not a decimal number", truncate(v))}
+		}
+		return "", derr
+	}
+	return s, nil
 }
 
 // genericOnlineText returns the text an online value is compared with: the

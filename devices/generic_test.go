@@ -90,6 +90,82 @@ func TestGenericMatchesTheTasmotaAdapter(t *testing.T) {
 	}
 }
 
+// genericGoEV1 reads a go-eCharger's API v1 status with mappings alone:
+// nrg[11] is 0.01 kW, eto a string in 0.1 kWh (README, Devices and
+// dialects).
+func genericGoEV1() AdapterConfig {
+	return AdapterConfig{Dialect: "generic", Kind: gridmint.KindEVCharger, Mappings: []Mapping{
+		{Topic: "go-eCharger/+/status", SerialLevel: 1, JSONPath: "nrg[11]", Field: "power", Unit: "kW", Scale: 0.01},
+		{Topic: "go-eCharger/+/status", SerialLevel: 1, JSONPath: "eto", Field: "energy", Unit: "kWh", Scale: 0.1},
+	}}
+}
+
+func TestGenericReadsGoEAPIv1(t *testing.T) {
+	// The mappings read exactly what the goe adapter reads.
+	for _, status := range []string{goeV1DocStatus, goeV1Charging} {
+		gu, err1 := mustAdapter(t, genericGoEV1()).Decode("go-eCharger/001680/status", []byte(status))
+		eu, err2 := mustAdapter(t, AdapterConfig{Dialect: "goe"}).Decode("go-eCharger/001680/status", []byte(status))
+		if err1 != nil || err2 != nil || len(gu) != 1 || len(eu) != 1 || gu[0].Serial != "001680" ||
+			!reflect.DeepEqual(gu[0].Measurement, eu[0].Measurement) {
+			t.Errorf("generic %s %v, goe %s %v", fmtUpdates(gu), err1, fmtUpdates(eu), err2)
+		}
+	}
+	in := newTestIngest(t, IngestConfig{Adapters: []Adapter{mustAdapter(t, genericGoEV1())}, Discover: true})
+	o := in.Process(msgsAt(t0, gV1(goeV1DocStatus), gV1(goeV1Charging)))
+	if len(o.Rejections) != 0 || len(o.Readings) != 2 || o.Readings[1].Power != 11040 || o.Readings[1].Energy != 12_100_000 ||
+		len(o.NewDevices) != 1 || o.NewDevices[0].Kind != gridmint.KindEVCharger {
+		t.Errorf("through Ingest: readings %+v, rejections %+v, devices %+v", o.Readings, o.Rejections, o.NewDevices)
+	}
+}
+
+// genericSML reads a Tasmota SML script meter (README, Devices and
+// dialects; examples/gridmint.yaml): the script names the meter (SML) and
+// its values, so the mappings use those names.
+func genericSML() AdapterConfig {
+	return AdapterConfig{Dialect: "generic", Kind: gridmint.KindMeter, Mappings: []Mapping{
+		{Topic: "tele/sml_meter/SENSOR", SerialLevel: 1, JSONPath: "SML.Total_in", Field: "energy", Unit: "kWh"},
+		{Topic: "tele/sml_meter/SENSOR", SerialLevel: 1, JSONPath: "SML.Total_out", Field: "energy_reverse", Unit: "kWh"},
+		{Topic: "tele/sml_meter/SENSOR", SerialLevel: 1, JSONPath: "SML.Power_curr", Field: "power", Unit: "W"},
+		{Topic: "tele/sml_meter/LWT", SerialLevel: 1, Field: "online", OnlineValue: "Online"},
+	}}
+}
+
+func TestGenericReadsTasmotaSML(t *testing.T) {
+	want := []Update{{Serial: "sml_meter", Measurement: genericMeas(genericW(-456), genericLifetime(12_345_678_900), genericLifetime(2_345_678_900), nil)}}
+	got, err := mustAdapter(t, genericSML()).Decode("tele/sml_meter/SENSOR", []byte(tasmotaSML))
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("SML:\n got %s %v\nwant %s", fmtUpdates(got), err, fmtUpdates(want))
+	}
+	// Names are the user's: a script that calls the meter Haus and its
+	// values E_in, E_out, P.
+	cfg := AdapterConfig{Dialect: "generic", Kind: gridmint.KindMeter, Mappings: []Mapping{
+		{Topic: "tele/+/SENSOR", SerialLevel: 1, JSONPath: "Haus.E_in", Field: "energy", Unit: "kWh"},
+		{Topic: "tele/+/SENSOR", SerialLevel: 1, JSONPath: "Haus.E_out", Field: "energy_reverse", Unit: "kWh"},
+		{Topic: "tele/+/SENSOR", SerialLevel: 1, JSONPath: "Haus.P", Field: "power", Unit: "W"},
+	}}
+	got, err = mustAdapter(t, cfg).Decode("tele/zaehler/SENSOR", []byte(`{"Time":"2024-06-01T12:00:00","Haus":{"E_in":7.5,"E_out":0.25,"P":230}}`))
+	want = []Update{{Serial: "zaehler", Measurement: genericMeas(genericW(230), genericLifetime(7_500_000), genericLifetime(250_000), nil)}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("Haus:\n got %s %v\nwant %s", fmtUpdates(got), err, fmtUpdates(want))
+	}
+	// Listed before the tasmota adapter, the generic one gets the SML
+	// meter's messages (the first adapter whose filter matches takes a
+	// message); the plugs still go to the tasmota adapter.
+	in := newTestIngest(t, IngestConfig{Discover: true, Adapters: []Adapter{mustAdapter(t, genericSML()), mustAdapter(t, AdapterConfig{Dialect: "tasmota"})}})
+	o := in.Process(msgsAt(t0, mqttMsg{"tele/sml_meter/SENSOR", tasmotaSML}, mqttMsg{"tele/sonoff_desk/SENSOR", tasmotaSonoffDesk}))
+	dialect := func(r gridmint.Reading) string { _, d, _, _ := r.Device.Parts(); return d }
+	if len(o.Rejections) != 0 || len(o.Readings) != 2 || dialect(o.Readings[0]) != "generic" || o.Readings[0].EnergyReverse != 2_345_678_900 ||
+		dialect(o.Readings[1]) != "tasmota" {
+		t.Errorf("readings %+v, rejections %+v", o.Readings, o.Rejections)
+	}
+	// Listed after it, the tasmota adapter takes the SML message and,
+	// finding no ENERGY, ignores it.
+	in = newTestIngest(t, IngestConfig{Discover: true, Adapters: []Adapter{mustAdapter(t, AdapterConfig{Dialect: "tasmota"}), mustAdapter(t, genericSML())}})
+	if o := in.Process(msgsAt(t0, mqttMsg{"tele/sml_meter/SENSOR", tasmotaSML})); len(o.Readings) != 0 || o.Ignored != 1 {
+		t.Errorf("tasmota adapter first: readings %+v, ignored %d", o.Readings, o.Ignored)
+	}
+}
+
 func TestGenericJSONPaths(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -132,6 +208,43 @@ func TestGenericJSONPaths(t *testing.T) {
 			}
 			if len(got) != 1 || !reflect.DeepEqual(got[0].Measurement, tt.want) {
 				t.Errorf("Decode(%s)\n got %s\nwant %s", tt.topic, fmtUpdates(got), fmtUpdates([]Update{{Serial: "…", Measurement: tt.want}}))
+			}
+		})
+	}
+}
+
+// TestGenericNumericStrings: a JSON string holding a decimal number is
+// read as that number, exactly, with every conversion a bare number gets.
+func TestGenericNumericStrings(t *testing.T) {
+	cfg := AdapterConfig{Dialect: "generic", Mappings: []Mapping{
+		{Topic: "j/+", SerialLevel: 1, JSONPath: "p", Field: "power", Unit: "W"},
+		{Topic: "j/+", SerialLevel: 1, JSONPath: "e", Field: "energy", Unit: "kWh"},
+		{Topic: "j/+", SerialLevel: 1, JSONPath: "eto", Field: "energy_reverse", Unit: "kWh", Scale: 0.1},
+		{Topic: "j/+", SerialLevel: 1, JSONPath: "soc", Field: "soc"},
+		{Topic: "p/+", SerialLevel: 1, Field: "energy", Unit: "Wh"},
+	}}
+	lifetime := genericLifetime
+	tests := []struct {
+		name, topic, payload string
+		want                 *Measurement
+	}{
+		{"strings", "j/d", `{"p":"456","e":"1234.567","eto":"120","soc":"55.5"}`,
+			genericMeas(genericW(456), lifetime(1_234_567_000), lifetime(12_000_000), ptr(55.5))},
+		{"the same as bare numbers", "j/d", `{"p":456,"e":1234.567,"eto":120,"soc":55.5}`,
+			genericMeas(genericW(456), lifetime(1_234_567_000), lifetime(12_000_000), ptr(55.5))},
+		// The literal goes to the exact parser; a 0.1 scale moves the
+		// decimal point, no float.
+		{"large values exactly", "j/d", `{"e":"999999.999","eto":"9999999"}`,
+			genericMeas(nil, lifetime(999_999_999_000), lifetime(999_999_900_000), nil)},
+		{"exponent and negative power", "j/d", `{"p":"-1.5e3","e":"1.5e2"}`, genericMeas(genericW(-1500), lifetime(150_000_000), nil, nil)},
+		{"escapes decoded first", "j/d", `{"e":"\u0031\u0032"}`, genericMeas(nil, lifetime(12_000_000), nil, nil)},
+		{"a quoted plain payload", "p/d", `"913.252"`, genericMeas(nil, lifetime(913_252), nil, nil)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := mustAdapter(t, cfg).Decode(tt.topic, []byte(tt.payload))
+			if err != nil || len(got) != 1 || !reflect.DeepEqual(got[0].Measurement, tt.want) {
+				t.Errorf("Decode(%s, %s) = %s, %v\nwant %s", tt.topic, tt.payload, fmtUpdates(got), err, fmtUpdates([]Update{{Serial: "d", Measurement: tt.want}}))
 			}
 		})
 	}
@@ -309,7 +422,14 @@ func TestGenericRejects(t *testing.T) {
 	}{
 		{"not JSON", "j/d", `{"ENERGY":`, gridmint.ReasonMalformed},
 		{"binary garbage", "j/d", "\x00\xff\x13", gridmint.ReasonMalformed},
-		{"a string where a number belongs", "j/d", `{"ENERGY":{"Power":"56"}}`, gridmint.ReasonWrongType},
+		{"a string that is no number where a number belongs", "j/d", `{"ENERGY":{"Power":"on"}}`, gridmint.ReasonWrongType},
+		{"a decimal comma in a string", "j/d", `{"ENERGY":{"Total":"1234,5"}}`, gridmint.ReasonWrongType},
+		{"an empty string", "j/d", `{"ENERGY":{"Total":""}}`, gridmint.ReasonWrongType},
+		{"a hex float in a string", "j/d", `{"ENERGY":{"Power":"0x1p3"}}`, gridmint.ReasonWrongType},
+		{"a string nan", "j/d", `{"ENERGY":{"Power":"nan"}}`, gridmint.ReasonNotFinite},
+		{"a string negative counter", "j/d", `{"ENERGY":{"Total":"-1"}}`, gridmint.ReasonNegative},
+		{"a string counter beyond int64", "j/d", `{"ENERGY":{"Total":"1e30"}}`, gridmint.ReasonAbsurd},
+		{"plain quoted text", "p/d/power", `"on"`, gridmint.ReasonWrongType},
 		{"a key of a number", "j/d", `{"ENERGY":5}`, gridmint.ReasonWrongType},
 		{"an object where a number belongs", "j/d", `{"ENERGY":{"Power":{}}}`, gridmint.ReasonWrongType},
 		{"a boolean where a number belongs", "j/d", `{"ENERGY":{"Total":true}}`, gridmint.ReasonWrongType},
@@ -329,7 +449,7 @@ func TestGenericRejects(t *testing.T) {
 		{"no mapping matches", "q/d", "1", gridmint.ReasonUnknownTopic},
 		{"empty serial level", "p//power", "1", gridmint.ReasonUnknownTopic},
 		{"control character in the serial", "p/a\x01b/power", "1", gridmint.ReasonUnknownTopic},
-		{"oversized", "j/d", `{"x":"` + strings.Repeat("a", maxPayload) + `"}`, gridmint.ReasonMalformed},
+		{"oversized", "j/d", `{"x":"` + strings.Repeat("a", MaxPayload) + `"}`, gridmint.ReasonMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -615,6 +735,10 @@ func FuzzGenericDecode(f *testing.F) {
 	f.Add("plug1/status/switch:0", "aenergy.by_minute[1]", []byte(genericShelly1PM))
 	f.Add("go-eCharger/000001/nrg", "[11]", []byte(genericGoeNrg))
 	f.Add("x", `a[1][0].b`, []byte(`{"a":[0,[{"b":"\u00e9"}]],"a":{"x":nan}}`))
+	f.Add("go-eCharger/001680/status", "eto", []byte(goeV1DocStatus))
+	f.Add("tele/sml_meter/SENSOR", "SML.Total_out", []byte(tasmotaSML))
+	f.Add("x", "v", []byte(`"1234.567"`))
+	f.Add("x", "v", []byte(`-12.5e-3`))
 	f.Fuzz(func(t *testing.T, topic, path string, payload []byte) {
 		// The documented configuration on any topic and payload.
 		a := mustAdapter(t, genericExample())
@@ -645,6 +769,30 @@ func FuzzGenericDecode(f *testing.F) {
 		}
 		ups, err = g.Decode("f/dev", payload)
 		checkDecoded(t, ups, err)
+
+		// A number and the same number as a JSON string read alike, at a
+		// path and as a plain payload.
+		if lit := bytes.TrimSpace(payload); len(lit) > 0 && (lit[0] == '-' || lit[0] >= '0' && lit[0] <= '9') && json.Valid(lit) {
+			quoted, _ := json.Marshal(string(lit))
+			fields := []Mapping{
+				{Topic: "n/+", SerialLevel: 1, JSONPath: "v", Field: "power", Unit: "kW", Scale: 0.01},
+				{Topic: "n/+", SerialLevel: 1, JSONPath: "v", Field: "energy", Unit: "kWh", Scale: 0.1},
+				{Topic: "n/+", SerialLevel: 1, JSONPath: "v", Field: "energy_reverse", Unit: "Wh", Scale: 3},
+				{Topic: "n/+", SerialLevel: 1, JSONPath: "v", Field: "soc"},
+				{Topic: "m/+", SerialLevel: 1, Field: "energy", Unit: "Wh"},
+			}
+			pairs := [][3]string{
+				{"n/d", `{"v":` + string(lit) + `}`, `{"v":` + string(quoted) + `}`},
+				{"m/d", string(lit), string(quoted)},
+			}
+			for _, p := range pairs {
+				bare, errBare := mustAdapter(t, AdapterConfig{Dialect: "generic", Mappings: fields}).Decode(p[0], []byte(p[1]))
+				str, errStr := mustAdapter(t, AdapterConfig{Dialect: "generic", Mappings: fields}).Decode(p[0], []byte(p[2]))
+				if reasonOfErr(errBare) != reasonOfErr(errStr) || !reflect.DeepEqual(bare, str) {
+					t.Fatalf("%s: bare %s read as %s %v, quoted %s as %s %v", p[0], p[1], fmtUpdates(bare), errBare, p[2], fmtUpdates(str), errStr)
+				}
+			}
+		}
 	})
 }
 

@@ -12,8 +12,9 @@ import (
 	"github.com/gridmint/gridmint"
 )
 
-// go-eCharger (HOME+/HOMEfix V3 and later, Gemini) with the API v2 over
-// MQTT.
+// go-eCharger: HOME+/HOMEfix V3 and later and Gemini with the API v2 over
+// MQTT, and the older HOME+ (hardware v1 and v2, firmware 030+) with the
+// API v1.
 //
 // Telemetry: one retained topic per API key, <prefix><serial>/<key>, JSON
 // payloads (numbers and booleans bare, strings quoted). The prefix is the
@@ -51,6 +52,24 @@ import (
 // schedule or PV-surplus mode. The /set and /result topics are one level deeper than the
 // telemetry subscription <prefix>+/+, so they never reach Decode; the
 // replies come through ReplySubscriptions.
+//
+// API v1 (goecharger/go-eCharger-API-v1, "go-eCharger API v1 EN.md",
+// sections 2 and 6): every 5 s one JSON object on <prefix><serial>/status
+// with every value a string ("eto":"120") except nrg, an array of bare
+// numbers (field captures agree). Used: nrg[11], total power in 0.01 kW;
+// eto, lifetime energy in 0.1 kWh (converted exactly, by moving the
+// decimal point); car, amp, alw and fwv as state. A number that comes
+// bare instead of quoted is read too. No v2 key is named status, so the
+// topic tells the two APIs apart, per charger. v1 has no last will: a
+// silent charger goes offline after the node's stale_after.
+// Commands go to <prefix><serial>/cmd/req as "<key>=<value>" and get no
+// reply; the next status shows the new value (or, refused, the old one,
+// until the command times out). Current: amx=<A> (firmware 033+: like amp,
+// not written to flash, the document's advice for frequent changes;
+// amp=<A> for older firmware, known from fwv), confirmed by a status
+// whose amp shows it. Start/stop is refused on v1: its only switch, alw,
+// has no neutral value, so releasing a stop would force charging past the
+// charger's own schedule or price logic (ast), which gridmint never does.
 
 func init() { Register("goe", newGoE) }
 
@@ -62,8 +81,15 @@ const (
 	// goeMaxValuePayload bounds a used key's payload (nrg is the longest,
 	// 16 numbers).
 	goeMaxValuePayload = 1024
-	// goeNrgPowerTotal is P_Total's index in nrg.
+	// goeNrgPowerTotal is P_Total's index in nrg (both APIs; 0.01 kW in
+	// v1, W in v2).
 	goeNrgPowerTotal = 11
+	// goeV1MaxStatus bounds a v1 status object (about 1.5 KB with every
+	// RFID card; later firmware adds keys).
+	goeV1MaxStatus = 16 << 10
+	// goeV1AmxFirmware is the first firmware documented with amx (the v1
+	// document is "valid for firmware version 033").
+	goeV1AmxFirmware = 33
 	// Values beyond any home device are refused before they are merged
 	// (the bounds of DefaultLimits).
 	goeAbsurdPower   = 1_000_000         // W
@@ -94,6 +120,10 @@ type goeCharger struct {
 	// read-only.
 	car, amp, frc, acu *int
 	alw, mcr           *bool
+	// v1 is set once the charger sent an API v1 status; fwv is its
+	// firmware's major version (0: unknown).
+	v1  bool
+	fwv int
 }
 
 func newGoE(cfg AdapterConfig) (Adapter, error) {
@@ -171,6 +201,8 @@ func (g *goe) Decode(topic string, payload []byte) ([]Update, error) {
 	}
 	switch key {
 	case "nrg", "eto", "mcc", "car", "amp", "frc", "acu", "alw", "mcr":
+	case "status":
+		return g.decodeV1(serial, payload)
 	default:
 		return nil, nil // one of the charger's many other API keys
 	}
@@ -264,6 +296,166 @@ func (g *goe) Decode(topic string, payload []byte) ([]Update, error) {
 		c.acu = n
 	}
 	return nil, nil
+}
+
+// goeV1Status holds the keys gridmint uses of an API v1 status object.
+type goeV1Status struct {
+	Nrg []json.RawMessage `json:"nrg"`
+	Eto json.RawMessage   `json:"eto"`
+	Car json.RawMessage   `json:"car"`
+	Amp json.RawMessage   `json:"amp"`
+	Alw json.RawMessage   `json:"alw"`
+	Fwv json.RawMessage   `json:"fwv"`
+}
+
+// decodeV1 reads an API v1 status: the charger's whole state, so a value
+// it lacks is unknown. A bad value refuses the whole status and changes
+// nothing.
+func (g *goe) decodeV1(serial string, payload []byte) ([]Update, error) {
+	if len(payload) > goeV1MaxStatus {
+		return nil, decodeErr(gridmint.ReasonMalformed, serial, "status: payload of %d bytes exceeds %d", len(payload), goeV1MaxStatus)
+	}
+	raw := bytes.TrimSpace(payload)
+	if len(raw) == 0 {
+		return nil, nil // a zero-byte retained message deletes the topic
+	}
+	if raw[0] != '{' {
+		if json.Valid(raw) {
+			return nil, decodeErr(gridmint.ReasonWrongType, serial, "status %s is not the API v1 status object", truncate(raw))
+		}
+		return nil, decodeErr(gridmint.ReasonMalformed, serial, "status: %q is not JSON", truncate(raw))
+	}
+	var st goeV1Status
+	if err := decodeJSON(raw, &st); err != nil {
+		de, _ := err.(*DecodeError)
+		if de == nil {
+			de = &DecodeError{Reason: gridmint.ReasonMalformed, Detail: err.Error()}
+		}
+		return nil, decodeErr(de.Reason, serial, "status: %s", de.Detail)
+	}
+	var (
+		power    *gridmint.W
+		eto      *gridmint.MWh
+		car, amp *int
+		alw      *bool
+	)
+	if st.Nrg != nil {
+		if len(st.Nrg) <= goeNrgPowerTotal {
+			return nil, decodeErr(gridmint.ReasonWrongType, serial, "status.nrg: %d elements, want 16 (total power is [%d])", len(st.Nrg), goeNrgPowerTotal)
+		}
+		lit, derr := goeV1Number(st.Nrg[goeNrgPowerTotal])
+		if derr != nil {
+			return nil, decodeErr(derr.Reason, serial, "status.nrg[%d]: %s", goeNrgPowerTotal, derr.Detail)
+		}
+		p, derr := parsePower(lit)
+		if derr == nil {
+			p *= 10 // 0.01 kW
+			if math.Abs(float64(p)) > goeAbsurdPower {
+				derr = &DecodeError{Reason: gridmint.ReasonAbsurd, Detail: fmt.Sprintf("%s × 0.01 kW", truncate([]byte(lit)))}
+			}
+		}
+		if derr != nil {
+			return nil, decodeErr(derr.Reason, serial, "status.nrg[%d]: %s", goeNrgPowerTotal, derr.Detail)
+		}
+		power = &p
+	}
+	if st.Eto != nil {
+		e, derr := goeV1Eto(st.Eto)
+		if derr != nil {
+			return nil, decodeErr(derr.Reason, serial, "status.eto: %s", derr.Detail)
+		}
+		eto = &e
+	}
+	for _, f := range []struct {
+		key string
+		raw json.RawMessage
+		dst **int
+	}{{"car", st.Car, &car}, {"amp", st.Amp, &amp}} {
+		if f.raw == nil {
+			continue
+		}
+		lit, derr := goeV1Number(f.raw)
+		if derr == nil {
+			var n int
+			if n, derr = goeUint8([]byte(lit)); derr == nil {
+				*f.dst = &n
+			}
+		}
+		if derr != nil {
+			return nil, decodeErr(derr.Reason, serial, "status.%s: %s", f.key, derr.Detail)
+		}
+	}
+	if st.Alw != nil {
+		lit, derr := goeV1Number(st.Alw)
+		if derr == nil && lit != "0" && lit != "1" {
+			derr = &DecodeError{Reason: gridmint.ReasonWrongType, Detail: fmt.Sprintf("%s, want 0 or 1", truncate(st.Alw))}
+		}
+		if derr != nil {
+			return nil, decodeErr(derr.Reason, serial, "status.alw: %s", derr.Detail)
+		}
+		alw = ptr(lit == "1")
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c, err := g.charger(serial)
+	if err != nil {
+		return nil, err
+	}
+	c.v1, c.fwv = true, goeV1Firmware(st.Fwv)
+	c.power, c.eto, c.car, c.amp, c.alw = power, eto, car, amp, alw
+	return c.measurement(serial), nil
+}
+
+// goeV1Number returns the decimal literal of a v1 value: a string holding
+// a number, as the charger sends it, or a bare number.
+func goeV1Number(raw json.RawMessage) (string, *DecodeError) {
+	raw = bytes.TrimSpace(raw)
+	lit, derr := genericNumberLiteral(raw, true)
+	if derr != nil {
+		return "", derr
+	}
+	if _, derr := parseDecimal(lit); derr != nil {
+		return "", derr
+	}
+	return lit, nil
+}
+
+// goeV1Eto reads eto, 0.1 kWh, exactly: the decimal point moves one place.
+func goeV1Eto(raw json.RawMessage) (gridmint.MWh, *DecodeError) {
+	lit, derr := goeV1Number(raw)
+	if derr != nil {
+		return 0, derr
+	}
+	if shifted, ok := genericShiftDecimal(lit, -1); ok {
+		lit = shifted
+	} else if f, derr := parseDecimal(lit); derr == nil {
+		lit = strconv.FormatFloat(f/10, 'f', -1, 64) // an exponent form
+	}
+	e, derr := parseCounter(lit, gridmint.UnitKWh)
+	switch {
+	case derr != nil:
+		return 0, derr
+	case e < 0:
+		return 0, &DecodeError{Reason: gridmint.ReasonNegative, Detail: fmt.Sprintf("%s × 0.1 kWh", truncate(raw))}
+	case e > goeAbsurdCounter:
+		return 0, &DecodeError{Reason: gridmint.ReasonAbsurd, Detail: fmt.Sprintf("%s × 0.1 kWh beyond 1 GWh", truncate(raw))}
+	}
+	return e, nil
+}
+
+// goeV1Firmware returns the major version of a v1 fwv ("020-rc1", "033",
+// "040.0"), 0 when it has none.
+func goeV1Firmware(raw json.RawMessage) int {
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return 0
+	}
+	end := 0
+	for end < len(s) && end < 6 && s[end] >= '0' && s[end] <= '9' {
+		end++
+	}
+	n, _ := strconv.Atoi(s[:end])
+	return n
 }
 
 // charger returns serial's state, creating it; g.mu is held.
@@ -361,17 +553,22 @@ func goeUint8(raw []byte) (int, *DecodeError) {
 }
 
 // writable refuses a command the charger is known to refuse: MQTT
-// read-only (mcr), the default since firmware 051.5.
-func (g *goe) writable(serial string) error {
+// read-only (mcr), the default since firmware 051.5. It returns what is
+// known of the charger's API: v1 and its firmware's major version.
+func (g *goe) writable(serial string) (v1 bool, fwv int, err error) {
 	if err := g.CheckSerial(serial); err != nil {
-		return err
+		return false, 0, err
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if c := g.chargers[serial]; c != nil && c.mcr != nil && *c.mcr {
-		return gridmint.Errorf(gridmint.EUnavailable, "goe %s: the charger refuses writes over MQTT (mcr is true); allow them in the go-e app (Internet → Advanced settings → MQTT)", serial)
+	c := g.chargers[serial]
+	if c == nil {
+		return false, 0, nil
 	}
-	return nil
+	if c.mcr != nil && *c.mcr {
+		return false, 0, gridmint.Errorf(gridmint.EUnavailable, "goe %s: the charger refuses writes over MQTT (mcr is true); allow them in the go-e app (Internet → Advanced settings → MQTT)", serial)
+	}
+	return c.v1, c.fwv, nil
 }
 
 // setCommand writes value to key and waits for the charger's result.
@@ -397,20 +594,58 @@ func (g *goe) setCommand(serial, key, value string) Command {
 // CurrentCommand implements ChargeController: amp/set with whole amperes.
 // 0 A does not stop a go-e (use EnableCommand), so it is refused.
 func (g *goe) CurrentCommand(serial string, amps float64) (Command, error) {
-	if err := g.writable(serial); err != nil {
+	v1, fwv, err := g.writable(serial)
+	if err != nil {
 		return Command{}, err
 	}
 	if amps != math.Trunc(amps) || amps < goeMinAmps || amps > goeMaxAmps {
 		return Command{}, gridmint.Errorf(gridmint.EInvalid, "goe %s: charge current %v A: want whole amperes from %d to %d (stop with charge_enable 0)", serial, amps, goeMinAmps, goeMaxAmps)
 	}
+	if v1 {
+		return g.v1CurrentCommand(serial, int(amps), fwv), nil
+	}
 	return g.setCommand(serial, "amp", strconv.Itoa(int(amps))), nil
+}
+
+// v1CurrentCommand is API v1's current: cmd/req "amx=<A>" (amp before
+// firmware 033), confirmed by the next status that shows amp at <A>.
+func (g *goe) v1CurrentCommand(serial string, amps, fwv int) Command {
+	key := "amx"
+	if fwv > 0 && fwv < goeV1AmxFirmware {
+		key = "amp"
+	}
+	want := strconv.Itoa(amps)
+	return Command{
+		Topic:   g.prefix + serial + "/cmd/req",
+		Payload: []byte(key + "=" + want),
+		QoS:     1,
+		Confirm: &Confirmation{
+			Filter: g.prefix + serial + "/status",
+			Match: func(_ string, payload []byte) (bool, error) {
+				var st struct {
+					Amp json.RawMessage `json:"amp"`
+				}
+				if len(payload) > goeV1MaxStatus || json.Unmarshal(payload, &st) != nil || st.Amp == nil {
+					return false, nil
+				}
+				lit, derr := goeV1Number(st.Amp)
+				// v1 has no reply: a status with another amp may predate the
+				// command, so only the expiry tells a refusal.
+				return derr == nil && lit == want, nil
+			},
+		},
+	}
 }
 
 // EnableCommand implements ChargeController: frc/set 0 (release) or 1
 // (stop now).
 func (g *goe) EnableCommand(serial string, on bool) (Command, error) {
-	if err := g.writable(serial); err != nil {
+	v1, _, err := g.writable(serial)
+	if err != nil {
 		return Command{}, err
+	}
+	if v1 {
+		return Command{}, gridmint.Errorf(gridmint.EInvalid, "goe %s speaks the API v1, whose only start/stop switch (alw) has no neutral value: releasing a stop would force charging past the charger's own schedule, so gridmint does not start or stop v1 chargers; lower the current with charge_current instead", serial)
 	}
 	// Allowing releases the stop (frc 0, neutral) instead of forcing a
 	// charge (2): neutral leaves the charger's own logic and current in

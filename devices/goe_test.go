@@ -31,6 +31,24 @@ const (
 	goeResultWrongType   = "value must be string 0"                 // fna/result after fna/set 0
 )
 
+// API v1 status objects (goecharger/go-eCharger-API-v1, "go-eCharger API
+// v1 EN.md" @ 83eb58642b4a7f8ffe44b4487adc4695853a9c3d; the repository
+// states no licence, quoted as the vendor's interface example).
+const (
+	// goeV1DocStatus is section 2's example, its line breaks removed: an
+	// idle charger, firmware 020-rc1, eto 12.0 kWh, nrg[11] 0.
+	goeV1DocStatus = `{"version":"B","rbc":"251","rbt":"2208867","car":"1","amp":"10","err":"0","ast":"0","alw":"1","stp":"0","cbl":"0","pha":"8","tmp":"30","dws":"0","dwo":"0","adi":"1","uby":"0","eto":"120","wst":"3","nrg":[2,0,0,235,0,0,0,0,0,0,0,0,0,0,0,0],"fwv":"020-rc1","sse":"000000","wss":"goe","wke":"","wen":"1","tof":"101","tds":"1","lbr":"255","aho":"2","afi":"8","ama":"32","al1":"11","al2":"12","al3":"15","al4":"24","al5":"31","cid":"255","cch":"65535","cfi":"65280","lse":"0","ust":"0","wak":"","r1x":"2","dto":"0","nmo":"0","eca":"0","ecr":"0","ecd":"0","ec4":"0","ec5":"0","ec6":"0","ec7":"0","ec8":"0","ec9":"0","ec1":"0","rca":"","rcr":"","rcd":"","rc4":"","rc5":"","rc6":"","rc7":"","rc8":"","rc9":"","rc1":"","rna":"","rnm":"","rne":"","rn4":"","rn5":"","rn6":"","rn7":"","rn8":"","rn9":"","rn1":""}`
+	// goeV1Charging is constructed in the document's units: the same
+	// charger charging at 11.04 kW (nrg[11] 1104 × 0.01 kW; 3 × 3.7 kW in
+	// nrg[7..9] × 0.1 kW), eto 12.1 kWh, amp 16, firmware 040.0 (as in
+	// field captures).
+	goeV1Charging = `{"version":"B","tme":"1404211010","rbc":"14","rbt":"1530411415","car":"2","amp":"16","err":"0","ast":"0","alw":"1","stp":"0","cbl":"20","pha":"63","tmp":"24","dws":"684373","dwo":"0","adi":"0","uby":"0","eto":"121","wst":"3","nrg":[230,231,229,1,160,161,159,37,37,37,0,1104,99,99,99,0],"fwv":"040.0","sse":"001680","amx":"16","ama":"32","mcc":"1"}`
+	goeV1Serial   = "001680"
+)
+
+// gV1 is a v1 status message for charger goeV1Serial.
+func gV1(payload string) mqttMsg { return mqttMsg{"go-eCharger/" + goeV1Serial + "/status", payload} }
+
 // gM is a message under the default prefix for charger goeSerial.
 func gM(key, payload string) mqttMsg { return mqttMsg{"go-eCharger/" + goeSerial + "/" + key, payload} }
 
@@ -88,6 +106,138 @@ func TestGoEDecode(t *testing.T) {
 				t.Errorf("\n got %s\nwant %s", fmtUpdates(got), fmtUpdates(tt.want))
 			}
 		})
+	}
+}
+
+func TestGoEV1Decode(t *testing.T) {
+	eto := func(wh int64) *int64 { return &wh }
+	tests := []struct {
+		name string
+		msgs []mqttMsg
+		want []Update
+	}{
+		{"the document's example: idle, eto 120 × 0.1 kWh", []mqttMsg{gV1(goeV1DocStatus)},
+			[]Update{{Serial: goeV1Serial, Measurement: gMeas(vW(0), eto(12_000))}}},
+		{"charging: nrg[11] 1104 × 0.01 kW", []mqttMsg{gV1(goeV1Charging)},
+			[]Update{{Serial: goeV1Serial, Measurement: gMeas(vW(11040), eto(12_100))}}},
+		{"bare numbers read alike", []mqttMsg{gV1(`{"car":2,"amp":16,"alw":1,"eto":4900,"nrg":[0,0,0,0,0,0,0,0,0,0,0,1104,0,0,0,0]}`)},
+			[]Update{{Serial: goeV1Serial, Measurement: gMeas(vW(11040), eto(490_000))}}},
+		{"numbers in nrg quoted too", []mqttMsg{gV1(`{"eto":"1","nrg":["0","0","0","0","0","0","0","0","0","0","0","2.5","0","0","0","0"]}`)},
+			[]Update{{Serial: goeV1Serial, Measurement: gMeas(vW(25), eto(100))}}},
+		{"eto exactly, however large", []mqttMsg{gV1(`{"eto":"9999999"}`)},
+			[]Update{{Serial: goeV1Serial, Measurement: gMeas(nil, eto(999_999_900))}}},
+		{"a status without nrg or eto", []mqttMsg{gV1(`{"version":"B","car":"1"}`)}, nil},
+		{"a cleared retained status", []mqttMsg{gV1("")}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := gAdapter(t)
+			var got []Update
+			for _, m := range tt.msgs {
+				ups, err := a.Decode(m.topic, []byte(m.payload))
+				if err != nil {
+					t.Fatalf("Decode(%s): %v", m.topic, err)
+				}
+				got = append(got, ups...)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("\n got %s\nwant %s", fmtUpdates(got), fmtUpdates(tt.want))
+			}
+		})
+	}
+}
+
+func TestGoEV1Rejects(t *testing.T) {
+	nrg := func(p string) string { return `{"nrg":[0,0,0,0,0,0,0,0,0,0,0,` + p + `,0,0,0,0]}` }
+	tests := []struct {
+		name, payload string
+		want          gridmint.Reason
+	}{
+		{"not JSON", `{"eto":"1"`, gridmint.ReasonMalformed},
+		{"binary garbage", "\x00\xff", gridmint.ReasonMalformed},
+		{"an array", `[1,2]`, gridmint.ReasonWrongType},
+		{"a number", `5`, gridmint.ReasonWrongType},
+		{"eto not a number", `{"eto":"abc"}`, gridmint.ReasonWrongType},
+		{"eto a boolean", `{"eto":true}`, gridmint.ReasonWrongType},
+		{"eto negative", `{"eto":"-5"}`, gridmint.ReasonNegative},
+		{"eto beyond 1 GWh", `{"eto":"10000001"}`, gridmint.ReasonAbsurd},
+		{"eto nan", `{"eto":"nan"}`, gridmint.ReasonNotFinite},
+		{"nrg not an array", `{"nrg":"1104"}`, gridmint.ReasonWrongType},
+		{"nrg too short", `{"nrg":[0,0,0,0,0,0,0,0,0,0,0]}`, gridmint.ReasonWrongType},
+		{"total power not a number", nrg(`"x"`), gridmint.ReasonWrongType},
+		{"total power null", nrg(`null`), gridmint.ReasonNotFinite},
+		{"total power absurd", nrg(`"200000"`), gridmint.ReasonAbsurd},
+		{"alw 2", `{"alw":"2"}`, gridmint.ReasonWrongType},
+		{"car beyond uint8", `{"car":"300"}`, gridmint.ReasonWrongType},
+		{"amp a fraction", `{"amp":"16.5"}`, gridmint.ReasonWrongType},
+		{"oversized", `{"x":"` + strings.Repeat("a", goeV1MaxStatus) + `"}`, gridmint.ReasonMalformed},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := gV1(tt.payload)
+			ups, err := gAdapter(t).Decode(m.topic, []byte(m.payload))
+			var de *DecodeError
+			if !errors.As(err, &de) || de.Reason != tt.want || de.Serial != goeV1Serial {
+				t.Errorf("Decode(%s) = %s, %v; want %s for %s", truncate([]byte(tt.payload)), fmtUpdates(ups), err, tt.want, goeV1Serial)
+			}
+		})
+	}
+	// A refused status changes nothing: the charger is not taken for v1.
+	a := gAdapter(t)
+	if _, err := a.Decode(gV1(`{"eto":"-5"}`).topic, []byte(`{"eto":"-5"}`)); err == nil {
+		t.Fatal("negative eto accepted")
+	}
+	if c, err := a.(ChargeController).CurrentCommand(goeV1Serial, 16); err != nil || !strings.HasSuffix(c.Topic, "/amp/set") {
+		t.Errorf("after a refused status: %s, %v; want the v2 command", c.Topic, err)
+	}
+}
+
+func TestGoEV1Commands(t *testing.T) {
+	a := gAdapter(t)
+	cc := a.(ChargeController)
+	decodeAll(t, a, []mqttMsg{gV1(goeV1Charging)})
+	c, err := cc.CurrentCommand(goeV1Serial, 10)
+	if err != nil || c.Topic != "go-eCharger/001680/cmd/req" || string(c.Payload) != "amx=10" || c.QoS > 1 {
+		t.Fatalf("CurrentCommand = %s %q QoS %d, %v; want go-eCharger/001680/cmd/req amx=10", c.Topic, c.Payload, c.QoS, err)
+	}
+	if c.Confirm.Filter != "go-eCharger/001680/status" || !covered(a, c.Confirm.Filter) {
+		t.Errorf("confirmation filter %s, want the charger's status topic", c.Confirm.Filter)
+	}
+	status := func(amp string) []byte {
+		return []byte(strings.Replace(goeV1Charging, `"amp":"16"`, `"amp":`+amp, 1))
+	}
+	for _, tt := range []struct {
+		payload []byte
+		done    bool
+	}{
+		{status(`"10"`), true},
+		{status(`10`), true},
+		{status(`"16"`), false}, // not yet, or refused: the expiry tells
+		{[]byte(`{"car":"2"}`), false},
+		{[]byte(`not json`), false},
+	} {
+		if done, err := c.Confirm.Match(c.Confirm.Filter, tt.payload); done != tt.done || err != nil {
+			t.Errorf("Match(%s) = %v, %v; want %v", truncate(tt.payload), done, err, tt.done)
+		}
+	}
+	// Firmware before 033 has no amx: amp, written to flash.
+	old := gAdapter(t)
+	decodeAll(t, old, []mqttMsg{gV1(goeV1DocStatus)})
+	if c, err := old.(ChargeController).CurrentCommand(goeV1Serial, 16); err != nil || string(c.Payload) != "amp=16" {
+		t.Errorf("firmware 020: %q, %v; want amp=16", c.Payload, err)
+	}
+	// Start/stop is refused on v1; current limits are the v2 ones.
+	for _, on := range []bool{true, false} {
+		if _, err := cc.EnableCommand(goeV1Serial, on); gridmint.ErrorCode(err) != gridmint.EInvalid || !strings.Contains(err.Error(), "API v1") {
+			t.Errorf("EnableCommand(%v) on v1: %v, want invalid naming API v1", on, err)
+		}
+	}
+	if _, err := cc.CurrentCommand(goeV1Serial, 5); gridmint.ErrorCode(err) != gridmint.EInvalid {
+		t.Errorf("5 A on v1: %v, want invalid", err)
+	}
+	// Another charger on the same prefix still speaks v2.
+	if c, err := cc.CurrentCommand(goeSerial, 16); err != nil || c.Topic != "go-eCharger/00000001/amp/set" {
+		t.Errorf("a v2 charger: %s, %v", c.Topic, err)
 	}
 }
 
@@ -323,6 +473,10 @@ func init() {
 					{Serial: goeSerial, Measurement: gMeas(nil, &eto)},
 					{Serial: goeSerial, Measurement: gMeas(vW(11040), &eto)},
 				}},
+				{"API v1: the document's status, then charging (constructed)", []mqttMsg{gV1(goeV1DocStatus), gV1(goeV1Charging)}, []Update{
+					{Serial: goeV1Serial, Measurement: gMeas(vW(0), ptr(int64(12_000)))},
+					{Serial: goeV1Serial, Measurement: gMeas(vW(11040), ptr(int64(12_100)))},
+				}},
 			},
 			offline:       []mqttMsg{{"go-eCharger/00000001/mcc", "true"}, {"go-eCharger/00000001/mcc", "false"}},
 			offlineSerial: goeSerial,
@@ -341,6 +495,15 @@ func init() {
 					refuse:  gM("frc/result", goeResultWrongType),
 					other:   gM("amp/result", goeResultSuccess),
 				},
+				{
+					// API v1 (section 6: go-eCharger/<serial>/cmd/req), told
+					// by the charger's status.
+					serial: goeV1Serial, setpoint: gridmint.Setpoint{Kind: gridmint.SetpointChargeCurrent, Value: 10, Origin: gridmint.OriginMarket},
+					prime:     []mqttMsg{gV1(goeV1Charging)},
+					wantTopic: "go-eCharger/001680/cmd/req", wantPayload: "amx=10",
+					confirm: gV1(strings.Replace(goeV1Charging, `"amp":"16"`, `"amp":"10"`, 1)),
+					other:   gV1(goeV1Charging),
+				},
 			},
 		}
 	})
@@ -350,6 +513,7 @@ func FuzzGoEDecode(f *testing.F) {
 	for _, m := range []mqttMsg{
 		gM("nrg", goeNrgCharging), gM("nrg", goeNrgIdle), gM("eto", "123456"), gM("mcc", "false"), gM("car", "null"),
 		gM("alw", "true"), gM("fwv", `"35.6-1-ga0d44e5"`), gM("amp/result", goeResultInvalidJSON), gM("nrg", "[nan]"),
+		gM("status", goeV1DocStatus), gM("status", goeV1Charging), gM("status", `{"eto":4900,"nrg":[0,0,0,0,0,0,0,0,0,0,0,"1e3"]}`),
 	} {
 		f.Add(strings.TrimPrefix(m.topic, "go-eCharger/"), []byte(m.payload))
 	}

@@ -20,8 +20,6 @@ import (
 // is garbage or an attack.
 const MaxPayload = 64 << 10
 
-const maxPayload = MaxPayload
-
 // decodeJSON unmarshals a vendor payload into v and classifies failures:
 // a syntax error is ReasonMalformed, a field of the wrong type
 // ReasonWrongType. Firmware (Tasmota among them) prints a failed float as
@@ -29,8 +27,8 @@ const maxPayload = MaxPayload
 // the rest of the message survives and the field itself is caught as
 // ReasonNotFinite by the caller.
 func decodeJSON(payload []byte, v any) error {
-	if len(payload) > maxPayload {
-		return decodeErr(gridmint.ReasonMalformed, "", "payload of %d bytes exceeds %d", len(payload), maxPayload)
+	if len(payload) > MaxPayload {
+		return decodeErr(gridmint.ReasonMalformed, "", "payload of %d bytes exceeds %d", len(payload), MaxPayload)
 	}
 	err := json.Unmarshal(payload, v)
 	var syn *json.SyntaxError

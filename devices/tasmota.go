@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -24,6 +25,33 @@ import (
 // SetOption52 adds one; a Time that does not parse is ignored, not the
 // energy. Availability: tele/<topic>/LWT, "Online" / "Offline".
 // Control: cmnd/<topic>/POWER[<n>] ON|OFF.
+//
+// Export: meters that measure both directions add ExportActive, the
+// exported energy in kWh, read as the Reverse counter (arendst/Tasmota
+// tasmota_xdrv_driver/xdrv_03_energy.ino and xdrv_03_esp32_energy.ino,
+// EnergyShow). It is per phase whatever SetOption129 says: a scalar for
+// one phase, an array otherwise, except that the ESP32 driver prints
+// phase 1's alone when phases 2 and 3 are not both known. So with one
+// Total the phases' exports are summed, exactly, into the device's
+// Reverse; with one Total per channel each channel gets its own, and a
+// lone scalar is channel 1's. TodaySumImport, TodaySumExport and the
+// tariff arrays (TotalTariff, ExportTariff) are known and not used.
+//
+// Pitfall: the drivers that integrate power themselves on chips that see
+// both directions (ADE7953 in the Shelly EM and 2.5, ADE7880 in the
+// Shelly 3EM and Pro 3EM) add exported energy negatively to Total, so
+// their Total is import minus export and falls while exporting
+// (EnergyUpdateToday; arendst/Tasmota#17178); meters read over Modbus
+// (SDM630, SDM72, ...) report import there. The payload does not say
+// which, so Total is taken as it comes: the normaliser holds its falls
+// as resets and credits only its growth, which on those chips is import
+// net of the export at the same time.
+//
+// SML and other script meters (a smart meter's optical port read by
+// Tasmota's scripter: {"SML":{"Total_in":..,"Total_out":..,
+// "Power_curr":..}}, names from the user's script) have no ENERGY object:
+// this adapter ignores them, the generic dialect reads them with one
+// mapping per value (README, Devices and dialects).
 //
 // The topic layout follows the device's FullTopic, "%prefix%/%topic%/" by
 // default; users reorder it, so it is configurable (BaseTopic).
@@ -212,10 +240,18 @@ func (t *tasmota) decodeSensor(device string, payload []byte) ([]Update, error) 
 		}
 	}
 	if len(totals) == 1 && len(powers) > 1 {
-		return t.summedChannels(device, src, totals[0], powers)
+		exports, xerr := tasmotaExports(msg.ENERGY, 1)
+		if xerr != nil {
+			return nil, decodeErr(xerr.Reason, device, "ENERGY.%s", xerr.Detail)
+		}
+		return t.summedChannels(device, src, totals[0], powers, exports)
 	}
 	if len(powers) != len(totals) {
 		return nil, decodeErr(gridmint.ReasonWrongType, device, "ENERGY has %d Total channels but %d Power channels", len(totals), len(powers))
+	}
+	exports, xerr := tasmotaExports(msg.ENERGY, len(totals))
+	if xerr != nil {
+		return nil, decodeErr(xerr.Reason, device, "ENERGY.%s", xerr.Detail)
 	}
 	ups := make([]Update, len(totals))
 	for i := range totals {
@@ -235,15 +271,58 @@ func (t *tasmota) decodeSensor(device string, payload []byte) ([]Update, error) 
 			SourceTime: src,
 			Power:      &p,
 			Forward:    &Counter{Value: counter, Kind: gridmint.CounterLifetime},
+			Reverse:    exports[i],
 		}}
 	}
 	t.rememberChannels(device, len(totals))
 	return ups, nil
 }
 
+// tasmotaExports reads ExportActive (kWh, per phase) for a device whose
+// Total has channels entries: one lifetime counter per channel, nil where
+// there is none. With one Total the phases are summed; with one Total per
+// channel a scalar is channel 1's (the ESP32 driver prints phase 1 alone
+// when phases 2 and 3 are not both known).
+func tasmotaExports(energy map[string]json.RawMessage, channels int) ([]*Counter, *DecodeError) {
+	out := make([]*Counter, channels)
+	lits, derr := numbersField(energy, "ExportActive", false)
+	if derr != nil || lits == nil {
+		return out, derr
+	}
+	vals := make([]gridmint.MWh, len(lits))
+	for i, lit := range lits {
+		e, cerr := parseCounter(string(lit), gridmint.UnitKWh)
+		if cerr == nil && e < 0 {
+			cerr = &DecodeError{Reason: gridmint.ReasonNegative, Detail: "counter " + string(lit)}
+		}
+		if cerr != nil {
+			return nil, &DecodeError{Reason: cerr.Reason, Detail: fmt.Sprintf("ExportActive[%d]: %s", i, cerr.Detail)}
+		}
+		vals[i] = e
+	}
+	switch {
+	case channels == 1:
+		var sum gridmint.MWh
+		for _, v := range vals {
+			if sum > math.MaxInt64-v {
+				return nil, &DecodeError{Reason: gridmint.ReasonAbsurd, Detail: "ExportActive: the phases' sum overflows"}
+			}
+			sum += v
+		}
+		out[0] = &Counter{Value: sum, Kind: gridmint.CounterLifetime}
+	case len(vals) == channels || len(vals) == 1:
+		for i, v := range vals {
+			out[i] = &Counter{Value: v, Kind: gridmint.CounterLifetime}
+		}
+	default:
+		return nil, &DecodeError{Reason: gridmint.ReasonWrongType, Detail: fmt.Sprintf("ExportActive has %d phases but Total %d channels", len(vals), channels)}
+	}
+	return out, nil
+}
+
 // summedChannels is a multi-channel device reporting one Total: one
 // device, power summed over the channels.
-func (t *tasmota) summedChannels(device string, src time.Time, total json.Number, powers []json.Number) ([]Update, error) {
+func (t *tasmota) summedChannels(device string, src time.Time, total json.Number, powers []json.Number, exports []*Counter) ([]Update, error) {
 	counter, derr := parseCounter(string(total), gridmint.UnitKWh)
 	if derr != nil {
 		return nil, decodeErr(derr.Reason, device, "ENERGY.Total: %s", derr.Detail)
@@ -258,7 +337,7 @@ func (t *tasmota) summedChannels(device string, src time.Time, total json.Number
 	}
 	t.rememberChannels(device, 1)
 	return []Update{{Serial: device, Measurement: &Measurement{
-		SourceTime: src, Power: &sum, Forward: &Counter{Value: counter, Kind: gridmint.CounterLifetime},
+		SourceTime: src, Power: &sum, Forward: &Counter{Value: counter, Kind: gridmint.CounterLifetime}, Reverse: exports[0],
 	}}}, nil
 }
 

@@ -10,8 +10,8 @@ import (
 	"github.com/gridmint/gridmint"
 )
 
-// AhoyDTU as the firmware does it (lumapu/ahoy User_Manual.md and
-// src/publisher/pubMqtt.h; shared/payloads/ahoydtu.md):
+// AhoyDTU 0.8.156 as the firmware does it (lumapu/ahoy User_Manual.md and
+// src/publisher/pubMqtt.h, pubMqttIvData.h; shared/payloads/ahoydtu.md):
 //
 //   - Base topic <TOPIC> ("inverter"), one level. Telemetry names the
 //     inverter by NAME, control by its index on the setup page (0, 1, ...
@@ -29,22 +29,29 @@ import (
 //     prints 1234.57). Only the yields are retained, and ch0's yields are
 //     sent only while the inverter produces. Units: V, A, W, var, Hz, PF
 //     0..1, °C, YieldDay Wh, YieldTotal kWh, Efficiency, PowerLimit and
-//     Irradiation %.
-//   - <name>/available (0 unreachable, 1 reachable idle, 2 producing) and
-//     <TOPIC>/status (0 no inverter, 1 some, 2 all reachable) when they
-//     change (and after a reconnect), retained; total/P_AC, YieldTotal,
-//     YieldDay, P_DC (retained) while all inverters are reachable;
-//     uptime (s, not retained); comm_start and comm_stop (unix s of the
+//     Irradiation %. After each poll's values, <name>/radio_stat (JSON
+//     radio statistics, not retained).
+//   - <name>/available, the firmware's InverterStatus (src/hm/
+//     hmInverter.h): 1 reachable and idle, 2 producing, 3 reachable after
+//     producing but at 0 W, and once unreachable the last status for 5
+//     minutes, 4 (WAS_ON) up to 15 minutes, then 0; <TOPIC>/status 2 when
+//     no inverter is at 0, 1 when some are, 0 when all are (4 counts as
+//     available, as in processIvStatus). Both when they change (and after
+//     a reconnect), retained. total/P_AC, YieldTotal, YieldDay, P_DC
+//     (retained) while all inverters are reachable; uptime (s, not
+//     retained) every cycle, and once a minute wifi_rssi, free_heap and
+//     heap_frag (an ESP8266); comm_start and comm_stop (unix s of the
 //     profile day's first and last PV production on the sim clock,
-//     retained) when they change.
-//   - <TOPIC>/ctrl/limit/<index>: "600W" an absolute limit in W (0..65535),
-//     "70" or "70%" a relative one in % (2..100), not persistent. The
-//     number is read like C's atoi ("70.5" is 70) and the last character
-//     decides (W: absolute). An accepted limit is acknowledged with
-//     <name>/ack_pwr_limit "true" (not retained, as the manual says; some
-//     firmware versions retain it) and clips the output from the next
-//     cycle; PowerLimit shows it. Out-of-range values and commands while
-//     the inverter sleeps get no ack. <TOPIC>/ctrl/restart/<index>
+//     retained) with <name>/dis_night_comm when they change.
+//   - <TOPIC>/ctrl/limit/<index>: "600W" an absolute limit in W, "70" or
+//     "70%" a relative one in % (2..100), not persistent. The number is
+//     read like C's atof ("70.5" is 70.5) into a float, kept ×10 in 16
+//     bits truncated (so 6553.5 W at most, and 33.3 % becomes 33.2 %);
+//     the last character decides (W: absolute). An accepted limit is
+//     acknowledged with <name>/ack_pwr_limit, the value kept, "%.1f"
+//     ("600.0", retained, since 0.8.106) and clips the output from the
+//     next cycle; PowerLimit shows it. Out-of-range values and commands
+//     while the inverter sleeps get no ack. <TOPIC>/ctrl/restart/<index>
 //     restarts the inverter (YieldDay and the limit are lost).
 //   - The limit is forgotten overnight, when the inverter loses its DC
 //     supply, and so is YieldDay at profile-local midnight.
@@ -55,7 +62,14 @@ import (
 const ahoyQoS = 0
 
 // ahoyVersion is the firmware version the simulated DTU announces.
-const ahoyVersion = "0.8.83"
+const ahoyVersion = "0.8.156"
+
+// The inverter status thresholds (src/config/config.h): no data for
+// ahoyInactive makes an inverter WAS_ON (4), for ahoyOff OFF (0).
+const (
+	ahoyInactive = 5 * time.Minute
+	ahoyOff      = 15 * time.Minute
+)
 
 // ahoyReserved are the DTU-level topic names an inverter must not take.
 var ahoyReserved = map[string]bool{
@@ -104,6 +118,10 @@ type ahoyInverter struct {
 	lastSuccess time.Time
 	trueACW     float64 // what it really feeds in, W
 	live        inverterValues
+	// st is the firmware's InverterStatus; polls counts the polls for the
+	// radio statistics.
+	st    int
+	polls int
 }
 
 // advance moves the inverter to sim time now at profile time pt (see
@@ -140,15 +158,22 @@ func (inv *ahoyInverter) advance(now, pt time.Time, prof *PVProfile, neighbourW 
 	inv.live = hoymilesValues(inv.rng, prof, pt, reported, inv.nameplate)
 }
 
-// status is the inverter's available code.
-func (inv *ahoyInverter) status() int {
-	switch {
-	case !inv.reachable:
-		return 0
-	case inv.live.acW > 0:
-		return 2
+// status updates and returns the inverter's InverterStatus at sim time
+// now, as hmInverter.h isAvailable and isProducing do.
+func (inv *ahoyInverter) status(now time.Time) int {
+	switch age := now.Sub(inv.lastSuccess); {
+	case inv.reachable && inv.live.acW > 0:
+		inv.st = 2 // PRODUCING
+	case inv.reachable && (inv.st == 2 || inv.st == 3):
+		inv.st = 3 // WAS_PRODUCING
+	case inv.reachable:
+		inv.st = 1 // STARTING
+	case inv.lastSuccess.IsZero() || age > ahoyOff:
+		inv.st = 0 // OFF
+	case age >= ahoyInactive:
+		inv.st = 4 // WAS_ON
 	}
-	return 1
+	return inv.st // younger data: the status stays
 }
 
 // ahoyDTU is one simulated AhoyDTU with its inverters.
@@ -165,6 +190,7 @@ type ahoyDTU struct {
 	lastStatus    int
 	lastCommStart int64
 	lastCommStop  int64
+	lastMinute    int64 // the minute of the last minute ticker
 }
 
 func newAhoyInverter(ac AhoyConfig, field, topic string, index int, seed uint64) (*ahoyInverter, error) {
@@ -262,6 +288,8 @@ func (a *ahoyDTU) cycle(now time.Time, commStart, commStop time.Time) []Message 
 		pub(n+"ch1/YieldDay", ahoyG(float64(d)), true)
 		pub(n+"ch1/YieldTotal", ahoyG(float64(t)/1000), true)
 		pub(n+"ch1/Irradiation", ahoyG(v.irradiationPct), false)
+		inv.polls++
+		pub(n+"radio_stat", ahoyRadioStat(inv.polls), false)
 	}
 	if len(a.lastAvail) != len(a.inverters) {
 		a.lastAvail = make([]int, len(a.inverters))
@@ -269,17 +297,24 @@ func (a *ahoyDTU) cycle(now time.Time, commStart, commStop time.Time) []Message 
 			a.lastAvail[i] = -1
 		}
 	}
+	allAvail, anyAvail := true, false
 	for i, inv := range a.inverters {
-		if st := inv.status(); st != a.lastAvail[i] {
+		st := inv.status(now)
+		if st != a.lastAvail[i] {
 			a.lastAvail[i] = st
 			pub(inv.name+"/available", strconv.Itoa(st), true)
+		}
+		if st > 0 {
+			anyAvail = true
+		} else {
+			allAvail = false
 		}
 	}
 	st := 0
 	switch {
-	case all:
+	case allAvail:
 		st = 2
-	case any:
+	case anyAvail:
 		st = 1
 	}
 	if st != a.lastStatus {
@@ -293,12 +328,29 @@ func (a *ahoyDTU) cycle(now time.Time, commStart, commStop time.Time) []Message 
 		pub("total/P_DC", ahoyG(dcW), true)
 	}
 	pub("uptime", strconv.FormatInt(max(int64(now.Sub(a.boot)/time.Second), 0), 10), false)
+	if m := now.Unix() / 60; m != a.lastMinute {
+		// tickerMinute of an ESP8266 build.
+		a.lastMinute = m
+		pub("wifi_rssi", "-67", false)
+		pub("free_heap", "21384", false)
+		pub("heap_frag", "9", false)
+	}
 	if !commStart.IsZero() && (commStart.Add(a.skew).Unix() != a.lastCommStart || commStop.Add(a.skew).Unix() != a.lastCommStop) {
 		a.lastCommStart, a.lastCommStop = commStart.Add(a.skew).Unix(), commStop.Add(a.skew).Unix()
 		pub("comm_start", strconv.FormatInt(a.lastCommStart, 10), true)
 		pub("comm_stop", strconv.FormatInt(a.lastCommStop, 10), true)
+		for _, inv := range a.inverters {
+			pub(inv.name+"/dis_night_comm", "true", true) // tickerSun
+		}
 	}
 	return msgs
+}
+
+// ahoyRadioStat is <name>/radio_stat after polls polls, in sendRadioStat's
+// format: every request answered, none lost.
+func ahoyRadioStat(polls int) string {
+	n := strconv.Itoa(polls)
+	return `{"tx":` + n + `,"success":` + n + `,"fail":0,"no_answer":0,"retransmits":0,"lossIvRx":0,"lossIvTx":0,"lossDtuRx":0,"lossDtuTx":0}`
 }
 
 func (a *ahoyDTU) clientID() string { return a.id }
@@ -319,7 +371,7 @@ func (a *ahoyDTU) will() Message {
 }
 
 func (a *ahoyDTU) onConnect(time.Time) []Message {
-	a.lastAvail, a.lastStatus, a.lastCommStart, a.lastCommStop = nil, -1, 0, 0
+	a.lastAvail, a.lastStatus, a.lastCommStart, a.lastCommStop, a.lastMinute = nil, -1, 0, 0, 0
 	return []Message{
 		a.msg("version", ahoyVersion, true),
 		a.msg("device", "AhoyDTU", true),
@@ -347,30 +399,55 @@ func (a *ahoyDTU) handle(_ time.Time, topic string, payload []byte, _ bool) ([]M
 	}
 	switch cmd {
 	case "limit":
-		val, ok := strtol(payload)
-		if !ok {
-			return nil, false, "negative limit"
+		val := atof(payload)
+		if val < 0 || val*10 > math.MaxUint16 {
+			return nil, false, "limit outside 0..6553.5: it is kept ×10 in 16 bits"
 		}
+		// RestApi.h: powerLimit[0] = uint16(val × 10), val a float.
+		kept := math.Trunc(float64(float32(val)) * 10)
 		s := strings.TrimRight(string(payload), " \t\r\n")
 		if strings.HasSuffix(s, "W") {
-			if val > 65535 {
-				return nil, false, "absolute limit above 65535 W"
-			}
 			// Hoymiles keeps the limit in 0.1 % of its nameplate; truncate
 			// so the applied limit never exceeds the requested watts.
-			inv.limitPct = math.Min(100, math.Floor(float64(val)/inv.nameplate*1000+1e-9)/10)
+			inv.limitPct = math.Min(100, math.Floor(kept/10/inv.nameplate*1000+1e-9)/10)
 		} else {
-			if val < 2 || val > 100 {
+			if kept < 20 || kept > 1000 {
 				return nil, false, "relative limit outside 2..100 %"
 			}
-			inv.limitPct = float64(val)
+			inv.limitPct = kept / 10
 		}
-		return []Message{a.msg(inv.name+"/ack_pwr_limit", "true", false)}, true, ""
+		// 0.8.106+: the kept value, retained (pubMqtt.h setPowerLimitAck).
+		return []Message{a.msg(inv.name+"/ack_pwr_limit", strconv.FormatFloat(kept/10, 'f', 1, 64), true)}, true, ""
 	case "restart":
 		inv.yieldDayWh, inv.limitPct = 0, 100
 		return nil, true, ""
 	}
 	return nil, false, "command not simulated"
+}
+
+// atof reads a number as C's atof does: leading blanks, an optional sign,
+// digits with an optional fraction; whatever follows is ignored and no
+// number is 0.
+func atof(payload []byte) float64 {
+	s := strings.TrimLeft(string(payload), " \t\n\r\f\v")
+	end := 0
+	if end < len(s) && (s[end] == '+' || s[end] == '-') {
+		end++
+	}
+	for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+		end++
+	}
+	if end < len(s) && s[end] == '.' {
+		end++
+		for end < len(s) && s[end] >= '0' && s[end] <= '9' {
+			end++
+		}
+	}
+	v, err := strconv.ParseFloat(s[:end], 64)
+	if err != nil {
+		return 0
+	}
+	return v
 }
 
 // daylight returns AhoyDTU's polling window for sim time now: the sim-

@@ -25,7 +25,7 @@ func TestAhoyGolden(t *testing.T) {
 	s, st := newAhoySim(t, t0, nil)
 	a := s.ahoys[0]
 	golden(t, a.onConnect(t0), []string{
-		"inverter/version 0.8.83 (retained)",
+		"inverter/version 0.8.156 (retained)",
 		"inverter/device AhoyDTU (retained)",
 		"inverter/ip_addr 192.0.2.30 (retained)",
 		"inverter/mqtt connected (retained)",
@@ -34,7 +34,7 @@ func TestAhoyGolden(t *testing.T) {
 		strings.Join(a.subscriptions(), " ") != "inverter/ctrl/#" {
 		t.Errorf("will %v, client %s, subscriptions %v", w, a.clientID(), a.subscriptions())
 	}
-	values := func(lastSuccess, uac, iac, pac, fac, temp, yd, yt, pdc, eff, udc, idc, irr string) []string {
+	values := func(poll, lastSuccess, uac, iac, pac, fac, temp, yd, yt, pdc, eff, udc, idc, irr string) []string {
 		return []string{
 			"inverter/HM-600/last_success " + lastSuccess + " (retained)",
 			"inverter/HM-600/ch0/U_AC " + uac,
@@ -55,9 +55,10 @@ func TestAhoyGolden(t *testing.T) {
 			"inverter/HM-600/ch1/YieldDay " + yd + " (retained)",
 			"inverter/HM-600/ch1/YieldTotal " + yt + " (retained)",
 			"inverter/HM-600/ch1/Irradiation " + irr,
+			`inverter/HM-600/radio_stat {"tx":` + poll + `,"success":` + poll + `,"fail":0,"no_answer":0,"retransmits":0,"lossIvRx":0,"lossIvTx":0,"lossDtuRx":0,"lossDtuTx":0}`,
 		}
 	}
-	first := values("1750507200", "230.966", "1.222", "282.133", "49.998", "40.007", "0", "0", "293.311", "96.189", "32.383", "9.058", "40.738")
+	first := values("1", "1750507200", "230.966", "1.222", "282.133", "49.998", "40.007", "0", "0", "293.311", "96.189", "32.383", "9.058", "40.738")
 	first = append(first,
 		"inverter/HM-600/available 2 (retained)",
 		"inverter/status 2 (retained)",
@@ -66,18 +67,25 @@ func TestAhoyGolden(t *testing.T) {
 		"inverter/total/YieldDay 0 (retained)",
 		"inverter/total/P_DC 293.311 (retained)",
 		"inverter/uptime 0",
+		"inverter/wifi_rssi -67",
+		"inverter/free_heap 21384",
+		"inverter/heap_frag 9",
 		"inverter/comm_start 1750480200 (retained)", // 04:30: the profile's first production
 		"inverter/comm_stop 1750534200 (retained)",  // 19:30
+		"inverter/HM-600/dis_night_comm true (retained)",
 	)
 	golden(t, s.Step(t0), first)
 	// 282.7 W for a minute: 4.7 Wh, YieldTotal in kWh.
-	next := values("1750507260", "231.032", "1.224", "282.703", "50.011", "40.363", "4", "0.004", "293.901", "96.19", "32.386", "9.075", "40.82")
+	next := values("2", "1750507260", "231.032", "1.224", "282.703", "50.011", "40.363", "4", "0.004", "293.901", "96.19", "32.386", "9.075", "40.82")
 	next = append(next,
 		"inverter/total/P_AC 282.703 (retained)",
 		"inverter/total/YieldTotal 0.004 (retained)",
 		"inverter/total/YieldDay 4 (retained)",
 		"inverter/total/P_DC 293.901 (retained)",
 		"inverter/uptime 60",
+		"inverter/wifi_rssi -67",
+		"inverter/free_heap 21384",
+		"inverter/heap_frag 9",
 	)
 	got := st.step(time.Minute)
 	golden(t, got, next)
@@ -110,29 +118,31 @@ func TestAhoyLimit(t *testing.T) {
 	}
 	cases := []struct {
 		topic, payload string
-		ack            bool
+		ack            string  // "": no ack
 		limit          string  // PowerLimit after the next cycle
 		maxW           float64 // P_AC bound after the next cycle
 	}{
-		{"inverter/ctrl/limit/0", "300W", true, "50", 300},
-		{"inverter/ctrl/limit/0", "70", true, "70", 420},
-		{"inverter/ctrl/limit/0", "25%", true, "25", 150},
-		{"inverter/ctrl/limit/0", "333W", true, "55.5", 333}, // 0.1 % steps, rounded down
-		{"inverter/ctrl/limit/0", "1", false, "55.5", 333},   // relative below 2 %
-		{"inverter/ctrl/limit/0", "101", false, "55.5", 333},
-		{"inverter/ctrl/limit/0", "70000W", false, "55.5", 333},
-		{"inverter/ctrl/limit/0", "-5W", false, "55.5", 333},
-		{"inverter/ctrl/limit/0", "abc", false, "55.5", 333}, // atoi: 0 %, below 2
-		{"inverter/ctrl/limit/0", "45.9", true, "45", 270},   // atoi: 45
-		{"inverter/ctrl/limit/0", "0W", true, "0", 0},
-		{"inverter/ctrl/limit/7", "100", false, "0", 0}, // no inverter 7
-		{"inverter/ctrl/limit/1", "100W", true, "0", 0}, // the other inverter
-		{"inverter/ctrl/limit/0", "5000W", true, "100", 600},
+		{"inverter/ctrl/limit/0", "300W", "300.0", "50", 300},
+		{"inverter/ctrl/limit/0", "70", "70.0", "70", 420},
+		{"inverter/ctrl/limit/0", "25%", "25.0", "25", 150},
+		{"inverter/ctrl/limit/0", "333W", "333.0", "55.5", 333}, // 0.1 % steps, rounded down
+		{"inverter/ctrl/limit/0", "1", "", "55.5", 333},         // relative below 2 %
+		{"inverter/ctrl/limit/0", "101", "", "55.5", 333},
+		{"inverter/ctrl/limit/0", "70000W", "", "55.5", 333}, // ×10 beyond 16 bits
+		{"inverter/ctrl/limit/0", "6554W", "", "55.5", 333},
+		{"inverter/ctrl/limit/0", "-5W", "", "55.5", 333},
+		{"inverter/ctrl/limit/0", "abc", "", "55.5", 333},        // atof: 0 %, below 2
+		{"inverter/ctrl/limit/0", "45.9", "45.9", "45.9", 275.4}, // atof
+		{"inverter/ctrl/limit/0", "33.3", "33.2", "33.2", 199.2}, // float ×10, truncated
+		{"inverter/ctrl/limit/0", "0W", "0.0", "0", 0},
+		{"inverter/ctrl/limit/7", "100", "", "0", 0},       // no inverter 7
+		{"inverter/ctrl/limit/1", "100W", "100.0", "0", 0}, // the other inverter
+		{"inverter/ctrl/limit/0", "5000W", "5000.0", "100", 600},
 	}
 	for _, c := range cases {
 		r := s.command(a, c.topic, []byte(c.payload), false)
-		if c.ack && (len(r) != 1 || r[0].Payload != "true" || r[0].Retained || !strings.HasSuffix(r[0].Topic, "/ack_pwr_limit")) || !c.ack && len(r) != 0 {
-			t.Errorf("%s %q: replies %v, ack %v", c.topic, c.payload, r, c.ack)
+		if c.ack != "" && (len(r) != 1 || r[0].Payload != c.ack || !r[0].Retained || !strings.HasSuffix(r[0].Topic, "/ack_pwr_limit")) || c.ack == "" && len(r) != 0 {
+			t.Errorf("%s %q: replies %v, want ack %q", c.topic, c.payload, r, c.ack)
 		}
 		m := byTopic(st.step(5 * time.Second))
 		if m[testAhoy+"ch0/PowerLimit"] != c.limit || mustFloat(t, m[testAhoy+"ch0/P_AC"]) > c.maxW+1e-9 {
@@ -168,13 +178,31 @@ func TestAhoyNight(t *testing.T) {
 	s.Step(t0)
 	s.command(a, "inverter/ctrl/limit/0", []byte("40"), false)
 	var night map[string]string
+	var dusk []string // available, status as published
+	var lastPoll, was4, off time.Time
 	for st.now.Hour() != 23 {
-		if m := byTopic(st.step(time.Minute)); m[testAhoy+"available"] == "0" {
-			night = m
+		m := byTopic(st.step(time.Minute))
+		if m[testAhoy+"last_success"] != "" {
+			lastPoll = st.now
+		}
+		if v := m[testAhoy+"available"]; v != "" {
+			dusk = append(dusk, v+"/"+m["inverter/status"])
+			switch v {
+			case "4":
+				was4 = st.now
+			case "0":
+				off, night = st.now, m
+			}
 		}
 	}
 	if night == nil || night["inverter/status"] != "0" {
 		t.Fatalf("no available 0 / status 0 at dusk: %v", night)
+	}
+	// The firmware's status machine: the last status while the data is
+	// under 5 minutes old, WAS_ON (4) until 15 minutes, then OFF; the DTU
+	// counts WAS_ON as available (status 2 unchanged, so not published).
+	if strings.Join(dusk, " ") != "4/ 0/0" || was4.Sub(lastPoll) != 5*time.Minute || off.Sub(lastPoll) != 16*time.Minute {
+		t.Errorf("dusk: available/status %v, 4 after %v, 0 after %v; want 4/ 0/0 after 5 and 16 min", dusk, was4.Sub(lastPoll), off.Sub(lastPoll))
 	}
 	m := byTopic(st.step(time.Minute))
 	for topic := range m {

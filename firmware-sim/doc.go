@@ -52,7 +52,8 @@
 //     factor keeps each hour's energy. A dishonest inverter reports a lie
 //     (faults.go) while the meters see the truth.
 //   - Battery (victron.go): capacity, SoC floor and ceiling, charge and
-//     discharge power limits, round-trip efficiency (√η each way); it
+//     discharge power limits (on the battery's DC power, which it reports,
+//     and on the Multi's AC power), round-trip efficiency (√η each way); it
 //     follows the ESS setpoint, otherwise does self-consumption (charges
 //     from a PV surplus, discharges to cover the load).
 //   - EV charger (goe.go, evsessions.go): min and max current, one or three

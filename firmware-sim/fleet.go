@@ -226,7 +226,8 @@ type FleetConfig struct {
 	ConnectTimeout time.Duration
 }
 
-// FleetDevice is one device of a Fleet as a gridmint node configures it.
+// FleetDevice is one device of a Fleet (or a Sim) as a gridmint node
+// configures it.
 type FleetDevice struct {
 	Home    int                 // 1-based position of its home in the fleet
 	Dialect string              // the node's adapter: opendtu, ahoydtu, tasmota, shelly, victron, goe
@@ -238,7 +239,8 @@ type FleetDevice struct {
 	// CapacityWh is a battery's usable capacity, Wh.
 	CapacityWh int64
 	// Limits are the device's physical limits: charger currents, the
-	// battery's ESS minimum SoC and its Multi's power.
+	// battery's ESS minimum SoC and its charge and discharge power (the
+	// battery's reported power and its Multi's AC power stay within them).
 	Limits gridmint.SafetyLimits
 	// Adapter is the node adapter the device needs.
 	Adapter FleetAdapter
@@ -650,13 +652,13 @@ func (cfg *FleetConfig) generate(h int, spec *HomeSpec) (Config, error) {
 	}
 	if sp.Battery {
 		hc.Victron = []VictronConfig{{
-			PortalID: fmt.Sprintf("%012x", 0x02c0619b0000+h), CapacityKWh: batKWh,
+			PortalID: fmt.Sprintf("%012x", uint64(0x02c0619b0000)+uint64(h)), CapacityKWh: batKWh,
 			MinSoCPct: minSoC, InitialSoCPct: initSoC, MaxChargeW: batW, MaxDischargeW: batW, RoundTripEfficiency: eff,
 			BatteryInstance: 512 + h, GridInstance: 30 + h,
 		}}
 	}
 	if sp.ShellyMeter {
-		hc.ShellyMeters = []ShellyMeterConfig{{MAC: fmt.Sprintf("%012x", 0x02a1b3100000+h)}}
+		hc.ShellyMeters = []ShellyMeterConfig{{MAC: fmt.Sprintf("%012x", uint64(0x02a1b3100000)+uint64(h))}}
 	}
 	if sp.EV {
 		hc.GoE = []GoEConfig{{
@@ -668,7 +670,7 @@ func (cfg *FleetConfig) generate(h int, spec *HomeSpec) (Config, error) {
 		hc.Plugs = []PlugConfig{{Topic: fmt.Sprintf("tasmota_%06X", 0x600000+h), AnnualKWh: plugKWh, TelePeriod: sz.PlugTele}}
 	}
 	if sp.ShellyPlug {
-		hc.ShellyPlugs = []ShellyPlugConfig{{MAC: fmt.Sprintf("%012x", 0x02a1b2100000+h), AnnualKWh: plugKWh}}
+		hc.ShellyPlugs = []ShellyPlugConfig{{MAC: fmt.Sprintf("%012x", uint64(0x02a1b2100000)+uint64(h)), AnnualKWh: plugKWh}}
 	}
 	return hc, nil
 }
@@ -786,10 +788,22 @@ func (f *Fleet) Devices() []FleetDevice { return slices.Clone(f.devices) }
 
 // Adapters lists the node adapters the fleet's devices need, each once,
 // in the order of first use (AhoyDTU adapters with every inverter).
-func (f *Fleet) Adapters() []FleetAdapter {
+func (f *Fleet) Adapters() []FleetAdapter { return adaptersOf(f.devices) }
+
+// Devices lists the Sim's devices as a node configures them, as
+// Fleet.Devices does (Home 1).
+func (s *Sim) Devices() []FleetDevice { return s.fleetDevices(1) }
+
+// Adapters lists the node adapters the Sim's devices need, as
+// Fleet.Adapters does.
+func (s *Sim) Adapters() []FleetAdapter { return adaptersOf(s.fleetDevices(1)) }
+
+// adaptersOf lists the adapters devs need, each once, in the order of
+// first use, with the inverters of every device of an AhoyDTU adapter.
+func adaptersOf(devs []FleetDevice) []FleetAdapter {
 	var out []FleetAdapter
 	seen := map[string]int{}
-	for _, d := range f.devices {
+	for _, d := range devs {
 		a := d.Adapter
 		key := a.Dialect + "\x00" + a.BaseTopic + "\x00" + a.PortalID
 		if i, ok := seen[key]; ok {

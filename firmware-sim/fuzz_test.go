@@ -151,8 +151,8 @@ func FuzzVictronCommand(f *testing.F) {
 			checkJSONPayloads(t, path, st.step(time.Minute))
 		}
 		b := gx.bat
-		if soc := b.socPct(); soc < DefaultBatteryMinSoC-1e-9 || soc > 100+1e-9 || math.Abs(b.acW) > DefaultBatteryMaxW+1e-9 {
-			t.Fatalf("%s %q: SoC %v %%, AC %v W", path, payload, soc, b.acW)
+		if soc := b.socPct(); soc < DefaultBatteryMinSoC-1e-9 || soc > 100+1e-9 || math.Abs(b.acW) > DefaultBatteryMaxW+1e-9 || math.Abs(b.dcW) > DefaultBatteryMaxW+1e-9 {
+			t.Fatalf("%s %q: SoC %v %%, AC %v W, DC %v W", path, payload, soc, b.acW, b.dcW)
 		}
 		if v := b.setpointValue(); v < math.MinInt16 || v > math.MaxInt16 {
 			t.Fatalf("%s %q: setpoint %d", path, payload, v)
@@ -161,7 +161,8 @@ func FuzzVictronCommand(f *testing.F) {
 }
 
 // FuzzAhoyCtrl sends arbitrary ctrl/ topics and payloads to an AhoyDTU:
-// the limit stays 0..100 %, the output within it, acks are "true".
+// the limit stays 0..100 %, the output within it, an ack is the limit kept
+// ("%.1f", 0..6553.5, retained).
 func FuzzAhoyCtrl(f *testing.F) {
 	for _, seed := range []struct{ sub, payload string }{
 		{"limit/0", "600W"}, {"limit/0", "70"}, {"limit/0", "70%"}, {"limit/0", "1"}, {"limit/0", "-5"},
@@ -175,7 +176,8 @@ func FuzzAhoyCtrl(f *testing.F) {
 		a := s.ahoys[0]
 		s.Step(t0)
 		for _, r := range s.command(a, "inverter/ctrl/"+sub, payload, false) {
-			if r.Topic != testAhoy+"ack_pwr_limit" || r.Payload != "true" || r.Retained {
+			v, err := strconv.ParseFloat(r.Payload, 64)
+			if r.Topic != testAhoy+"ack_pwr_limit" || err != nil || v < 0 || v > 6553.5 || strconv.FormatFloat(v, 'f', 1, 64) != r.Payload || !r.Retained {
 				t.Fatalf("%s %q: reply %v", sub, payload, r)
 			}
 		}

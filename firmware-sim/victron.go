@@ -64,8 +64,11 @@ import (
 // Battery physics: the Multi takes acW from AC (+ charging); the battery
 // receives acW·√η when charging and gives |acW|/√η when discharging (η =
 // round-trip efficiency), so a full cycle returns η of the AC energy put
-// in. Stored energy, the SoC and the DC counters are the integral of the
-// DC power the battery reports, and a step never takes the stored energy
+// in. The power limits bind on both sides of the losses: the AC power
+// within what the Multi may take or deliver, the DC power within what
+// the battery may take or give (discharging, the DC side binds first).
+// Stored energy, the SoC and the DC counters are the integral of the DC
+// power the battery reports, and a step never takes the stored energy
 // outside [MinSoC, MaxSoC].
 
 const (
@@ -104,8 +107,13 @@ type VictronConfig struct {
 	// InitialSoCPct is the SoC without saved state, %; default 50,
 	// clamped into [MinSoCPct, MaxSoCPct].
 	InitialSoCPct float64
-	// MaxChargeW and MaxDischargeW bound the AC power of the Multi, W;
-	// default 3000 each.
+	// MaxChargeW and MaxDischargeW bound the power of the battery and
+	// of its Multi, W; default 3000 each. Both the battery's DC power
+	// (Dc/0/Power, what a node reads as the battery's power) and the
+	// Multi's AC power stay within them: the losses sit between the two,
+	// so at the limit the Multi takes MaxChargeW from AC to charge
+	// MaxChargeW·√η into the battery, and the battery gives MaxDischargeW
+	// for MaxDischargeW·√η on AC.
 	MaxChargeW, MaxDischargeW float64
 	// RoundTripEfficiency is AC to AC, 0 < η <= 1; default 0.9.
 	RoundTripEfficiency float64
@@ -199,6 +207,9 @@ func (b *battery) advance(now time.Time, selfW float64) float64 {
 	if b.commandW < 0 {
 		dc = b.commandW / b.oneWay
 	}
+	// The battery's own limits: delivering 3000 W on AC would take
+	// 3000/√η W from it, more than its 3000 W.
+	dc = clamp(dc, -b.maxDischargeW, b.maxChargeW)
 	// SoC limits: never charge above max nor discharge below min, and
 	// within a step only as far as the headroom allows.
 	switch {

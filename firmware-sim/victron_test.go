@@ -198,6 +198,9 @@ func TestVictronSetpoint(t *testing.T) {
 		return s.command(gx, "W/"+testPortal+"/vebus/257/Hub4/L1/AcPowerSetpoint", []byte(payload), false)
 	}
 	cycle()
+	// Discharging at the limit, the battery gives its 3000 W and the
+	// Multi delivers that less the losses.
+	atLimit := round(-3000*math.Sqrt(0.9), 1)
 	cases := []struct {
 		payload string
 		echo    string  // "" for none
@@ -205,11 +208,11 @@ func TestVictronSetpoint(t *testing.T) {
 	}{
 		{`{"value": -200}`, `{"value":-200}`, -200},
 		{`{"value": 1500.4}`, `{"value":1500}`, 1500},
-		{`{"value": 5000}`, `{"value":5000}`, 3000},    // the path holds 5000, the Multi does 3000 W
-		{`{"value": -9e9}`, `{"value":-32768}`, -3000}, // int16 register
-		{`{"value":"100"}`, "", -3000},                 // not a number: ignored
-		{`{"val": 100}`, "", -3000},                    // no value
-		{`-200`, "", -3000},                            // not an object
+		{`{"value": 5000}`, `{"value":5000}`, 3000},      // the path holds 5000, the Multi does 3000 W
+		{`{"value": -9e9}`, `{"value":-32768}`, atLimit}, // int16 register
+		{`{"value":"100"}`, "", atLimit},                 // not a number: ignored
+		{`{"val": 100}`, "", atLimit},                    // no value
+		{`-200`, "", atLimit},                            // not an object
 		{`{"value": 0}`, `{"value":0}`, 0},
 	}
 	for _, c := range cases {
@@ -220,6 +223,11 @@ func TestVictronSetpoint(t *testing.T) {
 		cycle()
 		if got := dbusNumber(t, state[vN+"vebus/257/Ac/ActiveIn/P"]); got != c.acW {
 			t.Errorf("after %s: Ac/ActiveIn/P %v W, want %v", c.payload, got, c.acW)
+		}
+		if c.acW == atLimit {
+			if got := dbusNumber(t, state[vN+"battery/512/Dc/0/Power"]); got != -3000 {
+				t.Errorf("after %s: Dc/0/Power %v W, want the battery's -3000 W limit", c.payload, got)
+			}
 		}
 	}
 	// Discharging 1000 W AC takes 1000/√0.9 W from the battery.
@@ -243,7 +251,10 @@ func TestVictronSetpoint(t *testing.T) {
 
 // TestVictronSoCLimits drives batteries with random setpoints, nulls and
 // step lengths (up to hours) and checks that the state of charge never
-// leaves [MinSoCPct, MaxSoCPct], and that what is published stays inside.
+// leaves [MinSoCPct, MaxSoCPct], that the battery's and the Multi's power
+// stay within (possibly unequal) charge and discharge limits, and that
+// what is published stays inside. TestBatteriesStayWithinTheirLimits does
+// the same for fleets, against the limits a node is given.
 func TestVictronSoCLimits(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for trial := range 20 {
@@ -288,6 +299,14 @@ func TestVictronSoCLimits(t *testing.T) {
 			}
 			if b.acW > b.maxChargeW+1e-9 || b.acW < -b.maxDischargeW-1e-9 {
 				t.Fatalf("trial %d step %d: AC power %v W beyond the limits", trial, i, b.acW)
+			}
+			if b.dcW > b.maxChargeW+1e-9 || b.dcW < -b.maxDischargeW-1e-9 {
+				t.Fatalf("trial %d step %d: battery power %v W beyond the limits +%v/−%v W", trial, i, b.dcW, b.maxChargeW, b.maxDischargeW)
+			}
+			if p := lastOf(msgs, vN+"battery/512/Dc/0/Power"); p != "" {
+				if v := dbusNumber(t, p); v > b.maxChargeW+0.05 || v < -b.maxDischargeW-0.05 {
+					t.Fatalf("trial %d step %d: published Dc/0/Power %v W beyond the limits +%v/−%v W", trial, i, v, b.maxChargeW, b.maxDischargeW)
+				}
 			}
 		}
 	}

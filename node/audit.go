@@ -82,7 +82,7 @@ func Audit(ctx context.Context, cfg Config, opts Options) (*chain.AuditReport, e
 	if err != nil {
 		return nil, err
 	}
-	c, err := openChain(ctx, cfg, id, opts.Clock, opts.Logger)
+	c, err := openChain(ctx, cfg, id, nil, opts.Clock, opts.Logger)
 	if err != nil {
 		return nil, errors.Join(err, errors.New("audit: the embedded chain can be opened by one process at a time: stop the node first"))
 	}
@@ -128,7 +128,7 @@ func runningNodeRPC(ctx context.Context, cfg Config) (rpcURL string, ok bool, er
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&info); err != nil {
 		return "", false, fmt.Errorf("audit: the node at %s: %w", base, err)
 	}
-	want, err := IdentityAddress(cfg.Identity.Keystore)
+	want, err := KeystoreAddress(cfg.Identity.Keystore)
 	if err != nil {
 		return "", false, fmt.Errorf("audit: %w", err)
 	}

@@ -80,25 +80,25 @@ devices: [{dialect: tasmota, serial: plug, nameplate_w: 2000}]
 	plug := gridmint.DeviceID(n.Identity().Address + "/tasmota/plug")
 
 	pub := paho.NewClient(paho.NewClientOptions().AddBroker(b.URL()).SetClientID("flood"))
-	if tok := pub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+	if tok := pub.Connect(); !tok.WaitTimeout(patience) || tok.Error() != nil {
 		t.Fatalf("publisher: %v", tok.Error())
 	}
 	defer pub.Disconnect(0)
 	published := 0
 	publish := func(topic string, payload []byte) {
 		t.Helper()
-		if tok := pub.Publish(topic, 0, false, payload); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		if tok := pub.Publish(topic, 0, false, payload); !tok.WaitTimeout(patience) || tok.Error() != nil {
 			t.Fatalf("publish %s: %v", topic, tok.Error())
 		}
 		published++
 	}
-	processed := func() bool { return gathered(t, n, "gridmint_mqtt_messages_total", nil) >= float64(published) }
+	processed := func() bool { return metricValue(t, n, "gridmint_mqtt_messages_total", nil) >= float64(published) }
 
 	// A payload larger than any adapter reads is cut at the door and
 	// quarantined with its length.
 	huge := bytes.Repeat([]byte("{"), 100<<10)
 	publish("tele/plug/SENSOR", huge)
-	waitFor(t, 20*time.Second, "the oversized message processed", processed)
+	waitFor(t, "the oversized message processed", processed)
 	rs, _, err := n.Store().Rejections("", 1)
 	if err != nil || len(rs) != 1 {
 		t.Fatalf("quarantine = %v, %v; want the oversized message", rs, err)
@@ -130,14 +130,14 @@ devices: [{dialect: tasmota, serial: plug, nameplate_w: 2000}]
 		if i%1000 == 999 {
 			// The embedded broker drops QoS 0 messages for a subscriber
 			// 8,192 behind; stay below, so every message is accounted for.
-			waitFor(t, time.Minute, "the node to catch up with the flood", processed)
+			waitFor(t, "the node to catch up with the flood", processed)
 		}
 	}
 	for len(plugSent) < plugBroken { // and the last ones after it
 		sendBroken(len(plugSent))
 	}
 	publish("tele/plug/SENSOR", []byte(`{"ENERGY":{"Total":1.5,"Power":40}}`))
-	waitFor(t, 5*time.Minute, fmt.Sprintf("the node to process %d messages", published), processed)
+	waitFor(t, fmt.Sprintf("the node to process %d messages", published), processed)
 	elapsed := time.Since(start)
 
 	// Every message is counted: rejected by reason, or ignored (a topic
@@ -150,7 +150,7 @@ devices: [{dialect: tasmota, serial: plug, nameplate_w: 2000}]
 	for _, c := range counts {
 		rejected += c
 	}
-	ignored := gathered(t, n, "gridmint_mqtt_messages_ignored_total", nil)
+	ignored := metricValue(t, n, "gridmint_mqtt_messages_ignored_total", nil)
 	if int(rejected)+int(ignored) != published-1 { // the last is a reading
 		t.Errorf("%d rejected + %.0f ignored, want the %d messages before the reading", rejected, ignored, published-1)
 	}
@@ -185,11 +185,11 @@ devices: [{dialect: tasmota, serial: plug, nameplate_w: 2000}]
 			if cause == "size_cap" {
 				want = st.Trimmed[r]
 			}
-			if got := gathered(t, n, "gridmint_quarantine_dropped_total", map[string]string{"reason": string(r), "cause": cause}); got != float64(want) {
+			if got := metricValue(t, n, "gridmint_quarantine_dropped_total", map[string]string{"reason": string(r), "cause": cause}); got != float64(want) {
 				t.Errorf("gridmint_quarantine_dropped_total{reason=%q,cause=%q} = %v, want %d", r, cause, got, want)
 			}
 		}
-		if got := gathered(t, n, "gridmint_rejections_total", map[string]string{"reason": string(r)}); got != float64(c) {
+		if got := metricValue(t, n, "gridmint_rejections_total", map[string]string{"reason": string(r)}); got != float64(c) {
 			t.Errorf("gridmint_rejections_total{reason=%q} = %v, want %d", r, got, c)
 		}
 		trimmed += st.Trimmed[r]
@@ -230,9 +230,9 @@ devices: [{dialect: tasmota, serial: plug, nameplate_w: 2000}]
 	}
 }
 
-// gathered is the value of the node's metric name with exactly labels
+// metricValue is the value of the node's metric name with exactly labels
 // (nil: none); -1 when it has no such sample.
-func gathered(t *testing.T, n *Node, name string, labels map[string]string) float64 {
+func metricValue(t *testing.T, n *Node, name string, labels map[string]string) float64 {
 	t.Helper()
 	families, err := n.metrics.registry.Gather()
 	if err != nil {

@@ -175,10 +175,11 @@ func HasIdentity(dir, dataDir string) bool {
 	return fileExists(filepath.Join(dataDir, legacyKeyFile))
 }
 
-// IdentityAddress is the address of the key in the keystore directory
-// dir, read from the keystore file's clear-text address field: no
-// passphrase needed, and no proof that the file holds that key.
-func IdentityAddress(dir string) (common.Address, error) {
+// KeystoreAddress is the address of the key in the keystore directory
+// dir, read without the passphrase (a go-ethereum keystore file carries
+// it in clear), so that scripts can name the node's device ids. It is
+// what the file says: OpenIdentity is what proves it.
+func KeystoreAddress(dir string) (common.Address, error) {
 	path, err := keyFile(dir)
 	if err != nil {
 		return common.Address{}, err
@@ -191,7 +192,7 @@ func IdentityAddress(dir string) (common.Address, error) {
 		Address string `json:"address"`
 	}
 	if err := json.Unmarshal(blob, &f); err != nil || !common.IsHexAddress(f.Address) {
-		return common.Address{}, fmt.Errorf("node key %s: no address field (%v)", path, err)
+		return common.Address{}, fmt.Errorf("node key %s: not a go-ethereum keystore file with an address", path)
 	}
 	return common.HexToAddress(f.Address), nil
 }

@@ -29,6 +29,10 @@ type fleetArgs struct {
 	faults                  firmwaresim.FaultConfig
 	summary                 time.Duration
 	level                   slog.Level
+	// printConfig, when set, receives the node configuration of the
+	// fleet's devices instead of running it; cmdLine heads it.
+	printConfig io.Writer
+	cmdLine     string
 }
 
 // houseFlags are the single-house device flags, which a fleet ignores.
@@ -107,6 +111,13 @@ func runFleet(ctx context.Context, a fleetArgs, stderr io.Writer, usageErr func(
 	fleet, err := firmwaresim.NewFleet(cfg)
 	if err != nil {
 		return usageErr("%v", err)
+	}
+	if a.printConfig != nil {
+		if err := printNodeConfig(a.printConfig, a.cmdLine, cfg.Broker, fleet.Adapters(), fleet.Devices()); err != nil {
+			fmt.Fprintf(stderr, "firmware-sim: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	if a.stateFile != "" {
 		restored, err := fleet.LoadStateFile(a.stateFile)

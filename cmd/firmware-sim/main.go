@@ -21,6 +21,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -35,7 +36,7 @@ func main() { os.Exit(runWithSignals()) }
 func runWithSignals() int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return run(ctx, os.Args[1:], os.Stderr)
+	return run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 }
 
 const usageHeader = `firmware-sim: simulated home devices on MQTT, in their firmware's own dialects.
@@ -59,7 +60,10 @@ More dialects, none by default:
   --ahoy          Hoymiles inverters behind one AhoyDTU (base topic inverter):
                   inverter/<name>/ch0/P_AC ...; inverter/ctrl/limit/<index> 600W or 70
 The grid meters measure the house: its own load (--house-annual-kwh) plus the
-plugs and the charger, minus the PV, plus the battery.
+plugs and the charger, minus the PV, plus the battery. --every-dialect
+simulates one device of each; --print-config prints the gridmint node
+configuration that reads exactly what the other flags simulate (for
+--every-dialect: examples/one-house.yaml).
 
 Fleet mode (--homes N or --scenario FILE): N generated homes, each with PV
 (OpenDTU or AhoyDTU), a Victron battery and its grid meter (or a Shelly Pro
@@ -124,8 +128,9 @@ const (
 
 // run is main without the process: it parses args, runs the simulator
 // until ctx is done and returns the exit code (0 ok, 1 runtime error,
-// 2 usage error). Logs and errors go to stderr.
-func run(ctx context.Context, args []string, stderr io.Writer) int {
+// 2 usage error). Logs and errors go to stderr; --print-config's
+// configuration to stdout.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("firmware-sim", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -166,6 +171,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		scenario     = fs.String("scenario", "", "fleet mode: scenario `file` (YAML: homes, mix, sizes, faults, ...); flags override it")
 		connections  = fs.String("connections", "", "fleet: `mode` per-device (a connection per device) or shared (one per --homes-per-connection homes); default: per-device up to 200 devices")
 		perConn      = fs.Int("homes-per-connection", firmwaresim.DefaultHomesPerConnection, "fleet, shared connections: `number` of homes per MQTT connection")
+		everyDialect = fs.Bool("every-dialect", false, "one house with one device of every dialect: --pv, --plugs, --shelly-plugs, --shelly-meters, --victron, --goe and --ahoy default to 1")
+		printConfig  = fs.Bool("print-config", false, "print a gridmint node configuration (YAML, for gridmint run --config) that reads exactly the simulated devices, and exit")
 	)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -194,12 +201,29 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var printTo io.Writer // --print-config: print to it instead of running
+	if *printConfig {
+		printTo = stdout
+	}
+	cmdLine := configCommandLine(args)
 	if *homes != 0 || *scenario != "" {
+		if set["every-dialect"] {
+			return usageErr("--every-dialect sets up one house; a fleet's devices come from its mix (--scenario)")
+		}
 		return runFleet(ctx, fleetArgs{
 			set: set, homes: *homes, scenario: *scenario, connections: *connections, perConn: *perConn,
 			broker: *broker, period: *period, seed: *seed, speed: *speed, profileStart: *profileStart,
 			stateFile: *stateFile, clientPrefix: *clientPrefix, faults: fc, summary: *summary, level: level,
+			printConfig: printTo, cmdLine: cmdLine,
 		}, stderr, usageErr)
+	}
+	if *everyDialect {
+		for name, n := range map[string]*int{"pv": pvCount, "plugs": plugCount, "shelly-plugs": shellyPlugs,
+			"shelly-meters": shellyMeters, "victron": victron, "goe": goe, "ahoy": ahoy} {
+			if !set[name] {
+				*n = 1
+			}
+		}
 	}
 	for _, name := range []string{"connections", "homes-per-connection"} {
 		if set[name] {
@@ -255,7 +279,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	for i := range *pvCount {
 		cfg.PV = append(cfg.PV, firmwaresim.PVConfig{
-			Serial:    fmt.Sprintf("%012d", 116181234567+i),
+			Serial:    fmt.Sprintf("%012d", int64(116181234567)+int64(i)),
 			Nameplate: gridmint.W(*nameplate),
 			BaseTopic: *baseTopic,
 		})
@@ -271,13 +295,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 		})
 	}
 	for i := range *shellyPlugs {
-		cfg.ShellyPlugs = append(cfg.ShellyPlugs, firmwaresim.ShellyPlugConfig{MAC: fmt.Sprintf("%012x", 0x02a1b2000001+i), AnnualKWh: *annualKWh})
+		cfg.ShellyPlugs = append(cfg.ShellyPlugs, firmwaresim.ShellyPlugConfig{MAC: fmt.Sprintf("%012x", uint64(0x02a1b2000001)+uint64(i)), AnnualKWh: *annualKWh})
 	}
 	for i := range *shellyMeters {
-		cfg.ShellyMeters = append(cfg.ShellyMeters, firmwaresim.ShellyMeterConfig{MAC: fmt.Sprintf("%012x", 0x02a1b3000001+i)})
+		cfg.ShellyMeters = append(cfg.ShellyMeters, firmwaresim.ShellyMeterConfig{MAC: fmt.Sprintf("%012x", uint64(0x02a1b3000001)+uint64(i))})
 	}
 	for i := range *victron {
-		cfg.Victron = append(cfg.Victron, firmwaresim.VictronConfig{PortalID: fmt.Sprintf("%012x", 0x02c0619a0001+i), CapacityKWh: *batteryKWh})
+		cfg.Victron = append(cfg.Victron, firmwaresim.VictronConfig{PortalID: fmt.Sprintf("%012x", uint64(0x02c0619a0001)+uint64(i)), CapacityKWh: *batteryKWh})
 	}
 	for i := range *goe {
 		cfg.GoE = append(cfg.GoE, firmwaresim.GoEConfig{Serial: fmt.Sprintf("%06d", 200001+i), Phases: *goePhases, SessionWh: *goeSession * 1000})
@@ -292,6 +316,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) int {
 	sim, err := firmwaresim.New(cfg)
 	if err != nil {
 		return usageErr("%v", err)
+	}
+	if printTo != nil {
+		if err := printNodeConfig(printTo, cmdLine, *broker, sim.Adapters(), sim.Devices()); err != nil {
+			fmt.Fprintf(stderr, "firmware-sim: %v\n", err)
+			return 1
+		}
+		return 0
 	}
 	if *stateFile != "" {
 		restored, err := sim.LoadStateFile(*stateFile)
@@ -365,4 +396,17 @@ func summaryArgs(st firmwaresim.Stats, kinds []any) []any {
 func faultArgs(f firmwaresim.FaultStats) []any {
 	return []any{"dropped", f.Dropped, "duplicated", f.Duplicated, "reordered", f.Reordered, "malformed", f.Malformed,
 		"reboots", f.Reboots, "outages", f.Outages, "offline", f.Offline, "skewed", f.Skewed, "dishonest", f.Dishonest}
+}
+
+// configCommandLine is the simulator's command line for the header of
+// --print-config's output: the arguments without --print-config.
+func configCommandLine(args []string) string {
+	kept := []string{"firmware-sim"}
+	for _, a := range args {
+		if name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); name == "print-config" && strings.HasPrefix(a, "-") {
+			continue
+		}
+		kept = append(kept, a)
+	}
+	return strings.Join(kept, " ")
 }

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -18,9 +19,16 @@ import (
 	mochi "github.com/mochi-mqtt/server/v2"
 	"github.com/mochi-mqtt/server/v2/hooks/auth"
 	"github.com/mochi-mqtt/server/v2/listeners"
+	"go.yaml.in/yaml/v3"
 
 	firmwaresim "github.com/gridmint/gridmint/firmware-sim"
 )
+
+// patience bounds every wait for the simulator's output. The waits end as
+// soon as the output is there (well under a second, a few seconds on a
+// loaded 2-core machine under the race detector), so only a real failure
+// meets the bound.
+const patience = 2 * time.Minute
 
 // syncBuffer is a bytes.Buffer safe for the logger and the test to share.
 type syncBuffer struct {
@@ -42,7 +50,7 @@ func (s *syncBuffer) String() string {
 
 func TestHelpExplainsEveryFlag(t *testing.T) {
 	var out syncBuffer
-	if code := run(context.Background(), []string{"--help"}, &out); code != 0 {
+	if code := run(context.Background(), []string{"--help"}, io.Discard, &out); code != 0 {
 		t.Fatalf("--help exit code %d", code)
 	}
 	for _, want := range []string{
@@ -56,7 +64,7 @@ func TestHelpExplainsEveryFlag(t *testing.T) {
 		"R/<portal>/keepalive", "inverter/ctrl/limit/<index>",
 		"-homes number", "-scenario file", "-faults spec", "-connections mode", "-homes-per-connection number",
 		"-summary-every duration", "--homes 1000 --speed 60 --seed 7 --faults default", "default,drop=0.02",
-		"solar-<h>/", "dishonest",
+		"solar-<h>/", "dishonest", "-every-dialect", "-print-config", "examples/one-house.yaml",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("--help does not mention %q", want)
@@ -96,9 +104,10 @@ func TestUsageErrors(t *testing.T) {
 		{"--scenario", "/no/such/file.yaml"},
 		{"--homes", "2", "--speed", "-1"},
 		{"--summary-every", "-1s"},
+		{"--homes", "2", "--every-dialect"},
 	} {
 		var out syncBuffer
-		if code := run(context.Background(), args, &out); code != 2 {
+		if code := run(context.Background(), args, io.Discard, &out); code != 2 {
 			t.Errorf("%v: exit code %d, want 2; output %s", args, code, out.String())
 		}
 	}
@@ -113,7 +122,7 @@ func TestBrokerUnreachable(t *testing.T) {
 	l.Close()
 	var out syncBuffer
 	state := filepath.Join(t.TempDir(), "state.json")
-	if code := run(context.Background(), []string{"--broker", "tcp://" + addr, "--state-file", state}, &out); code != 1 {
+	if code := run(context.Background(), []string{"--broker", "tcp://" + addr, "--state-file", state}, io.Discard, &out); code != 1 {
 		t.Fatalf("exit code %d, want 1", code)
 	}
 	if !strings.Contains(out.String(), "cannot reach the MQTT broker at tcp://"+addr) {
@@ -139,19 +148,19 @@ func TestRunSavesAndRestoresState(t *testing.T) {
 		t.Helper()
 		got := make(chan struct{}, 1000)
 		sub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID("test-sub"))
-		if tok := sub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		if tok := sub.Connect(); !tok.WaitTimeout(patience) || tok.Error() != nil {
 			t.Fatalf("subscriber: %v", tok.Error())
 		}
 		defer sub.Disconnect(50)
 		tok := sub.Subscribe("tele/+/SENSOR", 0, func(mqtt.Client, mqtt.Message) { got <- struct{}{} })
-		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		if !tok.WaitTimeout(patience) || tok.Error() != nil {
 			t.Fatalf("subscribe: %v", tok.Error())
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		var out syncBuffer
 		done := make(chan int, 1)
-		go func() { done <- run(ctx, args, &out) }()
-		deadline := time.After(10 * time.Second)
+		go func() { done <- run(ctx, args, io.Discard, &out) }()
+		deadline := time.After(patience)
 		for i := 0; i < sensors; i++ {
 			select {
 			case <-got:
@@ -215,7 +224,7 @@ func TestRunSavesAndRestoresState(t *testing.T) {
 		t.Fatal(err)
 	}
 	var out syncBuffer
-	if code := run(context.Background(), args, &out); code != 1 || !strings.Contains(out.String(), "not a firmware-sim state file") {
+	if code := run(context.Background(), args, io.Discard, &out); code != 1 || !strings.Contains(out.String(), "not a firmware-sim state file") {
 		t.Errorf("corrupt state file: exit %d, output %s", code, out.String())
 	}
 	if data, _ := os.ReadFile(state); string(data) != "{not json" {
@@ -236,11 +245,11 @@ func TestFleetMode(t *testing.T) {
 	state := filepath.Join(dir, "fleet.json")
 	got := make(chan struct{}, 1000)
 	sub := mqtt.NewClient(mqtt.NewClientOptions().AddBroker(broker).SetClientID("test-sub"))
-	if tok := sub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+	if tok := sub.Connect(); !tok.WaitTimeout(patience) || tok.Error() != nil {
 		t.Fatalf("subscriber: %v", tok.Error())
 	}
 	defer sub.Disconnect(50)
-	if tok := sub.Subscribe("solar-3/+/0/power", 0, func(mqtt.Client, mqtt.Message) { got <- struct{}{} }); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+	if tok := sub.Subscribe("solar-3/+/0/power", 0, func(mqtt.Client, mqtt.Message) { got <- struct{}{} }); !tok.WaitTimeout(patience) || tok.Error() != nil {
 		t.Fatalf("subscribe: %v", tok.Error())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -248,20 +257,30 @@ func TestFleetMode(t *testing.T) {
 	done := make(chan int, 1)
 	go func() {
 		done <- run(ctx, []string{"--scenario", scenario, "--homes", "4", "--broker", broker, "--period", "20ms",
-			"--profile-start", "2025-06-21T11:00:00Z", "--state-file", state, "--summary-every", "50ms"}, &out)
+			"--profile-start", "2025-06-21T11:00:00Z", "--state-file", state, "--summary-every", "50ms"}, io.Discard, &out)
 	}()
 	for i := 0; i < 5; i++ {
 		select {
 		case <-got:
 		case code := <-done:
 			t.Fatalf("exited early with %d:\n%s", code, out.String())
-		case <-time.After(10 * time.Second):
+		case <-time.After(patience):
 			t.Fatalf("no power from home 3:\n%s", out.String())
 		}
 	}
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "msg=summary"); {
+	// The first summary may come before the second shared connection is
+	// up; wait for one that has both.
+	summary := func() bool {
+		for _, line := range strings.Split(out.String(), "\n") {
+			if strings.Contains(line, "msg=summary") && strings.Contains(line, "connected=2/2") {
+				return true
+			}
+		}
+		return false
+	}
+	for deadline := time.Now().Add(patience); !summary(); {
 		if time.Now().After(deadline) {
-			t.Fatalf("no summary line in 10 s:\n%s", out.String())
+			t.Fatalf("no summary line with both connections in %v:\n%s", patience, out.String())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -300,4 +319,86 @@ func startBroker(t *testing.T) string {
 	go func() { _ = srv.Serve() }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return "tcp://" + tcp.Address()
+}
+
+// TestOneHouseExampleIsThePrintedConfig: examples/one-house.yaml, the
+// README's recipe for a node next to `firmware-sim --every-dialect`, is
+// exactly what --print-config prints for those devices, so the two cannot
+// drift apart.
+func TestOneHouseExampleIsThePrintedConfig(t *testing.T) {
+	var stdout bytes.Buffer
+	var stderr syncBuffer
+	if code := run(context.Background(), []string{"--every-dialect", "--print-config"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("--every-dialect --print-config: exit code %d\n%s", code, stderr.String())
+	}
+	want, err := os.ReadFile(filepath.Join("..", "..", "examples", "one-house.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stdout.String() != string(want) {
+		t.Errorf("examples/one-house.yaml differs from what the simulator prints; if the simulator changed, regenerate it:\n"+
+			"  go run ./cmd/firmware-sim --every-dialect --print-config > examples/one-house.yaml\nprinted:\n%s", stdout.String())
+	}
+	// One device of every dialect, each with the simulator's identity.
+	for _, serial := range []string{`"116181234567"`, `"HM-600"`, `"tasmota_A1B2C3"`, `"shellyplusplugs-02a1b2000001:switch:0"`,
+		`"shellypro3em-02a1b3000001:em:0"`, `"battery-512"`, `"grid-30"`, `"200001"`, `portal_id: "02c0619a0001"`} {
+		if !strings.Contains(stdout.String(), serial) {
+			t.Errorf("--every-dialect --print-config lacks %s", serial)
+		}
+	}
+}
+
+// TestPrintConfig: --print-config describes what the flags simulate, in a
+// house (counts given explicitly win over --every-dialect) and in a fleet,
+// on the broker given, as YAML whose devices are all distinct.
+func TestPrintConfig(t *testing.T) {
+	for _, tc := range []struct {
+		args        []string
+		wantDevices int
+		want        []string
+		dontWant    []string
+	}{
+		{[]string{"--every-dialect", "--victron", "0", "--pv", "2", "--broker", "tcp://10.0.0.2:1884"}, 7,
+			[]string{`broker: "tcp://10.0.0.2:1884"`, `"116181234568"`, "firmware-sim --every-dialect --victron 0 --pv 2 --broker tcp://10.0.0.2:1884\n"},
+			[]string{"dialect: victron"}},
+		{[]string{"--pv", "0", "--plugs", "0", "--goe", "1"}, 1, []string{`serial: "200001"`, "{dialect: goe}"}, []string{"opendtu"}},
+		{[]string{"--homes", "3", "--seed", "5"}, 0, []string{`portal_id: "02c0619b0001"`, "firmware-sim --homes 3 --seed 5\n"}, nil},
+	} {
+		var stdout bytes.Buffer
+		var stderr syncBuffer
+		args := append(slices.Clone(tc.args), "--print-config")
+		if code := run(context.Background(), args, &stdout, &stderr); code != 0 {
+			t.Errorf("%q: exit code %d\n%s", args, code, stderr.String())
+			continue
+		}
+		var cfg struct {
+			Adapters []map[string]any
+			Devices  []struct{ Dialect, Serial string }
+		}
+		if err := yaml.Unmarshal(stdout.Bytes(), &cfg); err != nil {
+			t.Errorf("%q: not YAML: %v\n%s", args, err, stdout.String())
+			continue
+		}
+		seen := map[string]bool{}
+		for _, d := range cfg.Devices {
+			if k := d.Dialect + "/" + d.Serial; seen[k] || d.Serial == "" {
+				t.Errorf("%q: device %s twice or without a serial", args, k)
+			} else {
+				seen[k] = true
+			}
+		}
+		if tc.wantDevices > 0 && len(cfg.Devices) != tc.wantDevices || len(cfg.Devices) == 0 || len(cfg.Adapters) == 0 {
+			t.Errorf("%q: %d devices and %d adapters, want %d devices", args, len(cfg.Devices), len(cfg.Adapters), tc.wantDevices)
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(stdout.String(), w) {
+				t.Errorf("%q: output lacks %q:\n%s", args, w, stdout.String())
+			}
+		}
+		for _, w := range tc.dontWant {
+			if strings.Contains(stdout.String(), w) {
+				t.Errorf("%q: output has %q:\n%s", args, w, stdout.String())
+			}
+		}
+	}
 }

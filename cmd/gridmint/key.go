@@ -100,3 +100,53 @@ Flags:
 		*keystoreDir, id.Address, id.PeerID)
 	return nil
 }
+
+// address prints the node's address, which prefixes its device ids
+// (<address>/<dialect>/<serial>), from the keystore without the
+// passphrase, for scripts and the README's examples.
+func address(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("address", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dataDir := fs.String("data-dir", node.DefaultDataDir, "the node's data directory (its key is in <data-dir>/keystore)")
+	keystoreDir := fs.String("keystore", "", "keystore directory (default <data-dir>/keystore)")
+	configPath := fs.String("config", "", "the node's YAML configuration: its identity.keystore or data_dir")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, `Usage: gridmint address [--data-dir DIR | --keystore DIR | --config FILE]
+
+Prints the node's Ethereum address, the first part of its device ids
+(<address>/<dialect>/<serial>), read from its keystore without the
+passphrase. For example:
+  curl http://127.0.0.1:8088/api/v1/devices/$(gridmint address)/goe/200001
+
+Flags:
+`)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("address: unexpected arguments %q", fs.Args())
+	}
+	dir := *keystoreDir
+	switch {
+	case dir != "":
+	case *configPath != "":
+		cfg, err := node.LoadConfig(*configPath)
+		if err != nil {
+			return err
+		}
+		dir = cfg.Identity.Keystore
+	default:
+		dir = filepath.Join(*dataDir, "keystore")
+	}
+	addr, err := node.KeystoreAddress(dir)
+	if errors.Is(err, node.ErrNoKey) {
+		return fmt.Errorf("address: %w: create it with gridmint init, or start gridmint demo once", err)
+	}
+	if err != nil {
+		return fmt.Errorf("address: %w", err)
+	}
+	fmt.Fprintln(stdout, addr.Hex())
+	return nil
+}

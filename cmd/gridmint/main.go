@@ -5,6 +5,7 @@
 //	gridmint demo --nodes N       N such processes that find each other and gossip
 //	gridmint run --config FILE    a node against an external MQTT broker
 //	gridmint audit                recompute token supply from chain events
+//	gridmint address              print the node's address (device id prefix)
 //	gridmint version
 //
 // Run `gridmint <command> --help` for the flags of each command.
@@ -46,6 +47,8 @@ Usage:
                                    (Mosquitto, EMQX) with devices from FILE
   gridmint audit [flags]           recompute FLEX and REC supply from the
                                    settlement chain's events; print differences
+  gridmint address [flags]         print the node's address, the first part
+                                   of its device ids
   gridmint version                 print the version
 
 Run 'gridmint <command> --help' for a command's flags.
@@ -86,6 +89,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return demo(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return audit(ctx, args[1:], stdout, stderr)
+	case "address":
+		return address(args[1:], stdout, stderr)
 	case "run":
 		return runNode(ctx, args[1:], stdout, stderr)
 	case "version", "--version", "-version":

@@ -4,11 +4,56 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 )
+
+// binDir holds the binaries testBinaries builds, once per test run.
+var binDir struct {
+	once     sync.Once
+	dir, err string
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir.dir != "" {
+		os.RemoveAll(binDir.dir)
+	}
+	os.Exit(code)
+}
+
+// testBinaries builds bin/gridmint and bin/firmware-sim with make build,
+// as the README does, once for every test that runs them, and returns
+// their directory.
+func testBinaries(t *testing.T) string {
+	t.Helper()
+	requireTool(t, "make")
+	binDir.once.Do(func() {
+		dir, err := os.MkdirTemp("", "gridmint-test-bin-")
+		if err != nil {
+			binDir.err = err.Error()
+			return
+		}
+		binDir.dir = dir
+		repo, err := filepath.Abs(filepath.Join("..", ".."))
+		if err != nil {
+			binDir.err = err.Error()
+			return
+		}
+		if out, err := exec.Command("make", "-C", repo, "build", "BIN="+dir).CombinedOutput(); err != nil {
+			binDir.err = fmt.Sprintf("make build: %v\n%s", err, out)
+		}
+	})
+	if binDir.err != "" {
+		t.Fatal(binDir.err)
+	}
+	return binDir.dir
+}
 
 func TestCommandLine(t *testing.T) {
 	badConfig := filepath.Join(t.TempDir(), "bad.yaml")
@@ -72,4 +117,67 @@ func TestCommandLine(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAddressCommand: `gridmint address` prints the address `gridmint
+// init` created, without the passphrase, from the data dir, the keystore
+// or the config; without a key it says how to make one.
+func TestAddressCommand(t *testing.T) {
+	t.Setenv(passphraseEnv, "correct horse battery")
+	dataDir := t.TempDir()
+	var initOut, stderr bytes.Buffer
+	if err := run([]string{"init", "--data-dir", dataDir, "--light-kdf"}, &initOut, &stderr); err != nil {
+		t.Fatalf("init: %v\n%s", err, stderr.String())
+	}
+	var want string
+	for _, line := range strings.Split(initOut.String(), "\n") {
+		if f := strings.Fields(line); len(f) == 2 && f[0] == "address" {
+			want = f[1]
+		}
+	}
+	if !strings.HasPrefix(want, "0x") {
+		t.Fatalf("init printed no address:\n%s", initOut.String())
+	}
+	os.Unsetenv(passphraseEnv) // address needs none
+	config := filepath.Join(t.TempDir(), "gridmint.yaml")
+	if err := os.WriteFile(config, []byte("data_dir: "+dataDir+"\nadapters: [{dialect: tasmota}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{
+		{"address", "--data-dir", dataDir},
+		{"address", "--keystore", filepath.Join(dataDir, "keystore")},
+		{"address", "--config", config},
+	} {
+		var stdout bytes.Buffer
+		if err := run(args, &stdout, &stderr); err != nil || stdout.String() != want+"\n" {
+			t.Errorf("run(%q) = %q, %v; want %q", args, stdout.String(), err, want+"\n")
+		}
+	}
+	var stdout bytes.Buffer
+	if err := run([]string{"address", "--data-dir", t.TempDir()}, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), "gridmint init") || stdout.Len() != 0 {
+		t.Errorf("address without a key = %q, %v; want an error naming gridmint init", stdout.String(), err)
+	}
+}
+
+// requireTool returns the path of a tool, or skips the test without it
+// (fails in CI, which installs it).
+func requireTool(t *testing.T, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	// Debian's mosquitto is in /usr/sbin, which a user's PATH may lack.
+	if p := filepath.Join("/usr/sbin", name); isExecutable(p) {
+		return p
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s not installed; .ci/run installs it", name)
+	}
+	t.Skipf("%s not installed; CI runs this test", name)
+	return ""
+}
+
+func isExecutable(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode().Perm()&0o111 != 0
 }

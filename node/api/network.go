@@ -163,12 +163,83 @@ func (s *Server) timeRange(w http.ResponseWriter, fromQ, toQ string, span time.D
 	return from, to, true
 }
 
-// DecodeOffer reads and checks the body of POST /api/v1/offers. zoneOf
-// returns a device's grid zone, the offer's default, or an error when the
-// device may not be offered.
-func DecodeOffer(body []byte, zoneOf func(gridmint.DeviceID) (string, error)) (gridmint.Offer, error) {
-	var o gridmint.Offer
-	if err := decodeStrict(body, &o); err != nil {
+// maxRelativeTime bounds a relative time in a request body ("within a
+// year"), so that adding it to the clock cannot overflow; the validators
+// bound the rest.
+const maxRelativeTime = 366 * 24 * time.Hour
+
+// bodyTime reads a time field of a request body: RFC 3339
+// ("2026-11-22T18:00:00Z"), or a signed Go duration relative to now, the
+// node's clock when the call arrives ("+2h", "+90m", "+1h30m"), so that a
+// request written down once (the README's examples) stays valid. A
+// relative time resolves to whole seconds, as the wire carries; the
+// signed message holds the absolute time. Empty leaves the zero time,
+// which the body's validation refuses by name.
+func bodyTime(what, field, v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if v[0] == '+' || v[0] == '-' {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < -maxRelativeTime || d > maxRelativeTime {
+			return time.Time{}, gridmint.Errorf(gridmint.EInvalid, "%s: %s %q: want a duration from now within a year, e.g. +2h or +90m", what, field, v)
+		}
+		return now.Add(d).Truncate(time.Second).UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, gridmint.Errorf(gridmint.EInvalid, "%s: %s %q: want an RFC 3339 time, e.g. 2026-11-22T18:00:00Z, or one relative to now, e.g. +2h", what, field, v)
+	}
+	return t, nil
+}
+
+// timeField is one time field of a request body: its JSON name, its text
+// and where its resolved time goes.
+type timeField struct {
+	name, v string
+	dst     *time.Time
+}
+
+// bodyTimes resolves the time fields of a request body (bodyTime).
+func bodyTimes(what string, now time.Time, fields ...timeField) error {
+	for _, f := range fields {
+		t, err := bodyTime(what, f.name, f.v, now)
+		if err != nil {
+			return err
+		}
+		*f.dst = t
+	}
+	return nil
+}
+
+// offerBody is an offer as POST /api/v1/offers takes it: its times may be
+// relative (bodyTime). The string fields shadow the offer's own.
+type offerBody struct {
+	gridmint.Offer
+	WindowStart string `json:"window_start"`
+	WindowEnd   string `json:"window_end"`
+	Expiry      string `json:"expiry"`
+}
+
+// requestBody is a request as POST /api/v1/requests takes it.
+type requestBody struct {
+	gridmint.Request
+	WindowStart string `json:"window_start"`
+	WindowEnd   string `json:"window_end"`
+	GateClosure string `json:"gate_closure"`
+}
+
+// DecodeOffer reads and checks the body of POST /api/v1/offers, resolving
+// relative times against now. zoneOf returns a device's grid zone, the
+// offer's default, or an error when the device may not be offered.
+func DecodeOffer(body []byte, now time.Time, zoneOf func(gridmint.DeviceID) (string, error)) (gridmint.Offer, error) {
+	var b offerBody
+	if err := decodeStrict(body, &b); err != nil {
+		return b.Offer, err
+	}
+	o := b.Offer
+	if err := bodyTimes("offer", now, timeField{"window_start", b.WindowStart, &o.WindowStart},
+		timeField{"window_end", b.WindowEnd, &o.WindowEnd}, timeField{"expiry", b.Expiry, &o.Expiry}); err != nil {
 		return o, err
 	}
 	if _, _, _, ok := o.Device.Parts(); !ok {
@@ -184,10 +255,16 @@ func DecodeOffer(body []byte, zoneOf func(gridmint.DeviceID) (string, error)) (g
 	return o, o.Validate()
 }
 
-// DecodeRequest reads and checks the body of POST /api/v1/requests.
-func DecodeRequest(body []byte) (gridmint.Request, error) {
-	var req gridmint.Request
-	if err := decodeStrict(body, &req); err != nil {
+// DecodeRequest reads and checks the body of POST /api/v1/requests,
+// resolving relative times against now.
+func DecodeRequest(body []byte, now time.Time) (gridmint.Request, error) {
+	var b requestBody
+	if err := decodeStrict(body, &b); err != nil {
+		return b.Request, err
+	}
+	req := b.Request
+	if err := bodyTimes("request", now, timeField{"window_start", b.WindowStart, &req.WindowStart},
+		timeField{"window_end", b.WindowEnd, &req.WindowEnd}, timeField{"gate_closure", b.GateClosure, &req.GateClosure}); err != nil {
 		return req, err
 	}
 	return req, req.Validate()
@@ -203,8 +280,9 @@ func (s *Server) postOffer(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	o, err := DecodeOffer(body, s.offerZone)
-	if err == nil && !o.Expiry.After(s.cfg.Clock.Now()) {
+	now := s.cfg.Clock.Now()
+	o, err := DecodeOffer(body, now, s.offerZone)
+	if err == nil && !o.Expiry.After(now) {
 		err = gridmint.Errorf(gridmint.EInvalid, "offer: expiry %v has passed", o.Expiry.UTC())
 	}
 	if err == nil {
@@ -269,8 +347,9 @@ func (s *Server) postRequest(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	req, err := DecodeRequest(body)
-	if err == nil && !req.GateClosure.After(s.cfg.Clock.Now()) {
+	now := s.cfg.Clock.Now()
+	req, err := DecodeRequest(body, now)
+	if err == nil && !req.GateClosure.After(now) {
 		err = gridmint.Errorf(gridmint.EInvalid, "request: gate closure %v has passed", req.GateClosure.UTC())
 	}
 	if err != nil {

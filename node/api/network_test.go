@@ -156,36 +156,83 @@ func TestPublishOfferEndpoint(t *testing.T) {
 	}
 }
 
-func TestPublishRequestEndpoint(t *testing.T) {
-	var published []gridmint.Request
-	srv := newNetworkServer(t, fakeNetwork{PublishRequestFn: func(r gridmint.Request) (NetworkMessage, error) {
-		published = append(published, r)
-		return NetworkMessage{ID: "0xdef", Kind: "request"}, nil
-	}})
-	valid := `{"zone":"DE-LU","window_start":"2026-11-22T17:00:00Z","window_end":"2026-11-22T18:00:00Z","power_w":50000,
-		"direction":"down","max_price":300000,"gate_closure":"2026-11-22T16:45:00Z"}`
-	if code, body := call(t, http.MethodPost, srv.URL+"/api/v1/requests", "", valid); code != http.StatusUnauthorized {
-		t.Errorf("without a token: %d %s, want 401", code, body)
+// TestOfferAndRequestRelativeTimes: times in a body may be relative to
+// the node's clock ("+2h"), so that an example stays valid on any day; the
+// published message carries absolute whole seconds.
+func TestOfferAndRequestRelativeTimes(t *testing.T) {
+	var offers []gridmint.Offer
+	var requests []gridmint.Request
+	srv := newNetworkServer(t, fakeNetwork{
+		PublishOfferFn: func(o gridmint.Offer) (NetworkMessage, error) {
+			offers = append(offers, o)
+			return NetworkMessage{ID: "0xabc", Kind: "offer", Body: o}, nil
+		},
+		PublishRequestFn: func(r gridmint.Request) (NetworkMessage, error) {
+			requests = append(requests, r)
+			return NetworkMessage{ID: "0xdef", Kind: "request", Body: r}, nil
+		},
+	})
+	offer := func(start, end, expiry string) string {
+		return `{"device":"0xn/victron/battery-512","window_start":"` + start + `","window_end":"` + end + `",
+			"power_w":3000,"direction":"down","floor_price":120000,"baseline":"schedule","expiry":"` + expiry + `"}`
 	}
-	if code, body := call(t, http.MethodPost, srv.URL+"/api/v1/requests", testToken, strings.Replace(valid, "50000", "-5", 1)); code != http.StatusBadRequest || !strings.Contains(body, "power") {
-		t.Errorf("negative power: %d %s, want 400 naming the power", code, body)
+	tests := []struct {
+		name, body string
+		wantCode   int
+		wantInBody string
+	}{
+		{"relative", offer("+2h", "+3h", "+1h30m"), http.StatusCreated, `"window_start": "2026-11-22T14:00:00Z"`},
+		{"mixed with absolute", offer("2026-11-22T17:00:00Z", "+6h", "+45m"), http.StatusCreated, `"window_end": "2026-11-22T18:00:00Z"`},
+		{"relative expiry passed", offer("+2h", "+3h", "-1m"), http.StatusBadRequest, "has passed"},
+		{"relative window empty", offer("+3h", "+2h", "+1h"), http.StatusBadRequest, "empty"},
+		{"not a duration", offer("+2 hours", "+3h", "+1h"), http.StatusBadRequest, `window_start \"+2 hours\": want a duration`},
+		{"beyond a year", offer("+2h", "+9000h", "+1h"), http.StatusBadRequest, `window_end \"+9000h\": want a duration from now within a year`},
+		{"neither", offer("tomorrow", "+3h", "+1h"), http.StatusBadRequest, "RFC 3339"},
+		{"a number", `{"device":"0xn/victron/battery-512","expiry":7200}`, http.StatusBadRequest, "expiry"},
 	}
-	if code, body := call(t, http.MethodPost, srv.URL+"/api/v1/requests", testToken, strings.Replace(valid, "2026-11-22T16:45:00Z", "2026-11-22T12:00:00Z", 1)); code != http.StatusBadRequest || !strings.Contains(body, "gate closure") {
-		t.Errorf("gate closed: %d %s, want 400 naming the gate closure", code, body)
+	for _, tt := range tests {
+		code, body := call(t, http.MethodPost, srv.URL+"/api/v1/offers", testToken, tt.body)
+		if code != tt.wantCode || !strings.Contains(body, tt.wantInBody) {
+			t.Errorf("%s: got %d %s, want %d with %q", tt.name, code, body, tt.wantCode, tt.wantInBody)
+		}
 	}
-	if code, body := call(t, http.MethodPost, srv.URL+"/api/v1/requests", testToken, valid); code != http.StatusCreated {
-		t.Errorf("valid: %d %s, want 201", code, body)
+	if len(offers) != 2 {
+		t.Fatalf("published %d offers, want 2", len(offers))
 	}
-	if len(published) != 1 {
-		t.Errorf("published %d requests, want 1", len(published))
+	if o := offers[0]; !o.WindowStart.Equal(networkNow.Add(2*time.Hour)) || !o.WindowEnd.Equal(networkNow.Add(3*time.Hour)) || !o.Expiry.Equal(networkNow.Add(90*time.Minute)) {
+		t.Errorf("offer +2h, +3h, +1h30m at %v: got [%v, %v) expiry %v", networkNow, o.WindowStart, o.WindowEnd, o.Expiry)
+	}
+	req := `{"zone":"DE-LU","window_start":"+2h","window_end":"+3h","power_w":50000,"direction":"down","max_price":300000,"gate_closure":"+1h45m"}`
+	if code, body := call(t, http.MethodPost, srv.URL+"/api/v1/requests", testToken, req); code != http.StatusCreated {
+		t.Fatalf("relative request: %d %s, want 201", code, body)
+	}
+	if len(requests) != 1 || !requests[0].GateClosure.Equal(networkNow.Add(105*time.Minute)) || !requests[0].WindowEnd.Equal(networkNow.Add(3*time.Hour)) {
+		t.Errorf("published %+v, want the gate at now+1h45m and the window to end at now+3h", requests)
 	}
 }
 
+// TestRelativeTimesAreWholeSeconds: a node clock with a fraction of a
+// second, in any zone, resolves "+1h" to whole seconds in UTC, which the
+// wire requires.
+func TestRelativeTimesAreWholeSeconds(t *testing.T) {
+	now := time.Date(2026, 11, 22, 12, 0, 0, 987654321, time.FixedZone("CET", 3600))
+	got, err := bodyTime("offer", "expiry", "+1h", now)
+	if want := time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC); err != nil || got != want {
+		t.Errorf("bodyTime(+1h) at %v = %v, %v; want %v", now, got, err, want)
+	}
+}
+
+// fuzzNow is the clock the fuzzed bodies' relative times resolve against,
+// with a fraction of a second that must not reach the result.
+var fuzzNow = time.Date(2026, 11, 22, 12, 0, 0, 5e8, time.UTC)
+
 func FuzzDecodeOffer(f *testing.F) {
+	f.Add([]byte(`{"device":"0xn/victron/b","window_start":"+2h","window_end":"+3h","power_w":3000,"direction":"down","floor_price":1,"baseline":"schedule","expiry":"+1h30m"}`))
+	f.Add([]byte(`{"device":"0xn/victron/b","window_start":"-9223372036s","window_end":"+8784h","expiry":"+"}`))
 	f.Add([]byte(`{"device":"0xn/victron/b","window_start":"2026-11-22T17:00:00Z","window_end":"2026-11-22T18:00:00Z","power_w":3000,"direction":"down","floor_price":1,"baseline":"schedule","expiry":"2026-11-22T16:00:00Z"}`))
 	f.Add([]byte(`{"power_w":1e400}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		o, err := DecodeOffer(body, func(gridmint.DeviceID) (string, error) { return "DE-LU", nil })
+		o, err := DecodeOffer(body, fuzzNow, func(gridmint.DeviceID) (string, error) { return "DE-LU", nil })
 		if err != nil {
 			if c := gridmint.ErrorCode(err); c != gridmint.EInvalid {
 				t.Fatalf("error %v has code %q, want invalid", err, c)
@@ -199,9 +246,10 @@ func FuzzDecodeOffer(f *testing.F) {
 }
 
 func FuzzDecodeRequest(f *testing.F) {
+	f.Add([]byte(`{"zone":"DE-LU","window_start":"+2h","window_end":"+150m","power_w":50000,"direction":"up","max_price":1,"gate_closure":"+1h"}`))
 	f.Add([]byte(`{"zone":"DE-LU","window_start":"2026-11-22T17:00:00Z","window_end":"2026-11-22T18:00:00Z","power_w":50000,"direction":"up","max_price":1,"gate_closure":"2026-11-22T16:00:00Z"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		r, err := DecodeRequest(body)
+		r, err := DecodeRequest(body, fuzzNow)
 		if err != nil {
 			if c := gridmint.ErrorCode(err); c != gridmint.EInvalid {
 				t.Fatalf("error %v has code %q, want invalid", err, c)
