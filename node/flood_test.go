@@ -3,8 +3,11 @@ package node
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"maps"
 	"math/rand/v2"
+	"net/http"
 	"runtime/debug"
 	"strings"
 	"testing"
@@ -13,6 +16,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/node/api"
 	"github.com/gridmint/gridmint/node/store"
 )
 
@@ -202,6 +206,21 @@ devices: [{dialect: tasmota, serial: plug, nameplate_w: 2000}]
 	}
 	if trimmed == 0 || notKept == 0 {
 		t.Errorf("%d trimmed, %d over the rate limit: the flood should have exercised both", trimmed, notKept)
+	}
+	// The quarantine page says the same.
+	res, err := http.Get("http://" + n.HTTPAddr() + "/api/v1/quarantine?limit=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page struct{ Size api.QuarantineSize }
+	err = json.NewDecoder(res.Body).Decode(&page)
+	res.Body.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sz := page.Size; sz.Bytes != st.Bytes || sz.Entries != st.Entries || sz.MaxBytes != st.MaxBytes ||
+		!maps.Equal(sz.Dropped["rate_limit"], st.NotKept) || !maps.Equal(sz.Dropped["size_cap"], st.Trimmed) {
+		t.Errorf("GET /api/v1/quarantine size = %+v, want the store's %+v", sz, st)
 	}
 	// Ever kept: within the dialects' shared allowances (4 buckets each of
 	// 20 at once and 0.2/s), the plug's own, and the oversized message.
