@@ -78,8 +78,8 @@ devices: [{dialect: tasmota, serial: plug, nameplate_w: 2000}]
 		t.Fatal(err)
 	}
 	defer n.Close()
-	if got := debug.SetMemoryLimit(-1); got != 3000<<20 {
-		t.Errorf("memory_limit_mb 3000: the runtime's limit is %d bytes, want %d", got, 3000<<20)
+	if got := debug.SetMemoryLimit(-1); got != int64(3000)<<20 {
+		t.Errorf("memory_limit_mb 3000: the runtime's limit is %d bytes, want %d", got, int64(3000)<<20)
 	}
 	plug := gridmint.DeviceID(n.Identity().Address + "/tasmota/plug")
 
