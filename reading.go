@@ -166,6 +166,9 @@ type Rejection struct {
 	Reason  Reason    `json:"reason"`
 	Detail  string    `json:"detail"`
 	Raw     []byte    `json:"raw"`
+	// RawLen is the payload's length as received, bytes, when Raw holds
+	// only its first bytes; 0 when Raw is the whole payload.
+	RawLen int `json:"raw_len,omitempty"`
 }
 
 // Reasons lists every rejection reason, so counters can start at zero.

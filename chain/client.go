@@ -56,6 +56,9 @@ type Config struct {
 	// (wei); the client's own account always gets SimulatedFunds. It must
 	// not change between restarts of one SimulatedDir.
 	SimulatedAlloc types.GenesisAlloc
+	// SimulatedCacheMB is the embedded chain's cache allowance, MB; 0
+	// means DefaultSimulatedCacheMB.
+	SimulatedCacheMB int
 
 	// Key signs transactions. If nil, KeystoreFile (a go-ethereum
 	// keystore JSON file) is decrypted with Passphrase.
@@ -149,7 +152,7 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		alloc[a] = acc
 	}
 	alloc[crypto.PubkeyToAddress(key.PublicKey)] = types.Account{Balance: SimulatedFunds}
-	sim, err := NewSimulated(SimulatedConfig{Dir: cfg.SimulatedDir, Alloc: alloc, Logger: cfg.Logger})
+	sim, err := NewSimulated(SimulatedConfig{Dir: cfg.SimulatedDir, Alloc: alloc, CacheMB: cfg.SimulatedCacheMB, Logger: cfg.Logger})
 	if err != nil {
 		return nil, err
 	}

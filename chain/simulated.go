@@ -55,8 +55,44 @@ type SimulatedConfig struct {
 	// Manual turns off sealing a block right after each accepted
 	// transaction: the caller calls Commit.
 	Manual bool
+	// CacheMB is the chain's memory allowance for its caches, in MB
+	// (MiB); 0 means DefaultSimulatedCacheMB. See simulatedCaches.
+	CacheMB int
 	// Logger receives the chain's lifecycle messages; nil discards them.
 	Logger *slog.Logger
+}
+
+// DefaultSimulatedCacheMB is the embedded chain's default cache
+// allowance, MB. go-ethereum's own defaults (a 2 GiB database cache, 1.6
+// GiB of trie caches) are sized for mainnet on a server; the embedded
+// chain holds the gridmint contracts and the node's own transactions,
+// and runs on a Raspberry-Pi-class box. Those defaults also cost memory
+// they never touch: LevelDB allocates its 512 MiB write buffer up front,
+// which counts as live heap and so lifts the garbage collector's target
+// by as much, letting any garbage (a flood of MQTT payloads) pile up to
+// that size before it is collected.
+const DefaultSimulatedCacheMB = 32
+
+// minSimulatedCacheMB is the least cache accepted: LevelDB's own minimum
+// (16 MB) for the database share.
+const minSimulatedCacheMB = 16
+
+// simulatedCaches splits the allowance of mb MB the way geth's --cache
+// does for a full node: half to the database (LevelDB: half of that its
+// block cache, a quarter each of its two write buffers), 15 % to clean
+// and 25 % to dirty trie nodes, 10 % to the state snapshot. With an
+// archive of hash-based state (a Dir) the dirty and snapshot shares go to
+// the clean cache (go-ethereum moves the dirty share itself). The trie caches are
+// fastcache, allocated outside the Go heap as they fill.
+func simulatedCaches(c *ethconfig.Config, mb int) {
+	if mb <= 0 {
+		mb = DefaultSimulatedCacheMB
+	}
+	mb = max(mb, minSimulatedCacheMB)
+	c.DatabaseCache = max(mb/2, minSimulatedCacheMB)
+	c.TrieCleanCache = mb * 15 / 100
+	c.TrieDirtyCache = mb * 25 / 100
+	c.SnapshotCache = mb * 10 / 100
 }
 
 // Simulated is go-ethereum's simulated chain (the same node, engine and
@@ -99,10 +135,14 @@ func NewSimulated(cfg SimulatedConfig) (*Simulated, error) {
 	ethConf.SyncMode = ethconfig.FullSync
 	ethConf.TxPool.NoLocals = true
 	ethConf.LogNoHistory = true
+	simulatedCaches(&ethConf, cfg.CacheMB)
 	if cfg.Dir != "" {
 		ethConf.NoPruning = true // archive: state committed with every block
 		ethConf.StateScheme = rawdb.HashScheme
-		ethConf.SnapshotCache = 0 // no snapshot journal to lose
+		// No snapshot journal to lose: its share goes to the clean trie
+		// cache.
+		ethConf.TrieCleanCache += ethConf.SnapshotCache
+		ethConf.SnapshotCache = 0
 	}
 
 	stack, err := node.New(&nodeConf)

@@ -437,8 +437,8 @@ func (c *genericChange) hasValue() bool {
 }
 
 func (g *generic) Decode(topic string, payload []byte) ([]Update, error) {
-	if len(payload) > maxPayload {
-		return nil, decodeErr(gridmint.ReasonMalformed, "", "payload of %d bytes exceeds %d", len(payload), maxPayload)
+	if len(payload) > MaxPayload {
+		return nil, decodeErr(gridmint.ReasonMalformed, "", "payload of %d bytes exceeds %d", len(payload), MaxPayload)
 	}
 	// First every matching mapping's value, then the merge: a message with
 	// one bad value changes nothing.

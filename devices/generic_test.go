@@ -449,7 +449,7 @@ func TestGenericRejects(t *testing.T) {
 		{"no mapping matches", "q/d", "1", gridmint.ReasonUnknownTopic},
 		{"empty serial level", "p//power", "1", gridmint.ReasonUnknownTopic},
 		{"control character in the serial", "p/a\x01b/power", "1", gridmint.ReasonUnknownTopic},
-		{"oversized", "j/d", `{"x":"` + strings.Repeat("a", maxPayload) + `"}`, gridmint.ReasonMalformed},
+		{"oversized", "j/d", `{"x":"` + strings.Repeat("a", MaxPayload) + `"}`, gridmint.ReasonMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"github.com/gridmint/gridmint/internal/mqtttopic"
 	"github.com/gridmint/gridmint/internal/tokenbucket"
+	"hash/fnv"
 	"slices"
 	"sort"
+	"strconv"
 	"sync"
 	"time"
 
@@ -15,8 +17,14 @@ import (
 
 // Message is one MQTT message as the node received it.
 type Message struct {
-	Topic    string
-	Payload  []byte
+	Topic   string
+	Payload []byte
+	// Size is the payload's length as received, bytes, when Payload holds
+	// only its first bytes: the node keeps at most MaxPayload bytes of a
+	// message, so that a flood of huge payloads cannot pile up in memory
+	// while it waits to be processed. 0 means Payload is whole. A cut
+	// message is rejected as malformed, unread.
+	Size     int
 	Received time.Time // node clock, UTC
 	// Redelivered is MQTT's DUP flag: the broker sends the message again
 	// because its acknowledgement never arrived (the node stopped after
@@ -348,6 +356,15 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 		in.reject(o, m, "", "", gridmint.ReasonUnknownTopic, "no adapter subscribes to this topic")
 		return
 	}
+	switch n := max(m.Size, len(m.Payload)); {
+	case n > MaxPayload:
+		in.reject(o, m, a.Dialect(), "", gridmint.ReasonMalformed, fmt.Sprintf("payload of %d bytes exceeds %d", n, MaxPayload))
+		return
+	case m.Size > len(m.Payload):
+		// A cut payload is never decoded, whatever cut it.
+		in.reject(o, m, a.Dialect(), "", gridmint.ReasonMalformed, fmt.Sprintf("payload of %d bytes cut to %d before it was read", n, len(m.Payload)))
+		return
+	}
 	updates, err := a.Decode(m.Topic, m.Payload)
 	if err != nil {
 		reason, serial := reasonOf(err)
@@ -467,27 +484,46 @@ func (in *Ingest) groupDevices(o *Outcome, a Adapter, u Update, at time.Time) {
 }
 
 // reject quarantines m, unless its source already sent its allowance of
-// rejections: then it is only counted, so a broken device cannot fill the
-// quarantine. The source is the device when known, else the adapter, else
-// everything no adapter claims: keys are bounded by the registry, not by
-// the topics a sender can invent.
+// rejections: then it is only counted (Outcome.Suppressed), so a broken
+// device cannot fill the quarantine. The source is the device when it is
+// registered (or discovered in this batch); an input that names no
+// registered device, whatever serial its topic claims, shares one of
+// unknownSourceBuckets allowances of its adapter's dialect (by a hash of
+// the topic), and one that no adapter claims those of "unrouted". So the
+// keys, and the allowance in total, are bounded by the registry and the
+// configured dialects, not by the topics a sender can invent.
 func (in *Ingest) reject(o *Outcome, m Message, dialect string, id gridmint.DeviceID, reason gridmint.Reason, detail string) {
-	key := "unrouted"
-	switch {
-	case id != "":
-		key = "device:" + string(id)
-	case dialect != "":
-		key = "adapter:" + dialect
-	}
-	if !in.rejected.Allow(key, m.Received) {
+	if !in.rejected.Allow(in.rejectionSource(o, m.Topic, dialect, id), m.Received) {
 		o.Suppressed[reason]++
 		return
 	}
 	o.reject(m, dialect, id, reason, detail)
 }
 
+// unknownSourceBuckets is how many rejection allowances the inputs of one
+// dialect that name no registered device share. More than one, so that
+// one broken unregistered sender (a device whose every message is
+// malformed is never discovered) rarely hides another from the
+// quarantine; few, so that invented topics multiply the allowance by at
+// most this much.
+const unknownSourceBuckets = 4
+
+// rejectionSource is the rate-limit key of a rejection: see reject.
+func (in *Ingest) rejectionSource(o *Outcome, topic, dialect string, id gridmint.DeviceID) string {
+	if id != "" && in.known(o, id) {
+		return "device:" + string(id)
+	}
+	src := "unrouted"
+	if dialect != "" {
+		src = "adapter:" + dialect
+	}
+	h := fnv.New32a()
+	h.Write([]byte(topic))
+	return src + "#" + strconv.Itoa(int(h.Sum32()%unknownSourceBuckets))
+}
+
 func (o *Outcome) reject(m Message, dialect string, id gridmint.DeviceID, reason gridmint.Reason, detail string) {
-	o.Rejections = append(o.Rejections, gridmint.Rejection{
+	r := gridmint.Rejection{
 		Time:    m.Received,
 		Topic:   m.Topic,
 		Dialect: dialect,
@@ -495,7 +531,11 @@ func (o *Outcome) reject(m Message, dialect string, id gridmint.DeviceID, reason
 		Reason:  reason,
 		Detail:  detail,
 		Raw:     m.Payload,
-	})
+	}
+	if m.Size > len(m.Payload) {
+		r.RawLen = m.Size
+	}
+	o.Rejections = append(o.Rejections, r)
 }
 
 func (in *Ingest) adapterFor(topic string) Adapter {

@@ -1,6 +1,7 @@
 package devices
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -228,6 +229,18 @@ func FuzzIngest(f *testing.F) {
 				t.Fatalf("negative energy: %v", r)
 			}
 		}
+		// The same input cut by the node as it arrived (Message.Size) is
+		// rejected unread, with its size.
+		size := len(p1) + 1 + len(topic2)%(2*MaxPayload)
+		cut := in.Process([]Message{{Topic: topic1, Payload: p1, Size: size, Received: t0.Add(2 * time.Second)}})
+		if n := len(cut.Rejections) + cut.Suppressed[gridmint.ReasonMalformed] + cut.Suppressed[gridmint.ReasonUnknownTopic]; n != 1 || len(cut.Readings) != 0 {
+			t.Fatalf("a cut payload: %d readings, %d rejections (%v suppressed); want it rejected", len(cut.Readings), len(cut.Rejections), cut.Suppressed)
+		}
+		for _, r := range cut.Rejections {
+			if r.RawLen != size || r.Reason != gridmint.ReasonMalformed && r.Reason != gridmint.ReasonUnknownTopic {
+				t.Fatalf("a cut payload: %s, RawLen %d; want malformed (or an unknown topic) with RawLen %d", r.Reason, r.RawLen, size)
+			}
+		}
 		in.Accept(o)
 		// A restart from what the node stores keeps every device's online
 		// state.
@@ -328,6 +341,92 @@ func TestIngestRateLimits(t *testing.T) {
 	}
 	if malformed != 20 || o.Suppressed[gridmint.ReasonMalformed] != 30 {
 		t.Errorf("malformed kept %d, counted only %d; want 20 kept (the topic's burst) and 30 counted", malformed, o.Suppressed[gridmint.ReasonMalformed])
+	}
+}
+
+// TestIngestRejectionAllowanceOfInventedTopics: a sender that invents a
+// new topic (a new serial) per message gets no fresh allowance each time:
+// inputs that name no registered device share a few allowances per
+// dialect, and a registered device keeps its own, whatever the garbage
+// does. Every input is counted.
+func TestIngestRejectionAllowanceOfInventedTopics(t *testing.T) {
+	for _, discover := range []bool{true, false} {
+		t.Run(fmt.Sprintf("discover=%v", discover), func(t *testing.T) {
+			in := newTestIngest(t, IngestConfig{Discover: discover,
+				Declared: []gridmint.Device{{ID: "0xnode/tasmota/plug", Kind: gridmint.KindPlug, Dialect: "tasmota", Serial: "plug"}}})
+			var msgs []Message
+			for i := range 1000 {
+				topic := fmt.Sprintf("tele/x%04d/SENSOR", i) // malformed
+				payload := `{"ENERGY":`
+				switch {
+				case i%3 == 1:
+					topic = fmt.Sprintf("solar/x%04d/0/power", i) // opendtu: not a number
+					payload = "garbage"
+				case i%3 == 2 && !discover:
+					payload = `{"ENERGY":{"Total":1}}` // well-formed, from an undeclared device
+				}
+				msgs = append(msgs, Message{Topic: topic, Payload: []byte(payload), Received: t0})
+			}
+			o := in.Process(msgs)
+			suppressed := 0
+			for _, n := range o.Suppressed {
+				suppressed += n
+			}
+			if got := len(o.Rejections) + suppressed + len(o.Readings); got != len(msgs) {
+				t.Fatalf("%d kept + %d counted only + %d readings = %d, want every one of %d inputs", len(o.Rejections), suppressed, len(o.Readings), got, len(msgs))
+			}
+			// Two dialects, unknownSourceBuckets allowances each, of 20 at once.
+			if max := 2 * unknownSourceBuckets * int(DefaultRejectionLimit.Burst); len(o.Rejections) > max {
+				t.Errorf("%d rejections kept from 1000 invented topics, want at most %d", len(o.Rejections), max)
+			}
+			if keys := in.rejected.Keys(); keys > 2*unknownSourceBuckets {
+				t.Errorf("the rejection limiter holds %d keys after 1000 invented topics, want at most %d", keys, 2*unknownSourceBuckets)
+			}
+			// The id the topic claims is still recorded, for the homeowner.
+			if r := o.Rejections[0]; r.Device != "0xnode/tasmota/x0000" {
+				t.Errorf("first rejection names device %q, want the id its topic claims", r.Device)
+			}
+			in.Accept(o)
+
+			// The declared plug's own broken messages, at the same instant:
+			// its whole allowance is there.
+			var broken []Message
+			for range 30 {
+				broken = append(broken, Message{Topic: "tele/plug/SENSOR", Payload: []byte(`{"ENERGY":`), Received: t0})
+			}
+			o = in.Process(broken)
+			if len(o.Rejections) != int(DefaultRejectionLimit.Burst) || o.Suppressed[gridmint.ReasonMalformed] != 30-int(DefaultRejectionLimit.Burst) {
+				t.Errorf("the plug's broken messages after the flood: %d kept, %d counted only; want %v kept", len(o.Rejections), o.Suppressed[gridmint.ReasonMalformed], DefaultRejectionLimit.Burst)
+			}
+		})
+	}
+}
+
+// TestIngestOversizedPayload: a payload over MaxPayload, whole or cut by
+// the node before it queued it (Message.Size), is malformed, unread, and
+// its rejection keeps the size.
+func TestIngestOversizedPayload(t *testing.T) {
+	in := newTestIngest(t, IngestConfig{Discover: true})
+	head := []byte(strings.Repeat(`{"ENERGY":{"Total":1}}`, 10))
+	o := in.Process([]Message{
+		{Topic: "tele/plug/SENSOR", Payload: head, Size: 1 << 20, Received: t0},
+		{Topic: "tele/plug/SENSOR", Payload: make([]byte, MaxPayload+1), Received: t0},
+		{Topic: "tele/plug/SENSOR", Payload: []byte(`{"ENERGY":{"Total":1}}`), Size: 22, Received: t0}, // Size = len: whole
+	})
+	if len(o.Rejections) != 2 || len(o.Readings) != 1 {
+		t.Fatalf("rejections %v, readings %d; want the two oversized rejected and the last one read", reasons(o), len(o.Readings))
+	}
+	for i, want := range []struct{ size, rawLen int }{{1 << 20, 1 << 20}, {MaxPayload + 1, 0}} {
+		r := o.Rejections[i]
+		if r.Reason != gridmint.ReasonMalformed || r.RawLen != want.rawLen || r.Dialect != "tasmota" ||
+			r.Detail != fmt.Sprintf("payload of %d bytes exceeds %d", want.size, MaxPayload) {
+			t.Errorf("rejection %d: %s, RawLen %d, dialect %q, %q; want malformed, RawLen %d, naming %d bytes", i, r.Reason, r.RawLen, r.Dialect, r.Detail, want.rawLen, want.size)
+		}
+	}
+	// Cut below MaxPayload (the node never does): not read either.
+	o = in.Process([]Message{{Topic: "tele/plug/SENSOR", Payload: []byte(`{"ENERGY":{"Total":2}}`), Size: 100, Received: t0.Add(time.Second)}})
+	if len(o.Readings) != 0 || len(o.Rejections) != 1 || o.Rejections[0].RawLen != 100 {
+		t.Errorf("a cut payload: readings %v, rejections %+v; want one rejection with RawLen 100", o.Readings, o.Rejections)
 	}
 }
 

@@ -9,13 +9,16 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gridmint/gridmint"
 )
 
-// maxPayload bounds a telemetry message. Real energy telemetry is well
-// under 4 KiB; anything bigger is garbage or an attack.
-const maxPayload = 64 << 10
+// MaxPayload bounds a telemetry message, bytes: no adapter decodes a
+// larger one. Real energy telemetry is well under 4 KiB; anything bigger
+// is garbage or an attack.
+const MaxPayload = 64 << 10
 
 // decodeJSON unmarshals a vendor payload into v and classifies failures:
 // a syntax error is ReasonMalformed, a field of the wrong type
@@ -24,8 +27,8 @@ const maxPayload = 64 << 10
 // the rest of the message survives and the field itself is caught as
 // ReasonNotFinite by the caller.
 func decodeJSON(payload []byte, v any) error {
-	if len(payload) > maxPayload {
-		return decodeErr(gridmint.ReasonMalformed, "", "payload of %d bytes exceeds %d", len(payload), maxPayload)
+	if len(payload) > MaxPayload {
+		return decodeErr(gridmint.ReasonMalformed, "", "payload of %d bytes exceeds %d", len(payload), MaxPayload)
 	}
 	err := json.Unmarshal(payload, v)
 	var syn *json.SyntaxError
@@ -85,7 +88,14 @@ func nonFiniteTokenLen(b []byte) int {
 	if len(b) > 0 && (b[0] == '-' || b[0] == '+') {
 		sign = 1
 	}
-	rest := strings.ToLower(string(b[sign:min(len(b), sign+8)]))
+	head := b[sign:min(len(b), sign+8)]
+	// Most bytes start no token: decide on the first character before
+	// lowering (and allocating) the rest. Lowering maps it alone, so
+	// this changes nothing but the cost of a flood of garbage.
+	if r, _ := utf8.DecodeRune(head); unicode.ToLower(r) != 'i' && unicode.ToLower(r) != 'n' {
+		return 0
+	}
+	rest := strings.ToLower(string(head))
 	for _, tok := range []string{"infinity", "nan", "inf"} {
 		if strings.HasPrefix(rest, tok) {
 			end := sign + len(tok)

@@ -727,7 +727,7 @@ func (s *shelly) SwitchCommand(serial string, on bool) (Command, error) {
 // (another id, a frame that is neither) is not this command's answer.
 func matchShellyReply(reply []byte, want string) (bool, error) {
 	var frame map[string]json.RawMessage
-	if len(reply) > maxPayload || json.Unmarshal(reply, &frame) != nil {
+	if len(reply) > MaxPayload || json.Unmarshal(reply, &frame) != nil {
 		return false, nil
 	}
 	if string(bytes.TrimSpace(frame["id"])) != want {

@@ -377,7 +377,7 @@ func TestShellyRejects(t *testing.T) {
 		{"power beyond 1 MW", st, `{"apower":1000001}`, gridmint.ReasonAbsurd},
 		{"power 1e999", ntf, notify(`{"em1:0":{"act_power":1e999}}`), gridmint.ReasonAbsurd},
 		{"nine metered devices in one frame", ntf, notify(shellyMembers("1738256760.23", nineSwitches...)), gridmint.ReasonMalformed},
-		{"oversized status", st, `{"apower":1,"x":"` + strings.Repeat("a", maxPayload) + `"}`, gridmint.ReasonMalformed},
+		{"oversized status", st, `{"apower":1,"x":"` + strings.Repeat("a", MaxPayload) + `"}`, gridmint.ReasonMalformed},
 		{"online maybe", shellyPlug + "/online", "maybe", gridmint.ReasonMalformed},
 		{"online as a string", shellyPlug + "/online", `"true"`, gridmint.ReasonMalformed},
 		{"unknown topic under the prefix", shellyPlug + "/announce", "{}", gridmint.ReasonUnknownTopic},

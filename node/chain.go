@@ -53,6 +53,7 @@ func openChain(ctx context.Context, cfg Config, id *Identity, disk *diskGuard, c
 		return c, nil
 	}
 	cc.SimulatedDir = filepath.Join(dir, chainEmbeddedDir)
+	cc.SimulatedCacheMB = cfg.Chain.EmbeddedCacheMB
 	contractsPath := filepath.Join(dir, chainContractsFile)
 	addrs, deployed, err := readContracts(contractsPath)
 	if err != nil {

@@ -52,6 +52,14 @@ type Config struct {
 	// StaleAfter marks a device offline when nothing was heard from it
 	// for this long. Default 10m (Tasmota's default TelePeriod is 5 min).
 	StaleAfter time.Duration `yaml:"stale_after"`
+	// Quarantine bounds what is kept of rejected inputs.
+	Quarantine QuarantineConfig `yaml:"quarantine"`
+	// MemoryLimitMB is a soft limit on the node process's memory, MB
+	// (MiB), for the Go runtime (debug.SetMemoryLimit, as GOMEMLIMIT):
+	// near it the garbage collector runs more often instead of letting
+	// the heap grow. It is process-wide. 0 (the default) sets none and
+	// leaves GOMEMLIMIT, if set, in force.
+	MemoryLimitMB int `yaml:"memory_limit_mb"`
 	// Adapters: one per firmware installation on the broker.
 	Adapters []AdapterConfig `yaml:"adapters"`
 	// Devices declared up front, e.g. to give a nameplate.
@@ -84,6 +92,16 @@ type StorageConfig struct {
 	// before a paused node resumes, so that it does not stop and start
 	// on the edge. A size; default 32MiB.
 	ResumeMargin string `yaml:"resume_margin"`
+}
+
+// QuarantineConfig bounds the quarantine, where rejected inputs are kept
+// with their reason and (the first 4 KiB of) their raw bytes for 30 days.
+type QuarantineConfig struct {
+	// MaxSizeMB is its size budget, MB (MiB): beyond it the oldest
+	// rejections are deleted, and counted in
+	// gridmint_quarantine_dropped_total{cause="size_cap"}. At least 1;
+	// default 64.
+	MaxSizeMB int `yaml:"max_size_mb"`
 }
 
 // MQTTConfig is the broker connection.
@@ -158,6 +176,10 @@ type ChainConfig struct {
 	// reorg cannot undo what the API shows. Default 0 on the embedded
 	// chain (it never reorgs), 12 with rpc.
 	Confirmations *uint64 `yaml:"confirmations"`
+	// EmbeddedCacheMB is the embedded chain's memory for its caches
+	// (database and state trie), MB: at least 16, default 32 (see
+	// chain.DefaultSimulatedCacheMB). Set only without rpc.
+	EmbeddedCacheMB int `yaml:"embedded_cache_mb"`
 }
 
 // ContractsConfig are the addresses of the gridmint contracts.
@@ -272,6 +294,26 @@ const (
 	DefaultMinFree      = "256MiB"
 	DefaultResumeMargin = "32MiB"
 )
+
+// Bounds of chain.embedded_cache_mb, MB: LevelDB's least database cache,
+// and more than the embedded chain's small state can ever use.
+const (
+	minEmbeddedCacheMB = 16
+	maxEmbeddedCacheMB = 4096
+)
+
+// DefaultQuarantineMaxSizeMB is quarantine.max_size_mb's default (see
+// store.DefaultQuarantineMaxBytes); maxQuarantineMaxSizeMB bounds it at
+// 1 TiB, far beyond any disk of a home node.
+const (
+	DefaultQuarantineMaxSizeMB = store.DefaultQuarantineMaxBytes >> 20
+	maxQuarantineMaxSizeMB     = 1 << 20
+)
+
+// minMemoryLimitMB is the least memory_limit_mb accepted: the Go heap of
+// an idle node with its embedded chain is a few tens of MB, and a limit
+// close to it would keep the garbage collector running.
+const minMemoryLimitMB = 128
 
 // DefaultP2PListen are the libp2p listen addresses of `gridmint run`.
 var DefaultP2PListen = []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
@@ -420,6 +462,9 @@ func (c *Config) applyDefaults() {
 	if c.StaleAfter == 0 {
 		c.StaleAfter = DefaultStaleAfter
 	}
+	if c.Quarantine.MaxSizeMB == 0 {
+		c.Quarantine.MaxSizeMB = DefaultQuarantineMaxSizeMB
+	}
 	if c.MaxDevices == 0 {
 		c.MaxDevices = DefaultMaxDevices
 	}
@@ -485,6 +530,12 @@ func (c *Config) Validate() error {
 	case "auto", "server", "client", "off":
 	default:
 		return fieldErr("p2p.dht", "%q: want auto, server, client or off", c.P2P.DHT)
+	}
+	if q := c.Quarantine.MaxSizeMB; q < 1 || q > maxQuarantineMaxSizeMB {
+		return fieldErr("quarantine.max_size_mb", "%d: want 1 to %d MB", q, maxQuarantineMaxSizeMB)
+	}
+	if c.MemoryLimitMB < 0 || c.MemoryLimitMB > 0 && c.MemoryLimitMB < minMemoryLimitMB {
+		return fieldErr("memory_limit_mb", "%d: want 0 (no limit) or at least %d MB", c.MemoryLimitMB, minMemoryLimitMB)
 	}
 	if c.DataDir == "" {
 		return fieldErr("data_dir", "empty")
@@ -838,7 +889,13 @@ func (c ChainConfig) validate() error {
 		if c.Contracts != (ContractsConfig{}) {
 			return fieldErr("chain.contracts", "set only with chain.rpc: the embedded chain deploys its own")
 		}
+		if c.EmbeddedCacheMB != 0 && (c.EmbeddedCacheMB < minEmbeddedCacheMB || c.EmbeddedCacheMB > maxEmbeddedCacheMB) {
+			return fieldErr("chain.embedded_cache_mb", "%d: want %d to %d MB", c.EmbeddedCacheMB, minEmbeddedCacheMB, maxEmbeddedCacheMB)
+		}
 		return nil
+	}
+	if c.EmbeddedCacheMB != 0 {
+		return fieldErr("chain.embedded_cache_mb", "set only for the embedded chain, not with chain.rpc")
 	}
 	u, err := url.Parse(c.RPC)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "ws" && u.Scheme != "wss" && !strings.HasSuffix(c.RPC, ".ipc")) {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/node/store"
 )
 
 func TestExampleConfigParses(t *testing.T) {
@@ -284,6 +285,7 @@ func FuzzParseConfig(f *testing.F) {
 		f.Add(data)
 	}
 	f.Add([]byte("adapters: [{dialect: tasmota}]"))
+	f.Add([]byte("adapters: [{dialect: tasmota}]\nquarantine: {max_size_mb: 1}\nmemory_limit_mb: 128\nchain: {embedded_cache_mb: 16}"))
 	f.Add([]byte("devices: [{dialect: tasmota, serial: a, nameplate_w: 1e400}]"))
 	f.Add([]byte(sitesYAML + "sites: [{id: home, grid_meter: victron/grid-30, zone: DE-LU}]\ndevices: [{dialect: goe, serial: '1', site: home}]"))
 	f.Add([]byte(sitesYAML + "sites: [{id: a, grid_meter: 0x0000000000000000000000000000000000000001/tasmota/m}, {id: b}]\ndevices: [{dialect: tasmota, serial: m, kind: meter, site: a}]"))
@@ -332,6 +334,10 @@ func FuzzParseConfig(f *testing.F) {
 			if err := rules.Check(d); err != nil {
 				t.Fatalf("declared device breaks the site rules: %v", err)
 			}
+		}
+		// The quarantine's budget is one the store opens with.
+		if q := int64(cfg.Quarantine.MaxSizeMB) << 20; q < store.MinQuarantineMaxBytes {
+			t.Fatalf("quarantine.max_size_mb %d accepted, below the store's minimum", cfg.Quarantine.MaxSizeMB)
 		}
 		// The reserve a parsed config gives is usable: never below the
 		// store's floor, a share within (0, 50] %.

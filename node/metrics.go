@@ -5,6 +5,7 @@ import (
 
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/node/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -40,7 +41,7 @@ func newMetrics() *metrics {
 			Name: "gridmint_readings_total", Help: "Normalised readings stored.",
 		}),
 		rejections: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "gridmint_rejections_total", Help: "Inputs kept in quarantine, by reason, since the data dir was created.",
+			Name: "gridmint_rejections_total", Help: "Inputs rejected, by reason, since the data dir was created: those kept in quarantine and those only counted (over a rate limit).",
 		}, []string{"reason"}),
 		newDevices: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "gridmint_devices_discovered_total", Help: "Devices registered from traffic.",
@@ -92,10 +93,58 @@ func (m *metrics) observeBatch(out *devices.Outcome, messages int, took time.Dur
 	for _, r := range out.Rejections {
 		m.rejections.WithLabelValues(string(r.Reason)).Inc()
 	}
+	for r, n := range out.Suppressed {
+		m.rejections.WithLabelValues(string(r)).Add(float64(n))
+	}
 	m.messages.Add(float64(messages))
 	m.ignored.Add(float64(out.Ignored))
 	m.batchSize.Observe(float64(messages))
 	m.batchSeconds.Observe(took.Seconds())
+}
+
+// quarantineStats is the store's account of its quarantine.
+type quarantineStats interface {
+	QuarantineStats() store.QuarantineStats
+}
+
+// watchQuarantine exports the quarantine's size, budget and what it did
+// not keep, read from the store at each scrape.
+func (m *metrics) watchQuarantine(q quarantineStats) {
+	m.registry.MustRegister(quarantineCollector{q})
+}
+
+var (
+	quarantineBytesDesc = prometheus.NewDesc("gridmint_quarantine_bytes",
+		"Size of the rejections kept in quarantine (keys and encoded values), bytes.", nil, nil)
+	quarantineEntriesDesc = prometheus.NewDesc("gridmint_quarantine_entries",
+		"Rejections kept in quarantine.", nil, nil)
+	quarantineMaxDesc = prometheus.NewDesc("gridmint_quarantine_max_bytes",
+		"The quarantine's size budget (quarantine.max_size_mb), bytes; beyond it the oldest rejections are deleted.", nil, nil)
+	quarantineDroppedDesc = prometheus.NewDesc("gridmint_quarantine_dropped_total",
+		"Rejections not kept in quarantine since the node started, by reason and cause: rate_limit (over its source's allowance, never written) or size_cap (deleted, oldest first, to keep the quarantine within its budget). gridmint_rejections_total counts them too.",
+		[]string{"reason", "cause"}, nil)
+)
+
+// quarantineCollector reads the quarantine's figures at scrape time.
+type quarantineCollector struct{ q quarantineStats }
+
+func (quarantineCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- quarantineBytesDesc
+	ch <- quarantineEntriesDesc
+	ch <- quarantineMaxDesc
+	ch <- quarantineDroppedDesc
+}
+
+func (c quarantineCollector) Collect(ch chan<- prometheus.Metric) {
+	st := c.q.QuarantineStats()
+	ch <- prometheus.MustNewConstMetric(quarantineBytesDesc, prometheus.GaugeValue, float64(st.Bytes))
+	ch <- prometheus.MustNewConstMetric(quarantineEntriesDesc, prometheus.GaugeValue, float64(st.Entries))
+	ch <- prometheus.MustNewConstMetric(quarantineMaxDesc, prometheus.GaugeValue, float64(st.MaxBytes))
+	// Every reason and cause from the start, so rate() sees the first one.
+	for _, r := range gridmint.Reasons {
+		ch <- prometheus.MustNewConstMetric(quarantineDroppedDesc, prometheus.CounterValue, float64(st.NotKept[r]), string(r), "rate_limit")
+		ch <- prometheus.MustNewConstMetric(quarantineDroppedDesc, prometheus.CounterValue, float64(st.Trimmed[r]), string(r), "size_cap")
+	}
 }
 
 // watchDisk exports the guard's view of the disk.

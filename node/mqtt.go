@@ -1,6 +1,7 @@
 package node
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -37,7 +38,14 @@ func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, onMessage f
 	}
 	mc := &mqttClient{log: log.With("component", "mqtt")}
 	handler := func(_ paho.Client, m paho.Message) {
-		onMessage(devices.Message{Topic: m.Topic(), Payload: m.Payload(), Received: clock.Now(), Redelivered: m.Duplicate(), Retained: m.Retained()}, m.Ack)
+		payload, size := m.Payload(), 0
+		if len(payload) > devices.MaxPayload {
+			// No adapter reads it, and it would wait in the pipeline's
+			// queue whole: keep a copy of its head for the quarantine, so
+			// the rest can be freed now (see devices.Message.Size).
+			payload, size = bytes.Clone(payload[:devices.MaxPayload]), len(payload)
+		}
+		onMessage(devices.Message{Topic: m.Topic(), Payload: payload, Size: size, Received: clock.Now(), Redelivered: m.Duplicate(), Retained: m.Retained()}, m.Ack)
 	}
 	// firstSub reports the first subscription's result, so that Start
 	// returns only once the broker routes our topics to our session.

@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"time"
@@ -98,6 +99,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.MemoryLimitMB > 0 {
+		debug.SetMemoryLimit(int64(cfg.MemoryLimitMB) << 20)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	n := &Node{cfg: cfg, log: opts.Logger, metrics: newMetrics(), cancel: cancel}
 	defer func() {
@@ -127,8 +131,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		mcfg.ClientID = "gridmint-" + n.identity.Address[2:10]
 	}
 	if n.store, err = store.Open(filepath.Join(cfg.DataDir, "store"), store.Options{
-		Logger: n.log.With("component", "store"),
-		GCGate: func() bool { return !n.disk.status().Paused },
+		Logger:             n.log.With("component", "store"),
+		GCGate:             func() bool { return !n.disk.status().Paused },
+		QuarantineMaxBytes: int64(cfg.Quarantine.MaxSizeMB) << 20,
 	}); err != nil {
 		return nil, err
 	}
@@ -137,6 +142,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	n.metrics.restoreRejections(counts)
+	n.metrics.watchQuarantine(n.store)
 	adapters := make([]devices.Adapter, len(cfg.Adapters))
 	for i, a := range cfg.Adapters {
 		ac := a.devices()

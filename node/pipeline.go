@@ -66,7 +66,7 @@ func newPipeline(in *devices.Ingest, st batchStore, log *slog.Logger, m *metrics
 	p := &pipeline{
 		ingest:   in,
 		store:    st,
-		in:       make(chan inbound, 4096),
+		in:       make(chan inbound, 128),
 		maxBatch: maxBatchMessages,
 		log:      log,
 		metrics:  m,
@@ -205,6 +205,10 @@ func toBatch(st batchStore, out *devices.Outcome) (*store.Batch, error) {
 	}
 	for _, r := range out.Rejections {
 		b.PutRejection(r)
+	}
+	// Over a rate limit: counted under their reason, not kept.
+	for reason, n := range out.Suppressed {
+		b.CountRejections(reason, n)
 	}
 	for id, s := range out.States {
 		raw, err := devices.MarshalCounterState(s)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/node/store"
 )
 
 // DeviceLister lists devices with their live state. Implementations must
@@ -35,6 +36,26 @@ type Quarantine interface {
 	Rejections(cursor string, limit int) ([]gridmint.Rejection, string, error)
 	// RejectionCounts returns lifetime totals per reason.
 	RejectionCounts() (map[gridmint.Reason]uint64, error)
+}
+
+// QuarantineSizer is a Quarantine that also accounts for its size and
+// for what it did not keep (the node's store is one); the quarantine
+// page then reports them under "size".
+type QuarantineSizer interface {
+	QuarantineStats() store.QuarantineStats
+}
+
+// QuarantineSize is the JSON form of the quarantine's size and of what
+// it did not keep since the node started.
+type QuarantineSize struct {
+	Bytes    int64 `json:"bytes"`     // keys and encoded values kept, bytes
+	Entries  int64 `json:"entries"`   // rejections kept
+	MaxBytes int64 `json:"max_bytes"` // the budget, quarantine.max_size_mb
+	// Dropped counts rejections not kept, by cause ("rate_limit": over
+	// their source's allowance, never written; "size_cap": deleted oldest
+	// first to stay within max_bytes), then by reason. counts includes
+	// them.
+	Dropped map[string]map[gridmint.Reason]uint64 `json:"dropped"`
 }
 
 // HealthFunc reports the node's health: each check's name and whether it
@@ -308,7 +329,8 @@ func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
 }
 
 // Rejection is the JSON form of a quarantined input. Raw is the payload
-// as text when it is valid UTF-8, else RawBase64 holds it.
+// as text when it is valid UTF-8, else RawBase64 holds it; RawLen is the
+// payload's length as received when only its first bytes were kept.
 type Rejection struct {
 	Time      time.Time         `json:"time"`
 	Topic     string            `json:"topic"`
@@ -318,6 +340,7 @@ type Rejection struct {
 	Detail    string            `json:"detail"`
 	Raw       *string           `json:"raw,omitempty"`
 	RawBase64 []byte            `json:"raw_base64,omitempty"`
+	RawLen    int               `json:"raw_len,omitempty"`
 }
 
 // quarantineLimit bounds one page of the quarantine, and quarantineBytes
@@ -364,10 +387,16 @@ func (s *Server) quarantine(w http.ResponseWriter, r *http.Request) {
 		Counts map[gridmint.Reason]uint64 `json:"counts"`
 		Items  []Rejection                `json:"items"`
 		// Next is the cursor= value of the next (older) page; empty at the end.
-		Next string `json:"next,omitempty"`
+		Next string          `json:"next,omitempty"`
+		Size *QuarantineSize `json:"size,omitempty"`
 	}{Counts: counts, Items: make([]Rejection, len(rejs)), Next: next}
+	if qs, ok := s.cfg.Quarantine.(QuarantineSizer); ok {
+		st := qs.QuarantineStats()
+		out.Size = &QuarantineSize{Bytes: st.Bytes, Entries: st.Entries, MaxBytes: st.MaxBytes,
+			Dropped: map[string]map[gridmint.Reason]uint64{"rate_limit": st.NotKept, "size_cap": st.Trimmed}}
+	}
 	for i, rj := range rejs {
-		item := Rejection{Time: rj.Time, Topic: rj.Topic, Dialect: rj.Dialect, Device: rj.Device, Reason: rj.Reason, Detail: rj.Detail}
+		item := Rejection{Time: rj.Time, Topic: rj.Topic, Dialect: rj.Dialect, Device: rj.Device, Reason: rj.Reason, Detail: rj.Detail, RawLen: rj.RawLen}
 		if utf8.Valid(rj.Raw) {
 			raw := string(rj.Raw)
 			item.Raw = &raw

@@ -14,6 +14,7 @@ import (
 
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/node/store"
 )
 
 // fakeDevices is a DeviceLister whose result a test sets.
@@ -226,6 +227,53 @@ func TestQuarantinePages(t *testing.T) {
 	for _, bad := range []string{"limit=0", "limit=5000", "limit=x", "cursor=yesterday"} {
 		if res, body := fetch(t, srv.URL+"/api/v1/quarantine?"+bad); res.StatusCode != http.StatusBadRequest || !strings.Contains(body, `"error"`) {
 			t.Errorf("?%s = %d %s, want 400 with an error", bad, res.StatusCode, body)
+		}
+	}
+}
+
+// sizedQuarantine is a fakeQuarantine that accounts for its size.
+type sizedQuarantine struct {
+	fakeQuarantine
+	stats store.QuarantineStats
+}
+
+func (q sizedQuarantine) QuarantineStats() store.QuarantineStats { return q.stats }
+
+// TestQuarantineSize: a quarantine that accounts for its size shows it,
+// and what it did not keep by cause and reason, on every page; one that
+// does not shows no size.
+func TestQuarantineSize(t *testing.T) {
+	fq := fakeQuarantine{
+		RejectionsFn: func(string, int) ([]gridmint.Rejection, string, error) { return sampleRejections[:1], "", nil },
+		CountsFn: func() (map[gridmint.Reason]uint64, error) {
+			return map[gridmint.Reason]uint64{gridmint.ReasonMalformed: 61}, nil
+		},
+	}
+	for _, c := range []struct {
+		name string
+		q    Quarantine
+		want string
+	}{
+		{"sized", sizedQuarantine{fq, store.QuarantineStats{Bytes: 4200, Entries: 1, MaxBytes: 1 << 20,
+			NotKept: map[gridmint.Reason]uint64{gridmint.ReasonMalformed: 50}, Trimmed: map[gridmint.Reason]uint64{gridmint.ReasonMalformed: 10}}},
+			`{"bytes":4200,"entries":1,"max_bytes":1048576,"dropped":{"rate_limit":{"malformed":50},"size_cap":{"malformed":10}}}`},
+		{"unsized", fq, ``},
+	} {
+		srv := httptest.NewServer(New(Config{Devices: fakeDevices{DevicesFn: sampleDevices}, Quarantine: c.q, Health: func() []Check { return nil }}))
+		res, body := fetch(t, srv.URL+"/api/v1/quarantine")
+		srv.Close()
+		var page struct{ Size json.RawMessage }
+		if err := json.Unmarshal([]byte(body), &page); res.StatusCode != http.StatusOK || err != nil {
+			t.Fatalf("%s: %s %s (%v)", c.name, res.Status, body, err)
+		}
+		var got bytes.Buffer
+		if len(page.Size) > 0 {
+			if err := json.Compact(&got, page.Size); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got.String() != c.want {
+			t.Errorf("%s: size = %s, want %s", c.name, got.String(), c.want)
 		}
 	}
 }

@@ -33,9 +33,17 @@ const (
 	MaxReasonLen = 64
 	// MaxCounterStateLen is the largest counter state accepted, in bytes.
 	MaxCounterStateLen = 64 << 10
-	// MaxRejectionRaw is how many bytes of a rejected payload are kept;
-	// the rest is cut and Detail says so.
+	// MaxRejectionRaw is how many bytes of the payload of an input the
+	// node failed to store (gridmint.ReasonInternal) are kept, so it can
+	// be reprocessed: every payload an adapter decodes fits. The rest is
+	// cut and Detail says so.
 	MaxRejectionRaw = 64 << 10
+	// MaxRejectionSample is how many bytes of any other rejected payload
+	// are kept: enough to see what a device sent (real telemetry is well
+	// under 4 KiB), small enough that a flood of large garbage keeps
+	// many samples within the quarantine's budget. The rest is cut,
+	// Rejection.RawLen keeps the length and Detail says so.
+	MaxRejectionSample = 4 << 10
 	// MaxRejectionText is how many bytes of a rejection's Topic, Dialect,
 	// Device and Detail are kept (an MQTT topic may be 64 KiB).
 	MaxRejectionText = 1 << 10
@@ -106,21 +114,45 @@ func (b *Batch) PutDevice(d gridmint.Device) { b.devices = append(b.devices, d) 
 
 // PutRejection adds a rejection to the quarantine and counts it under its
 // reason. Raw is copied, so the caller may reuse its buffer. Raw beyond
-// MaxRejectionRaw bytes is cut and Detail notes the cut; Topic, Dialect,
-// Device and Detail are cut to MaxRejectionText bytes. So a broken device
-// can neither make the quarantine large nor make a rejection too big to
-// commit.
+// MaxRejectionSample bytes (MaxRejectionRaw for ReasonInternal) is cut,
+// without splitting a UTF-8 character: RawLen keeps the payload's
+// length (unless the caller already set a larger one, for a payload cut
+// before it got here) and Detail notes the cut. Topic, Dialect, Device
+// and Detail are cut to MaxRejectionText bytes. So a broken device can
+// neither make a rejection large nor too big to commit; the quarantine's
+// budget (Options.QuarantineMaxBytes) bounds them all.
 func (b *Batch) PutRejection(r gridmint.Rejection) {
 	r.Topic = truncateUTF8(r.Topic, MaxRejectionText)
 	r.Dialect = truncateUTF8(r.Dialect, MaxRejectionText)
 	r.Device = gridmint.DeviceID(truncateUTF8(string(r.Device), MaxRejectionText))
 	r.Detail = truncateUTF8(r.Detail, MaxRejectionText)
-	if n := len(r.Raw); n > MaxRejectionRaw {
-		r.Raw = r.Raw[:MaxRejectionRaw]
-		r.Detail += fmt.Sprintf(" [raw cut from %d to %d bytes]", n, MaxRejectionRaw)
+	limit := MaxRejectionSample
+	if r.Reason == gridmint.ReasonInternal {
+		limit = MaxRejectionRaw
+	}
+	if n := len(r.Raw); n > limit {
+		r.Raw = cutRaw(r.Raw, limit)
+		r.RawLen = max(r.RawLen, n)
+		r.Detail += fmt.Sprintf(" [raw cut from %d to %d bytes]", r.RawLen, len(r.Raw))
+	} else if r.RawLen > n {
+		r.Detail += fmt.Sprintf(" [raw cut from %d to %d bytes]", r.RawLen, n)
+	} else {
+		r.RawLen = 0
 	}
 	r.Raw = bytes.Clone(r.Raw)
 	b.rejections = append(b.rejections, r)
+}
+
+// cutRaw cuts raw to at most n bytes, backing off up to three bytes so as
+// not to split a UTF-8 character: cut text stays valid text, which the
+// API shows as such.
+func cutRaw(raw []byte, n int) []byte {
+	for k := n; k > n-utf8.UTFMax && k > 0; k-- {
+		if utf8.RuneStart(raw[k]) {
+			return raw[:k]
+		}
+	}
+	return raw[:n]
 }
 
 // PutCounterState records the opaque normaliser state of device id (owned
@@ -333,9 +365,12 @@ func (s *Store) Commit(b *Batch) error {
 			return err
 		}
 	}
+	var quarantined int64 // bytes of keys and values
 	for i, r := range b.rejections {
 		seq++
-		if err := set(badger.NewEntry(rejectionKey(r.Time, seq), rejectionVals[i]).WithTTL(s.ttl)); err != nil {
+		k := rejectionKey(r.Time, seq)
+		quarantined += int64(len(k) + len(rejectionVals[i]))
+		if err := set(badger.NewEntry(k, rejectionVals[i]).WithTTL(s.ttl)); err != nil {
 			return err
 		}
 	}
@@ -379,6 +414,7 @@ func (s *Store) Commit(b *Batch) error {
 		return fmt.Errorf("store: commit %d items: %w", b.Len(), err)
 	}
 	b.committed = true
+	s.quarantineCommitted(quarantined, int64(len(b.rejections)), b.countOnly)
 	return nil
 }
 

@@ -110,11 +110,15 @@ type Options struct {
 	// hit ErrBatchTooBig below MaxBatchLen items.
 	InMemory bool
 	// QuarantineTTL is how long a rejected input is kept; it then expires
-	// (badger TTL), which bounds the quarantine's age, not its size (a
-	// per-device rate limit in front of the store is issue 3). It runs from
-	// the commit by the wall clock, not from Rejection.Time. 0 means
-	// DefaultQuarantineTTL. The per-reason counts never expire.
+	// (badger TTL), which bounds the quarantine's age (QuarantineMaxBytes
+	// bounds its size). It runs from the commit by the wall clock, not
+	// from Rejection.Time. 0 means DefaultQuarantineTTL. The per-reason
+	// counts never expire.
 	QuarantineTTL time.Duration
+	// QuarantineMaxBytes is the quarantine's size budget in bytes: beyond
+	// it the oldest rejections are deleted (see quarantine.go). 0 means
+	// DefaultQuarantineMaxBytes; below MinQuarantineMaxBytes is an error.
+	QuarantineMaxBytes int64
 	// MemTableSize is the size of one of the two memtables, in bytes.
 	// 0 means DefaultMemTableSize; below MinMemTableSize is an error.
 	MemTableSize int64
@@ -150,6 +154,8 @@ type Store struct {
 	// nothing touches a closed db.
 	mu     sync.RWMutex
 	closed bool
+
+	quarantine quarantine // its size, against Options.QuarantineMaxBytes
 }
 
 // ErrClosed is returned by every operation on a closed Store.
@@ -169,6 +175,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	}
 	if ttl < 0 {
 		return nil, gridmint.Errorf(gridmint.EInvalid, "store: negative quarantine TTL %v", ttl)
+	}
+	qBudget, err := quarantineBudget(opts)
+	if err != nil {
+		return nil, err
 	}
 	memtable := orDefault(opts.MemTableSize, DefaultMemTableSize)
 	if memtable < MinMemTableSize {
@@ -219,6 +229,10 @@ func Open(dir string, opts Options) (*Store, error) {
 	}); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("store: read sequence: %w", err)
+	}
+	if err := s.openQuarantine(qBudget); err != nil {
+		_ = db.Close()
+		return nil, err
 	}
 	log.Info("store opened", "dir", dir, "in_memory", opts.InMemory, "seq", s.seq)
 	return s, nil

@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/dgraph-io/badger/v4"
 	"github.com/gridmint/gridmint"
@@ -553,30 +554,54 @@ func TestPutRejectionCopiesAndCuts(t *testing.T) {
 	s := openMem(t)
 	raw := []byte("payload")
 	long := bytes.Repeat([]byte{'z'}, MaxRejectionRaw+10)
+	text := []byte(strings.Repeat("ü", MaxRejectionSample)) // 2 bytes a character
+	text = append([]byte("x"), text...)                     // so byte MaxRejectionSample splits one
 	b := s.NewBatch()
 	b.PutRejection(gridmint.Rejection{Time: t0, Reason: gridmint.ReasonMalformed, Raw: raw, Detail: "short"})
 	b.PutRejection(gridmint.Rejection{
 		Time: t0.Add(time.Second), Reason: gridmint.ReasonAbsurd, Raw: long,
 		Topic: strings.Repeat("ü", MaxRejectionText), Detail: "big",
 	})
+	b.PutRejection(gridmint.Rejection{Time: t0.Add(2 * time.Second), Reason: gridmint.ReasonInternal, Raw: long, Detail: "internal"})
+	b.PutRejection(gridmint.Rejection{Time: t0.Add(3 * time.Second), Reason: gridmint.ReasonMalformed, Raw: text, Detail: "text"})
+	b.PutRejection(gridmint.Rejection{Time: t0.Add(4 * time.Second), Reason: gridmint.ReasonMalformed, Raw: []byte("head"), RawLen: 1 << 20, Detail: "cut before"})
 	copy(raw, "XXXXXXX") // the caller reuses its buffer
 	if err := s.Commit(b); err != nil {
 		t.Fatal(err)
 	}
 	got, _, err := s.Rejections("", 0)
-	if err != nil || len(got) != 2 {
-		t.Fatalf("Rejections = %d, %v; want 2", len(got), err)
+	if err != nil || len(got) != 5 {
+		t.Fatalf("Rejections = %d, %v; want 5", len(got), err)
 	}
-	if string(got[1].Raw) != "payload" {
-		t.Errorf("Raw = %q, want the bytes at PutRejection time %q", got[1].Raw, "payload")
+	byDetail := map[string]gridmint.Rejection{}
+	for _, r := range got {
+		d, _, _ := strings.Cut(r.Detail, " [")
+		byDetail[d] = r
 	}
-	big := got[0]
-	if len(big.Raw) != MaxRejectionRaw {
-		t.Errorf("cut Raw has %d bytes, want %d", len(big.Raw), MaxRejectionRaw)
+	if r := byDetail["short"]; string(r.Raw) != "payload" || r.RawLen != 0 || r.Detail != "short" {
+		t.Errorf("short: Raw %q, RawLen %d, Detail %q; want the bytes at PutRejection time %q, 0, no note", r.Raw, r.RawLen, r.Detail, "payload")
 	}
-	if want := fmt.Sprintf("big [raw cut from %d to %d bytes]", len(long), MaxRejectionRaw); big.Detail != want {
-		t.Errorf("Detail = %q, want %q", big.Detail, want)
+	for _, c := range []struct {
+		detail   string
+		from, to int
+	}{
+		{"big", len(long), MaxRejectionSample},
+		{"internal", len(long), MaxRejectionRaw},
+		{"text", len(text), MaxRejectionSample - 1},
+		{"cut before", 1 << 20, 4},
+	} {
+		r := byDetail[c.detail]
+		if len(r.Raw) != c.to || r.RawLen != c.from {
+			t.Errorf("%s: Raw of %d bytes, RawLen %d; want %d, %d", c.detail, len(r.Raw), r.RawLen, c.to, c.from)
+		}
+		if want := fmt.Sprintf("%s [raw cut from %d to %d bytes]", c.detail, c.from, c.to); r.Detail != want {
+			t.Errorf("Detail = %q, want %q", r.Detail, want)
+		}
 	}
+	if r := byDetail["text"]; !utf8.Valid(r.Raw) {
+		t.Errorf("cut text is no longer valid UTF-8: it ends in %x", r.Raw[len(r.Raw)-3:])
+	}
+	big := byDetail["big"]
 	if len(big.Topic) > MaxRejectionText || !strings.HasPrefix(strings.Repeat("ü", MaxRejectionText), big.Topic) {
 		t.Errorf("Topic cut to %d bytes (%q...), want <= %d bytes on a rune boundary", len(big.Topic), big.Topic[:8], MaxRejectionText)
 	}
