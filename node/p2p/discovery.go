@@ -12,6 +12,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/p2p/discovery/mdns"
 	drouting "github.com/libp2p/go-libp2p/p2p/discovery/routing"
+	"github.com/libp2p/go-libp2p/p2p/net/swarm"
 )
 
 // Discovery: the bootstrap list is kept connected; mDNS connects to LAN
@@ -20,9 +21,12 @@ import (
 // and finds others there while the node has fewer than connLow peers.
 
 const (
-	dialTimeout    = 10 * time.Second
-	minBackoff     = time.Second
-	maxBackoff     = 5 * time.Minute
+	dialTimeout = 10 * time.Second
+	minBackoff  = time.Second
+	// maxBackoff caps the redial interval of a bootstrap peer: one dial
+	// per half minute is cheap, and a peer that comes up late (a slow
+	// start on a busy box) is joined within it rather than minutes later.
+	maxBackoff     = 30 * time.Second
 	bootstrapCheck = time.Second
 )
 
@@ -84,7 +88,8 @@ func (m mdnsNotifee) HandlePeerFound(info peer.AddrInfo) {
 	go func() {
 		defer n.lanDialing.Delete(info.ID)
 		giveUp := time.Now().Add(lanRedialFor)
-		for backoff := minBackoff; ; backoff = min(2*backoff, 30*time.Second) {
+		for backoff := minBackoff; ; backoff = min(2*backoff, maxBackoff) {
+			n.clearDialBackoff(info.ID)
 			if n.dial(info, "mdns") == nil || n.host.Network().Connectedness(info.ID) == network.Connected || time.Now().After(giveUp) {
 				return
 			}
@@ -97,6 +102,14 @@ func (m mdnsNotifee) HandlePeerFound(info peer.AddrInfo) {
 			}
 		}
 	}()
+}
+
+// clearDialBackoff forgets the swarm's dial backoff for p, for the loops
+// above that schedule their own redials.
+func (n *Node) clearDialBackoff(p peer.ID) {
+	if sw, ok := n.host.Network().(*swarm.Swarm); ok {
+		sw.Backoff().Clear(p)
+	}
 }
 
 func (n *Node) dial(info peer.AddrInfo, via string) error {
@@ -112,8 +125,9 @@ func (n *Node) dial(info peer.AddrInfo, via string) error {
 }
 
 // keepBootstrapped redials every disconnected bootstrap peer, backing off
-// exponentially per peer (1 s doubling to 5 min) while it stays
-// unreachable.
+// exponentially per peer (1 s doubling to maxBackoff) while it stays
+// unreachable. It owns the schedule: the swarm's own dial backoff for the
+// peer (which grows to 5 min) is cleared before each redial.
 func (n *Node) keepBootstrapped(peers []peer.AddrInfo) {
 	type state struct {
 		next    time.Time
@@ -133,6 +147,7 @@ func (n *Node) keepBootstrapped(peers []peer.AddrInfo) {
 				continue
 			}
 			st.dialing = true
+			n.clearDialBackoff(p.ID)
 			go func() {
 				results[i] = n.dial(p, "bootstrap")
 				done <- i
