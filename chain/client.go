@@ -65,12 +65,17 @@ type Config struct {
 
 	// Contracts are the deployed contracts; zero until Deploy.
 	Contracts Addresses
+	// ChainID, when set, is the chain id the endpoint must answer: New
+	// refuses another (before reconciling anything against it), so a
+	// node pointed at the wrong network does not start.
+	ChainID *big.Int
 
 	// Intents records submissions durably; nil keeps them in memory
 	// (no crash safety: tests only).
 	Intents IntentStore
 
-	// Logger; nil discards. Clock stamps intents; nil is the system clock.
+	// Logger; nil discards. Clock stamps intents and the embedded
+	// chain's blocks (SimulatedConfig.Clock); nil is the system clock.
 	Logger *slog.Logger
 	Clock  gridmint.Clock
 	// Sleep waits between retries and polls; nil uses timers.
@@ -114,6 +119,9 @@ type Client struct {
 	flex *flex.FLEX
 	reg  *registry.AttestorRegistry
 
+	attestorsMu sync.Mutex
+	attestors   attestorCache // AttestorSet's events read so far
+
 	mu        sync.Mutex // nonce and sending
 	nextNonce uint64
 	nonceOK   bool
@@ -149,7 +157,9 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		alloc[a] = acc
 	}
 	alloc[crypto.PubkeyToAddress(key.PublicKey)] = types.Account{Balance: SimulatedFunds}
-	sim, err := NewSimulated(SimulatedConfig{Dir: cfg.SimulatedDir, Alloc: alloc, Logger: cfg.Logger})
+	// The embedded chain stamps its blocks with the client's clock: a
+	// demo clock's time, so contracts see the same hours as the node.
+	sim, err := NewSimulated(SimulatedConfig{Dir: cfg.SimulatedDir, Alloc: alloc, Logger: cfg.Logger, Clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}
@@ -190,6 +200,9 @@ func New(ctx context.Context, be Backend, cfg Config) (*Client, error) {
 	chainID, err := be.ChainID(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("chain: chain id: %w", err)
+	}
+	if cfg.ChainID != nil && cfg.ChainID.Cmp(chainID) != 0 {
+		return nil, &ChainIDError{Want: new(big.Int).Set(cfg.ChainID), Got: chainID}
 	}
 	c := &Client{
 		be: be, key: key, from: crypto.PubkeyToAddress(key.PublicKey), chainID: chainID,

@@ -2,12 +2,17 @@ package chain
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core"
@@ -22,6 +27,8 @@ import (
 	"github.com/ethereum/go-ethereum/p2p"
 	"github.com/ethereum/go-ethereum/params"
 	"github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/gridmint/gridmint"
 )
 
 // SimulatedChainConfig is the embedded chain's rules: go-ethereum's dev
@@ -47,7 +54,10 @@ type SimulatedConfig struct {
 	// chain in memory only.
 	Dir string
 	// Alloc is the genesis allocation (wei). It defines the genesis
-	// block: a Dir must be reopened with the same Alloc.
+	// block, so it is kept in Dir (genesis-alloc.json) when the chain is
+	// made: a reopened Dir uses its own, and an Alloc that funds an
+	// account it does not fund (or funds otherwise) is an error. An Alloc
+	// with fewer accounts is fine (a tool opening a node's chain).
 	Alloc types.GenesisAlloc
 	// BlockGasLimit is the gas limit of every block; 0 means go-ethereum's
 	// default (60,000,000).
@@ -57,6 +67,14 @@ type SimulatedConfig struct {
 	Manual bool
 	// Logger receives the chain's lifecycle messages; nil discards them.
 	Logger *slog.Logger
+	// Clock stamps blocks: a block sealed with transactions gets the
+	// clock's time (whole seconds), so that contracts reading
+	// block.timestamp (REC's "hour has ended", FLEX's daily cap) follow
+	// a demo clock that runs ahead of the wall clock. Timestamps stay
+	// strictly increasing: a clock behind the head or the wall clock
+	// gives head + 1 s or the wall time (go-ethereum's simulated beacon
+	// stamps with the wall clock). nil: the wall clock.
+	Clock gridmint.Clock
 }
 
 // Simulated is go-ethereum's simulated chain (the same node, engine and
@@ -66,6 +84,7 @@ type SimulatedConfig struct {
 // as a transaction is accepted, as geth --dev does.
 type Simulated struct {
 	cfg    SimulatedConfig
+	log    *slog.Logger
 	node   *node.Node
 	eth    *eth.Ethereum
 	beacon *catalyst.SimulatedBeacon
@@ -87,8 +106,12 @@ func NewSimulated(cfg SimulatedConfig) (*Simulated, error) {
 	nodeConf.P2P = p2p.Config{NoDiscovery: true, MaxPeers: 0}
 	nodeConf.HTTPHost, nodeConf.WSHost, nodeConf.AuthAddr, nodeConf.IPCPath = "", "", "", ""
 
+	own, record, err := genesisAlloc(cfg.Dir, cfg.Alloc)
+	if err != nil {
+		return nil, err
+	}
 	alloc := core.SystemContractAllocs()
-	maps.Copy(alloc, cfg.Alloc)
+	maps.Copy(alloc, own)
 	ethConf := ethconfig.Defaults
 	gasLimit := cfg.BlockGasLimit
 	if gasLimit == 0 {
@@ -112,6 +135,11 @@ func NewSimulated(cfg SimulatedConfig) (*Simulated, error) {
 	backend, err := eth.New(stack, &ethConf)
 	if err != nil {
 		stack.Close()
+		if _, ok := errors.AsType[*core.GenesisMismatchError](err); ok {
+			// The genesis is the allocation: another one is another chain.
+			return nil, fmt.Errorf("chain: the simulated chain in %q was created with another genesis allocation (accounts funded at its first start): "+
+				"keep SimulatedConfig.Alloc (chain.embedded_fund) as it was, or remove the directory to start a new chain: %w", cfg.Dir, err)
+		}
 		return nil, fmt.Errorf("chain: simulated chain in %q: %w", cfg.Dir, err)
 	}
 	stack.RegisterAPIs([]rpc.API{{Namespace: "eth", Service: filters.NewFilterAPI(filters.NewFilterSystem(backend.APIBackend, filters.Config{}))}})
@@ -124,9 +152,65 @@ func NewSimulated(cfg SimulatedConfig) (*Simulated, error) {
 		stack.Close()
 		return nil, fmt.Errorf("chain: simulated beacon: %w", err)
 	}
+	if record {
+		if err := writeGenesisAlloc(cfg.Dir, own); err != nil {
+			beacon.Stop()
+			stack.Close()
+			return nil, err
+		}
+	}
 	head := backend.BlockChain().CurrentBlock()
 	log.Info("embedded chain started", "dir", cfg.Dir, "head", head.Number, "hash", head.Hash())
-	return &Simulated{cfg: cfg, node: stack, eth: backend, beacon: beacon, client: ethclient.NewClient(stack.Attach())}, nil
+	return &Simulated{cfg: cfg, log: log, node: stack, eth: backend, beacon: beacon, client: ethclient.NewClient(stack.Attach())}, nil
+}
+
+// genesisAllocFile, in a chain's Dir, keeps the genesis allocation it was
+// made with.
+const genesisAllocFile = "genesis-alloc.json"
+
+// genesisAlloc is the allocation to open the chain in dir with: the one
+// kept there, which must fund every account of want as want does; else
+// want, to be recorded (record) once the chain is open.
+func genesisAlloc(dir string, want types.GenesisAlloc) (alloc types.GenesisAlloc, record bool, err error) {
+	if dir == "" {
+		return want, false, nil
+	}
+	path := filepath.Join(dir, genesisAllocFile)
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return want, true, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("chain: %w", err)
+	}
+	var kept types.GenesisAlloc
+	if err := json.Unmarshal(b, &kept); err != nil {
+		return nil, false, fmt.Errorf("chain: %s is damaged (%v): it records the genesis of the chain in %q", path, err, dir)
+	}
+	for a, acc := range want {
+		k, ok := kept[a]
+		if !ok || k.Balance == nil || acc.Balance == nil || k.Balance.Cmp(acc.Balance) != 0 {
+			return nil, false, fmt.Errorf("chain: the simulated chain in %q was made with a genesis that does not fund %s with %v wei; "+
+				"a genesis cannot change (it is the chain's first block): keep the accounts funded at its first start (chain.embedded_fund), "+
+				"or remove the directory to start a new chain", dir, a, acc.Balance)
+		}
+	}
+	return kept, false, nil
+}
+
+func writeGenesisAlloc(dir string, alloc types.GenesisAlloc) error {
+	b, err := json.MarshalIndent(alloc, "", "  ")
+	if err != nil {
+		return fmt.Errorf("chain: genesis allocation: %w", err)
+	}
+	tmp := filepath.Join(dir, genesisAllocFile+".tmp")
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+		return fmt.Errorf("chain: %w", err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, genesisAllocFile)); err != nil {
+		return fmt.Errorf("chain: %w", err)
+	}
+	return nil
 }
 
 // RPCHandler serves the chain's JSON-RPC (eth, net, web3 and filters)
@@ -145,6 +229,47 @@ func (s *Simulated) Commit() common.Hash {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.beacon.Commit()
+}
+
+// catchUpClock, with s.mu held and the pool empty, seals an empty block
+// at the clock's time − 1 s when the clock is ahead of both the head and
+// the wall clock, so that the next Commit (stamped max(wall, head + 1 s)
+// by go-ethereum's simulated beacon) gets the clock's second. This is
+// the only way to choose a block's time through the beacon's API
+// (AdjustTime), and it needs an empty pool: hence before a transaction
+// is added, at the cost of one empty block per transaction while the
+// clock runs ahead.
+func (s *Simulated) catchUpClock() {
+	if s.cfg.Clock == nil || s.cfg.Manual {
+		return
+	}
+	target := s.cfg.Clock.Now().Unix() - 1
+	head := s.eth.BlockChain().CurrentBlock().Time
+	// Wall time decides what Commit stamps by itself (simulated beacon).
+	if wall := time.Now().Unix(); target <= int64(head) || target <= wall {
+		return
+	}
+	if err := s.beacon.AdjustTime(time.Duration(target-int64(head)) * time.Second); err != nil {
+		s.log.Warn("embedded chain: block time not moved to the clock", "err", err)
+	}
+}
+
+// sendAndSeal runs send (which adds transactions to the pool) and, unless
+// the chain is Manual, seals them in a block stamped with the clock.
+func (s *Simulated) sendAndSeal(send func() error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return errors.New("chain: simulated chain closed")
+	}
+	s.catchUpClock()
+	if err := send(); err != nil {
+		return err
+	}
+	if !s.cfg.Manual {
+		s.beacon.Commit()
+	}
+	return nil
 }
 
 // SetManual turns sealing on send off (true) or on (false).
@@ -183,18 +308,65 @@ type simBackend struct {
 }
 
 // SendTransaction submits tx and, unless the chain is Manual, seals it in
-// a block before returning.
+// a block (stamped with SimulatedConfig.Clock) before returning.
 func (b simBackend) SendTransaction(ctx context.Context, tx *types.Transaction) error {
-	b.sim.mu.Lock()
-	defer b.sim.mu.Unlock()
-	if b.sim.closed {
+	return b.sim.sendAndSeal(func() error { return b.Client.SendTransaction(ctx, tx) })
+}
+
+// servedSendMethods are what ServeRPC passes besides the read-only
+// methods: a signed transaction, which the sender paid for. Nothing signs
+// with a key of this node (eth_sendTransaction, eth_sign), administers it
+// or keeps server-side state (filters, subscriptions).
+var servedSendMethods = map[string]bool{"eth_sendRawTransaction": true}
+
+// ServeRPC is the chain's JSON-RPC for other nodes that use this chain as
+// their chain.rpc (a network's shared chain): every read-only method of
+// ReadOnlyRPC and eth_sendRawTransaction, whose transaction is sealed in
+// a block at once, stamped with SimulatedConfig.Clock, as a local
+// SendTransaction is. Serve it on loopback only: whoever reaches it can
+// send transactions.
+func (s *Simulated) ServeRPC() (http.Handler, error) {
+	h, err := s.node.RPCHandler()
+	if err != nil {
+		return nil, err
+	}
+	allowed := func(m string) bool { return readOnlyMethods[m] || servedSendMethods[m] }
+	return filterRPC(h, allowed, "this endpoint serves reads and eth_sendRawTransaction", func(methods []string) func(func()) error {
+		for _, m := range methods {
+			if servedSendMethods[m] {
+				return func(serve func()) error {
+					return s.sendAndSealIfPending(func() error { serve(); return nil })
+				}
+			}
+		}
+		return nil
+	}), nil
+}
+
+// sendAndSealIfPending is sendAndSeal for a send whose outcome is not
+// known here (JSON-RPC answers it to the caller): it seals only when the
+// pool then holds executable transactions, so a refused transaction
+// leaves no empty block.
+func (s *Simulated) sendAndSealIfPending(send func() error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
 		return errors.New("chain: simulated chain closed")
 	}
-	if err := b.Client.SendTransaction(ctx, tx); err != nil {
+	s.catchUpClock()
+	if err := send(); err != nil {
 		return err
 	}
-	if !b.sim.cfg.Manual {
-		b.sim.beacon.Commit()
+	if s.cfg.Manual {
+		return nil
+	}
+	// Adding over JSON-RPC promotes transactions in the background: let
+	// the pool settle before counting them.
+	if err := s.eth.TxPool().Sync(); err != nil {
+		return err
+	}
+	if pending, _ := s.eth.TxPool().Stats(); pending > 0 {
+		s.beacon.Commit()
 	}
 	return nil
 }
