@@ -46,6 +46,13 @@
 // limits) comes from the injected Config.Clock, so tests can move it.
 // Network timers (dial back-off, stream deadlines, DHT re-advertising,
 // pings) use the wall clock, as libp2p itself does: they pace real I/O.
+// Under a demo clock (gridmint.ScaledClock) message times, freshness,
+// skew, retention, rate limits and bans run in demo time: an hour's ban
+// lasts a minute at ×60. A message refused for clock skew (future, or
+// stale on gossip) is counted in Stats.ClockSkew and logged with both
+// clocks and the tolerance, once per author and direction every 10
+// minutes; when several authors are skewed the same way, the node says
+// that its own clock is probably the one that is off (skew.go).
 //
 // Node is the API; Store is implemented by node/store. Only package node
 // imports this package.

@@ -295,6 +295,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		skew:      cfg.MaxClockSkew,
 		freshness: cfg.Freshness,
 		authors:   tokenbucket.New(cfg.RatePerAuthor, float64(cfg.AuthorBurst), 16384),
+		skewed:    newSkewWatch(cfg.Log, n.stats),
 	}
 	defer func() {
 		if err != nil {
@@ -709,7 +710,7 @@ func (meshTracer) UndeliverableMessage(*pubsub.Message)     {}
 // can report it.
 func (n *Node) pingLoop() {
 	const every = 30 * time.Second
-	t := time.NewTicker(every)
+	t := time.NewTicker(every) // wall clock: network round trips
 	defer t.Stop()
 	for {
 		for _, p := range n.host.Network().Peers() {
@@ -730,6 +731,8 @@ func (n *Node) pingLoop() {
 // pruneLoop deletes messages past the retention window.
 func (n *Node) pruneLoop() {
 	const every = 10 * time.Minute
+	// Housekeeping on the wall clock; the retention window itself is
+	// the node clock's (demo time in a demo), like the messages' times.
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

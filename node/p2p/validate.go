@@ -80,6 +80,8 @@ type checker struct {
 	freshness map[Kind]time.Duration
 	authors   *tokenbucket.Limiter
 	origins   addressCache
+	// skew, when set, hears of messages refused for clock skew.
+	skewed *skewWatch
 }
 
 // checkOpts are what differ between the paths into the checker.
@@ -116,14 +118,21 @@ func (c *checker) check(topic string, raw []byte, o checkOpts) (Message, Reason,
 	}
 	now := c.clock.Now()
 	if m.Created.After(now.Add(c.skew)) {
-		return m, ReasonFuture, fmt.Errorf("created %v, %v ahead", m.Created, m.Created.Sub(now))
+		if c.skewed != nil {
+			c.skewed.observe(m.Author, o.origin, m.Created, now, c.skew, true)
+		}
+		return m, ReasonFuture, fmt.Errorf("created %v, %v ahead (tolerance %v)", m.Created, m.Created.Sub(now), c.skew)
 	}
 	window := o.window
 	if window == 0 {
 		window = c.freshness[m.Kind]
 	}
 	if m.Created.Before(now.Add(-window)) {
-		return m, ReasonStale, fmt.Errorf("created %v, %v ago", m.Created, now.Sub(m.Created))
+		// Catch-up (o.window set) serves history: old there is no skew.
+		if c.skewed != nil && o.window == 0 {
+			c.skewed.observe(m.Author, o.origin, m.Created, now, window, false)
+		}
+		return m, ReasonStale, fmt.Errorf("created %v, %v ago (window %v)", m.Created, now.Sub(m.Created), window)
 	}
 	if err := m.Body.Validate(); err != nil {
 		return m, ReasonInvalidBody, err
@@ -252,6 +261,10 @@ type Stats struct {
 	HandlerOverflow uint64
 	// Gossip counts what gossipsub itself dropped.
 	Gossip GossipStats
+	// ClockSkew counts messages refused because their author's clock
+	// and ours disagree beyond the tolerance (also counted per topic as
+	// future and stale).
+	ClockSkew ClockSkewStats
 }
 
 // GossipStats counts messages gossipsub dropped before they reached the
