@@ -63,6 +63,10 @@ type Node struct {
 	http     *http.Server
 	httpAddr string
 	metrics  *metrics
+	clock    gridmint.Clock
+
+	chainRPC     *http.Server // chain.serve_rpc; nil when not served
+	chainRPCAddr string
 
 	dispatcher *devices.Dispatcher
 	commands   *commandLog
@@ -95,14 +99,14 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	n := &Node{cfg: cfg, log: opts.Logger, metrics: newMetrics(), cancel: cancel}
+	n := &Node{cfg: cfg, log: opts.Logger, metrics: newMetrics(), cancel: cancel, clock: opts.Clock}
 	defer func() {
 		if err != nil {
 			n.Close()
 		}
 	}()
 
-	if cfg.MQTT.credentialsInURL {
+	if cfg.MQTT.credentialsInURL && cfg.Role == RoleHome {
 		n.log.Warn("mqtt.broker holds user:password@; the node uses them but never shows them: move them to mqtt.username and mqtt.password_file")
 	}
 	if n.identity, err = openNodeIdentity(cfg, opts); err != nil {
@@ -169,7 +173,8 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	})
 	n.replies = n.ingest.ReplyFilters()
 	subs := append(n.ingest.Subscriptions(), n.replies...)
-	if *cfg.HomeAssistant.Enabled {
+	// A utility reads no devices: no broker, so no Home Assistant either.
+	if *cfg.HomeAssistant.Enabled && cfg.Role == RoleHome {
 		n.ha = newHAPublisher(devices.HAConfig{
 			DiscoveryPrefix: cfg.HomeAssistant.DiscoveryPrefix, StatePrefix: cfg.HomeAssistant.StatePrefix,
 			NodeID: devices.HANodeID(n.identity.Address), NodeName: "gridmint " + n.identity.Address[:10],
@@ -180,10 +185,14 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	n.stopLog, n.logDone = stopLog, make(chan struct{})
 	go func() { defer close(n.logDone); n.commands.run(logCtx) }()
 	n.wg.Add(2)
+	// Store GC is housekeeping on the wall clock.
 	go func() { defer n.wg.Done(); n.store.RunGC(ctx, 10*time.Minute) }()
 	go func() { defer n.wg.Done(); every(ctx, opts.Clock, time.Second, n.dispatcher.Expire) }()
 
 	if n.chain, err = openChain(ctx, cfg, n.identity, opts.Clock, n.log.With("component", "chain")); err != nil {
+		return nil, err
+	}
+	if err := n.serveChainRPC(); err != nil {
 		return nil, err
 	}
 	indexer := chain.NewIndexer(n.chain.Backend(), n.store, chain.IndexerConfig{
@@ -200,25 +209,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	n.p2p.Handle(n.onGossip)
-	if n.mqtt, err = connectMQTT(ctx, mcfg, subs, func(m devices.Message, ack func()) { n.onMessage(ctx, m, ack) }, opts.Clock, n.log); err != nil {
+	n.metrics.registry.MustRegister(p2pCollector{n.p2p})
+	if err := n.connectDevices(ctx, mcfg, subs, adapters, opts.Clock); err != nil {
 		return nil, err
-	}
-	for i, a := range adapters {
-		if off := cfg.Adapters[i].KeepAlive; off != nil && !*off {
-			continue
-		}
-		if k, ok := a.(devices.KeepAliver); ok {
-			n.wg.Add(1)
-			go func() {
-				defer n.wg.Done()
-				keepAlive(ctx, k, n.mqtt, opts.Clock, n.log.With("component", "keepalive", "dialect", a.Dialect()))
-			}()
-		}
-	}
-	if n.ha != nil {
-		n.ha.pub = n.mqtt
-		n.wg.Add(1)
-		go func() { defer n.wg.Done(); n.ha.run(ctx) }()
 	}
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -236,19 +229,16 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	}
 	n.http = &http.Server{
 		Handler: api.New(api.Config{
-			Devices:    n.ingest,
-			Quarantine: n.store,
-			Control:    nodeControl{n},
-			Sites:      nodeSites{rules: n.sites, ingest: n.ingest, starts: newDayStarts(n.store), clock: opts.Clock},
-			Network:    nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock},
-			Chain:      nodeChain{Index: chain.Index{Store: n.store}, client: n.chain, rpc: cfg.Chain.RPC, confirmations: *cfg.Chain.Confirmations},
-			Token:      n.apiToken,
-			Clock:      opts.Clock,
-			Health:     n.health,
-			Info: api.NodeInfo{
-				Address: n.identity.Address, PeerID: n.identity.PeerID.String(),
-				ListenAddrs: n.P2PAddrs(), Broker: RedactURL(cfg.MQTT.Broker), Version: opts.Version,
-			},
+			Devices:      n.ingest,
+			Quarantine:   n.store,
+			Control:      nodeControl{n},
+			Sites:        nodeSites{rules: n.sites, ingest: n.ingest, starts: newDayStarts(n.store), clock: opts.Clock},
+			Network:      nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock},
+			Chain:        nodeChain{Index: chain.Index{Store: n.store}, client: n.chain, rpc: cfg.Chain.RPC, confirmations: *cfg.Chain.Confirmations},
+			Token:        n.apiToken,
+			Clock:        opts.Clock,
+			Health:       n.health,
+			Info:         n.info(opts.Version),
 			ChainRPC:     chainRPC,
 			AllowedHosts: allowedHosts(cfg.AllowedHosts),
 			Metrics:      promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}),
@@ -279,6 +269,38 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	n.log.Info("node started", "address", n.identity.Address, "peer_id", n.identity.PeerID.String(),
 		"p2p", n.P2PAddrs(), "http", "http://"+n.httpAddr, "broker", RedactURL(cfg.MQTT.Broker), "data_dir", cfg.DataDir)
 	return n, nil
+}
+
+// connectDevices connects a home to its broker and starts the adapters'
+// keep-alives and Home Assistant discovery. A utility has no devices.
+func (n *Node) connectDevices(ctx context.Context, mcfg MQTTConfig, subs []string, adapters []devices.Adapter, clock gridmint.Clock) error {
+	if n.cfg.Role != RoleHome {
+		return nil
+	}
+	var err error
+	if n.mqtt, err = connectMQTT(ctx, mcfg, subs, func(m devices.Message, ack func()) { n.onMessage(ctx, m, ack) }, clock, n.log); err != nil {
+		return err
+	}
+	for i, a := range adapters {
+		if off := n.cfg.Adapters[i].KeepAlive; off != nil && !*off {
+			continue
+		}
+		if k, ok := a.(devices.KeepAliver); ok {
+			n.wg.Add(1)
+			go func() {
+				defer n.wg.Done()
+				// The device's keep-alive timeout runs on its own clock,
+				// which the demo's simulated devices share with the node.
+				keepAlive(ctx, k, n.mqtt, clock, n.log.With("component", "keepalive", "dialect", a.Dialect()))
+			}()
+		}
+	}
+	if n.ha != nil {
+		n.ha.pub = n.mqtt
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.ha.run(ctx) }()
+	}
+	return nil
 }
 
 // allowedHosts are the configured names and this machine's own: its host
@@ -449,17 +471,37 @@ func (n *Node) failStalePending(now time.Time) error {
 	return n.store.Commit(b)
 }
 
+// info is what the API and the page show of the node.
+func (n *Node) info(version string) api.NodeInfo {
+	info := api.NodeInfo{
+		Address: n.identity.Address, PeerID: n.identity.PeerID.String(),
+		ListenAddrs: n.P2PAddrs(), Version: version, Role: string(n.cfg.Role),
+		Clock: api.ClockInfo{Speed: gridmint.SpeedOf(n.clock)},
+	}
+	if n.cfg.Role == RoleHome {
+		info.Broker = RedactURL(n.cfg.MQTT.Broker)
+	}
+	if sc, ok := n.clock.(*gridmint.ScaledClock); ok {
+		epoch, start := sc.Epoch(), sc.WallStart()
+		info.Clock.Epoch, info.Clock.WallStart = &epoch, &start
+	}
+	return info
+}
+
 func (n *Node) health() []api.Check {
+	st := api.Check{Name: "store", OK: n.pipeline.healthy.Load()}
+	if !st.OK {
+		st.Detail = "commits failing; messages are held unacknowledged"
+	}
+	if n.mqtt == nil {
+		return []api.Check{st} // a utility has no broker
+	}
 	mq := api.Check{Name: "mqtt", OK: n.mqtt.Connected(), Detail: RedactURL(n.cfg.MQTT.Broker)}
 	switch {
 	case !mq.OK:
 		mq.Detail = "disconnected from " + RedactURL(n.cfg.MQTT.Broker)
 	case n.mqtt.qos0.Load():
 		mq.Detail += " (broker granted QoS 0: in-flight messages are not protected against a crash)"
-	}
-	st := api.Check{Name: "store", OK: n.pipeline.healthy.Load()}
-	if !st.OK {
-		st.Detail = "commits failing; messages are held unacknowledged"
 	}
 	return []api.Check{mq, st}
 }
@@ -489,6 +531,18 @@ func (n *Node) P2PAddrs() []string {
 
 // P2P is the node's gossip node.
 func (n *Node) P2P() *p2p.Node { return n.p2p }
+
+// Chain is the node's settlement client: chain id, contracts, the
+// attestor set and k (AttestorSet), submissions.
+func (n *Node) Chain() *chain.Client { return n.chain }
+
+// Clock is the node's clock, shared by every component: demo time under
+// `gridmint demo --speed`, real time otherwise. Periodic work in its time
+// uses gridmint.NewTicker.
+func (n *Node) Clock() gridmint.Clock { return n.clock }
+
+// Role is the node's role (home or utility).
+func (n *Node) Role() Role { return n.cfg.Role }
 
 // onGossip sees every accepted gossip message. Nothing acts on them yet:
 // flexibility clearing and certificate attestation build on this.
@@ -527,6 +581,12 @@ func (n *Node) Close() error {
 			os.Remove(filepath.Join(n.cfg.DataDir, HTTPAddrFile))
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			errs = append(errs, n.http.Shutdown(ctx))
+			cancel()
+		}
+		if n.chainRPC != nil {
+			// Wall-clock bound: a shutdown waits for requests in flight.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			errs = append(errs, n.chainRPC.Shutdown(ctx))
 			cancel()
 		}
 		n.wg.Wait()
