@@ -246,6 +246,9 @@ func New(ctx context.Context, be Backend, cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// sleepCtx waits d of wall time: retries and receipt polls pace RPC calls.
+// The Clock stamps intents and measures StuckAfter (in its own time: a
+// caller on a faster clock scales StuckAfter by its speed).
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()

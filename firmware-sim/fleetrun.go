@@ -235,6 +235,8 @@ func (f *Fleet) loop(ctx context.Context, sh *shard, offset time.Duration) {
 		return
 	case <-time.After(offset):
 	}
+	// The publish cycle is a wall-clock pace (and lateness is measured in
+	// wall time); each Step reads the sim clock.
 	tick := time.NewTicker(f.cfg.Period)
 	defer tick.Stop()
 	var buf []Message

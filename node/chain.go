@@ -21,6 +21,10 @@ import (
 	"github.com/gridmint/gridmint/node/api"
 )
 
+// chainStuckAfter is how long, in wall time, a sent transaction may stay
+// unmined before it is sent again with higher fees.
+const chainStuckAfter = 3 * time.Minute
+
 // Where the chain keeps its files in the data dir.
 const (
 	chainDir           = "chain"
@@ -41,7 +45,10 @@ func openChain(ctx context.Context, cfg Config, id *Identity, clock gridmint.Clo
 	if err != nil {
 		return nil, err
 	}
-	cc := chain.Config{Key: id.Private, Intents: intents, Logger: log, Clock: clock}
+	// A transaction is stuck after 3 minutes of wall time (block
+	// production is real time), which a demo clock counts faster.
+	stuck := time.Duration(float64(chainStuckAfter) * gridmint.SpeedOf(clock))
+	cc := chain.Config{Key: id.Private, Intents: intents, Logger: log, Clock: clock, StuckAfter: stuck}
 	if cfg.Chain.RPC != "" {
 		cc.RPCURL = cfg.Chain.RPC
 		cc.Contracts = chain.Addresses{

@@ -170,6 +170,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	n.commands = newCommandLog(n.store, n.log.With("component", "commands"))
 	n.dispatcher = devices.NewDispatcher(devices.DispatcherConfig{
 		Ingest: n.ingest, Publisher: lazyPublisher{n}, Clock: opts.Clock, Record: n.commands.Record,
+		// A device confirms within MQTT round trips: wall time, so a demo
+		// clock's faster time stretches the timeout by its speed.
+		Timeout: time.Duration(float64(devices.DefaultConfirmTimeout) * gridmint.SpeedOf(opts.Clock)),
 	})
 	n.replies = n.ingest.ReplyFilters()
 	subs := append(n.ingest.Subscriptions(), n.replies...)
@@ -187,6 +190,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	n.wg.Add(2)
 	// Store GC is housekeeping on the wall clock.
 	go func() { defer n.wg.Done(); n.store.RunGC(ctx, 10*time.Minute) }()
+	// Expiry checks in the clock's time, as the dispatcher's deadlines are.
 	go func() { defer n.wg.Done(); every(ctx, opts.Clock, time.Second, n.dispatcher.Expire) }()
 
 	if n.chain, err = openChain(ctx, cfg, n.identity, opts.Clock, n.log.With("component", "chain")); err != nil {
@@ -570,7 +574,7 @@ func (n *Node) Close() error {
 			// shutdown forever (its messages stay unacknowledged).
 			select {
 			case <-n.pipelineDone:
-			case <-time.After(closeTimeout):
+			case <-time.After(closeTimeout): // wall clock: a shutdown bound
 				n.log.Error("ingest did not stop in time; closing anyway", "waited", closeTimeout)
 			}
 		}

@@ -2,7 +2,7 @@
 //
 //	gridmint init                 create the node key (encrypted keystore)
 //	gridmint demo                 one process: embedded broker, simulated homes, node, chain
-//	gridmint demo --nodes N       N such processes that find each other and gossip
+//	gridmint demo --nodes N       N such processes on one chain and one demo clock (--speed)
 //	gridmint run --config FILE    a node against an external MQTT broker
 //	gridmint audit                recompute token supply from chain events
 //	gridmint address              print the node's address (device id prefix)
@@ -46,7 +46,8 @@ Usage:
   gridmint demo [flags]            run everything in one process: an embedded
                                    MQTT broker, three simulated homes, the
                                    node, its gossip and an embedded chain;
-                                   --nodes N for a network
+                                   --nodes N for a network on one chain,
+                                   --speed 60 for an hour a minute
   gridmint run --config FILE       run the node against an external broker
                                    (Mosquitto, EMQX) with devices from FILE
   gridmint audit [flags]           recompute FLEX and REC supply from the
