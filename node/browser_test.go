@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/gridmint/gridmint"
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/gridmint/gridmint"
 )
 
 // chromiumPath finds Debian's chromium. Without it the browser test is
