@@ -215,3 +215,46 @@ func TestSimulatedKeepsItsGenesis(t *testing.T) {
 		t.Errorf("reopening with another funded account: %v, want an error naming %s", err, c.Hex())
 	}
 }
+
+// FuzzServeRPC: whatever body reaches the served JSON-RPC, a request with
+// a method outside reads and eth_sendRawTransaction is refused whole with
+// a JSON-RPC error and leaves the chain as it was; nothing panics.
+func FuzzServeRPC(f *testing.F) {
+	for _, s := range []string{`{"jsonrpc":"2.0","id":1,"method":"eth_blockNumber","params":[]}`,
+		`[{"jsonrpc":"2.0","id":1,"method":"eth_chainId"},{"jsonrpc":"2.0","id":2,"method":"eth_sendTransaction","params":[{}]}]`,
+		`{"jsonrpc":"2.0","id":1,"method":"eth_sendRawTransaction","params":["0x02"]}`,
+		`{"jsonrpc":"2.0","id":1,"method":"admin_addPeer","params":["enode://x"]}`, `[]`, `{}`, `null`} {
+		f.Add([]byte(s))
+	}
+	sim, err := NewSimulated(SimulatedConfig{Alloc: types.GenesisAlloc{addr(testKey("fuzz")): {Balance: SimulatedFunds}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer sim.Close()
+	h, err := sim.ServeRPC()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		before := sim.Head()
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body)))
+		methods, _, perr := ParseRPCMethods(body)
+		allowed := perr == nil
+		for _, m := range methods {
+			allowed = allowed && (readOnlyMethods[m] || servedSendMethods[m])
+		}
+		if allowed {
+			return
+		}
+		var reply struct {
+			Error *struct{ Code int } `json:"error"`
+		}
+		if err := json.Unmarshal(rec.Body.Bytes(), &reply); err != nil || reply.Error == nil {
+			t.Fatalf("%q: answered %d %q, want a JSON-RPC error", body, rec.Code, rec.Body.String())
+		}
+		if sim.Head() != before {
+			t.Fatalf("%q: refused, yet the chain moved from block %d to %d", body, before, sim.Head())
+		}
+	})
+}
