@@ -345,6 +345,9 @@ func TestNodeInfoShowsRoleAndClock(t *testing.T) {
 			if !strings.Contains(page, `id="role" class="role">`+tc.info.Role+"<") || !strings.Contains(page, `id="clock"`) {
 				t.Errorf("page lacks the role %q or the clock", tc.info.Role)
 			}
+			if demo := tc.info.Clock.Epoch != nil; strings.Contains(page, "demo time <span") != demo || strings.Contains(page, "×60: an hour in 1m0s") != demo {
+				t.Errorf("page says demo time and ×60 = %v, %v; want %v", strings.Contains(page, "demo time <span"), strings.Contains(page, "×60: an hour in 1m0s"), demo)
+			}
 		})
 	}
 }
