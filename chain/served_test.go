@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -257,4 +259,65 @@ func FuzzServeRPC(f *testing.F) {
 			t.Fatalf("%q: refused, yet the chain moved from block %d to %d", body, before, sim.Head())
 		}
 	})
+}
+
+// manualClock is a clock the test sets.
+type manualClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *manualClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *manualClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = t
+}
+
+// TestIssueForTheHourThatJustEnded: the embedded chain seals blocks only
+// on demand, so its head may be an hour old when the clock has moved on;
+// a certificate for the hour that just ended must still be issuable, by
+// a local client and over the served JSON-RPC (the gas estimate runs at
+// a head moved to the clock's time, not at the stale one).
+func TestIssueForTheHourThatJustEnded(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	h0 := time.Now().Add(30 * 24 * time.Hour).Truncate(time.Hour)
+	clock := &manualClock{t: h0.Add(-30 * time.Second)}
+	owner, remoteKey := testKey("owner"), testKey("remote")
+	sim, err := NewSimulated(SimulatedConfig{Clock: clock, Alloc: types.GenesisAlloc{
+		addr(owner): {Balance: SimulatedFunds}, addr(remoteKey): {Balance: SimulatedFunds},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	local, err := New(ctx, sim.Backend(), Config{Key: owner, Logger: testLogger(t), Sleep: fastSleep, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := local.Deploy(ctx, DeployConfig{Attestors: []common.Address{addr(testKey("attestor0"))}, Threshold: 1}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(must(sim.ServeRPC()))
+	defer srv.Close()
+	remote, err := Open(ctx, Config{RPCURL: srv.URL, Key: remoteKey, Contracts: local.Contracts(), Logger: testLogger(t), Sleep: fastSleep, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer remote.Close()
+	for i, c := range []*Client{local, remote} {
+		// The hour before h0+i has just ended; the head is from before it.
+		end := h0.Add(time.Duration(i) * time.Hour)
+		clock.Set(end.Add(time.Second + time.Duration(i)*time.Second))
+		hour := uint64(end.Unix()/3600) - 1
+		b := NewIssueBatch([]Claim{claim(fmt.Sprint("just-ended/", i), c.Address(), hour, 100)})
+		sig, err := Sign(testKey("attestor0"), c.RECDomain().Digest(b.StructHash()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.Issue(ctx, b, [][]byte{sig}); err != nil {
+			t.Errorf("client %d: issue for the hour that ended a second ago: %v", i, err)
+		}
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core"
 	"github.com/ethereum/go-ethereum/core/rawdb"
@@ -232,25 +233,40 @@ func (s *Simulated) Commit() common.Hash {
 }
 
 // catchUpClock, with s.mu held and the pool empty, seals an empty block
-// at the clock's time − 1 s when the clock is ahead of both the head and
-// the wall clock, so that the next Commit (stamped max(wall, head + 1 s)
-// by go-ethereum's simulated beacon) gets the clock's second. This is
-// the only way to choose a block's time through the beacon's API
-// (AdjustTime), and it needs an empty pool: hence before a transaction
-// is added, at the cost of one empty block per transaction while the
-// clock runs ahead.
-func (s *Simulated) catchUpClock() {
+// at the clock's time − 1 s when the head is behind it. Before a send
+// (forSend), only when the clock is also ahead of the wall clock: the
+// next Commit, stamped max(wall, head + 1 s) by go-ethereum's simulated
+// beacon, then gets the clock's second. Before a gas estimate, whenever
+// the head lags: an estimate runs in the head's context, and a head an
+// hour old would refuse a certificate for the hour that just ended
+// (REC's HourNotEnded). An empty block through the beacon's AdjustTime
+// is the only way to choose a block's time, and it needs an empty pool;
+// it costs an empty block per estimate or send while the clock runs on.
+func (s *Simulated) catchUpClock(forSend bool) {
 	if s.cfg.Clock == nil || s.cfg.Manual {
 		return
 	}
 	target := s.cfg.Clock.Now().Unix() - 1
 	head := s.eth.BlockChain().CurrentBlock().Time
+	if target <= int64(head) {
+		return
+	}
 	// Wall time decides what Commit stamps by itself (simulated beacon).
-	if wall := time.Now().Unix(); target <= int64(head) || target <= wall {
+	if forSend && target <= time.Now().Unix() {
 		return
 	}
 	if err := s.beacon.AdjustTime(time.Duration(target-int64(head)) * time.Second); err != nil {
 		s.log.Warn("embedded chain: block time not moved to the clock", "err", err)
+	}
+}
+
+// catchUpForEstimate moves the chain's time to the clock's before a gas
+// estimate (see catchUpClock).
+func (s *Simulated) catchUpForEstimate() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.closed {
+		s.catchUpClock(false)
 	}
 }
 
@@ -262,7 +278,7 @@ func (s *Simulated) sendAndSeal(send func() error) error {
 	if s.closed {
 		return errors.New("chain: simulated chain closed")
 	}
-	s.catchUpClock()
+	s.catchUpClock(true)
 	if err := send(); err != nil {
 		return err
 	}
@@ -307,6 +323,13 @@ type simBackend struct {
 	sim *Simulated
 }
 
+// EstimateGas estimates msg in the context of a head stamped with the
+// clock's time (see catchUpClock).
+func (b simBackend) EstimateGas(ctx context.Context, msg ethereum.CallMsg) (uint64, error) {
+	b.sim.catchUpForEstimate()
+	return b.Client.EstimateGas(ctx, msg)
+}
+
 // SendTransaction submits tx and, unless the chain is Manual, seals it in
 // a block (stamped with SimulatedConfig.Clock) before returning.
 func (b simBackend) SendTransaction(ctx context.Context, tx *types.Transaction) error {
@@ -332,12 +355,17 @@ func (s *Simulated) ServeRPC() (http.Handler, error) {
 	}
 	allowed := func(m string) bool { return readOnlyMethods[m] || servedSendMethods[m] }
 	return filterRPC(h, allowed, "this endpoint serves reads and eth_sendRawTransaction", func(methods []string) func(func()) error {
+		estimate := false
 		for _, m := range methods {
 			if servedSendMethods[m] {
 				return func(serve func()) error {
 					return s.sendAndSealIfPending(func() error { serve(); return nil })
 				}
 			}
+			estimate = estimate || m == "eth_estimateGas"
+		}
+		if estimate {
+			return func(serve func()) error { s.catchUpForEstimate(); serve(); return nil }
 		}
 		return nil
 	}), nil
@@ -353,7 +381,7 @@ func (s *Simulated) sendAndSealIfPending(send func() error) error {
 	if s.closed {
 		return errors.New("chain: simulated chain closed")
 	}
-	s.catchUpClock()
+	s.catchUpClock(true)
 	if err := send(); err != nil {
 		return err
 	}
