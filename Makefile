@@ -55,9 +55,10 @@ $(STATICCHECK):
 	GOBIN=$(CURDIR)/$(BIN)/tools.tmp $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	mv $(BIN)/tools.tmp/staticcheck $@ && rmdir $(BIN)/tools.tmp
 
-lint: $(STATICCHECK) ## gofmt, go vet, staticcheck, and go.mod/go.sum tidy
+lint: $(STATICCHECK) ## gofmt, go vet (also for 32-bit arm), staticcheck, and go.mod/go.sum tidy
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
+	GOARCH=arm $(GO) vet ./... # a 32-bit Raspberry Pi: int is 32 bits there
 	$(STATICCHECK) ./...
 	@$(GO) mod tidy -diff || (echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1)
 

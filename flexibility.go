@@ -52,7 +52,11 @@ func (m BaselineMethod) Valid() bool {
 	return false
 }
 
-// Offer is a device owner's signed offer of flexibility for one window.
+// Offer is a device owner's signed offer of flexibility for one window,
+// as its node knows it. Device (and Meter) are the node's own DeviceIDs,
+// which carry vendor serials; on the network an offer names its device
+// by the DeviceKey its node derives from the id (node/p2p's wire Offer),
+// so serials never leave the node.
 type Offer struct {
 	Device      DeviceID       `json:"device"`
 	Zone        string         `json:"zone"`
@@ -112,18 +116,25 @@ func (o Offer) Validate() error {
 	if _, _, _, ok := o.Device.Parts(); !ok {
 		return Errorf(EInvalid, "offer: device %q is not <node>/<adapter>/<serial>", o.Device)
 	}
-	if err := validateWindow("offer", o.WindowStart, o.WindowEnd, o.Power, o.Direction); err != nil {
-		return err
-	}
-	if !o.Baseline.Valid() {
-		return Errorf(EInvalid, "offer: baseline %q unknown", o.Baseline)
-	}
 	if o.Meter != "" {
 		node, _, _, ok := o.Meter.Parts()
 		devNode, _, _, _ := o.Device.Parts()
 		if !ok || node != devNode {
 			return Errorf(EInvalid, "offer: meter %q: want a device id of the same node as %q", o.Meter, o.Device)
 		}
+	}
+	return o.ValidateTerms()
+}
+
+// ValidateTerms checks everything but which device the offer is for: the
+// window, power, direction, baseline, floor price, zone and expiry. It is
+// what peers can check of an offer whose device is an opaque key.
+func (o Offer) ValidateTerms() error {
+	if err := validateWindow("offer", o.WindowStart, o.WindowEnd, o.Power, o.Direction); err != nil {
+		return err
+	}
+	if !o.Baseline.Valid() {
+		return Errorf(EInvalid, "offer: baseline %q unknown", o.Baseline)
 	}
 	return validateTerms("offer", "floor price", o.FloorPrice, o.Zone, "expiry", o.Expiry, o.WindowStart)
 }

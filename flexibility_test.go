@@ -40,6 +40,20 @@ func TestOfferValidate(t *testing.T) {
 		case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
 			t.Errorf("%s: Validate() = %v, want an error mentioning %q", tt.name, err, tt.wantErr)
 		}
+		// ValidateTerms is Validate without the device: what peers can
+		// check of an offer that names its device by an opaque key.
+		o.Device = ""
+		err = o.ValidateTerms()
+		switch wantTerms := tt.wantErr; {
+		case wantTerms == "device":
+			if err != nil {
+				t.Errorf("%s: ValidateTerms() = %v, want nil (the device is not its business)", tt.name, err)
+			}
+		case wantTerms == "" && err != nil:
+			t.Errorf("%s: ValidateTerms() = %v, want nil", tt.name, err)
+		case wantTerms != "" && (err == nil || !strings.Contains(err.Error(), wantTerms)):
+			t.Errorf("%s: ValidateTerms() = %v, want an error mentioning %q", tt.name, err, wantTerms)
+		}
 	}
 }
 

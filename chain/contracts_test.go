@@ -124,7 +124,7 @@ func TestIssueMintsAndAdvancesHighWater(t *testing.T) {
 		device string
 		want   uint64
 	}{{"d1", hour + 2}, {"d2", hour + 1}, {"d3", hour + 1}, {"d4", 0}} {
-		if got, err := h.c.NextHour(h.ctx, DeviceKey(tc.device)); err != nil || got != tc.want {
+		if got, err := h.c.NextHour(h.ctx, testDevice(tc.device)); err != nil || got != tc.want {
 			t.Errorf("NextHour(%s) = %d (%v), want %d", tc.device, got, err, tc.want)
 		}
 	}

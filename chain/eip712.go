@@ -62,7 +62,11 @@ const (
 // Claim is one device's renewable energy in one clock hour: what a node
 // claims, peers attest, and the REC contract issues.
 type Claim struct {
-	// Device is keccak256 of the device's gridmint.DeviceID string.
+	// Device is the device's gridmint.DeviceKey: a hash of its DeviceID
+	// salted with a secret of its node (node.Identity.DeviceKey), the
+	// same key its gossiped offers and claims carry. Not keccak256 of
+	// the id itself: ids end in vendor serials, which are short enough
+	// to guess from such a hash.
 	Device common.Hash
 	// Owner receives the certificates.
 	Owner common.Address
@@ -262,9 +266,6 @@ func Recover(digest common.Hash, sig []byte) (common.Address, error) {
 	}
 	return crypto.PubkeyToAddress(*pub), nil
 }
-
-// DeviceKey is the on-chain key of a device: keccak256 of its id string.
-func DeviceKey(deviceID string) common.Hash { return crypto.Keccak256Hash([]byte(deviceID)) }
 
 // ZoneBytes encodes a grid zone name for Claim.Zone; names longer than 32
 // bytes are an error.

@@ -39,9 +39,9 @@ func testClaims(t *testing.T) []Claim {
 		t.Fatal(err)
 	}
 	return []Claim{
-		{Device: DeviceKey("0xabc/opendtu/1161"), Owner: common.HexToAddress("0x1111111111111111111111111111111111111111"), Zone: zone,
+		{Device: testDevice("0xabc/opendtu/1161"), Owner: common.HexToAddress("0x1111111111111111111111111111111111111111"), Zone: zone,
 			Technology: TechnologySolarPV, Hour: 494_000, Wh: 812, ReadingsRoot: crypto.Keccak256Hash([]byte("r1"))},
-		{Device: DeviceKey("0xabc/shelly/x"), Owner: common.HexToAddress("0x2222222222222222222222222222222222222222"), Zone: zone,
+		{Device: testDevice("0xabc/shelly/x"), Owner: common.HexToAddress("0x2222222222222222222222222222222222222222"), Zone: zone,
 			Technology: TechnologySolarPV, Hour: 494_001, Wh: 0, ReadingsRoot: crypto.Keccak256Hash([]byte("r2"))},
 	}
 }

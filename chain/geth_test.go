@@ -81,7 +81,7 @@ func TestGethDevIntegration(t *testing.T) {
 	}()
 	url := fmt.Sprintf("http://127.0.0.1:%d", port)
 	var keyfile string
-	for deadline := time.Now().Add(60 * time.Second); ; {
+	for deadline := time.Now().Add(2 * time.Minute); ; {
 		ec, err := ethclient.DialContext(ctx, url)
 		if err == nil {
 			_, err = ec.ChainID(ctx)

@@ -133,9 +133,14 @@ func mustZone(z string) [32]byte {
 	return b
 }
 
+// testDevice stands for a device key: on the network a node derives it
+// from the device id with a secret salt (node.Identity.DeviceKey); the
+// contracts take any bytes32.
+func testDevice(name string) common.Hash { return crypto.Keccak256Hash([]byte(name)) }
+
 // claims builds one claim per (device, hour) with deterministic contents.
 func claim(device string, owner common.Address, hour, wh uint64) Claim {
-	return Claim{Device: DeviceKey(device), Owner: owner, Zone: zoneDE, Technology: TechnologySolarPV, Hour: hour, Wh: wh,
+	return Claim{Device: testDevice(device), Owner: owner, Zone: zoneDE, Technology: TechnologySolarPV, Hour: hour, Wh: wh,
 		ReadingsRoot: crypto.Keccak256Hash([]byte(fmt.Sprint(device, hour)))}
 }
 

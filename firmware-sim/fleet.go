@@ -652,13 +652,13 @@ func (cfg *FleetConfig) generate(h int, spec *HomeSpec) (Config, error) {
 	}
 	if sp.Battery {
 		hc.Victron = []VictronConfig{{
-			PortalID: fmt.Sprintf("%012x", 0x02c0619b0000+h), CapacityKWh: batKWh,
+			PortalID: fmt.Sprintf("%012x", uint64(0x02c0619b0000)+uint64(h)), CapacityKWh: batKWh,
 			MinSoCPct: minSoC, InitialSoCPct: initSoC, MaxChargeW: batW, MaxDischargeW: batW, RoundTripEfficiency: eff,
 			BatteryInstance: 512 + h, GridInstance: 30 + h,
 		}}
 	}
 	if sp.ShellyMeter {
-		hc.ShellyMeters = []ShellyMeterConfig{{MAC: fmt.Sprintf("%012x", 0x02a1b3100000+h)}}
+		hc.ShellyMeters = []ShellyMeterConfig{{MAC: fmt.Sprintf("%012x", uint64(0x02a1b3100000)+uint64(h))}}
 	}
 	if sp.EV {
 		hc.GoE = []GoEConfig{{
@@ -670,7 +670,7 @@ func (cfg *FleetConfig) generate(h int, spec *HomeSpec) (Config, error) {
 		hc.Plugs = []PlugConfig{{Topic: fmt.Sprintf("tasmota_%06X", 0x600000+h), AnnualKWh: plugKWh, TelePeriod: sz.PlugTele}}
 	}
 	if sp.ShellyPlug {
-		hc.ShellyPlugs = []ShellyPlugConfig{{MAC: fmt.Sprintf("%012x", 0x02a1b2100000+h), AnnualKWh: plugKWh}}
+		hc.ShellyPlugs = []ShellyPlugConfig{{MAC: fmt.Sprintf("%012x", uint64(0x02a1b2100000)+uint64(h)), AnnualKWh: plugKWh}}
 	}
 	return hc, nil
 }

@@ -212,7 +212,10 @@ func (sh *shard) hello(now time.Time) {
 }
 
 // goodbye publishes every device's will payload, as each device does
-// before a planned restart, and disconnects.
+// before a planned restart, waits (within shutdownBudget) until the broker
+// has acknowledged them, and disconnects. Without the wait a loaded
+// broker could still be reading the wills when the connection closes,
+// and lose them: every device would stay "online" in its retained state.
 func (sh *shard) goodbye(time.Time) {
 	var msgs []Message
 	for _, s := range sh.homes {
@@ -224,7 +227,9 @@ func (sh *shard) goodbye(time.Time) {
 		}
 		s.mu.Unlock()
 	}
-	sh.client.publish(msgs)
+	if n, err := sh.client.publishConfirmed(msgs, time.Now().Add(shutdownBudget)); err != nil {
+		sh.client.log.Warn("offline messages not confirmed", "client", sh.client.clientID, "confirmed", n, "of", len(msgs), "err", err)
+	}
 	sh.client.disconnect()
 }
 

@@ -65,6 +65,27 @@ type liteClient struct {
 	acked, reconnects  atomic.Uint64
 	subacks            chan []byte   // SUBACK bodies while subscribing
 	keepDone           chan struct{} // closed when keep returns; nil before start
+
+	ackMu sync.Mutex // guards confirm
+	// confirm is the publishConfirmed in progress, if any: the reader
+	// crosses off its packet IDs as their PUBACKs arrive.
+	confirm *ackWait
+}
+
+// ackWait is one publishConfirmed's outstanding packet IDs.
+type ackWait struct {
+	ids     map[uint16]bool
+	writing bool          // IDs are still being added
+	done    chan struct{} // closed once ids is empty or the connection dropped
+	closed  bool
+}
+
+// finish closes done once. Called with ackMu held.
+func (w *ackWait) finish() {
+	if !w.closed {
+		w.closed = true
+		close(w.done)
+	}
 }
 
 func newLiteClient(broker, clientID string, timeout time.Duration, log *slog.Logger) (*liteClient, error) {
@@ -251,11 +272,27 @@ func (c *liteClient) read(conn net.Conn, br *bufio.Reader) {
 			}
 		case 4: // PUBACK
 			c.acked.Add(1)
+			if len(body) >= 2 {
+				c.acknowledged(binary.BigEndian.Uint16(body))
+			}
 		case 9: // SUBACK
 			select {
 			case c.subacks <- body:
 			default:
 			}
+		}
+	}
+}
+
+// acknowledged crosses packet ID id off the confirmed publish waiting for
+// it, if any.
+func (c *liteClient) acknowledged(id uint16) {
+	c.ackMu.Lock()
+	defer c.ackMu.Unlock()
+	if w := c.confirm; w != nil && w.ids[id] {
+		delete(w.ids, id)
+		if len(w.ids) == 0 && !w.writing {
+			w.finish()
 		}
 	}
 }
@@ -270,6 +307,11 @@ func (c *liteClient) dropped(conn net.Conn, err error) {
 	c.mu.Unlock()
 	conn.Close()
 	if mine {
+		c.ackMu.Lock()
+		if c.confirm != nil {
+			c.confirm.finish() // its PUBACKs will not come on a new connection
+		}
+		c.ackMu.Unlock()
 		c.connected.Store(false)
 		if !c.closing.Load() {
 			c.log.Warn("shared connection lost", "client", c.clientID, "err", err)
@@ -349,6 +391,89 @@ func (c *liteClient) publish(msgs []Message) int {
 	c.published.Add(uint64(n))
 	c.bytes.Add(uint64(size))
 	return n
+}
+
+// publishConfirmed writes msgs at QoS 1 (at least) and waits until the
+// broker has acknowledged every one of them, which it does once it has
+// stored and routed them (a retained message is then what new
+// subscribers get). It gives up at deadline or when the connection drops,
+// and returns how many of msgs were acknowledged. It is for the few
+// messages that must not be lost to a disconnect right after them: the
+// devices' offline states on shutdown.
+func (c *liteClient) publishConfirmed(msgs []Message, deadline time.Time) (int, error) {
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	w := &ackWait{ids: make(map[uint16]bool, len(msgs)), writing: true, done: make(chan struct{})}
+	c.ackMu.Lock()
+	c.confirm = w
+	c.ackMu.Unlock()
+	defer func() {
+		c.ackMu.Lock()
+		c.confirm = nil
+		c.ackMu.Unlock()
+	}()
+
+	c.mu.Lock()
+	if c.conn == nil {
+		c.mu.Unlock()
+		return 0, errors.New("not connected")
+	}
+	_ = c.conn.SetWriteDeadline(deadline)
+	sent := 0 // packet IDs handed out, so messages (partly) written
+	nextID := func() uint16 {
+		id := c.packetID()
+		c.ackMu.Lock()
+		w.ids[id] = true
+		c.ackMu.Unlock()
+		sent++
+		return id
+	}
+	var err error
+	written := 0
+	for i := range msgs {
+		m := msgs[i]
+		m.QoS = max(m.QoS, 1)
+		var k int
+		if k, err = writePublish(c.w, &m, nextID); err != nil {
+			break
+		}
+		written++
+		c.bytes.Add(uint64(k))
+	}
+	if ferr := c.w.Flush(); ferr != nil {
+		err = ferr
+		_ = c.conn.Close() // the reader sees it and reports the drop
+	}
+	_ = c.conn.SetWriteDeadline(time.Time{})
+	c.mu.Unlock()
+	c.published.Add(uint64(written))
+
+	c.ackMu.Lock()
+	w.writing = false
+	if len(w.ids) == 0 {
+		w.finish()
+	}
+	c.ackMu.Unlock()
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-w.done:
+	case <-t.C:
+	}
+	c.ackMu.Lock()
+	missing := len(w.ids)
+	c.ackMu.Unlock()
+	acked := sent - missing
+	switch {
+	case err != nil:
+		return acked, fmt.Errorf("write: %w", err)
+	case missing > 0 && !c.connected.Load():
+		return acked, fmt.Errorf("connection lost with %d of %d unacknowledged", missing, len(msgs))
+	case missing > 0:
+		return acked, fmt.Errorf("%d of %d not acknowledged within the shutdown budget", missing, len(msgs))
+	}
+	return acked, nil
 }
 
 // disconnect sends DISCONNECT and closes the connection gracefully: it

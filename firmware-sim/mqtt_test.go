@@ -73,6 +73,11 @@ const (
 	// context is cancelled (and for a broker to close): far above the few
 	// seconds a shutdown takes, far below the test binary's timeout.
 	shutdownTimeout = 30 * time.Second
+	// patience bounds every wait for a message, a counter or a broker
+	// round trip. The waits end as soon as their condition holds (within
+	// milliseconds, or a few seconds on a loaded 2-core machine under the
+	// race detector), so only a real failure meets the bound.
+	patience = 2 * time.Minute
 )
 
 // trackingListener remembers the connections it accepts so that a test
@@ -225,12 +230,12 @@ type recorder struct {
 func newRecorder(t *testing.T, broker, id, filter string) *recorder {
 	t.Helper()
 	r := &recorder{notify: make(chan struct{}, 1)}
-	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID(id).SetConnectTimeout(5 * time.Second)
+	opts := mqtt.NewClientOptions().AddBroker(broker).SetClientID(id).SetConnectTimeout(patience)
 	r.client = mqtt.NewClient(opts)
 	// Disconnect even if the connect below times out: the attempt goes on
 	// and would leave a client connected (and reconnecting) to the broker.
 	t.Cleanup(func() { r.client.Disconnect(100) })
-	if tok := r.client.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+	if tok := r.client.Connect(); !tok.WaitTimeout(patience) || tok.Error() != nil {
 		t.Fatalf("test subscriber connect: %v", tok.Error())
 	}
 	tok := r.client.Subscribe(filter, 1, func(_ mqtt.Client, m mqtt.Message) {
@@ -242,7 +247,7 @@ func newRecorder(t *testing.T, broker, id, filter string) *recorder {
 		default:
 		}
 	})
-	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+	if !tok.WaitTimeout(patience) || tok.Error() != nil {
 		t.Fatalf("test subscriber subscribe: %v", tok.Error())
 	}
 	return r
@@ -256,10 +261,10 @@ func (r *recorder) mark() int {
 }
 
 // waitFor returns the first message at index >= from that matches, waiting
-// up to 10 s for it to arrive.
+// up to patience for it to arrive.
 func (r *recorder) waitFor(t *testing.T, from int, what string, match func(received) bool) received {
 	t.Helper()
-	deadline := time.NewTimer(10 * time.Second)
+	deadline := time.NewTimer(patience)
 	defer deadline.Stop()
 	for {
 		r.mu.Lock()
@@ -285,7 +290,7 @@ func topicIs(topic string) func(received) bool {
 
 func (r *recorder) publish(t *testing.T, topic, payload string, retained bool) {
 	t.Helper()
-	if tok := r.client.Publish(topic, 1, retained, payload); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+	if tok := r.client.Publish(topic, 1, retained, payload); !tok.WaitTimeout(patience) || tok.Error() != nil {
 		t.Fatalf("publish %s: %v", topic, tok.Error())
 	}
 }
@@ -296,7 +301,7 @@ func waitStats(t *testing.T, s *Sim, what string, cond func(Stats) bool) {
 	t.Helper()
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
-	deadline := time.NewTimer(10 * time.Second)
+	deadline := time.NewTimer(patience)
 	defer deadline.Stop()
 	for !cond(s.Stats()) {
 		select {

@@ -82,7 +82,7 @@ func Audit(ctx context.Context, cfg Config, opts Options) (*chain.AuditReport, e
 	if err != nil {
 		return nil, err
 	}
-	c, err := openChain(ctx, cfg, id, opts.Clock, opts.Logger)
+	c, err := openChain(ctx, cfg, id, nil, opts.Clock, opts.Logger)
 	if err != nil {
 		return nil, errors.Join(err, errors.New("audit: the embedded chain can be opened by one process at a time: stop the node first"))
 	}

@@ -67,7 +67,7 @@ adapters: [{dialect: shelly}, {dialect: tasmota}, {dialect: victron, portal_id: 
 	}
 	wait := func(n *Node, what string, want map[string]bool) {
 		t.Helper()
-		waitFor(t, 10*time.Second, what, func() bool {
+		waitFor(t, what, func() bool {
 			got := online(n)
 			for k, w := range want {
 				if v, ok := got[k]; !ok || v != w {
@@ -105,7 +105,7 @@ adapters: [{dialect: shelly}, {dialect: tasmota}, {dialect: victron, portal_id: 
 	// A new SENSOR, published after everything above, is a sync point.
 	before := readings(n, "tasmota/dual:1")
 	publish("tele/dual/SENSOR", sensor(1), false)
-	waitFor(t, 10*time.Second, "the new SENSOR stored", func() bool { return readings(n, "tasmota/dual:1") > before })
+	waitFor(t, "the new SENSOR stored", func() bool { return readings(n, "tasmota/dual:1") > before })
 	if got := online(n); got[shellyKey] || got[pvKey] {
 		t.Errorf("restarted, after more traffic: online %v; want the Shelly and the PV inverter still offline", got)
 	}

@@ -50,7 +50,7 @@ func newBrowser(t *testing.T) context.Context {
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, patience) // the whole browser session: start, load, poll
 	t.Cleanup(cancelTimeout)
 	return ctx
 }
@@ -128,7 +128,7 @@ func TestWebPageInBrowser(t *testing.T) {
 	if d := clock.Now().Sub(shown); d < 0 || d > 30*time.Minute {
 		t.Errorf("page shows demo time %v, the demo clock is at %v", shown, clock.Now())
 	}
-	waitFor(t, 30*time.Second, "the page's demo time to move on", func() bool { return demoTime().After(shown) })
+	waitFor(t, "the page's demo time to move on", func() bool { return demoTime().After(shown) })
 
 	energy := func() map[string]float64 {
 		cells, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`Object.fromEntries([...document.querySelectorAll("`+rowsSel+`")].map(r => [r.dataset.id, r.querySelector(".energy").textContent]))`))
@@ -152,7 +152,7 @@ func TestWebPageInBrowser(t *testing.T) {
 		}
 	}
 	// Without reloading, the page's own refresh shows the energy growing.
-	waitFor(t, 30*time.Second, "the page to show growing energy for both devices", func() bool {
+	waitFor(t, "the page to show growing energy for both devices", func() bool {
 		now := energy()
 		for id, v := range first {
 			if now[id] <= v {
@@ -184,7 +184,7 @@ func TestWebPageInBrowser(t *testing.T) {
 		return strconv.ParseFloat(evalString(t, ctx, card+`.querySelector(".`+cls+`").textContent`), 64)
 	}
 	firstPV := evalString(t, ctx, card+`.querySelector(".pv-today").textContent`)
-	waitFor(t, 30*time.Second, "home 1's card to show PV, house and grid totals and growing PV energy", func() bool {
+	waitFor(t, "home 1's card to show PV, house and grid totals and growing PV energy", func() bool {
 		pv, err1 := total("pv")
 		_, err2 := total("house")
 		_, err3 := total("import")
@@ -223,7 +223,7 @@ func TestWebPageShowsOfflineDevice(t *testing.T) {
 	r.publish("go-eCharger/200001/mcc", "true")
 	r.charger(11_000, 20_000)
 	r.meter(recordMeter, 12_000, 30_000, 1_000)
-	waitFor(t, 10*time.Second, "the charger's power", func() bool { return r.device(r.id("goe", "200001"))["power_w"] == 11000.0 })
+	waitFor(t, "the charger's power", func() bool { return r.device(r.id("goe", "200001"))["power_w"] == 11000.0 })
 
 	if err := chromedp.Do(ctx, chromedp.Navigate("http://"+r.node.HTTPAddr()+"/")); err != nil {
 		t.Fatal(err)

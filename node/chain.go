@@ -38,8 +38,10 @@ const (
 // contracts that are not there), or to the embedded chain in the data
 // dir, which deploys the contracts at its first start (attestors
 // chain.attestors with threshold chain.threshold; default this node
-// alone, k = 1) and remembers them.
-func openChain(ctx context.Context, cfg Config, id *Identity, clock gridmint.Clock, log *slog.Logger) (*chain.Client, error) {
+// alone, k = 1) and remembers them. Below the disk reserve, new
+// submissions are refused (guardedIntents; disk nil for tools that only
+// read); the first start's deployment, a few KiB, is not.
+func openChain(ctx context.Context, cfg Config, id *Identity, disk *diskGuard, clock gridmint.Clock, log *slog.Logger) (*chain.Client, error) {
 	dir := filepath.Join(cfg.DataDir, chainDir)
 	intents, err := chain.NewFileIntents(filepath.Join(dir, chainIntentsDir))
 	if err != nil {
@@ -49,6 +51,9 @@ func openChain(ctx context.Context, cfg Config, id *Identity, clock gridmint.Clo
 	// production is real time), which a demo clock counts faster.
 	stuck := time.Duration(float64(chainStuckAfter) * gridmint.SpeedOf(clock))
 	cc := chain.Config{Key: id.Private, Intents: intents, Logger: log, Clock: clock, StuckAfter: stuck}
+	if disk != nil {
+		cc.Intents = guardedIntents{intents, disk}
+	}
 	if cfg.Chain.RPC != "" {
 		cc.RPCURL = cfg.Chain.RPC
 		cc.Contracts = chain.Addresses{
@@ -181,6 +186,38 @@ func (n *Node) ChainRPCURL() string {
 		return ""
 	}
 	return "http://" + n.chainRPCAddr
+}
+
+// guardedIntents refuses new chain submissions while the disk is below
+// its reserve. Every submission records an intent in the data dir before
+// it sends, and on the embedded chain the block lands there too, where
+// go-ethereum exits the process (log.Crit) when a database write fails.
+// A submission starts by looking its intent up: for a new one, that is
+// where it is refused, before anything is estimated, signed or sent. What
+// is already in flight (recorded intents, their replacements and
+// outcomes) goes on, so a sent transaction is always followed up.
+type guardedIntents struct {
+	chain.IntentStore
+	disk *diskGuard
+}
+
+func (g guardedIntents) Intent(ctx context.Context, id common.Hash) (chain.Intent, bool, error) {
+	in, ok, err := g.IntentStore.Intent(ctx, id)
+	if err == nil && !ok {
+		if derr := g.disk.check("chain"); derr != nil {
+			return in, false, derr
+		}
+	}
+	return in, ok, err
+}
+
+func (g guardedIntents) PutIntent(ctx context.Context, in chain.Intent) error {
+	if g.disk.status().Paused {
+		if _, ok, err := g.IntentStore.Intent(ctx, in.ID); err == nil && !ok {
+			return g.disk.check("chain")
+		}
+	}
+	return g.IntentStore.PutIntent(ctx, in)
 }
 
 // readContracts reads the embedded chain's contract addresses; ok is

@@ -12,12 +12,14 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/chain"
 	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/node/store"
 	ma "github.com/multiformats/go-multiaddr"
 	"go.yaml.in/yaml/v3"
 )
@@ -69,6 +71,25 @@ type Config struct {
 	// anything (setpoints, device edits) must present. Default
 	// <data_dir>/api-token, created with a random token on first start.
 	APITokenFile string `yaml:"api_token_file"`
+	// Storage keeps the data dir's filesystem from running full.
+	Storage StorageConfig `yaml:"storage"`
+}
+
+// StorageConfig is the disk reserve. Below it the node stores nothing
+// new (telemetry stays unacknowledged at the broker, gossip, device edits,
+// setpoints and chain submissions are refused) and says so at /healthz;
+// it resumes by itself once there is room again. See diskGuard.
+type StorageConfig struct {
+	// MinFree is the reserve: the free space the node leaves on the
+	// filesystem of data_dir. A size with its unit ("256MiB", "1GiB",
+	// "500MB"; a bare number is bytes) or a share of the filesystem's size
+	// ("5%", at most 50%); never less than 64MiB, what the store itself
+	// may need to flush and compact (store.MinFree). Default 256MiB.
+	MinFree string `yaml:"min_free"`
+	// ResumeMargin is how far above MinFree the free space must climb
+	// before a paused node resumes, so that it does not stop and start
+	// on the edge. A size; default 32MiB.
+	ResumeMargin string `yaml:"resume_margin"`
 }
 
 // MQTTConfig is the broker connection.
@@ -103,16 +124,26 @@ type IdentityConfig struct {
 	PassphraseFile string `yaml:"passphrase_file"`
 }
 
-// P2PConfig is the libp2p host.
+// P2PConfig is the libp2p host. What it exposes by default: TCP and QUIC
+// on port 4001 of every interface, because peers must be able to reach
+// the node; every connection is authenticated and encrypted (Noise), and
+// all that is served over it is signed public gossip (offers, requests,
+// claims, attestations, awards, which name devices by their keys, never
+// their serials) and its catch-up. Peers learn the node's peer ID and
+// listen addresses (LAN ones too), as any libp2p peer does.
 type P2PConfig struct {
 	// Listen multiaddrs. Default /ip4/0.0.0.0/tcp/4001 and
 	// /ip4/0.0.0.0/udp/4001/quic-v1.
 	Listen []string `yaml:"listen"`
 	// Bootstrap peers, multiaddrs ending in /p2p/<peer ID>: the node
 	// connects to them at start and whenever it has lost them, and finds
-	// the rest of the network through them and the DHT.
+	// the rest of the network through them and the DHT. Without any (and
+	// without mdns) the node finds no peers by itself.
 	Bootstrap []string `yaml:"bootstrap"`
-	// MDNS finds peers on the local network. Default true.
+	// MDNS finds peers on the local network, and announces this node
+	// (peer ID and addresses) to every device on it: a household LAN
+	// then tells anyone on it that the home runs gridmint. Default false
+	// (`gridmint demo` turns it on).
 	MDNS *bool `yaml:"mdns"`
 	// DHT is the Kademlia DHT mode: auto (server once reachable from the
 	// internet), server, client or off. Default auto.
@@ -280,6 +311,11 @@ const (
 	DefaultBroker     = "tcp://127.0.0.1:1883"
 	DefaultStaleAfter = 10 * time.Minute
 	DefaultMaxDevices = 10_000
+	// DefaultMinFree and DefaultResumeMargin are the storage defaults: the
+	// reserve leaves room for badger's compactions of a store of several
+	// GB (see node/store's MinFree).
+	DefaultMinFree      = "256MiB"
+	DefaultResumeMargin = "32MiB"
 )
 
 // DefaultP2PListen are the libp2p listen addresses of `gridmint run`.
@@ -412,8 +448,8 @@ func (c *Config) applyDefaults() {
 		c.P2P.Listen = DefaultP2PListen
 	}
 	if c.P2P.MDNS == nil {
-		t := true
-		c.P2P.MDNS = &t
+		f := false
+		c.P2P.MDNS = &f
 	}
 	if c.P2P.DHT == "" {
 		c.P2P.DHT = "auto"
@@ -444,6 +480,12 @@ func (c *Config) applyDefaults() {
 	}
 	if c.Identity.Keystore == "" {
 		c.Identity.Keystore = filepath.Join(c.DataDir, "keystore")
+	}
+	if c.Storage.MinFree == "" {
+		c.Storage.MinFree = DefaultMinFree
+	}
+	if c.Storage.ResumeMargin == "" {
+		c.Storage.ResumeMargin = DefaultResumeMargin
 	}
 }
 
@@ -500,6 +542,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxDevices < 0 {
 		return fieldErr("max_devices", "%d is negative", c.MaxDevices)
+	}
+	if _, err := c.Storage.policy(); err != nil {
+		return err
 	}
 	switch c.Role {
 	case RoleHome:
@@ -935,4 +980,65 @@ func loopbackHostPort(hostPort string) error {
 		return fmt.Errorf("%q: want a loopback address (127.0.0.1, [::1] or localhost): the chain's JSON-RPC accepts transactions from anyone who reaches it", hostPort)
 	}
 	return nil
+}
+
+// policy is the storage section as the disk guard's rules.
+func (s StorageConfig) policy() (diskPolicy, error) {
+	floor := uint64(store.MinFree(store.Options{}))
+	p := diskPolicy{floor: floor}
+	if pct, ok := strings.CutSuffix(strings.TrimSpace(s.MinFree), "%"); ok {
+		v, err := strconv.ParseFloat(strings.TrimSpace(pct), 64)
+		if err != nil || !(v > 0 && v <= 50) {
+			return p, fieldErr("storage.min_free", "%q: want a share of the filesystem above 0%% and at most 50%%, e.g. 5%%", s.MinFree)
+		}
+		p.percent = v
+	} else {
+		v, err := parseSize(s.MinFree)
+		if err != nil {
+			return p, fieldErr("storage.min_free", "%q: %v", s.MinFree, err)
+		}
+		if v < floor {
+			return p, fieldErr("storage.min_free", "%q is below %s, the least the store needs to flush and compact without crashing", s.MinFree, formatBytes(floor))
+		}
+		p.minFree = v
+	}
+	v, err := parseSize(s.ResumeMargin)
+	if err != nil {
+		return p, fieldErr("storage.resume_margin", "%q: %v", s.ResumeMargin, err)
+	}
+	p.margin = v
+	return p, nil
+}
+
+// sizeUnits are the units parseSize knows, by their lower-case names.
+var sizeUnits = map[string]uint64{
+	"": 1, "b": 1,
+	"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12,
+	"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30, "tib": 1 << 40,
+}
+
+// maxSize bounds a parsed size (1 PiB), far above any disk a node has and
+// far below overflow.
+const maxSize = 1 << 50
+
+// parseSize reads a size in bytes: a non-negative number with an optional
+// unit, B, kB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers
+// of 1024), in any case, e.g. "256MiB", "1.5 GiB", "500MB", "1048576".
+// Fractions of a byte are dropped.
+func parseSize(s string) (uint64, error) {
+	t := strings.TrimSpace(s)
+	i := strings.IndexFunc(t, func(r rune) bool { return (r < '0' || r > '9') && r != '.' })
+	if i < 0 {
+		i = len(t)
+	}
+	num, unit := t[:i], strings.ToLower(strings.TrimSpace(t[i:]))
+	mult, ok := sizeUnits[unit]
+	if num == "" || !ok {
+		return 0, errors.New("want a size like 256MiB, 1GiB or 500MB")
+	}
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || v*float64(mult) > maxSize {
+		return 0, fmt.Errorf("want a size like 256MiB, 1GiB or 500MB, at most %s", formatBytes(maxSize))
+	}
+	return uint64(v * float64(mult)), nil
 }

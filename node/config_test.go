@@ -40,8 +40,69 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.DataDir != DefaultDataDir || cfg.HTTPAddr != DefaultHTTPAddr || cfg.MQTT.Broker != DefaultBroker ||
-		cfg.StaleAfter != DefaultStaleAfter || !*cfg.Discover || len(cfg.P2P.Listen) != 2 || cfg.MaxDevices != DefaultMaxDevices {
+		cfg.StaleAfter != DefaultStaleAfter || !*cfg.Discover || len(cfg.P2P.Listen) != 2 || cfg.MaxDevices != DefaultMaxDevices ||
+		cfg.Storage.MinFree != DefaultMinFree || cfg.Storage.ResumeMargin != DefaultResumeMargin {
 		t.Errorf("defaults not applied: %+v", cfg)
+	}
+	p, err := cfg.Storage.policy()
+	if err != nil || p.minFree != 256<<20 || p.margin != 32<<20 || p.floor != 64<<20 || p.percent != 0 {
+		t.Errorf("default storage policy = %+v, %v; want a reserve of 256 MiB, margin 32 MiB, floor 64 MiB", p, err)
+	}
+}
+
+// TestStorageConfig reads the reserve as a size or a share and the margin
+// as a size.
+func TestStorageConfig(t *testing.T) {
+	tests := []struct {
+		yaml            string
+		minFree, margin uint64
+		percent         float64
+	}{
+		{"{min_free: 256MiB}", 256 << 20, 32 << 20, 0},
+		{"{min_free: 1GiB, resume_margin: 100MB}", 1 << 30, 100e6, 0},
+		{"{min_free: 1.5 gib, resume_margin: 0}", 3 << 29, 0, 0},
+		{"{min_free: 500MB, resume_margin: 1KiB}", 500e6, 1024, 0},
+		{"{min_free: 67108864}", 64 << 20, 32 << 20, 0},
+		{"{min_free: 5%}", 0, 32 << 20, 5},
+		{"{min_free: '0.5 %', resume_margin: 8MiB}", 0, 8 << 20, 0.5},
+	}
+	for _, tt := range tests {
+		cfg, err := ParseConfig([]byte("adapters: [{dialect: tasmota}]\nstorage: " + tt.yaml))
+		if err != nil {
+			t.Errorf("storage %s: %v", tt.yaml, err)
+			continue
+		}
+		p, err := cfg.Storage.policy()
+		if err != nil || p.minFree != tt.minFree || p.margin != tt.margin || p.percent != tt.percent {
+			t.Errorf("storage %s: policy %+v, %v; want min_free %d, margin %d, percent %v", tt.yaml, p, err, tt.minFree, tt.margin, tt.percent)
+		}
+	}
+}
+
+// TestConfigP2PDefaults: a `gridmint run` config without a p2p section
+// listens on every interface on 4001 (peers must reach it) and keeps mDNS,
+// which announces the node to the whole LAN, off; the DHT finds peers in
+// auto mode. The demo's nodes run on loopback and leave mDNS as asked
+// (`gridmint demo` asks for it by default: cmd/gridmint tests that).
+func TestConfigP2PDefaults(t *testing.T) {
+	cfg, err := ParseConfig([]byte("adapters: [{dialect: tasmota}]"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *cfg.P2P.MDNS {
+		t.Error("mdns on without a p2p section, want off")
+	}
+	if cfg.P2P.DHT != "auto" || strings.Join(cfg.P2P.Listen, " ") != "/ip4/0.0.0.0/tcp/4001 /ip4/0.0.0.0/udp/4001/quic-v1" {
+		t.Errorf("dht %q, listen %q; want auto on TCP and QUIC 4001", cfg.P2P.DHT, cfg.P2P.Listen)
+	}
+	if cfg, err = ParseConfig([]byte("p2p: {mdns: true}\nadapters: [{dialect: tasmota}]")); err != nil || !*cfg.P2P.MDNS {
+		t.Errorf("mdns: true gives %v (%v), want on", *cfg.P2P.MDNS, err)
+	}
+	for _, mdns := range []bool{true, false} {
+		demo := DemoConfig(DemoOptions{DataDir: t.TempDir(), MDNS: mdns}, "tcp://127.0.0.1:1883")
+		if *demo.P2P.MDNS != mdns {
+			t.Errorf("demo with MDNS %v: config mdns %v", mdns, *demo.P2P.MDNS)
+		}
 	}
 }
 
@@ -118,6 +179,17 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"threshold above n", "chain: {attestors: ['0x0000000000000000000000000000000000000001', '0x0000000000000000000000000000000000000002'], threshold: 3}\nadapters: [{dialect: tasmota}]", "chain.threshold"},
 		{"threshold above the node alone", "chain: {threshold: 2}\nadapters: [{dialect: tasmota}]", "chain.threshold"},
 		{"attestors with rpc", "chain: {rpc: 'http://127.0.0.1:8545', attestors: ['0x0000000000000000000000000000000000000001'], " + rpcContracts + "}\nadapters: [{dialect: tasmota}]", "chain.attestors"},
+		{"reserve below the store's floor", "storage: {min_free: 10MiB}\nadapters: [{dialect: tasmota}]", "storage.min_free"},
+		{"reserve without a number", "storage: {min_free: MiB}\nadapters: [{dialect: tasmota}]", "storage.min_free"},
+		{"reserve in an unknown unit", "storage: {min_free: 256 megs}\nadapters: [{dialect: tasmota}]", "storage.min_free"},
+		{"negative reserve", "storage: {min_free: -1GiB}\nadapters: [{dialect: tasmota}]", "storage.min_free"},
+		{"reserve share of zero", "storage: {min_free: 0%}\nadapters: [{dialect: tasmota}]", "storage.min_free"},
+		{"reserve share above half", "storage: {min_free: 60%}\nadapters: [{dialect: tasmota}]", "storage.min_free"},
+		{"reserve share not a number", "storage: {min_free: NaN%}\nadapters: [{dialect: tasmota}]", "storage.min_free"},
+		{"reserve beyond any disk", "storage: {min_free: 2000000TiB}\nadapters: [{dialect: tasmota}]", "storage.min_free"},
+		{"margin as a share", "storage: {resume_margin: 5%}\nadapters: [{dialect: tasmota}]", "storage.resume_margin"},
+		{"margin with two dots", "storage: {resume_margin: 1.2.3MiB}\nadapters: [{dialect: tasmota}]", "storage.resume_margin"},
+		{"unknown storage field", "storage: {min_fre: 1GiB}\nadapters: [{dialect: tasmota}]", "min_fre"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -267,6 +339,9 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("adapters: [{dialect: tasmota}]\nchain: {serve_rpc: '127.0.0.1:8545', embedded_fund: ['0x00000000000000000000000000000000000000b0'], attestors: ['0x00000000000000000000000000000000000000a1', '0x00000000000000000000000000000000000000a2'], threshold: 2}"))
 	f.Add([]byte(sitesYAML + "sites: [{id: home, grid_meter: victron/grid-30, zone: DE-LU}]\ndevices: [{dialect: goe, serial: '1', site: home}]"))
 	f.Add([]byte(sitesYAML + "sites: [{id: a, grid_meter: 0x0000000000000000000000000000000000000001/tasmota/m}, {id: b}]\ndevices: [{dialect: tasmota, serial: m, kind: meter, site: a}]"))
+	f.Add([]byte("adapters: [{dialect: tasmota}]\nstorage: {min_free: 1.5GiB, resume_margin: 64MB}"))
+	f.Add([]byte("adapters: [{dialect: tasmota}]\nstorage: {min_free: 5%, resume_margin: 0}"))
+	f.Add([]byte("adapters: [{dialect: tasmota}]\nstorage: {min_free: 1e1%}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := ParseConfig(data)
 		if err != nil {
@@ -315,6 +390,15 @@ func FuzzParseConfig(f *testing.F) {
 			if err := rules.Check(d); err != nil {
 				t.Fatalf("declared device breaks the site rules: %v", err)
 			}
+		}
+		// The reserve a parsed config gives is usable: never below the
+		// store's floor, a share within (0, 50] %.
+		p, err := cfg.Storage.policy()
+		if err != nil {
+			t.Fatalf("parsed storage fails: %v", err)
+		}
+		if r := p.reserve(1 << 40); r < p.floor || (p.percent != 0 && !(p.percent > 0 && p.percent <= 50)) {
+			t.Fatalf("storage %+v: reserve %d on 1 TiB", p, r)
 		}
 	})
 }

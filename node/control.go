@@ -182,6 +182,9 @@ func (c nodeControl) Device(id gridmint.DeviceID) (devices.DeviceState, bool) {
 func (c nodeControl) EditDevice(_ context.Context, id gridmint.DeviceID, edit func(gridmint.Device) (gridmint.Device, error)) (devices.DeviceState, error) {
 	c.n.editMu.Lock()
 	defer c.n.editMu.Unlock()
+	if err := c.n.disk.check("api"); err != nil {
+		return devices.DeviceState{}, err
+	}
 	old, _, ok := c.n.ingest.Device(id)
 	if !ok {
 		return devices.DeviceState{}, gridmint.Errorf(gridmint.ENotFound, "no device %s", id)
@@ -225,7 +228,12 @@ func (c nodeControl) Readings(id gridmint.DeviceID, from, to time.Time, limit in
 	return c.n.store.Readings(id, from, to, limit)
 }
 
+// Send refuses a setpoint while the disk is below its reserve: every
+// command is kept in the audit log, and there would be no room for it.
 func (c nodeControl) Send(ctx context.Context, sp gridmint.Setpoint) (gridmint.CommandRecord, error) {
+	if err := c.n.disk.check("api"); err != nil {
+		return gridmint.CommandRecord{}, err
+	}
 	return c.n.dispatcher.Send(ctx, sp)
 }
 

@@ -69,7 +69,7 @@ func startControlRig(t *testing.T, brokerURL string, victronKeepAlive bool, stal
 	simDone := make(chan error, 1)
 	go func() { simDone <- sim.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-simDone })
-	waitFor(t, 20*time.Second, "simulated devices to connect", func() bool { st := sim.Stats(); return st.Connected == st.Devices })
+	waitFor(t, "simulated devices to connect", func() bool { st := sim.Stats(); return st.Connected == st.Devices })
 
 	dir := t.TempDir()
 	cfg, err := ParseConfig(fmt.Appendf(nil, controlNodeConfig, dir, brokerURL, staleAfter, DemoVictronPortal, victronKeepAlive,
@@ -133,7 +133,7 @@ func TestSetpointsRoundTripAgainstMosquitto(t *testing.T) {
 		"goe":     r.id("goe", DemoChargerSerial),
 		"victron": r.id("victron", DemoBatterySerial),
 	}
-	waitFor(t, 30*time.Second, "every device online with power", func() bool {
+	waitFor(t, "every device online with power", func() bool {
 		for _, id := range ids {
 			var all []map[string]any
 			getJSON(t, "http://"+r.node.HTTPAddr()+"/api/v1/devices", &all)
@@ -150,13 +150,13 @@ func TestSetpointsRoundTripAgainstMosquitto(t *testing.T) {
 		return true
 	})
 	// The producers and consumers must be doing something to show a change.
-	waitFor(t, 30*time.Second, "power on the devices to be controlled", func() bool {
+	waitFor(t, "power on the devices to be controlled", func() bool {
 		return power(r.device(t, ids["opendtu"])) > 250 && power(r.device(t, ids["ahoydtu"])) > 250 && power(r.device(t, ids["goe"])) > 5000
 	})
 	// Every dialect's readings, read over Mosquitto, in gridmint's units and
 	// signs (the meters too): each stored value is one the device published.
 	checks := demoDialectChecks()
-	waitFor(t, 30*time.Second, "new counter values from every device", func() bool {
+	waitFor(t, "new counter values from every device", func() bool {
 		for _, c := range checks {
 			if !changedSince(storedReadings(t, r.node.Store(), r.id(c.dialect, c.serial)), time.Time{}) {
 				return false
@@ -189,7 +189,7 @@ func TestSetpointsRoundTripAgainstMosquitto(t *testing.T) {
 			if code != http.StatusOK || rec.Status != gridmint.CommandConfirmed {
 				t.Fatalf("POST %s = %d %s, want 200 confirmed", tt.body, code, raw)
 			}
-			waitFor(t, 15*time.Second, tt.name+": telemetry showing "+tt.what, func() bool { return tt.effect(r.device(t, tt.id)) })
+			waitFor(t, tt.name+": telemetry showing "+tt.what, func() bool { return tt.effect(r.device(t, tt.id)) })
 		})
 	}
 
@@ -225,7 +225,7 @@ func TestSetpointsRoundTripAgainstMosquitto(t *testing.T) {
 	}
 	// The homeowner's command was confirmed, so its /set passed the broker;
 	// the tap sees it, and sees nothing of the refused ones.
-	waitFor(t, 5*time.Second, "the tap to see the homeowner's set", func() bool { sentMu.Lock(); defer sentMu.Unlock(); return len(sent) >= 1 })
+	waitFor(t, "the tap to see the homeowner's set", func() bool { sentMu.Lock(); defer sentMu.Unlock(); return len(sent) >= 1 })
 	sentMu.Lock()
 	if len(sent) != 1 {
 		t.Errorf("go-e set messages published: %v, want only the homeowner's", sent)
@@ -274,9 +274,9 @@ func TestVictronWithoutKeepAliveGoesOffline(t *testing.T) {
 		}
 		return false
 	}
-	waitFor(t, 20*time.Second, "the battery online while kept alive", online)
+	waitFor(t, "the battery online while kept alive", online)
 	close(stop)
 	// The GX stops 60 s of clock time after the last keep-alive, the node
 	// marks it offline 30 s after the last message: 9 s here, at most.
-	waitFor(t, 30*time.Second, "the battery offline after keep-alives stopped", func() bool { return !online() })
+	waitFor(t, "the battery offline after keep-alives stopped", func() bool { return !online() })
 }

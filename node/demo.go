@@ -25,8 +25,9 @@ type DemoOptions struct {
 	// Bootstrap peers (multiaddrs with /p2p/<peer ID>), e.g. the other
 	// nodes of `gridmint demo --nodes N`.
 	Bootstrap []string
-	// MDNS finds other demo nodes on the LAN (off in tests, so that
-	// concurrent tests do not find each other).
+	// MDNS finds other demo nodes on the LAN; `gridmint demo` turns it
+	// on (`gridmint run` leaves it off unless configured). Off in tests,
+	// so that concurrent tests do not find each other.
 	MDNS bool
 	// SimPeriod is the simulated devices' publish period, in wall-clock
 	// time whatever the clock's speed (a step of the simulated physics
@@ -484,7 +485,7 @@ func (d *Demo) offerBattery(ctx context.Context, clock gridmint.Clock) bool {
 		Power: gridmint.W(float64(int64(power))), Direction: gridmint.DirectionDown,
 		FloorPrice: 150_000, Baseline: gridmint.BaselineSchedule, Expiry: start.Add(-time.Minute),
 	}
-	if _, err := (nodeNetwork{p2p: d.Node.p2p, store: d.Node.store, clock: clock}).PublishOffer(ctx, o); err != nil {
+	if _, err := (nodeNetwork{p2p: d.Node.p2p, store: d.Node.store, clock: clock, identity: d.Node.identity}).PublishOffer(ctx, o); err != nil {
 		d.log.Warn("demo offer", "err", err)
 		return false
 	}

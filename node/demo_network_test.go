@@ -10,7 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
+	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/chain"
 )
 
@@ -45,7 +47,7 @@ func TestDemoSettlementAndNetwork(t *testing.T) {
 		} `json:"index_head"`
 	}
 	var ci chainInfo
-	waitFor(t, 30*time.Second, "the indexer to reach the deployment block", func() bool {
+	waitFor(t, "the indexer to reach the deployment block", func() bool {
 		getJSON(t, base+"/api/v1/chain", &ci)
 		return ci.Contracts.DeployBlock > 0 && ci.IndexHead.Number >= ci.Contracts.DeployBlock
 	})
@@ -90,13 +92,17 @@ func TestDemoSettlementAndNetwork(t *testing.T) {
 	from := clock.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
 	to := clock.Now().Add(24 * time.Hour).UTC().Format(time.RFC3339)
 	var m messages
-	waitFor(t, 30*time.Second, "the demo's battery offer in the gossip history", func() bool {
+	waitFor(t, "the demo's battery offer in the gossip history", func() bool {
 		getJSON(t, base+"/api/v1/p2p/messages?topic=offers&from="+from+"&to="+to, &m)
 		return len(m.Messages) > 0
 	})
 	o := m.Messages[0]
-	if o.Kind != "offer" || o.Author != id.Address || o.Body["device"] != id.Address+"/victron/"+DemoBatterySerial || o.Body["zone"] != DemoZone {
-		t.Errorf("offer %+v, want the node's battery in %s authored by %s", o, DemoZone, id.Address)
+	battery := gridmint.DeviceID(id.Address + "/victron/" + DemoBatterySerial)
+	if o.Kind != "offer" || o.Author != id.Address || o.Body["device"] != id.DeviceKey(battery).String() || o.Body["zone"] != DemoZone {
+		t.Errorf("offer %+v, want the node's battery (key %s) in %s authored by %s", o, id.DeviceKey(battery), DemoZone, id.Address)
+	}
+	if body := fmt.Sprint(o.Body); strings.Contains(body, DemoBatterySerial) {
+		t.Errorf("gossiped offer %s shows the battery's serial %s", body, DemoBatterySerial)
 	}
 
 	// Restart: the same chain, contracts and index.
@@ -136,7 +142,7 @@ func TestAuditChecksTheNodesOwnBatches(t *testing.T) {
 	}
 	id := d.Node.Identity()
 	zone, _ := chain.ZoneBytes(DemoZone)
-	b := chain.NewIssueBatch([]chain.Claim{{Device: chain.DeviceKey(id.Address + "/opendtu/" + DemoInverterSerial), Owner: id.Account,
+	b := chain.NewIssueBatch([]chain.Claim{{Device: common.Hash(id.DeviceKey(gridmint.DeviceID(id.Address + "/opendtu/" + DemoInverterSerial))), Owner: id.Account,
 		Zone: zone, Technology: chain.TechnologySolarPV, Hour: head.Time/3600 - 2, Wh: 1234}})
 	sig, err := chain.Sign(id.Private, c.RECDomain().Digest(b.StructHash()))
 	if err == nil {

@@ -49,7 +49,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		rs := storedReadings(t, d.Node.Store(), id)
 		return len(rs) >= 3 && rs[len(rs)-1].Energy > rs[0].Energy
 	}
-	waitFor(t, 60*time.Second, "growing energy in the store for every simulated device", func() bool {
+	waitFor(t, "growing energy in the store for every simulated device", func() bool {
 		for _, c := range checks {
 			if !grown(gridmint.DeviceID(addr + "/" + c.dialect + "/" + c.serial)) {
 				return false
@@ -58,7 +58,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		return true
 	})
 	// Every device has a new counter value after the tap started.
-	waitFor(t, 60*time.Second, "new counter values after the wire tap started", func() bool {
+	waitFor(t, "new counter values after the wire tap started", func() bool {
 		for _, c := range checks {
 			if !changedSince(storedReadings(t, d.Node.Store(), gridmint.DeviceID(addr+"/"+c.dialect+"/"+c.serial)), tapped) {
 				return false
@@ -74,7 +74,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	if len(fleet) <= len(checks) || fleet[len(fleet)-1].Home < 3 {
 		t.Fatalf("the demo fleet has %d devices (last in home %d): want a few homes", len(fleet), fleet[len(fleet)-1].Home)
 	}
-	waitFor(t, 60*time.Second, "energy for every device of the demo fleet", func() bool {
+	waitFor(t, "energy for every device of the demo fleet", func() bool {
 		energy := map[gridmint.DeviceID]gridmint.MWh{}
 		for _, ds := range d.Node.Devices() {
 			energy[ds.ID] = ds.Energy
@@ -125,7 +125,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	ha := devices.HAConfig{NodeID: nodeID}
 	for _, st := range d.Node.Devices() {
 		cfgTopic := "homeassistant/sensor/" + nodeID + "/" + devices.HAObjectID(st.Device) + "_energy/config"
-		waitFor(t, 10*time.Second, "Home Assistant config "+cfgTopic, func() bool {
+		waitFor(t, "Home Assistant config "+cfgTopic, func() bool {
 			return len(w.values(cfgTopic, func(p []byte) (string, bool) { return string(p), len(p) > 0 })) > 0
 		})
 		var cfg map[string]any
@@ -133,7 +133,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		if cfg["stat_cla"] != "total_increasing" || cfg["stat_t"] != ha.HAStateTopic(st.Device) {
 			t.Errorf("%s: HA config %v", st.ID, cfg)
 		}
-		waitFor(t, 10*time.Second, "Home Assistant state of "+string(st.ID), func() bool {
+		waitFor(t, "Home Assistant state of "+string(st.ID), func() bool {
 			return len(w.values(ha.HAStateTopic(st.Device), jsonPath("energy_kwh"))) > 0
 		})
 	}
@@ -167,7 +167,7 @@ func TestDemoEndToEnd(t *testing.T) {
 	}
 	pvID := gridmint.DeviceID(addr + "/opendtu/" + DemoInverterSerial)
 	nBefore := len(storedReadings(t, d.Node.Store(), pvID))
-	waitFor(t, 30*time.Second, "new PV readings after restart", func() bool { return len(storedReadings(t, d.Node.Store(), pvID)) >= nBefore+3 })
+	waitFor(t, "new PV readings after restart", func() bool { return len(storedReadings(t, d.Node.Store(), pvID)) >= nBefore+3 })
 	for _, r := range storedReadings(t, d.Node.Store(), pvID)[nBefore:] {
 		if r.Event == gridmint.EventReset || r.Event == gridmint.EventFirst {
 			t.Errorf("reading after restart %v: want the counter to continue", r)
@@ -181,7 +181,7 @@ func TestDemoEndToEnd(t *testing.T) {
 func checkDemoSites(t *testing.T, base, addr string, fleet []firmwaresim.FleetDevice) {
 	t.Helper()
 	var sites []api.Site
-	waitFor(t, 30*time.Second, "every demo site complete, with PV and energy today", func() bool {
+	waitFor(t, "every demo site complete, with PV and energy today", func() bool {
 		getJSON(t, base+"/api/v1/sites", &sites)
 		for _, s := range sites {
 			if s.Partial || s.Power.HouseW == nil || s.Power.GridW == nil || s.EnergyToday.GridImportWh == nil ||

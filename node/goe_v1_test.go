@@ -100,7 +100,7 @@ devices: [{dialect: goe, serial: "001680", limits: {min_current_a: 6, max_curren
 		getJSON(t, "http://"+n.HTTPAddr()+"/api/v1/devices/"+string(id), &d)
 		return d
 	}
-	waitFor(t, 20*time.Second, "the v1 charger's readings", func() bool {
+	waitFor(t, "the v1 charger's readings", func() bool {
 		d := device()
 		e, _ := d["energy_wh"].(float64)
 		return power(d) == 11040 && e == 490_000
@@ -123,7 +123,7 @@ devices: [{dialect: goe, serial: "001680", limits: {min_current_a: 6, max_curren
 		rec.Topic != "go-eCharger/001680/cmd/req" || rec.Payload != "amx=10" || rec.Reason != "confirmed on go-eCharger/001680/status" {
 		t.Fatalf("charge_current 10: %d %s; want confirmed by the status, amx=10 on cmd/req", code, body)
 	}
-	waitFor(t, 10*time.Second, "power at 10 A", func() bool { return power(device()) == 6900 })
+	waitFor(t, "power at 10 A", func() bool { return power(device()) == 6900 })
 	charger.mu.Lock()
 	cmds := strings.Join(charger.commands, " ")
 	charger.mu.Unlock()

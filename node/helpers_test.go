@@ -51,15 +51,20 @@ func (c *fastClock) NewTicker(d time.Duration) (<-chan time.Time, func()) {
 	return t.C, t.Stop
 }
 
-// waitFor polls cond until it holds or the timeout passes. It waits on
-// real events (MQTT traffic, commits), not on elapsed time, so it is a
-// deadline, not a timing assertion.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+// patience bounds every wait in these tests. The waits end as soon as
+// their condition holds (in seconds, a few more on a loaded 2-core machine
+// under the race detector), so only a real failure meets the bound.
+const patience = 2 * time.Minute
+
+// waitFor polls cond until it holds, failing the test after patience. It
+// waits on real events (MQTT traffic, commits), not on elapsed time, so
+// the bound is a deadline, not a timing assertion.
+func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(patience)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+			t.Fatalf("timed out after %v waiting for %s", patience, what)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

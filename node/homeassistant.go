@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/gridmint/gridmint"
@@ -93,42 +94,106 @@ func (h *haPublisher) run(ctx context.Context) {
 	}
 }
 
-// pass publishes what changed since the last pass.
+// haInFlight bounds how many devices' messages are out at once in a
+// pass. A broker that is slow to acknowledge (a node whose store is
+// behind holds up its own MQTT client) then costs one publish timeout per
+// pass, not one per device.
+const haInFlight = 16
+
+// haUpdate is what a pass tells HA about one device: its configs, state
+// and availability where they changed, in that order (HA learns the state
+// topic from the config).
+type haUpdate struct {
+	id     gridmint.DeviceID
+	config *haConfigKey
+	state  *haStateKey
+	online *bool
+	msgs   [3][]devices.HAMessage // config, state, availability
+	sent   int                    // how many of msgs' groups the broker took
+}
+
+// pass publishes what changed since the last pass. Devices are served
+// concurrently and independently: a message the broker does not take
+// leaves that device's rest for the next pass, while every other device
+// still gets its update now. (Giving up the whole pass at the first error
+// and starting again from the first device next time would starve the
+// devices late in the list whenever the broker is slow.)
 func (h *haPublisher) pass(ctx context.Context) {
+	var updates []*haUpdate
 	for _, st := range h.devices.Devices() {
+		u := &haUpdate{id: st.ID}
 		ck := haConfigKey{name: st.Name + "\x00" + st.ReportedName, kind: st.Kind, fields: st.Fields}
 		if old, ok := h.configured[st.ID]; !ok || old != ck {
-			if !h.send(ctx, h.cfg.HAConfigs(st)...) {
-				return
-			}
-			h.configured[st.ID] = ck
+			u.config, u.msgs[0] = &ck, h.cfg.HAConfigs(st)
 		}
 		sk := haStateKey{st.Fields, st.Power, st.Energy, st.EnergyReverse, st.SoC}
 		if old, ok := h.state[st.ID]; st.Fields != 0 && (!ok || old != sk) {
-			if !h.send(ctx, h.cfg.HAState(st)) {
-				return
-			}
-			h.state[st.ID] = sk
+			u.state, u.msgs[1] = &sk, []devices.HAMessage{h.cfg.HAState(st)}
 		}
 		if old, ok := h.online[st.ID]; !ok || old != st.Online {
-			if !h.send(ctx, h.cfg.HAAvailability(st)) {
-				return
-			}
-			h.online[st.ID] = st.Online
+			on := st.Online
+			u.online, u.msgs[2] = &on, []devices.HAMessage{h.cfg.HAAvailability(st)}
 		}
+		if u.config != nil || u.state != nil || u.online != nil {
+			updates = append(updates, u)
+		}
+	}
+	var (
+		wg       sync.WaitGroup
+		sem      = make(chan struct{}, haInFlight)
+		mu       sync.Mutex
+		failed   int
+		firstErr error
+	)
+	for _, u := range updates {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if err := h.send(ctx, u); err != nil {
+				mu.Lock()
+				failed++
+				if firstErr == nil {
+					firstErr = err
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	// Only this goroutine touches the maps: mark what went out.
+	for _, u := range updates {
+		if u.sent > 0 && u.config != nil {
+			h.configured[u.id] = *u.config
+		}
+		if u.sent > 1 && u.state != nil {
+			h.state[u.id] = *u.state
+		}
+		if u.sent > 2 && u.online != nil {
+			h.online[u.id] = *u.online
+		}
+	}
+	if failed > 0 && ctx.Err() == nil {
+		h.log.Debug("home assistant publish deferred to the next pass", "devices", failed, "of", len(updates), "err", firstErr)
 	}
 }
 
-// send publishes msgs; false when the broker is unreachable (the next pass
-// tries again: nothing was marked as sent).
-func (h *haPublisher) send(ctx context.Context, msgs ...devices.HAMessage) bool {
-	for _, m := range msgs {
-		if err := h.pub.PublishRetained(ctx, m.Topic, m.Payload); err != nil {
-			if ctx.Err() == nil {
-				h.log.Debug("home assistant publish deferred", "topic", m.Topic, "err", err)
+// send publishes u's messages in order and records in u.sent how many
+// groups the broker took; it stops at the first error (nothing after it is
+// marked as sent, so the next pass tries again).
+func (h *haPublisher) send(ctx context.Context, u *haUpdate) error {
+	for _, group := range u.msgs {
+		for _, m := range group {
+			if err := h.pub.PublishRetained(ctx, m.Topic, m.Payload); err != nil {
+				return err
 			}
-			return false
 		}
+		u.sent++
 	}
-	return true
+	return nil
 }

@@ -21,6 +21,10 @@ type metrics struct {
 	commitErrors prometheus.Counter
 	batchSize    prometheus.Histogram
 	batchSeconds prometheus.Histogram
+	// pending counts telemetry messages received and not yet acknowledged.
+	pending     prometheus.Gauge
+	diskPauses  prometheus.Counter
+	diskRefused *prometheus.CounterVec // by what: gossip, api, chain
 }
 
 func newMetrics() *metrics {
@@ -52,12 +56,24 @@ func newMetrics() *metrics {
 			Name: "gridmint_ingest_batch_seconds", Help: "Time from batch start to durable commit, s.",
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
 		}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "gridmint_mqtt_messages_pending", Help: "Telemetry messages received and not yet acknowledged to the broker (queued, or held while the disk is below its reserve).",
+		}),
+		diskPauses: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "gridmint_disk_pauses_total", Help: "Times the free space fell below the reserve and the node stopped storing.",
+		}),
+		diskRefused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "gridmint_disk_refused_total", Help: "Writes refused while the disk was below its reserve, by what: gossip (messages ignored), api (edits, setpoints), chain (submissions).",
+		}, []string{"what"}),
 	}
 	for _, r := range gridmint.Reasons {
 		m.rejections.WithLabelValues(string(r))
 	}
+	for _, w := range []string{"gossip", "api", "chain"} {
+		m.diskRefused.WithLabelValues(w)
+	}
 	m.registry.MustRegister(m.messages, m.ignored, m.readings, m.rejections, m.newDevices, m.commitErrors,
-		m.batchSize, m.batchSeconds,
+		m.batchSize, m.batchSeconds, m.pending, m.diskPauses, m.diskRefused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -80,4 +96,24 @@ func (m *metrics) observeBatch(out *devices.Outcome, messages int, took time.Dur
 	m.ignored.Add(float64(out.Ignored))
 	m.batchSize.Observe(float64(messages))
 	m.batchSeconds.Observe(took.Seconds())
+}
+
+// watchDisk exports the guard's view of the disk.
+func (m *metrics) watchDisk(g *diskGuard) {
+	m.registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gridmint_disk_free_bytes", Help: "Free space on the data dir's filesystem at the last check, bytes.",
+		}, func() float64 { return float64(g.status().Free) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gridmint_disk_reserve_bytes", Help: "Free space below which the node stops storing, bytes.",
+		}, func() float64 { return float64(g.status().Reserve) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "gridmint_disk_paused", Help: "1 while the free space is below the reserve and the node stores nothing new, else 0.",
+		}, func() float64 {
+			if g.status().Paused {
+				return 1
+			}
+			return 0
+		}),
+	)
 }

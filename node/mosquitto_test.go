@@ -65,7 +65,7 @@ func startMosquittoAuth(t *testing.T, auth string) string {
 		logFile.Close()
 	})
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	waitFor(t, 10*time.Second, "mosquitto to accept connections on "+addr, func() bool {
+	waitFor(t, "mosquitto to accept connections on "+addr, func() bool {
 		c, err := net.Dial("tcp", addr)
 		if err == nil {
 			c.Close()
@@ -142,7 +142,7 @@ func TestRunAgainstMosquitto(t *testing.T) {
 		gridmint.DeviceID(addr + "/tasmota/dual:2"),
 		gridmint.DeviceID(addr + "/tasmota/stock2ch"),
 	}
-	waitFor(t, 30*time.Second, "readings with growing energy from every device via Mosquitto", func() bool {
+	waitFor(t, "readings with growing energy from every device via Mosquitto", func() bool {
 		for _, id := range ids {
 			rs, err := n.Store().Readings(id, time.Time{}, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), 0)
 			if err != nil {
@@ -193,6 +193,48 @@ func TestHelperNodeProcess(t *testing.T) {
 	os.Exit(0)
 }
 
+// startNodeProcess runs TestHelperNodeProcess on the config at cfgPath
+// and returns it with its first line: "READY <node address>" once the
+// node is up, or "ERROR <why>" when it did not start (the process then
+// exits with status 1).
+func startNodeProcess(t *testing.T, cfgPath string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperNodeProcess$", "-test.v=false")
+	cmd.Env = append(os.Environ(), "GRIDMINT_TEST_NODE_CONFIG="+cfgPath)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	ready := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if line := sc.Text(); strings.HasPrefix(line, "READY ") || strings.HasPrefix(line, "ERROR") {
+				select {
+				case ready <- line:
+				default:
+				}
+			}
+		}
+		close(ready)
+	}()
+	select {
+	case line, ok := <-ready:
+		if !ok {
+			return cmd, "EXITED without a READY or ERROR line"
+		}
+		return cmd, line
+	case <-time.After(patience):
+		cmd.Process.Kill()
+		t.Fatal("node process did not start")
+	}
+	return nil, ""
+}
+
 // TestCrashNeverLosesAcknowledgedReadings publishes QoS 1 telemetry to a
 // real Mosquitto while the node is SIGKILLed mid-stream and restarted:
 // every message must end up as exactly one reading, because the node
@@ -207,37 +249,11 @@ func TestCrashNeverLosesAcknowledgedReadings(t *testing.T) {
 		t.Fatal(err)
 	}
 	startNode := func() (*exec.Cmd, string) {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHelperNodeProcess$", "-test.v=false")
-		cmd.Env = append(os.Environ(), "GRIDMINT_TEST_NODE_CONFIG="+cfgPath)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
+		cmd, line := startNodeProcess(t, cfgPath)
+		if !strings.HasPrefix(line, "READY ") {
+			t.Fatalf("node process: %q", line)
 		}
-		cmd.Stderr = os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		ready := make(chan string, 1)
-		go func() {
-			sc := bufio.NewScanner(out)
-			for sc.Scan() {
-				if line := sc.Text(); strings.HasPrefix(line, "READY ") || strings.HasPrefix(line, "ERROR") {
-					ready <- line
-				}
-			}
-			close(ready)
-		}()
-		select {
-		case line := <-ready:
-			if !strings.HasPrefix(line, "READY ") {
-				t.Fatalf("node process: %q", line)
-			}
-			return cmd, strings.TrimPrefix(line, "READY ")
-		case <-time.After(30 * time.Second):
-			cmd.Process.Kill()
-			t.Fatal("node process did not start")
-		}
-		return nil, ""
+		return cmd, strings.TrimPrefix(line, "READY ")
 	}
 
 	pub := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID("crash-publisher"))
@@ -274,7 +290,7 @@ func TestCrashNeverLosesAcknowledgedReadings(t *testing.T) {
 	id := gridmint.DeviceID(addr + "/tasmota/crashplug")
 	// The node holds the store's lock; stop it gracefully, then look.
 	// Give it until every message is stored, judged by reopening the store.
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(patience)
 	var readings []gridmint.Reading
 	for {
 		time.Sleep(300 * time.Millisecond)

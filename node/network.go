@@ -22,6 +22,8 @@ type nodeNetwork struct {
 	p2p   *p2p.Node
 	store *store.Store
 	clock gridmint.Clock
+	// identity names this node's devices on the network (DeviceKey).
+	identity *Identity
 }
 
 func (n nodeNetwork) Peers() api.NetworkInfo {
@@ -106,8 +108,14 @@ func (n nodeNetwork) Messages(topic string, from, to time.Time, cursor string, l
 	return out, next, nil
 }
 
+// PublishOffer gossips o with its device named by its key: the API takes
+// the node's own device id, the network never sees it.
 func (n nodeNetwork) PublishOffer(ctx context.Context, o gridmint.Offer) (api.NetworkMessage, error) {
-	return n.publish(ctx, p2p.Offer(o))
+	w, err := p2p.NewOffer(o, n.identity.DeviceKey(o.Device))
+	if err != nil {
+		return api.NetworkMessage{}, err
+	}
+	return n.publish(ctx, w)
 }
 
 func (n nodeNetwork) PublishRequest(ctx context.Context, r gridmint.Request) (api.NetworkMessage, error) {
@@ -156,12 +164,12 @@ func apiMessage(m p2p.Message) api.NetworkMessage {
 func messageBody(b p2p.Body) any {
 	switch b := b.(type) {
 	case p2p.Offer:
-		return gridmint.Offer(b)
+		return b // its device as the key, 0x hex
 	case p2p.Request:
 		return gridmint.Request(b)
 	case p2p.MeterClaim:
 		return struct {
-			Device       common.Hash    `json:"device"` // keccak256 of the device ID
+			Device       common.Hash    `json:"device"` // the device key
 			Owner        common.Address `json:"owner"`
 			Zone         string         `json:"zone"`
 			Technology   uint8          `json:"technology"`

@@ -45,6 +45,9 @@ type Options struct {
 	// keystore holds none. `gridmint run` leaves it empty: a node whose
 	// key vanished must not silently become another node.
 	CreateKey string
+	// DiskSpace reports the free space of the data dir's filesystem; nil
+	// reads it with statfs. Tests inject it to drive the disk guard.
+	DiskSpace DiskSpaceFunc
 }
 
 // Node is a running gridmint node. Create it with Start; stop it by
@@ -64,6 +67,7 @@ type Node struct {
 	httpAddr string
 	metrics  *metrics
 	clock    gridmint.Clock
+	disk     *diskGuard
 
 	chainRPC     *http.Server // chain.serve_rpc; nil when not served
 	chainRPCAddr string
@@ -105,6 +109,13 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			n.Close()
 		}
 	}()
+	// The disk first: below the store's own minimum even opening badger
+	// could die of SIGBUS (it creates and flushes files through memory
+	// maps), so the node refuses to start; below the reserve it starts
+	// paused and says so.
+	if err := n.openDiskGuard(opts.DiskSpace); err != nil {
+		return nil, err
+	}
 
 	if cfg.MQTT.credentialsInURL && cfg.Role == RoleHome {
 		n.log.Warn("mqtt.broker holds user:password@; the node uses them but never shows them: move them to mqtt.username and mqtt.password_file")
@@ -119,7 +130,10 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	if mcfg.ClientID == "" {
 		mcfg.ClientID = "gridmint-" + n.identity.Address[2:10]
 	}
-	if n.store, err = store.Open(filepath.Join(cfg.DataDir, "store"), store.Options{Logger: n.log.With("component", "store")}); err != nil {
+	if n.store, err = store.Open(filepath.Join(cfg.DataDir, "store"), store.Options{
+		Logger: n.log.With("component", "store"),
+		GCGate: func() bool { return !n.disk.status().Paused },
+	}); err != nil {
 		return nil, err
 	}
 	counts, err := n.store.RejectionCounts()
@@ -165,6 +179,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 	n.pipeline = newPipeline(n.ingest, n.store, n.log.With("component", "ingest"), n.metrics)
+	n.pipeline.room = n.disk
 	n.pipelineDone = make(chan struct{})
 	go func() { defer close(n.pipelineDone); n.pipeline.run(ctx) }()
 	n.commands = newCommandLog(n.store, n.log.With("component", "commands"))
@@ -193,13 +208,13 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	// Expiry checks in the clock's time, as the dispatcher's deadlines are.
 	go func() { defer n.wg.Done(); every(ctx, opts.Clock, time.Second, n.dispatcher.Expire) }()
 
-	if n.chain, err = openChain(ctx, cfg, n.identity, opts.Clock, n.log.With("component", "chain")); err != nil {
+	if n.chain, err = openChain(ctx, cfg, n.identity, n.disk, opts.Clock, n.log.With("component", "chain")); err != nil {
 		return nil, err
 	}
 	if err := n.serveChainRPC(); err != nil {
 		return nil, err
 	}
-	indexer := chain.NewIndexer(n.chain.Backend(), n.store, chain.IndexerConfig{
+	indexer := chain.NewIndexer(n.chain.Backend(), guardedIndex{n.store, n.disk}, chain.IndexerConfig{
 		Contracts: n.chain.Contracts(), Confirmations: *cfg.Chain.Confirmations, Logger: n.log.With("component", "indexer"),
 	})
 	n.wg.Add(1)
@@ -208,12 +223,21 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		Key: n.identity.Private, Listen: cfg.P2P.Listen, Bootstrap: cfg.P2P.Bootstrap,
 		MDNS: *cfg.P2P.MDNS, DHT: p2p.DHTMode(cfg.P2P.DHT),
 		Domain: p2p.NewDomain(n.chain.ChainID(), common.Address{}),
-		Store:  n.store, Clock: opts.Clock, Log: n.log.With("component", "p2p"),
+		Store:  guardedMessages{n.store, n.disk}, Clock: opts.Clock, Log: n.log.With("component", "p2p"),
 	}); err != nil {
 		return nil, err
 	}
 	n.p2p.Handle(n.onGossip)
 	n.metrics.registry.MustRegister(p2pCollector{n.p2p})
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		every(ctx, opts.Clock, diskCheckEvery, func() {
+			if _, resumed := n.disk.refresh(); resumed {
+				n.catchUpAfterPause(ctx)
+			}
+		})
+	}()
 	if err := n.connectDevices(ctx, mcfg, subs, adapters, opts.Clock); err != nil {
 		return nil, err
 	}
@@ -237,7 +261,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			Quarantine:   n.store,
 			Control:      nodeControl{n},
 			Sites:        nodeSites{rules: n.sites, ingest: n.ingest, starts: newDayStarts(n.store), clock: opts.Clock},
-			Network:      nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock},
+			Network:      nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock, identity: n.identity},
 			Chain:        nodeChain{Index: chain.Index{Store: n.store}, client: n.chain, rpc: cfg.Chain.RPC, confirmations: *cfg.Chain.Confirmations},
 			Token:        n.apiToken,
 			Clock:        opts.Clock,
@@ -497,8 +521,10 @@ func (n *Node) health() []api.Check {
 	if !st.OK {
 		st.Detail = "commits failing; messages are held unacknowledged"
 	}
+	ds := n.disk.status()
+	disk := api.Check{Name: "disk", OK: !ds.Paused, Detail: ds.String()}
 	if n.mqtt == nil {
-		return []api.Check{st} // a utility has no broker
+		return []api.Check{st, disk} // a utility has no broker
 	}
 	mq := api.Check{Name: "mqtt", OK: n.mqtt.Connected(), Detail: RedactURL(n.cfg.MQTT.Broker)}
 	switch {
@@ -507,7 +533,105 @@ func (n *Node) health() []api.Check {
 	case n.mqtt.qos0.Load():
 		mq.Detail += " (broker granted QoS 0: in-flight messages are not protected against a crash)"
 	}
-	return []api.Check{mq, st}
+	return []api.Check{mq, st, disk}
+}
+
+// openDiskGuard starts watching the data dir's free space. It refuses to
+// start below what the store itself needs and starts paused below the
+// reserve.
+func (n *Node) openDiskGuard(space DiskSpaceFunc) error {
+	policy, err := n.cfg.Storage.policy()
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(n.cfg.DataDir, 0o700); err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	n.disk = newDiskGuard(n.cfg.DataDir, policy, space, n.metrics, n.log.With("component", "disk"))
+	n.metrics.watchDisk(n.disk)
+	st, _ := n.disk.refresh()
+	switch {
+	case st.Checked && st.Free < policy.floor:
+		return gridmint.Errorf(gridmint.EUnavailable,
+			"data_dir %s: %s free, below the %s the store needs to open without crashing (badger writes through memory maps and dies of SIGBUS on a full disk); free some space and start again",
+			n.cfg.DataDir, formatBytes(st.Free), formatBytes(policy.floor))
+	case st.Paused:
+		n.log.Warn("starting paused: the disk is below its reserve", "dir", n.cfg.DataDir, "status", st.String())
+	}
+	return nil
+}
+
+// diskBelowFloor looks at the disk and returns its status when the free
+// space is below what the store itself needs, else nil.
+func (n *Node) diskBelowFloor() *diskStatus {
+	if n.disk == nil {
+		return nil
+	}
+	st, _ := n.disk.refresh()
+	if !st.Checked || st.Free >= n.disk.policy.floor {
+		return nil
+	}
+	return &st
+}
+
+// catchUpAfterPause fetches from peers the gossip that was ignored while
+// the disk was full: catch-up asks for everything since the newest stored
+// message, within the topics' retention.
+func (n *Node) catchUpAfterPause(ctx context.Context) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.p2p.CatchUp(ctx); err != nil && ctx.Err() == nil {
+			n.log.Info("no catch-up after the disk pause", "err", err)
+		}
+	}()
+}
+
+// guardedMessages is the store as the gossip node's p2p.Store: below the
+// disk reserve it refuses to store a message, which the validator then
+// ignores as store_error (no penalty for the peer that relayed it) and
+// the API's publish answers with 503; the catch-up after the pause
+// fetches what was missed.
+type guardedMessages struct {
+	*store.Store
+	disk *diskGuard
+}
+
+func (s guardedMessages) PutMessage(m p2p.StoredMessage) error {
+	if err := s.disk.check("gossip"); err != nil {
+		return err
+	}
+	return s.Store.PutMessage(m)
+}
+
+// PruneMessages waits for the disk to have room: deleting writes too, and
+// the space comes back only once badger compacts, long after.
+func (s guardedMessages) PruneMessages(before time.Time) (int, error) {
+	if s.disk.status().Paused {
+		return 0, nil
+	}
+	return s.Store.PruneMessages(before)
+}
+
+// guardedIndex is the store as the chain indexer's IndexStore: below the
+// disk reserve indexing waits, and resumes where it was.
+type guardedIndex struct {
+	*store.Store
+	disk *diskGuard
+}
+
+func (s guardedIndex) Apply(ctx context.Context, b chain.BlockRef, events []chain.Event) error {
+	if err := s.disk.wait(ctx); err != nil {
+		return err
+	}
+	return s.Store.Apply(ctx, b, events)
+}
+
+func (s guardedIndex) Rewind(ctx context.Context, number uint64) error {
+	if err := s.disk.wait(ctx); err != nil {
+		return err
+	}
+	return s.Store.Rewind(ctx, number)
 }
 
 // Identity returns the node's key, peer ID and address.
@@ -606,7 +730,14 @@ func (n *Node) Close() error {
 			errs = append(errs, n.chain.Close())
 		}
 		if n.store != nil {
-			errs = append(errs, n.store.Close())
+			if st := n.diskBelowFloor(); st != nil {
+				n.log.Error("the disk is too full for the store to close (badger would flush its memtable through a memory map and die of SIGBUS); "+
+					"leaving it to be recovered at the next start, as after a crash: everything committed is in its write-ahead log",
+					"free", formatBytes(st.Free), "store_needs", formatBytes(n.disk.policy.floor))
+				n.store.Abandon()
+			} else {
+				errs = append(errs, n.store.Close())
+			}
 		}
 		n.closeErr = errors.Join(errs...)
 		n.log.Info("node stopped")

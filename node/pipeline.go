@@ -35,8 +35,19 @@ type pipeline struct {
 	metrics  *metrics
 	// retry is how long to wait before committing a failed batch again.
 	retry time.Duration
+	// room, if set, holds each batch back while the disk is below its
+	// reserve: its messages, and those queued behind it, stay
+	// unacknowledged, so the broker keeps them (and stops sending once
+	// its in-flight window is full) until there is room again.
+	room roomWaiter
 
 	healthy atomic.Bool
+}
+
+// roomWaiter says when there is room on the disk for the next batch.
+type roomWaiter interface {
+	// wait returns once a batch may be written, or ctx's error.
+	wait(ctx context.Context) error
 }
 
 // batchStore is the part of *store.Store the pipeline writes through.
@@ -76,6 +87,7 @@ func newPipeline(in *devices.Ingest, st batchStore, log *slog.Logger, m *metrics
 func (p *pipeline) enqueue(ctx context.Context, m inbound) {
 	select {
 	case p.in <- m:
+		p.metrics.pending.Inc()
 	case <-ctx.Done():
 	}
 }
@@ -91,6 +103,13 @@ func (p *pipeline) run(ctx context.Context) {
 			return
 		case m := <-p.in:
 			batch = append(batch, m)
+		}
+		if p.room != nil {
+			// Before decoding: nothing of a held batch is applied to the
+			// devices' state until it can be stored.
+			if p.room.wait(ctx) != nil {
+				return
+			}
 		}
 		// Group commit: take whatever else is already waiting.
 	drain:
@@ -128,6 +147,7 @@ func (p *pipeline) commit(ctx context.Context, batch []inbound) bool {
 			for _, m := range batch {
 				m.ack()
 			}
+			p.metrics.pending.Sub(float64(len(batch)))
 			p.metrics.observeBatch(out, len(batch), time.Since(start))
 			if !p.healthy.Swap(true) {
 				p.log.Info("store writes recovered")

@@ -68,7 +68,7 @@ func TestPipelineAcksOnlyAfterDurableCommit(t *testing.T) {
 
 	var acked atomic.Int32
 	p.enqueue(ctx, inbound{msg: sensor("1.5"), ack: func() { acked.Add(1) }})
-	waitFor(t, 5*time.Second, "several failed commit attempts", func() bool { return attempts.Load() >= 3 })
+	waitFor(t, "several failed commit attempts", func() bool { return attempts.Load() >= 3 })
 	if got := acked.Load(); got != 0 {
 		t.Fatalf("acked %d messages while commits fail, want 0", got)
 	}
@@ -76,7 +76,7 @@ func TestPipelineAcksOnlyAfterDurableCommit(t *testing.T) {
 		t.Error("pipeline healthy while commits fail")
 	}
 	failing.Store(false)
-	waitFor(t, 5*time.Second, "the ack after the disk recovers", func() bool { return acked.Load() == 1 })
+	waitFor(t, "the ack after the disk recovers", func() bool { return acked.Load() == 1 })
 	if !p.healthy.Load() {
 		t.Error("pipeline unhealthy after a successful commit")
 	}
@@ -101,13 +101,13 @@ func TestPipelineQuarantinesBatchTheStoreRefuses(t *testing.T) {
 
 	var acked atomic.Int32
 	p.enqueue(ctx, inbound{msg: sensor("1"), ack: func() { acked.Add(1) }})
-	waitFor(t, 5*time.Second, "the refused message to be acked", func() bool { return acked.Load() == 1 })
+	waitFor(t, "the refused message to be acked", func() bool { return acked.Load() == 1 })
 	rej, _, err := st.Rejections("", 10)
 	if err != nil || len(rej) != 1 || rej[0].Reason != gridmint.ReasonInternal || string(rej[0].Raw) != string(sensor("1").Payload) {
 		t.Fatalf("quarantine = %+v, %v; want the refused message with reason internal", rej, err)
 	}
 	p.enqueue(ctx, inbound{msg: sensor("2"), ack: func() { acked.Add(1) }})
-	waitFor(t, 5*time.Second, "the next message", func() bool { return acked.Load() == 2 })
+	waitFor(t, "the next message", func() bool { return acked.Load() == 2 })
 	// Nothing of the refused batch was half-applied: the next message
 	// starts the device afresh.
 	rs, err := st.Readings("0xn/tasmota/p", time.Time{}, time.Time{}, 0)
@@ -141,5 +141,71 @@ func TestPipelineBatchFitsTheStore(t *testing.T) {
 	}
 	if err := st.Commit(b); err != nil {
 		t.Fatalf("a full worst-case batch does not fit: %v", err)
+	}
+}
+
+// gate is a roomWaiter the test opens.
+type gate struct {
+	entered chan struct{}
+	open    chan struct{}
+}
+
+func (g *gate) wait(ctx context.Context) error {
+	select {
+	case g.entered <- struct{}{}:
+	default:
+	}
+	select {
+	case <-g.open:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// TestPipelineHoldsBatchesWhileTheDiskIsFull: while the disk has no room
+// the pipeline neither decodes, stores nor acknowledges; once it has,
+// everything held is stored and acknowledged.
+func TestPipelineHoldsBatchesWhileTheDiskIsFull(t *testing.T) {
+	p, st := newTestPipeline(t, func() error { return nil })
+	g := &gate{entered: make(chan struct{}, 1), open: make(chan struct{})}
+	p.room = g
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	var acked atomic.Int32
+	for i, total := range []string{"1", "1.001", "1.002"} {
+		m := sensor(total)
+		m.Received = m.Received.Add(time.Duration(i) * time.Minute)
+		p.enqueue(ctx, inbound{msg: m, ack: func() { acked.Add(1) }})
+	}
+	select {
+	case <-g.entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the pipeline never asked for room")
+	}
+	if got := gathered(t, p.metrics, "gridmint_mqtt_messages_pending", ""); got != 3 {
+		t.Errorf("pending messages while held = %v, want 3", got)
+	}
+	if n := acked.Load(); n != 0 {
+		t.Fatalf("%d messages acknowledged while the disk is full", n)
+	}
+	if len(p.ingest.Devices()) != 0 {
+		t.Error("a held message reached the device state before it could be stored")
+	}
+	if rs, _ := st.Readings("0xn/tasmota/p", time.Time{}, time.Time{}, 0); len(rs) != 0 {
+		t.Fatalf("%d readings stored while the disk is full", len(rs))
+	}
+	close(g.open)
+	waitFor(t, "every held message to be acknowledged", func() bool { return acked.Load() == 3 })
+	rs, err := st.Readings("0xn/tasmota/p", time.Time{}, time.Time{}, 0)
+	if err != nil || len(rs) != 3 {
+		rj, _, _ := st.Rejections("", 10)
+		t.Fatalf("readings after the disk has room = %v, %v; want 3 (rejections %+v)", rs, err, rj)
+	}
+	if got := gathered(t, p.metrics, "gridmint_mqtt_messages_pending", ""); got != 0 {
+		t.Errorf("pending messages after the acks = %v, want 0", got)
 	}
 }

@@ -109,7 +109,7 @@ chain: %s
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch := chain.NewIssueBatch([]chain.Claim{{Device: chain.DeviceKey(idB.Address + "/opendtu/1"), Owner: idB.Account, Zone: zone,
+	batch := chain.NewIssueBatch([]chain.Claim{{Device: common.Hash(idB.DeviceKey(gridmint.DeviceID(idB.Address + "/opendtu/1"))), Owner: idB.Account, Zone: zone,
 		Technology: chain.TechnologySolarPV, Hour: hour, Wh: 700, ReadingsRoot: common.Hash{1}}})
 	digest := b.Chain().RECDomain().Digest(batch.StructHash())
 	var sigs [][]byte

@@ -155,7 +155,7 @@ func TestSitesAgainstBroker(t *testing.T) {
 	r.meter(recordMeter, 12_000, 30_000, 1_000)
 	r.meter(checkMeter, 11_980, 31_000, 1_100)
 	var s api.Site
-	waitFor(t, 10*time.Second, "the site's totals from the first readings", func() bool {
+	waitFor(t, "the site's totals from the first readings", func() bool {
 		s = r.site("home")
 		return num(s.Power.GridW) == "12000" && s.Power.EVW == 11_000 && s.EnergyToday.GridImportWh != nil
 	})
@@ -173,9 +173,15 @@ func TestSitesAgainstBroker(t *testing.T) {
 	r.charger(11_000, 20_010)
 	r.meter(recordMeter, 12_000, 30_020, 1_000)
 	r.meter(checkMeter, 11_980, 31_500, 1_100)
-	waitFor(t, 10*time.Second, "energy today", func() bool {
+	// Wait for all three devices: the check meter's reading travels on
+	// its own and may land after the others.
+	waitFor(t, "energy today", func() bool {
 		s = r.site("home")
-		return s.EnergyToday.EVWh == 10 && num(s.EnergyToday.GridImportWh) == "20"
+		checked := false
+		for _, d := range s.Devices {
+			checked = checked || (d.ID == check && d.EnergyTodayWh == 500)
+		}
+		return s.EnergyToday.EVWh == 10 && num(s.EnergyToday.GridImportWh) == "20" && checked
 	})
 	if num(s.EnergyToday.GridExportWh) != "0" || num(s.EnergyToday.HouseWh) != "10" {
 		t.Errorf("export %s house %s Wh today; want 0 and 10 (20 imported − 10 for the car)", num(s.EnergyToday.GridExportWh), num(s.EnergyToday.HouseWh))
@@ -188,7 +194,7 @@ func TestSitesAgainstBroker(t *testing.T) {
 
 	// The charger drops off the network at 11 kW.
 	r.publish("go-eCharger/200001/mcc", "false")
-	waitFor(t, 10*time.Second, "the charger offline", func() bool { return r.device(charger)["status"] == "offline" })
+	waitFor(t, "the charger offline", func() bool { return r.device(charger)["status"] == "offline" })
 	d := r.device(charger)
 	if v, present := d["power_w"]; !present || v != nil || d["power_unknown"] != "offline" || d["online"] != false || d["energy_wh"] != 20010.0 {
 		t.Errorf("offline charger: power_w %v (present %v) power_unknown %v online %v energy_wh %v; want null, offline, false, 20010",

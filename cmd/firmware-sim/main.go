@@ -279,7 +279,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	for i := range *pvCount {
 		cfg.PV = append(cfg.PV, firmwaresim.PVConfig{
-			Serial:    fmt.Sprintf("%012d", 116181234567+i),
+			Serial:    fmt.Sprintf("%012d", int64(116181234567)+int64(i)),
 			Nameplate: gridmint.W(*nameplate),
 			BaseTopic: *baseTopic,
 		})
@@ -295,13 +295,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		})
 	}
 	for i := range *shellyPlugs {
-		cfg.ShellyPlugs = append(cfg.ShellyPlugs, firmwaresim.ShellyPlugConfig{MAC: fmt.Sprintf("%012x", 0x02a1b2000001+i), AnnualKWh: *annualKWh})
+		cfg.ShellyPlugs = append(cfg.ShellyPlugs, firmwaresim.ShellyPlugConfig{MAC: fmt.Sprintf("%012x", uint64(0x02a1b2000001)+uint64(i)), AnnualKWh: *annualKWh})
 	}
 	for i := range *shellyMeters {
-		cfg.ShellyMeters = append(cfg.ShellyMeters, firmwaresim.ShellyMeterConfig{MAC: fmt.Sprintf("%012x", 0x02a1b3000001+i)})
+		cfg.ShellyMeters = append(cfg.ShellyMeters, firmwaresim.ShellyMeterConfig{MAC: fmt.Sprintf("%012x", uint64(0x02a1b3000001)+uint64(i))})
 	}
 	for i := range *victron {
-		cfg.Victron = append(cfg.Victron, firmwaresim.VictronConfig{PortalID: fmt.Sprintf("%012x", 0x02c0619a0001+i), CapacityKWh: *batteryKWh})
+		cfg.Victron = append(cfg.Victron, firmwaresim.VictronConfig{PortalID: fmt.Sprintf("%012x", uint64(0x02c0619a0001)+uint64(i)), CapacityKWh: *batteryKWh})
 	}
 	for i := range *goe {
 		cfg.GoE = append(cfg.GoE, firmwaresim.GoEConfig{Serial: fmt.Sprintf("%06d", 200001+i), Phases: *goePhases, SessionWh: *goeSession * 1000})

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -41,15 +42,26 @@ func TestDemoNetworkOfThreeProcesses(t *testing.T) {
 	type peersReply struct {
 		Address string `json:"address"`
 		Peers   []struct {
-			Address string `json:"address"`
+			Address string   `json:"address"`
+			Topics  []string `json:"topics"`
 		} `json:"peers"`
 	}
 	addrs := make([]string, 3)
-	waitFor(t, exited, 90*time.Second, "every node connected to the two others", func() bool {
+	// Node 0 publishes to the peers it knows are on the offers topic; a
+	// connected peer whose subscription has not arrived yet would miss
+	// the offer (gossip does not repeat it), so wait for both.
+	waitFor(t, exited, 3*time.Minute, "every node connected to the two others, and node 0 hearing both on the offers topic", func() bool {
 		for i, u := range urls {
 			var p peersReply
 			if getJSON(u+"/api/v1/peers", &p) != nil || len(p.Peers) < 2 {
 				return false
+			}
+			if i == 0 {
+				for _, q := range p.Peers {
+					if !slices.Contains(q.Topics, "/gridmint/1/offers") {
+						return false
+					}
+				}
 			}
 			addrs[i] = p.Address
 		}
@@ -117,7 +129,7 @@ func TestDemoNetworkOfThreeProcesses(t *testing.T) {
 		} `json:"messages"`
 	}
 	for i := 1; i < 3; i++ {
-		waitFor(t, exited, 30*time.Second, fmt.Sprintf("node %d has node 0's offer", i), func() bool {
+		waitFor(t, exited, 2*time.Minute, fmt.Sprintf("node %d has node 0's offer", i), func() bool {
 			var m messagesReply
 			if getJSON(urls[i]+"/api/v1/p2p/messages?topic=offers&limit=1000", &m) != nil {
 				return false

@@ -104,7 +104,7 @@ func benchNet(b *testing.B, n int) ([]*Node, *arrivals) {
 		}
 		wg.Wait()
 	}
-	WaitFor(b, 20*time.Second, "every mesh formed", func() bool {
+	WaitFor(b, "every mesh formed", func() bool {
 		for _, nd := range nodes {
 			if !MeshReady(nd) {
 				return false

@@ -41,7 +41,9 @@ const CatchUpHintProtocol protocol.ID = "/gridmint/catchup-hint/1"
 // peer cannot keep a node paging forever. Each request has catchUpTimeout
 // to complete, so a slow peer is dropped. A server answers a peer at most
 // catchUpRate requests per second (burst catchUpBurst: a full catch-up is
-// five topics of a few pages) and catchUpConcurrency requests at once.
+// five topics of a few pages) and catchUpConcurrency requests at once; a
+// request waits up to catchUpQueueWait for one of those, then is refused
+// as busy.
 const (
 	catchUpPage        = 128
 	catchUpPages       = 64
@@ -49,6 +51,7 @@ const (
 	catchUpRate        = 2
 	catchUpBurst       = 64
 	catchUpConcurrency = 4
+	catchUpQueueWait   = 5 * time.Second
 )
 
 // Hint bounds. A node acts on at most hintRate hints per second from one
@@ -93,8 +96,8 @@ func (n *Node) startGap() {
 	n.gap = gap{gen: n.gap.gen + 1, open: true, startup: true, done: map[peer.ID]bool{}}
 }
 
-// catchUpJob is one catch-up from one peer: over the open gap (zero
-// since and from), since the peer's last connection closed, or over the
+// catchUpJob is one catch-up from one peer: over the open gap, since the
+// peer's last connection closed (since, a returning peer), or over the
 // topics and times of a hint the peer sent (from).
 type catchUpJob struct {
 	peer  peer.ID
@@ -105,15 +108,17 @@ type catchUpJob struct {
 // maxLeft bounds the remembered disconnection times.
 const maxLeft = 4096
 
-// onConnected queues a catch-up from p: over the open gap if there is
-// one, else, if p was connected before, over the time it was away: what
-// p published while it was cut off reaches us this way, since gossip
-// does not repeat old messages.
+// onConnected queues a catch-up from p: over the open gap if p has not
+// served it, and, if p was connected before, over the time it was away:
+// what p published while it was cut off reaches us this way, since
+// gossip does not repeat old messages. Both may apply (a startup gap
+// stays open until CatchUpPeers peers served it); the worker sorts out
+// the order.
 func (n *Node) onConnected(p peer.ID) {
 	n.gapMu.Lock()
 	job := catchUpJob{peer: p}
 	want := n.gap.open && !n.gap.done[p]
-	if left, ok := n.left[p]; ok && !want {
+	if left, ok := n.left[p]; ok {
 		job.since, want = left, true
 	}
 	delete(n.left, p)
@@ -163,17 +168,25 @@ func (n *Node) catchUpWorker() {
 			}
 			continue
 		}
-		if !job.since.IsZero() {
-			if err := n.catchUpFrom(n.ctx, job.peer, gap{since: job.since}); err != nil {
-				n.log.Debug("p2p: catch-up from a returning peer failed", "peer", job.peer, "err", err)
-			}
-			continue
-		}
 		n.gapMu.Lock()
 		g := n.gap
-		skip := !g.open || g.done[job.peer]
+		inGap := g.open && !g.done[job.peer]
 		n.gapMu.Unlock()
-		if skip {
+		if returned := job.since; !returned.IsZero() {
+			if inGap && !g.startup {
+				// One catch-up over both, hinting: the isolation
+				// gap's own catch-up hints too.
+				g.since = minTime(g.since, returned)
+			} else {
+				// A returning peer first, so that what it brings is
+				// hinted on: a startup gap's catch-up does not hint,
+				// and would take these messages first.
+				if err := n.catchUpFrom(n.ctx, job.peer, gap{since: returned}); err != nil {
+					n.log.Debug("p2p: catch-up from a returning peer failed", "peer", job.peer, "err", err)
+				}
+			}
+		}
+		if !inGap {
 			continue
 		}
 		if err := n.catchUpFrom(n.ctx, job.peer, g); err != nil {
@@ -364,7 +377,7 @@ func (n *Node) fetchPage(ctx context.Context, p peer.ID, req CatchUpRequest, isN
 		}
 		cursor = m
 		if reason == "" {
-			reason, detail = n.accept(m)
+			reason, detail = n.accept(m, true)
 		}
 		switch {
 		case reason == "":
@@ -382,6 +395,13 @@ func (n *Node) fetchPage(ctx context.Context, p peer.ID, req CatchUpRequest, isN
 			}
 		}
 	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 func afterCursor(m, cursor Message) bool {
@@ -403,11 +423,21 @@ func (n *Node) serveCatchUp(s network.Stream) {
 		refuse("rate limit", nil)
 		return
 	}
+	// Wait a little for a slot rather than refuse at once: a client
+	// pages one request at a time, and its next request can arrive
+	// before the goroutine that served the last one let go of its slot;
+	// a refusal fails the whole catch-up, which nothing retries until
+	// the next connection or hint.
+	wait := time.NewTimer(catchUpQueueWait)
+	defer wait.Stop()
 	select {
 	case n.serve <- struct{}{}:
 		defer func() { <-n.serve }()
-	default:
+	case <-wait.C:
 		refuse("busy", nil)
+		return
+	case <-n.ctx.Done():
+		_ = s.Reset()
 		return
 	}
 	_ = s.SetDeadline(time.Now().Add(catchUpTimeout)) // stream I/O: wall clock

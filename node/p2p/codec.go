@@ -31,7 +31,8 @@ import (
 //	  bytes signature = 6;  // 65 bytes r‖s‖v over the EIP-712 digest
 //	}
 //	message Offer {
-//	  string device = 1; string zone = 2; uint64 window_start = 3; // Unix s
+//	  bytes device = 1; // 32-byte device key, never the device id
+//	  string zone = 2; uint64 window_start = 3; // Unix s
 //	  uint64 window_end = 4; uint64 watts = 5; string direction = 6;
 //	  uint64 floor_price = 7; // MicroFLEX per kWh
 //	  string baseline = 8; uint64 expiry = 9;
@@ -275,7 +276,7 @@ func (o Offer) appendBody(dst []byte) []byte {
 	ex, _ := unixSeconds(o.Expiry)
 	watts, _ := wholeWatts(o.Power)
 	w := writer(dst)
-	w.string(1, string(o.Device))
+	w.bytes(1, o.Device[:])
 	w.string(2, o.Zone)
 	w.uint(3, ws)
 	w.uint(4, we)
@@ -294,9 +295,10 @@ func decodeOffer(in []byte) (Body, error) {
 	}
 	var o Offer
 	var errs [9]error
-	var dev, dir, base string
+	var dir, base string
 	var price uint64
-	dev, errs[0] = f.str(1, "device")
+	var dev common.Hash
+	dev, errs[0] = f.hash(1, "device")
 	o.Zone, errs[1] = f.str(2, "zone")
 	o.WindowStart, errs[2] = f.seconds(3, "window start")
 	o.WindowEnd, errs[3] = f.seconds(4, "window end")
@@ -305,7 +307,7 @@ func decodeOffer(in []byte) (Body, error) {
 	price, errs[6] = f.small(7, math.MaxInt64, "floor price")
 	base, errs[7] = f.str(8, "baseline")
 	o.Expiry, errs[8] = f.seconds(9, "expiry")
-	o.Device, o.Direction, o.Baseline, o.FloorPrice = gridmint.DeviceID(dev), gridmint.Direction(dir), gridmint.BaselineMethod(base), gridmint.MicroFLEX(price)
+	o.Device, o.Direction, o.Baseline, o.FloorPrice = gridmint.DeviceKey(dev), gridmint.Direction(dir), gridmint.BaselineMethod(base), gridmint.MicroFLEX(price)
 	return o, errors.Join(errs[:]...)
 }
 

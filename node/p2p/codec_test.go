@@ -86,6 +86,10 @@ func TestDecodeEnvelopeRejectsNonCanonical(t *testing.T) {
 	award := Bodies(Key(1), Epoch, 1)[4].(AwardNotice)
 	awardBody := award.appendBody(nil)
 	priceAt := bytes.Index(awardBody, field(7, award.Price.Bytes()))
+	offerBody := Bodies(Key(1), Epoch, 1)[0].appendBody(nil) // field 1 (the key) is its first 34 bytes
+	if !bytes.Equal(offerBody[:2], []byte{0x0a, 32}) {
+		t.Fatalf("offer body starts %x, want field 1 of 32 bytes", offerBody[:2])
+	}
 
 	cases := []struct {
 		name    string
@@ -116,6 +120,12 @@ func TestDecodeEnvelopeRejectsNonCanonical(t *testing.T) {
 		{"price with a leading zero", cat(version, field(2, uint64(KindAward)), author, created,
 			field(5, cat(awardBody[:priceAt], field(7, append([]byte{0}, award.Price.Bytes()...)))), sig), errNonCanonical},
 		{"zone not UTF-8", cat(version, field(2, uint64(KindRequest)), author, created, field(5, field(1, []byte{0xff, 0xfe})), sig), nil},
+		// Offers name a 32-byte device key, never a device id (which
+		// carries the vendor's serial).
+		{"offer naming a device id", cat(version, field(2, uint64(KindOffer)), author, created,
+			field(5, cat(field(1, []byte("0x52908400098527886E0F7030069857D2E4169EE7/goe/200001")), offerBody[34:])), sig), nil},
+		{"offer device key of 31 bytes", cat(version, field(2, uint64(KindOffer)), author, created,
+			field(5, cat(field(1, offerBody[2:33]), offerBody[34:])), sig), nil},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

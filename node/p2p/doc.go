@@ -11,8 +11,10 @@
 //     secp256k1 key (LibP2PKey), so peer ID, Ethereum address and signing
 //     key are one key.
 //   - Discovery: a bootstrap list kept connected with back-off, mDNS on
-//     the LAN, and the Kademlia DHT (protocol prefix /gridmint) with a
-//     rendezvous string per network.
+//     the LAN (Config.MDNS: it announces the node to the whole LAN, so
+//     the node's config leaves it off unless asked), and the Kademlia
+//     DHT (protocol prefix /gridmint) with a rendezvous string per
+//     network.
 //   - Gossip: GossipSub on five versioned topics (/gridmint/1/offers,
 //     requests, meter, attestations, awards) with strict signing, message
 //     IDs from content, peer scoring, and bans of peers whose score falls
@@ -21,7 +23,9 @@
 //     canonical protobuf written with protowire; the decoder accepts only
 //     the canonical encoding. Every envelope is EIP-712 typed data in the
 //     "gridmint p2p" domain: its digest is its ID and its signature
-//     verifies in Solidity.
+//     verifies in Solidity. Bodies name devices by their
+//     gridmint.DeviceKey (a salted hash only the device's node can
+//     compute), never by DeviceID, so gossip carries no vendor serials.
 //   - Validation (validate.go): one ValidatorEx per topic: size, encoding,
 //     version, kind, clock skew, freshness, body rules, signature, author
 //     = publishing peer, replay (the Store, so it survives restarts) and a
@@ -29,7 +33,12 @@
 //   - Catch-up (catchup.go): /gridmint/catchup/1, a bounded
 //     request/response over the Store, run on start, after the node
 //     lost all its peers and from a peer that returns (over the time it
-//     was away); responses are checked like gossip. Healing spans any
+//     was away, hinting as below even while a startup gap is open);
+//     responses are checked like gossip. A fresh message a catch-up
+//     takes before its gossip copy arrives is relayed when the copy
+//     comes (accepted for forwarding, not handed over again), so the
+//     race does not stop it at this node. A server waits up to 5 s for
+//     one of its 4 serving slots before refusing. Healing spans any
 //     number of hops: a catch-up (other than at start) that accepts new
 //     messages sends each other connected peer a hint,
 //     /gridmint/catchup-hint/1, with per topic the earliest new

@@ -35,11 +35,11 @@ func typedData(t *testing.T, m Message) (apitypes.TypedData, string) {
 	switch b := m.Body.(type) {
 	case Offer:
 		primary = "Offer"
-		types[primary] = []apitypes.Type{{Name: "device", Type: "string"}, {Name: "zone", Type: "string"},
+		types[primary] = []apitypes.Type{{Name: "device", Type: "bytes32"}, {Name: "zone", Type: "string"},
 			{Name: "windowStart", Type: "uint64"}, {Name: "windowEnd", Type: "uint64"}, {Name: "watts", Type: "uint64"},
 			{Name: "direction", Type: "string"}, {Name: "floorPrice", Type: "uint64"}, {Name: "baseline", Type: "string"},
 			{Name: "expiry", Type: "uint64"}, {Name: "created", Type: "uint64"}}
-		msg = map[string]any{"device": string(b.Device), "zone": b.Zone, "windowStart": u(uint64(b.WindowStart.Unix())),
+		msg = map[string]any{"device": b.Device.String(), "zone": b.Zone, "windowStart": u(uint64(b.WindowStart.Unix())),
 			"windowEnd": u(uint64(b.WindowEnd.Unix())), "watts": u(uint64(b.Power)), "direction": string(b.Direction),
 			"floorPrice": u(uint64(b.FloorPrice)), "baseline": string(b.Baseline), "expiry": u(uint64(b.Expiry.Unix())), "created": created}
 	case Request:

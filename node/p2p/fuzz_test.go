@@ -17,6 +17,11 @@ func FuzzDecodeEnvelope(f *testing.F) {
 	f.Add(Sign(f, Key(2), Attestation{Subject: common.Hash{1}, SubjectKind: SubjectOffer, Verdict: VerdictReject, Reason: RejectOther}, Epoch).Raw)
 	f.Add([]byte{})
 	f.Add([]byte{0x08, 0x81, 0x00})
+	// An offer in the old form, naming a device id instead of its key.
+	old := Sign(f, Key(1), Bodies(Key(1), Epoch, 2)[0], Epoch)
+	body := old.Body.appendBody(nil)
+	f.Add(cat(field(1, uint64(Version)), field(2, uint64(KindOffer)), field(3, old.Author.Bytes()), field(4, uint64(Epoch.UnixMilli())),
+		field(5, cat(field(1, []byte("0xabc/goe/200001")), body[34:])), field(6, old.Signature)))
 	s := newSigner(TestDomain)
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		m, err := decodeEnvelope(raw, s)

@@ -220,15 +220,34 @@ func StartNode(t testing.TB, cfg Config) *Node {
 // can miss a link.
 func Link(t testing.TB, a, b *Node) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := a.Connect(ctx, b.Addrs()[0]); err != nil {
-		t.Fatalf("connect: %v", err)
+	if err := link(a, b); err != nil {
+		t.Fatal(err)
 	}
-	WaitFor(t, 10*time.Second, "topic peers of a new link", func() bool {
+}
+
+// link is Link without a testing.TB, for goroutines (which must not
+// call t.Fatal). A dial is retried: on a loaded machine a handshake
+// can outlast libp2p's own 15 s negotiation timeout.
+func link(a, b *Node) error {
+	deadline := time.Now().Add(Patience)
+	for {
+		ctx, cancel := context.WithDeadline(context.Background(), deadline)
+		err := a.Connect(ctx, b.Addrs()[0])
+		cancel()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("connect for %v: %v", Patience, err)
+		}
+		time.Sleep(100 * time.Millisecond) // a failed dial backs off; retry past it
+	}
+	if err := poll("topic peers of a new link", func() bool {
 		return onAllTopics(a.ps, b.self) && onAllTopics(b.ps, a.self)
-	})
-	WaitFor(t, 10*time.Second, "meshes of a new link", func() bool { return MeshReady(a) && MeshReady(b) })
+	}); err != nil {
+		return err
+	}
+	return poll("meshes of a new link", func() bool { return MeshReady(a) && MeshReady(b) })
 }
 
 // MeshReady reports whether n's mesh on every topic holds as many of its
@@ -257,16 +276,40 @@ func onAllTopics(ps *pubsub.PubSub, p peer.ID) bool {
 	return true
 }
 
-// WaitFor polls cond until it holds, failing the test at the deadline.
-func WaitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+// Patience bounds every wait in these tests. A step takes well under a
+// second alone and a few seconds on a loaded 2-core machine under the
+// race detector; the waits poll and return as soon as their condition
+// holds, so only a step that is really stuck meets the bound.
+const Patience = 2 * time.Minute
+
+// WaitFor polls cond until it holds, failing the test after Patience.
+func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	waitFor(t, what, cond, nil)
+}
+
+// waitFor is WaitFor that adds state() to the failure message.
+func waitFor(t testing.TB, what string, cond func() bool, state func() string) {
+	t.Helper()
+	if err := poll(what, cond); err != nil {
+		msg := err.Error()
+		if state != nil {
+			msg += "\n" + state()
+		}
+		t.Fatal(msg)
+	}
+}
+
+// poll polls cond until it holds, or returns an error after Patience.
+func poll(what string, cond func() bool) error {
+	deadline := time.Now().Add(Patience)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+			return fmt.Errorf("timed out after %v waiting for %s", Patience, what)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	return nil
 }
 
 // MustPublish publishes body on n.
@@ -277,6 +320,12 @@ func MustPublish(t testing.TB, n *Node, body Body) Message {
 		t.Fatalf("publish %v: %v", body.Kind(), err)
 	}
 	return m
+}
+
+// testDeviceKey stands for a node's device key (node derives the real
+// one with a secret salt): any 32 bytes will do for the network.
+func testDeviceKey(name string) gridmint.DeviceKey {
+	return gridmint.DeviceKey(ethcrypto.Keccak256Hash([]byte("test device " + name)))
 }
 
 // Bodies returns one valid body of every kind (in Kinds order) for the
@@ -291,12 +340,12 @@ func Bodies(key *ecdsa.PrivateKey, now time.Time, seq int) []Body {
 		panic(err)
 	}
 	return []Body{
-		Offer{Device: gridmint.DeviceID(fmt.Sprintf("%s/goe/%d", addr.Hex(), seq)), Zone: "DE-LU",
+		Offer{Device: testDeviceKey(fmt.Sprintf("%s/goe/%d", addr.Hex(), seq)), Zone: "DE-LU",
 			WindowStart: start, WindowEnd: start.Add(time.Hour), Power: 3000, Direction: gridmint.DirectionDown,
 			FloorPrice: 120, Baseline: gridmint.BaselineSchedule, Expiry: start.Add(-30 * time.Minute)},
 		Request{Zone: "DE-LU", WindowStart: start, WindowEnd: start.Add(time.Hour), Power: gridmint.W(10000 + seq),
 			Direction: gridmint.DirectionUp, MaxPrice: 500, GateClosure: start.Add(-time.Hour)},
-		MeterClaim{Device: chain.DeviceKey(fmt.Sprintf("%s/opendtu/%d", addr.Hex(), seq)), Owner: addr, Zone: zone,
+		MeterClaim{Device: ethcrypto.Keccak256Hash([]byte(fmt.Sprintf("%s/opendtu/%d", addr.Hex(), seq))), Owner: addr, Zone: zone,
 			Technology: chain.TechnologySolarPV, Hour: uint64(now.Unix()/3600 - 1), Wh: uint64(800 + seq),
 			ReadingsRoot: ethcrypto.Keccak256Hash([]byte(fmt.Sprint("readings", seq)))},
 		Attestation{Subject: subject, SubjectKind: SubjectIssueBatch, Verdict: VerdictAccept, ChainSignature: chainSig},
@@ -346,12 +395,12 @@ func NewRawPeer(t testing.TB, key *ecdsa.PrivateKey) *RawPeer {
 // Connect links r to n and waits until n can hear r on every topic.
 func (r *RawPeer) Connect(t testing.TB, n *Node) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := r.Host.Connect(ctx, peer.AddrInfo{ID: n.self, Addrs: n.host.Addrs()}); err != nil {
-		t.Fatalf("raw peer connect: %v", err)
-	}
-	WaitFor(t, 10*time.Second, "the node on the raw peer's topics", func() bool { return onAllTopics(r.ps, n.self) })
+	WaitFor(t, "the raw peer's connection (a dial is retried, as in link)", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), Patience)
+		defer cancel()
+		return r.Host.Connect(ctx, peer.AddrInfo{ID: n.self, Addrs: n.host.Addrs()}) == nil
+	})
+	WaitFor(t, "the node on the raw peer's topics", func() bool { return onAllTopics(r.ps, n.self) })
 }
 
 // Publish sends data on topic as a gossip message from r.
@@ -371,6 +420,16 @@ func Sign(t testing.TB, key *ecdsa.PrivateKey, body Body, created time.Time) Mes
 		t.Fatal(err)
 	}
 	return m
+}
+
+// Departed reports whether n has handled p's disconnection: its
+// catch-up from p, when p returns, starts from then. (libp2p notifies a
+// closed connection asynchronously, after Connectedness changed.)
+func Departed(n *Node, p peer.ID) bool {
+	n.gapMu.Lock()
+	defer n.gapMu.Unlock()
+	_, ok := n.left[p]
+	return ok
 }
 
 // Connected reports whether n has a connection to p.

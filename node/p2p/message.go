@@ -107,10 +107,52 @@ type Body interface {
 	structHash(created uint64) common.Hash
 }
 
-// Offer is a flexibility offer (gridmint.Offer) on the wire. Times are
-// whole Unix seconds and Power whole watts; Publish refuses anything
-// finer, because the signed typed data carries integers.
-type Offer gridmint.Offer
+// Offer is a flexibility offer (gridmint.Offer) on the wire, its device
+// named by its DeviceKey: a salted hash of the DeviceID that only the
+// device's node can compute, so gossip never carries vendor serials and
+// nobody else can tell which device it is. NewOffer makes one from the
+// node's own offer. Times are whole Unix seconds and Power whole watts;
+// Publish refuses anything finer, because the signed typed data carries
+// integers.
+//
+// The key is opaque, so a peer cannot check that the device is the
+// author's: a device is the pair (author, key), and consumers must not
+// let one author's key stand for another author's device.
+type Offer struct {
+	Device      gridmint.DeviceKey      `json:"device"`
+	Zone        string                  `json:"zone"`
+	WindowStart time.Time               `json:"window_start"`
+	WindowEnd   time.Time               `json:"window_end"` // exclusive
+	Power       gridmint.W              `json:"power_w"`
+	Direction   gridmint.Direction      `json:"direction"`
+	FloorPrice  gridmint.MicroFLEX      `json:"floor_price"` // per kWh
+	Baseline    gridmint.BaselineMethod `json:"baseline"`
+	Expiry      time.Time               `json:"expiry"`
+}
+
+// NewOffer is o on the wire, its device named by key (the node's
+// DeviceKey of o.Device). o must be valid. An offer measured at another
+// meter than the device's own (o.Meter) is refused: the wire has no
+// meter yet, and when it gets one the meter must travel as its key too.
+func NewOffer(o gridmint.Offer, key gridmint.DeviceKey) (Offer, error) {
+	if err := o.Validate(); err != nil {
+		return Offer{}, err
+	}
+	if o.Meter != "" {
+		// Refuse rather than sign an offer that would silently lose its
+		// meter of record.
+		return Offer{}, gridmint.Errorf(gridmint.EInvalid, "offer: meter %q: a meter of record other than the device is not carried on the wire yet", o.Meter)
+	}
+	w := Offer{Device: key, Zone: o.Zone, WindowStart: o.WindowStart, WindowEnd: o.WindowEnd, Power: o.Power,
+		Direction: o.Direction, FloorPrice: o.FloorPrice, Baseline: o.Baseline, Expiry: o.Expiry}
+	return w, w.Validate()
+}
+
+// Terms is the offer without its device, as gridmint.Offer.
+func (o Offer) Terms() gridmint.Offer {
+	return gridmint.Offer{Zone: o.Zone, WindowStart: o.WindowStart, WindowEnd: o.WindowEnd, Power: o.Power,
+		Direction: o.Direction, FloorPrice: o.FloorPrice, Baseline: o.Baseline, Expiry: o.Expiry}
+}
 
 // Request is a utility's flexibility request (gridmint.Request) on the
 // wire, with the same whole-second and whole-watt rule as Offer.
@@ -196,7 +238,7 @@ func (m Message) Topic() string { return m.Kind.Topic() }
 // and when; the author is whoever the signature recovers to. Referenced
 // types are appended, as EIP-712 requires.
 const (
-	OfferType       = "Offer(string device,string zone,uint64 windowStart,uint64 windowEnd,uint64 watts,string direction,uint64 floorPrice,string baseline,uint64 expiry,uint64 created)"
+	OfferType       = "Offer(bytes32 device,string zone,uint64 windowStart,uint64 windowEnd,uint64 watts,string direction,uint64 floorPrice,string baseline,uint64 expiry,uint64 created)"
 	RequestType     = "Request(string zone,uint64 windowStart,uint64 windowEnd,uint64 watts,string direction,uint64 maxPrice,uint64 gateClosure,uint64 created)"
 	MeterClaimType  = "MeterClaim(Claim claim,uint64 created)" + chain.ClaimType
 	AttestationType = "Attestation(bytes32 subject,uint8 subjectKind,uint8 verdict,uint8 reason,bytes signature,uint64 created)"
@@ -236,16 +278,15 @@ func (Attestation) Kind() Kind { return KindAttestation }
 // Kind implements Body.
 func (AwardNotice) Kind() Kind { return KindAward }
 
-// Validate checks the offer (gridmint.Offer.Validate) and that its times
-// and power are the whole seconds and watts the wire carries.
+// Validate checks the offer's terms (gridmint.Offer.ValidateTerms), that
+// it names a device, and that its times and power are the whole seconds
+// and watts the wire carries.
 func (o Offer) Validate() error {
-	if err := gridmint.Offer(o).Validate(); err != nil {
-		return err
+	if o.Device.IsZero() {
+		return gridmint.Errorf(gridmint.EInvalid, "offer: zero device key")
 	}
-	if o.Meter != "" {
-		// The wire form has no meter field yet: refuse rather than sign an
-		// offer that would silently lose its meter of record.
-		return gridmint.Errorf(gridmint.EInvalid, "offer: meter %q: a meter of record other than the device is not carried on the wire yet", o.Meter)
+	if err := o.Terms().ValidateTerms(); err != nil {
+		return err
 	}
 	for _, t := range []time.Time{o.WindowStart, o.WindowEnd, o.Expiry} {
 		if _, err := unixSeconds(t); err != nil {
@@ -354,7 +395,7 @@ func (o Offer) structHash(created uint64) common.Hash {
 	w, _ := wholeWatts(o.Power)
 	return ethcrypto.Keccak256Hash(
 		offerTypeHash.Bytes(),
-		keccakString(string(o.Device)),
+		o.Device[:],
 		keccakString(o.Zone),
 		uintWord(ws), uintWord(we), uintWord(w),
 		keccakString(string(o.Direction)),

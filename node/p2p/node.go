@@ -71,7 +71,8 @@ type Config struct {
 	// Bootstrap are peers (multiaddrs ending in /p2p/<id>) the node stays
 	// connected to, redialling with exponential back-off.
 	Bootstrap []string
-	// MDNS finds peers on the LAN.
+	// MDNS finds peers on the LAN, and announces this node (its peer ID
+	// and listen addresses) to everyone on it.
 	MDNS bool
 	// DHT is the Kademlia DHT's role; "" is DHTOff.
 	DHT DHTMode
@@ -215,7 +216,11 @@ type Node struct {
 
 	// acceptMu makes the replay check and the write one step, so a
 	// message arriving by gossip and catch-up at once is delivered once.
+	// It also guards relay.
 	acceptMu sync.Mutex
+	// relay holds the fresh messages a catch-up accepted before gossip
+	// brought them, each until its freshness ends (see relayOnce).
+	relay map[common.Hash]time.Time
 
 	qmu      sync.Mutex
 	qcond    *sync.Cond
@@ -281,6 +286,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		mesh:    map[string]map[peer.ID]bool{},
 		topics:  map[string]*pubsub.Topic{},
 		left:    map[peer.ID]time.Time{},
+		relay:   map[common.Hash]time.Time{},
 		catchUp: make(chan catchUpJob, 64),
 		hintOut: make(chan hintBatch, hintQueue),
 		ctx:     ctx,
@@ -360,6 +366,11 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	}
 	n.log.Info("p2p node started", "peer_id", n.self, "address", n.addr, "addrs", n.Addrs(),
 		"mdns", cfg.MDNS, "dht", cfg.DHT, "bootstrap", len(bootstrap), "network", cfg.Network)
+	if len(bootstrap) == 0 && !cfg.MDNS {
+		// The DHT is seeded by the bootstrap peers: with neither, only
+		// peers that dial this node's address themselves can join it.
+		n.log.Warn("p2p: no bootstrap peers and mDNS off: this node will not find peers by itself; give it bootstrap peers to join a network")
+	}
 	return n, nil
 }
 
@@ -391,7 +402,11 @@ func (n *Node) validator(topic string) func(context.Context, peer.ID, *pubsub.Me
 		}
 		m, reason, detail := n.check.check(topic, pm.Data, checkOpts{origin: pm.GetFrom(), rateLimit: true})
 		if reason == "" {
-			reason, detail = n.accept(m)
+			reason, detail = n.accept(m, false)
+		}
+		if reason == ReasonDuplicate && n.relayOnce(m.ID) {
+			n.log.Debug("p2p: relaying a message caught up before gossip brought it", "topic", topic, "id", m.ID, "peer", from)
+			return pubsub.ValidationAccept
 		}
 		if reason != "" {
 			n.refuse(topic, reason, detail, "gossip", from)
@@ -416,8 +431,9 @@ func verdictName(r Reason) string {
 }
 
 // accept stores a checked message and queues it for the handlers, unless
-// it is already stored.
-func (n *Node) accept(m Message) (Reason, error) {
+// it is already stored. A message from catch-up (caughtUp) that is still
+// fresh for gossip is marked for relayOnce.
+func (n *Node) accept(m Message, caughtUp bool) (Reason, error) {
 	n.acceptMu.Lock()
 	defer n.acceptMu.Unlock()
 	seen, err := n.cfg.Store.HasMessage(m.ID)
@@ -427,12 +443,52 @@ func (n *Node) accept(m Message) (Reason, error) {
 	if seen {
 		return ReasonDuplicate, fmt.Errorf("id %s", m.ID)
 	}
-	err = n.cfg.Store.PutMessage(StoredMessage{ID: m.ID, Topic: m.Topic(), Created: m.Created, Received: n.clock.Now(), Raw: m.Raw})
+	now := n.clock.Now()
+	err = n.cfg.Store.PutMessage(StoredMessage{ID: m.ID, Topic: m.Topic(), Created: m.Created, Received: now, Raw: m.Raw})
 	if err != nil {
 		return ReasonStoreError, err
 	}
+	if until := m.Created.Add(n.cfg.Freshness[m.Kind]); caughtUp && until.After(now) {
+		n.markRelay(m.ID, until, now)
+	}
 	n.enqueue(m)
 	return "", nil
+}
+
+// maxRelay bounds the messages marked for relayOnce.
+const maxRelay = 1 << 14
+
+// markRelay marks id for relayOnce until until. Called with acceptMu
+// held.
+func (n *Node) markRelay(id common.Hash, until, now time.Time) {
+	if len(n.relay) >= maxRelay {
+		for k, u := range n.relay {
+			if !u.After(now) {
+				delete(n.relay, k)
+			}
+		}
+		if len(n.relay) >= maxRelay {
+			return // a message may then stop here, as before catch-up: its peers' catch-ups still find it
+		}
+	}
+	n.relay[id] = until
+}
+
+// relayOnce reports whether a duplicate gossip message should be
+// accepted all the same, and clears the mark. A catch-up, which runs
+// while gossip flows (at start, on reconnects and on hints), can take a
+// fresh message before its gossip copy arrives; that copy is then a
+// duplicate, and an ignored message is not forwarded, so the peers that
+// rely on this node for it would never get it by gossip. Accepting the
+// first gossip copy forwards it (it was checked like any gossip: author,
+// signature, freshness); it is not stored or handed over again, and
+// gossipsub's seen cache drops any further copies.
+func (n *Node) relayOnce(id common.Hash) bool {
+	n.acceptMu.Lock()
+	defer n.acceptMu.Unlock()
+	until, ok := n.relay[id]
+	delete(n.relay, id)
+	return ok && until.After(n.clock.Now())
 }
 
 func (n *Node) enqueue(m Message) {
@@ -492,7 +548,7 @@ func (n *Node) Publish(ctx context.Context, body Body) (Message, error) {
 	topic := signed.Topic()
 	m, reason, detail := n.check.check(topic, signed.Raw, checkOpts{rateLimit: true})
 	if reason == "" {
-		reason, detail = n.accept(m)
+		reason, detail = n.accept(m, false)
 	}
 	if reason != "" {
 		code := gridmint.EInvalid

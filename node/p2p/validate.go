@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"strings"
 	"sync"
 	"time"
 
@@ -137,9 +136,6 @@ func (c *checker) check(topic string, raw []byte, o checkOpts) (Message, Reason,
 	if err := m.Body.Validate(); err != nil {
 		return m, ReasonInvalidBody, err
 	}
-	if err := authorRules(m); err != nil {
-		return m, ReasonInvalidBody, err
-	}
 	if err := deadlineRules(m); err != nil {
 		return m, ReasonInvalidBody, err
 	}
@@ -163,18 +159,6 @@ func (c *checker) check(topic string, raw []byte, o checkOpts) (Message, Reason,
 		return m, ReasonRateLimited, fmt.Errorf("author %s", m.Author)
 	}
 	return m, "", nil
-}
-
-// authorRules are the checks that tie a body to its author: a node offers
-// only its own devices (a DeviceID starts with the node's address).
-func authorRules(m Message) error {
-	if o, ok := m.Body.(Offer); ok {
-		node, _, _, _ := o.Device.Parts()
-		if !strings.EqualFold(node, m.Author.Hex()) {
-			return fmt.Errorf("offer of device %s by %s, not its node", o.Device, m.Author)
-		}
-	}
-	return nil
 }
 
 // deadlineRules tie a body's deadline to the envelope's creation: an

@@ -63,8 +63,9 @@ func TestCheck(t *testing.T) {
 	// forged: author 1's address on a message signed by key 2.
 	forged := Sign(t, other, bodies(1)[2], now)
 	forged.Author = ethcrypto.PubkeyToAddress(author.PublicKey)
-	// An offer of key 2's device, signed by key 1.
-	foreignOffer := Bodies(other, now, 1)[0]
+	// An offer that names no device.
+	noDevice := bodies(11)[0].(Offer)
+	noDevice.Device = gridmint.DeviceKey{}
 	seen := Sign(t, author, bodies(9)[1], now)
 	if err := store.PutMessage(StoredMessage{ID: seen.ID, Topic: TopicRequests, Created: now, Received: now, Raw: seen.Raw}); err != nil {
 		t.Fatal(err)
@@ -96,7 +97,7 @@ func TestCheck(t *testing.T) {
 		{"31 s in the future", TopicMeter, sign(1, bodies(4)[2], now.Add(31*time.Second)), checkOpts{}, ReasonFuture, pubsub.ValidationReject},
 		{"award older than its 1 min window", TopicAwards, sign(1, bodies(4)[4], now.Add(-time.Minute-time.Millisecond)), checkOpts{}, ReasonStale, pubsub.ValidationIgnore},
 		{"stale gossip is fine for catch-up", TopicAwards, sign(1, bodies(5)[4], now.Add(-time.Hour)), checkOpts{window: 24 * time.Hour}, "", pubsub.ValidationAccept},
-		{"offer of another node's device", TopicOffers, sign(1, foreignOffer, now), checkOpts{}, ReasonInvalidBody, pubsub.ValidationReject},
+		{"offer without a device key", TopicOffers, unchecked(noDevice), checkOpts{}, ReasonInvalidBody, pubsub.ValidationReject},
 		{"invalid request", TopicRequests, unchecked(Request{Zone: "DE-LU", Power: 5, Direction: gridmint.DirectionUp}), checkOpts{}, ReasonInvalidBody, pubsub.ValidationReject},
 		{"offer expired when signed", TopicOffers, sign(1, expiredOffer, now), checkOpts{}, ReasonInvalidBody, pubsub.ValidationReject},
 		{"request whose gate had closed when signed", TopicRequests, sign(1, closedRequest, now), checkOpts{}, ReasonInvalidBody, pubsub.ValidationReject},
@@ -135,7 +136,7 @@ func TestPublishRefusesWhatPeersWouldRefuse(t *testing.T) {
 	rec := Record(n)
 	b := Bodies(Key(1), clock.Now(), 1)
 	m := MustPublish(t, n, b[2])
-	WaitFor(t, 5*time.Second, "own message handed to the handler", func() bool { return rec.Has(m.ID) })
+	WaitFor(t, "own message handed to the handler", func() bool { return rec.Has(m.ID) })
 	cases := []struct {
 		name string
 		body Body
@@ -144,7 +145,7 @@ func TestPublishRefusesWhatPeersWouldRefuse(t *testing.T) {
 		{"the same claim again", b[2], gridmint.EConflict},
 		{"fractional watts", Request{Zone: "DE-LU", WindowStart: b[1].(Request).WindowStart, WindowEnd: b[1].(Request).WindowEnd,
 			Power: 1.5, Direction: gridmint.DirectionUp, GateClosure: b[1].(Request).GateClosure}, gridmint.EInvalid},
-		{"another node's device", Bodies(Key(2), clock.Now(), 1)[0], gridmint.EInvalid},
+		{"an offer without a device key", func() Body { o := b[0].(Offer); o.Device = gridmint.DeviceKey{}; return o }(), gridmint.EInvalid},
 		{"nil body", nil, gridmint.EInvalid},
 	}
 	for _, c := range cases {

@@ -311,7 +311,7 @@ func TestChainIndexApplyRejects(t *testing.T) {
 	for name, tc := range map[string]chain.Event{
 		"other block":     ev(chain.EventFLEXTransfer, 4, 0, 0, alice, bob, big.NewInt(1)),
 		"negative sub":    ev(chain.EventRECTransfer, 5, 0, -1, alice, bob, big.NewInt(1)),
-		"sub too big":     ev(chain.EventRECTransfer, 5, 0, math.MaxInt32+1, alice, bob, big.NewInt(1)),
+		"sub too big":     ev(chain.EventRECTransfer, 5, 0, int(beyondI32), alice, bob, big.NewInt(1)),
 		"log index > u32": ev(chain.EventRECTransfer, 5, uint(beyondU32), 0, alice, bob, big.NewInt(1)),
 		"negative amount": ev(chain.EventFLEXTransfer, 5, 0, 0, alice, bob, big.NewInt(-1)),
 		"amount 2^256":    ev(chain.EventFLEXTransfer, 5, 0, 0, alice, bob, pow2(256)),
@@ -341,6 +341,9 @@ func TestChainIndexApplyRejects(t *testing.T) {
 
 // beyondU32 is a variable so that the test compiles where uint is 32 bits.
 var beyondU32 uint64 = math.MaxUint32 + 1
+
+// beyondI32 is a variable for the same reason.
+var beyondI32 int64 = math.MaxInt32 + 1
 
 func TestChainIndexCutsLongText(t *testing.T) {
 	ctx := context.Background()
@@ -717,8 +720,9 @@ func TestChainIndexFollowsSimulatedChain(t *testing.T) {
 	}
 	hour := head.Time/3600 - 30
 	zone, _ := chain.ZoneBytes("DE-LU")
+	// Any 32 bytes stand for a device key here.
 	claim := func(device string, hour, wh uint64) chain.Claim {
-		return chain.Claim{Device: chain.DeviceKey(device), Owner: me, Zone: zone, Technology: chain.TechnologySolarPV, Hour: hour, Wh: wh,
+		return chain.Claim{Device: crypto.Keccak256Hash([]byte(device)), Owner: me, Zone: zone, Technology: chain.TechnologySolarPV, Hour: hour, Wh: wh,
 			ReadingsRoot: crypto.Keccak256Hash([]byte(fmt.Sprint(device, hour)))}
 	}
 	ib := chain.NewIssueBatch([]chain.Claim{claim("a", hour, 700), claim("b", hour+1, 300)})

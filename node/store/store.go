@@ -55,6 +55,50 @@ const (
 	defaultGCEvery = 10 * time.Minute
 )
 
+// Disk space. badger writes its memtable write-ahead logs (.mem), its
+// value-log files (.vlog) and its SSTables (.sst) through writable memory
+// maps of files it has first extended with ftruncate. Such a file is
+// sparse: the filesystem allocates a block only when a page of the map is
+// first written, and when it has none left the kernel answers that store
+// with SIGBUS, which kills the process (Go cannot turn it into an error);
+// badger never sees ENOSPC. The next start dies the same way, because
+// Open creates a new WAL and a new value-log file (writing their headers
+// through the map) and flushes the WALs it replays to new SSTables. The
+// only defence is never to let the filesystem run out, so the node stops
+// writing while the free space is below a reserve (node.diskGuard) that is
+// never smaller than MinFree. What badger may still allocate once nothing
+// new is committed, with these options:
+//   - the WAL of the active memtable: a 2×MemTableSize sparse file, but
+//     badger starts a new memtable once the WAL passes MemTableSize, so it
+//     holds at most MemTableSize plus one transaction (badger caps one at
+//     15 % of MemTableSize, 2.4 MiB by default);
+//   - the current value-log file (2×ValueLogFileSize, sparse): only values
+//     of valueThreshold bytes or more go there, one transaction at a time;
+//   - flushes: each full memtable (at most MemTableSize) becomes an L0
+//     SSTable, written before its WAL is deleted, one at a time; Close
+//     flushes the active memtable, and Open after a crash replays every
+//     WAL left (up to NumMemtables+2) and flushes them in turn;
+//   - compactions write their output tables before deleting their inputs,
+//     each at most the size of its inputs: a few MiB for a small store,
+//     tens of MiB for a store of several GB (the node's default reserve,
+//     256 MiB, leaves room for those);
+//   - value-log GC rewrites the live part of a file (up to half of
+//     ValueLogFileSize) before deleting it: Options.GCGate skips it while
+//     the node is below its reserve.
+//
+// MinFree is 4×MemTableSize: one flush with its WAL not yet freed, the
+// transaction in flight in both logs, the two files Open creates, the
+// discard-stats file (1 MiB) and the compactions of a small store.
+
+// MinFree returns the least free space, in bytes, that the filesystem of a
+// store opened with opts must keep for badger's own work (flushes, the
+// files Open creates, small compactions) never to fault: 4×MemTableSize,
+// 64 MiB with the default options. The node refuses to start below it and
+// never lets its reserve go below it.
+func MinFree(opts Options) int64 {
+	return 4 * max(orDefault(opts.MemTableSize, DefaultMemTableSize), MinMemTableSize)
+}
+
 // Options configures Open. The zero value is the production configuration.
 type Options struct {
 	// Logger receives the store's and badger's messages; badger's only at
@@ -80,6 +124,11 @@ type Options struct {
 	// ValueLogFileSize is the size of one value-log file in bytes, in
 	// [1 MiB, 2 GiB); 0 means DefaultValueLogFileSize.
 	ValueLogFileSize int64
+	// GCGate, if set, is asked before each value-log GC pass, which is
+	// skipped when it returns false: a pass writes the live part of a
+	// value-log file before it frees the file, so the node holds it off
+	// while the disk is below its reserve. nil always runs.
+	GCGate func() bool
 }
 
 // Store is the node's durable state. Open one per data directory; badger
@@ -89,6 +138,7 @@ type Store struct {
 	log      *slog.Logger
 	ttl      time.Duration
 	inMemory bool
+	gcGate   func() bool
 
 	// commitMu serialises commits: they read-modify-write the rejection
 	// counters and the sequence, so conflict detection is off in badger.
@@ -161,7 +211,7 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open badger in %q: %w", dir, err)
 	}
-	s := &Store{db: db, log: log, ttl: ttl, inMemory: opts.InMemory}
+	s := &Store{db: db, log: log, ttl: ttl, inMemory: opts.InMemory, gcGate: opts.GCGate}
 	if err := db.View(func(txn *badger.Txn) error {
 		seq, _, err := getU64(txn, keySeq)
 		s.seq = seq
@@ -194,6 +244,19 @@ func (s *Store) Close() error {
 		return fmt.Errorf("store: close: %w", err)
 	}
 	return nil
+}
+
+// Abandon marks the store closed without closing badger, for a process
+// that is about to exit on a disk too full for Close: Close flushes the
+// memtable to a new SSTable through a memory map, which dies of SIGBUS
+// when the filesystem has no room (see MinFree). Everything committed is
+// in the fsync'd write-ahead log, which the next Open replays as after a
+// crash. It waits for in-flight operations; later ones get ErrClosed. The
+// directory stays locked until the process exits.
+func (s *Store) Abandon() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
 }
 
 // lockCommit serialises a commit with every other one and holds Close off
@@ -480,8 +543,9 @@ func (s *Store) scan(prefix []byte, fn func(k, v []byte) error) error {
 
 // RunGC reclaims value-log space (expired rejections, overwritten devices
 // and counter states) every period until ctx is done or the store is
-// closed. every <= 0 means 10 minutes. It returns at once for an in-memory
-// store. Run it in its own goroutine; tests may skip it.
+// closed. every <= 0 means 10 minutes; a period whose Options.GCGate says
+// no is skipped. It returns at once for an in-memory store. Run it in its
+// own goroutine; tests may skip it.
 func (s *Store) RunGC(ctx context.Context, every time.Duration) {
 	if s.inMemory {
 		return
@@ -496,6 +560,9 @@ func (s *Store) RunGC(ctx context.Context, every time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		}
+		if s.gcGate != nil && !s.gcGate() {
+			continue
 		}
 		if !s.gcOnce() {
 			return

@@ -828,6 +828,72 @@ func TestRunGC(t *testing.T) {
 	m.RunGC(context.Background(), time.Nanosecond) // in memory: returns at once
 }
 
+// TestRunGCAsksItsGate: a period whose gate says no runs no GC pass, and
+// the gate is asked every period.
+func TestRunGCAsksItsGate(t *testing.T) {
+	asked := make(chan struct{})
+	s := openDisk(t, "", Options{GCGate: func() bool {
+		asked <- struct{}{}
+		return false
+	}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		s.RunGC(ctx, time.Millisecond)
+		close(done)
+	}()
+	for i := 0; i < 3; i++ {
+		select {
+		case <-asked:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("RunGC asked its gate %d times in 10 s, want every period", i)
+		}
+	}
+	cancel()
+	for {
+		select {
+		case <-asked:
+			continue
+		case <-done:
+		}
+		break
+	}
+}
+
+// TestAbandon: an abandoned store refuses every operation like a closed
+// one, without badger's Close (whose memtable flush faults on a full disk).
+func TestAbandon(t *testing.T) {
+	s := openDisk(t, "", Options{})
+	commit(t, s, func(b *Batch) { b.PutReading(reading("x/a/p", t0, 1)) })
+	s.Abandon()
+	b := s.NewBatch()
+	b.PutReading(reading("x/a/p", t0.Add(time.Second), 2))
+	if err := s.Commit(b); !errors.Is(err, ErrClosed) {
+		t.Errorf("Commit after Abandon = %v, want ErrClosed", err)
+	}
+	if _, err := s.Readings("x/a/p", time.Time{}, time.Time{}, 0); !errors.Is(err, ErrClosed) {
+		t.Errorf("Readings after Abandon = %v, want ErrClosed", err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("Close after Abandon = %v, want nil", err)
+	}
+	_ = s.db.Close() // what the process exit would do, before TempDir is removed
+}
+
+func TestMinFreeScalesWithTheMemtable(t *testing.T) {
+	for _, tt := range []struct {
+		opts Options
+		want int64
+	}{
+		{Options{}, 64 << 20},
+		{Options{MemTableSize: 32 << 20}, 128 << 20},
+	} {
+		if got := MinFree(tt.opts); got != tt.want {
+			t.Errorf("MinFree(memtable %d) = %d, want %d", tt.opts.MemTableSize, got, tt.want)
+		}
+	}
+}
+
 func TestBadgerLoggerLevels(t *testing.T) {
 	var buf bytes.Buffer
 	l := badgerLogger{slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))}
