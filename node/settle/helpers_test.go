@@ -87,8 +87,8 @@ type fakeChain struct {
 	self common.Address
 	mu   sync.Mutex
 	// calls are the batch ids submitted, with their signatures.
-	calls  []common.Hash
-	sigs   [][][]byte
+	calls    []common.Hash
+	sigs     [][][]byte
 	answer   func(id common.Hash) (*chain.Receipt, error)
 	rewarded map[common.Hash]bool
 }
