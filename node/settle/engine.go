@@ -173,7 +173,8 @@ type Engine struct {
 	orphanCount int
 	seen        map[common.Hash]onChain // Issued batch ids and Rewarded record ids
 	cursor      uint64                  // next index block to read
-	inflight    map[common.Hash]bool
+	inflight    map[common.Hash]bool // submissions
+	publishing  map[common.Hash]bool // own attestations being gossiped
 	lastRefresh time.Time // wall
 	lastPrune   time.Time // wall
 }
@@ -212,7 +213,7 @@ func New(cfg Config) (*Engine, error) {
 		domains: map[Kind]chain.Domain{KindRECIssue: cfg.Chain.RECDomain(), KindFLEXReward: cfg.Chain.FLEXDomain()},
 		sem:     make(chan struct{}, maxConcurrentSubmits),
 		batches: map[common.Hash]*batch{}, orphans: map[common.Hash]map[common.Address]attRecord{},
-		seen: map[common.Hash]onChain{}, inflight: map[common.Hash]bool{},
+		seen: map[common.Hash]onChain{}, inflight: map[common.Hash]bool{}, publishing: map[common.Hash]bool{},
 	}
 	if err := e.load(); err != nil {
 		return nil, err
@@ -375,11 +376,24 @@ func (e *Engine) Attest(ctx context.Context, b Batch) error {
 }
 
 // publish gossips this node's attestation and marks it sent. A message
-// that was stored but not gossiped counts as sent: peers fetch it by
-// catch-up.
+// that was stored but not gossiped counts as sent (peers fetch it by
+// catch-up), and so does one the gossip layer has already: Attest and
+// Run's resend may race.
 func (e *Engine) publish(ctx context.Context, kind Kind, digest common.Hash, sig []byte) error {
+	e.mu.Lock()
+	if e.publishing[digest] {
+		e.mu.Unlock()
+		return nil
+	}
+	e.publishing[digest] = true
+	e.mu.Unlock()
+	defer func() {
+		e.mu.Lock()
+		delete(e.publishing, digest)
+		e.mu.Unlock()
+	}()
 	m, err := e.cfg.Gossip.Publish(ctx, p2p.Attestation{Subject: digest, SubjectKind: kind.subjectKind(), Verdict: p2p.VerdictAccept, ChainSignature: sig})
-	if err != nil && m.ID == (common.Hash{}) {
+	if err != nil && m.ID == (common.Hash{}) && gridmint.ErrorCode(err) != gridmint.EConflict {
 		return fmt.Errorf("settle: gossip attestation of %s: %w", digest, err)
 	}
 	e.mu.Lock()
