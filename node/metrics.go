@@ -5,6 +5,7 @@ import (
 
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/node/settle"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -81,3 +82,6 @@ func (m *metrics) observeBatch(out *devices.Outcome, messages int, took time.Dur
 	m.batchSize.Observe(float64(messages))
 	m.batchSeconds.Observe(took.Seconds())
 }
+
+// registerSettle adds the settlement engine's metrics (gridmint_settle_*).
+func (m *metrics) registerSettle(e *settle.Engine) { m.registry.MustRegister(e.Collectors()...) }

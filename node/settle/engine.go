@@ -173,10 +173,10 @@ type Engine struct {
 	orphanCount int
 	seen        map[common.Hash]onChain // Issued batch ids and Rewarded record ids
 	cursor      uint64                  // next index block to read
-	inflight    map[common.Hash]bool // submissions
-	publishing  map[common.Hash]bool // own attestations being gossiped
-	lastRefresh time.Time // wall
-	lastPrune   time.Time // wall
+	inflight    map[common.Hash]bool    // submissions
+	publishing  map[common.Hash]bool    // own attestations being gossiped
+	lastRefresh time.Time               // wall
+	lastPrune   time.Time               // wall
 }
 
 // batch is one known batch: its record and the attestations at hand.
@@ -209,12 +209,13 @@ func New(cfg Config) (*Engine, error) {
 		return nil, gridmint.Errorf(gridmint.EInvalid, "settle: the chain client's account %s is not the node key's %s", a, self)
 	}
 	e := &Engine{
-		cfg: cfg, self: self, log: cfg.Logger, m: newMetrics(),
+		cfg: cfg, self: self, log: cfg.Logger,
 		domains: map[Kind]chain.Domain{KindRECIssue: cfg.Chain.RECDomain(), KindFLEXReward: cfg.Chain.FLEXDomain()},
 		sem:     make(chan struct{}, maxConcurrentSubmits),
 		batches: map[common.Hash]*batch{}, orphans: map[common.Hash]map[common.Address]attRecord{},
 		seen: map[common.Hash]onChain{}, inflight: map[common.Hash]bool{}, publishing: map[common.Hash]bool{},
 	}
+	e.m = newMetrics(gaugesAt{states: e.stateCounts, attestors: func() int { return len(cfg.Attestors.Set().Attestors) }})
 	if err := e.load(); err != nil {
 		return nil, err
 	}
@@ -654,7 +655,6 @@ func (e *Engine) Step(ctx context.Context) {
 	e.resend(ctx)
 	e.submitDue(ctx)
 	e.prune(wall)
-	e.gauges()
 }
 
 // syncIndex reads the Issued and Rewarded events indexed since the last
@@ -934,17 +934,15 @@ func (e *Engine) prune(wall time.Time) {
 	}
 }
 
-func (e *Engine) gauges() {
-	e.m.registered.Set(float64(len(e.cfg.Attestors.Set().Attestors)))
+// stateCounts counts the known batches by state.
+func (e *Engine) stateCounts() map[State]int {
 	counts := map[State]int{}
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	for _, b := range e.batches {
 		counts[b.rec.State]++
 	}
-	e.mu.Unlock()
-	for _, s := range States {
-		e.m.batches.WithLabelValues(string(s)).Set(float64(counts[s]))
-	}
+	return counts
 }
 
 // Status is one batch as the API shows it.

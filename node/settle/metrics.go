@@ -19,19 +19,43 @@ var rejectReasons = []string{RejectNotAttestor, RejectBadSignature, RejectDuplic
 
 // metrics are the engine's Prometheus metrics (Engine.Collectors).
 type metrics struct {
-	received   *prometheus.CounterVec // kind, verdict
-	rejected   *prometheus.CounterVec // reason
-	ready      *prometheus.CounterVec // kind
-	submitted  *prometheus.CounterVec // kind
-	fallback   *prometheus.CounterVec // kind
-	duplicate  *prometheus.CounterVec // kind
-	byOthers   *prometheus.CounterVec // kind
-	failed     *prometheus.CounterVec // kind
-	batches    *prometheus.GaugeVec   // state
-	registered prometheus.Gauge
+	received  *prometheus.CounterVec // kind, verdict
+	rejected  *prometheus.CounterVec // reason
+	ready     *prometheus.CounterVec // kind
+	submitted *prometheus.CounterVec // kind
+	fallback  *prometheus.CounterVec // kind
+	duplicate *prometheus.CounterVec // kind
+	byOthers  *prometheus.CounterVec // kind
+	failed    *prometheus.CounterVec // kind
+	batches   prometheus.Collector   // gauges, read at scrape time
 }
 
-func newMetrics() *metrics {
+// gaugesAt are the engine's gauges, read when scraped: batches by state
+// and the registry's size.
+type gaugesAt struct {
+	states    func() map[State]int
+	attestors func() int
+}
+
+var (
+	batchesDesc   = prometheus.NewDesc("gridmint_settle_batches", "Batches this node knows, by state.", []string{"state"}, nil)
+	attestorsDesc = prometheus.NewDesc("gridmint_settle_attestors", "Attestors in the registry as last read.", nil, nil)
+)
+
+func (g gaugesAt) Describe(ch chan<- *prometheus.Desc) {
+	ch <- batchesDesc
+	ch <- attestorsDesc
+}
+
+func (g gaugesAt) Collect(ch chan<- prometheus.Metric) {
+	counts := g.states()
+	for _, s := range States {
+		ch <- prometheus.MustNewConstMetric(batchesDesc, prometheus.GaugeValue, float64(counts[s]), string(s))
+	}
+	ch <- prometheus.MustNewConstMetric(attestorsDesc, prometheus.GaugeValue, float64(g.attestors()))
+}
+
+func newMetrics(g gaugesAt) *metrics {
 	cv := func(name, help string, labels ...string) *prometheus.CounterVec {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridmint_settle_" + name, Help: help}, labels)
 	}
@@ -49,12 +73,7 @@ func newMetrics() *metrics {
 			"Batches this node saw settled by another node's transaction and stopped on.", "kind"),
 		failed: cv("submission_failures_total",
 			"Submissions that failed (reverted for another reason or the chain refused); retried up to three times.", "kind"),
-		batches: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "gridmint_settle_batches", Help: "Batches this node knows, by state.",
-		}, []string{"state"}),
-		registered: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "gridmint_settle_attestors", Help: "Attestors in the registry as last read.",
-		}),
+		batches: g,
 	}
 	for _, k := range Kinds {
 		for _, v := range []string{"accept", "reject"} {
@@ -67,12 +86,9 @@ func newMetrics() *metrics {
 	for _, r := range rejectReasons {
 		m.rejected.WithLabelValues(r)
 	}
-	for _, s := range States {
-		m.batches.WithLabelValues(string(s))
-	}
 	return m
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.received, m.rejected, m.ready, m.submitted, m.fallback, m.duplicate, m.byOthers, m.failed, m.batches, m.registered}
+	return []prometheus.Collector{m.received, m.rejected, m.ready, m.submitted, m.fallback, m.duplicate, m.byOthers, m.failed, m.batches}
 }
