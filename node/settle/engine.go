@@ -259,7 +259,7 @@ func (e *Engine) load() error {
 			e.log.Warn("settle: attestation record skipped", "key", key, "err", err)
 			return nil
 		}
-		if b := e.batches[digest]; b != nil {
+		if b := e.batches[digest]; b != nil && b.rec.Batch.Kind == r.Kind {
 			b.sigs[signer] = r
 			return nil
 		}
@@ -320,8 +320,15 @@ func (e *Engine) Propose(b Batch) (common.Hash, error) {
 	if err := e.saveLocked(st); err != nil {
 		return common.Hash{}, err
 	}
-	e.orphanCount -= len(e.orphans[digest])
-	delete(e.orphans, digest)
+	// Orphans of the digest attested as another kind stay orphans (and
+	// expire): they can never count.
+	for signer := range st.sigs {
+		delete(e.orphans[digest], signer)
+		e.orphanCount--
+	}
+	if len(e.orphans[digest]) == 0 {
+		delete(e.orphans, digest)
+	}
 	e.batches[digest] = st
 	e.log.Info("settle: batch proposed", "kind", b.Kind, "id", st.id, "digest", digest, "items", b.Items(),
 		"attestations", len(st.sigs), "state", st.rec.State)
