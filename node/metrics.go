@@ -71,6 +71,9 @@ func (m *metrics) restoreRejections(counts map[gridmint.Reason]uint64) {
 	}
 }
 
+// registerSettle adds the settlement engine's metrics (gridmint_settle_*).
+func (m *metrics) registerSettle(e *settle.Engine) { m.registry.MustRegister(e.Collectors()...) }
+
 func (m *metrics) observeBatch(out *devices.Outcome, messages int, took time.Duration) {
 	m.readings.Add(float64(len(out.Readings)))
 	m.newDevices.Add(float64(len(out.NewDevices)))
@@ -82,6 +85,3 @@ func (m *metrics) observeBatch(out *devices.Outcome, messages int, took time.Dur
 	m.batchSize.Observe(float64(messages))
 	m.batchSeconds.Observe(took.Seconds())
 }
-
-// registerSettle adds the settlement engine's metrics (gridmint_settle_*).
-func (m *metrics) registerSettle(e *settle.Engine) { m.registry.MustRegister(e.Collectors()...) }

@@ -201,9 +201,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	}
 	if n.p2p, err = p2p.New(ctx, p2p.Config{
 		Key: n.identity.Private, Listen: cfg.P2P.Listen, Bootstrap: cfg.P2P.Bootstrap,
-		MDNS: *cfg.P2P.MDNS, DHT: p2p.DHTMode(cfg.P2P.DHT),
+		MDNS: *cfg.P2P.MDNS, DHT: p2p.DHTMode(cfg.P2P.DHT), Attestors: attestors,
 		Domain: p2p.NewDomain(n.chain.ChainID(), common.Address{}),
-		Store:  n.store, Clock: opts.Clock, Log: n.log.With("component", "p2p"), Attestors: attestors,
+		Store:  n.store, Clock: opts.Clock, Log: n.log.With("component", "p2p"),
 	}); err != nil {
 		return nil, err
 	}

@@ -665,7 +665,8 @@ func (e *Engine) Step(ctx context.Context) {
 }
 
 // syncIndex reads the Issued and Rewarded events indexed since the last
-// call and settles the batches they name.
+// call (the first call after a start reads them all: one scan of the
+// index) and settles the batches they name.
 func (e *Engine) syncIndex(ctx context.Context) error {
 	head, ok, err := e.cfg.Index.Head(ctx)
 	if err != nil || !ok {
