@@ -262,7 +262,7 @@ func TestNonAttestorNeverSubmitsAndSubmittingResumes(t *testing.T) {
 	u.readyBatch(t, b, 2, 3)
 	ctx, cancel := context.WithCancel(t.Context())
 	u.e.Step(ctx)
-	waitFor(t, 5*time.Second, "the submission in flight", func() bool { return len(u.chain.Calls()) == 1 })
+	waitFor(t, "the submission in flight", func() bool { return len(u.chain.Calls()) == 1 })
 	snapshot := NewMemStore() // the disk as a crash would leave it
 	_ = store.ScanSettle("", func(k string, v []byte) error { return snapshot.PutSettle(k, v) })
 	close(held)

@@ -223,13 +223,17 @@ func (u *unit) step(t testing.TB) {
 	u.e.Wait()
 }
 
-// waitFor polls cond until it holds, failing at the deadline.
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+// patience bounds every wait: generous for a loaded 2-core machine
+// under the race detector; a wait ends as soon as its condition holds.
+const patience = 2 * time.Minute
+
+// waitFor polls cond until it holds, failing after patience.
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(patience)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+			t.Fatalf("timed out after %v waiting for %s", patience, what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

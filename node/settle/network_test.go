@@ -198,11 +198,17 @@ func (nd *netNode) stop() {
 func (nw *network) link(a, b *netNode) {
 	t := nw.t
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
-	defer cancel()
-	if err := a.p2p.Connect(ctx, b.p2p.Addrs()[0]); err != nil {
-		t.Fatal(err)
-	}
+	// A dial can outlast libp2p's handshake timeout on a loaded machine:
+	// try again until the bound.
+	waitFor(t, fmt.Sprintf("node %d dialling node %d", a.i, b.i), func() bool {
+		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+		defer cancel()
+		err := a.p2p.Connect(ctx, b.p2p.Addrs()[0])
+		if err != nil {
+			t.Logf("dial %d -> %d: %v; trying again", a.i, b.i, err)
+		}
+		return err == nil
+	})
 	hears := func(x, y *netNode) bool {
 		for _, p := range x.p2p.Peers() {
 			if p.ID == y.p2p.PeerID() && slices.Contains(p.Topics, p2p.TopicAttestations) {
@@ -211,15 +217,20 @@ func (nw *network) link(a, b *netNode) {
 		}
 		return false
 	}
-	waitFor(t, 10*time.Second, fmt.Sprintf("nodes %d and %d linked", a.i, b.i), func() bool { return hears(a, b) && hears(b, a) })
+	waitFor(t, fmt.Sprintf("nodes %d and %d linked", a.i, b.i), func() bool { return hears(a, b) && hears(b, a) })
 }
 
-func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
+// patience bounds every wait: generous for a loaded 2-core machine
+// under the race detector; a wait ends as soon as its condition holds.
+const patience = 2 * time.Minute
+
+// waitFor polls cond until it holds, failing after patience.
+func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
+	deadline := time.Now().Add(patience)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
+			t.Fatalf("timed out after %v waiting for %s", patience, what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -281,7 +292,7 @@ func (nd *netNode) status(t testing.TB, b settle.Batch) settle.Status {
 // settledAt waits until every node in nodes shows b settled.
 func (nw *network) settledAt(b settle.Batch, nodes ...*netNode) {
 	nw.t.Helper()
-	waitFor(nw.t, 20*time.Second, "the batch settled at every node", func() bool {
+	waitFor(nw.t, "the batch settled at every node", func() bool {
 		for _, nd := range nodes {
 			if s, ok := nd.eng.Lookup(b.ID()); !ok || s.State != settle.StateSettled || s.Tx == nil {
 				return false
@@ -392,7 +403,7 @@ func TestNetworkFallbackWhenTheElectedIsDown(t *testing.T) {
 		}
 	}
 	live := nw.nodes[1:]
-	waitFor(t, 20*time.Second, "the batch ready at the live nodes", func() bool {
+	waitFor(t, "the batch ready at the live nodes", func() bool {
 		for _, nd := range live {
 			if s, ok := nd.eng.Lookup(b.ID()); !ok || s.State != settle.StateReady {
 				return false
@@ -450,7 +461,7 @@ func TestNetworkRejoinAgrees(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, 20*time.Second, "the batch ready at the live nodes", func() bool {
+	waitFor(t, "the batch ready at the live nodes", func() bool {
 		for _, nd := range nw.nodes[:2] {
 			if s, ok := nd.eng.Lookup(b.ID()); !ok || s.State != settle.StateReady {
 				return false
@@ -469,7 +480,7 @@ func TestNetworkRejoinAgrees(t *testing.T) {
 	nw.link(down, nw.nodes[0])
 	nw.link(down, nw.nodes[1])
 	nw.settledAt(b, down)
-	waitFor(t, 20*time.Second, "the attestations caught up", func() bool { return down.status(t, b).Attestations == 2 })
+	waitFor(t, "the attestations caught up", func() bool { return down.status(t, b).Attestations == 2 })
 	nw.agree(b, submitter, nw.nodes...)
 	if sent, reverted := nw.recTransactions(); sent != 1 || reverted != 0 {
 		t.Errorf("%d transactions to the REC contract (%d reverted), want exactly one", sent, reverted)
