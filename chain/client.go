@@ -432,6 +432,11 @@ func (c *Client) Issued(ctx context.Context, batchID common.Hash) (bool, error) 
 	return call(ctx, c, c.Contracts().REC, c.rec.PackIssued(batchID), c.rec.UnpackIssued)
 }
 
+// Rewarded reports whether the reward batch is minted.
+func (c *Client) Rewarded(ctx context.Context, batchID common.Hash) (bool, error) {
+	return call(ctx, c, c.Contracts().FLEX, c.flex.PackRewarded(batchID), c.flex.UnpackRewarded)
+}
+
 // NextHour is the first hour (Unix seconds / 3600) of device still
 // issuable: its high-water mark plus one, 0 if none was issued.
 func (c *Client) NextHour(ctx context.Context, device common.Hash) (uint64, error) {

@@ -29,6 +29,7 @@ import (
 	"github.com/gridmint/gridmint/devices"
 	"github.com/gridmint/gridmint/node/api"
 	"github.com/gridmint/gridmint/node/p2p"
+	"github.com/gridmint/gridmint/node/settle"
 	"github.com/gridmint/gridmint/node/store"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -63,6 +64,7 @@ type Node struct {
 	mqtt     *mqttClient
 	p2p      *p2p.Node
 	chain    *chain.Client
+	settle   *settle.Engine
 	http     *http.Server
 	httpAddr string
 	metrics  *metrics
@@ -219,14 +221,29 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	})
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); indexer.Run(ctx) }()
+	// The registry is read before gossip starts: batch attestations are
+	// checked against it from the first message on.
+	attestors := settle.NewAttestors(n.chain)
+	if err := attestors.Refresh(ctx); err != nil {
+		return nil, err
+	}
 	if n.p2p, err = p2p.New(ctx, p2p.Config{
 		Key: n.identity.Private, Listen: cfg.P2P.Listen, Bootstrap: cfg.P2P.Bootstrap,
-		MDNS: *cfg.P2P.MDNS, DHT: p2p.DHTMode(cfg.P2P.DHT),
+		MDNS: *cfg.P2P.MDNS, DHT: p2p.DHTMode(cfg.P2P.DHT), Attestors: attestors,
 		Domain: p2p.NewDomain(n.chain.ChainID(), common.Address{}),
 		Store:  guardedMessages{n.store, n.disk}, Clock: opts.Clock, Log: n.log.With("component", "p2p"),
 	}); err != nil {
 		return nil, err
 	}
+	if n.settle, err = settle.New(settle.Config{
+		Key: n.identity.Private, Chain: n.chain, Attestors: attestors, Index: n.store, Gossip: n.p2p,
+		Store: n.store, Clock: opts.Clock, Logger: n.log.With("component", "settle"),
+	}); err != nil {
+		return nil, err
+	}
+	n.metrics.registerSettle(n.settle)
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.settle.Run(ctx) }()
 	n.p2p.Handle(n.onGossip)
 	n.metrics.registry.MustRegister(p2pCollector{n.p2p})
 	n.wg.Add(1)
@@ -263,6 +280,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			Sites:        nodeSites{rules: n.sites, ingest: n.ingest, starts: newDayStarts(n.store), clock: opts.Clock},
 			Network:      nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock, identity: n.identity},
 			Chain:        nodeChain{Index: chain.Index{Store: n.store}, client: n.chain, rpc: cfg.Chain.RPC, confirmations: *cfg.Chain.Confirmations},
+			Settlement:   n.settle,
 			Token:        n.apiToken,
 			Clock:        opts.Clock,
 			Health:       n.health,
@@ -672,11 +690,18 @@ func (n *Node) Clock() gridmint.Clock { return n.clock }
 // Role is the node's role (home or utility).
 func (n *Node) Role() Role { return n.cfg.Role }
 
-// onGossip sees every accepted gossip message. Nothing acts on them yet:
-// flexibility clearing and certificate attestation build on this.
+// onGossip sees every accepted gossip message: batch attestations go to
+// the settlement engine. Flexibility clearing and certificate attestation
+// build on this.
 func (n *Node) onGossip(m p2p.Message) {
 	n.log.Debug("gossip accepted", "kind", m.Kind, "id", m.ID, "author", m.Author, "created", m.Created)
+	n.settle.HandleMessage(m)
 }
+
+// Settle is the node's attested-batch engine: the certificate and
+// market services hand it the batches they attest (Attest) or build
+// (Propose).
+func (n *Node) Settle() *settle.Engine { return n.settle }
 
 // HTTPAddrFile, in the data dir, holds the host:port a running node's
 // API listens on.

@@ -100,6 +100,9 @@ type Config struct {
 	// Chain serves the chain connection, balances, history and
 	// retirements under /api/v1/chain; nil leaves those routes out.
 	Chain Chain
+	// Settlement serves the attested batches at GET /api/v1/batches;
+	// nil leaves the route out.
+	Settlement Settlement
 	// ChainRPC serves the embedded chain's JSON-RPC, read-only, at
 	// POST /api/v1/chain/rpc (chain.ReadOnlyRPC); nil leaves it out.
 	ChainRPC http.Handler
@@ -176,6 +179,9 @@ func New(cfg Config) *Server {
 		s.mux.HandleFunc("GET /api/v1/chain/balances/{account}", s.chainBalances)
 		s.mux.HandleFunc("GET /api/v1/chain/history/{account}", s.chainHistory)
 		s.mux.HandleFunc("GET /api/v1/chain/retirements", s.chainRetirements)
+	}
+	if cfg.Settlement != nil {
+		s.mux.HandleFunc("GET /api/v1/batches", s.batches)
 	}
 	if cfg.ChainRPC != nil {
 		s.mux.Handle("POST /api/v1/chain/rpc", cfg.ChainRPC)

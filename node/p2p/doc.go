@@ -28,8 +28,10 @@
 //     compute), never by DeviceID, so gossip carries no vendor serials.
 //   - Validation (validate.go): one ValidatorEx per topic: size, encoding,
 //     version, kind, clock skew, freshness, body rules, signature, author
-//     = publishing peer, replay (the Store, so it survives restarts) and a
-//     per-author rate limit; Reject or Ignore per reason, each counted.
+//     = publishing peer, for an attestation of an issue or reward batch
+//     an author in the attestor registry (Config.Attestors), replay (the
+//     Store, so it survives restarts) and a per-author rate limit;
+//     Reject or Ignore per reason, each counted.
 //   - Catch-up (catchup.go): /gridmint/catchup/1, a bounded
 //     request/response over the Store, run on start, after the node
 //     lost all its peers and from a peer that returns (over the time it

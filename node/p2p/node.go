@@ -84,6 +84,10 @@ type Config struct {
 	Domain chain.Domain
 	// Store keeps accepted messages. New does not close it.
 	Store Store
+	// Attestors, if set, admits batch attestations (issue and reward)
+	// only from registered attestors; others are refused with
+	// ReasonNotAttestor. nil admits every author.
+	Attestors AttestorSet
 	// Clock tells the time for message creation, freshness, rate limits
 	// and bans; nil is the system clock.
 	Clock gridmint.Clock
@@ -302,6 +306,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		freshness: cfg.Freshness,
 		authors:   tokenbucket.New(cfg.RatePerAuthor, float64(cfg.AuthorBurst), 16384),
 		skewed:    newSkewWatch(cfg.Log, n.stats),
+		attestors: cfg.Attestors,
 	}
 	defer func() {
 		if err != nil {

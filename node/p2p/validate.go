@@ -32,6 +32,7 @@ const (
 	ReasonInvalidBody    Reason = "invalid_body"
 	ReasonBadSignature   Reason = "bad_signature"
 	ReasonAuthorMismatch Reason = "author_mismatch"
+	ReasonNotAttestor    Reason = "not_attestor"
 	ReasonDuplicate      Reason = "duplicate"
 	ReasonRateLimited    Reason = "rate_limited"
 	ReasonStoreError     Reason = "store_error"
@@ -64,6 +65,9 @@ func (r Reason) result() pubsub.ValidationResult {
 		// ReasonRateLimited: relays are not the author; penalising them
 		// for an author's burst would cut honest relays.
 		// ReasonStoreError: our fault.
+		// ReasonNotAttestor: the registry is chain state, which peers
+		// may read at different blocks while it changes; the bytes alone
+		// do not prove the fault.
 		return pubsub.ValidationIgnore
 	}
 }
@@ -81,6 +85,9 @@ type checker struct {
 	origins   addressCache
 	// skew, when set, hears of messages refused for clock skew.
 	skewed *skewWatch
+	// attestors, if set, is the registry batch attestations are checked
+	// against (Config.Attestors).
+	attestors AttestorSet
 }
 
 // checkOpts are what differ between the paths into the checker.
@@ -148,6 +155,9 @@ func (c *checker) check(topic string, raw []byte, o checkOpts) (Message, Reason,
 			return m, ReasonAuthorMismatch, fmt.Errorf("author %s, published by %s (%s): %v", m.Author, o.origin, addr, err)
 		}
 	}
+	if err := c.attestorRule(m); err != nil {
+		return m, ReasonNotAttestor, err
+	}
 	seen, err := c.store.HasMessage(m.ID)
 	if err != nil {
 		return m, ReasonStoreError, err
@@ -159,6 +169,29 @@ func (c *checker) check(topic string, raw []byte, o checkOpts) (Message, Reason,
 		return m, ReasonRateLimited, fmt.Errorf("author %s", m.Author)
 	}
 	return m, "", nil
+}
+
+// AttestorSet tells whether an address is a registered attestor (the
+// AttestorRegistry contract's set, as the node last read it). It is
+// called for every batch attestation received, so it must answer from
+// memory; it must be safe for concurrent use.
+type AttestorSet interface {
+	IsAttestor(a common.Address) bool
+}
+
+// attestorRule: an attestation of an issue or reward batch is a vote on
+// what goes on chain, and the contracts count only registered attestors'
+// signatures; anyone else's would only fill stores and the network. The
+// rule runs after the signature check, so the author is proven.
+func (c *checker) attestorRule(m Message) error {
+	a, ok := m.Body.(Attestation)
+	if !ok || c.attestors == nil || (a.SubjectKind != SubjectIssueBatch && a.SubjectKind != SubjectRewardBatch) {
+		return nil
+	}
+	if !c.attestors.IsAttestor(m.Author) {
+		return fmt.Errorf("batch attestation by %s, not a registered attestor", m.Author)
+	}
+	return nil
 }
 
 // deadlineRules tie a body's deadline to the envelope's creation: an
