@@ -3,6 +3,7 @@ package chain
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -34,18 +35,8 @@ func TestServedChainIsOneNetwork(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	owner, remoteKey := testKey("owner"), testKey("remote")
-	sim, err := NewSimulated(SimulatedConfig{Clock: clock, Alloc: types.GenesisAlloc{
-		addr(owner): {Balance: SimulatedFunds}, addr(remoteKey): {Balance: SimulatedFunds},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	local, err := New(ctx, sim.Backend(), Config{Key: owner, Logger: testLogger(t), Sleep: fastSleep, Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
+	remoteKey := testKey("remote")
+	sim, local := servedPair(t, ctx, clock, remoteKey)
 	var attestors []common.Address
 	for i := range 3 {
 		attestors = append(attestors, addr(testKey("attestor"+string(rune('0'+i)))))
@@ -284,18 +275,8 @@ func TestIssueForTheHourThatJustEnded(t *testing.T) {
 	defer cancel()
 	h0 := time.Now().Add(30 * 24 * time.Hour).Truncate(time.Hour)
 	clock := &manualClock{t: h0.Add(-30 * time.Second)}
-	owner, remoteKey := testKey("owner"), testKey("remote")
-	sim, err := NewSimulated(SimulatedConfig{Clock: clock, Alloc: types.GenesisAlloc{
-		addr(owner): {Balance: SimulatedFunds}, addr(remoteKey): {Balance: SimulatedFunds},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
-	local, err := New(ctx, sim.Backend(), Config{Key: owner, Logger: testLogger(t), Sleep: fastSleep, Clock: clock})
-	if err != nil {
-		t.Fatal(err)
-	}
+	remoteKey := testKey("remote")
+	sim, local := servedPair(t, ctx, clock, remoteKey)
 	if _, err := local.Deploy(ctx, DeployConfig{Attestors: []common.Address{addr(testKey("attestor0"))}, Threshold: 1}); err != nil {
 		t.Fatal(err)
 	}
@@ -320,4 +301,23 @@ func TestIssueForTheHourThatJustEnded(t *testing.T) {
 			t.Errorf("client %d: issue for the hour that ended a second ago: %v", i, err)
 		}
 	}
+}
+
+// servedPair starts an embedded chain on clock that funds "owner" and
+// remoteKey at genesis, and a local client of it as "owner".
+func servedPair(t *testing.T, ctx context.Context, clock gridmint.Clock, remoteKey *ecdsa.PrivateKey) (*Simulated, *Client) {
+	t.Helper()
+	owner := testKey("owner")
+	sim, err := NewSimulated(SimulatedConfig{Clock: clock, Alloc: types.GenesisAlloc{
+		addr(owner): {Balance: SimulatedFunds}, addr(remoteKey): {Balance: SimulatedFunds},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	local, err := New(ctx, sim.Backend(), Config{Key: owner, Logger: testLogger(t), Sleep: fastSleep, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sim, local
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	ethcrypto "github.com/ethereum/go-ethereum/crypto"
@@ -51,7 +50,7 @@ func TestNodeSettlesAttestedBatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	var got api.BatchList
-	waitSettle(t, "the batch settled, per the API", func() bool {
+	waitFor(t, "the batch settled, per the API", func() bool {
 		got = api.BatchList{}
 		getJSON(t, "http://"+n.HTTPAddr()+"/api/v1/batches", &got)
 		return len(got.Batches) == 1 && got.Batches[0].State == settle.StateSettled
@@ -80,18 +79,5 @@ func TestNodeSettlesAttestedBatch(t *testing.T) {
 	st, ok := n.Settle().Lookup(batch.ID())
 	if !ok || st.State != settle.StateSettled || st.Tx == nil || *st.Tx != *s.Tx {
 		t.Errorf("after a restart: %+v (known %v); want settled in %s", st, ok, s.Tx)
-	}
-}
-
-// waitSettle polls cond until it holds, failing after two minutes (a
-// bound for a loaded machine; the wait ends as soon as cond holds).
-func waitSettle(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }

@@ -94,7 +94,7 @@ func TestGossipRefusesNonAttestorBatchAttestations(t *testing.T) {
 	outsider.Connect(t, n)
 	bad := Sign(t, outsider.Key, batchAttestation(t, 71, SubjectIssueBatch, subject), clock.Now())
 	outsider.Publish(t, TopicAttestations, bad.Raw)
-	waitUntil(t, "the non-attestor's attestation refused", func() bool {
+	WaitFor(t, "the non-attestor's attestation refused", func() bool {
 		return Refused(n, TopicAttestations, ReasonNotAttestor) == 1
 	})
 
@@ -102,7 +102,7 @@ func TestGossipRefusesNonAttestorBatchAttestations(t *testing.T) {
 	attestor.Connect(t, n)
 	good := Sign(t, attestor.Key, batchAttestation(t, 70, SubjectIssueBatch, subject), clock.Now())
 	attestor.Publish(t, TopicAttestations, good.Raw)
-	waitUntil(t, "the attestor's attestation", func() bool { return rec.Has(good.ID) })
+	WaitFor(t, "the attestor's attestation", func() bool { return rec.Has(good.ID) })
 
 	if rec.Has(bad.ID) {
 		t.Error("the non-attestor's attestation reached the handler")
@@ -158,19 +158,4 @@ func FuzzBatchAttestationCheck(f *testing.F) {
 			}
 		}
 	})
-}
-
-// waitUntil polls cond until it holds, failing after two minutes: a
-// generous bound for a loaded machine; the wait ends as soon as cond
-// holds. (Local, so this file does not depend on the shared helpers'
-// signatures.)
-func waitUntil(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -33,10 +33,10 @@ func TestAttestSignsAndGossipsOnce(t *testing.T) {
 	if a.Subject != digest || a.SubjectKind != p2p.SubjectIssueBatch || a.Verdict != p2p.VerdictAccept {
 		t.Errorf("published %+v; want an accept of the REC digest %s", a, digest)
 	}
-	if got, err := chain.Recover(digest, a.ChainSignature); err != nil || got != addr(2) {
-		t.Errorf("chain signature recovers to %s (%v), want the node %s", got, err, addr(2))
+	if got, err := chain.Recover(digest, a.ChainSignature); err != nil || got != Addr(2) {
+		t.Errorf("chain signature recovers to %s (%v), want the node %s", got, err, Addr(2))
 	}
-	u.e.HandleMessage(p2p.Message{Kind: p2p.KindAttestation, Author: addr(2), Body: a}) // the echo
+	u.e.HandleMessage(p2p.Message{Kind: p2p.KindAttestation, Author: Addr(2), Body: a}) // the echo
 	if err := u.e.Attest(t.Context(), b); err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,7 @@ import (
 // The order is keccak256(batch id ‖ address) ascending, whatever order
 // the registry is listed in, and duplicates do not count twice.
 func TestOrderIsDeterministicAndIgnoresListOrder(t *testing.T) {
-	attestors := []common.Address{addr(1), addr(2), addr(3), addr(4), addr(5)}
+	attestors := []common.Address{Addr(1), Addr(2), Addr(3), Addr(4), Addr(5)}
 	id := ethcrypto.Keccak256Hash([]byte("batch"))
 	want := Order(id, attestors)
 	if len(want) != len(attestors) {
@@ -41,14 +41,14 @@ func TestOrderIsDeterministicAndIgnoresListOrder(t *testing.T) {
 			t.Errorf("Rank(%s) = %d, want %d", a, r, i)
 		}
 	}
-	if r := Rank(id, attestors, addr(9)); r != -1 {
+	if r := Rank(id, attestors, Addr(9)); r != -1 {
 		t.Errorf("Rank of a non-attestor = %d, want -1", r)
 	}
 }
 
 // The batch id spreads the elected submitter over the attestors.
 func TestOrderSpreadsSubmitters(t *testing.T) {
-	attestors := []common.Address{addr(1), addr(2), addr(3)}
+	attestors := []common.Address{Addr(1), Addr(2), Addr(3)}
 	first := map[common.Address]int{}
 	for i := range 60 {
 		first[Order(ethcrypto.Keccak256Hash([]byte{byte(i)}), attestors)[0]]++
@@ -62,7 +62,7 @@ func TestOrderSpreadsSubmitters(t *testing.T) {
 
 func TestTimingDue(t *testing.T) {
 	tm := Timing{Fallback: 2 * time.Minute, MinFallbackWall: 20 * time.Second}
-	ready := epoch
+	ready := Epoch
 	cases := []struct {
 		name       string
 		rank       int

@@ -18,7 +18,7 @@ func batchWithRank(t testing.TB, claimant, node, rank int, attestors []common.Ad
 	t.Helper()
 	for h := uint64(pastHour); h < pastHour+1000; h++ {
 		b := recBatch(t, claimant, h)
-		if Rank(b.ID(), attestors, addr(node)) == rank {
+		if Rank(b.ID(), attestors, Addr(node)) == rank {
 			return b
 		}
 	}
@@ -59,7 +59,7 @@ func TestElectedSubmitterSubmitsAtOnce(t *testing.T) {
 	}
 	// Node 1 made the claim: its signature does not count, so nodes 2
 	// and 3 sign, in address order.
-	want := SelectSignersOrFail(t, b.Exclusions, []common.Address{addr(2), addr(3)}, 2)
+	want := SelectSignersOrFail(t, b.Exclusions, []common.Address{Addr(2), Addr(3)}, 2)
 	for i, sig := range u.chain.sigs[0] {
 		if got, err := chain.Recover(u.mustDigest(t, b), sig); err != nil || got != want[i] {
 			t.Errorf("signature %d by %s (%v), want %s", i, got, err, want[i])
@@ -69,7 +69,7 @@ func TestElectedSubmitterSubmitsAtOnce(t *testing.T) {
 		t.Errorf("%d signatures sent, want k = 2", len(u.chain.sigs[0]))
 	}
 	s := u.status(t, b)
-	if s.State != StateSettled || s.Submitter == nil || *s.Submitter != addr(3) || s.Tx == nil || s.Rank != 0 {
+	if s.State != StateSettled || s.Submitter == nil || *s.Submitter != Addr(3) || s.Tx == nil || s.Rank != 0 {
 		t.Errorf("status %+v; want settled by this node with its tx", s)
 	}
 	if got := u.metric("gridmint_settle_batches_submitted_total", KindRECIssue); got != 1 {
@@ -131,13 +131,13 @@ func TestIndexedBatchStopsTheOthers(t *testing.T) {
 	b := batchWithRank(t, 1, 2, 1, reg.Set().Attestors)
 	u.readyBatch(t, b, 2, 3)
 	tx := common.HexToHash("0xabc")
-	if err := u.index.Apply(t.Context(), chain.BlockRef{Number: 7, Hash: common.Hash{7}, Time: uint64(epoch.Unix())},
-		[]chain.Event{{Kind: chain.EventIssued, Block: 7, TxHash: tx, Ref: b.ID(), From: addr(3), Amount: big.NewInt(1234), Count: 1}}); err != nil {
+	if err := u.index.Apply(t.Context(), chain.BlockRef{Number: 7, Hash: common.Hash{7}, Time: uint64(Epoch.Unix())},
+		[]chain.Event{{Kind: chain.EventIssued, Block: 7, TxHash: tx, Ref: b.ID(), From: Addr(3), Amount: big.NewInt(1234), Count: 1}}); err != nil {
 		t.Fatal(err)
 	}
 	u.step(t)
 	s := u.status(t, b)
-	if s.State != StateSettled || s.Tx == nil || *s.Tx != tx || s.Submitter == nil || *s.Submitter != addr(3) || s.Block != 7 {
+	if s.State != StateSettled || s.Tx == nil || *s.Tx != tx || s.Submitter == nil || *s.Submitter != Addr(3) || s.Block != 7 {
 		t.Fatalf("status %+v; want settled by node 3 in tx %s", s, tx)
 	}
 	u.clock.Add(time.Hour)
@@ -151,8 +151,8 @@ func TestIndexedBatchStopsTheOthers(t *testing.T) {
 	}
 	// A batch proposed after its event was indexed is settled at once.
 	late := newUnit(t, 1, reg, nil)
-	if err := late.index.Apply(t.Context(), chain.BlockRef{Number: 7, Hash: common.Hash{7}, Time: uint64(epoch.Unix())},
-		[]chain.Event{{Kind: chain.EventIssued, Block: 7, TxHash: tx, Ref: b.ID(), From: addr(3), Amount: big.NewInt(1), Time: uint64(epoch.Unix())}}); err != nil {
+	if err := late.index.Apply(t.Context(), chain.BlockRef{Number: 7, Hash: common.Hash{7}, Time: uint64(Epoch.Unix())},
+		[]chain.Event{{Kind: chain.EventIssued, Block: 7, TxHash: tx, Ref: b.ID(), From: Addr(3), Amount: big.NewInt(1), Time: uint64(Epoch.Unix())}}); err != nil {
 		t.Fatal(err)
 	}
 	late.step(t)
@@ -262,7 +262,7 @@ func TestNonAttestorNeverSubmitsAndSubmittingResumes(t *testing.T) {
 	u.readyBatch(t, b, 2, 3)
 	ctx, cancel := context.WithCancel(t.Context())
 	u.e.Step(ctx)
-	waitFor(t, "the submission in flight", func() bool { return len(u.chain.Calls()) == 1 })
+	WaitFor(t, "the submission in flight", func() bool { return len(u.chain.Calls()) == 1 })
 	snapshot := NewMemStore() // the disk as a crash would leave it
 	_ = store.ScanSettle("", func(k string, v []byte) error { return snapshot.PutSettle(k, v) })
 	close(held)
@@ -284,14 +284,14 @@ func TestNonAttestorNeverSubmitsAndSubmittingResumes(t *testing.T) {
 func TestRewardBatchFromIndex(t *testing.T) {
 	reg := registryOf(1, 1, 2)
 	rewards := []chain.Reward{
-		{RecordID: common.Hash{1}, Provider: addr(1), Amount: big.NewInt(10), Kind: chain.RewardDelivery},
-		{RecordID: common.Hash{2}, Provider: addr(1), Amount: big.NewInt(20), Kind: chain.RewardDelivery},
+		{RecordID: common.Hash{1}, Provider: Addr(1), Amount: big.NewInt(10), Kind: chain.RewardDelivery},
+		{RecordID: common.Hash{2}, Provider: Addr(1), Amount: big.NewInt(20), Kind: chain.RewardDelivery},
 	}
-	b, err := FLEXReward(rewards, []common.Address{addr(1), addr(1)})
+	b, err := FLEXReward(rewards, []common.Address{Addr(1), Addr(1)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	other, err := FLEXReward(rewards[1:], []common.Address{addr(1)})
+	other, err := FLEXReward(rewards[1:], []common.Address{Addr(1)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,9 +303,9 @@ func TestRewardBatchFromIndex(t *testing.T) {
 		}
 	}
 	ev := func(rec common.Hash, tx common.Hash) chain.Event {
-		return chain.Event{Kind: chain.EventRewarded, Block: 3, TxHash: tx, Ref: rec, To: addr(1), Amount: big.NewInt(1), Time: uint64(epoch.Unix())}
+		return chain.Event{Kind: chain.EventRewarded, Block: 3, TxHash: tx, Ref: rec, To: Addr(1), Amount: big.NewInt(1), Time: uint64(Epoch.Unix())}
 	}
-	if err := u.index.Apply(t.Context(), chain.BlockRef{Number: 3, Hash: common.Hash{3}, Time: uint64(epoch.Unix())}, []chain.Event{ev(common.Hash{1}, common.Hash{0xa}), ev(common.Hash{2}, common.Hash{0xa})}); err != nil {
+	if err := u.index.Apply(t.Context(), chain.BlockRef{Number: 3, Hash: common.Hash{3}, Time: uint64(Epoch.Unix())}, []chain.Event{ev(common.Hash{1}, common.Hash{0xa}), ev(common.Hash{2}, common.Hash{0xa})}); err != nil {
 		t.Fatal(err)
 	}
 	u.step(t)

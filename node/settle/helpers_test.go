@@ -17,31 +17,36 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// epoch is where fake clocks start.
-var epoch = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
+// Epoch is where fake clocks start: a fixed instant, so runs are
+// reproducible. (Exported, as FakeClock, Key, Addr and WaitFor are, for
+// the external tests of package settle_test.)
+var Epoch = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
-// fakeClock is a settable clock.
-type fakeClock struct {
+// FakeClock is a settable gridmint.Clock.
+type FakeClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func newFakeClock() *fakeClock { return &fakeClock{t: epoch} }
+// NewFakeClock starts at Epoch.
+func NewFakeClock() *FakeClock { return &FakeClock{t: Epoch} }
 
-func (c *fakeClock) Now() time.Time {
+// Now implements gridmint.Clock.
+func (c *FakeClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.t
 }
 
-func (c *fakeClock) Add(d time.Duration) {
+// Add moves the clock.
+func (c *FakeClock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 }
 
-// key derives test key i.
-func key(i int) *ecdsa.PrivateKey {
+// Key derives test key i deterministically.
+func Key(i int) *ecdsa.PrivateKey {
 	k, err := ethcrypto.ToECDSA(ethcrypto.Keccak256([]byte(fmt.Sprintf("gridmint settle test key %d", i))))
 	if err != nil {
 		panic(err)
@@ -49,7 +54,8 @@ func key(i int) *ecdsa.PrivateKey {
 	return k
 }
 
-func addr(i int) common.Address { return ethcrypto.PubkeyToAddress(key(i).PublicKey) }
+// Addr is the address of Key(i).
+func Addr(i int) common.Address { return ethcrypto.PubkeyToAddress(Key(i).PublicKey) }
 
 var testZone = func() [32]byte {
 	z, err := chain.ZoneBytes("DE-LU")
@@ -65,14 +71,14 @@ const pastHour = 1735689600 / 3600
 
 // testClaim is device dev's claim of node n for hour h.
 func testClaim(n int, dev string, h uint64, wh uint64) chain.Claim {
-	return chain.Claim{Device: ethcrypto.Keccak256Hash([]byte(fmt.Sprintf("%s/opendtu/%s", addr(n).Hex(), dev))), Owner: addr(n), Zone: testZone,
+	return chain.Claim{Device: ethcrypto.Keccak256Hash([]byte(fmt.Sprintf("%s/opendtu/%s", Addr(n).Hex(), dev))), Owner: Addr(n), Zone: testZone,
 		Technology: chain.TechnologySolarPV, Hour: h, Wh: wh, ReadingsRoot: ethcrypto.Keccak256Hash([]byte(fmt.Sprint(n, dev, h)))}
 }
 
 // recBatch is a REC batch of one claim of node n.
 func recBatch(t testing.TB, n int, h uint64) Batch {
 	t.Helper()
-	b, err := RECIssue([]chain.Claim{testClaim(n, "inv", h, 1234)}, []common.Address{addr(n)})
+	b, err := RECIssue([]chain.Claim{testClaim(n, "inv", h, 1234)}, []common.Address{Addr(n)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,8 +168,8 @@ type unit struct {
 	gossip *fakeGossip
 	store  *MemStore
 	index  *chain.MemIndex
-	clock  *fakeClock
-	wall   *fakeClock
+	clock  *FakeClock
+	wall   *FakeClock
 	reg    *Attestors
 	i      int
 }
@@ -172,7 +178,7 @@ type unit struct {
 func registryOf(k uint64, nodes ...int) *Attestors {
 	set := chain.AttestorSet{Threshold: k}
 	for _, n := range nodes {
-		set.Attestors = append(set.Attestors, addr(n))
+		set.Attestors = append(set.Attestors, Addr(n))
 	}
 	return StaticAttestors(set)
 }
@@ -184,9 +190,9 @@ func newUnit(t testing.TB, i int, reg *Attestors, store *MemStore) *unit {
 	if store == nil {
 		store = NewMemStore()
 	}
-	u := &unit{chain: &fakeChain{self: addr(i)}, gossip: &fakeGossip{}, store: store, index: chain.NewMemIndex(),
-		clock: newFakeClock(), wall: newFakeClock(), reg: reg, i: i}
-	e, err := New(Config{Key: key(i), Chain: u.chain, Attestors: reg, Index: u.index, Gossip: u.gossip, Store: store,
+	u := &unit{chain: &fakeChain{self: Addr(i)}, gossip: &fakeGossip{}, store: store, index: chain.NewMemIndex(),
+		clock: NewFakeClock(), wall: NewFakeClock(), reg: reg, i: i}
+	e, err := New(Config{Key: Key(i), Chain: u.chain, Attestors: reg, Index: u.index, Gossip: u.gossip, Store: store,
 		Clock: u.clock, Wall: u.wall, Timing: Timing{Fallback: 5 * time.Minute, MinFallbackWall: 10 * time.Second}})
 	if err != nil {
 		t.Fatal(err)
@@ -198,11 +204,11 @@ func newUnit(t testing.TB, i int, reg *Attestors, store *MemStore) *unit {
 // attestation is the gossip message of node n's attestation of digest.
 func attestation(t testing.TB, n int, kind Kind, digest common.Hash) p2p.Message {
 	t.Helper()
-	sig, err := chain.Sign(key(n), digest)
+	sig, err := chain.Sign(Key(n), digest)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return p2p.Message{Kind: p2p.KindAttestation, Author: addr(n),
+	return p2p.Message{Kind: p2p.KindAttestation, Author: Addr(n),
 		Body: p2p.Attestation{Subject: digest, SubjectKind: kind.subjectKind(), Verdict: p2p.VerdictAccept, ChainSignature: sig}}
 }
 
@@ -223,17 +229,17 @@ func (u *unit) step(t testing.TB) {
 	u.e.Wait()
 }
 
-// patience bounds every wait: generous for a loaded 2-core machine
+// Patience bounds every wait: generous for a loaded 2-core machine
 // under the race detector; a wait ends as soon as its condition holds.
-const patience = 2 * time.Minute
+const Patience = 2 * time.Minute
 
-// waitFor polls cond until it holds, failing after patience.
-func waitFor(t testing.TB, what string, cond func() bool) {
+// WaitFor polls cond until it holds, failing after Patience.
+func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(patience)
+	deadline := time.Now().Add(Patience)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", patience, what)
+			t.Fatalf("timed out after %v waiting for %s", Patience, what)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -2,7 +2,6 @@ package settle_test
 
 import (
 	"context"
-	"crypto/ecdsa"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -27,34 +26,6 @@ import (
 // fake and moved by the tests; the engines and indexers poll every few
 // milliseconds of wall time, and the tests wait for conditions.
 
-// fakeClock is a settable gridmint.Clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-func nodeKey(i int) *ecdsa.PrivateKey {
-	k, err := ethcrypto.ToECDSA(ethcrypto.Keccak256([]byte(fmt.Sprintf("gridmint settle network key %d", i))))
-	if err != nil {
-		panic(err)
-	}
-	return k
-}
-
-func nodeAddr(i int) common.Address { return ethcrypto.PubkeyToAddress(nodeKey(i).PublicKey) }
-
 // The fallback timing of every test network: 5 min of the demo clock,
 // at least 10 s of the wall.
 var timing = settle.Timing{Fallback: 5 * time.Minute, MinFallbackWall: 10 * time.Second}
@@ -63,8 +34,8 @@ type network struct {
 	t     *testing.T
 	sim   *chain.Simulated
 	addrs chain.Addresses
-	demo  *fakeClock // the demo clock: p2p message times, batch ages, fallbacks
-	wall  *fakeClock // the wall clock as the engines see it
+	demo  *settle.FakeClock // the demo clock: p2p message times, batch ages, fallbacks
+	wall  *settle.FakeClock // the wall clock as the engines see it
 	nodes []*netNode
 }
 
@@ -101,12 +72,12 @@ func fastSleep(ctx context.Context, d time.Duration) error {
 // starts n nodes (on disk where onDisk says so), all linked.
 func newNetwork(t *testing.T, n, k int, onDisk ...int) *network {
 	t.Helper()
-	deployer := nodeKey(100)
+	deployer := settle.Key(100)
 	alloc := types.GenesisAlloc{ethcrypto.PubkeyToAddress(deployer.PublicKey): {Balance: chain.SimulatedFunds}}
 	var attestors []common.Address
 	for i := range n {
-		alloc[nodeAddr(i)] = types.Account{Balance: chain.SimulatedFunds}
-		attestors = append(attestors, nodeAddr(i))
+		alloc[settle.Addr(i)] = types.Account{Balance: chain.SimulatedFunds}
+		attestors = append(attestors, settle.Addr(i))
 	}
 	sim, err := chain.NewSimulated(chain.SimulatedConfig{Alloc: alloc})
 	if err != nil {
@@ -117,8 +88,7 @@ func newNetwork(t *testing.T, n, k int, onDisk ...int) *network {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	nw := &network{t: t, sim: sim, addrs: addrs, demo: &fakeClock{t: start}, wall: &fakeClock{t: start}}
+	nw := &network{t: t, sim: sim, addrs: addrs, demo: settle.NewFakeClock(), wall: settle.NewFakeClock()}
 	for i := range n {
 		nd := &netNode{i: i}
 		if slices.Contains(onDisk, i) {
@@ -151,7 +121,7 @@ func (nw *network) start(nd *netNode) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	nd.cancel = cancel
-	key := nodeKey(nd.i)
+	key := settle.Key(nd.i)
 	if nd.client, err = chain.New(ctx, nw.sim.Backend(), chain.Config{Key: key, Contracts: nw.addrs, Sleep: fastSleep, Logger: logger(nd.i)}); err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +170,7 @@ func (nw *network) link(a, b *netNode) {
 	t.Helper()
 	// A dial can outlast libp2p's handshake timeout on a loaded machine:
 	// try again until the bound.
-	waitFor(t, fmt.Sprintf("node %d dialling node %d", a.i, b.i), func() bool {
+	settle.WaitFor(t, fmt.Sprintf("node %d dialling node %d", a.i, b.i), func() bool {
 		ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
 		defer cancel()
 		err := a.p2p.Connect(ctx, b.p2p.Addrs()[0])
@@ -217,23 +187,7 @@ func (nw *network) link(a, b *netNode) {
 		}
 		return false
 	}
-	waitFor(t, fmt.Sprintf("nodes %d and %d linked", a.i, b.i), func() bool { return hears(a, b) && hears(b, a) })
-}
-
-// patience bounds every wait: generous for a loaded 2-core machine
-// under the race detector; a wait ends as soon as its condition holds.
-const patience = 2 * time.Minute
-
-// waitFor polls cond until it holds, failing after patience.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(patience)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", patience, what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	settle.WaitFor(t, fmt.Sprintf("nodes %d and %d linked", a.i, b.i), func() bool { return hears(a, b) && hears(b, a) })
 }
 
 // pastHour ended long ago (2025-01-01 00:00 UTC): the REC contract
@@ -247,9 +201,9 @@ func claimBatch(t testing.TB, n int, h uint64) settle.Batch {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := chain.Claim{Device: ethcrypto.Keccak256Hash([]byte(fmt.Sprintf("%s/opendtu/114182", nodeAddr(n).Hex()))), Owner: nodeAddr(n), Zone: zone,
+	c := chain.Claim{Device: ethcrypto.Keccak256Hash([]byte(fmt.Sprintf("%s/opendtu/114182", settle.Addr(n).Hex()))), Owner: settle.Addr(n), Zone: zone,
 		Technology: chain.TechnologySolarPV, Hour: h, Wh: 2150, ReadingsRoot: ethcrypto.Keccak256Hash([]byte(fmt.Sprint("readings", n, h)))}
-	b, err := settle.RECIssue([]chain.Claim{c}, []common.Address{nodeAddr(n)})
+	b, err := settle.RECIssue([]chain.Claim{c}, []common.Address{settle.Addr(n)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,14 +217,14 @@ func (nw *network) electing(n int, first ...int) settle.Batch {
 	nw.t.Helper()
 	var attestors []common.Address
 	for i := range nw.nodes {
-		attestors = append(attestors, nodeAddr(i))
+		attestors = append(attestors, settle.Addr(i))
 	}
 	for h := uint64(pastHour); h < pastHour+1000; h++ {
 		b := claimBatch(nw.t, n, h)
 		order := settle.Order(b.ID(), attestors)
 		ok := true
 		for i, f := range first {
-			ok = ok && order[i] == nodeAddr(f)
+			ok = ok && order[i] == settle.Addr(f)
 		}
 		if ok {
 			return b
@@ -292,7 +246,7 @@ func (nd *netNode) status(t testing.TB, b settle.Batch) settle.Status {
 // settledAt waits until every node in nodes shows b settled.
 func (nw *network) settledAt(b settle.Batch, nodes ...*netNode) {
 	nw.t.Helper()
-	waitFor(nw.t, "the batch settled at every node", func() bool {
+	settle.WaitFor(nw.t, "the batch settled at every node", func() bool {
 		for _, nd := range nodes {
 			if s, ok := nd.eng.Lookup(b.ID()); !ok || s.State != settle.StateSettled || s.Tx == nil {
 				return false
@@ -381,7 +335,7 @@ func TestNetworkSubmitsOnce(t *testing.T) {
 		}
 		submitted := metric(t, nd.eng, "gridmint_settle_batches_submitted_total")
 		byOthers := metric(t, nd.eng, "gridmint_settle_batches_settled_by_others_total")
-		if mine := nodeAddr(nd.i) == order[0]; mine && (submitted != 1 || byOthers != 0) || !mine && (submitted != 0 || byOthers != 1) {
+		if mine := settle.Addr(nd.i) == order[0]; mine && (submitted != 1 || byOthers != 0) || !mine && (submitted != 0 || byOthers != 1) {
 			t.Errorf("node %d (elected: %v): submitted %v, settled by others %v", nd.i, mine, submitted, byOthers)
 		}
 		if f := metric(t, nd.eng, "gridmint_settle_fallback_submissions_total"); f != 0 {
@@ -403,7 +357,7 @@ func TestNetworkFallbackWhenTheElectedIsDown(t *testing.T) {
 		}
 	}
 	live := nw.nodes[1:]
-	waitFor(t, "the batch ready at the live nodes", func() bool {
+	settle.WaitFor(t, "the batch ready at the live nodes", func() bool {
 		for _, nd := range live {
 			if s, ok := nd.eng.Lookup(b.ID()); !ok || s.State != settle.StateReady {
 				return false
@@ -412,7 +366,7 @@ func TestNetworkFallbackWhenTheElectedIsDown(t *testing.T) {
 		return true
 	})
 	order := live[0].status(t, b).Order
-	rank := func(nd *netNode) int { return slices.Index(order, nodeAddr(nd.i)) }
+	rank := func(nd *netNode) int { return slices.Index(order, settle.Addr(nd.i)) }
 	// No one's turn yet: a step changes nothing.
 	for _, nd := range live {
 		nd.eng.Step(t.Context())
@@ -461,7 +415,7 @@ func TestNetworkRejoinAgrees(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, "the batch ready at the live nodes", func() bool {
+	settle.WaitFor(t, "the batch ready at the live nodes", func() bool {
 		for _, nd := range nw.nodes[:2] {
 			if s, ok := nd.eng.Lookup(b.ID()); !ok || s.State != settle.StateReady {
 				return false
@@ -480,7 +434,7 @@ func TestNetworkRejoinAgrees(t *testing.T) {
 	nw.link(down, nw.nodes[0])
 	nw.link(down, nw.nodes[1])
 	nw.settledAt(b, down)
-	waitFor(t, "the attestations caught up", func() bool { return down.status(t, b).Attestations == 2 })
+	settle.WaitFor(t, "the attestations caught up", func() bool { return down.status(t, b).Attestations == 2 })
 	nw.agree(b, submitter, nw.nodes...)
 	if sent, reverted := nw.recTransactions(); sent != 1 || reverted != 0 {
 		t.Errorf("%d transactions to the REC contract (%d reverted), want exactly one", sent, reverted)

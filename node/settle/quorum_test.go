@@ -15,7 +15,7 @@ import (
 // the engine submits the signatures the rec rules would pick.
 func TestSelectSignersAgreesWithRec(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 11))
-	nodes := []common.Address{addr(1), addr(2), addr(3), addr(4), addr(5), addr(6)}
+	nodes := []common.Address{Addr(1), Addr(2), Addr(3), Addr(4), Addr(5), Addr(6)}
 	var picked, refused, withClaimants int
 	for round := range 2000 {
 		var members []common.Address
@@ -85,20 +85,20 @@ func TestSelectSignersAgreesWithRec(t *testing.T) {
 // claim needs two others; a batch of nodes 1's and 2's claims needs three
 // signatures when only nodes 1 to 3 attest.
 func TestQuorumExcludesClaimants(t *testing.T) {
-	one := exclusionsOf([]common.Address{addr(1)})
-	two := exclusionsOf([]common.Address{addr(1), addr(2), addr(1)})
+	one := exclusionsOf([]common.Address{Addr(1)})
+	two := exclusionsOf([]common.Address{Addr(1), Addr(2), Addr(1)})
 	cases := []struct {
 		name    string
 		excl    [][]common.Address
 		signers []common.Address
 		want    bool
 	}{
-		{"claimant and one other", one, []common.Address{addr(1), addr(2)}, false},
-		{"two others", one, []common.Address{addr(2), addr(3)}, true},
-		{"two claimants and a third: each claim has two others", two, []common.Address{addr(1), addr(2), addr(3)}, true},
-		{"two claimants only", two, []common.Address{addr(1), addr(2)}, false},
-		{"no exclusions", nil, []common.Address{addr(1), addr(2)}, true},
-		{"below k", nil, []common.Address{addr(1)}, false},
+		{"claimant and one other", one, []common.Address{Addr(1), Addr(2)}, false},
+		{"two others", one, []common.Address{Addr(2), Addr(3)}, true},
+		{"two claimants and a third: each claim has two others", two, []common.Address{Addr(1), Addr(2), Addr(3)}, true},
+		{"two claimants only", two, []common.Address{Addr(1), Addr(2)}, false},
+		{"no exclusions", nil, []common.Address{Addr(1), Addr(2)}, true},
+		{"below k", nil, []common.Address{Addr(1)}, false},
 	}
 	for _, c := range cases {
 		if got := quorum(c.excl, c.signers, 2); got != c.want {
@@ -108,7 +108,7 @@ func TestQuorumExcludesClaimants(t *testing.T) {
 	if len(two) != 2 {
 		t.Errorf("exclusions of claims by nodes 1, 2, 1 = %v, want one entry per node", two)
 	}
-	got, ok := SelectSigners(two, []common.Address{addr(3), addr(2), addr(1)}, 2)
+	got, ok := SelectSigners(two, []common.Address{Addr(3), Addr(2), Addr(1)}, 2)
 	if !ok || len(got) != 3 {
 		t.Errorf("SelectSigners for two claimants = %v, %v; want all three", got, ok)
 	}
@@ -121,13 +121,13 @@ func TestBatchValidate(t *testing.T) {
 	}
 	tampered := cloneBatch(good)
 	tampered.Issue.Claims[0].Wh++
-	twoClaims, err := RECIssue([]chain.Claim{testClaim(1, "a", pastHour, 1), testClaim(2, "b", pastHour, 2)}, []common.Address{addr(1), addr(2)})
+	twoClaims, err := RECIssue([]chain.Claim{testClaim(1, "a", pastHour, 1), testClaim(2, "b", pastHour, 2)}, []common.Address{Addr(1), Addr(2)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	unsorted := cloneBatch(twoClaims)
 	slices.Reverse(unsorted.Issue.Claims)
-	reward, err := FLEXReward([]chain.Reward{{RecordID: common.Hash{1}, Provider: addr(1), Amount: nil, Kind: chain.RewardDelivery}}, []common.Address{{}})
+	reward, err := FLEXReward([]chain.Reward{{RecordID: common.Hash{1}, Provider: Addr(1), Amount: nil, Kind: chain.RewardDelivery}}, []common.Address{{}})
 	if err != nil {
 		t.Fatal(err)
 	}
