@@ -28,60 +28,16 @@ type chainStatus struct {
 	Threshold  *uint64  `json:"threshold"`
 }
 
-// TestNodesShareOneChain starts two nodes in one process on one demo
-// clock (×60, a month ahead of the wall clock): node A hosts the
-// embedded chain and serves its JSON-RPC on loopback, funding B at
-// genesis and registering both as attestors with k = 2; node B uses it
-// as its chain.rpc. Both report the same chain id, contracts, attestor
+// TestNodesShareOneChain starts two nodes on one chain (startSharedPair).
+// Both report the same chain id, contracts, attestor
 // set and k; B's transactions land on A's chain in demo time; a third
 // node pointed at the chain with another chain id, or at contracts that
 // are not there, refuses to start.
 func TestNodesShareOneChain(t *testing.T) {
 	ctx := context.Background()
-	clock, err := gridmint.NewScaledClock(time.Now().Add(30*24*time.Hour), time.Now(), 60)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dirA, dirB := t.TempDir(), t.TempDir()
-	idA, err := DemoIdentity(dirA)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idB, err := DemoIdentity(dirB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := func(dir, chainYAML string) (*Node, error) {
-		cfg, err := ParseConfig(fmt.Appendf(nil, `
-role: utility
-data_dir: %s
-http_addr: 127.0.0.1:0
-p2p: {listen: [/ip4/127.0.0.1/tcp/0], mdns: false, dht: "off"}
-identity: {passphrase_file: %s}
-chain: %s
-`, dir, filepath.Join(dir, demoPassphraseFile), chainYAML))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return Start(ctx, cfg, Options{Logger: testLogger(), Clock: clock})
-	}
-	a, err := start(dirA, fmt.Sprintf(`{serve_rpc: "127.0.0.1:0", embedded_fund: [%q], attestors: [%q, %q], threshold: 2}`,
-		idB.Address, idA.Address, idB.Address))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	if a.ChainRPCURL() == "" {
-		t.Fatal("node A serves no chain JSON-RPC")
-	}
+	sp := startSharedPair(t)
+	a, b, idA, idB, clock, shared, start := sp.a, sp.b, sp.idA, sp.idB, sp.clock, sp.shared, sp.start
 	ca := a.Chain().Contracts()
-	shared := fmt.Sprintf(`{rpc: %q, chain_id: 1337, confirmations: 0, contracts: {registry: %q, rec: %q, flex: %q, deploy_block: %d}}`,
-		a.ChainRPCURL(), ca.Registry.Hex(), ca.REC.Hex(), ca.FLEX.Hex(), ca.DeployBlock)
-	b, err := start(dirB, shared)
-	if err != nil {
-		t.Fatalf("node B on node A's chain: %v", err)
-	}
-	defer b.Close()
 
 	var sa, sb chainStatus
 	getJSON(t, "http://"+a.HTTPAddr()+"/api/v1/chain", &sa)
@@ -144,4 +100,70 @@ chain: %s
 	if err == nil || !strings.Contains(err.Error(), "no contract at") {
 		t.Errorf("a node with a registry address that holds no contract: %v, want refused", err)
 	}
+}
+
+// sharedPair is two nodes in one process on one demo clock (×60, a
+// month ahead of the wall clock): A hosts the embedded chain and serves
+// its JSON-RPC on loopback, funding B at genesis and registering both as
+// attestors with k = 2; B uses it as its chain.rpc (shared) and
+// bootstraps its gossip from A.
+type sharedPair struct {
+	clock    *gridmint.ScaledClock
+	a, b     *Node
+	idA, idB *Identity
+	// shared is the chain section of a node on A's chain.
+	shared string
+	// start starts a further node (role utility) in dir with the chain
+	// section chainYAML, its gossip bootstrapped from A.
+	start func(dir, chainYAML string) (*Node, error)
+}
+
+func startSharedPair(t *testing.T) sharedPair {
+	t.Helper()
+	clock, err := gridmint.NewScaledClock(time.Now().Add(30*24*time.Hour), time.Now(), 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := sharedPair{clock: clock}
+	dirA, dirB := t.TempDir(), t.TempDir()
+	if sp.idA, err = DemoIdentity(dirA); err != nil {
+		t.Fatal(err)
+	}
+	if sp.idB, err = DemoIdentity(dirB); err != nil {
+		t.Fatal(err)
+	}
+	bootstrap := "[]"
+	start := func(dir, chainYAML string) (*Node, error) {
+		cfg, err := ParseConfig(fmt.Appendf(nil, `
+role: utility
+data_dir: %s
+http_addr: 127.0.0.1:0
+p2p: {listen: [/ip4/127.0.0.1/tcp/0], mdns: false, dht: "off", bootstrap: %s}
+identity: {passphrase_file: %s}
+chain: %s
+`, dir, bootstrap, filepath.Join(dir, demoPassphraseFile), chainYAML))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return Start(context.Background(), cfg, Options{Logger: testLogger(), Clock: clock})
+	}
+	sp.a, err = start(dirA, fmt.Sprintf(`{serve_rpc: "127.0.0.1:0", embedded_fund: [%q], attestors: [%q, %q], threshold: 2}`,
+		sp.idB.Address, sp.idA.Address, sp.idB.Address))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sp.a.Close() })
+	if sp.a.ChainRPCURL() == "" {
+		t.Fatal("node A serves no chain JSON-RPC")
+	}
+	ca := sp.a.Chain().Contracts()
+	sp.shared = fmt.Sprintf(`{rpc: %q, chain_id: 1337, confirmations: 0, contracts: {registry: %q, rec: %q, flex: %q, deploy_block: %d}}`,
+		sp.a.ChainRPCURL(), ca.Registry.Hex(), ca.REC.Hex(), ca.FLEX.Hex(), ca.DeployBlock)
+	bootstrap = fmt.Sprintf("[%q]", sp.a.P2PAddrs()[0])
+	if sp.b, err = start(dirB, sp.shared); err != nil {
+		t.Fatalf("node B on node A's chain: %v", err)
+	}
+	t.Cleanup(func() { sp.b.Close() })
+	sp.start = start
+	return sp
 }
