@@ -92,8 +92,18 @@ type demoNetRecord struct {
 // every node and deploys the contracts. Every node is an attestor, with
 // threshold o.attestK. Every node bootstraps from node 0 and the node
 // before it. demoNet returns when ctx ends (stopping them all) or when
-// one of them stops.
+// one of them stops. Ctrl-C (ctx ending) while the nodes are still
+// starting is a stop like any other, not an error.
 func demoNet(ctx context.Context, o demoNetOptions, stdout, stderr io.Writer) error {
+	err := runDemoNet(ctx, o, stdout, stderr)
+	if err != nil && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		fmt.Fprintln(stdout, "stopped while starting.")
+		return nil
+	}
+	return err
+}
+
+func runDemoNet(ctx context.Context, o demoNetOptions, stdout, stderr io.Writer) error {
 	if o.nodes < 2 || o.nodes > maxDemoNodes {
 		return fmt.Errorf("demo: --nodes %d: want 2 to %d", o.nodes, maxDemoNodes)
 	}
