@@ -273,6 +273,13 @@ func (s *Simulated) catchUpForEstimate() {
 // sendAndSeal runs send (which adds transactions to the pool) and, unless
 // the chain is Manual, seals them in a block stamped with the clock.
 func (s *Simulated) sendAndSeal(send func() error) error {
+	return s.sendThenSeal(send, func() (bool, error) { return true, nil })
+}
+
+// sendThenSeal runs send under the chain's lock, the clock caught up
+// first, and then, unless the chain is Manual, seals a block if seal says
+// so.
+func (s *Simulated) sendThenSeal(send func() error, seal func() (bool, error)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
@@ -282,10 +289,14 @@ func (s *Simulated) sendAndSeal(send func() error) error {
 	if err := send(); err != nil {
 		return err
 	}
-	if !s.cfg.Manual {
+	if s.cfg.Manual {
+		return nil
+	}
+	ok, err := seal()
+	if ok && err == nil {
 		s.beacon.Commit()
 	}
-	return nil
+	return err
 }
 
 // SetManual turns sealing on send off (true) or on (false).
@@ -376,25 +387,13 @@ func (s *Simulated) ServeRPC() (http.Handler, error) {
 // pool then holds executable transactions, so a refused transaction
 // leaves no empty block.
 func (s *Simulated) sendAndSealIfPending(send func() error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return errors.New("chain: simulated chain closed")
-	}
-	s.catchUpClock(true)
-	if err := send(); err != nil {
-		return err
-	}
-	if s.cfg.Manual {
-		return nil
-	}
-	// Adding over JSON-RPC promotes transactions in the background: let
-	// the pool settle before counting them.
-	if err := s.eth.TxPool().Sync(); err != nil {
-		return err
-	}
-	if pending, _ := s.eth.TxPool().Stats(); pending > 0 {
-		s.beacon.Commit()
-	}
-	return nil
+	return s.sendThenSeal(send, func() (bool, error) {
+		// Adding over JSON-RPC promotes transactions in the background:
+		// let the pool settle before counting them.
+		if err := s.eth.TxPool().Sync(); err != nil {
+			return false, err
+		}
+		pending, _ := s.eth.TxPool().Stats()
+		return pending > 0, nil
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	ethcrypto "github.com/ethereum/go-ethereum/crypto"
 	"github.com/gridmint/gridmint/chain"
+	"github.com/gridmint/gridmint/internal/fakeclock"
 	"github.com/gridmint/gridmint/node/p2p"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -23,27 +24,10 @@ import (
 var Epoch = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
 // FakeClock is a settable gridmint.Clock.
-type FakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type FakeClock = fakeclock.Clock
 
 // NewFakeClock starts at Epoch.
-func NewFakeClock() *FakeClock { return &FakeClock{t: Epoch} }
-
-// Now implements gridmint.Clock.
-func (c *FakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Add moves the clock.
-func (c *FakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func NewFakeClock() *FakeClock { return fakeclock.New(Epoch) }
 
 // Key derives test key i deterministically.
 func Key(i int) *ecdsa.PrivateKey {
