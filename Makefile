@@ -6,6 +6,10 @@ VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo 
 LDFLAGS     := -X main.version=$(VERSION)
 FUZZTIME    ?= 30s
 NODES       ?= 3
+# demo-net's demo clock: demo seconds per wall second (60: an hour in a
+# minute) and its chain (embedded: node 0's; geth: a geth --dev, SPEED=1).
+SPEED       ?= 60
+CHAIN       ?= embedded
 # Where `make run` and `make demo-net` listen and keep their data, e.g.
 # `make run HTTP_ADDR=127.0.0.1:9088 MQTT_ADDR=127.0.0.1:0` next to a local
 # Mosquitto (MQTT port 0: any free port). demo-net's node i listens on
@@ -34,8 +38,8 @@ build: ## build bin/gridmint and bin/firmware-sim
 run: build ## run the demo: embedded broker, simulated devices and the node (HTTP_ADDR, MQTT_ADDR, DATA_DIR)
 	$(BIN)/gridmint demo --http-addr $(HTTP_ADDR) --mqtt-addr $(MQTT_ADDR) --data-dir $(DATA_DIR)
 
-demo-net: build ## run NODES (default 3) demo nodes as processes that gossip (HTTP_ADDR's port + i)
-	$(BIN)/gridmint demo --nodes $(NODES) --http-addr $(HTTP_ADDR) --data-dir $(DATA_DIR)/demo-net
+demo-net: build ## run NODES (default 3) demo nodes on one chain, an hour a minute (SPEED=60, CHAIN=embedded|geth)
+	$(BIN)/gridmint demo --nodes $(NODES) --speed $(SPEED) --chain $(CHAIN) --http-addr $(HTTP_ADDR) --data-dir $(DATA_DIR)/demo-net
 
 test: ## gofmt check, go vet, and every test with the race detector
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \

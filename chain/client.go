@@ -68,12 +68,17 @@ type Config struct {
 
 	// Contracts are the deployed contracts; zero until Deploy.
 	Contracts Addresses
+	// ChainID, when set, is the chain id the endpoint must answer: New
+	// refuses another (before reconciling anything against it), so a
+	// node pointed at the wrong network does not start.
+	ChainID *big.Int
 
 	// Intents records submissions durably; nil keeps them in memory
 	// (no crash safety: tests only).
 	Intents IntentStore
 
-	// Logger; nil discards. Clock stamps intents; nil is the system clock.
+	// Logger; nil discards. Clock stamps intents and the embedded
+	// chain's blocks (SimulatedConfig.Clock); nil is the system clock.
 	Logger *slog.Logger
 	Clock  gridmint.Clock
 	// Sleep waits between retries and polls; nil uses timers.
@@ -117,6 +122,9 @@ type Client struct {
 	flex *flex.FLEX
 	reg  *registry.AttestorRegistry
 
+	attestorsMu sync.Mutex
+	attestors   attestorCache // AttestorSet's events read so far
+
 	mu        sync.Mutex // nonce and sending
 	nextNonce uint64
 	nonceOK   bool
@@ -152,7 +160,9 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 		alloc[a] = acc
 	}
 	alloc[crypto.PubkeyToAddress(key.PublicKey)] = types.Account{Balance: SimulatedFunds}
-	sim, err := NewSimulated(SimulatedConfig{Dir: cfg.SimulatedDir, Alloc: alloc, CacheMB: cfg.SimulatedCacheMB, Logger: cfg.Logger})
+	// The embedded chain stamps its blocks with the client's clock: a
+	// demo clock's time, so contracts see the same hours as the node.
+	sim, err := NewSimulated(SimulatedConfig{Dir: cfg.SimulatedDir, Alloc: alloc, CacheMB: cfg.SimulatedCacheMB, Logger: cfg.Logger, Clock: cfg.Clock})
 	if err != nil {
 		return nil, err
 	}
@@ -193,6 +203,9 @@ func New(ctx context.Context, be Backend, cfg Config) (*Client, error) {
 	chainID, err := be.ChainID(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("chain: chain id: %w", err)
+	}
+	if cfg.ChainID != nil && cfg.ChainID.Cmp(chainID) != 0 {
+		return nil, &ChainIDError{Want: new(big.Int).Set(cfg.ChainID), Got: chainID}
 	}
 	c := &Client{
 		be: be, key: key, from: crypto.PubkeyToAddress(key.PublicKey), chainID: chainID,
@@ -236,6 +249,9 @@ func New(ctx context.Context, be Backend, cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// sleepCtx waits d of wall time: retries and receipt polls pace RPC calls.
+// The Clock stamps intents and measures StuckAfter (in its own time: a
+// caller on a faster clock scales StuckAfter by its speed).
 func sleepCtx(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
 	defer t.Stop()
@@ -417,6 +433,11 @@ func (c *Client) Stake(ctx context.Context, ref common.Hash, amount *big.Int) (*
 // Issued reports whether the batch is issued.
 func (c *Client) Issued(ctx context.Context, batchID common.Hash) (bool, error) {
 	return call(ctx, c, c.Contracts().REC, c.rec.PackIssued(batchID), c.rec.UnpackIssued)
+}
+
+// Rewarded reports whether the reward batch is minted.
+func (c *Client) Rewarded(ctx context.Context, batchID common.Hash) (bool, error) {
+	return call(ctx, c, c.Contracts().FLEX, c.flex.PackRewarded(batchID), c.flex.UnpackRewarded)
 }
 
 // NextHour is the first hour (Unix seconds / 3600) of device still

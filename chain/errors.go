@@ -37,6 +37,16 @@ func (e *InsufficientFundsError) Error() string {
 // Is makes errors.Is(err, ErrInsufficientFunds) true.
 func (e *InsufficientFundsError) Is(target error) bool { return target == ErrInsufficientFunds }
 
+// ChainIDError is an endpoint that serves another chain than the one
+// configured (Config.ChainID).
+type ChainIDError struct {
+	Want, Got *big.Int
+}
+
+func (e *ChainIDError) Error() string {
+	return fmt.Sprintf("chain: the endpoint serves chain id %s, want %s: it is another network (its messages and transactions would not be this network's)", e.Got, e.Want)
+}
+
 // RevertError is a contract call that reverted, with the custom error
 // decoded: Name is the Solidity error's name ("HourAlreadyIssued") and
 // Args its arguments, in order. Name is "" when the revert data matched

@@ -70,6 +70,14 @@ func ParseRPCMethods(body []byte) (methods []string, id json.RawMessage, err err
 // lets a running node's embedded chain be read by URL (gridmint audit, an
 // explorer) without exposing its transaction pool.
 func ReadOnlyRPC(next http.Handler) http.Handler {
+	return filterRPC(next, func(m string) bool { return readOnlyMethods[m] }, "this endpoint is read-only", nil)
+}
+
+// filterRPC serves next for POST requests whose every call is allowed.
+// wrap, when not nil, may take over a request by its methods: it returns
+// a function that runs serve (or, returning an error without running it,
+// has the request answered with that error).
+func filterRPC(next http.Handler, allowed func(string) bool, why string, wrap func(methods []string) func(serve func()) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
 			w.Header().Set("Allow", http.MethodPost)
@@ -87,8 +95,8 @@ func ReadOnlyRPC(next http.Handler) http.Handler {
 			return
 		}
 		for _, m := range methods {
-			if !readOnlyMethods[m] {
-				rpcError(w, id, -32601, fmt.Sprintf("method %s is not served here: this endpoint is read-only", m))
+			if !allowed(m) {
+				rpcError(w, id, -32601, fmt.Sprintf("method %s is not served here: %s", m, why))
 				return
 			}
 		}
@@ -96,7 +104,17 @@ func ReadOnlyRPC(next http.Handler) http.Handler {
 		r2.Body = io.NopCloser(bytes.NewReader(body))
 		r2.ContentLength = int64(len(body))
 		r2.Header.Set("Content-Type", "application/json")
-		next.ServeHTTP(w, r2)
+		served := false
+		serve := func() { served = true; next.ServeHTTP(w, r2) }
+		if wrap != nil {
+			if around := wrap(methods); around != nil {
+				if err := around(serve); err != nil && !served {
+					rpcError(w, id, -32000, err.Error())
+				}
+				return
+			}
+		}
+		serve()
 	})
 }
 

@@ -74,12 +74,17 @@
 //
 // # Two clocks
 //
-// The sim clock (Config.Clock) is real time: MQTT timestamps
-// (OpenDTU status/last_update, Tasmota Time, Shelly ts, AhoyDTU
-// last_success, uptimes) and the energy integration use it, so counters
-// never grow faster than nameplate power allows and timestamps keep
-// increasing across restarts. Victron's 60 s keep-alive timeout and the
-// go-e car sessions run on it too.
+// The sim clock (Config.Clock) is the devices' own time, which the node
+// reading them shares: real time by default, or a demo clock
+// (gridmint.ScaledClock) when `gridmint demo --speed X` runs devices and
+// node on one accelerated clock. MQTT timestamps (OpenDTU
+// status/last_update, Tasmota Time, Shelly ts, AhoyDTU last_success,
+// uptimes) and the energy integration use it, so counters never grow
+// faster than nameplate power allows over the time the node sees, and
+// timestamps keep increasing across restarts. Victron's 60 s keep-alive
+// timeout and the go-e car sessions run on it too. The publish cycle
+// (Period) is a wall-clock pace: each cycle steps the physics to the sim
+// clock's now, so on a demo clock at ×60 a 5 s cycle is a 5 min step.
 //
 // The profile clock says which moment of the data profiles the devices
 // are living: profileTime = ProfileStart + (now - simStart) × Speed, where
@@ -95,7 +100,10 @@
 // 2025-06-21T10:30:00Z) so that the PV inverter produces as soon as a
 // user starts it, whatever the real time of day; with Speed > 1 a
 // simulated day passes faster than a real one (1440: a day per minute)
-// while power and energy stay consistent in real time. So power keeps the
+// while power and energy stay consistent in real time, for a node that
+// lives in real time (`firmware-sim --speed` against `gridmint run`).
+// `gridmint demo --speed` accelerates the sim clock instead, with Speed 1:
+// profiles, energy and the node all run in demo time. So power keeps the
 // profiles' shapes and every energy a profile states per stretch of
 // profile time shrinks by Speed: a day's PV yield, a car's session energy
 // (EVHabits divide it by Speed, so a car that filled up in a third of its

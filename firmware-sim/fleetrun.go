@@ -238,8 +238,10 @@ func (f *Fleet) loop(ctx context.Context, sh *shard, offset time.Duration) {
 	select {
 	case <-ctx.Done():
 		return
-	case <-time.After(offset):
+	case <-time.After(offset): // wall clock: spreads the shards over a cycle
 	}
+	// The publish cycle is a wall-clock pace (and lateness is measured in
+	// wall time); each Step reads the sim clock.
 	tick := time.NewTicker(f.cfg.Period)
 	defer tick.Stop()
 	var buf []Message

@@ -34,7 +34,8 @@ import (
 // state again every cycle. Incoming publishes arrive at QoS 0 (our
 // subscriptions' QoS). Lost connections are retried with a backoff of 1 s
 // doubling to 30 s; onConnect runs after every successful (re)connect and
-// subscribe.
+// subscribe. Every timer here (keep-alive, back-off, write deadlines) is
+// protocol timing in wall-clock time, whatever the sim clock.
 
 const (
 	liteKeepAlive  = 30 * time.Second

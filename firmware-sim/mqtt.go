@@ -71,6 +71,7 @@ func (s *Sim) Run(ctx context.Context) error {
 	s.log.Info("devices connected", "broker", s.cfg.Broker, "devices", len(conns))
 
 	s.Step(s.clock.Now())
+	// The publish cycle is a wall-clock pace; each Step reads the sim clock.
 	tick := time.NewTicker(s.cfg.Period)
 	defer tick.Stop()
 	for {
@@ -124,7 +125,7 @@ func (s *Sim) connect(ctx context.Context, ep endpoint) (*conn, error) {
 	s.conns[id] = c
 	s.connMu.Unlock()
 
-	timer := time.NewTimer(s.cfg.ConnectTimeout)
+	timer := time.NewTimer(s.cfg.ConnectTimeout) // wall clock: a network timeout
 	defer timer.Stop()
 	select {
 	case <-c.ready:
@@ -203,7 +204,7 @@ func (s *Sim) publishOn(conns map[string]*conn, msgs []Message) {
 		}
 		tokens = append(tokens, c.client.Publish(m.Topic, m.QoS, m.Retained, m.Payload))
 	}
-	deadline := time.Now().Add(publishTimeout)
+	deadline := time.Now().Add(publishTimeout) // wall clock: a network timeout
 	var failed error
 	for _, t := range tokens {
 		if t.WaitTimeout(time.Until(deadline)) && t.Error() == nil {
@@ -229,7 +230,7 @@ func (s *Sim) disconnect(conns []*conn) {
 	s.connMu.Lock()
 	s.conns = map[string]*conn{}
 	s.connMu.Unlock()
-	budget := time.Now().Add(shutdownBudget)
+	budget := time.Now().Add(shutdownBudget) // wall clock: a shutdown bound
 	for _, c := range conns {
 		s.mu.Lock()
 		w := c.ep.will()

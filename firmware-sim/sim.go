@@ -1,6 +1,7 @@
 package firmwaresim
 
 import (
+	"context"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -825,7 +826,14 @@ func (s *Sim) command(ep endpoint, topic string, payload []byte, retained bool) 
 		s.ignored.Add(1)
 		s.log.Info("command ignored", "device", ep.clientID(), "topic", topic, "payload", string(payload), "retained", retained, "why", why)
 	} else {
-		s.log.Info("command applied", "device", ep.clientID(), "topic", topic, "payload", string(payload))
+		// Victron's R/ read requests (keep-alives) come every few seconds of
+		// device time, several a wall second under a fast demo clock: they
+		// are routine, not commands worth a line each.
+		level := slog.LevelInfo
+		if strings.HasPrefix(topic, "R/") {
+			level = slog.LevelDebug
+		}
+		s.log.Log(context.Background(), level, "command applied", "device", ep.clientID(), "topic", topic, "payload", string(payload))
 	}
 	return replies
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/gridmint/gridmint"
 )
 
 // chromiumPath finds Debian's chromium. Without it the browser test is
@@ -66,10 +67,14 @@ func evalString(t *testing.T, ctx context.Context, expr string) string {
 
 // TestWebPageInBrowser loads the demo's page in headless Chromium and
 // checks that it lists every simulated device, that its script keeps the
-// energy column live, and that it shows each home's site totals.
+// energy column and the demo time live, and that it shows the node's
+// role, the chain's attestor set and k, and each home's site totals.
 func TestWebPageInBrowser(t *testing.T) {
 	ctx := newBrowser(t)
-	clock := newFastClock(time.Date(2026, 6, 21, 11, 0, 0, 0, time.UTC), demoSpeed)
+	clock, err := gridmint.NewScaledClock(time.Date(2026, 6, 21, 11, 0, 0, 0, time.UTC), time.Now(), demoSpeed)
+	if err != nil {
+		t.Fatal(err)
+	}
 	d, err := StartDemo(context.Background(), demoOptions(t.TempDir(), clock))
 	if err != nil {
 		t.Fatal(err)
@@ -98,6 +103,32 @@ func TestWebPageInBrowser(t *testing.T) {
 	if title != "gridmint node" || rows != want {
 		t.Fatalf("title %q, %d device rows; want \"gridmint node\" and %d", title, rows, want)
 	}
+	// The node's role, its chain's attestors (itself alone, k = 1), and
+	// the demo clock, which the script keeps live.
+	addr := d.Node.Identity().Address
+	for _, c := range []struct{ expr, want string }{
+		{`document.getElementById("role").textContent`, "home"},
+		{`document.getElementById("chain-id").textContent`, "1337"},
+		{`document.getElementById("threshold").textContent`, "1"},
+		{`document.getElementById("attestor-count").textContent`, "1"},
+		{`document.getElementById("attestors").textContent.toLowerCase()`, strings.ToLower(addr)},
+	} {
+		if got := evalString(t, ctx, c.expr); got != c.want {
+			t.Errorf("%s = %q, want %q", c.expr, got, c.want)
+		}
+	}
+	demoTime := func() time.Time {
+		v, err := time.Parse("2006-01-02 15:04:05", evalString(t, ctx, `document.getElementById("clock").textContent`))
+		if err != nil {
+			t.Fatalf("demo time on the page: %v", err)
+		}
+		return v
+	}
+	shown := demoTime()
+	if d := clock.Now().Sub(shown); d < 0 || d > 30*time.Minute {
+		t.Errorf("page shows demo time %v, the demo clock is at %v", shown, clock.Now())
+	}
+	waitFor(t, "the page's demo time to move on", func() bool { return demoTime().After(shown) })
 
 	energy := func() map[string]float64 {
 		cells, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]string](`Object.fromEntries([...document.querySelectorAll("`+rowsSel+`")].map(r => [r.dataset.id, r.querySelector(".energy").textContent]))`))
@@ -160,7 +191,6 @@ func TestWebPageInBrowser(t *testing.T) {
 		return err1 == nil && err2 == nil && err3 == nil && pv > 0 &&
 			evalString(t, ctx, card+`.querySelector(".pv-today").textContent`) != firstPV
 	})
-	addr := d.Node.Identity().Address
 	if got := evalString(t, ctx, card+`.querySelector(".meter-of-record").textContent`); got != addr+"/victron/"+DemoVictronGridSerial {
 		t.Errorf("home 1's meter of record on the page = %q", got)
 	}

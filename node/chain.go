@@ -7,14 +7,23 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math/big"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/chain"
 	"github.com/gridmint/gridmint/node/api"
 )
+
+// chainStuckAfter is how long, in wall time, a sent transaction may stay
+// unmined before it is sent again with higher fees.
+const chainStuckAfter = 3 * time.Minute
 
 // Where the chain keeps its files in the data dir.
 const (
@@ -25,9 +34,11 @@ const (
 )
 
 // openChain connects the settlement client: to cfg.Chain.RPC with the
-// configured contracts, or to the embedded chain in the data dir, which
-// deploys the contracts at its first start (this node the one attestor,
-// threshold 1) and remembers them. Below the disk reserve, new
+// configured contracts (refusing an endpoint of another chain id, and
+// contracts that are not there), or to the embedded chain in the data
+// dir, which deploys the contracts at its first start (attestors
+// chain.attestors with threshold chain.threshold; default this node
+// alone, k = 1) and remembers them. Below the disk reserve, new
 // submissions are refused (guardedIntents; disk nil for tools that only
 // read); the first start's deployment, a few KiB, is not.
 func openChain(ctx context.Context, cfg Config, id *Identity, disk *diskGuard, clock gridmint.Clock, log *slog.Logger) (*chain.Client, error) {
@@ -36,7 +47,10 @@ func openChain(ctx context.Context, cfg Config, id *Identity, disk *diskGuard, c
 	if err != nil {
 		return nil, err
 	}
-	cc := chain.Config{Key: id.Private, Intents: intents, Logger: log, Clock: clock}
+	// A transaction is stuck after 3 minutes of wall time (block
+	// production is real time), which a demo clock counts faster.
+	stuck := time.Duration(float64(chainStuckAfter) * gridmint.SpeedOf(clock))
+	cc := chain.Config{Key: id.Private, Intents: intents, Logger: log, Clock: clock, StuckAfter: stuck}
 	if disk != nil {
 		cc.Intents = guardedIntents{intents, disk}
 	}
@@ -46,14 +60,40 @@ func openChain(ctx context.Context, cfg Config, id *Identity, disk *diskGuard, c
 			Registry: common.HexToAddress(cfg.Chain.Contracts.Registry), REC: common.HexToAddress(cfg.Chain.Contracts.REC),
 			FLEX: common.HexToAddress(cfg.Chain.Contracts.FLEX), DeployBlock: cfg.Chain.Contracts.DeployBlock,
 		}
+		if cfg.Chain.ChainID != 0 {
+			cc.ChainID = new(big.Int).SetUint64(cfg.Chain.ChainID)
+		}
 		c, err := chain.Open(ctx, cc)
+		if _, wrongID := errors.AsType[*chain.ChainIDError](err); wrongID {
+			return nil, fmt.Errorf("chain.rpc %s: %w (chain.chain_id is %d)", RedactURL(cfg.Chain.RPC), err, cfg.Chain.ChainID)
+		}
 		if err != nil {
-			return nil, fmt.Errorf("chain.rpc %s: %w", cfg.Chain.RPC, err)
+			return nil, fmt.Errorf("chain.rpc %s: %w", RedactURL(cfg.Chain.RPC), err)
+		}
+		if err := c.CheckContracts(ctx); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("chain.rpc %s: %w", RedactURL(cfg.Chain.RPC), err)
 		}
 		return c, nil
 	}
 	cc.SimulatedDir = filepath.Join(dir, chainEmbeddedDir)
 	cc.SimulatedCacheMB = cfg.Chain.EmbeddedCacheMB
+	fund, err := addressList("chain.embedded_fund", cfg.Chain.EmbeddedFund)
+	if err != nil {
+		return nil, err
+	}
+	cc.SimulatedAlloc = types.GenesisAlloc{}
+	for _, a := range fund {
+		cc.SimulatedAlloc[a] = types.Account{Balance: chain.SimulatedFunds}
+	}
+	attestors, err := addressList("chain.attestors", cfg.Chain.Attestors)
+	if err != nil {
+		return nil, err
+	}
+	if len(attestors) == 0 {
+		attestors = []common.Address{id.Account}
+	}
+	threshold := max(cfg.Chain.Threshold, 1)
 	contractsPath := filepath.Join(dir, chainContractsFile)
 	addrs, deployed, err := readContracts(contractsPath)
 	if err != nil {
@@ -65,12 +105,17 @@ func openChain(ctx context.Context, cfg Config, id *Identity, disk *diskGuard, c
 		return nil, fmt.Errorf("embedded chain: %w", err)
 	}
 	if deployed {
+		if err := c.CheckContracts(ctx); err != nil {
+			c.Close()
+			return nil, fmt.Errorf("embedded chain: %w (%s does not match the chain in %s)", err, contractsPath, cc.SimulatedDir)
+		}
+		warnAttestorsDiffer(ctx, c, attestors, threshold, log)
 		return c, nil
 	}
 	// A crash before the file is written leaves orphan contracts behind;
 	// the next start deploys again, which on a private chain costs
 	// nothing.
-	addrs, err = c.Deploy(ctx, chain.DeployConfig{Attestors: []common.Address{id.Account}, Threshold: 1})
+	addrs, err = c.Deploy(ctx, chain.DeployConfig{Attestors: attestors, Threshold: threshold})
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("embedded chain: deploy contracts: %w", err)
@@ -80,8 +125,68 @@ func openChain(ctx context.Context, cfg Config, id *Identity, disk *diskGuard, c
 		c.Close()
 		return nil, fmt.Errorf("embedded chain: %w", err)
 	}
-	log.Info("deployed the gridmint contracts on the embedded chain", "registry", addrs.Registry, "rec", addrs.REC, "flex", addrs.FLEX)
+	log.Info("deployed the gridmint contracts on the embedded chain", "registry", addrs.Registry, "rec", addrs.REC, "flex", addrs.FLEX,
+		"attestors", len(attestors), "threshold", threshold)
 	return c, nil
+}
+
+// warnAttestorsDiffer says when the registry deployed at the chain's
+// first start has another attestor set than the configuration now names:
+// the registry is the truth (only its owner changes it, by transaction).
+func warnAttestorsDiffer(ctx context.Context, c *chain.Client, want []common.Address, k uint64, log *slog.Logger) {
+	set, err := c.AttestorSet(ctx)
+	if err != nil {
+		log.Warn("reading the attestor registry", "err", err)
+		return
+	}
+	same := set.Threshold == k && len(set.Attestors) == len(want)
+	for _, a := range want {
+		same = same && set.Has(a)
+	}
+	if !same {
+		log.Warn("the attestor registry deployed at the chain's first start differs from chain.attestors and chain.threshold; the registry counts (its owner changes it by transaction)",
+			"registry_attestors", set.Attestors, "registry_threshold", set.Threshold, "configured_attestors", want, "configured_threshold", k)
+	}
+}
+
+// serveChainRPC serves the embedded chain's JSON-RPC (reads and signed
+// transactions) on cfg.Chain.ServeRPC, a loopback address, for the other
+// nodes of a network whose chain.rpc it is.
+func (n *Node) serveChainRPC() error {
+	sim := n.chain.Simulated()
+	if n.cfg.Chain.ServeRPC == "" || sim == nil {
+		return nil
+	}
+	h, err := sim.ServeRPC()
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", n.cfg.Chain.ServeRPC)
+	if err != nil {
+		return fmt.Errorf("chain.serve_rpc %s: %w", n.cfg.Chain.ServeRPC, err)
+	}
+	n.chainRPCAddr = ln.Addr().String()
+	// Wall-clock timeouts: they bound a slow client, not demo time.
+	n.chainRPC = &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		if err := n.chainRPC.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			n.log.Error("chain JSON-RPC server", "err", err)
+		}
+	}()
+	n.log.Info("serving the embedded chain's JSON-RPC to the network", "url", "http://"+n.chainRPCAddr, "chain_id", n.chain.ChainID())
+	return nil
+}
+
+// ChainRPCURL is the URL of the embedded chain's served JSON-RPC
+// (chain.serve_rpc), or "" when not served.
+func (n *Node) ChainRPCURL() string {
+	if n.chainRPCAddr == "" {
+		return ""
+	}
+	return "http://" + n.chainRPCAddr
 }
 
 // guardedIntents refuses new chain submissions while the disk is below
@@ -150,6 +255,9 @@ func (c nodeChain) Info(ctx context.Context) (api.ChainInfo, error) {
 	}
 	if bal, err := c.client.ETHBalance(ctx); err == nil {
 		info.BalanceWei = bal
+	}
+	if set, err := c.client.AttestorSet(ctx); err == nil {
+		info.Attestors, info.Threshold = set.Attestors, set.Threshold
 	}
 	head, ok, err := c.Index.Store.Head(ctx)
 	if err != nil {

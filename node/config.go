@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/chain"
 	"github.com/gridmint/gridmint/devices"
 	"github.com/gridmint/gridmint/node/store"
 	ma "github.com/multiformats/go-multiaddr"
@@ -32,6 +33,11 @@ type Config struct {
 	// HTTPAddr is where the API and web page listen. Default
 	// "127.0.0.1:8088".
 	HTTPAddr string `yaml:"http_addr"`
+	// Role is what the node does in the network: "home" (devices,
+	// offers, claims; the default) or "utility" (requests and
+	// reservations; no devices, so no adapters, devices, sites or MQTT
+	// broker).
+	Role Role `yaml:"role"`
 	// AllowedHosts are the host names, besides loopback names
 	// (localhost, *.localhost), IP addresses and this machine's host name
 	// (and <hostname>.local), that the API answers as: a request for any
@@ -180,7 +186,46 @@ type ChainConfig struct {
 	// (database and state trie), MB: at least 16, default 32 (see
 	// chain.DefaultSimulatedCacheMB). Set only without rpc.
 	EmbeddedCacheMB int `yaml:"embedded_cache_mb"`
+	// ChainID is the network's chain id. With rpc, a node whose endpoint
+	// answers another id refuses to start: it would sign for, and gossip
+	// on, another network. The embedded chain's id is 1337. 0: not
+	// checked.
+	ChainID uint64 `yaml:"chain_id"`
+
+	// The embedded chain as a network's shared chain (gridmint demo
+	// --nodes): set only without rpc.
+
+	// ServeRPC serves the embedded chain's full JSON-RPC (reads and
+	// eth_sendRawTransaction) on this loopback host:port, so other nodes
+	// use it as their chain.rpc. Loopback only: it accepts transactions
+	// from anyone who reaches it. Empty: not served (the API's read-only
+	// /api/v1/chain/rpc is always there).
+	ServeRPC string `yaml:"serve_rpc"`
+	// EmbeddedFund are accounts (0x addresses) the embedded chain's
+	// genesis funds with chain.SimulatedFunds each, besides this node's.
+	// The genesis is made at the chain's first start: the list must stay
+	// the same at every restart.
+	EmbeddedFund []string `yaml:"embedded_fund"`
+	// Attestors and Threshold are the attestor registry the embedded
+	// chain deploys at its first start: k-of-n node addresses. Default
+	// this node alone, k = 1. Later changes take the registry owner's
+	// transactions, not a config edit.
+	Attestors []string `yaml:"attestors"`
+	Threshold uint64   `yaml:"threshold"`
 }
+
+// Role is a node's part in the network.
+type Role string
+
+// Roles.
+const (
+	// RoleHome reads its devices, offers their flexibility and claims
+	// certificates for their energy.
+	RoleHome Role = "home"
+	// RoleUtility posts flexibility requests and reserves awards; it has
+	// no devices.
+	RoleUtility Role = "utility"
+)
 
 // ContractsConfig are the addresses of the gridmint contracts.
 type ContractsConfig struct {
@@ -421,6 +466,9 @@ func yamlPaths(n *yaml.Node, path string, out map[int][]yamlScalar) {
 }
 
 func (c *Config) applyDefaults() {
+	if c.Role == "" {
+		c.Role = RoleHome
+	}
 	if c.DataDir == "" {
 		c.DataDir = DefaultDataDir
 	}
@@ -549,8 +597,24 @@ func (c *Config) Validate() error {
 	if _, err := c.Storage.policy(); err != nil {
 		return err
 	}
-	if len(c.Adapters) == 0 {
-		return fieldErr("adapters", "none configured; add at least one, e.g. {dialect: opendtu}")
+	switch c.Role {
+	case RoleHome:
+		if len(c.Adapters) == 0 {
+			return fieldErr("adapters", "none configured; add at least one, e.g. {dialect: opendtu}")
+		}
+	case RoleUtility:
+		// A utility buys flexibility: it reads no devices of its own.
+		for _, f := range []struct {
+			name string
+			n    int
+		}{{"adapters", len(c.Adapters)}, {"devices", len(c.Devices)}, {"sites", len(c.Sites)}} {
+			if f.n > 0 {
+				return fieldErr(f.name, "a node with role utility has no devices; remove %s, or make it role: home", f.name)
+			}
+		}
+		return nil
+	default:
+		return fieldErr("role", "%q: want home or utility", c.Role)
 	}
 	seen := map[string]int{}
 	adapters := map[string]devices.Adapter{}
@@ -892,10 +956,34 @@ func (c ChainConfig) validate() error {
 		if c.EmbeddedCacheMB != 0 && (c.EmbeddedCacheMB < minEmbeddedCacheMB || c.EmbeddedCacheMB > maxEmbeddedCacheMB) {
 			return fieldErr("chain.embedded_cache_mb", "%d: want %d to %d MB", c.EmbeddedCacheMB, minEmbeddedCacheMB, maxEmbeddedCacheMB)
 		}
+		if c.ChainID != 0 && c.ChainID != chain.SimulatedChainID.Uint64() {
+			return fieldErr("chain.chain_id", "%d: the embedded chain's id is %s", c.ChainID, chain.SimulatedChainID)
+		}
+		if c.ServeRPC != "" {
+			if err := loopbackHostPort(c.ServeRPC); err != nil {
+				return fieldErr("chain.serve_rpc", "%v", err)
+			}
+		}
+		if _, err := addressList("chain.embedded_fund", c.EmbeddedFund); err != nil {
+			return err
+		}
+		attestors, err := addressList("chain.attestors", c.Attestors)
+		if err != nil {
+			return err
+		}
+		n := max(len(attestors), 1) // none: this node alone
+		if c.Threshold > uint64(n) {
+			return fieldErr("chain.threshold", "%d of %d attestors: want 1 to %d", c.Threshold, n, n)
+		}
 		return nil
 	}
-	if c.EmbeddedCacheMB != 0 {
-		return fieldErr("chain.embedded_cache_mb", "set only for the embedded chain, not with chain.rpc")
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"serve_rpc", c.ServeRPC != ""}, {"embedded_fund", c.EmbeddedFund != nil}, {"attestors", c.Attestors != nil}, {"threshold", c.Threshold != 0}, {"embedded_cache_mb", c.EmbeddedCacheMB != 0}} {
+		if f.set {
+			return fieldErr("chain."+f.name, "only for the embedded chain (without chain.rpc): the chain at chain.rpc has its own")
+		}
 	}
 	u, err := url.Parse(c.RPC)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "ws" && u.Scheme != "wss" && !strings.HasSuffix(c.RPC, ".ipc")) {
@@ -905,6 +993,45 @@ func (c ChainConfig) validate() error {
 		if !common.IsHexAddress(a.v) || common.HexToAddress(a.v) == (common.Address{}) {
 			return fieldErr("chain.contracts."+a.field, "%q: want the contract's 0x address (required with chain.rpc)", a.v)
 		}
+	}
+	return nil
+}
+
+// addressList parses a list of distinct, non-zero 0x addresses.
+func addressList(field string, list []string) ([]common.Address, error) {
+	out := make([]common.Address, 0, len(list))
+	seen := map[common.Address]int{}
+	for i, v := range list {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		if !common.IsHexAddress(v) || !strings.HasPrefix(v, "0x") {
+			return nil, fieldErr(f, "%q: want a 0x address", v)
+		}
+		a := common.HexToAddress(v)
+		if a == (common.Address{}) {
+			return nil, fieldErr(f, "the zero address")
+		}
+		if j, dup := seen[a]; dup {
+			return nil, fieldErr(f, "%s is also %s[%d]", a, field, j)
+		}
+		seen[a] = i
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+// loopbackHostPort accepts host:port on a loopback address (127.0.0.0/8,
+// ::1 or localhost).
+func loopbackHostPort(hostPort string) error {
+	host, port, err := net.SplitHostPort(hostPort)
+	if err != nil || port == "" {
+		return fmt.Errorf("%q: want host:port", hostPort)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("%q: want a loopback address (127.0.0.1, [::1] or localhost): the chain's JSON-RPC accepts transactions from anyone who reaches it", hostPort)
 	}
 	return nil
 }

@@ -163,6 +163,23 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"grid meter bad serial", sitesYAML + "sites: [{id: home, grid_meter: victron/grid}]", "sites[0].grid_meter"},
 		{"grid meter not a reference", sitesYAML + "sites: [{id: home, grid_meter: grid-30}]", "sites[0].grid_meter"},
 		{"grid meter of a node that is no address", sitesYAML + "sites: [{id: home, grid_meter: node/victron/grid-30}]", "sites[0].grid_meter"},
+		{"unknown role", "role: buyer\nadapters: [{dialect: tasmota}]", "role"},
+		{"utility with adapters", "role: utility\nadapters: [{dialect: tasmota}]", "adapters"},
+		{"utility with devices", "role: utility\ndevices: [{dialect: tasmota, serial: a}]", "devices"},
+		{"utility with sites", "role: utility\nsites: [{id: home}]", "sites"},
+		{"serve_rpc on all interfaces", "chain: {serve_rpc: '0.0.0.0:8545'}\nadapters: [{dialect: tasmota}]", "chain.serve_rpc"},
+		{"serve_rpc on a LAN address", "chain: {serve_rpc: '192.168.1.10:8545'}\nadapters: [{dialect: tasmota}]", "chain.serve_rpc"},
+		{"serve_rpc on a host name", "chain: {serve_rpc: 'node0.example:8545'}\nadapters: [{dialect: tasmota}]", "chain.serve_rpc"},
+		{"serve_rpc without port", "chain: {serve_rpc: '127.0.0.1'}\nadapters: [{dialect: tasmota}]", "chain.serve_rpc"},
+		{"serve_rpc with rpc", "chain: {rpc: 'http://127.0.0.1:8545', serve_rpc: '127.0.0.1:8546', " + rpcContracts + "}\nadapters: [{dialect: tasmota}]", "chain.serve_rpc"},
+		{"embedded chain id", "chain: {chain_id: 1}\nadapters: [{dialect: tasmota}]", "chain.chain_id"},
+		{"fund not an address", "chain: {embedded_fund: [bob]}\nadapters: [{dialect: tasmota}]", "chain.embedded_fund[0]"},
+		{"fund with rpc", "chain: {rpc: 'http://127.0.0.1:8545', embedded_fund: ['0x0000000000000000000000000000000000000001'], " + rpcContracts + "}\nadapters: [{dialect: tasmota}]", "chain.embedded_fund"},
+		{"attestor zero", "chain: {attestors: ['0x0000000000000000000000000000000000000000']}\nadapters: [{dialect: tasmota}]", "chain.attestors[0]"},
+		{"attestor twice", "chain: {attestors: ['0x0000000000000000000000000000000000000001', '0x0000000000000000000000000000000000000001']}\nadapters: [{dialect: tasmota}]", "chain.attestors[1]"},
+		{"threshold above n", "chain: {attestors: ['0x0000000000000000000000000000000000000001', '0x0000000000000000000000000000000000000002'], threshold: 3}\nadapters: [{dialect: tasmota}]", "chain.threshold"},
+		{"threshold above the node alone", "chain: {threshold: 2}\nadapters: [{dialect: tasmota}]", "chain.threshold"},
+		{"attestors with rpc", "chain: {rpc: 'http://127.0.0.1:8545', attestors: ['0x0000000000000000000000000000000000000001'], " + rpcContracts + "}\nadapters: [{dialect: tasmota}]", "chain.attestors"},
 		{"reserve below the store's floor", "storage: {min_free: 10MiB}\nadapters: [{dialect: tasmota}]", "storage.min_free"},
 		{"reserve without a number", "storage: {min_free: MiB}\nadapters: [{dialect: tasmota}]", "storage.min_free"},
 		{"reserve in an unknown unit", "storage: {min_free: 256 megs}\nadapters: [{dialect: tasmota}]", "storage.min_free"},
@@ -188,6 +205,39 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 				t.Errorf("error %q does not name %q", err, tt.wantField)
 			}
 		})
+	}
+}
+
+// rpcContracts are chain.contracts for configs with chain.rpc.
+const rpcContracts = "contracts: {registry: '0x0000000000000000000000000000000000000011', rec: '0x0000000000000000000000000000000000000012', flex: '0x0000000000000000000000000000000000000013'}"
+
+// TestNetworkConfig: the settings of a shared chain and of roles parse,
+// and a utility needs no adapters.
+func TestNetworkConfig(t *testing.T) {
+	cfg, err := ParseConfig([]byte("role: utility\nchain: {rpc: 'http://127.0.0.1:8545', chain_id: 1337, confirmations: 0, " + rpcContracts + "}"))
+	if err != nil {
+		t.Fatalf("a utility on a shared chain: %v", err)
+	}
+	if cfg.Role != RoleUtility || cfg.Chain.ChainID != 1337 || *cfg.Chain.Confirmations != 0 || len(cfg.Adapters) != 0 {
+		t.Errorf("role %q, chain id %d, confirmations %d, %d adapters; want utility, 1337, 0, none", cfg.Role, cfg.Chain.ChainID, *cfg.Chain.Confirmations, len(cfg.Adapters))
+	}
+	cfg, err = ParseConfig([]byte(`adapters: [{dialect: tasmota}]
+chain:
+  serve_rpc: 127.0.0.1:8545
+  embedded_fund: ['0x00000000000000000000000000000000000000b0']
+  attestors: ['0x00000000000000000000000000000000000000a1', '0x00000000000000000000000000000000000000a2', '0x00000000000000000000000000000000000000a3']
+  threshold: 2
+`))
+	if err != nil {
+		t.Fatalf("the chain-hosting node of a network: %v", err)
+	}
+	if cfg.Role != RoleHome || cfg.Chain.ServeRPC != "127.0.0.1:8545" || len(cfg.Chain.Attestors) != 3 || cfg.Chain.Threshold != 2 || len(cfg.Chain.EmbeddedFund) != 1 {
+		t.Errorf("parsed %+v, role %q; want a home serving its chain with 2 of 3 attestors and one funded account", cfg.Chain, cfg.Role)
+	}
+	for _, addr := range []string{"127.0.0.1:0", "[::1]:8545", "localhost:8545", "127.0.0.2:8545"} {
+		if _, err := ParseConfig([]byte("adapters: [{dialect: tasmota}]\nchain: {serve_rpc: '" + addr + "'}")); err != nil {
+			t.Errorf("chain.serve_rpc %s: %v, want loopback accepted", addr, err)
+		}
 	}
 }
 
@@ -287,6 +337,8 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("adapters: [{dialect: tasmota}]"))
 	f.Add([]byte("adapters: [{dialect: tasmota}]\nquarantine: {max_size_mb: 1}\nmemory_limit_mb: 128\nchain: {embedded_cache_mb: 16}"))
 	f.Add([]byte("devices: [{dialect: tasmota, serial: a, nameplate_w: 1e400}]"))
+	f.Add([]byte("role: utility\nchain: {rpc: 'http://127.0.0.1:8545', chain_id: 1337, " + rpcContracts + "}"))
+	f.Add([]byte("adapters: [{dialect: tasmota}]\nchain: {serve_rpc: '127.0.0.1:8545', embedded_fund: ['0x00000000000000000000000000000000000000b0'], attestors: ['0x00000000000000000000000000000000000000a1', '0x00000000000000000000000000000000000000a2'], threshold: 2}"))
 	f.Add([]byte(sitesYAML + "sites: [{id: home, grid_meter: victron/grid-30, zone: DE-LU}]\ndevices: [{dialect: goe, serial: '1', site: home}]"))
 	f.Add([]byte(sitesYAML + "sites: [{id: a, grid_meter: 0x0000000000000000000000000000000000000001/tasmota/m}, {id: b}]\ndevices: [{dialect: tasmota, serial: m, kind: meter, site: a}]"))
 	f.Add([]byte("adapters: [{dialect: tasmota}]\nstorage: {min_free: 1.5GiB, resume_margin: 64MB}"))
@@ -304,8 +356,14 @@ func FuzzParseConfig(f *testing.F) {
 		if err := cfg.Validate(); err != nil {
 			t.Fatalf("parsed config fails Validate: %v", err)
 		}
-		if len(cfg.Adapters) == 0 {
-			t.Fatal("config without adapters accepted")
+		if len(cfg.Adapters) == 0 && cfg.Role != RoleUtility {
+			t.Fatal("config of a home without adapters accepted")
+		}
+		if cfg.Role == RoleUtility && len(cfg.Adapters)+len(cfg.Devices)+len(cfg.Sites) > 0 {
+			t.Fatal("config of a utility with devices accepted")
+		}
+		if cfg.Chain.ServeRPC != "" && loopbackHostPort(cfg.Chain.ServeRPC) != nil {
+			t.Fatalf("chain.serve_rpc %q accepted off loopback", cfg.Chain.ServeRPC)
 		}
 		// Sites and devices declare without error, every meter of record
 		// a meter in its site.

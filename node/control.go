@@ -71,22 +71,14 @@ func (c *commandLog) write(first gridmint.CommandRecord) {
 	}
 }
 
-// TickerClock is a Clock that also makes tickers that tick in its own
-// time. The node's periodic work (keep-alives, confirmation timeouts, Home
-// Assistant updates) uses it when the clock has it, so a test running time
-// faster keeps every period in step; otherwise wall-clock tickers.
-type TickerClock interface {
-	gridmint.Clock
-	// NewTicker ticks every d of the clock's time; stop releases it.
-	NewTicker(d time.Duration) (c <-chan time.Time, stop func())
-}
+// TickerClock is gridmint.TickerClock: a Clock that also makes tickers
+// in its own time. The node's periodic work (keep-alives, confirmation
+// timeouts, Home Assistant updates) runs on the node's clock, so a demo
+// clock running faster (gridmint.ScaledClock) keeps every period in step.
+type TickerClock = gridmint.TickerClock
 
 func newTicker(clock gridmint.Clock, d time.Duration) (<-chan time.Time, func()) {
-	if tc, ok := clock.(TickerClock); ok {
-		return tc.NewTicker(d)
-	}
-	t := time.NewTicker(d)
-	return t.C, t.Stop
+	return gridmint.NewTicker(clock, d)
 }
 
 // keepAlive publishes each KeepAliver adapter's keep-alives (Victron's

@@ -29,15 +29,30 @@ type DemoOptions struct {
 	// on (`gridmint run` leaves it off unless configured). Off in tests,
 	// so that concurrent tests do not find each other.
 	MDNS bool
-	// SimPeriod is the simulated devices' publish period; default 5 s
-	// (OpenDTU's default). The plug's TelePeriod is twice that.
+	// SimPeriod is the simulated devices' publish period, in wall-clock
+	// time whatever the clock's speed (a step of the simulated physics
+	// covers SimPeriod × speed of clock time); default 5 s (OpenDTU's
+	// default). The plug's TelePeriod is two steps.
 	SimPeriod time.Duration
 	// StaleAfter marks a device offline after this much silence (clock
-	// time); default 6 × SimPeriod.
+	// time); default 6 steps, 6 × SimPeriod × the clock's speed.
 	StaleAfter time.Duration
 	Logger     *slog.Logger
-	Clock      gridmint.Clock
-	Version    string
+	// Clock is every component's clock: the simulated devices, their
+	// counters and timestamps, the node and its chain. A demo clock
+	// (gridmint.ScaledClock) runs the whole demo faster; nil is the
+	// system clock.
+	Clock   gridmint.Clock
+	Version string
+	// Role is the node's role: home (default; the broker and simulated
+	// homes) or utility (neither: no devices).
+	Role Role
+	// Chain is the chain configuration of a demo network's node
+	// (gridmint demo --nodes): the shared chain's rpc, chain id and
+	// contracts, or for the node that hosts it serve_rpc, the funded
+	// accounts and the attestor registry. Zero: the node's own
+	// embedded chain, with itself the only attestor.
+	Chain ChainConfig
 	// Passphrase unlocks a key made with `gridmint init` in DataDir.
 	// Without one, the demo makes a throw-away key whose passphrase it
 	// keeps in DataDir/demo-passphrase.
@@ -119,6 +134,12 @@ func demoConfig(o DemoOptions, brokerURL string, fleet *firmwaresim.Fleet) Confi
 		P2P:        P2PConfig{Listen: o.P2PListen, Bootstrap: o.Bootstrap, MDNS: &o.MDNS, DHT: "server"},
 		Discover:   &discover,
 		StaleAfter: o.StaleAfter,
+		Role:       o.Role,
+		Chain:      o.Chain,
+	}
+	if fleet == nil { // a utility: no devices
+		cfg.applyDefaults()
+		return cfg
 	}
 	for _, a := range fleet.Adapters() {
 		cfg.Adapters = append(cfg.Adapters, AdapterConfig{Dialect: a.Dialect, BaseTopic: a.BaseTopic, PortalID: a.PortalID, Inverters: a.Inverters})
@@ -180,8 +201,12 @@ func demoSites(fds []firmwaresim.FleetDevice) []SiteConfig {
 }
 
 // demoFleetConfig is the demo's fleet (firmwaresim.DemoFleet) on the
-// embedded broker at brokerURL, publishing every o.SimPeriod (the
-// Tasmota plug every two), its profile clock starting at 11:00 of today.
+// embedded broker at brokerURL, publishing every o.SimPeriod of wall
+// time (the Tasmota plug every two), its profile clock starting at 11:00
+// of the clock's date. The fleet's sim clock is the demo's clock and its
+// Speed 1: devices, their timestamps and energy counters live in the
+// clock's time, which under a demo clock is demo time, and a profile hour
+// passes in a demo hour.
 func demoFleetConfig(o DemoOptions, brokerURL string) firmwaresim.FleetConfig {
 	now := o.Clock.Now()
 	fc := firmwaresim.DemoFleet(demoSeed)
@@ -191,9 +216,15 @@ func demoFleetConfig(o DemoOptions, brokerURL string) firmwaresim.FleetConfig {
 	fc.Clock = o.Clock
 	fc.Logger = o.Logger.With("component", "firmware-sim")
 	for i := range fc.Houses[0].Plugs {
-		fc.Houses[0].Plugs[i].TelePeriod = 2 * o.SimPeriod
+		fc.Houses[0].Plugs[i].TelePeriod = 2 * demoStep(o)
 	}
 	return fc
+}
+
+// demoStep is how much clock time one simulation step covers: SimPeriod
+// of wall time at the clock's speed.
+func demoStep(o DemoOptions) time.Duration {
+	return time.Duration(float64(o.SimPeriod) * gridmint.SpeedOf(o.Clock))
 }
 
 func (o *DemoOptions) applyDefaults() {
@@ -212,14 +243,17 @@ func (o *DemoOptions) applyDefaults() {
 	if o.SimPeriod <= 0 {
 		o.SimPeriod = firmwaresim.DefaultPeriod
 	}
-	if o.StaleAfter <= 0 {
-		o.StaleAfter = 6 * o.SimPeriod
-	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 	if o.Clock == nil {
 		o.Clock = gridmint.SystemClock{}
+	}
+	if o.StaleAfter <= 0 {
+		o.StaleAfter = 6 * demoStep(*o)
+	}
+	if o.Role == "" {
+		o.Role = RoleHome
 	}
 }
 
@@ -268,6 +302,18 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 	if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
+	if o.Role == RoleUtility {
+		// A utility has no devices: no broker, no simulated homes.
+		cfg := demoConfig(o, "", nil)
+		opts, err := d.nodeOptions(o, &cfg)
+		if err != nil {
+			return nil, err
+		}
+		if d.Node, err = Start(ctx, cfg, opts); err != nil {
+			return nil, err
+		}
+		return d, nil
+	}
 	if d.Broker, err = StartBroker(o.MQTTAddr, o.Logger); err != nil {
 		return nil, err
 	}
@@ -290,15 +336,9 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 		return nil, err
 	}
 	cfg := demoConfig(o, d.Broker.URL(), d.Fleet)
-	opts := Options{Logger: o.Logger, Clock: o.Clock, Version: o.Version, Passphrase: o.Passphrase}
-	// A key made by `gridmint init` is unlocked with its passphrase; else
-	// the demo uses (or makes) its throw-away key.
-	pf := filepath.Join(o.DataDir, demoPassphraseFile)
-	if _, err := keyFile(cfg.Identity.Keystore); errors.Is(err, ErrNoKey) || fileExists(pf) {
-		if err := createThrowAwayPassphrase(pf); err != nil {
-			return nil, fmt.Errorf("demo passphrase: %w", err)
-		}
-		cfg.Identity.PassphraseFile, opts.CreateKey = pf, KDFLight
+	opts, err := d.nodeOptions(o, &cfg)
+	if err != nil {
+		return nil, err
 	}
 	if d.Node, err = Start(ctx, cfg, opts); err != nil {
 		return nil, err
@@ -318,7 +358,23 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 	return d, nil
 }
 
-// waitForDevices waits until every simulated device is connected.
+// nodeOptions are the demo node's options: a key made by `gridmint init`
+// is unlocked with its passphrase; else the demo uses (or makes) its
+// throw-away key, whose passphrase file it puts into cfg.
+func (d *Demo) nodeOptions(o DemoOptions, cfg *Config) (Options, error) {
+	opts := Options{Logger: o.Logger, Clock: o.Clock, Version: o.Version, Passphrase: o.Passphrase}
+	pf := filepath.Join(o.DataDir, demoPassphraseFile)
+	if _, err := keyFile(cfg.Identity.Keystore); errors.Is(err, ErrNoKey) || fileExists(pf) {
+		if err := createThrowAwayPassphrase(pf); err != nil {
+			return opts, fmt.Errorf("demo passphrase: %w", err)
+		}
+		cfg.Identity.PassphraseFile, opts.CreateKey = pf, KDFLight
+	}
+	return opts, nil
+}
+
+// waitForDevices waits until every simulated device is connected: a
+// start-up bound in wall-clock time (MQTT connections take real time).
 func (d *Demo) waitForDevices(ctx context.Context) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for {

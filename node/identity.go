@@ -97,7 +97,8 @@ func storeIdentity(dir string, key *ecdsa.PrivateKey, passphrase []byte, kdf str
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("node key: %w", err)
 	}
-	// go-ethereum's file name, so its tools find the account.
+	// go-ethereum's file name, so its tools find the account; wall time,
+	// as a file's own time.
 	name := fmt.Sprintf("UTC--%s--%s", time.Now().UTC().Format("2006-01-02T15-04-05.000000000Z"), hex.EncodeToString(account[:]))
 	if err := writeFileAtomic(filepath.Join(dir, name), blob, 0o600); err != nil {
 		return nil, fmt.Errorf("node key: %w", err)

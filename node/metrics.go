@@ -5,6 +5,7 @@ import (
 
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/node/settle"
 	"github.com/gridmint/gridmint/node/store"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -86,6 +87,9 @@ func (m *metrics) restoreRejections(counts map[gridmint.Reason]uint64) {
 		m.rejections.WithLabelValues(string(r)).Add(float64(c))
 	}
 }
+
+// registerSettle adds the settlement engine's metrics (gridmint_settle_*).
+func (m *metrics) registerSettle(e *settle.Engine) { m.registry.MustRegister(e.Collectors()...) }
 
 func (m *metrics) observeBatch(out *devices.Outcome, messages int, took time.Duration) {
 	m.readings.Add(float64(len(out.Readings)))

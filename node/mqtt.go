@@ -100,7 +100,7 @@ func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, onMessage f
 		if err := t.Error(); err != nil {
 			return nil, fmt.Errorf("mqtt: connect to %s: %w", RedactURL(cfg.Broker), err)
 		}
-	case <-time.After(15 * time.Second):
+	case <-time.After(15 * time.Second): // wall clock: a network timeout
 		mc.client.Disconnect(0)
 		return nil, fmt.Errorf("mqtt: no connection to %s after 15 s (is the broker running? check mqtt.broker)", RedactURL(cfg.Broker))
 	case <-ctx.Done():
@@ -176,7 +176,7 @@ func (mc *mqttClient) publish(ctx context.Context, topic string, qos byte, retai
 		return t.Error()
 	case <-ctx.Done():
 		return fmt.Errorf("%s: %w (%v)", topic, devices.ErrMaybeSent, ctx.Err())
-	case <-time.After(publishTimeout):
+	case <-time.After(publishTimeout): // wall clock: a network timeout
 		return fmt.Errorf("broker did not take %s within %v: %w", topic, publishTimeout, devices.ErrMaybeSent)
 	}
 }

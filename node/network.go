@@ -137,7 +137,8 @@ func (n nodeNetwork) publish(ctx context.Context, b p2p.Body) (api.NetworkMessag
 func (n nodeNetwork) Stats() api.NetworkStats {
 	s := n.p2p.Stats()
 	out := api.NetworkStats{Topics: map[string]api.TopicStats{}, CatchUpFetched: s.CatchUp.Fetched, CatchUpServed: s.CatchUp.Sent,
-		HintsSent: s.CatchUp.HintsSent, HintsReceived: s.CatchUp.HintsReceived, HintsDropped: s.CatchUp.HintsDropped}
+		HintsSent: s.CatchUp.HintsSent, HintsReceived: s.CatchUp.HintsReceived, HintsDropped: s.CatchUp.HintsDropped,
+		ClockSkew: api.ClockSkewStats{Ahead: s.ClockSkew.Ahead, Behind: s.ClockSkew.Behind}}
 	for topic, t := range s.Topics {
 		ts := api.TopicStats{Accepted: t.Accepted, Rejected: map[string]uint64{}, Ignored: map[string]uint64{}}
 		for r, c := range t.Rejected {

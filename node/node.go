@@ -30,6 +30,7 @@ import (
 	"github.com/gridmint/gridmint/devices"
 	"github.com/gridmint/gridmint/node/api"
 	"github.com/gridmint/gridmint/node/p2p"
+	"github.com/gridmint/gridmint/node/settle"
 	"github.com/gridmint/gridmint/node/store"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -64,10 +65,15 @@ type Node struct {
 	mqtt     *mqttClient
 	p2p      *p2p.Node
 	chain    *chain.Client
+	settle   *settle.Engine
 	http     *http.Server
 	httpAddr string
 	metrics  *metrics
+	clock    gridmint.Clock
 	disk     *diskGuard
+
+	chainRPC     *http.Server // chain.serve_rpc; nil when not served
+	chainRPCAddr string
 
 	dispatcher *devices.Dispatcher
 	commands   *commandLog
@@ -103,7 +109,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		debug.SetMemoryLimit(int64(cfg.MemoryLimitMB) << 20)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	n := &Node{cfg: cfg, log: opts.Logger, metrics: newMetrics(), cancel: cancel}
+	n := &Node{cfg: cfg, log: opts.Logger, metrics: newMetrics(), cancel: cancel, clock: opts.Clock}
 	defer func() {
 		if err != nil {
 			n.Close()
@@ -117,7 +123,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		return nil, err
 	}
 
-	if cfg.MQTT.credentialsInURL {
+	if cfg.MQTT.credentialsInURL && cfg.Role == RoleHome {
 		n.log.Warn("mqtt.broker holds user:password@; the node uses them but never shows them: move them to mqtt.username and mqtt.password_file")
 	}
 	if n.identity, err = openNodeIdentity(cfg, opts); err != nil {
@@ -187,10 +193,14 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	n.commands = newCommandLog(n.store, n.log.With("component", "commands"))
 	n.dispatcher = devices.NewDispatcher(devices.DispatcherConfig{
 		Ingest: n.ingest, Publisher: lazyPublisher{n}, Clock: opts.Clock, Record: n.commands.Record,
+		// A device confirms within MQTT round trips: wall time, so a demo
+		// clock's faster time stretches the timeout by its speed.
+		Timeout: time.Duration(float64(devices.DefaultConfirmTimeout) * gridmint.SpeedOf(opts.Clock)),
 	})
 	n.replies = n.ingest.ReplyFilters()
 	subs := append(n.ingest.Subscriptions(), n.replies...)
-	if *cfg.HomeAssistant.Enabled {
+	// A utility reads no devices: no broker, so no Home Assistant either.
+	if *cfg.HomeAssistant.Enabled && cfg.Role == RoleHome {
 		n.ha = newHAPublisher(devices.HAConfig{
 			DiscoveryPrefix: cfg.HomeAssistant.DiscoveryPrefix, StatePrefix: cfg.HomeAssistant.StatePrefix,
 			NodeID: devices.HANodeID(n.identity.Address), NodeName: "gridmint " + n.identity.Address[:10],
@@ -201,10 +211,15 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	n.stopLog, n.logDone = stopLog, make(chan struct{})
 	go func() { defer close(n.logDone); n.commands.run(logCtx) }()
 	n.wg.Add(2)
+	// Store GC is housekeeping on the wall clock.
 	go func() { defer n.wg.Done(); n.store.RunGC(ctx, 10*time.Minute) }()
+	// Expiry checks in the clock's time, as the dispatcher's deadlines are.
 	go func() { defer n.wg.Done(); every(ctx, opts.Clock, time.Second, n.dispatcher.Expire) }()
 
 	if n.chain, err = openChain(ctx, cfg, n.identity, n.disk, opts.Clock, n.log.With("component", "chain")); err != nil {
+		return nil, err
+	}
+	if err := n.serveChainRPC(); err != nil {
 		return nil, err
 	}
 	indexer := chain.NewIndexer(n.chain.Backend(), guardedIndex{n.store, n.disk}, chain.IndexerConfig{
@@ -212,15 +227,31 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	})
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); indexer.Run(ctx) }()
+	// The registry is read before gossip starts: batch attestations are
+	// checked against it from the first message on.
+	attestors := settle.NewAttestors(n.chain)
+	if err := attestors.Refresh(ctx); err != nil {
+		return nil, err
+	}
 	if n.p2p, err = p2p.New(ctx, p2p.Config{
 		Key: n.identity.Private, Listen: cfg.P2P.Listen, Bootstrap: cfg.P2P.Bootstrap,
-		MDNS: *cfg.P2P.MDNS, DHT: p2p.DHTMode(cfg.P2P.DHT),
+		MDNS: *cfg.P2P.MDNS, DHT: p2p.DHTMode(cfg.P2P.DHT), Attestors: attestors,
 		Domain: p2p.NewDomain(n.chain.ChainID(), common.Address{}),
 		Store:  guardedMessages{n.store, n.disk}, Clock: opts.Clock, Log: n.log.With("component", "p2p"),
 	}); err != nil {
 		return nil, err
 	}
+	if n.settle, err = settle.New(settle.Config{
+		Key: n.identity.Private, Chain: n.chain, Attestors: attestors, Index: n.store, Gossip: n.p2p,
+		Store: n.store, Clock: opts.Clock, Logger: n.log.With("component", "settle"),
+	}); err != nil {
+		return nil, err
+	}
+	n.metrics.registerSettle(n.settle)
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.settle.Run(ctx) }()
 	n.p2p.Handle(n.onGossip)
+	n.metrics.registry.MustRegister(p2pCollector{n.p2p})
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
@@ -230,25 +261,8 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			}
 		})
 	}()
-	if n.mqtt, err = connectMQTT(ctx, mcfg, subs, func(m devices.Message, ack func()) { n.onMessage(ctx, m, ack) }, opts.Clock, n.log); err != nil {
+	if err := n.connectDevices(ctx, mcfg, subs, adapters, opts.Clock); err != nil {
 		return nil, err
-	}
-	for i, a := range adapters {
-		if off := cfg.Adapters[i].KeepAlive; off != nil && !*off {
-			continue
-		}
-		if k, ok := a.(devices.KeepAliver); ok {
-			n.wg.Add(1)
-			go func() {
-				defer n.wg.Done()
-				keepAlive(ctx, k, n.mqtt, opts.Clock, n.log.With("component", "keepalive", "dialect", a.Dialect()))
-			}()
-		}
-	}
-	if n.ha != nil {
-		n.ha.pub = n.mqtt
-		n.wg.Add(1)
-		go func() { defer n.wg.Done(); n.ha.run(ctx) }()
 	}
 
 	ln, err := net.Listen("tcp", cfg.HTTPAddr)
@@ -266,19 +280,17 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	}
 	n.http = &http.Server{
 		Handler: api.New(api.Config{
-			Devices:    n.ingest,
-			Quarantine: n.store,
-			Control:    nodeControl{n},
-			Sites:      nodeSites{rules: n.sites, ingest: n.ingest, starts: newDayStarts(n.store), clock: opts.Clock},
-			Network:    nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock, identity: n.identity},
-			Chain:      nodeChain{Index: chain.Index{Store: n.store}, client: n.chain, rpc: cfg.Chain.RPC, confirmations: *cfg.Chain.Confirmations},
-			Token:      n.apiToken,
-			Clock:      opts.Clock,
-			Health:     n.health,
-			Info: api.NodeInfo{
-				Address: n.identity.Address, PeerID: n.identity.PeerID.String(),
-				ListenAddrs: n.P2PAddrs(), Broker: RedactURL(cfg.MQTT.Broker), Version: opts.Version,
-			},
+			Devices:      n.ingest,
+			Quarantine:   n.store,
+			Control:      nodeControl{n},
+			Sites:        nodeSites{rules: n.sites, ingest: n.ingest, starts: newDayStarts(n.store), clock: opts.Clock},
+			Network:      nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock, identity: n.identity},
+			Chain:        nodeChain{Index: chain.Index{Store: n.store}, client: n.chain, rpc: cfg.Chain.RPC, confirmations: *cfg.Chain.Confirmations},
+			Settlement:   n.settle,
+			Token:        n.apiToken,
+			Clock:        opts.Clock,
+			Health:       n.health,
+			Info:         n.info(opts.Version),
 			ChainRPC:     chainRPC,
 			AllowedHosts: allowedHosts(cfg.AllowedHosts),
 			Metrics:      promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}),
@@ -309,6 +321,38 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	n.log.Info("node started", "address", n.identity.Address, "peer_id", n.identity.PeerID.String(),
 		"p2p", n.P2PAddrs(), "http", "http://"+n.httpAddr, "broker", RedactURL(cfg.MQTT.Broker), "data_dir", cfg.DataDir)
 	return n, nil
+}
+
+// connectDevices connects a home to its broker and starts the adapters'
+// keep-alives and Home Assistant discovery. A utility has no devices.
+func (n *Node) connectDevices(ctx context.Context, mcfg MQTTConfig, subs []string, adapters []devices.Adapter, clock gridmint.Clock) error {
+	if n.cfg.Role != RoleHome {
+		return nil
+	}
+	var err error
+	if n.mqtt, err = connectMQTT(ctx, mcfg, subs, func(m devices.Message, ack func()) { n.onMessage(ctx, m, ack) }, clock, n.log); err != nil {
+		return err
+	}
+	for i, a := range adapters {
+		if off := n.cfg.Adapters[i].KeepAlive; off != nil && !*off {
+			continue
+		}
+		if k, ok := a.(devices.KeepAliver); ok {
+			n.wg.Add(1)
+			go func() {
+				defer n.wg.Done()
+				// The device's keep-alive timeout runs on its own clock,
+				// which the demo's simulated devices share with the node.
+				keepAlive(ctx, k, n.mqtt, clock, n.log.With("component", "keepalive", "dialect", a.Dialect()))
+			}()
+		}
+	}
+	if n.ha != nil {
+		n.ha.pub = n.mqtt
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.ha.run(ctx) }()
+	}
+	return nil
 }
 
 // allowedHosts are the configured names and this machine's own: its host
@@ -479,7 +523,33 @@ func (n *Node) failStalePending(now time.Time) error {
 	return n.store.Commit(b)
 }
 
+// info is what the API and the page show of the node.
+func (n *Node) info(version string) api.NodeInfo {
+	info := api.NodeInfo{
+		Address: n.identity.Address, PeerID: n.identity.PeerID.String(),
+		ListenAddrs: n.P2PAddrs(), Version: version, Role: string(n.cfg.Role),
+		Clock: api.ClockInfo{Speed: gridmint.SpeedOf(n.clock)},
+	}
+	if n.cfg.Role == RoleHome {
+		info.Broker = RedactURL(n.cfg.MQTT.Broker)
+	}
+	if sc, ok := n.clock.(*gridmint.ScaledClock); ok {
+		epoch, start := sc.Epoch(), sc.WallStart()
+		info.Clock.Epoch, info.Clock.WallStart = &epoch, &start
+	}
+	return info
+}
+
 func (n *Node) health() []api.Check {
+	st := api.Check{Name: "store", OK: n.pipeline.healthy.Load()}
+	if !st.OK {
+		st.Detail = "commits failing; messages are held unacknowledged"
+	}
+	ds := n.disk.status()
+	disk := api.Check{Name: "disk", OK: !ds.Paused, Detail: ds.String()}
+	if n.mqtt == nil {
+		return []api.Check{st, disk} // a utility has no broker
+	}
 	mq := api.Check{Name: "mqtt", OK: n.mqtt.Connected(), Detail: RedactURL(n.cfg.MQTT.Broker)}
 	switch {
 	case !mq.OK:
@@ -487,12 +557,6 @@ func (n *Node) health() []api.Check {
 	case n.mqtt.qos0.Load():
 		mq.Detail += " (broker granted QoS 0: in-flight messages are not protected against a crash)"
 	}
-	st := api.Check{Name: "store", OK: n.pipeline.healthy.Load()}
-	if !st.OK {
-		st.Detail = "commits failing; messages are held unacknowledged"
-	}
-	ds := n.disk.status()
-	disk := api.Check{Name: "disk", OK: !ds.Paused, Detail: ds.String()}
 	return []api.Check{mq, st, disk}
 }
 
@@ -620,11 +684,30 @@ func (n *Node) P2PAddrs() []string {
 // P2P is the node's gossip node.
 func (n *Node) P2P() *p2p.Node { return n.p2p }
 
-// onGossip sees every accepted gossip message. Nothing acts on them yet:
-// flexibility clearing and certificate attestation build on this.
+// Chain is the node's settlement client: chain id, contracts, the
+// attestor set and k (AttestorSet), submissions.
+func (n *Node) Chain() *chain.Client { return n.chain }
+
+// Clock is the node's clock, shared by every component: demo time under
+// `gridmint demo --speed`, real time otherwise. Periodic work in its time
+// uses gridmint.NewTicker.
+func (n *Node) Clock() gridmint.Clock { return n.clock }
+
+// Role is the node's role (home or utility).
+func (n *Node) Role() Role { return n.cfg.Role }
+
+// onGossip sees every accepted gossip message: batch attestations go to
+// the settlement engine. Flexibility clearing and certificate attestation
+// build on this.
 func (n *Node) onGossip(m p2p.Message) {
 	n.log.Debug("gossip accepted", "kind", m.Kind, "id", m.ID, "author", m.Author, "created", m.Created)
+	n.settle.HandleMessage(m)
 }
+
+// Settle is the node's attested-batch engine: the certificate and
+// market services hand it the batches they attest (Attest) or build
+// (Propose).
+func (n *Node) Settle() *settle.Engine { return n.settle }
 
 // HTTPAddrFile, in the data dir, holds the host:port a running node's
 // API listens on.
@@ -646,7 +729,7 @@ func (n *Node) Close() error {
 			// shutdown forever (its messages stay unacknowledged).
 			select {
 			case <-n.pipelineDone:
-			case <-time.After(closeTimeout):
+			case <-time.After(closeTimeout): // wall clock: a shutdown bound
 				n.log.Error("ingest did not stop in time; closing anyway", "waited", closeTimeout)
 			}
 		}
@@ -657,6 +740,12 @@ func (n *Node) Close() error {
 			os.Remove(filepath.Join(n.cfg.DataDir, HTTPAddrFile))
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			errs = append(errs, n.http.Shutdown(ctx))
+			cancel()
+		}
+		if n.chainRPC != nil {
+			// Wall-clock bound: a shutdown waits for requests in flight.
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			errs = append(errs, n.chainRPC.Shutdown(ctx))
 			cancel()
 		}
 		n.wg.Wait()

@@ -134,7 +134,7 @@ func (p *pipeline) commit(ctx context.Context, batch []inbound) bool {
 	for i, b := range batch {
 		msgs[i] = b.msg
 	}
-	start := time.Now()
+	start := time.Now() // wall clock: the commit latency metric
 	out := p.ingest.Process(msgs)
 	b, err := toBatch(p.store, out)
 	if err != nil {
@@ -173,7 +173,7 @@ func (p *pipeline) commit(ctx context.Context, batch []inbound) bool {
 		select {
 		case <-ctx.Done():
 			return false
-		case <-time.After(p.retry):
+		case <-time.After(p.retry): // wall clock: retry back-off
 		}
 	}
 }

@@ -18,46 +18,25 @@ import (
 	"time"
 )
 
-// TestDemoNetworkOfThreeProcesses runs `gridmint demo --nodes 3`: three
-// nodes as separate OS processes on loopback, each with its own broker,
-// simulated house, data dir and HTTP port. They must find each other, an
-// offer signed by node 0 must reach nodes 1 and 2 through gossip, and on
-// SIGTERM every process must stop cleanly. Then `gridmint audit` checks
-// node 0's embedded chain.
+// TestDemoNetworkOfThreeProcesses runs `gridmint demo --nodes 3 --speed
+// 60`: three nodes as separate OS processes on loopback, on one chain
+// (node 0's embedded chain, which the others use over its JSON-RPC) and
+// one demo clock: two homes, each with its own broker and simulated
+// homes, and a utility. All three must report the same chain id,
+// contracts and attestor set (the three nodes, k = 2), their roles, and
+// demo clocks that agree; they must find each other, an offer signed by
+// node 0 must reach nodes 1 and 2 through gossip, and on SIGTERM every
+// process must stop cleanly. Then `gridmint audit` checks node 0's
+// embedded chain.
 func TestDemoNetworkOfThreeProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and runs three nodes")
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(testBinaries(t), "gridmint")
-	base := freeConsecutivePorts(t, 3)
 	dataDir := filepath.Join(dir, "net")
-	cmd := exec.Command(bin, "demo", "--nodes", "3", "--data-dir", dataDir, "--http-addr", fmt.Sprintf("127.0.0.1:%d", base), "--log-level", "warn")
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	stopped := false
-	defer func() {
-		if !stopped {
-			cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-exited:
-			case <-time.After(40 * time.Second):
-				cmd.Process.Kill()
-			}
-		}
-		if t.Failed() {
-			t.Logf("demo output:\n%s", out.String())
-		}
-	}()
-	urls := make([]string, 3)
-	for i := range urls {
-		urls[i] = fmt.Sprintf("http://127.0.0.1:%d", base+i)
-	}
+	urls, exited, stop := startDemoNet(t, bin, dataDir, "--speed", "60")
+	checkOneNetwork(t, urls, exited, 60)
 
 	// Every node is connected to both others.
 	type peersReply struct {
@@ -101,13 +80,12 @@ func TestDemoNetworkOfThreeProcesses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	now := time.Now().UTC()
-	start := now.Truncate(time.Hour).Add(2 * time.Hour)
+	// Times relative to the node's clock: demo time, an hour a minute.
 	offer := map[string]any{
 		"device":       addrs[0] + "/goe/200001",
-		"window_start": start, "window_end": start.Add(time.Hour),
+		"window_start": "+2h", "window_end": "+3h",
 		"power_w": 7000, "direction": "down", "floor_price": 123456, "baseline": "schedule",
-		"expiry": start.Add(-30 * time.Minute),
+		"expiry": "+90m",
 	}
 	body, _ := json.Marshal(offer)
 	req, _ := http.NewRequest(http.MethodPost, urls[0]+"/api/v1/offers", bytes.NewReader(body))
@@ -170,19 +148,7 @@ func TestDemoNetworkOfThreeProcesses(t *testing.T) {
 	}
 
 	// SIGTERM, as Ctrl-C: the parent stops every node and exits cleanly.
-	stopped = true
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("demo exited with %v, want a clean exit", err)
-		}
-	case <-time.After(45 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("demo did not stop within 45 s of SIGTERM")
-	}
+	stop()
 	for i := range urls {
 		if _, err := http.Get(urls[i] + "/api/v1/peers"); err == nil {
 			t.Errorf("node %d still answers after the demo stopped", i)
@@ -197,6 +163,161 @@ func TestDemoNetworkOfThreeProcesses(t *testing.T) {
 	}
 	if !strings.Contains(string(auditOut), "no differences") {
 		t.Errorf("gridmint audit output lacks %q:\n%s", "no differences", auditOut)
+	}
+}
+
+// TestDemoNetworkOnGeth runs `gridmint demo --nodes 3 --chain geth`: the
+// launcher starts geth --dev, funds the three nodes from its developer
+// account and deploys the contracts; every node uses geth as its chain
+// and reports the same chain, contracts, attestor set and k, its role
+// and the one clock (real time: geth stamps blocks with the wall clock).
+func TestDemoNetworkOnGeth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs geth and three nodes")
+	}
+	requireTool(t, "geth")
+	bin := filepath.Join(testBinaries(t), "gridmint")
+	urls, exited, stop := startDemoNet(t, bin, filepath.Join(t.TempDir(), "net"), "--chain", "geth")
+	checkOneNetwork(t, urls, exited, 1)
+	var ci struct {
+		RPC string `json:"rpc"`
+	}
+	if err := getJSON(urls[0]+"/api/v1/chain", &ci); err != nil || !strings.HasPrefix(ci.RPC, "http://127.0.0.1:") {
+		t.Errorf("node 0's chain rpc %q (%v), want geth's loopback URL", ci.RPC, err)
+	}
+	stop()
+}
+
+// startDemoNet starts `gridmint demo --nodes 3` with extra flags on free
+// ports and returns the nodes' URLs, a channel that receives the
+// launcher's exit, and stop, which sends SIGTERM (as Ctrl-C) and fails
+// the test unless every process stops cleanly within 45 s. The test's
+// end stops whatever still runs and shows the output of a failed test.
+func startDemoNet(t *testing.T, bin, dataDir string, extra ...string) (urls []string, exited <-chan error, stop func()) {
+	t.Helper()
+	base := freeConsecutivePorts(t, 3)
+	args := append([]string{"demo", "--nodes", "3", "--data-dir", dataDir, "--http-addr", fmt.Sprintf("127.0.0.1:%d", base), "--log-level", "warn"}, extra...)
+	cmd := exec.Command(bin, args...)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	stopped := false
+	t.Cleanup(func() {
+		if !stopped {
+			cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-done:
+			case <-time.After(40 * time.Second):
+				cmd.Process.Kill()
+			}
+		}
+		if t.Failed() {
+			t.Logf("demo output:\n%s", out.String())
+		}
+	})
+	for i := range 3 {
+		urls = append(urls, fmt.Sprintf("http://127.0.0.1:%d", base+i))
+	}
+	return urls, done, func() {
+		t.Helper()
+		stopped = true
+		if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("demo exited with %v, want a clean exit", err)
+			}
+		case <-time.After(45 * time.Second):
+			cmd.Process.Kill()
+			t.Fatal("demo did not stop within 45 s of SIGTERM")
+		}
+	}
+}
+
+// netNode is what checkOneNetwork reads of a node: GET /api/v1/node and
+// GET /api/v1/chain.
+type netNode struct {
+	Address string `json:"address"`
+	Role    string `json:"role"`
+	Clock   struct {
+		Now       time.Time  `json:"now"`
+		Speed     float64    `json:"speed"`
+		Epoch     *time.Time `json:"epoch"`
+		WallStart *time.Time `json:"wall_start"`
+	} `json:"clock"`
+	chain struct {
+		ChainID   string         `json:"chain_id"`
+		Contracts map[string]any `json:"contracts"`
+		Attestors []string       `json:"attestors"`
+		Threshold *uint64        `json:"threshold"`
+		Balance   *string        `json:"balance_wei"`
+	}
+	wallBefore, wallAfter time.Time // when /api/v1/node was asked
+}
+
+// checkOneNetwork waits until the three nodes at urls report one chain
+// (id 1337, the same contracts), the attestor set of their three
+// addresses with k = 2, roles home, home, utility, and one demo clock at
+// speed: the same epoch, wall start and speed, each node's time where
+// that clock is (within a demo minute of request latency).
+func checkOneNetwork(t *testing.T, urls []string, exited <-chan error, speed float64) {
+	t.Helper()
+	nodes := make([]netNode, len(urls))
+	waitFor(t, exited, 3*time.Minute, "every node's API with its chain's contracts and attestors", func() bool {
+		for i, u := range urls {
+			n := &nodes[i]
+			n.wallBefore = time.Now()
+			if getJSON(u+"/api/v1/node", n) != nil {
+				return false
+			}
+			n.wallAfter = time.Now()
+			if getJSON(u+"/api/v1/chain", &n.chain) != nil || n.chain.Threshold == nil {
+				return false
+			}
+		}
+		return true
+	})
+	wantRoles := []string{"home", "home", "utility"}
+	var wantAttestors []string
+	for i, n := range nodes {
+		wantAttestors = append(wantAttestors, strings.ToLower(n.Address))
+		if n.Role != wantRoles[i] {
+			t.Errorf("node %d has role %q, want %q", i, n.Role, wantRoles[i])
+		}
+	}
+	for i, n := range nodes {
+		var got []string
+		for _, a := range n.chain.Attestors {
+			got = append(got, strings.ToLower(a))
+		}
+		switch {
+		case n.chain.ChainID != "1337":
+			t.Errorf("node %d is on chain %s, want 1337", i, n.chain.ChainID)
+		case fmt.Sprint(n.chain.Contracts) != fmt.Sprint(nodes[0].chain.Contracts):
+			t.Errorf("node %d has contracts %v, node 0 %v: want one chain", i, n.chain.Contracts, nodes[0].chain.Contracts)
+		case fmt.Sprint(got) != fmt.Sprint(wantAttestors) || *n.chain.Threshold != 2:
+			t.Errorf("node %d: attestors %v k=%d, want the nodes %v with k=2", i, got, *n.chain.Threshold, wantAttestors)
+		case n.chain.Balance == nil || *n.chain.Balance == "0":
+			t.Errorf("node %d's account has balance %v, want funded", i, n.chain.Balance)
+		}
+		c, c0 := n.Clock, nodes[0].Clock
+		if c.Speed != speed || c.Epoch == nil || c.WallStart == nil || !c.Epoch.Equal(*c0.Epoch) || !c.WallStart.Equal(*c0.WallStart) {
+			t.Errorf("node %d's clock ×%v from %v at wall %v; node 0's ×%v from %v at %v: want one clock at ×%v", i,
+				c.Speed, c.Epoch, c.WallStart, c0.Speed, c0.Epoch, c0.WallStart, speed)
+			continue
+		}
+		at := func(wall time.Time) time.Time {
+			return c.Epoch.Add(time.Duration(float64(wall.Sub(*c.WallStart)) * speed))
+		}
+		if lo, hi := at(n.wallBefore).Add(-time.Minute), at(n.wallAfter).Add(time.Minute); c.Now.Before(lo) || c.Now.After(hi) {
+			t.Errorf("node %d's clock read %v, want within %v..%v", i, c.Now, lo, hi)
+		}
 	}
 }
 

@@ -2,7 +2,7 @@
 //
 //	gridmint init                 create the node key (encrypted keystore)
 //	gridmint demo                 one process: embedded broker, simulated homes, node, chain
-//	gridmint demo --nodes N       N such processes that find each other and gossip
+//	gridmint demo --nodes N       N such processes on one chain and one demo clock (--speed)
 //	gridmint run --config FILE    a node against an external MQTT broker
 //	gridmint audit                recompute token supply from chain events
 //	gridmint address              print the node's address (device id prefix)
@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -22,7 +23,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/gridmint/gridmint/chain"
 	"github.com/gridmint/gridmint/node"
 )
 
@@ -42,7 +46,8 @@ Usage:
   gridmint demo [flags]            run everything in one process: an embedded
                                    MQTT broker, three simulated homes, the
                                    node, its gossip and an embedded chain;
-                                   --nodes N for a network
+                                   --nodes N for a network on one chain,
+                                   --speed 60 for an hour a minute
   gridmint run --config FILE       run the node against an external broker
                                    (Mosquitto, EMQX) with devices from FILE
   gridmint audit [flags]           recompute FLEX and REC supply from the
@@ -116,14 +121,27 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	o := node.DemoOptions{Version: version}
-	fs.StringVar(&o.DataDir, "data-dir", node.DefaultDataDir, "directory for the store, the node key and the simulated devices' counters")
+	fs.StringVar(&o.DataDir, "data-dir", node.DefaultDataDir, "directory for the store, the node key, the demo clock and the simulated devices' counters")
 	fs.StringVar(&o.HTTPAddr, "http-addr", node.DefaultHTTPAddr, "host:port of the API and web page")
 	fs.StringVar(&o.MQTTAddr, "mqtt-addr", "127.0.0.1:1883", "host:port of the embedded MQTT broker (port 0: any free port; with --nodes every node takes a free port)")
-	fs.DurationVar(&o.SimPeriod, "sim-period", 0, "publish period of the simulated devices (default 5s, OpenDTU's)")
+	fs.DurationVar(&o.SimPeriod, "sim-period", 0, "publish period of the simulated devices, wall-clock time (default 5s, OpenDTU's)")
 	p2pListen := fs.String("p2p-listen", "", "comma-separated libp2p listen multiaddrs (default loopback TCP and QUIC on free ports)")
 	bootstrap := fs.String("bootstrap", "", "comma-separated bootstrap peers, multiaddrs ending in /p2p/<peer ID>")
 	fs.BoolVar(&o.MDNS, "mdns", true, "find other gridmint nodes on the local network by mDNS")
-	nodes := fs.Int("nodes", 1, "run this many nodes as separate processes that find each other and gossip (node i: <data-dir>/node-<i>, HTTP port + i)")
+	nodes := fs.Int("nodes", 1, "run this many nodes as separate processes on one chain (node i: <data-dir>/node-<i>, HTTP port + i; the last is the utility)")
+	speed := fs.Float64("speed", 1, "demo clock speed: demo seconds per wall-clock second (60: an hour in a minute; 1 to 1440)")
+	epochFlag := fs.String("clock-epoch", "", "start the demo clock at this RFC 3339 time (default: where the data dir's demo clock is, or now)")
+	wallStartFlag := fs.String("clock-wall-start", "", "the wall-clock instant at which the demo clock read --clock-epoch (set by --nodes for its nodes)")
+	role := fs.String("role", string(node.RoleHome), "home (simulated homes and devices) or utility (no devices)")
+	attestK := fs.Int("attest-k", 0, "attestations a batch needs (k); with --nodes default ⌊2(N−1)/3⌋+1")
+	chainKind := fs.String("chain", chainEmbedded, "with --nodes: the network's chain, embedded (node 0's, served to the others) or geth (a geth --dev the demo starts; --speed 1)")
+	// Set by --nodes for its nodes (a network's shared chain).
+	chainRPC := fs.String("chain-rpc", "", "JSON-RPC URL of the network's chain (instead of an embedded one)")
+	chainContracts := fs.String("chain-contracts", "", "with --chain-rpc: JSON file of the contracts' addresses")
+	chainID := fs.Uint64("chain-id", 0, "with --chain-rpc: the chain id the endpoint must answer")
+	serveRPC := fs.String("chain-serve-rpc", "", "serve the embedded chain's JSON-RPC to other nodes on this loopback host:port")
+	fund := fs.String("chain-fund", "", "comma-separated accounts the embedded chain's genesis funds")
+	attestors := fs.String("attestors", "", "comma-separated attestor addresses the embedded chain's registry starts with (default this node)")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `Usage: gridmint demo [flags]
@@ -131,10 +149,13 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 Runs an embedded MQTT broker, three simulated homes (16 devices; home 1 has
 one of every dialect: OpenDTU, AhoyDTU, Tasmota, Shelly, Victron, go-e),
 the node with its libp2p gossip, and an embedded chain with the settlement
-contracts, in one process. Every
-5 minutes it signs and gossips an offer of its battery. With --nodes N it
-starts N such processes on loopback that find each other and gossip.
-Ctrl-C stops it; a restart on the same --data-dir keeps all data.
+contracts, in one process. Every 5 minutes (of demo time) it signs and
+gossips an offer of its battery. With --nodes N it starts N such
+processes on loopback, on one chain (node 0's, or geth with --chain geth)
+and one demo clock: N−1 homes and one utility. --speed X runs the demo
+clock X times as fast as the wall clock.
+Ctrl-C stops it; a restart on the same --data-dir keeps all data and the
+demo clock.
 
 Flags:
 `)
@@ -150,11 +171,44 @@ Flags:
 	if err != nil {
 		return err
 	}
-	if *nodes != 1 {
-		if *p2pListen != "" || *bootstrap != "" {
-			return errors.New("demo: --nodes sets every node's --p2p-listen and --bootstrap itself")
+	var epoch, wallStart time.Time
+	if *epochFlag != "" {
+		if epoch, err = time.Parse(time.RFC3339Nano, *epochFlag); err != nil {
+			return fmt.Errorf("demo: --clock-epoch %q: want an RFC 3339 time, e.g. 2026-06-21T11:00:00Z", *epochFlag)
 		}
-		return demoNet(ctx, *nodes, o.DataDir, o.HTTPAddr, *logLevel, stdout, stderr)
+	}
+	if *wallStartFlag != "" {
+		if epoch.IsZero() {
+			return errors.New("demo: --clock-wall-start needs --clock-epoch")
+		}
+		if wallStart, err = time.Parse(time.RFC3339Nano, *wallStartFlag); err != nil {
+			return fmt.Errorf("demo: --clock-wall-start %q: want an RFC 3339 time", *wallStartFlag)
+		}
+	}
+	if *nodes != 1 {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"p2p-listen", *p2pListen != ""}, {"bootstrap", *bootstrap != ""}, {"clock-wall-start", *wallStartFlag != ""}, {"role", *role != string(node.RoleHome)},
+			{"chain-rpc", *chainRPC != ""}, {"chain-contracts", *chainContracts != ""}, {"chain-id", *chainID != 0}, {"chain-serve-rpc", *serveRPC != ""},
+			{"chain-fund", *fund != ""}, {"attestors", *attestors != ""}} {
+			if f.set {
+				return fmt.Errorf("demo: --nodes sets every node's --%s itself", f.name)
+			}
+		}
+		return demoNet(ctx, demoNetOptions{nodes: *nodes, dataDir: o.DataDir, httpAddr: o.HTTPAddr, logLevel: *logLevel, speed: *speed,
+			epoch: epoch, attestK: *attestK, chain: *chainKind, simPeriod: o.SimPeriod}, stdout, stderr)
+	}
+	if *chainKind != chainEmbedded {
+		return errors.New("demo: --chain is for --nodes; one node runs its embedded chain (or give --chain-rpc)")
+	}
+	clock, err := node.DemoClock(o.DataDir, *speed, epoch, wallStart, time.Now())
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	o.Clock, o.Role = clock, node.Role(*role)
+	if o.Chain, err = demoChainConfig(*chainRPC, *chainContracts, *chainID, *serveRPC, *fund, *attestors, *attestK); err != nil {
+		return err
 	}
 	o.P2PListen, o.Bootstrap = splitList(*p2pListen), splitList(*bootstrap)
 	o.Logger = log
@@ -164,21 +218,27 @@ Flags:
 		return err
 	}
 	n := d.Node
-	fmt.Fprintf(stdout, `gridmint demo is running.
-  web page      http://%[1]s/
-  devices API   http://%[1]s/api/v1/devices
+	fmt.Fprintf(stdout, `gridmint demo is running (role %s).
+  web page      http://%s/
+  node address  %s
+  peer ID       %s
+  libp2p        %s
+  data dir      %s
+  API token     %s
+  clock         %s
+`, n.Role(), n.HTTPAddr(), n.Identity().Address, n.Identity().PeerID, strings.Join(n.P2PAddrs(), " "), o.DataDir, n.APITokenFile(), describeClock(clock))
+	if u := n.ChainRPCURL(); u != "" {
+		fmt.Fprintf(stdout, "  chain RPC     %s (served to the network)\n", u)
+	}
+	if d.Broker != nil {
+		fmt.Fprintf(stdout, `  devices API   http://%[1]s/api/v1/devices
   MQTT broker   %[2]s (embedded)
-  node address  %[3]s
-  peer ID       %[4]s
-  libp2p        %[5]s
-  data dir      %[6]s
-  API token     %[7]s (for setpoints and device edits)
 Try a setpoint: the charger's current drops, and its power with it:
-  curl -H "Authorization: Bearer $(cat %[7]s)" -d '{"kind":"charge_current","value":6}' \
-    'http://%[1]s/api/v1/devices/%[3]s/goe/%[8]s/setpoint?wait=10s'
-Press Ctrl-C to stop.
-`, n.HTTPAddr(), d.Broker.URL(), n.Identity().Address, n.Identity().PeerID, strings.Join(n.P2PAddrs(), " "), o.DataDir,
-		n.APITokenFile(), node.DemoChargerSerial)
+  curl -H "Authorization: Bearer $(cat %[3]s)" -d '{"kind":"charge_current","value":6}' \
+    'http://%[1]s/api/v1/devices/%[4]s/goe/%[5]s/setpoint?wait=10s'
+`, n.HTTPAddr(), d.Broker.URL(), n.APITokenFile(), n.Identity().Address, node.DemoChargerSerial)
+	}
+	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 	select {
 	case <-ctx.Done():
 	case <-d.SimDone():
@@ -190,17 +250,65 @@ Press Ctrl-C to stop.
 	return d.Close()
 }
 
+// demoChainConfig is the chain configuration a demo node gets from its
+// flags: a network's shared chain (--chain-rpc), or its embedded chain,
+// maybe served to the network with funded accounts and attestors.
+func demoChainConfig(rpc, contractsFile string, chainID uint64, serveRPC, fund, attestors string, k int) (node.ChainConfig, error) {
+	if k < 0 {
+		return node.ChainConfig{}, fmt.Errorf("demo: --attest-k %d: want at least 1", k)
+	}
+	if rpc == "" {
+		if contractsFile != "" || chainID != 0 {
+			return node.ChainConfig{}, errors.New("demo: --chain-contracts and --chain-id go with --chain-rpc")
+		}
+		return node.ChainConfig{ServeRPC: serveRPC, EmbeddedFund: splitList(fund), Attestors: splitList(attestors), Threshold: uint64(k)}, nil
+	}
+	if serveRPC != "" || fund != "" || attestors != "" || k != 0 {
+		return node.ChainConfig{}, errors.New("demo: --chain-serve-rpc, --chain-fund, --attestors and --attest-k are for the node whose embedded chain the network uses, not with --chain-rpc")
+	}
+	if contractsFile == "" {
+		return node.ChainConfig{}, errors.New("demo: --chain-rpc needs --chain-contracts FILE")
+	}
+	b, err := os.ReadFile(contractsFile)
+	if err != nil {
+		return node.ChainConfig{}, fmt.Errorf("demo: --chain-contracts: %w", err)
+	}
+	var a chain.Addresses
+	if err := decodeContracts(b, &a); err != nil {
+		return node.ChainConfig{}, fmt.Errorf("demo: --chain-contracts %s: %w", contractsFile, err)
+	}
+	zero := uint64(0) // a demo network's chain does not reorg
+	return node.ChainConfig{RPC: rpc, ChainID: chainID, Confirmations: &zero, Contracts: node.ContractsConfig{
+		Registry: a.Registry.Hex(), REC: a.REC.Hex(), FLEX: a.FLEX.Hex(), DeployBlock: a.DeployBlock}}, nil
+}
+
+// decodeContracts reads a contracts file (chain.Addresses as JSON, as a
+// node's <data_dir>/chain/contracts.json).
+func decodeContracts(b []byte, a *chain.Addresses) error {
+	if err := json.Unmarshal(b, a); err != nil {
+		return fmt.Errorf("want the contracts' addresses as JSON ({\"registry\": \"0x…\", \"rec\": …, \"flex\": …}): %v", err)
+	}
+	if a.Registry == (common.Address{}) || a.REC == (common.Address{}) || a.FLEX == (common.Address{}) {
+		return errors.New("registry, rec and flex must all be set")
+	}
+	return nil
+}
+
 func runNode(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "YAML configuration file (required); see examples/gridmint.yaml")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	speed := fs.Float64("speed", 1, "must be 1: a real node runs in real time (the demo clock is gridmint demo's)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "Usage: gridmint run --config FILE\n\nRuns the node against the MQTT broker and devices in FILE.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *speed != 1 {
+		return fmt.Errorf("run: --speed %g: a real node runs in real time, at speed 1: its readings, certificates and market deadlines are real hours; a faster clock is for `gridmint demo --speed`", *speed)
 	}
 	if *configPath == "" {
 		fs.Usage()

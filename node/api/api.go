@@ -74,8 +74,29 @@ type NodeInfo struct {
 	Address     string   `json:"address"`
 	PeerID      string   `json:"peer_id"`
 	ListenAddrs []string `json:"listen_addrs"`
-	Broker      string   `json:"broker"`
-	Version     string   `json:"version"`
+	// Broker is the MQTT broker; "" for a node without devices (a
+	// utility).
+	Broker  string `json:"broker"`
+	Version string `json:"version"`
+	// Role is "home" or "utility".
+	Role string `json:"role"`
+	// Clock is the node's clock; its Now is filled in per request.
+	Clock ClockInfo `json:"clock"`
+}
+
+// ClockInfo is the node's clock: demo time under `gridmint demo --speed`,
+// real time otherwise.
+type ClockInfo struct {
+	// Now is the clock's time when the response was made, UTC.
+	Now time.Time `json:"now"`
+	// Speed is clock seconds per wall-clock second: 1 in real
+	// deployments.
+	Speed float64 `json:"speed"`
+	// Epoch and WallStart define a demo clock (gridmint.ScaledClock):
+	// it read Epoch at the wall-clock instant WallStart. Both null for
+	// the system clock.
+	Epoch     *time.Time `json:"epoch"`
+	WallStart *time.Time `json:"wall_start"`
 }
 
 // Config configures the server.
@@ -100,6 +121,9 @@ type Config struct {
 	// Chain serves the chain connection, balances, history and
 	// retirements under /api/v1/chain; nil leaves those routes out.
 	Chain Chain
+	// Settlement serves the attested batches at GET /api/v1/batches;
+	// nil leaves the route out.
+	Settlement Settlement
 	// ChainRPC serves the embedded chain's JSON-RPC, read-only, at
 	// POST /api/v1/chain/rpc (chain.ReadOnlyRPC); nil leaves it out.
 	ChainRPC http.Handler
@@ -138,6 +162,10 @@ func New(cfg Config) *Server {
 		page: template.Must(template.New("page.html").Funcs(template.FuncMap{
 			"kwh":   func(wh float64) float64 { return wh / 1000 },
 			"deref": func(v *float64) float64 { return *v },
+			// wallOfHour is how long a demo hour takes on the wall clock.
+			"wallOfHour": func(speed float64) string {
+				return (time.Duration(float64(time.Hour) / speed)).Round(time.Second).String()
+			},
 			"statusText": func(s devices.Status) string {
 				if s == devices.StatusNeverSeen {
 					return "never seen"
@@ -172,6 +200,9 @@ func New(cfg Config) *Server {
 		s.mux.HandleFunc("GET /api/v1/chain/balances/{account}", s.chainBalances)
 		s.mux.HandleFunc("GET /api/v1/chain/history/{account}", s.chainHistory)
 		s.mux.HandleFunc("GET /api/v1/chain/retirements", s.chainRetirements)
+	}
+	if cfg.Settlement != nil {
+		s.mux.HandleFunc("GET /api/v1/batches", s.batches)
 	}
 	if cfg.ChainRPC != nil {
 		s.mux.Handle("POST /api/v1/chain/rpc", cfg.ChainRPC)
@@ -291,7 +322,17 @@ func (s *Server) listDevices(w http.ResponseWriter, _ *http.Request) {
 }
 
 func (s *Server) nodeInfo(w http.ResponseWriter, _ *http.Request) {
-	s.writeJSON(w, http.StatusOK, s.cfg.Info)
+	s.writeJSON(w, http.StatusOK, s.info())
+}
+
+// info is the node's information with its clock read now.
+func (s *Server) info() NodeInfo {
+	info := s.cfg.Info
+	info.Clock.Now = s.cfg.Clock.Now().UTC()
+	if info.Clock.Speed == 0 {
+		info.Clock.Speed = 1
+	}
+	return info
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
@@ -308,12 +349,22 @@ func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	}{status, checks})
 }
 
-func (s *Server) index(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 	data := struct {
 		Info    NodeInfo
+		Chain   *ChainInfo // nil without a chain, or when it cannot be read
 		Sites   []Site
 		Devices []Device
-	}{Info: s.cfg.Info, Devices: s.devices()}
+	}{Info: s.info(), Devices: s.devices()}
+	if s.cfg.Chain != nil {
+		// The page shows the network's chain and attestor set; a chain
+		// that cannot be read now leaves that line out, not the page.
+		if info, err := s.cfg.Chain.Info(r.Context()); err == nil {
+			data.Chain = &info
+		} else {
+			s.cfg.Logger.Debug("page: chain info", "err", err)
+		}
+	}
 	if s.cfg.Sites != nil {
 		sites, err := s.sites()
 		if err != nil {

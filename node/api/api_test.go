@@ -338,3 +338,64 @@ func TestQuarantinePageIsBounded(t *testing.T) {
 		t.Errorf("paged %d items, want %d", len(seenTopics), len(items))
 	}
 }
+
+// TestNodeInfoShowsRoleAndClock: /api/v1/node says the node's role and
+// reads its clock per request: a demo clock's speed, epoch and wall
+// start, or the system clock at speed 1 with null epoch.
+func TestNodeInfoShowsRoleAndClock(t *testing.T) {
+	epoch := time.Date(2026, 6, 21, 11, 0, 0, 0, time.UTC)
+	wallStart := time.Now().Add(-time.Second)
+	demo, err := gridmint.NewScaledClock(epoch, wallStart, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		clock gridmint.Clock
+		info  NodeInfo
+		check func(t *testing.T, got NodeInfo, body string)
+	}{
+		{"demo utility", demo, NodeInfo{Address: "0xu", Role: "utility", Clock: ClockInfo{Speed: 60, Epoch: &epoch, WallStart: &wallStart}},
+			func(t *testing.T, got NodeInfo, body string) {
+				if got.Role != "utility" || got.Clock.Speed != 60 || got.Clock.Epoch == nil || !got.Clock.Epoch.Equal(epoch) {
+					t.Errorf("node %+v, want role utility and the demo clock ×60 from %v", got, epoch)
+				}
+				// A second of wall time before the request is a minute of demo time.
+				if d := got.Clock.Now.Sub(epoch); d < time.Minute || d > time.Hour {
+					t.Errorf("clock now %v is %v after the epoch, want about a minute", got.Clock.Now, d)
+				}
+			}},
+		{"real home", gridmint.SystemClock{}, NodeInfo{Address: "0xh", Role: "home"},
+			func(t *testing.T, got NodeInfo, body string) {
+				if got.Role != "home" || got.Clock.Speed != 1 || got.Clock.Epoch != nil || time.Since(got.Clock.Now).Abs() > time.Minute {
+					t.Errorf("node %+v, want role home and the system clock at speed 1", got)
+				}
+				if !strings.Contains(body, `"epoch": null`) {
+					t.Errorf("body %s: want an explicit null epoch", body)
+				}
+			}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(New(Config{Devices: fakeDevices{DevicesFn: sampleDevices}, Quarantine: fakeQuarantine{},
+				Health: func() []Check { return nil }, Info: tc.info, Clock: tc.clock}))
+			defer srv.Close()
+			res, body := fetch(t, srv.URL+"/api/v1/node")
+			if res.StatusCode != http.StatusOK {
+				t.Fatalf("GET /api/v1/node = %s %s", res.Status, body)
+			}
+			var got NodeInfo
+			if err := json.Unmarshal([]byte(body), &got); err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, got, body)
+			// The page shows the role and the clock too.
+			_, page := fetch(t, srv.URL+"/")
+			if !strings.Contains(page, `id="role" class="role">`+tc.info.Role+"<") || !strings.Contains(page, `id="clock"`) {
+				t.Errorf("page lacks the role %q or the clock", tc.info.Role)
+			}
+			if demo := tc.info.Clock.Epoch != nil; strings.Contains(page, "demo time <span") != demo || strings.Contains(page, "×60: an hour in 1m0s") != demo {
+				t.Errorf("page says demo time and ×60 = %v, %v; want %v", strings.Contains(page, "demo time <span"), strings.Contains(page, "×60: an hour in 1m0s"), demo)
+			}
+		})
+	}
+}

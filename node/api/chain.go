@@ -48,6 +48,11 @@ type ChainInfo struct {
 	IndexHead *chain.BlockRef
 	// Confirmations is how many blocks the index stays behind the chain.
 	Confirmations uint64
+	// Attestors and Threshold are the attestor registry's set and k,
+	// read from the registry; Attestors is nil when unknown (the
+	// endpoint is down).
+	Attestors []common.Address
+	Threshold uint64
 }
 
 // ChainStatus is GET /api/v1/chain. Big integers are decimal strings:
@@ -62,6 +67,11 @@ type ChainStatus struct {
 	// IndexHead is the newest indexed block; null before the first.
 	IndexHead     *ChainBlock `json:"index_head"`
 	Confirmations uint64      `json:"confirmations"`
+	// Attestors are the registry's attestors (node addresses), in the
+	// order they were registered; Threshold is k, the distinct
+	// attestors' signatures a batch needs. Both null when unknown.
+	Attestors []string `json:"attestors"`
+	Threshold *uint64  `json:"threshold"`
 }
 
 // ChainContracts are the deployed contracts' addresses.
@@ -175,6 +185,14 @@ func (s *Server) chainInfo(w http.ResponseWriter, r *http.Request) {
 	if info.IndexHead != nil {
 		b := toChainBlock(*info.IndexHead)
 		out.IndexHead = &b
+	}
+	if info.Attestors != nil {
+		out.Attestors = make([]string, len(info.Attestors))
+		for i, a := range info.Attestors {
+			out.Attestors[i] = a.Hex()
+		}
+		k := info.Threshold
+		out.Threshold = &k
 	}
 	s.writeJSON(w, http.StatusOK, out)
 }

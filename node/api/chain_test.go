@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -97,7 +98,8 @@ func TestChainInfoEndpoint(t *testing.T) {
 		{
 			name: "full",
 			info: ChainInfo{ChainID: big.NewInt(1337), RPC: "https://user:pw@mainnet.example.io/v3/SECRETKEY?token=SECRET2", Contracts: contracts,
-				Account: chainBob, BalanceWei: hugeAmount, IndexHead: &chainHead, Confirmations: 12},
+				Account: chainBob, BalanceWei: hugeAmount, IndexHead: &chainHead, Confirmations: 12,
+				Attestors: []common.Address{{0xa1}, {0xa2}, {0xa3}}, Threshold: 2},
 			wantCode: http.StatusOK,
 			check: func(t *testing.T, got ChainStatus, body string) {
 				want := ChainStatus{ChainID: "1337", RPC: "https://mainnet.example.io",
@@ -109,8 +111,11 @@ func TestChainInfoEndpoint(t *testing.T) {
 				if h := got.IndexHead; h == nil || h.Number != 42 || h.Hash != chainHead.Hash.Hex() || h.Time == nil || h.Time.Unix() != 1_795_000_000 {
 					t.Errorf("index_head = %+v, want block 42 %s at 1795000000", h, chainHead.Hash.Hex())
 				}
-				got.BalanceWei, got.IndexHead = nil, nil
-				if got != want {
+				if got.Threshold == nil || *got.Threshold != 2 || fmt.Sprint(got.Attestors) != fmt.Sprint([]string{common.Address{0xa1}.Hex(), common.Address{0xa2}.Hex(), common.Address{0xa3}.Hex()}) {
+					t.Errorf("attestors %v threshold %v, want 0xa1.., 0xa2.., 0xa3.. and 2", got.Attestors, got.Threshold)
+				}
+				got.BalanceWei, got.IndexHead, got.Attestors, got.Threshold = nil, nil, nil, nil
+				if !reflect.DeepEqual(got, want) {
 					t.Errorf("info = %+v, want %+v", got, want)
 				}
 				if strings.Contains(body, "SECRET") || strings.Contains(body, "pw") {
@@ -126,7 +131,8 @@ func TestChainInfoEndpoint(t *testing.T) {
 				if got.RPC != "embedded" || got.BalanceWei != nil || got.IndexHead != nil {
 					t.Errorf("info = %+v, want rpc embedded and null balance and head", got)
 				}
-				if !strings.Contains(body, `"balance_wei": null`) || !strings.Contains(body, `"index_head": null`) {
+				if !strings.Contains(body, `"balance_wei": null`) || !strings.Contains(body, `"index_head": null`) ||
+					!strings.Contains(body, `"attestors": null`) || !strings.Contains(body, `"threshold": null`) {
 					t.Errorf("body %s: want explicit nulls", body)
 				}
 			},

@@ -300,7 +300,7 @@ func (s *Server) devicePost(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
-	deadline := time.Now().Add(wait)
+	deadline := time.Now().Add(wait) // ?wait= is how long the HTTP client waits: wall clock
 	for rec.Status == gridmint.CommandPending && time.Now().Before(deadline) {
 		select {
 		case <-r.Context().Done():

@@ -81,6 +81,17 @@ type NetworkStats struct {
 	HintsSent     uint64 `json:"hints_sent"`
 	HintsReceived uint64 `json:"hints_received"`
 	HintsDropped  uint64 `json:"hints_dropped"`
+	// ClockSkew counts messages refused because their author's clock and
+	// this node's disagree: ahead beyond the clock-skew tolerance,
+	// behind beyond the freshness window. The log says which peer and
+	// by how much.
+	ClockSkew ClockSkewStats `json:"clock_skew"`
+}
+
+// ClockSkewStats counts messages refused for their author's clock.
+type ClockSkewStats struct {
+	Ahead  uint64 `json:"ahead"`
+	Behind uint64 `json:"behind"`
 }
 
 // TopicStats counts one topic's messages.

@@ -440,7 +440,7 @@ func (n *Node) serveCatchUp(s network.Stream) {
 		_ = s.Reset()
 		return
 	}
-	_ = s.SetDeadline(time.Now().Add(catchUpTimeout))
+	_ = s.SetDeadline(time.Now().Add(catchUpTimeout)) // stream I/O: wall clock
 	raw, err := io.ReadAll(io.LimitReader(s, maxCatchUpRequest+1))
 	if err != nil {
 		refuse("read", err)

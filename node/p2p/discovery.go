@@ -137,6 +137,7 @@ func (n *Node) keepBootstrapped(peers []peer.AddrInfo) {
 	states := make([]state, len(peers))
 	done := make(chan int, len(peers))
 	results := make([]error, len(peers))
+	// Dialling and its back-off are network timing: wall clock.
 	t := time.NewTicker(bootstrapCheck)
 	defer t.Stop()
 	for {
@@ -175,6 +176,7 @@ func (n *Node) keepBootstrapped(peers []peer.AddrInfo) {
 func (n *Node) rendezvousLoop(rd *drouting.RoutingDiscovery) {
 	ns := n.rendezvous()
 	var readvertise time.Time
+	// DHT records expire on the wall clock (libp2p's), so does this.
 	t := time.NewTicker(n.cfg.DiscoveryInterval)
 	defer t.Stop()
 	for {

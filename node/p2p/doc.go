@@ -28,8 +28,10 @@
 //     compute), never by DeviceID, so gossip carries no vendor serials.
 //   - Validation (validate.go): one ValidatorEx per topic: size, encoding,
 //     version, kind, clock skew, freshness, body rules, signature, author
-//     = publishing peer, replay (the Store, so it survives restarts) and a
-//     per-author rate limit; Reject or Ignore per reason, each counted.
+//     = publishing peer, for an attestation of an issue or reward batch
+//     an author in the attestor registry (Config.Attestors), replay (the
+//     Store, so it survives restarts) and a per-author rate limit;
+//     Reject or Ignore per reason, each counted.
 //   - Catch-up (catchup.go): /gridmint/catchup/1, a bounded
 //     request/response over the Store, run on start, after the node
 //     lost all its peers and from a peer that returns (over the time it
@@ -55,6 +57,13 @@
 // limits) comes from the injected Config.Clock, so tests can move it.
 // Network timers (dial back-off, stream deadlines, DHT re-advertising,
 // pings) use the wall clock, as libp2p itself does: they pace real I/O.
+// Under a demo clock (gridmint.ScaledClock) message times, freshness,
+// skew, retention, rate limits and bans run in demo time: an hour's ban
+// lasts a minute at ×60. A message refused for clock skew (future, or
+// stale on gossip) is counted in Stats.ClockSkew and logged with both
+// clocks and the tolerance, once per author and direction every 10
+// minutes; when several authors are skewed the same way, the node says
+// that its own clock is probably the one that is off (skew.go).
 //
 // Node is the API; Store is implemented by node/store. Only package node
 // imports this package.

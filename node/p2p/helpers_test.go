@@ -18,6 +18,7 @@ import (
 	ethcrypto "github.com/ethereum/go-ethereum/crypto"
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/chain"
+	"github.com/gridmint/gridmint/internal/fakeclock"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
@@ -35,27 +36,10 @@ var TestDomain = NewDomain(big.NewInt(1337), common.Address{})
 var Epoch = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
 
 // FakeClock is a settable gridmint.Clock.
-type FakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type FakeClock = fakeclock.Clock
 
 // NewFakeClock starts at Epoch.
-func NewFakeClock() *FakeClock { return &FakeClock{t: Epoch} }
-
-// Now implements gridmint.Clock.
-func (c *FakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-// Add moves the clock.
-func (c *FakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func NewFakeClock() *FakeClock { return fakeclock.New(Epoch) }
 
 // Key derives test key i deterministically.
 func Key(i int) *ecdsa.PrivateKey {

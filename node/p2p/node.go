@@ -84,6 +84,10 @@ type Config struct {
 	Domain chain.Domain
 	// Store keeps accepted messages. New does not close it.
 	Store Store
+	// Attestors, if set, admits batch attestations (issue and reward)
+	// only from registered attestors; others are refused with
+	// ReasonNotAttestor. nil admits every author.
+	Attestors AttestorSet
 	// Clock tells the time for message creation, freshness, rate limits
 	// and bans; nil is the system clock.
 	Clock gridmint.Clock
@@ -305,6 +309,8 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		skew:      cfg.MaxClockSkew,
 		freshness: cfg.Freshness,
 		authors:   tokenbucket.New(cfg.RatePerAuthor, float64(cfg.AuthorBurst), 16384),
+		skewed:    newSkewWatch(cfg.Log, n.stats),
+		attestors: cfg.Attestors,
 	}
 	defer func() {
 		if err != nil {
@@ -769,7 +775,7 @@ func (meshTracer) UndeliverableMessage(*pubsub.Message)     {}
 // can report it.
 func (n *Node) pingLoop() {
 	const every = 30 * time.Second
-	t := time.NewTicker(every)
+	t := time.NewTicker(every) // wall clock: network round trips
 	defer t.Stop()
 	for {
 		for _, p := range n.host.Network().Peers() {
@@ -790,6 +796,8 @@ func (n *Node) pingLoop() {
 // pruneLoop deletes messages past the retention window.
 func (n *Node) pruneLoop() {
 	const every = 10 * time.Minute
+	// Housekeeping on the wall clock; the retention window itself is
+	// the node clock's (demo time in a demo), like the messages' times.
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {

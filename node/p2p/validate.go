@@ -32,6 +32,7 @@ const (
 	ReasonInvalidBody    Reason = "invalid_body"
 	ReasonBadSignature   Reason = "bad_signature"
 	ReasonAuthorMismatch Reason = "author_mismatch"
+	ReasonNotAttestor    Reason = "not_attestor"
 	ReasonDuplicate      Reason = "duplicate"
 	ReasonRateLimited    Reason = "rate_limited"
 	ReasonStoreError     Reason = "store_error"
@@ -64,6 +65,9 @@ func (r Reason) result() pubsub.ValidationResult {
 		// ReasonRateLimited: relays are not the author; penalising them
 		// for an author's burst would cut honest relays.
 		// ReasonStoreError: our fault.
+		// ReasonNotAttestor: the registry is chain state, which peers
+		// may read at different blocks while it changes; the bytes alone
+		// do not prove the fault.
 		return pubsub.ValidationIgnore
 	}
 }
@@ -79,6 +83,11 @@ type checker struct {
 	freshness map[Kind]time.Duration
 	authors   *tokenbucket.Limiter
 	origins   addressCache
+	// skew, when set, hears of messages refused for clock skew.
+	skewed *skewWatch
+	// attestors, if set, is the registry batch attestations are checked
+	// against (Config.Attestors).
+	attestors AttestorSet
 }
 
 // checkOpts are what differ between the paths into the checker.
@@ -115,14 +124,21 @@ func (c *checker) check(topic string, raw []byte, o checkOpts) (Message, Reason,
 	}
 	now := c.clock.Now()
 	if m.Created.After(now.Add(c.skew)) {
-		return m, ReasonFuture, fmt.Errorf("created %v, %v ahead", m.Created, m.Created.Sub(now))
+		if c.skewed != nil {
+			c.skewed.observe(m.Author, o.origin, m.Created, now, c.skew, true)
+		}
+		return m, ReasonFuture, fmt.Errorf("created %v, %v ahead (tolerance %v)", m.Created, m.Created.Sub(now), c.skew)
 	}
 	window := o.window
 	if window == 0 {
 		window = c.freshness[m.Kind]
 	}
 	if m.Created.Before(now.Add(-window)) {
-		return m, ReasonStale, fmt.Errorf("created %v, %v ago", m.Created, now.Sub(m.Created))
+		// Catch-up (o.window set) serves history: old there is no skew.
+		if c.skewed != nil && o.window == 0 {
+			c.skewed.observe(m.Author, o.origin, m.Created, now, window, false)
+		}
+		return m, ReasonStale, fmt.Errorf("created %v, %v ago (window %v)", m.Created, now.Sub(m.Created), window)
 	}
 	if err := m.Body.Validate(); err != nil {
 		return m, ReasonInvalidBody, err
@@ -139,6 +155,9 @@ func (c *checker) check(topic string, raw []byte, o checkOpts) (Message, Reason,
 			return m, ReasonAuthorMismatch, fmt.Errorf("author %s, published by %s (%s): %v", m.Author, o.origin, addr, err)
 		}
 	}
+	if err := c.attestorRule(m); err != nil {
+		return m, ReasonNotAttestor, err
+	}
 	seen, err := c.store.HasMessage(m.ID)
 	if err != nil {
 		return m, ReasonStoreError, err
@@ -150,6 +169,29 @@ func (c *checker) check(topic string, raw []byte, o checkOpts) (Message, Reason,
 		return m, ReasonRateLimited, fmt.Errorf("author %s", m.Author)
 	}
 	return m, "", nil
+}
+
+// AttestorSet tells whether an address is a registered attestor (the
+// AttestorRegistry contract's set, as the node last read it). It is
+// called for every batch attestation received, so it must answer from
+// memory; it must be safe for concurrent use.
+type AttestorSet interface {
+	IsAttestor(a common.Address) bool
+}
+
+// attestorRule: an attestation of an issue or reward batch is a vote on
+// what goes on chain, and the contracts count only registered attestors'
+// signatures; anyone else's would only fill stores and the network. The
+// rule runs after the signature check, so the author is proven.
+func (c *checker) attestorRule(m Message) error {
+	a, ok := m.Body.(Attestation)
+	if !ok || c.attestors == nil || (a.SubjectKind != SubjectIssueBatch && a.SubjectKind != SubjectRewardBatch) {
+		return nil
+	}
+	if !c.attestors.IsAttestor(m.Author) {
+		return fmt.Errorf("batch attestation by %s, not a registered attestor", m.Author)
+	}
+	return nil
 }
 
 // deadlineRules tie a body's deadline to the envelope's creation: an
@@ -236,6 +278,10 @@ type Stats struct {
 	HandlerOverflow uint64
 	// Gossip counts what gossipsub itself dropped.
 	Gossip GossipStats
+	// ClockSkew counts messages refused because their author's clock
+	// and ours disagree beyond the tolerance (also counted per topic as
+	// future and stale).
+	ClockSkew ClockSkewStats
 }
 
 // GossipStats counts messages gossipsub dropped before they reached the

@@ -2,8 +2,9 @@
 // readings, registered devices, the opaque counter-normaliser state of
 // package devices, quarantined rejections and lifetime rejection counts, the gossip
 // messages the node accepted (its replay cache and the history it serves to
-// peers catching up, messages.go) and the index of settlement-chain events
-// (chainindex.go).
+// peers catching up, messages.go), the index of settlement-chain events
+// (chainindex.go) and the settlement engine's batches and attestations
+// (settle.go).
 //
 // Only package node and its subpackages may import it; everything else
 // receives readings and devices from node through interfaces declared where

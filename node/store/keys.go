@@ -23,6 +23,7 @@ import (
 //	g:<id 32B>                            seen gossip id     replay cache (messages.go)
 //	h:<len u8><topic><time 12B><id 32B>   gossip message     value: the message (messages.go)
 //	e<sub>…                               chain event index  (chainindex.go documents its sub-keys)
+//	s:<key>                               settlement record  value: opaque bytes (settle.go, package node/settle)
 //
 // <time 12B> is the Unix second as u64 with the sign bit flipped (so instants
 // before 1970 sort before later ones) followed by the nanosecond as u32. Unlike

@@ -567,7 +567,7 @@ func (s *Store) RunGC(ctx context.Context, every time.Duration) {
 	if every <= 0 {
 		every = defaultGCEvery
 	}
-	t := time.NewTicker(every)
+	t := time.NewTicker(every) // badger housekeeping: wall clock
 	defer t.Stop()
 	for {
 		select {
