@@ -164,7 +164,7 @@ func TestSetpointsRoundTripAgainstMosquitto(t *testing.T) {
 		}
 		return true
 	})
-	checkDialects(t, r.node.Store(), r.addr, w, time.Time{}, checks)
+	checkDialects(t, r.node.Store(), r.addr, w, time.Time{}, checks, 0)
 
 	tests := []struct {
 		name   string

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,7 +67,7 @@ func TestDemoEndToEnd(t *testing.T) {
 		}
 		return true
 	})
-	checkDialects(t, d.Node.Store(), addr, w, tapped, checks)
+	checkDialects(t, d.Node.Store(), addr, w, tapped, checks, atomic.LoadInt64(&d.Broker.server.Info.MessagesDropped))
 
 	// The API and the page show every device of every simulated home,
 	// online, with energy.
