@@ -279,7 +279,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		chainRPC = chain.ReadOnlyRPC(h)
 	}
 	n.http = &http.Server{
-		Handler: api.New(api.Config{
+		Handler: withTestHooks(n, api.New(api.Config{
 			Devices:      n.ingest,
 			Quarantine:   n.store,
 			Control:      nodeControl{n},
@@ -295,7 +295,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			AllowedHosts: allowedHosts(cfg.AllowedHosts),
 			Metrics:      promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}),
 			Logger:       n.log.With("component", "api"),
-		}),
+		})),
 		// A slow or idle client cannot hold a connection open forever.
 		// WriteTimeout leaves room for a setpoint's ?wait= (at most 60 s)
 		// and the largest page on a slow link.

@@ -67,6 +67,7 @@ type demoNetNode struct {
 	httpAddr string
 	p2pPort  int
 	id       *node.Identity
+	extra    []string // the flags of its part in the network (chain host or user)
 	cmd      *exec.Cmd
 	done     chan struct{} // closed when the process has exited
 }
@@ -104,44 +105,74 @@ func demoNet(ctx context.Context, o demoNetOptions, stdout, stderr io.Writer) er
 }
 
 func runDemoNet(ctx context.Context, o demoNetOptions, stdout, stderr io.Writer) error {
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	l, err := launchDemoNet(ctx, o, self, stderr)
+	if l != nil {
+		defer l.stop()
+	}
+	if err != nil {
+		return err
+	}
+	o, procs := l.o, l.procs
+	fmt.Fprintf(stdout, "gridmint demo network: %d nodes, each its own process, on one chain and one clock.\n", o.nodes)
+	for _, n := range procs {
+		fmt.Fprintf(stdout, "  node %d  %-7s  http://%s/  address %s  peer ID %s\n", n.index, n.role, n.httpAddr, n.id.Address, n.id.PeerID)
+	}
+	fmt.Fprintf(stdout, "  chain      %s, chain id %s; attestors: all %d nodes, k = %d (GET /api/v1/chain)\n", l.chainNote, chain.SimulatedChainID, o.nodes, o.attestK)
+	fmt.Fprintf(stdout, "  clock      %s (GET /api/v1/node)\n", describeClock(l.clock))
+	fmt.Fprintf(stdout, "Publish an offer on node 0 and watch it arrive at the others' /api/v1/p2p/messages.\nPress Ctrl-C to stop them all.\n")
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case i := <-l.exited:
+		runErr = fmt.Errorf("demo: node %d stopped: %v", i, procs[i].cmd.ProcessState)
+	}
+	fmt.Fprintln(stdout, "stopping...")
+	return runErr
+}
+
+// launchDemoNet starts the network's processes (self is the gridmint
+// binary) and returns once every node answers. The launcher it returns,
+// also with an error, must be stopped. The end-to-end harness
+// (harness_test.go) starts its networks with it too.
+func launchDemoNet(ctx context.Context, o demoNetOptions, self string, stderr io.Writer) (*demoNetLauncher, error) {
 	if o.nodes < 2 || o.nodes > maxDemoNodes {
-		return fmt.Errorf("demo: --nodes %d: want 2 to %d", o.nodes, maxDemoNodes)
+		return nil, fmt.Errorf("demo: --nodes %d: want 2 to %d", o.nodes, maxDemoNodes)
 	}
 	if o.attestK == 0 {
 		o.attestK = defaultAttestK(o.nodes)
 	}
 	if o.attestK < 1 || o.attestK > o.nodes-1 {
-		return fmt.Errorf("demo: --attest-k %d: want 1 to %d (--nodes − 1): a node's attestation never counts for its own devices, so k must be reachable without it", o.attestK, o.nodes-1)
+		return nil, fmt.Errorf("demo: --attest-k %d: want 1 to %d (--nodes − 1): a node's attestation never counts for its own devices, so k must be reachable without it", o.attestK, o.nodes-1)
 	}
 	switch o.chain {
 	case chainEmbedded:
 	case chainGeth:
 		if o.speed != 1 {
-			return fmt.Errorf("demo: --chain geth with --speed %g: geth --dev stamps its blocks with the wall clock, so certificates for demo hours ahead of it would be refused as not yet ended; use --speed 1 with geth, or the embedded chain, whose blocks follow the demo clock", o.speed)
+			return nil, fmt.Errorf("demo: --chain geth with --speed %g: geth --dev stamps its blocks with the wall clock, so certificates for demo hours ahead of it would be refused as not yet ended; use --speed 1 with geth, or the embedded chain, whose blocks follow the demo clock", o.speed)
 		}
 	default:
-		return fmt.Errorf("demo: --chain %q: want %s or %s", o.chain, chainEmbedded, chainGeth)
+		return nil, fmt.Errorf("demo: --chain %q: want %s or %s", o.chain, chainEmbedded, chainGeth)
 	}
 	host, portText, err := net.SplitHostPort(o.httpAddr)
 	if err != nil {
-		return fmt.Errorf("demo: --http-addr %q: %w", o.httpAddr, err)
+		return nil, fmt.Errorf("demo: --http-addr %q: %w", o.httpAddr, err)
 	}
 	basePort, err := strconv.Atoi(portText)
 	if err != nil || basePort <= 0 || basePort+o.nodes > 65535 {
-		return fmt.Errorf("demo: --http-addr %q: with --nodes, give a fixed port; node i listens on port+i", o.httpAddr)
-	}
-	self, err := os.Executable()
-	if err != nil {
-		return fmt.Errorf("demo: %w", err)
+		return nil, fmt.Errorf("demo: --http-addr %q: with --nodes, give a fixed port; node i listens on port+i", o.httpAddr)
 	}
 	if err := checkDemoNetRecord(o); err != nil {
-		return err
+		return nil, err
 	}
 	// One clock for every process: the launcher's, kept in the network's
 	// data dir, handed to each node as epoch, wall start and speed.
 	clock, err := node.DemoClock(o.dataDir, o.speed, o.epoch, time.Time{}, time.Now())
 	if err != nil {
-		return fmt.Errorf("demo: %w", err)
+		return nil, fmt.Errorf("demo: %w", err)
 	}
 	procs := make([]*demoNetNode, o.nodes)
 	addrs := make([]string, o.nodes)
@@ -152,49 +183,48 @@ func runDemoNet(ctx context.Context, o demoNetOptions, stdout, stderr io.Writer)
 			n.role = node.RoleUtility
 		}
 		if n.id, err = node.DemoIdentity(n.dataDir); err != nil {
-			return fmt.Errorf("demo: node %d: %w", i, err)
+			return nil, fmt.Errorf("demo: node %d: %w", i, err)
 		}
 		if n.p2pPort, err = freeTCPPort(); err != nil {
-			return fmt.Errorf("demo: node %d: %w", i, err)
+			return nil, fmt.Errorf("demo: node %d: %w", i, err)
 		}
 		procs[i], addrs[i] = n, n.id.Address
 	}
 	l := &demoNetLauncher{o: o, self: self, clock: clock, procs: procs, stderr: stderr, exited: make(chan int, o.nodes)}
-	defer l.stop()
 
-	var chainURL, chainNote string
+	var chainURL string
 	switch o.chain {
 	case chainEmbedded:
 		port, err := freeTCPPort()
 		if err != nil {
-			return fmt.Errorf("demo: %w", err)
+			return l, fmt.Errorf("demo: %w", err)
 		}
 		chainURL = fmt.Sprintf("http://127.0.0.1:%d", port)
-		chainNote = fmt.Sprintf("embedded in node 0, JSON-RPC %s", chainURL)
+		l.chainNote = fmt.Sprintf("embedded in node 0, JSON-RPC %s", chainURL)
 		// Node 0 hosts the chain: it funds the others at genesis and
 		// deploys the registry with every node as an attestor.
 		host := []string{"--chain-serve-rpc", fmt.Sprintf("127.0.0.1:%d", port),
 			"--chain-fund", strings.Join(addrs[1:], ","), "--attestors", strings.Join(addrs, ","), "--attest-k", strconv.Itoa(o.attestK)}
 		if err := l.start(ctx, procs[0], host); err != nil {
-			return err
+			return l, err
 		}
 		contracts, err := l.waitReady(ctx, procs[0])
 		if err != nil {
-			return err
+			return l, err
 		}
 		if err := writeContracts(filepath.Join(o.dataDir, demoNetContractsFile), contracts); err != nil {
-			return err
+			return l, err
 		}
 	case chainGeth:
 		g, err := startGeth(ctx, filepath.Join(o.dataDir, demoNetGethDir), stderr)
 		if err != nil {
-			return err
+			return l, err
 		}
 		l.geth = g
 		chainURL = g.url
-		chainNote = fmt.Sprintf("geth --dev, JSON-RPC %s (log %s)", chainURL, g.logPath)
+		l.chainNote = fmt.Sprintf("geth --dev, JSON-RPC %s (log %s)", chainURL, g.logPath)
 		if err := prepareGethChain(ctx, g, procs, o); err != nil {
-			return err
+			return l, err
 		}
 	}
 	shared := []string{"--chain-rpc", chainURL, "--chain-contracts", filepath.Join(o.dataDir, demoNetContractsFile),
@@ -204,30 +234,16 @@ func runDemoNet(ctx context.Context, o demoNetOptions, stdout, stderr io.Writer)
 			continue // node 0, hosting the embedded chain
 		}
 		if err := l.start(ctx, n, shared); err != nil {
-			return err
+			return l, err
 		}
 	}
 	for _, n := range procs[1:] {
 		if _, err := l.waitReady(ctx, n); err != nil {
-			return err
+			return l, err
 		}
 	}
 
-	fmt.Fprintf(stdout, "gridmint demo network: %d nodes, each its own process, on one chain and one clock.\n", o.nodes)
-	for _, n := range procs {
-		fmt.Fprintf(stdout, "  node %d  %-7s  http://%s/  address %s  peer ID %s\n", n.index, n.role, n.httpAddr, n.id.Address, n.id.PeerID)
-	}
-	fmt.Fprintf(stdout, "  chain      %s, chain id %s; attestors: all %d nodes, k = %d (GET /api/v1/chain)\n", chainNote, chain.SimulatedChainID, o.nodes, o.attestK)
-	fmt.Fprintf(stdout, "  clock      %s (GET /api/v1/node)\n", describeClock(clock))
-	fmt.Fprintf(stdout, "Publish an offer on node 0 and watch it arrive at the others' /api/v1/p2p/messages.\nPress Ctrl-C to stop them all.\n")
-	var runErr error
-	select {
-	case <-ctx.Done():
-	case i := <-l.exited:
-		runErr = fmt.Errorf("demo: node %d stopped: %v", i, procs[i].cmd.ProcessState)
-	}
-	fmt.Fprintln(stdout, "stopping...")
-	return runErr
+	return l, nil
 }
 
 // describeClock says what the demo clock does, for the start banner.
@@ -271,14 +287,16 @@ func checkDemoNetRecord(o demoNetOptions) error {
 
 // demoNetLauncher starts and stops the network's processes.
 type demoNetLauncher struct {
-	o      demoNetOptions
-	self   string
-	clock  *gridmint.ScaledClock
-	procs  []*demoNetNode
-	geth   *gethProcess
-	stderr io.Writer
-	exited chan int
-	wg     sync.WaitGroup
+	o     demoNetOptions
+	self  string
+	clock *gridmint.ScaledClock
+	procs []*demoNetNode
+	geth  *gethProcess
+	// chainNote says which chain the network runs on, for the banner.
+	chainNote string
+	stderr    io.Writer
+	exited    chan int
+	wg        sync.WaitGroup
 }
 
 // start starts node n's process with the network's common flags and
@@ -305,6 +323,7 @@ func (l *demoNetLauncher) start(ctx context.Context, n *demoNetNode, extra []str
 	if len(boot) > 0 {
 		args = append(args, "--bootstrap", strings.Join(boot, ","))
 	}
+	n.extra = extra
 	n.cmd = exec.Command(l.self, append(args, extra...)...)
 	stopWithParent(n.cmd)
 	prefix := fmt.Sprintf("[node %d] ", n.index)
@@ -327,7 +346,10 @@ func (l *demoNetLauncher) start(ctx context.Context, n *demoNetNode, extra []str
 		}
 		n.cmd.Wait()
 		close(n.done)
-		l.exited <- n.index
+		select { // the first exit stops a demo; the harness restarts nodes
+		case l.exited <- n.index:
+		default:
+		}
 	}()
 	return nil
 }
