@@ -59,6 +59,7 @@ lint: $(STATICCHECK) ## gofmt, go vet (also for 32-bit arm), staticcheck, and go
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
 	GOARCH=arm $(GO) vet ./... # a 32-bit Raspberry Pi: int is 32 bits there
+	$(GO) vet -tags e2e ./node/ ./cmd/... # the end-to-end harness's test hooks
 	$(STATICCHECK) ./...
 	@$(GO) mod tidy -diff || (echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1)
 
