@@ -32,7 +32,7 @@ func withTestHooks(n *Node, h http.Handler) http.Handler {
 			return
 		}
 		var req struct {
-			Claims []chain.Claim     `json:"claims"`
+			Claims []chain.Claim    `json:"claims"`
 			Nodes  []common.Address `json:"nodes"`
 			Attest bool             `json:"attest"`
 		}
