@@ -126,7 +126,7 @@ func (n *Node) dial(info peer.AddrInfo, via string) error {
 
 // keepBootstrapped redials every disconnected bootstrap peer, backing off
 // exponentially per peer (1 s doubling to maxBackoff) while it stays
-// unreachable. It owns the schedule: the swarm's own dial backoff for the
+// unreachable, and at once after Rejoin. It owns the schedule: the swarm's own dial backoff for the
 // peer (which grows to 5 min) is cleared before each redial.
 func (n *Node) keepBootstrapped(peers []peer.AddrInfo) {
 	type state struct {
@@ -165,6 +165,10 @@ func (n *Node) keepBootstrapped(peers []peer.AddrInfo) {
 			} else {
 				st.backoff = min(max(2*st.backoff, minBackoff), maxBackoff)
 				st.next = time.Now().Add(st.backoff)
+			}
+		case <-n.rejoin:
+			for i := range states {
+				states[i].next, states[i].backoff = time.Time{}, 0
 			}
 		case <-t.C:
 		}

@@ -52,6 +52,10 @@
 //     future or over one per peer per 10 s (burst 3) are dropped, as is
 //     a hint when the catch-up queue is half full; all counted in
 //     Stats.CatchUp.
+//   - Isolation: Node.Isolate closes every connection and makes the gater
+//     refuse all others, in and out, as a firewall would; Node.Rejoin
+//     lifts it and redials the bootstrap peers at once, and the catch-ups
+//     above heal both sides (node/partition_test.go measures how fast).
 //
 // Time: every message time (creation, freshness, skew, retention, rate
 // limits) comes from the injected Config.Clock, so tests can move it.

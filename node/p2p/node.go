@@ -241,6 +241,8 @@ type Node struct {
 	left    map[peer.ID]time.Time // when a peer's last connection closed
 	catchUp chan catchUpJob
 	hintOut chan hintBatch
+	// rejoin wakes keepBootstrapped after Rejoin, to redial at once.
+	rejoin chan struct{}
 
 	ctx       context.Context
 	cancel    context.CancelFunc
@@ -297,6 +299,7 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 		relay:   map[common.Hash]time.Time{},
 		catchUp: make(chan catchUpJob, 64),
 		hintOut: make(chan hintBatch, hintQueue),
+		rejoin:  make(chan struct{}, 1),
 		ctx:     ctx,
 		cancel:  cancel,
 	}
@@ -362,7 +365,14 @@ func New(ctx context.Context, cfg Config) (_ *Node, err error) {
 	n.host.SetStreamHandler(CatchUpProtocol, n.serveCatchUp)
 	n.host.SetStreamHandler(CatchUpHintProtocol, n.serveCatchUpHint)
 	n.host.Network().Notify(&network.NotifyBundle{
-		ConnectedF:    func(_ network.Network, c network.Conn) { n.onConnected(c.RemotePeer()) },
+		ConnectedF: func(_ network.Network, c network.Conn) {
+			if n.gater.isolated.Load() {
+				// Upgraded just before Isolate closed the others.
+				_ = c.Close()
+				return
+			}
+			n.onConnected(c.RemotePeer())
+		},
 		DisconnectedF: func(nw network.Network, c network.Conn) { n.onDisconnected(nw, c.RemotePeer()) },
 	})
 	n.goRun(n.dispatch)
@@ -673,6 +683,42 @@ func (n *Node) Disconnect(p peer.ID) error {
 	}
 	return nil
 }
+
+// Isolate cuts the node off the network as a firewall around it would:
+// it closes every connection and refuses every new one, inbound and
+// outbound, until Rejoin. The node keeps running: Publish still signs
+// and stores (its peers fetch those messages by catch-up after Rejoin),
+// and its peers see it leave as on any partition. For pausing a node's
+// networking (maintenance, partition drills and tests).
+func (n *Node) Isolate() {
+	if n.gater.isolated.Swap(true) {
+		return
+	}
+	// The gater refuses from here on; close what is already open. (A
+	// connection upgraded in between is closed by the Connected notifier.)
+	for _, p := range n.host.Network().Peers() {
+		_ = n.host.Network().ClosePeer(p)
+	}
+	n.log.Info("p2p: isolated from the network; Rejoin to reconnect")
+}
+
+// Rejoin ends Isolate: connections are allowed again and the bootstrap
+// peers are redialled at once (not after the back-off their failed
+// dials built up while isolated). On reconnecting the node catches up
+// on what it missed, and its peers on what it published meanwhile.
+func (n *Node) Rejoin() {
+	if !n.gater.isolated.Swap(false) {
+		return
+	}
+	select {
+	case n.rejoin <- struct{}{}:
+	default: // a wake-up is already pending
+	}
+	n.log.Info("p2p: rejoining the network")
+}
+
+// Isolated reports whether the node is cut off by Isolate.
+func (n *Node) Isolated() bool { return n.gater.isolated.Load() }
 
 // Close stops the node and its host. It does not close the Store.
 func (n *Node) Close() error {

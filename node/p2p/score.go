@@ -3,6 +3,7 @@ package p2p
 import (
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gridmint/gridmint"
@@ -94,9 +95,11 @@ var loopbackNets = []*net.IPNet{
 }
 
 // gater refuses connections with banned peers, in both directions, until
-// their ban expires. Safe for concurrent use.
+// their ban expires, and every connection while the node is isolated
+// (Node.Isolate). Safe for concurrent use.
 type gater struct {
-	clock gridmint.Clock
+	clock    gridmint.Clock
+	isolated atomic.Bool
 
 	mu     sync.Mutex
 	banned map[peer.ID]time.Time // until
@@ -147,18 +150,20 @@ func (g *gater) isBanned(p peer.ID) bool {
 	return ok
 }
 
-// InterceptPeerDial refuses to dial a banned peer.
-func (g *gater) InterceptPeerDial(p peer.ID) bool { return !g.isBanned(p) }
+// InterceptPeerDial refuses to dial a banned peer, or any while isolated.
+func (g *gater) InterceptPeerDial(p peer.ID) bool { return !g.isolated.Load() && !g.isBanned(p) }
 
 // InterceptAddrDial allows every address; bans are by peer.
 func (g *gater) InterceptAddrDial(peer.ID, ma.Multiaddr) bool { return true }
 
-// InterceptAccept allows every inbound connection until its peer is known.
-func (g *gater) InterceptAccept(network.ConnMultiaddrs) bool { return true }
+// InterceptAccept allows every inbound connection until its peer is
+// known, unless the node is isolated.
+func (g *gater) InterceptAccept(network.ConnMultiaddrs) bool { return !g.isolated.Load() }
 
-// InterceptSecured refuses a banned peer once its identity is proven.
+// InterceptSecured refuses a banned peer once its identity is proven, and
+// everyone while isolated.
 func (g *gater) InterceptSecured(_ network.Direction, p peer.ID, _ network.ConnMultiaddrs) bool {
-	return !g.isBanned(p)
+	return !g.isolated.Load() && !g.isBanned(p)
 }
 
 // InterceptUpgraded allows every connection that got this far.
