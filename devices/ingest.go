@@ -378,6 +378,11 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 	}
 	for _, u := range updates {
 		switch {
+		case u.Serial == "" && u.Measurement != nil:
+			// Every measurement that does not become a reading is counted
+			// by reason; one that names no device cannot become one.
+			in.reject(o, m, a.Dialect(), "", gridmint.ReasonMalformed, "a measurement that names no device")
+			continue
 		case u.Serial == "" && u.Group != "":
 			in.groupDevices(o, a, u, m.Received)
 			continue

@@ -453,3 +453,20 @@ func TestIngestUpdateDevice(t *testing.T) {
 		t.Errorf("unknown device: %v, want not_found", err)
 	}
 }
+
+// serialless is an adapter whose decoder returns a measurement without a
+// serial (a decoder bug): it must be counted, not dropped.
+type serialless struct{ Adapter }
+
+func (serialless) Decode(string, []byte) ([]Update, error) {
+	p := gridmint.W(5)
+	return []Update{{Measurement: &Measurement{Power: &p}}, {Group: "g", Measurement: &Measurement{Power: &p}}}, nil
+}
+
+func TestIngestCountsMeasurementWithoutDevice(t *testing.T) {
+	in := newTestIngest(t, IngestConfig{Discover: true, Adapters: []Adapter{serialless{mustAdapter(t, AdapterConfig{Dialect: "tasmota"})}}})
+	o := in.Process(msgsAt(t0, mqttMsg{"tele/x/SENSOR", "{}"}))
+	if got := reasons(o); len(got) != 2 || got[0] != gridmint.ReasonMalformed || got[1] != gridmint.ReasonMalformed || o.Ignored != 0 {
+		t.Errorf("rejections %v, ignored %d; want two malformed (one per measurement), none ignored", got, o.Ignored)
+	}
+}

@@ -1,0 +1,176 @@
+package node
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/devices"
+)
+
+// frozenClock stands still until moved, so the rate limit and the energy
+// budget (both in node time) refill only when a test says so.
+type frozenClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *frozenClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// scrapeRejections reads gridmint_rejections_total per reason from the
+// node's /metrics over HTTP, as Prometheus would.
+func scrapeRejections(t *testing.T, n *Node) map[gridmint.Reason]float64 {
+	t.Helper()
+	resp, err := http.Get("http://" + n.HTTPAddr() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	out := map[gridmint.Reason]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		line, ok := strings.CutPrefix(sc.Text(), `gridmint_rejections_total{reason="`)
+		if !ok {
+			continue
+		}
+		reason, value, ok := strings.Cut(line, `"} `)
+		if !ok {
+			t.Fatalf("metrics line %q", sc.Text())
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", sc.Text(), err)
+		}
+		out[gridmint.Reason(reason)] = v
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestEveryRejectionReasonCountedAtMetrics drives a real node, through its
+// broker, into every way a message can fail to become a reading and checks
+// that /metrics counts each under its reason: rate_limited included (a
+// device over its allowance), and rejections beyond their source's
+// quarantine allowance, which are counted but not kept. internal is the
+// one reason no input can cause (the store refusing what ingest made is a
+// bug); TestPipelineQuarantinesBatchTheStoreRefuses makes it with a store
+// that refuses, and this test checks that the metric has it from the start.
+func TestEveryRejectionReasonCountedAtMetrics(t *testing.T) {
+	b, err := StartBroker("127.0.0.1:0", testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	cfg, err := ParseConfig(fmt.Appendf(nil, `
+data_dir: %s
+http_addr: 127.0.0.1:0
+mqtt: {broker: %s}
+p2p: {listen: [/ip4/127.0.0.1/tcp/0], mdns: false, dht: "off"}
+home_assistant: {enabled: false}
+discover: false
+adapters:
+  - dialect: tasmota
+  - dialect: opendtu
+devices:
+  - {dialect: tasmota, serial: plug, nameplate_w: 2000}
+  - {dialect: tasmota, serial: chatty, nameplate_w: 2000}
+`, t.TempDir(), b.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := &frozenClock{now: time.Date(2026, 6, 21, 12, 0, 0, 0, time.UTC)}
+	n, err := Start(context.Background(), cfg, Options{Logger: testLogger(), Passphrase: testPassphrase, CreateKey: KDFLight, Clock: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	before := scrapeRejections(t, n)
+	for _, r := range gridmint.Reasons {
+		if v, ok := before[r]; !ok || v != 0 {
+			t.Errorf("at start gridmint_rejections_total{reason=%q} = %v (present %v), want 0", r, v, ok)
+		}
+	}
+
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(b.URL()).SetClientID("counters"))
+	if tok := pub.Connect(); !tok.WaitTimeout(patience) || tok.Error() != nil {
+		t.Fatalf("publisher: %v", tok.Error())
+	}
+	defer pub.Disconnect(0)
+	published := 0
+	publish := func(topic, payload string) {
+		t.Helper()
+		if tok := pub.Publish(topic, 1, false, payload); !tok.WaitTimeout(patience) || tok.Error() != nil {
+			t.Fatalf("publish %s: %v", topic, tok.Error())
+		}
+		published++
+	}
+	sensor := func(at, total, power string) string {
+		return fmt.Sprintf(`{"Time":"%s","ENERGY":{"Total":%s,"Power":%s}}`, at, total, power)
+	}
+	want := map[gridmint.Reason]float64{}
+	publish("tele/plug/SENSOR", sensor("2026-06-21T12:00:00", "1.000", "100"))
+	for _, c := range []struct {
+		reason         gridmint.Reason
+		topic, payload string
+	}{
+		{gridmint.ReasonMalformed, "tele/plug/SENSOR", `{"ENERGY":`},
+		{gridmint.ReasonWrongType, "tele/plug/SENSOR", `{"Time":"2026-06-21T12:00:01","ENERGY":{"Total":"x","Power":1}}`},
+		{gridmint.ReasonNotFinite, "tele/plug/SENSOR", `{"Time":"2026-06-21T12:00:02","ENERGY":{"Total":1.0,"Power":null}}`},
+		{gridmint.ReasonNegative, "tele/plug/SENSOR", sensor("2026-06-21T12:00:03", "-1.000", "100")},
+		{gridmint.ReasonAbsurd, "tele/plug/SENSOR", sensor("2026-06-21T12:00:04", "1.000", "5000000")},
+		{gridmint.ReasonImplausible, "tele/plug/SENSOR", sensor("2026-06-21T12:00:05", "900.000", "100")},
+		{gridmint.ReasonUnknownTopic, "solar/not-a-serial/0/power", "100"},
+		{gridmint.ReasonUnknownDevice, "tele/stranger/SENSOR", sensor("2026-06-21T12:00:00", "1.000", "100")},
+		{gridmint.ReasonDuplicate, "tele/plug/SENSOR", sensor("2026-06-21T12:00:00", "1.000", "100")},
+		{gridmint.ReasonOutOfOrder, "tele/plug/SENSOR", sensor("2026-06-21T11:59:00", "1.000", "100")},
+	} {
+		publish(c.topic, c.payload)
+		want[c.reason]++
+	}
+	// Rejections beyond the source's allowance are counted, not kept.
+	extra := int(devices.DefaultRejectionLimit.Burst) + 5
+	for range extra {
+		publish("tele/plug/SENSOR", `{"ENERGY":`)
+	}
+	want[gridmint.ReasonMalformed] += float64(extra)
+	// A device over its measurement allowance: the clock stands still, so
+	// the burst is all it gets.
+	burst := int(devices.DefaultRateLimit.Burst)
+	for i := range burst + 7 {
+		publish("tele/chatty/SENSOR", sensor(clock.Now().Add(time.Duration(i)*time.Second).Format("2006-01-02T15:04:05"), "1.000", "100"))
+	}
+	want[gridmint.ReasonRateLimited] = 7
+
+	waitFor(t, "every message processed", func() bool {
+		return metricValue(t, n, "gridmint_mqtt_messages_total", nil) >= float64(published)
+	})
+	got := scrapeRejections(t, n)
+	for _, r := range gridmint.Reasons {
+		if got[r] != want[r] {
+			t.Errorf("gridmint_rejections_total{reason=%q} = %v, want %v", r, got[r], want[r])
+		}
+	}
+	stored, err := n.Store().RejectionCounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range gridmint.Reasons {
+		if float64(stored[r]) != want[r] {
+			t.Errorf("store's count of %s = %d, want %v (it restores the metric at start)", r, stored[r], want[r])
+		}
+	}
+}
