@@ -75,8 +75,11 @@ type IngestConfig struct {
 // ingest pipeline), in order; Devices and Subscriptions are safe for
 // concurrent use.
 type Ingest struct {
-	node       string
-	routes     []route
+	node string
+	// routes finds a topic's adapter: the first in configuration order
+	// with a matching filter (see CheckRoutes); filters lists them.
+	routes     mqtttopic.Router[Adapter]
+	filters    []string
 	discover   bool
 	maxDevices int
 	staleAfter time.Duration
@@ -102,11 +105,6 @@ type Ingest struct {
 }
 
 type groupKey struct{ dialect, group string }
-
-type route struct {
-	filter  string
-	adapter Adapter
-}
 
 // DeviceState is a device with its live values.
 type DeviceState struct {
@@ -161,6 +159,9 @@ func NewIngest(cfg IngestConfig) (*Ingest, error) {
 		limiter:    newLimiter(cfg.RateLimit),
 		rejected:   newLimiter(DefaultRejectionLimit),
 	}
+	if err := CheckRoutes(cfg.Adapters); err != nil {
+		return nil, err
+	}
 	dialects := map[string]bool{}
 	for _, a := range cfg.Adapters {
 		dialects[a.Dialect()] = true
@@ -168,7 +169,9 @@ func NewIngest(cfg IngestConfig) (*Ingest, error) {
 			in.grouper[a.Dialect()] = g
 		}
 		for _, f := range a.Subscriptions() {
-			in.routes = append(in.routes, route{filter: f, adapter: a})
+			if added, _ := in.routes.Add(f, a); added {
+				in.filters = append(in.filters, f)
+			}
 		}
 	}
 	for _, d := range cfg.Known {
@@ -221,13 +224,7 @@ func (in *Ingest) index(d gridmint.Device) {
 }
 
 // Subscriptions returns every adapter's topic filters.
-func (in *Ingest) Subscriptions() []string {
-	out := make([]string, len(in.routes))
-	for i, r := range in.routes {
-		out[i] = r.filter
-	}
-	return out
-}
+func (in *Ingest) Subscriptions() []string { return slices.Clone(in.filters) }
 
 // Outcome is the result of processing a batch of messages: what must be
 // made durable (in one transaction) before the messages are acknowledged.
@@ -544,12 +541,8 @@ func (o *Outcome) reject(m Message, dialect string, id gridmint.DeviceID, reason
 }
 
 func (in *Ingest) adapterFor(topic string) Adapter {
-	for _, r := range in.routes {
-		if mqtttopic.Match(r.filter, topic) {
-			return r.adapter
-		}
-	}
-	return nil
+	a, _, _ := in.routes.Match(topic)
+	return a
 }
 
 func (in *Ingest) idFor(a Adapter, serial string) (gridmint.DeviceID, error) {

@@ -555,6 +555,7 @@ func (c *Config) Validate() error {
 	seen := map[string]int{}
 	adapters := map[string]devices.Adapter{}
 	filters := map[string]int{}
+	var built []devices.Adapter
 	for i, a := range c.Adapters {
 		field := fmt.Sprintf("adapters[%d]", i)
 		switch {
@@ -596,6 +597,10 @@ func (c *Config) Validate() error {
 		if _, ok := adapters[a.Dialect]; !ok {
 			adapters[a.Dialect] = ad
 		}
+		built = append(built, ad)
+	}
+	if err := devices.CheckRoutes(built); err != nil {
+		return fieldErr("adapters", "%s", strings.TrimPrefix(err.Error(), gridmint.EInvalid+": "))
 	}
 	devs := map[string]int{}
 	for i, d := range c.Devices {

@@ -174,3 +174,74 @@ devices:
 		}
 	}
 }
+
+// TestOverlappingAdaptersOneMessageOneReading: with a generic mapping on
+// a Tasmota SML meter's topic listed before the tasmota adapter, whose
+// filter covers it, one publish is one message to the node and one
+// reading of one device (paho's per-filter routes ran it through the
+// handler once per matching filter). Listed the other way round, the
+// configuration is refused, naming both.
+func TestOverlappingAdaptersOneMessageOneReading(t *testing.T) {
+	const adapters = `
+adapters:
+  - dialect: generic
+    kind: meter
+    mappings:
+      - {topic: tele/sml_meter/SENSOR, serial_level: 1, json_path: SML.Total_in, field: energy, unit: kWh}
+  - dialect: tasmota
+`
+	b, err := StartBroker("127.0.0.1:0", testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	cfg, err := ParseConfig(fmt.Appendf(nil, `
+data_dir: %s
+http_addr: 127.0.0.1:0
+mqtt: {broker: %s}
+p2p: {listen: [/ip4/127.0.0.1/tcp/0], mdns: false, dht: "off"}
+home_assistant: {enabled: false}
+%s`, t.TempDir(), b.URL(), adapters))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := Start(context.Background(), cfg, Options{Logger: testLogger(), Passphrase: testPassphrase, CreateKey: KDFLight})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(b.URL()).SetClientID("overlap"))
+	if tok := pub.Connect(); !tok.WaitTimeout(patience) || tok.Error() != nil {
+		t.Fatalf("publisher: %v", tok.Error())
+	}
+	defer pub.Disconnect(0)
+	for _, m := range []struct{ topic, payload string }{
+		{"tele/sml_meter/SENSOR", `{"SML":{"Total_in":12345.6789}}`},
+		// Delivered in order after it: once this one is processed, a
+		// second copy of the first would have been too.
+		{"tele/plug/SENSOR", `{"ENERGY":{"Total":1.5,"Power":10}}`},
+	} {
+		if tok := pub.Publish(m.topic, 1, false, m.payload); !tok.WaitTimeout(patience) || tok.Error() != nil {
+			t.Fatalf("publish: %v", tok.Error())
+		}
+	}
+	waitFor(t, "both devices", func() bool { return len(n.Devices()) == 2 })
+	waitFor(t, "two messages processed", func() bool { return metricValue(t, n, "gridmint_mqtt_messages_total", nil) >= 2 })
+	if got := metricValue(t, n, "gridmint_mqtt_messages_total", nil); got != 2 {
+		t.Errorf("messages processed = %v, want 2 (one per publish)", got)
+	}
+	if got := metricValue(t, n, "gridmint_readings_total", nil); got != 2 {
+		t.Errorf("readings = %v, want 2", got)
+	}
+	for _, d := range n.Devices() {
+		if want := map[string]string{"sml_meter": "generic", "plug": "tasmota"}[d.Serial]; d.Dialect != want {
+			t.Errorf("device %s read by %s, want %s", d.Serial, d.Dialect, want)
+		}
+	}
+
+	swapped := strings.Replace(strings.Replace(adapters, "  - dialect: tasmota\n", "", 1), "adapters:\n", "adapters:\n  - dialect: tasmota\n", 1)
+	_, err = ParseConfig([]byte(swapped))
+	if err == nil || !strings.Contains(err.Error(), `config: adapters: adapters[1] (generic) telemetry "tele/sml_meter/SENSOR" is covered by adapters[0] (tasmota) telemetry "tele/+/SENSOR"`) {
+		t.Errorf("tasmota listed first: %v; want the overlap named", err)
+	}
+}

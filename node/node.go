@@ -69,12 +69,13 @@ type Node struct {
 	metrics  *metrics
 	disk     *diskGuard
 
-	dispatcher *devices.Dispatcher
-	commands   *commandLog
-	ha         *haPublisher
-	replies    []string // reply topic filters: confirmations, not telemetry
-	apiToken   string
-	editMu     sync.Mutex // serialises registry edits over the API
+	dispatcher  *devices.Dispatcher
+	commands    *commandLog
+	ha          *haPublisher
+	replies     []string                   // reply topic filters: confirmations, not telemetry
+	replyRoutes mqtttopic.Router[struct{}] // replies, matched once per message
+	apiToken    string
+	editMu      sync.Mutex // serialises registry edits over the API
 
 	cancel       context.CancelFunc
 	stopLog      context.CancelFunc // the command log outlives the rest
@@ -189,6 +190,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		Ingest: n.ingest, Publisher: lazyPublisher{n}, Clock: opts.Clock, Record: n.commands.Record,
 	})
 	n.replies = n.ingest.ReplyFilters()
+	for _, f := range n.replies {
+		n.replyRoutes.Add(f, struct{}{})
+	}
 	subs := append(n.ingest.Subscriptions(), n.replies...)
 	if *cfg.HomeAssistant.Enabled {
 		n.ha = newHAPublisher(devices.HAConfig{
@@ -363,11 +367,9 @@ func (n *Node) onMessage(ctx context.Context, m devices.Message, ack func()) {
 		ack()
 		return
 	}
-	for _, f := range n.replies {
-		if mqtttopic.Match(f, m.Topic) {
-			ack()
-			return
-		}
+	if _, _, reply := n.replyRoutes.Match(m.Topic); reply {
+		ack()
+		return
 	}
 	n.pipeline.enqueue(ctx, inbound{msg: m, ack: ack})
 }
