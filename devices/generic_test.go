@@ -467,7 +467,8 @@ func TestGenericRejects(t *testing.T) {
 }
 
 func TestGenericBoundsDevices(t *testing.T) {
-	a := mustAdapter(t, AdapterConfig{Dialect: "generic", Mappings: []Mapping{{Topic: "p/+", SerialLevel: 1, Field: "power", Unit: "W"}}})
+	const maxGenericDevices = 5
+	a := mustAdapter(t, AdapterConfig{Dialect: "generic", MaxDevices: maxGenericDevices, Mappings: []Mapping{{Topic: "p/+", SerialLevel: 1, Field: "power", Unit: "W"}}})
 	for i := range maxGenericDevices {
 		if _, err := a.Decode(fmt.Sprintf("p/d%d", i), []byte("1")); err != nil {
 			t.Fatal(err)
@@ -475,8 +476,8 @@ func TestGenericBoundsDevices(t *testing.T) {
 	}
 	_, err := a.Decode("p/one-too-many", []byte("1"))
 	var de *DecodeError
-	if !errors.As(err, &de) || de.Reason != gridmint.ReasonUnknownDevice {
-		t.Errorf("device %d: %v, want %s", maxGenericDevices+1, err, gridmint.ReasonUnknownDevice)
+	if !errors.As(err, &de) || de.Reason != gridmint.ReasonUnknownDevice || de.Limit != maxGenericDevices {
+		t.Errorf("device %d: %v, want %s at the cap of %d", maxGenericDevices+1, err, gridmint.ReasonUnknownDevice, maxGenericDevices)
 	}
 	if _, err := a.Decode("p/d0", []byte("2")); err != nil {
 		t.Errorf("a known device after the cap: %v", err)

@@ -2,6 +2,7 @@ package devices
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"github.com/gridmint/gridmint/internal/mqtttopic"
 	"github.com/gridmint/gridmint/internal/tokenbucket"
@@ -102,7 +103,28 @@ type Ingest struct {
 	groups  map[groupKey][]gridmint.DeviceID
 	grouper map[string]Grouper                 // by dialect, the first adapter that is one
 	states  map[gridmint.DeviceID]CounterState // pipeline goroutine only
+
+	position map[Adapter]int // an adapter's index in IngestConfig.Adapters
+	capsMu   sync.Mutex
+	caps     map[int]CapReached // by adapter index; registryCap for max_devices
 }
+
+// CapReached is a configured device cap that refused a device: the
+// registry's (IngestConfig.MaxDevices) or an adapter's
+// (AdapterConfig.MaxDevices). Devices beyond it are rejected as
+// unknown_device and lost, so the node says so.
+type CapReached struct {
+	// Setting names the cap: "max_devices", or "adapters[i].max_devices"
+	// with i the adapter's index in IngestConfig.Adapters.
+	Setting string
+	Limit   int
+	// First is the first refusal's detail and node time.
+	First   string
+	FirstAt time.Time
+}
+
+// registryCap is the caps key of the registry's cap.
+const registryCap = -1
 
 type groupKey struct{ dialect, group string }
 
@@ -156,6 +178,8 @@ func NewIngest(cfg IngestConfig) (*Ingest, error) {
 		grouper:    map[string]Grouper{},
 		states:     map[gridmint.DeviceID]CounterState{},
 		adapters:   cfg.Adapters,
+		position:   map[Adapter]int{},
+		caps:       map[int]CapReached{},
 		limiter:    newLimiter(cfg.RateLimit),
 		rejected:   newLimiter(DefaultRejectionLimit),
 	}
@@ -163,7 +187,8 @@ func NewIngest(cfg IngestConfig) (*Ingest, error) {
 		return nil, err
 	}
 	dialects := map[string]bool{}
-	for _, a := range cfg.Adapters {
+	for i, a := range cfg.Adapters {
+		in.position[a] = i
 		dialects[a.Dialect()] = true
 		if g, ok := a.(Grouper); ok && in.grouper[a.Dialect()] == nil {
 			in.grouper[a.Dialect()] = g
@@ -241,6 +266,9 @@ type Outcome struct {
 	// Suppressed counts inputs dropped by a rate limit, per reason: they
 	// are counted in the store but not kept.
 	Suppressed map[gridmint.Reason]int
+	// CapsReached are the device caps that refused a device for the first
+	// time in this batch (see Ingest.CapsReached).
+	CapsReached []CapReached
 
 	newDevices map[gridmint.DeviceID]gridmint.Device
 	live       []liveChange
@@ -364,6 +392,10 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 	}
 	updates, err := a.Decode(m.Topic, m.Payload)
 	if err != nil {
+		var de *DecodeError
+		if errors.As(err, &de) && de.Limit > 0 {
+			in.capReached(o, in.position[a], de.Limit, err.Error(), m.Received)
+		}
 		reason, serial := reasonOf(err)
 		id, _ := in.idFor(a, serial)
 		in.reject(o, m, a.Dialect(), id, reason, err.Error())
@@ -399,6 +431,9 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 			continue
 		}
 		dev, why := in.deviceFor(o, a, id, u, m.Received)
+		if why != "" && in.discover {
+			in.capReached(o, registryCap, in.maxDevices, why, m.Received)
+		}
 		if why != "" {
 			in.reject(o, m, a.Dialect(), id, gridmint.ReasonUnknownDevice, why)
 			continue
@@ -571,7 +606,7 @@ func (in *Ingest) deviceFor(o *Outcome, a Adapter, id gridmint.DeviceID, u Updat
 	case !in.discover:
 		return gridmint.Device{}, fmt.Sprintf("device %q is not declared and discovery is off", serial)
 	case in.maxDevices > 0 && len(in.devices)+len(o.newDevices) >= in.maxDevices:
-		return gridmint.Device{}, fmt.Sprintf("device %q not registered: the registry holds its maximum of %d devices", serial, in.maxDevices)
+		return gridmint.Device{}, fmt.Sprintf("device %q not registered: the registry holds its maximum of %d devices (max_devices)", serial, in.maxDevices)
 	}
 	d := gridmint.Device{
 		ID:           id,
@@ -587,6 +622,35 @@ func (in *Ingest) deviceFor(o *Outcome, a Adapter, id gridmint.DeviceID, u Updat
 	o.newDevices[id] = d
 	o.NewDevices = append(o.NewDevices, d)
 	return d, ""
+}
+
+// capReached records that cap key refused a device; the first time, the
+// outcome says so (Outcome.CapsReached), for the caller to log once.
+func (in *Ingest) capReached(o *Outcome, key, limit int, detail string, at time.Time) {
+	in.capsMu.Lock()
+	defer in.capsMu.Unlock()
+	if _, ok := in.caps[key]; ok {
+		return
+	}
+	c := CapReached{Setting: "max_devices", Limit: limit, First: detail, FirstAt: at}
+	if key != registryCap {
+		c.Setting = fmt.Sprintf("adapters[%d].max_devices", key)
+	}
+	in.caps[key] = c
+	o.CapsReached = append(o.CapsReached, c)
+}
+
+// CapsReached returns the device caps that have refused a device since
+// the start, by setting. Safe for concurrent use.
+func (in *Ingest) CapsReached() []CapReached {
+	in.capsMu.Lock()
+	defer in.capsMu.Unlock()
+	out := make([]CapReached, 0, len(in.caps))
+	for _, c := range in.caps {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Setting < out[j].Setting })
+	return out
 }
 
 // Accept applies a durably stored outcome to the live state.

@@ -207,6 +207,9 @@ type AdapterConfig struct {
 	Inverters map[string]int `yaml:"inverters"`
 	// Mappings configure the generic adapter (generic only).
 	Mappings []devices.Mapping `yaml:"mappings"`
+	// MaxDevices caps the devices the adapter keeps state for (0: the
+	// dialect's default, see devices.AdapterConfig.MaxDevices).
+	MaxDevices int `yaml:"max_devices"`
 }
 
 // DeviceConfig declares one device.
@@ -563,6 +566,8 @@ func (c *Config) Validate() error {
 			return fieldErr(field+".dialect", "unknown dialect %q (known: %s)", a.Dialect, strings.Join(devices.Dialects(), ", "))
 		case a.Kind != "" && !a.Kind.Valid():
 			return fieldErr(field+".kind", "unknown device kind %q (want one of %v)", a.Kind, gridmint.DeviceKinds)
+		case a.MaxDevices < 0:
+			return fieldErr(field+".max_devices", "%d is negative", a.MaxDevices)
 		}
 		for _, opt := range []struct {
 			name, dialect string
@@ -748,7 +753,7 @@ func errMessage(err error) string {
 
 func (a AdapterConfig) devices() devices.AdapterConfig {
 	return devices.AdapterConfig{Dialect: a.Dialect, BaseTopic: a.BaseTopic, Kind: a.Kind,
-		PortalID: a.PortalID, Inverters: a.Inverters, Mappings: a.Mappings}
+		PortalID: a.PortalID, Inverters: a.Inverters, Mappings: a.Mappings, MaxDevices: a.MaxDevices}
 }
 
 // declaredKind is the kind a declared device gets without a kind in the

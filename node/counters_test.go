@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -243,5 +245,85 @@ home_assistant: {enabled: false}
 	_, err = ParseConfig([]byte(swapped))
 	if err == nil || !strings.Contains(err.Error(), `config: adapters: adapters[1] (generic) telemetry "tele/sml_meter/SENSOR" is covered by adapters[0] (tasmota) telemetry "tele/+/SENSOR"`) {
 		t.Errorf("tasmota listed first: %v; want the overlap named", err)
+	}
+}
+
+// lockedBuffer is a log sink tests read while the node writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TestDeviceCapSaidAtHealthzAndLoggedOnce: a go-e adapter capped at two
+// chargers refuses the third and fourth; /healthz fails its device_caps
+// check naming the setting, and the log says it once.
+func TestDeviceCapSaidAtHealthzAndLoggedOnce(t *testing.T) {
+	b, err := StartBroker("127.0.0.1:0", testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	cfg, err := ParseConfig(fmt.Appendf(nil, `
+data_dir: %s
+http_addr: 127.0.0.1:0
+mqtt: {broker: %s}
+p2p: {listen: [/ip4/127.0.0.1/tcp/0], mdns: false, dht: "off"}
+home_assistant: {enabled: false}
+adapters:
+  - {dialect: goe, max_devices: 2}
+`, t.TempDir(), b.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs lockedBuffer
+	n, err := Start(context.Background(), cfg, Options{Logger: slog.New(slog.NewTextHandler(&logs, nil)), Passphrase: testPassphrase, CreateKey: KDFLight})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer n.Close()
+	health := func() (int, string) {
+		resp, err := http.Get("http://" + n.HTTPAddr() + "/healthz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(body)
+	}
+	if code, body := health(); code != http.StatusOK {
+		t.Fatalf("healthz before any charger: %d %s", code, body)
+	}
+	pub := paho.NewClient(paho.NewClientOptions().AddBroker(b.URL()).SetClientID("caps"))
+	if tok := pub.Connect(); !tok.WaitTimeout(patience) || tok.Error() != nil {
+		t.Fatalf("publisher: %v", tok.Error())
+	}
+	defer pub.Disconnect(0)
+	for i := range 4 {
+		if tok := pub.Publish(fmt.Sprintf("go-eCharger/00000%d/eto", i), 1, false, "1000"); !tok.WaitTimeout(patience) || tok.Error() != nil {
+			t.Fatalf("publish: %v", tok.Error())
+		}
+	}
+	waitFor(t, "four messages processed", func() bool { return metricValue(t, n, "gridmint_mqtt_messages_total", nil) >= 4 })
+	if got := len(n.Devices()); got != 2 {
+		t.Errorf("%d chargers registered, want 2 (the cap)", got)
+	}
+	code, body := health()
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, `"name": "device_caps"`) || !strings.Contains(body, "adapters[0].max_devices (2) reached") {
+		t.Errorf("healthz = %d %s; want 503 naming adapters[0].max_devices (2)", code, body)
+	}
+	if got := strings.Count(logs.String(), "device cap reached"); got != 1 {
+		t.Errorf("the log says the cap %d times, want once:\n%s", got, logs.String())
 	}
 }

@@ -495,7 +495,7 @@ func (n *Node) health() []api.Check {
 	}
 	ds := n.disk.status()
 	disk := api.Check{Name: "disk", OK: !ds.Paused, Detail: ds.String()}
-	return []api.Check{mq, st, disk}
+	return []api.Check{mq, st, disk, capsCheck(n.ingest.CapsReached())}
 }
 
 // openDiskGuard starts watching the data dir's free space. It refuses to
