@@ -321,8 +321,9 @@ const minMemoryLimitMB = 128
 // DefaultP2PListen are the libp2p listen addresses of `gridmint run`.
 var DefaultP2PListen = []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
 
-// maxConfigBytes bounds a config file; real ones are a few KiB.
-const maxConfigBytes = 1 << 20
+// maxConfigBytes bounds a config file: a home's is a few KiB, but one
+// node reading a fleet declares every device (2,000 homes: 1.3 MiB).
+const maxConfigBytes = 16 << 20
 
 // LoadConfig reads and validates a YAML config file.
 func LoadConfig(path string) (Config, error) {

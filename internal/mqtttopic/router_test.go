@@ -190,6 +190,11 @@ func FuzzRouter(f *testing.F) {
 		if (want >= 0) != ok || (ok && filters[v] != filters[want]) {
 			t.Fatalf("Match(%q) among %q = %d, %v; want %d", topic, filters, v, ok, want)
 		}
+		// The minimal cover receives the same topics.
+		if slices.ContainsFunc(filters, func(f string) bool { return Match(f, topic) }) !=
+			slices.ContainsFunc(Minimal(filters), func(f string) bool { return Match(f, topic) }) {
+			t.Fatalf("Minimal(%q) = %q changes whether %q is received", filters, Minimal(filters), topic)
+		}
 		for _, a := range filters {
 			for _, b := range filters {
 				if Match(a, topic) && Match(b, topic) && !Overlap(a, b) {
