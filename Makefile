@@ -26,7 +26,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(BIN)/tools/staticcheck-$(STATICCHECK_VERSION)
 
 .DEFAULT_GOAL := help
-.PHONY: help build run demo-net test bench lint fuzz generate clean
+.PHONY: help build run demo-net test bench bench-ingest lint fuzz generate clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -49,6 +49,11 @@ test: ## gofmt check, go vet, and every test with the race detector
 
 bench: ## run the benchmarks (BENCHTIME=1s); paste results with this command line
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
+
+# Fleet sizes of bench-ingest, one run each.
+HOMES       ?= 250,2000
+bench-ingest: build ## side by side: Mosquitto, firmware-sim HOMES, a discarding QoS 1 subscriber and the node; prints processed ÷ delivered
+	$(GO) run ./tools/bench-ingest --homes $(HOMES) --bin $(BIN)
 
 $(STATICCHECK):
 	@mkdir -p $(BIN)/tools

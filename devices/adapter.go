@@ -154,6 +154,9 @@ type DecodeError struct {
 	Reason gridmint.Reason
 	Serial string // the device, when the topic already named it
 	Detail string
+	// Limit is set when the adapter's device cap (AdapterConfig.MaxDevices)
+	// refused the device: the cap.
+	Limit int
 }
 
 // Error implements error.
@@ -166,6 +169,13 @@ func (e *DecodeError) Error() string {
 
 func decodeErr(reason gridmint.Reason, serial, format string, args ...any) *DecodeError {
 	return &DecodeError{Reason: reason, Serial: serial, Detail: fmt.Sprintf(format, args...)}
+}
+
+// capErr refuses a new device because the adapter holds its maximum.
+func capErr(serial string, limit int, format string, args ...any) *DecodeError {
+	e := decodeErr(gridmint.ReasonUnknownDevice, serial, format, args...)
+	e.Limit = limit
+	return e
 }
 
 // reasonOf returns the rejection reason carried by err (ReasonMalformed when
@@ -199,6 +209,26 @@ type AdapterConfig struct {
 	// Kind overrides the kind of devices discovered from traffic (a Tasmota
 	// device may be a plug or a meter). Empty means the dialect's default.
 	Kind gridmint.DeviceKind
+	// MaxDevices bounds the devices the adapter keeps state for, so that
+	// a stream of invented topics cannot grow it without end; beyond it a
+	// new device is refused (unknown_device) and Ingest reports the cap
+	// (CapsReached). 0 takes the dialect's default: DefaultMaxDevices for
+	// adapters that a whole fleet shares (goe, shelly, generic, tasmota),
+	// fewer for one gateway's devices (a Victron GX 256, an OpenDTU 256,
+	// an AhoyDTU 64).
+	MaxDevices int
+}
+
+// DefaultMaxDevices is the default cap of an adapter that many homes
+// share (one go-e prefix for a fleet's chargers), the registry's default.
+const DefaultMaxDevices = 10_000
+
+// maxDevices is cfg.MaxDevices or def.
+func (cfg AdapterConfig) maxDevices(def int) int {
+	if cfg.MaxDevices > 0 {
+		return cfg.MaxDevices
+	}
+	return def
 }
 
 // Factory builds an adapter from its configuration.

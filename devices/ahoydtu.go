@@ -126,9 +126,10 @@ const (
 )
 
 type ahoyDTU struct {
-	prefix  string // base topic with trailing '/'
-	kind    gridmint.DeviceKind
-	indices map[string]int // inverter name → setup index; read-only
+	maxInverters int    // AdapterConfig.MaxDevices
+	prefix       string // base topic with trailing '/'
+	kind         gridmint.DeviceKind
+	indices      map[string]int // inverter name → setup index; read-only
 
 	inverters map[string]*ahoySample // Decode only
 }
@@ -157,7 +158,7 @@ func newAhoyDTU(cfg AdapterConfig) (Adapter, error) {
 	if len(cfg.Mappings) > 0 {
 		return nil, gridmint.Errorf(gridmint.EInvalid, "ahoydtu takes no mappings (they configure the generic dialect)")
 	}
-	a := &ahoyDTU{prefix: base + "/", kind: cfg.Kind, indices: map[string]int{}, inverters: map[string]*ahoySample{}}
+	a := &ahoyDTU{prefix: base + "/", kind: cfg.Kind, indices: map[string]int{}, inverters: map[string]*ahoySample{}, maxInverters: cfg.maxDevices(maxAhoyInverters)}
 	if a.kind == "" {
 		a.kind = gridmint.KindPVInverter
 	}
@@ -506,8 +507,8 @@ func (a *ahoyDTU) decodeDTU(name, value string) ([]Update, error) {
 func (a *ahoyDTU) sample(name string) (*ahoySample, *DecodeError) {
 	s, ok := a.inverters[name]
 	if !ok {
-		if len(a.inverters) >= maxAhoyInverters {
-			return nil, decodeErr(gridmint.ReasonUnknownDevice, name, "more than %d inverters on one AhoyDTU base topic", maxAhoyInverters)
+		if len(a.inverters) >= a.maxInverters {
+			return nil, capErr(name, a.maxInverters, "more than %d inverters on AhoyDTU base topic %q (max_devices)", a.maxInverters, a.prefix)
 		}
 		s = &ahoySample{}
 		a.inverters[name] = s

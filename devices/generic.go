@@ -85,9 +85,6 @@ func init() { Register("generic", newGeneric) }
 const (
 	// maxGenericMappings bounds the configuration.
 	maxGenericMappings = 256
-	// maxGenericDevices bounds the per-device state: serials come from
-	// topic levels, so a stream of invented topics must not grow it.
-	maxGenericDevices = 1024
 	// maxGenericSerial bounds a serial (DeviceID ≤ 256 bytes in all).
 	maxGenericSerial = 128
 	// maxGenericPathSteps bounds a json_path.
@@ -136,10 +133,11 @@ type genericMapping struct {
 }
 
 type generic struct {
-	kind     gridmint.DeviceKind
-	mappings []genericMapping
-	subs     []string
-	reports  []gridmint.Capability
+	maxDevices int // AdapterConfig.MaxDevices
+	kind       gridmint.DeviceKind
+	mappings   []genericMapping
+	subs       []string
+	reports    []gridmint.Capability
 	// absurdPower and absurdCounter are the normaliser's default bounds: a
 	// merged value beyond them would spoil every later reading.
 	absurdPower   gridmint.W
@@ -168,7 +166,7 @@ func newGeneric(cfg AdapterConfig) (Adapter, error) {
 		return nil, gridmint.Errorf(gridmint.EInvalid, "mappings: %d, at most %d", n, maxGenericMappings)
 	}
 	lim := DefaultLimits()
-	g := &generic{kind: cfg.Kind, absurdPower: lim.AbsurdPower, absurdCounter: lim.AbsurdCounter, devices: map[string]*genericState{}}
+	g := &generic{kind: cfg.Kind, absurdPower: lim.AbsurdPower, absurdCounter: lim.AbsurdCounter, devices: map[string]*genericState{}, maxDevices: cfg.maxDevices(DefaultMaxDevices)}
 	if g.kind == "" {
 		g.kind = gridmint.KindMeter
 	}
@@ -500,8 +498,8 @@ func (g *generic) Decode(topic string, payload []byte) ([]Update, error) {
 			newDevices = append(newDevices, changes[i].serial)
 		}
 	}
-	if len(newDevices) > 0 && len(g.devices)+len(newDevices) > maxGenericDevices {
-		return nil, decodeErr(gridmint.ReasonUnknownDevice, newDevices[0], "more than %d devices on the generic adapter", maxGenericDevices)
+	if len(newDevices) > 0 && len(g.devices)+len(newDevices) > g.maxDevices {
+		return nil, capErr(newDevices[0], g.maxDevices, "more than %d devices on the generic adapter (max_devices)", g.maxDevices)
 	}
 	var ups []Update
 	for i := range changes {

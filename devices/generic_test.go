@@ -158,11 +158,11 @@ func TestGenericReadsTasmotaSML(t *testing.T) {
 		dialect(o.Readings[1]) != "tasmota" {
 		t.Errorf("readings %+v, rejections %+v", o.Readings, o.Rejections)
 	}
-	// Listed after it, the tasmota adapter takes the SML message and,
-	// finding no ENERGY, ignores it.
-	in = newTestIngest(t, IngestConfig{Discover: true, Adapters: []Adapter{mustAdapter(t, AdapterConfig{Dialect: "tasmota"}), mustAdapter(t, genericSML())}})
-	if o := in.Process(msgsAt(t0, mqttMsg{"tele/sml_meter/SENSOR", tasmotaSML})); len(o.Readings) != 0 || o.Ignored != 1 {
-		t.Errorf("tasmota adapter first: readings %+v, ignored %d", o.Readings, o.Ignored)
+	// Listed after it, the generic adapter would never get a message: the
+	// configuration is refused, naming both filters.
+	_, err = NewIngest(IngestConfig{Node: "0xnode", Adapters: []Adapter{mustAdapter(t, AdapterConfig{Dialect: "tasmota"}), mustAdapter(t, genericSML())}})
+	if err == nil || !strings.Contains(err.Error(), `adapters[1] (generic) telemetry "tele/sml_meter/SENSOR" is covered by adapters[0] (tasmota) telemetry "tele/+/SENSOR"`) {
+		t.Errorf("tasmota adapter first: %v; want the overlap named", err)
 	}
 }
 
@@ -467,7 +467,8 @@ func TestGenericRejects(t *testing.T) {
 }
 
 func TestGenericBoundsDevices(t *testing.T) {
-	a := mustAdapter(t, AdapterConfig{Dialect: "generic", Mappings: []Mapping{{Topic: "p/+", SerialLevel: 1, Field: "power", Unit: "W"}}})
+	const maxGenericDevices = 5
+	a := mustAdapter(t, AdapterConfig{Dialect: "generic", MaxDevices: maxGenericDevices, Mappings: []Mapping{{Topic: "p/+", SerialLevel: 1, Field: "power", Unit: "W"}}})
 	for i := range maxGenericDevices {
 		if _, err := a.Decode(fmt.Sprintf("p/d%d", i), []byte("1")); err != nil {
 			t.Fatal(err)
@@ -475,8 +476,8 @@ func TestGenericBoundsDevices(t *testing.T) {
 	}
 	_, err := a.Decode("p/one-too-many", []byte("1"))
 	var de *DecodeError
-	if !errors.As(err, &de) || de.Reason != gridmint.ReasonUnknownDevice {
-		t.Errorf("device %d: %v, want %s", maxGenericDevices+1, err, gridmint.ReasonUnknownDevice)
+	if !errors.As(err, &de) || de.Reason != gridmint.ReasonUnknownDevice || de.Limit != maxGenericDevices {
+		t.Errorf("device %d: %v, want %s at the cap of %d", maxGenericDevices+1, err, gridmint.ReasonUnknownDevice, maxGenericDevices)
 	}
 	if _, err := a.Decode("p/d0", []byte("2")); err != nil {
 		t.Errorf("a known device after the cap: %v", err)

@@ -75,9 +75,6 @@ func init() { Register("goe", newGoE) }
 
 const (
 	goeDefaultPrefix = "go-eCharger/"
-	// maxGoEChargers bounds the per-charger state: more serials on one
-	// prefix are garbage topics.
-	maxGoEChargers = 256
 	// goeMaxValuePayload bounds a used key's payload (nrg is the longest,
 	// 16 numbers).
 	goeMaxValuePayload = 1024
@@ -101,8 +98,9 @@ const (
 )
 
 type goe struct {
-	prefix string // with a trailing '/'
-	kind   gridmint.DeviceKind
+	maxChargers int    // AdapterConfig.MaxDevices
+	prefix      string // with a trailing '/'
+	kind        gridmint.DeviceKind
 
 	// Decode writes the chargers' state; the command methods read mcr.
 	mu       sync.Mutex
@@ -141,7 +139,7 @@ func newGoE(cfg AdapterConfig) (Adapter, error) {
 	if kind == "" {
 		kind = gridmint.KindEVCharger
 	}
-	return &goe{prefix: prefix, kind: kind, chargers: map[string]*goeCharger{}}, nil
+	return &goe{prefix: prefix, kind: kind, chargers: map[string]*goeCharger{}, maxChargers: cfg.maxDevices(DefaultMaxDevices)}, nil
 }
 
 func (g *goe) Dialect() string                  { return "goe" }
@@ -462,8 +460,8 @@ func goeV1Firmware(raw json.RawMessage) int {
 func (g *goe) charger(serial string) (*goeCharger, error) {
 	c, ok := g.chargers[serial]
 	if !ok {
-		if len(g.chargers) >= maxGoEChargers {
-			return nil, decodeErr(gridmint.ReasonUnknownDevice, serial, "more than %d chargers under prefix %q", maxGoEChargers, g.prefix)
+		if len(g.chargers) >= g.maxChargers {
+			return nil, capErr(serial, g.maxChargers, "more than %d chargers under prefix %q (max_devices)", g.maxChargers, g.prefix)
 		}
 		c = &goeCharger{}
 		g.chargers[serial] = c

@@ -325,15 +325,27 @@ func TestGoERejects(t *testing.T) {
 	}
 }
 
+// TestGoEChargerCap: one prefix takes a fleet's chargers (2,000 homes
+// lost 1,744 of theirs to a fixed cap of 256); a configured cap refuses
+// the next charger and says which cap it was.
 func TestGoEChargerCap(t *testing.T) {
 	a := gAdapter(t)
+	for i := range 2000 {
+		if _, err := a.Decode(fmt.Sprintf("go-eCharger/%08d/eto", i), []byte("1")); err != nil {
+			t.Fatalf("charger %d with the default cap: %v", i, err)
+		}
+	}
+	const maxGoEChargers = 3
+	a = mustAdapter(t, AdapterConfig{Dialect: "goe", MaxDevices: maxGoEChargers})
 	for i := range maxGoEChargers {
 		if _, err := a.Decode(fmt.Sprintf("go-eCharger/%08d/eto", i), []byte("1")); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := a.Decode("go-eCharger/99999999/eto", []byte("1")); reasonOfErr(err) != gridmint.ReasonUnknownDevice {
-		t.Errorf("charger %d: error %v, want %s", maxGoEChargers+1, err, gridmint.ReasonUnknownDevice)
+	_, err := a.Decode("go-eCharger/99999999/eto", []byte("1"))
+	var de *DecodeError
+	if !errors.As(err, &de) || de.Reason != gridmint.ReasonUnknownDevice || de.Limit != maxGoEChargers || !strings.Contains(de.Detail, "max_devices") {
+		t.Errorf("charger %d: error %v, want %s at the cap, naming max_devices", maxGoEChargers+1, err, gridmint.ReasonUnknownDevice)
 	}
 }
 

@@ -2,6 +2,7 @@ package devices
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"github.com/gridmint/gridmint/internal/mqtttopic"
 	"github.com/gridmint/gridmint/internal/tokenbucket"
@@ -75,8 +76,11 @@ type IngestConfig struct {
 // ingest pipeline), in order; Devices and Subscriptions are safe for
 // concurrent use.
 type Ingest struct {
-	node       string
-	routes     []route
+	node string
+	// routes finds a topic's adapter: the first in configuration order
+	// with a matching filter (see CheckRoutes); filters lists them.
+	routes     mqtttopic.Router[Adapter]
+	filters    []string
 	discover   bool
 	maxDevices int
 	staleAfter time.Duration
@@ -99,14 +103,30 @@ type Ingest struct {
 	groups  map[groupKey][]gridmint.DeviceID
 	grouper map[string]Grouper                 // by dialect, the first adapter that is one
 	states  map[gridmint.DeviceID]CounterState // pipeline goroutine only
+
+	position map[Adapter]int // an adapter's index in IngestConfig.Adapters
+	capsMu   sync.Mutex
+	caps     map[int]CapReached // by adapter index; registryCap for max_devices
 }
+
+// CapReached is a configured device cap that refused a device: the
+// registry's (IngestConfig.MaxDevices) or an adapter's
+// (AdapterConfig.MaxDevices). Devices beyond it are rejected as
+// unknown_device and lost, so the node says so.
+type CapReached struct {
+	// Setting names the cap: "max_devices", or "adapters[i].max_devices"
+	// with i the adapter's index in IngestConfig.Adapters.
+	Setting string
+	Limit   int
+	// First is the first refusal's detail and node time.
+	First   string
+	FirstAt time.Time
+}
+
+// registryCap is the caps key of the registry's cap.
+const registryCap = -1
 
 type groupKey struct{ dialect, group string }
-
-type route struct {
-	filter  string
-	adapter Adapter
-}
 
 // DeviceState is a device with its live values.
 type DeviceState struct {
@@ -158,17 +178,25 @@ func NewIngest(cfg IngestConfig) (*Ingest, error) {
 		grouper:    map[string]Grouper{},
 		states:     map[gridmint.DeviceID]CounterState{},
 		adapters:   cfg.Adapters,
+		position:   map[Adapter]int{},
+		caps:       map[int]CapReached{},
 		limiter:    newLimiter(cfg.RateLimit),
 		rejected:   newLimiter(DefaultRejectionLimit),
 	}
+	if err := CheckRoutes(cfg.Adapters); err != nil {
+		return nil, err
+	}
 	dialects := map[string]bool{}
-	for _, a := range cfg.Adapters {
+	for i, a := range cfg.Adapters {
+		in.position[a] = i
 		dialects[a.Dialect()] = true
 		if g, ok := a.(Grouper); ok && in.grouper[a.Dialect()] == nil {
 			in.grouper[a.Dialect()] = g
 		}
 		for _, f := range a.Subscriptions() {
-			in.routes = append(in.routes, route{filter: f, adapter: a})
+			if added, _ := in.routes.Add(f, a); added {
+				in.filters = append(in.filters, f)
+			}
 		}
 	}
 	for _, d := range cfg.Known {
@@ -221,13 +249,7 @@ func (in *Ingest) index(d gridmint.Device) {
 }
 
 // Subscriptions returns every adapter's topic filters.
-func (in *Ingest) Subscriptions() []string {
-	out := make([]string, len(in.routes))
-	for i, r := range in.routes {
-		out[i] = r.filter
-	}
-	return out
-}
+func (in *Ingest) Subscriptions() []string { return slices.Clone(in.filters) }
 
 // Outcome is the result of processing a batch of messages: what must be
 // made durable (in one transaction) before the messages are acknowledged.
@@ -244,6 +266,9 @@ type Outcome struct {
 	// Suppressed counts inputs dropped by a rate limit, per reason: they
 	// are counted in the store but not kept.
 	Suppressed map[gridmint.Reason]int
+	// CapsReached are the device caps that refused a device for the first
+	// time in this batch (see Ingest.CapsReached).
+	CapsReached []CapReached
 
 	newDevices map[gridmint.DeviceID]gridmint.Device
 	live       []liveChange
@@ -367,6 +392,10 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 	}
 	updates, err := a.Decode(m.Topic, m.Payload)
 	if err != nil {
+		var de *DecodeError
+		if errors.As(err, &de) && de.Limit > 0 {
+			in.capReached(o, in.position[a], de.Limit, err.Error(), m.Received)
+		}
 		reason, serial := reasonOf(err)
 		id, _ := in.idFor(a, serial)
 		in.reject(o, m, a.Dialect(), id, reason, err.Error())
@@ -378,6 +407,11 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 	}
 	for _, u := range updates {
 		switch {
+		case u.Serial == "" && u.Measurement != nil:
+			// Every measurement that does not become a reading is counted
+			// by reason; one that names no device cannot become one.
+			in.reject(o, m, a.Dialect(), "", gridmint.ReasonMalformed, "a measurement that names no device")
+			continue
 		case u.Serial == "" && u.Group != "":
 			in.groupDevices(o, a, u, m.Received)
 			continue
@@ -397,6 +431,9 @@ func (in *Ingest) processOne(o *Outcome, m Message) {
 			continue
 		}
 		dev, why := in.deviceFor(o, a, id, u, m.Received)
+		if why != "" && in.discover {
+			in.capReached(o, registryCap, in.maxDevices, why, m.Received)
+		}
 		if why != "" {
 			in.reject(o, m, a.Dialect(), id, gridmint.ReasonUnknownDevice, why)
 			continue
@@ -539,12 +576,8 @@ func (o *Outcome) reject(m Message, dialect string, id gridmint.DeviceID, reason
 }
 
 func (in *Ingest) adapterFor(topic string) Adapter {
-	for _, r := range in.routes {
-		if mqtttopic.Match(r.filter, topic) {
-			return r.adapter
-		}
-	}
-	return nil
+	a, _, _ := in.routes.Match(topic)
+	return a
 }
 
 func (in *Ingest) idFor(a Adapter, serial string) (gridmint.DeviceID, error) {
@@ -573,7 +606,7 @@ func (in *Ingest) deviceFor(o *Outcome, a Adapter, id gridmint.DeviceID, u Updat
 	case !in.discover:
 		return gridmint.Device{}, fmt.Sprintf("device %q is not declared and discovery is off", serial)
 	case in.maxDevices > 0 && len(in.devices)+len(o.newDevices) >= in.maxDevices:
-		return gridmint.Device{}, fmt.Sprintf("device %q not registered: the registry holds its maximum of %d devices", serial, in.maxDevices)
+		return gridmint.Device{}, fmt.Sprintf("device %q not registered: the registry holds its maximum of %d devices (max_devices)", serial, in.maxDevices)
 	}
 	d := gridmint.Device{
 		ID:           id,
@@ -589,6 +622,35 @@ func (in *Ingest) deviceFor(o *Outcome, a Adapter, id gridmint.DeviceID, u Updat
 	o.newDevices[id] = d
 	o.NewDevices = append(o.NewDevices, d)
 	return d, ""
+}
+
+// capReached records that cap key refused a device; the first time, the
+// outcome says so (Outcome.CapsReached), for the caller to log once.
+func (in *Ingest) capReached(o *Outcome, key, limit int, detail string, at time.Time) {
+	in.capsMu.Lock()
+	defer in.capsMu.Unlock()
+	if _, ok := in.caps[key]; ok {
+		return
+	}
+	c := CapReached{Setting: "max_devices", Limit: limit, First: detail, FirstAt: at}
+	if key != registryCap {
+		c.Setting = fmt.Sprintf("adapters[%d].max_devices", key)
+	}
+	in.caps[key] = c
+	o.CapsReached = append(o.CapsReached, c)
+}
+
+// CapsReached returns the device caps that have refused a device since
+// the start, by setting. Safe for concurrent use.
+func (in *Ingest) CapsReached() []CapReached {
+	in.capsMu.Lock()
+	defer in.capsMu.Unlock()
+	out := make([]CapReached, 0, len(in.caps))
+	for _, c := range in.caps {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Setting < out[j].Setting })
+	return out
 }
 
 // Accept applies a durably stored outcome to the live state.

@@ -453,3 +453,46 @@ func TestIngestUpdateDevice(t *testing.T) {
 		t.Errorf("unknown device: %v, want not_found", err)
 	}
 }
+
+// serialless is an adapter whose decoder returns a measurement without a
+// serial (a decoder bug): it must be counted, not dropped.
+type serialless struct{ Adapter }
+
+func (serialless) Decode(string, []byte) ([]Update, error) {
+	p := gridmint.W(5)
+	return []Update{{Measurement: &Measurement{Power: &p}}, {Group: "g", Measurement: &Measurement{Power: &p}}}, nil
+}
+
+func TestIngestCountsMeasurementWithoutDevice(t *testing.T) {
+	in := newTestIngest(t, IngestConfig{Discover: true, Adapters: []Adapter{serialless{mustAdapter(t, AdapterConfig{Dialect: "tasmota"})}}})
+	o := in.Process(msgsAt(t0, mqttMsg{"tele/x/SENSOR", "{}"}))
+	if got := reasons(o); len(got) != 2 || got[0] != gridmint.ReasonMalformed || got[1] != gridmint.ReasonMalformed || o.Ignored != 0 {
+		t.Errorf("rejections %v, ignored %d; want two malformed (one per measurement), none ignored", got, o.Ignored)
+	}
+}
+
+// TestIngestReportsCapsOnce: an adapter's device cap and the registry's
+// refuse devices beyond them; each is reported in the first outcome that
+// hits it, and stays listed.
+func TestIngestReportsCapsOnce(t *testing.T) {
+	goe := mustAdapter(t, AdapterConfig{Dialect: "goe", MaxDevices: 2})
+	in := newTestIngest(t, IngestConfig{Discover: true, MaxDevices: 3, Adapters: []Adapter{mustAdapter(t, AdapterConfig{Dialect: "tasmota"}), goe}})
+	var msgs []mqttMsg
+	for i := range 3 {
+		msgs = append(msgs, mqttMsg{fmt.Sprintf("go-eCharger/00000%d/eto", i), "1000"})
+	}
+	o := in.Process(msgsAt(t0, msgs...))
+	in.Accept(o)
+	if len(o.NewDevices) != 2 || len(o.CapsReached) != 1 || o.CapsReached[0].Setting != "adapters[1].max_devices" || o.CapsReached[0].Limit != 2 {
+		t.Fatalf("new devices %d, caps %+v; want 2 chargers and adapters[1].max_devices (2) reached", len(o.NewDevices), o.CapsReached)
+	}
+	o = in.Process(msgsAt(t0, mqttMsg{"go-eCharger/000009/eto", "1000"}, mqttMsg{"tele/a/SENSOR", tasmotaSonoffDesk}, mqttMsg{"tele/b/SENSOR", tasmotaSonoffDesk}))
+	in.Accept(o)
+	if len(o.CapsReached) != 1 || o.CapsReached[0].Setting != "max_devices" || o.CapsReached[0].Limit != 3 {
+		t.Errorf("second batch caps %+v; want only max_devices (3), the go-e cap said before", o.CapsReached)
+	}
+	got := in.CapsReached()
+	if len(got) != 2 || got[0].Setting != "adapters[1].max_devices" || got[1].Setting != "max_devices" || !strings.Contains(got[0].First, "max_devices") {
+		t.Errorf("CapsReached = %+v", got)
+	}
+}

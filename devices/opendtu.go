@@ -35,9 +35,10 @@ func init() { Register("opendtu", newOpenDTU) }
 const openDTUDefaultBase = "solar/"
 
 type openDTU struct {
-	base      string // with trailing '/'
-	kind      gridmint.DeviceKind
-	inverters map[string]*openDTUSample
+	maxInverters int    // AdapterConfig.MaxDevices
+	base         string // with trailing '/'
+	kind         gridmint.DeviceKind
+	inverters    map[string]*openDTUSample
 }
 
 // openDTUSample is one inverter's half-assembled measurement and the last
@@ -64,7 +65,7 @@ func newOpenDTU(cfg AdapterConfig) (Adapter, error) {
 	if kind == "" {
 		kind = gridmint.KindPVInverter
 	}
-	return &openDTU{base: base, kind: kind, inverters: map[string]*openDTUSample{}}, nil
+	return &openDTU{base: base, kind: kind, inverters: map[string]*openDTUSample{}, maxInverters: cfg.maxDevices(maxOpenDTUInverters)}, nil
 }
 
 func (o *openDTU) Dialect() string                  { return "opendtu" }
@@ -188,8 +189,8 @@ const maxOpenDTUInverters = 256
 func (o *openDTU) sample(serial string) (*openDTUSample, error) {
 	s, ok := o.inverters[serial]
 	if !ok {
-		if len(o.inverters) >= maxOpenDTUInverters {
-			return nil, decodeErr(gridmint.ReasonUnknownDevice, serial, "more than %d inverters on one OpenDTU base topic", maxOpenDTUInverters)
+		if len(o.inverters) >= o.maxInverters {
+			return nil, capErr(serial, o.maxInverters, "more than %d inverters on OpenDTU base topic %q (max_devices)", o.maxInverters, o.base)
 		}
 		s = &openDTUSample{}
 		o.inverters[serial] = s

@@ -96,10 +96,6 @@ func init() { Register("shelly", newShelly) }
 // configured ClientID.
 const shellyDefaultSrc = "gridmint"
 
-// maxShellyDevices bounds the decoder's per-device state; a stream of
-// invented prefixes must not grow it without end, nor evict real devices.
-const maxShellyDevices = 1024
-
 // maxShellyPrefix bounds a topic prefix, so that a serial stays well
 // within gridmint.MaxDeviceIDLen.
 const maxShellyPrefix = 128
@@ -117,6 +113,7 @@ var (
 )
 
 type shelly struct {
+	maxDevices int                 // AdapterConfig.MaxDevices
 	base       string              // topic levels above the prefix: "" or ending in '/'
 	src        string              // RPC source; replies arrive on src + "/rpc"
 	switchKind gridmint.DeviceKind // kind of switch devices
@@ -214,7 +211,7 @@ func newShelly(cfg AdapterConfig) (Adapter, error) {
 	if kind == "" {
 		kind = gridmint.KindPlug
 	}
-	return &shelly{base: base, src: src, switchKind: kind, prefixes: map[string]map[shellyDevice]*shellyState{}}, nil
+	return &shelly{base: base, src: src, switchKind: kind, prefixes: map[string]map[shellyDevice]*shellyState{}, maxDevices: cfg.maxDevices(DefaultMaxDevices)}, nil
 }
 
 func (s *shelly) Dialect() string { return "shelly" }
@@ -373,8 +370,8 @@ func (s *shelly) apply(prefix string, ts time.Time, patches map[shellyDevice]she
 			added++
 		}
 	}
-	if added > 0 && s.devices+added > maxShellyDevices {
-		return nil, decodeErr(gridmint.ReasonUnknownDevice, "", "%s: more than %d Shelly devices", prefix, maxShellyDevices)
+	if added > 0 && s.devices+added > s.maxDevices {
+		return nil, capErr("", s.maxDevices, "%s: more than %d Shelly devices (max_devices)", prefix, s.maxDevices)
 	}
 
 	// Apply.

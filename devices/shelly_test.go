@@ -412,7 +412,8 @@ func TestShellyRejects(t *testing.T) {
 }
 
 func TestShellyDeviceCap(t *testing.T) {
-	a := mustAdapter(t, AdapterConfig{Dialect: "shelly"})
+	const maxShellyDevices = 4
+	a := mustAdapter(t, AdapterConfig{Dialect: "shelly", MaxDevices: maxShellyDevices})
 	for i := range maxShellyDevices {
 		if _, err := a.Decode(fmt.Sprintf("plug%d/status/switch:0", i), []byte(`{"apower":1}`)); err != nil {
 			t.Fatalf("device %d: %v", i, err)
@@ -420,11 +421,11 @@ func TestShellyDeviceCap(t *testing.T) {
 	}
 	_, err := a.Decode("one-too-many/status/switch:0", []byte(`{"apower":1}`))
 	var de *DecodeError
-	if !errors.As(err, &de) || de.Reason != gridmint.ReasonUnknownDevice {
-		t.Fatalf("device beyond the cap: %v, want %s", err, gridmint.ReasonUnknownDevice)
+	if !errors.As(err, &de) || de.Reason != gridmint.ReasonUnknownDevice || de.Limit != maxShellyDevices {
+		t.Fatalf("device beyond the cap: %v, want %s at the cap", err, gridmint.ReasonUnknownDevice)
 	}
 	// Known devices go on; messages that add no device are no problem.
-	if ups, err := a.Decode("plug7/status/switch:0", []byte(`{"apower":2}`)); err != nil || len(ups) != 1 || ups[0].Measurement == nil {
+	if ups, err := a.Decode("plug3/status/switch:0", []byte(`{"apower":2}`)); err != nil || len(ups) != 1 || ups[0].Measurement == nil {
 		t.Errorf("known device at the cap: %s, %v", fmtUpdates(ups), err)
 	}
 	if ups, err := a.Decode("one-too-many/status/switch:0", []byte(`{"output":true}`)); err != nil || ups != nil {

@@ -61,7 +61,11 @@ func init() { Register("tasmota", newTasmota) }
 const tasmotaDefaultFullTopic = "%prefix%/%topic%/"
 
 type tasmota struct {
-	kind gridmint.DeviceKind
+	// maxTopics bounds the channel-count memory (AdapterConfig.MaxDevices):
+	// a stream of invented topics must not grow it without end. A topic
+	// beyond it loses nothing: its LWT reaches its devices as a group.
+	maxTopics int
+	kind      gridmint.DeviceKind
 	// fullTopic split into levels, without the trailing empty level.
 	levels []string
 	// channels remembers how many channels each topic reported, so an LWT
@@ -93,7 +97,7 @@ func newTasmota(cfg AdapterConfig) (Adapter, error) {
 	if kind == "" {
 		kind = gridmint.KindPlug
 	}
-	return &tasmota{kind: kind, levels: levels, channels: map[string]int{}}, nil
+	return &tasmota{kind: kind, levels: levels, channels: map[string]int{}, maxTopics: cfg.maxDevices(DefaultMaxDevices)}, nil
 }
 
 func (t *tasmota) Dialect() string                  { return "tasmota" }
@@ -341,12 +345,8 @@ func (t *tasmota) summedChannels(device string, src time.Time, total json.Number
 	}}}, nil
 }
 
-// maxTrackedTopics bounds the channel-count memory: a stream of invented
-// topics must not grow it without end.
-const maxTrackedTopics = 4096
-
 func (t *tasmota) rememberChannels(device string, n int) {
-	if _, ok := t.channels[device]; !ok && len(t.channels) >= maxTrackedTopics {
+	if _, ok := t.channels[device]; !ok && len(t.channels) >= t.maxTopics {
 		return
 	}
 	t.channels[device] = n

@@ -211,8 +211,9 @@ type victronDevice struct {
 }
 
 type victron struct {
-	portal string
-	prefix string // "N/<portal ID>/"
+	maxDevices int // AdapterConfig.MaxDevices
+	portal     string
+	prefix     string // "N/<portal ID>/"
 
 	// Decode's own state (Decode runs on one goroutine).
 	devices map[string]*victronDevice
@@ -243,7 +244,7 @@ func newVictron(cfg AdapterConfig) (Adapter, error) {
 	if cfg.Kind != "" {
 		return nil, gridmint.Errorf(gridmint.EInvalid, "victron: kind %q: each device's kind follows its D-Bus service (battery, grid, pvinverter, solarcharger); leave kind empty", cfg.Kind)
 	}
-	return &victron{portal: cfg.PortalID, prefix: "N/" + cfg.PortalID + "/", devices: map[string]*victronDevice{}}, nil
+	return &victron{portal: cfg.PortalID, prefix: "N/" + cfg.PortalID + "/", devices: map[string]*victronDevice{}, maxDevices: cfg.maxDevices(maxVictronDevices)}, nil
 }
 
 func victronIsHex(s string) bool {
@@ -339,7 +340,7 @@ func (v *victron) Decode(topic string, payload []byte) ([]Update, error) {
 		if v.batteries == nil {
 			v.batteries = map[string]bool{}
 		}
-		if len(v.batteries) < maxVictronDevices {
+		if len(v.batteries) < v.maxDevices {
 			v.batteries[serial] = true
 		}
 		v.mu.Unlock()
@@ -396,8 +397,8 @@ func victronIsInstance(s string) bool {
 func (v *victron) device(serial string, svc *victronService) (*victronDevice, error) {
 	d, ok := v.devices[serial]
 	if !ok {
-		if len(v.devices) >= maxVictronDevices {
-			return nil, decodeErr(gridmint.ReasonUnknownDevice, serial, "more than %d devices on one GX", maxVictronDevices)
+		if len(v.devices) >= v.maxDevices {
+			return nil, capErr(serial, v.maxDevices, "more than %d devices on one GX (max_devices)", v.maxDevices)
 		}
 		d = &victronDevice{svc: svc}
 		v.devices[serial] = d
@@ -424,7 +425,7 @@ func (v *victron) deviceLeft(serial string, svc *victronService) ([]Update, erro
 		return nil, nil
 	case ok:
 		*d = victronDevice{svc: svc, seen: d.seen, offline: true}
-	case len(v.devices) < maxVictronDevices:
+	case len(v.devices) < v.maxDevices:
 		v.devices[serial] = &victronDevice{svc: svc, offline: true}
 	}
 	return []Update{{Serial: serial, Availability: AvailabilityOffline}}, nil

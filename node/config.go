@@ -252,6 +252,9 @@ type AdapterConfig struct {
 	Inverters map[string]int `yaml:"inverters"`
 	// Mappings configure the generic adapter (generic only).
 	Mappings []devices.Mapping `yaml:"mappings"`
+	// MaxDevices caps the devices the adapter keeps state for (0: the
+	// dialect's default, see devices.AdapterConfig.MaxDevices).
+	MaxDevices int `yaml:"max_devices"`
 }
 
 // DeviceConfig declares one device.
@@ -363,8 +366,9 @@ const minMemoryLimitMB = 128
 // DefaultP2PListen are the libp2p listen addresses of `gridmint run`.
 var DefaultP2PListen = []string{"/ip4/0.0.0.0/tcp/4001", "/ip4/0.0.0.0/udp/4001/quic-v1"}
 
-// maxConfigBytes bounds a config file; real ones are a few KiB.
-const maxConfigBytes = 1 << 20
+// maxConfigBytes bounds a config file: a home's is a few KiB, but one
+// node reading a fleet declares every device (2,000 homes: 1.3 MiB).
+const maxConfigBytes = 16 << 20
 
 // LoadConfig reads and validates a YAML config file.
 func LoadConfig(path string) (Config, error) {
@@ -619,6 +623,7 @@ func (c *Config) Validate() error {
 	seen := map[string]int{}
 	adapters := map[string]devices.Adapter{}
 	filters := map[string]int{}
+	var built []devices.Adapter
 	for i, a := range c.Adapters {
 		field := fmt.Sprintf("adapters[%d]", i)
 		switch {
@@ -626,6 +631,8 @@ func (c *Config) Validate() error {
 			return fieldErr(field+".dialect", "unknown dialect %q (known: %s)", a.Dialect, strings.Join(devices.Dialects(), ", "))
 		case a.Kind != "" && !a.Kind.Valid():
 			return fieldErr(field+".kind", "unknown device kind %q (want one of %v)", a.Kind, gridmint.DeviceKinds)
+		case a.MaxDevices < 0:
+			return fieldErr(field+".max_devices", "%d is negative", a.MaxDevices)
 		}
 		for _, opt := range []struct {
 			name, dialect string
@@ -660,6 +667,10 @@ func (c *Config) Validate() error {
 		if _, ok := adapters[a.Dialect]; !ok {
 			adapters[a.Dialect] = ad
 		}
+		built = append(built, ad)
+	}
+	if err := devices.CheckRoutes(built); err != nil {
+		return fieldErr("adapters", "%s", strings.TrimPrefix(err.Error(), gridmint.EInvalid+": "))
 	}
 	devs := map[string]int{}
 	for i, d := range c.Devices {
@@ -807,7 +818,7 @@ func errMessage(err error) string {
 
 func (a AdapterConfig) devices() devices.AdapterConfig {
 	return devices.AdapterConfig{Dialect: a.Dialect, BaseTopic: a.BaseTopic, Kind: a.Kind,
-		PortalID: a.PortalID, Inverters: a.Inverters, Mappings: a.Mappings}
+		PortalID: a.PortalID, Inverters: a.Inverters, Mappings: a.Mappings, MaxDevices: a.MaxDevices}
 }
 
 // declaredKind is the kind a declared device gets without a kind in the

@@ -13,6 +13,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/internal/mqtttopic"
 )
 
 // mqttClient is the node's broker connection: it subscribes to every
@@ -51,6 +52,13 @@ func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, onMessage f
 	// returns only once the broker routes our topics to our session.
 	firstSub := make(chan error, 1)
 	var subscribedOnce atomic.Bool
+	// One handler for every message (the default one): paho keeps a route
+	// per filter given a callback and tries every route on every message,
+	// a cost that grows with the adapters and runs a message through the
+	// handler once per matching filter. The node routes it once instead
+	// (devices.CheckRoutes). Filters another one covers are left out: the
+	// broker would send such a message once per matching subscription.
+	subs = mqtttopic.Minimal(subs)
 	filters := make(map[string]byte, len(subs))
 	for _, s := range subs {
 		filters[s] = 1
@@ -73,10 +81,10 @@ func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, onMessage f
 		SetDefaultPublishHandler(handler).
 		SetOnConnectHandler(func(c paho.Client) {
 			mc.connected.Store(true)
-			mc.log.Info("connected", "broker", RedactURL(cfg.Broker), "subscriptions", subs)
+			mc.log.Info("connected", "broker", RedactURL(cfg.Broker), "subscriptions", len(subs))
 			// Subscribe on every connect: a broker that lost our session
 			// (restart without persistence) must learn the filters again.
-			t := c.SubscribeMultiple(filters, handler)
+			t := c.SubscribeMultiple(filters, nil)
 			go func() {
 				err := mc.checkSubscription(t)
 				if err != nil {

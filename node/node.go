@@ -75,12 +75,13 @@ type Node struct {
 	chainRPC     *http.Server // chain.serve_rpc; nil when not served
 	chainRPCAddr string
 
-	dispatcher *devices.Dispatcher
-	commands   *commandLog
-	ha         *haPublisher
-	replies    []string // reply topic filters: confirmations, not telemetry
-	apiToken   string
-	editMu     sync.Mutex // serialises registry edits over the API
+	dispatcher  *devices.Dispatcher
+	commands    *commandLog
+	ha          *haPublisher
+	replies     []string                   // reply topic filters: confirmations, not telemetry
+	replyRoutes mqtttopic.Router[struct{}] // replies, matched once per message
+	apiToken    string
+	editMu      sync.Mutex // serialises registry edits over the API
 
 	cancel       context.CancelFunc
 	stopLog      context.CancelFunc // the command log outlives the rest
@@ -198,6 +199,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		Timeout: time.Duration(float64(devices.DefaultConfirmTimeout) * gridmint.SpeedOf(opts.Clock)),
 	})
 	n.replies = n.ingest.ReplyFilters()
+	for _, f := range n.replies {
+		n.replyRoutes.Add(f, struct{}{})
+	}
 	subs := append(n.ingest.Subscriptions(), n.replies...)
 	// A utility reads no devices: no broker, so no Home Assistant either.
 	if *cfg.HomeAssistant.Enabled && cfg.Role == RoleHome {
@@ -407,11 +411,9 @@ func (n *Node) onMessage(ctx context.Context, m devices.Message, ack func()) {
 		ack()
 		return
 	}
-	for _, f := range n.replies {
-		if mqtttopic.Match(f, m.Topic) {
-			ack()
-			return
-		}
+	if _, _, reply := n.replyRoutes.Match(m.Topic); reply {
+		ack()
+		return
 	}
 	n.pipeline.enqueue(ctx, inbound{msg: m, ack: ack})
 }
@@ -557,7 +559,7 @@ func (n *Node) health() []api.Check {
 	case n.mqtt.qos0.Load():
 		mq.Detail += " (broker granted QoS 0: in-flight messages are not protected against a crash)"
 	}
-	return []api.Check{mq, st, disk}
+	return []api.Check{mq, st, disk, capsCheck(n.ingest.CapsReached())}
 }
 
 // openDiskGuard starts watching the data dir's free space. It refuses to

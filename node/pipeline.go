@@ -2,12 +2,14 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync/atomic"
 	"time"
 
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/node/api"
 	"github.com/gridmint/gridmint/node/store"
 )
 
@@ -136,6 +138,11 @@ func (p *pipeline) commit(ctx context.Context, batch []inbound) bool {
 	}
 	start := time.Now() // wall clock: the commit latency metric
 	out := p.ingest.Process(msgs)
+	for _, c := range out.CapsReached {
+		// Once per cap: /healthz keeps saying it.
+		p.log.Warn("device cap reached: new devices beyond it are refused as unknown_device and not stored; raise it if they are real",
+			"setting", c.Setting, "limit", c.Limit, "first", c.First)
+	}
 	b, err := toBatch(p.store, out)
 	if err != nil {
 		b, out = p.quarantineBatch(batch, err)
@@ -239,4 +246,17 @@ func loadIngestState(st *store.Store) ([]gridmint.Device, map[gridmint.DeviceID]
 		states[id] = s
 	}
 	return known, states, nil
+}
+
+// capsCheck is the health check of the device caps: it fails once a cap
+// refused a device, naming the setting (see devices.CapReached).
+func capsCheck(caps []devices.CapReached) api.Check {
+	c := api.Check{Name: "device_caps", OK: len(caps) == 0}
+	for i, r := range caps {
+		if i > 0 {
+			c.Detail += "; "
+		}
+		c.Detail += fmt.Sprintf("%s (%d) reached at %s: new devices are refused (%s)", r.Setting, r.Limit, r.FirstAt.Format(time.RFC3339), r.First)
+	}
+	return c
 }
