@@ -42,9 +42,10 @@ const (
 	// at most when called with limit <= 0.
 	DefaultReadLimit = 10000
 
-	// indexCacheSize bounds the memory used for SSTable indexes and bloom
-	// filters (bytes); without a bound they grow with the database.
-	indexCacheSize = 8 << 20
+	// DefaultIndexCacheSize bounds the memory used for SSTable indexes
+	// and bloom filters, bytes (8 MiB); without a bound they grow with the
+	// database.
+	DefaultIndexCacheSize = 8 << 20
 	// valueThreshold: values of at least this many bytes go to the value
 	// log, smaller ones live in the LSM tree. Readings (~100 B) stay in the
 	// LSM tree; large rejection payloads go to the value log, whose space
@@ -123,8 +124,13 @@ type Options struct {
 	// 0 means DefaultMemTableSize; below MinMemTableSize is an error.
 	MemTableSize int64
 	// BlockCacheSize is the block cache size in bytes; 0 means
-	// DefaultBlockCacheSize.
+	// DefaultBlockCacheSize. Tables are compressed, so badger needs one:
+	// a negative size is an error.
 	BlockCacheSize int64
+	// IndexCacheSize bounds the memory of table indexes and bloom
+	// filters, in bytes; 0 means DefaultIndexCacheSize. Past it they are
+	// read from disk as needed.
+	IndexCacheSize int64
 	// ValueLogFileSize is the size of one value-log file in bytes, in
 	// [1 MiB, 2 GiB); 0 means DefaultValueLogFileSize.
 	ValueLogFileSize int64
@@ -180,6 +186,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.BlockCacheSize < 0 || opts.IndexCacheSize < 0 {
+		return nil, gridmint.Errorf(gridmint.EInvalid, "store: negative cache size (block %d B, index %d B)", opts.BlockCacheSize, opts.IndexCacheSize)
+	}
 	memtable := orDefault(opts.MemTableSize, DefaultMemTableSize)
 	if memtable < MinMemTableSize {
 		return nil, gridmint.Errorf(gridmint.EInvalid, "store: memtable size %d B is below the minimum %d B", memtable, MinMemTableSize)
@@ -209,7 +218,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		WithMemTableSize(memtable).
 		WithNumMemtables(2).
 		WithBlockCacheSize(orDefault(opts.BlockCacheSize, DefaultBlockCacheSize)).
-		WithIndexCacheSize(indexCacheSize).
+		WithIndexCacheSize(orDefault(opts.IndexCacheSize, DefaultIndexCacheSize)).
 		WithValueLogFileSize(orDefault(opts.ValueLogFileSize, DefaultValueLogFileSize)).
 		WithValueThreshold(threshold).
 		WithCompression(options.Snappy).
