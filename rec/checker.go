@@ -76,9 +76,10 @@ type Checker struct {
 // impossible are the reasons that prove a device's meter wrong: energy
 // above what its inverter can deliver, in the dark, or above what a clear
 // sky gives. Honest meters never report them (the rules' margins see to
-// it), so a device that does lies or is broken, and nothing it reports is
-// evidence of production until someone has looked: its other claims are
-// refused too, those its Checker still remembers and all later ones,
+// it), so a device that does in an hour of quality ok (continuous
+// readings, no reset, no gap) lies or is broken, and nothing it reports
+// is evidence of production until someone has looked: its other claims
+// are refused too, those its Checker still remembers and all later ones,
 // until Checker.Reinstate. (A copy suspends both devices the same way;
 // see CopyRules.)
 var impossible = []gridmint.ClaimReason{gridmint.ClaimNameplate, gridmint.ClaimSunBelowHorizon, gridmint.ClaimAboveClearSky}
@@ -403,7 +404,11 @@ func (ck *Checker) suspendLiar(c gridmint.Claim, v *Verdict, firstOf map[ClaimID
 			break
 		}
 	}
-	if ev == nil {
+	if ev == nil || c.Quality != gridmint.QualityOK {
+		// An estimated hour holds a counter reset or a gap, which the
+		// normaliser resolved by a guess: a glitch (a corrupted value, a
+		// replaced unit) can make it impossible without the meter lying.
+		// The claim is refused; the device is not suspended for it.
 		return
 	}
 	ck.lying[c.Device] = *ev

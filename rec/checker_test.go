@@ -341,6 +341,18 @@ func TestImpossibleClaimSuspendsDevice(t *testing.T) {
 	if len(laterHours) != 2 || !laterHours[h] || !laterHours[h+1] {
 		t.Errorf("later findings for hours %v, want the two before the lie", laterHours)
 	}
+
+	// The same impossible hour, estimated (a reset or a gap touched it:
+	// maybe a glitch the normaliser guessed around), is refused alone.
+	glitchy := chainOf(3, h, 5000, ps...)
+	glitchy[2].Quality = gridmint.QualityEstimated
+	ck = NewChecker(DefaultRules(), 0)
+	for i := range 4 {
+		rep := ck.Check(glitchy[i:i+1], later)
+		if got := rep.Verdicts[0].Refused; got != (i == 2) || len(rep.Later) > 0 {
+			t.Errorf("estimated glitch, hour %d: refused %v, later %v", i, got, rep.Later)
+		}
+	}
 }
 
 func TestCopiesNeedInformativeHours(t *testing.T) {

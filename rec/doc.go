@@ -51,11 +51,13 @@
 //	already_issued           skip    the contract's high-water mark is past the hour (Assemble)
 //	no_quorum                skip    fewer than k attestors other than the claim's own node signed (Registry)
 //
-// A claim refused as nameplate_exceeded, sun_below_horizon or
-// above_clear_sky proves its device's meter wrong (honest meters stay
-// within the margins): the Checker then refuses the device's other
-// claims too, with the same reason, until Checker.Reinstate: those it
-// remembers (in Report.Later) and every later one.
+// A claim of quality ok refused as nameplate_exceeded, sun_below_horizon
+// or above_clear_sky proves its device's meter wrong (honest meters stay
+// within the margins; an estimated hour may be a glitch the normaliser
+// guessed around, and is only refused itself): the Checker then refuses
+// the device's other claims too, with the same reason, until
+// Checker.Reinstate: those it remembers (in Report.Later) and every later
+// one.
 //
 // Rules.CheckClaim runs the rules on one claim; a Checker adds those that
 // need history (chain, equivocation, copies, suspensions, outliers),
