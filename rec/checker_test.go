@@ -355,49 +355,6 @@ func TestImpossibleClaimSuspendsDevice(t *testing.T) {
 	}
 }
 
-// TestCopyThroughWholeWhCounters: a small inverter's copy, read through
-// counters with whole-Wh steps, differs from the original by up to two
-// steps per sub-interval (up to 10 % here): still a copy. A neighbour
-// under other clouds is not.
-func TestCopyThroughWholeWhCounters(t *testing.T) {
-	h := afternoon
-	small := func(seed int, f float64) gridmint.Profile {
-		p := cloudy(seed, f)
-		for k := range p {
-			p[k] = p[k] * 800 / 5000 // 13..48 Wh per five minutes
-		}
-		return p
-	}
-	var victimPs, copyPs, otherPs []gridmint.Profile
-	for i := range 4 {
-		v := small(i, 0.6)
-		c := v
-		for k := range c {
-			c[k] += gridmint.MWh(1500 - 3000*((k+i)%2)) // ±1.5 Wh
-		}
-		victimPs, copyPs, otherPs = append(victimPs, v), append(copyPs, c), append(otherPs, small(i+5, 0.6))
-	}
-	victim, copier, other := chainOf(1, h, 800, victimPs...), chainOf(2, h, 800, copyPs...), chainOf(3, h, 800, otherPs...)
-	ck := NewChecker(DefaultRules(), 0)
-	refusedAt := map[byte][]int{}
-	for i := range 4 {
-		rep := ck.Check([]gridmint.Claim{victim[i], copier[i], other[i]}, later)
-		for _, v := range rep.Verdicts {
-			if v.Refused {
-				refusedAt[v.Claim.Device[0]] = append(refusedAt[v.Claim.Device[0]], i)
-			}
-		}
-	}
-	for _, d := range []byte{1, 2} {
-		if !slices.Equal(refusedAt[d], []int{2, 3}) {
-			t.Errorf("device %d refused in hours %v, want [2 3]", d, refusedAt[d])
-		}
-	}
-	if len(refusedAt[3]) > 0 {
-		t.Errorf("honest device 3 refused in hours %v", refusedAt[3])
-	}
-}
-
 func TestCopiesNeedInformativeHours(t *testing.T) {
 	smooth := func(h int) gridmint.Profile {
 		var p gridmint.Profile

@@ -14,14 +14,11 @@ import (
 // Profiles are compared per zone and hour, normalised by each device's
 // nameplate (the energy of each sub-interval over nameplate × 5 min), so
 // that a copy must match in shape and in scale. Two profiles match when
-// every sub-interval agrees within RelTol of the larger value plus AbsTol
-// plus twice the counters' Resolution (a sub-interval's energy is the
-// difference of two counter values read to the Wh, so two exact copies of
-// one power differ by up to two steps), or when their raw values (mWh)
-// do: a device that reports another's watts under its own, different
-// nameplate copies the values, not the capacity factors (the raw
-// tolerance's absolute part is AbsTol of the smaller nameplate × 5 min
-// plus two Resolution steps). A device pair that matches in
+// every sub-interval agrees within RelTol of the larger value plus AbsTol,
+// or when their raw values (mWh) do: a device that reports another's
+// watts under its own, different nameplate copies the values, not the
+// capacity factors (the raw tolerance's absolute part is AbsTol of the
+// smaller nameplate × 5 min). A device pair that matches in
 // Hours informative hours, with no informative hour between them in which
 // they differ and no more than MaxSpan hours from the first to the last,
 // is copied: from that hour on both devices' claims are refused until the
@@ -47,20 +44,17 @@ import (
 // the tolerance.
 type CopyRules struct {
 	RelTol, AbsTol float64
-	// Resolution is a counter's step, mWh: kWh counters with three
-	// decimals move in whole Wh.
-	Resolution   gridmint.MWh
-	MinCF        float64
-	MinActive    int
-	ClipCF       float64
-	MinRoughness float64
-	Hours        int
-	MaxSpan      gridmint.Hour
+	MinCF          float64
+	MinActive      int
+	ClipCF         float64
+	MinRoughness   float64
+	Hours          int
+	MaxSpan        gridmint.Hour
 }
 
 // DefaultCopyRules are the network's copy rules.
 func DefaultCopyRules() CopyRules {
-	return CopyRules{RelTol: 0.01, AbsTol: 0.001, Resolution: 1000, MinCF: 0.02, MinActive: 6, ClipCF: 0.95, MinRoughness: 0.05, Hours: 3, MaxSpan: 6}
+	return CopyRules{RelTol: 0.01, AbsTol: 0.001, MinCF: 0.02, MinActive: 6, ClipCF: 0.95, MinRoughness: 0.05, Hours: 3, MaxSpan: 6}
 }
 
 // fingerprint is one informative claim's profile, normalised.
@@ -111,9 +105,8 @@ func (cr CopyRules) matches(a, b *fingerprint) bool {
 	if a.raw == b.raw {
 		return true
 	}
-	abs := cr.AbsTol + 2*float64(cr.Resolution)/math.Min(a.full, b.full)
 	for k := range a.x {
-		if math.Abs(a.x[k]-b.x[k]) > cr.RelTol*math.Max(a.x[k], b.x[k])+abs {
+		if math.Abs(a.x[k]-b.x[k]) > cr.RelTol*math.Max(a.x[k], b.x[k])+cr.AbsTol {
 			return false
 		}
 	}
@@ -123,7 +116,7 @@ func (cr CopyRules) matches(a, b *fingerprint) bool {
 // matchesRaw reports whether two fingerprints are the same values, in
 // mWh.
 func (cr CopyRules) matchesRaw(a, b *fingerprint) bool {
-	abs := cr.AbsTol*math.Min(a.full, b.full) + 2*float64(cr.Resolution)
+	abs := cr.AbsTol * math.Min(a.full, b.full)
 	for k := range a.raw {
 		x, y := float64(a.raw[k]), float64(b.raw[k])
 		if math.Abs(x-y) > cr.RelTol*math.Max(x, y)+abs {
@@ -174,18 +167,12 @@ func (cr CopyRules) matchingPairs(fps []fingerprint, isNew func(ClaimID) bool) [
 		}
 	}
 	// Near-identical profiles: the capacity factors (means) differ by at
-	// most the tolerance of the means (with the smallest nameplate's
-	// resolution term, the largest there is).
-	minFull := math.Inf(1)
-	for i := range fps {
-		minFull = math.Min(minFull, fps[i].full)
-	}
-	absCF := cr.AbsTol + 2*float64(cr.Resolution)/minFull
+	// most the tolerance of the means.
 	for i := range fps {
 		a := &fps[i]
 		for j := i + 1; j < len(fps); j++ {
 			b := &fps[j]
-			if b.cf-a.cf > cr.RelTol*(a.cf+b.cf)+absCF {
+			if b.cf-a.cf > cr.RelTol*(a.cf+b.cf)+cr.AbsTol {
 				break
 			}
 			if cr.matches(a, b) {
@@ -207,8 +194,7 @@ func (cr CopyRules) matchingPairs(fps []fingerprint, isNew func(ClaimID) bool) [
 	})
 	for i, a := range bySum {
 		for _, b := range bySum[i+1:] {
-			// a.full bounds the smaller nameplate's term from above.
-			if b.sum-a.sum > cr.RelTol*(a.sum+b.sum)+(cr.AbsTol*a.full+2*float64(cr.Resolution))*gridmint.SubIntervals {
+			if b.sum-a.sum > cr.RelTol*(a.sum+b.sum)+cr.AbsTol*min(a.full, b.full)*gridmint.SubIntervals {
 				break
 			}
 			if cr.matchesRaw(a, b) {
