@@ -26,7 +26,9 @@ var hold = rec.DefaultCopyRules().MaxSpan
 // are a handful in 200 homes; dishonest=0.15: the same with 15 % liars,
 // so that each lie is measured on a dozen or so inverters.
 //
-//	go test -run '^$' -bench ConfusionMatrix -benchtime 1x -timeout 60m ./internal/recsim
+//	go test -run '^$' -bench ConfusionMatrix -benchtime 1x -timeout 60m -v ./internal/recsim
+//
+// (-v, or Go cuts the printed matrix short).
 func BenchmarkConfusionMatrix(b *testing.B) {
 	for _, share := range []float64{0, 0.15} {
 		name := "faults=default"

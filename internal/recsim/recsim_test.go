@@ -2,6 +2,7 @@ package recsim
 
 import (
 	"bytes"
+	"math"
 	"os"
 	"testing"
 	"time"
@@ -19,11 +20,13 @@ import (
 // 99 % of all dishonest Wh refused, is not met (the benchmark's figures
 // and the README say why: an over-rater whose 1.6 × stays under every
 // physical bound, and a copier of a small inverter read through whole-Wh
-// counters); the test logs the matrix. Skipped with -short: it simulates
-// 24 home-days.
+// counters); the test logs the matrix. Skipped with -short and under the
+// race detector: it simulates 24 home-days (about 40 s of CPU, ten times
+// that with -race; Run is single-goroutine but for Fleet.Step, which the
+// firmware-sim tests run with -race).
 func TestConfusionMatrix(t *testing.T) {
-	if testing.Short() {
-		t.Skip("simulates a day of 24 homes")
+	if testing.Short() || raceEnabled {
+		t.Skip("simulates a day of 24 homes: not with -short or -race")
 	}
 	fc := firmwaresim.FaultPresets["default"]
 	fc.Dishonest = 0.25
@@ -86,5 +89,30 @@ func TestDiagnose(t *testing.T) {
 			}
 			prev = r
 		}
+	}
+}
+
+// TestRunMidday runs three homes for three hours around noon, with no
+// faults: every inverter's hours become claims, every claim is certified
+// and each says what its inverter produced (to the Wh and the carry).
+func TestRunMidday(t *testing.T) {
+	none := firmwaresim.FaultConfig{}
+	res, err := Run(Config{Homes: 3, Hours: 3, Start: DefaultStart.Add(10 * time.Hour), Faults: &none})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Devices[firmwaresim.Honest] != 3 || len(res.Outcomes) != 9 || res.BuilderErrors > 0 {
+		t.Fatalf("devices %v, %d claims, %d builder errors; want 3 honest devices, 9 claims", res.Devices, len(res.Outcomes), res.BuilderErrors)
+	}
+	for _, o := range res.Outcomes {
+		if o.Refused || o.LaterRefused {
+			t.Errorf("home %d hour %s refused: %v", o.Home, o.Claim.Hour, o.Reasons)
+		}
+		if d := float64(o.Claim.Wh) - o.ProducedWh; d > 2 || d < -2 || o.Claim.Wh == 0 {
+			t.Errorf("home %d hour %s: %d Wh claimed, %.1f produced", o.Home, o.Claim.Hour, o.Claim.Wh, o.ProducedWh)
+		}
+	}
+	if m := res.Matrix(0); m.HonestCertifiedShare() != 1 || !math.IsNaN(m.DishonestRefusedShare()) {
+		t.Errorf("matrix %+v", m)
 	}
 }
