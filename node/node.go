@@ -305,6 +305,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			Network:      nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock, identity: n.identity},
 			Chain:        nodeChain{Index: chain.Index{Store: n.store}, client: n.chain, rpc: cfg.Chain.RPC, confirmations: *cfg.Chain.Confirmations},
 			Settlement:   n.settle,
+			Certificates: &api.ChainCertificates{Client: n.chain, Index: n.store},
 			Token:        n.apiToken,
 			Clock:        opts.Clock,
 			Health:       n.health,

@@ -5,6 +5,7 @@
 //	gridmint demo --nodes N       N such processes on one chain and one demo clock (--speed)
 //	gridmint run --config FILE    a node against an external MQTT broker
 //	gridmint audit                recompute token supply from chain events
+//	gridmint verify-retirement ID check a retirement statement against a chain
 //	gridmint address              print the node's address (device id prefix)
 //	gridmint version
 //
@@ -52,6 +53,9 @@ Usage:
                                    (Mosquitto, EMQX) with devices from FILE
   gridmint audit [flags]           recompute FLEX and REC supply from the
                                    settlement chain's events; print differences
+  gridmint verify-retirement ID --rpc URL --rec ADDRESS
+                                   check a retirement statement against any
+                                   node of the chain, read-only, no key
   gridmint address [flags]         print the node's address, the first part
                                    of its device ids
   gridmint version                 print the version
@@ -94,6 +98,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return demo(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return audit(ctx, args[1:], stdout, stderr)
+	case "verify-retirement":
+		return verifyRetirement(ctx, args[1:], stdout, stderr)
 	case "address":
 		return address(args[1:], stdout, stderr)
 	case "run":

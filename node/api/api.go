@@ -124,6 +124,9 @@ type Config struct {
 	// Settlement serves the attested batches at GET /api/v1/batches;
 	// nil leaves the route out.
 	Settlement Settlement
+	// Certificates serves the REC holders' routes under
+	// /api/v1/certificates; nil leaves them out.
+	Certificates Certificates
 	// ChainRPC serves the embedded chain's JSON-RPC, read-only, at
 	// POST /api/v1/chain/rpc (chain.ReadOnlyRPC); nil leaves it out.
 	ChainRPC http.Handler
@@ -203,6 +206,14 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Settlement != nil {
 		s.mux.HandleFunc("GET /api/v1/batches", s.batches)
+	}
+	if cfg.Certificates != nil {
+		s.mux.HandleFunc("GET /api/v1/certificates", s.certificates)
+		s.mux.HandleFunc("POST /api/v1/certificates/transfer", s.transfer)
+		s.mux.HandleFunc("POST /api/v1/certificates/retire", s.retire)
+		s.mux.HandleFunc("GET /api/v1/certificates/retirements/{id}", s.statement)
+		s.mux.HandleFunc("POST /api/v1/certificates/matching", s.matching)
+		s.mux.HandleFunc("GET /api/v1/certificates/energytag.csv", s.energyTag)
 	}
 	if cfg.ChainRPC != nil {
 		s.mux.Handle("POST /api/v1/chain/rpc", cfg.ChainRPC)
