@@ -313,6 +313,9 @@ func (l *demoNetLauncher) start(ctx context.Context, n *demoNetNode, extra []str
 	if l.o.simPeriod > 0 {
 		args = append(args, "--sim-period", l.o.simPeriod.String())
 	}
+	// Different homes on every node: the same simulated homes on two
+	// nodes would report the same PV profiles (refused as copies).
+	args = append(args, "--sim-seed", strconv.Itoa(n.index+1))
 	var boot []string
 	if n.index > 0 {
 		boot = append(boot, l.procs[0].bootstrapAddr())

@@ -125,6 +125,7 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.HTTPAddr, "http-addr", node.DefaultHTTPAddr, "host:port of the API and web page")
 	fs.StringVar(&o.MQTTAddr, "mqtt-addr", "127.0.0.1:1883", "host:port of the embedded MQTT broker (port 0: any free port; with --nodes every node takes a free port)")
 	fs.DurationVar(&o.SimPeriod, "sim-period", 0, "publish period of the simulated devices, wall-clock time (default 5s, OpenDTU's)")
+	fs.Uint64Var(&o.SimSeed, "sim-seed", 0, "seed of the simulated homes (default 1); a demo network gives node i seed i+1")
 	p2pListen := fs.String("p2p-listen", "", "comma-separated libp2p listen multiaddrs (default loopback TCP and QUIC on free ports)")
 	bootstrap := fs.String("bootstrap", "", "comma-separated bootstrap peers, multiaddrs ending in /p2p/<peer ID>")
 	fs.BoolVar(&o.MDNS, "mdns", true, "find other gridmint nodes on the local network by mDNS")

@@ -124,6 +124,9 @@ type Config struct {
 	// Settlement serves the attested batches at GET /api/v1/batches;
 	// nil leaves the route out.
 	Settlement Settlement
+	// Claims serves the certificate claims at GET /api/v1/claims; nil
+	// leaves the route out.
+	Claims Claims
 	// ChainRPC serves the embedded chain's JSON-RPC, read-only, at
 	// POST /api/v1/chain/rpc (chain.ReadOnlyRPC); nil leaves it out.
 	ChainRPC http.Handler
@@ -203,6 +206,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Settlement != nil {
 		s.mux.HandleFunc("GET /api/v1/batches", s.batches)
+	}
+	if cfg.Claims != nil {
+		s.mux.HandleFunc("GET /api/v1/claims", s.claims)
 	}
 	if cfg.ChainRPC != nil {
 		s.mux.Handle("POST /api/v1/chain/rpc", cfg.ChainRPC)
