@@ -123,17 +123,17 @@ var claimReasons = append(slices.Clone(gridmint.ClaimReasons), ClaimTooLate, Cla
 // claimRecord is one claim as this node knows it; kept in the store as
 // JSON under claimKeyPrefix.
 type claimRecord struct {
-	V        int               `json:"v"`
-	Claim    gridmint.Claim    `json:"claim"`
-	Own      bool              `json:"own,omitempty"`
-	Sent     bool              `json:"sent,omitempty"` // own: gossiped
-	Received time.Time         `json:"received"`
-	Checked  bool              `json:"checked,omitempty"`
-	Status   string            `json:"status"`
-	Findings []rec.Finding     `json:"findings,omitempty"`
-	Batch    common.Hash       `json:"batch,omitzero"`
-	Tx       *common.Hash      `json:"tx,omitempty"`
-	Message  common.Hash       `json:"message,omitzero"` // the gossip envelope's id
+	V        int            `json:"v"`
+	Claim    gridmint.Claim `json:"claim"`
+	Own      bool           `json:"own,omitempty"`
+	Sent     bool           `json:"sent,omitempty"` // own: gossiped
+	Received time.Time      `json:"received"`
+	Checked  bool           `json:"checked,omitempty"`
+	Status   string         `json:"status"`
+	Findings []rec.Finding  `json:"findings,omitempty"`
+	Batch    common.Hash    `json:"batch,omitzero"`
+	Tx       *common.Hash   `json:"tx,omitempty"`
+	Message  common.Hash    `json:"message,omitzero"` // the gossip envelope's id
 }
 
 // builderRecord is a device's rec.Builder state and how far its readings
@@ -195,8 +195,8 @@ type claimService struct {
 	records map[rec.ClaimID]*claimRecord
 	// evidence are second claims for a device-hour with other content.
 	evidence []*claimRecord
-	bound   map[gridmint.DeviceKey]gridmint.Address // device → the node that claimed it first
-	skipped map[gridmint.DeviceID]string            // devices that cannot be claimed, logged once
+	bound    map[gridmint.DeviceKey]gridmint.Address // device → the node that claimed it first
+	skipped  map[gridmint.DeviceID]string            // devices that cannot be claimed, logged once
 }
 
 func newClaimService(s *claimService) (*claimService, error) {
