@@ -39,6 +39,8 @@ type DemoOptions struct {
 	// different homes: the same homes on two nodes would report the same
 	// PV profiles, which certificate checks refuse as copies.
 	SimSeed uint64
+	// NoClaims turns the certificate claim cycle off (claims.disabled).
+	NoClaims bool
 	// StaleAfter marks a device offline after this much silence (clock
 	// time); default 6 steps, 6 × SimPeriod × the clock's speed.
 	StaleAfter time.Duration
@@ -141,6 +143,7 @@ func demoConfig(o DemoOptions, brokerURL string, fleet *firmwaresim.Fleet) Confi
 		StaleAfter: o.StaleAfter,
 		Role:       o.Role,
 		Chain:      o.Chain,
+		Claims:     ClaimsConfig{Disabled: o.NoClaims},
 	}
 	if fleet == nil { // a utility: no devices
 		cfg.applyDefaults()
