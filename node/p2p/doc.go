@@ -30,7 +30,7 @@
 //     version, kind, clock skew, freshness, body rules, signature, author
 //     = publishing peer, for an attestation of an issue or reward batch
 //     an author in the attestor registry (Config.Attestors), for a
-//     certificate claim an author that is the node it names and a hour
+//     certificate claim an author that is the node it names and an hour
 //     over when signed (claim.go), replay (the Store, so it survives
 //     restarts) and a per-author rate limit;
 //     Reject or Ignore per reason, each counted.
