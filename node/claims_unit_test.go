@@ -14,7 +14,6 @@ import (
 	"github.com/gridmint/gridmint/node/p2p"
 	"github.com/gridmint/gridmint/node/settle"
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 )
 
 // claimTestStore is settle.MemStore with readings.
@@ -274,9 +273,13 @@ func TestClaimServiceBuildsAndResumes(t *testing.T) {
 }
 
 func counterValue(c prometheus.Counter) float64 {
-	var m dto.Metric
-	if err := c.Write(&m); err != nil {
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(c); err != nil {
 		return -1
 	}
-	return m.GetCounter().GetValue()
+	mfs, err := reg.Gather()
+	if err != nil || len(mfs) != 1 || len(mfs[0].GetMetric()) != 1 {
+		return -1
+	}
+	return mfs[0].GetMetric()[0].GetCounter().GetValue()
 }
