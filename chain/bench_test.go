@@ -147,3 +147,91 @@ func BenchmarkRetireGas(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/float64(b.N), "gas/retire")
 }
+
+// BenchmarkIssueGasBreakdown splits the gas of a batch of 256
+// device-hours (one clock hour of 256 homes whose devices were issued
+// before, k = 3 signatures) into where it goes, by issuing variants of
+// the same batch over eight consecutive hours each (a full lane cycle):
+//   - gas/device-hour: the real batch (as BenchmarkIssueGas batch=256);
+//   - calldata/device-hour: one claim's share of the transaction's input
+//     (16 gas a non-zero byte, 4 a zero byte);
+//   - fixed/device-hour: what does not grow with the claims (21,000, the
+//     k signature checks, the batch id, the Issued event), spread over 256
+//     claims: a batch of one claim minus one claim's cost;
+//   - zero-wh/device-hour: the same batch with wh = 0, where the contract
+//     only moves each device's high-water mark (a cold non-zero SSTORE);
+//   - one-owner/device-hour: the real batch with every device owned by one
+//     account, so that its balance slot and its account are warm after the
+//     first claim.
+//
+// go test -run '^$' -bench IssueGasBreakdown -benchtime 1x ./chain
+func BenchmarkIssueGasBreakdown(b *testing.B) {
+	const n = 256
+	h := newHarness(b, 3, 5)
+	owners := benchOwners(n)
+	one := make([]common.Address, n)
+	for i := range one {
+		one[i] = common.BytesToAddress(crypto.Keccak256([]byte("one owner"))[12:])
+	}
+	base := h.pastHour(24*60) &^ 7
+	batch := func(os []common.Address, prefix string, hour uint64, wh func(i int) uint64) IssueBatch {
+		cs := make([]Claim, len(os))
+		for i, o := range os {
+			cs[i] = claim(fmt.Sprint(prefix, i), o, hour, wh(i))
+		}
+		return NewIssueBatch(cs)
+	}
+	real := func(i int) uint64 { return 1500 + uint64(i) }
+	zero := func(int) uint64 { return 0 }
+	var calldata uint64
+	issue := func(ib IssueBatch) uint64 {
+		r, err := h.c.Issue(h.ctx, ib, h.signIssue(ib, 0, 1, 2))
+		if err != nil {
+			b.Fatal(err)
+		}
+		tx, _, err := h.sim.Backend().TransactionByHash(h.ctx, r.TxHash)
+		if err != nil {
+			b.Fatal(err)
+		}
+		calldata = 0
+		for _, x := range tx.Data() {
+			if x == 0 {
+				calldata += 4
+			} else {
+				calldata += 16
+			}
+		}
+		return r.GasUsed
+	}
+	// Every device's first hour: its high-water mark slot is new, and its
+	// owner's first balance slot.
+	issue(batch(owners, "dev", base-1, real))
+	issue(batch(one, "one", base-1, real))
+	issue(NewIssueBatch([]Claim{claim("solo", owners[0], base-1, 0)}))
+	// A batch of one zero-Wh claim of a device issued before.
+	single := float64(issue(NewIssueBatch([]Claim{claim("solo", owners[0], base, 0)})))
+	singleCD := float64(calldata)
+	// Eight hours of each, continuing the lanes the first hour began.
+	run := func(os []common.Address, prefix string, from uint64, wh func(int) uint64) (gas, cd float64) {
+		for j := range uint64(8) {
+			gas += float64(issue(batch(os, prefix, from+j, wh)))
+			cd += float64(calldata)
+		}
+		return gas / (8 * n), cd / (8 * n)
+	}
+	var full, cd, zeroWh, oneOwner float64
+	b.ResetTimer()
+	for i := range uint64(b.N) {
+		full, cd = run(owners, "dev", base+16*i, real)
+		zeroWh, _ = run(owners, "dev", base+16*i+8, zero)
+		oneOwner, _ = run(one, "one", base+16*i, real)
+	}
+	// n claims cost n × (claim) + fixed; one claim costs claim + fixed.
+	perClaim := (zeroWh*n - single) / (n - 1)
+	perClaimCD := (cd*n - singleCD) / (n - 1)
+	b.ReportMetric(full, "gas/device-hour")
+	b.ReportMetric(perClaimCD, "calldata/device-hour")
+	b.ReportMetric((single-perClaim)/n, "fixed/device-hour")
+	b.ReportMetric(zeroWh, "zero-wh/device-hour")
+	b.ReportMetric(oneOwner, "one-owner/device-hour")
+}

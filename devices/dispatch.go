@@ -44,6 +44,7 @@ type Dispatcher struct {
 	clock   gridmint.Clock
 	timeout time.Duration
 	record  func(gridmint.CommandRecord)
+	watch   func(ctx context.Context, filter string) (release func(), err error)
 
 	mu      sync.Mutex
 	seq     uint32
@@ -54,6 +55,7 @@ type pendingCommand struct {
 	rec      gridmint.CommandRecord
 	confirm  *Confirmation
 	deadline time.Time
+	release  func() // ends the Watch of its confirmation topic
 }
 
 // DispatcherConfig configures a Dispatcher.
@@ -66,12 +68,19 @@ type DispatcherConfig struct {
 	// Record receives every new or changed command record. It is called
 	// without the Dispatcher's lock held, possibly concurrently.
 	Record func(gridmint.CommandRecord)
+	// Watch, if set, is called with a command's confirmation filter
+	// before the command is sent, and returns once messages on it will
+	// reach Observe; release is called when the command settles. The
+	// node receives confirmations on a connection of their own that
+	// subscribes to them only while a command waits (node.controlClient).
+	// An error fails the command unsent.
+	Watch func(ctx context.Context, filter string) (release func(), err error)
 }
 
 // NewDispatcher builds a Dispatcher.
 func NewDispatcher(cfg DispatcherConfig) *Dispatcher {
 	d := &Dispatcher{
-		devices: cfg.Ingest, pub: cfg.Publisher, clock: cfg.Clock, timeout: cfg.Timeout, record: cfg.Record,
+		devices: cfg.Ingest, pub: cfg.Publisher, clock: cfg.Clock, timeout: cfg.Timeout, record: cfg.Record, watch: cfg.Watch,
 		pending: map[string]*pendingCommand{},
 	}
 	if d.clock == nil {
@@ -115,6 +124,17 @@ func (d *Dispatcher) Send(ctx context.Context, sp gridmint.Setpoint) (gridmint.C
 	if err != nil {
 		return gridmint.CommandRecord{}, err
 	}
+	// The command is the node's now: a caller that goes away (an HTTP
+	// client hanging up) must not leave it half sent.
+	pubCtx := context.WithoutCancel(ctx)
+	release := func() {}
+	var watchErr error
+	if cmd.Confirm != nil && d.watch != nil {
+		// Before the command goes out, so that a fast reply is seen.
+		if release, watchErr = d.watch(pubCtx, cmd.Confirm.Filter); watchErr != nil {
+			release = func() {}
+		}
+	}
 	now := d.clock.Now()
 	d.mu.Lock()
 	d.seq++
@@ -126,16 +146,19 @@ func (d *Dispatcher) Send(ctx context.Context, sp gridmint.Setpoint) (gridmint.C
 		SentAt:   now,
 		Status:   gridmint.CommandPending,
 	}
+	if watchErr != nil {
+		d.mu.Unlock()
+		rec.Status, rec.Reason, rec.DoneAt = gridmint.CommandFailed, "not sent: cannot follow its confirmation: "+watchErr.Error(), d.clock.Now()
+		d.record(rec)
+		return rec, nil
+	}
 	if cmd.Confirm != nil {
 		// Registered before publishing: a fast reply must find it.
-		d.pending[rec.ID] = &pendingCommand{rec: rec, confirm: cmd.Confirm, deadline: now.Add(d.timeout)}
+		d.pending[rec.ID] = &pendingCommand{rec: rec, confirm: cmd.Confirm, deadline: now.Add(d.timeout), release: release}
 	}
 	d.mu.Unlock()
 	d.record(rec)
 
-	// The command is the node's now: a caller that goes away (an HTTP
-	// client hanging up) must not leave it half sent.
-	pubCtx := context.WithoutCancel(ctx)
 	err = d.pub.Publish(pubCtx, cmd.Topic, cmd.QoS, cmd.Payload)
 	if err == nil {
 		// Follow-ups only help confirmation: their failure is not the
@@ -256,6 +279,9 @@ func (d *Dispatcher) settle(id string, status gridmint.CommandStatus, reason str
 	d.mu.Unlock()
 	if !ok {
 		return gridmint.CommandRecord{}, false
+	}
+	if p.release != nil {
+		p.release()
 	}
 	rec := p.rec
 	rec.Status, rec.Reason, rec.DoneAt = status, reason, d.clock.Now()

@@ -268,3 +268,53 @@ func TestDispatcherMaybeSentStaysPending(t *testing.T) {
 		t.Errorf("after the late reply: %s, want confirmed", got)
 	}
 }
+
+// TestDispatcherWatchesTheConfirmationTopic: a command's confirmation
+// topic is watched before the command is published and released when it
+// settles, however it settles; a watch that fails fails the command
+// unsent.
+func TestDispatcherWatchesTheConfirmationTopic(t *testing.T) {
+	clk := &fakeClock{now: t0}
+	var events []string
+	pub := &fakePublisher{PublishFn: func(topic string, _ []byte) error { events = append(events, "publish "+topic); return nil }}
+	d, rec := newTestDispatcher(t, clk, pub, nil)
+	var watchErr error
+	d.watch = func(_ context.Context, filter string) (func(), error) {
+		events = append(events, "watch "+filter)
+		if watchErr != nil {
+			return nil, watchErr
+		}
+		return func() { events = append(events, "release "+filter) }, nil
+	}
+	want := func(step string, w ...string) {
+		t.Helper()
+		if strings.Join(events, "; ") != strings.Join(w, "; ") {
+			t.Errorf("%s: %q, want %q", step, events, w)
+		}
+		events = nil
+	}
+
+	r, err := d.Send(context.Background(), switchOn(gridmint.OriginHomeowner))
+	if err != nil || r.Status != gridmint.CommandPending {
+		t.Fatalf("Send = %+v, %v", r, err)
+	}
+	want("send", "watch stat/p/RESULT", "publish cmnd/p/POWER")
+	d.Observe("stat/p/RESULT", []byte(`{"POWER":"ON"}`))
+	want("confirmed", "release stat/p/RESULT")
+
+	d.Send(context.Background(), switchOn(gridmint.OriginHomeowner))
+	events = nil
+	clk.Set(t0.Add(11 * time.Second))
+	d.Expire()
+	want("timed out", "release stat/p/RESULT")
+
+	watchErr = errors.New("broker refused the subscription")
+	r, err = d.Send(context.Background(), switchOn(gridmint.OriginHomeowner))
+	want("watch failed", "watch stat/p/RESULT")
+	if err != nil || r.Status != gridmint.CommandFailed || !strings.Contains(r.Reason, "broker refused") || d.Pending() != 0 {
+		t.Errorf("Send with a failing watch = %+v, %v; %d pending", r, err, d.Pending())
+	}
+	if got := rec.get(r.ID); got.Status != gridmint.CommandFailed {
+		t.Errorf("recorded %+v, want failed", got)
+	}
+}

@@ -117,6 +117,8 @@ type ahoyInverter struct {
 	lastStep    time.Time
 	lastSuccess time.Time
 	trueACW     float64 // what it really feeds in, W
+	producedWh  float64 // energy it really fed in since the Sim was built, Wh (not kept in State)
+	reportedWh  float64 // energy its counters grew by since then, resets aside, Wh (not kept in State)
 	live        inverterValues
 	// st is the firmware's InverterStatus; polls counts the polls for the
 	// radio statistics.
@@ -146,6 +148,7 @@ func (inv *ahoyInverter) advance(now, pt time.Time, prof *PVProfile, neighbourW 
 		ac = math.Min(avail, inv.limitPct/100*inv.nameplate)
 	}
 	inv.trueACW = ac
+	inv.producedWh += ac * dtHours
 	reported, reachable := pvReport(inv.lie, inv.rng, ac, sunUp, inv.nameplate, neighbourW, neighbourOK)
 	inv.reachable = reachable
 	if !reachable {
@@ -153,6 +156,7 @@ func (inv *ahoyInverter) advance(now, pt time.Time, prof *PVProfile, neighbourW 
 		return
 	}
 	inv.yieldTotalWh += reported * dtHours
+	inv.reportedWh += reported * dtHours
 	inv.yieldDayWh += reported * dtHours
 	inv.lastSuccess = now
 	inv.live = hoymilesValues(inv.rng, prof, pt, reported, inv.nameplate)

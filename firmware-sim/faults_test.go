@@ -274,6 +274,54 @@ func TestDishonestInverters(t *testing.T) {
 	})
 }
 
+// TestPVProductionIsTheTruth: PVProduction gives what each inverter
+// really fed in and what it reported, the ground truth that scores the
+// node's defences: the same for an honest inverter, 1.6 times it for an
+// over-rater, energy out of nothing at night for a night liar.
+func TestPVProductionIsTheTruth(t *testing.T) {
+	day := time.Date(2025, 6, 21, 0, 0, 0, 0, time.UTC)
+	for _, lie := range []Dishonesty{Honest, DishonestOverrate, DishonestNight} {
+		s, _ := newSim(t, day, Config{PV: []PVConfig{{Serial: testSerial, Nameplate: 800, Dishonest: lie}}, Seed: 8})
+		// Dark: the minutes in which nothing was produced.
+		var dark, nightReported float64
+		for now := day; !now.After(day.Add(24 * time.Hour)); now = now.Add(time.Minute) {
+			before := s.PVProduction()[0]
+			s.Step(now)
+			after := s.PVProduction()[0]
+			if after.ProducedWh == before.ProducedWh {
+				dark++
+				nightReported += after.ReportedWh - before.ReportedWh
+			}
+		}
+		p := s.PVProduction()
+		if len(p) != 1 || p[0].Dialect != "opendtu" || p[0].Serial != testSerial || p[0].Dishonest != lie {
+			t.Fatalf("%q: PVProduction %+v", lie, p)
+		}
+		got := p[0]
+		if got.ProducedWh < 1000 {
+			t.Errorf("%q: produced %v Wh in a June day from 800 W", lie, got.ProducedWh)
+		}
+		if dark < 6*60 {
+			t.Errorf("%q: only %v dark minutes in a June day", lie, dark)
+		}
+		var want float64
+		switch lie {
+		case Honest:
+			want = got.ProducedWh
+		case DishonestOverrate:
+			want = got.ProducedWh * overrateFactor
+		case DishonestNight:
+			want = got.ProducedWh + nightReported
+			if nightReported < 0.1*800*dark/60 {
+				t.Errorf("night liar reported %v Wh in %v dark minutes", nightReported, dark)
+			}
+		}
+		if math.Abs(got.ReportedWh-want) > 1e-6*want {
+			t.Errorf("%q: reported %v Wh, want %v (produced %v)", lie, got.ReportedWh, want, got.ProducedWh)
+		}
+	}
+}
+
 func TestParseFaults(t *testing.T) {
 	fc, err := ParseFaults("default,drop=0.1,offline_for=30s,dishonest_modes=night+copy")
 	if err != nil {

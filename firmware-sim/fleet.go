@@ -224,6 +224,10 @@ type FleetConfig struct {
 	// ConnectTimeout bounds each connection's first connect and
 	// subscribe; default 10 s (per shard: 30 s).
 	ConnectTimeout time.Duration
+	// ShutdownBudget bounds, in wall time, how long Run waits at the end
+	// for the broker to acknowledge the devices' offline (will) messages;
+	// default 10 s.
+	ShutdownBudget time.Duration
 }
 
 // FleetDevice is one device of a Fleet (or a Sim) as a gridmint node
@@ -398,6 +402,9 @@ func (cfg *FleetConfig) applyDefaults() error {
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout
 	}
+	if cfg.ShutdownBudget == 0 {
+		cfg.ShutdownBudget = shutdownBudget
+	}
 	if cfg.Mix == (Mix{}) {
 		cfg.Mix = DefaultMix()
 	}
@@ -433,6 +440,8 @@ func (cfg *FleetConfig) check() error {
 		return invalid("FleetConfig.Speed %v: want 0 < speed <= %v", cfg.Speed, MaxSpeed)
 	case cfg.ConnectTimeout < 0:
 		return invalid("FleetConfig.ConnectTimeout %v: must be positive", cfg.ConnectTimeout)
+	case cfg.ShutdownBudget < 0:
+		return invalid("FleetConfig.ShutdownBudget %v: must be positive", cfg.ShutdownBudget)
 	case strings.ContainsAny(cfg.Name, "+#/\x00") || len(cfg.Name) > 64:
 		return invalid("FleetConfig.Name %q: at most 64 bytes, no '+', '#' or '/'", cfg.Name)
 	case strings.ContainsAny(cfg.ClientPrefix, "+#/\x00") || len(cfg.ClientPrefix) > 64:

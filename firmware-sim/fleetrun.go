@@ -95,7 +95,7 @@ func (f *Fleet) runShared(parent context.Context) error {
 		cancel() // stops the keepers before the goodbyes
 		var wg sync.WaitGroup
 		for _, sh := range shards {
-			wg.Go(func() { sh.goodbye(f.clock.Now()) })
+			wg.Go(func() { sh.goodbye(f.cfg.ShutdownBudget) })
 		}
 		wg.Wait()
 		var bytes uint64
@@ -212,11 +212,12 @@ func (sh *shard) hello(now time.Time) {
 }
 
 // goodbye publishes every device's will payload, as each device does
-// before a planned restart, waits (within shutdownBudget) until the broker
+// before a planned restart, waits (within budget) until the broker
 // has acknowledged them, and disconnects. Without the wait a loaded
 // broker could still be reading the wills when the connection closes,
 // and lose them: every device would stay "online" in its retained state.
-func (sh *shard) goodbye(time.Time) {
+func (sh *shard) goodbye(budget time.Duration) {
+	sh.client.waitKeeper() // no reconnect's hello after the wills
 	var msgs []Message
 	for _, s := range sh.homes {
 		s.mu.Lock()
@@ -227,7 +228,7 @@ func (sh *shard) goodbye(time.Time) {
 		}
 		s.mu.Unlock()
 	}
-	if n, err := sh.client.publishConfirmed(msgs, time.Now().Add(shutdownBudget)); err != nil {
+	if n, err := sh.client.publishConfirmed(msgs, time.Now().Add(budget)); err != nil {
 		sh.client.log.Warn("offline messages not confirmed", "client", sh.client.clientID, "confirmed", n, "of", len(msgs), "err", err)
 	}
 	sh.client.disconnect()

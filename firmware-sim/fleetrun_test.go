@@ -57,6 +57,9 @@ func TestFleetSharedConnections(t *testing.T) {
 		Homes: 6, Specs: allKindsSpecs, Seed: 2, Broker: broker, Period: 50 * time.Millisecond,
 		Connections: ConnShared, HomesPerConnection: 4, ClientPrefix: "t-",
 		ProfileStart: time.Date(2025, 6, 21, 12, 0, 0, 0, time.UTC),
+		// A loaded machine's race-built broker can take longer than the
+		// default 10 s to acknowledge the wills.
+		ShutdownBudget: patience,
 	})
 	if err != nil {
 		t.Fatal(err)

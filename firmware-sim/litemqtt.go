@@ -488,15 +488,7 @@ func (c *liteClient) publishConfirmed(msgs []Message, deadline time.Time) (int, 
 // a connection after it.
 func (c *liteClient) disconnect() {
 	c.closing.Store(true)
-	if c.keepDone != nil {
-		t := time.NewTimer(liteKeepStop)
-		select {
-		case <-c.keepDone:
-		case <-t.C:
-			c.log.Warn("shared connection: keeper still running at disconnect", "client", c.clientID)
-		}
-		t.Stop()
-	}
+	c.waitKeeper()
 	c.mu.Lock()
 	conn := c.conn
 	if conn == nil {
@@ -699,4 +691,21 @@ func parsePublish(body []byte) (publishPacket, error) {
 		p.payload = p.payload[2:]
 	}
 	return p, nil
+}
+
+// waitKeeper waits (at most liteKeepStop) for the keeper to stop; the
+// context given to start must be done. A keeper that is reconnecting
+// would otherwise run onConnect (the devices' "online" messages) after
+// the goodbye's wills and leave every device retained as online.
+func (c *liteClient) waitKeeper() {
+	if c.keepDone == nil {
+		return
+	}
+	t := time.NewTimer(liteKeepStop)
+	defer t.Stop()
+	select {
+	case <-c.keepDone:
+	case <-t.C:
+		c.log.Warn("shared connection: keeper still running at shutdown", "client", c.clientID)
+	}
 }

@@ -108,6 +108,8 @@ type inverter struct {
 	lastStep   time.Time // sim-clock time of the last advance
 	lastUpdate time.Time // sim-clock time of the last fresh statistics
 	trueACW    float64   // what it really feeds in, W: what the meters see
+	producedWh float64   // energy it really fed in since the Sim was built, Wh (not kept in State)
+	reportedWh float64   // energy its counters grew by since then, resets aside, Wh (not kept in State)
 	live       inverterValues
 }
 
@@ -204,6 +206,7 @@ func (inv *inverter) advance(now, pt time.Time, prof *PVProfile, neighbourW floa
 		ac = math.Min(avail, inv.limitPct()/100*inv.nameplate)
 	}
 	inv.trueACW = ac
+	inv.producedWh += ac * dtHours
 	reported, reachable := pvReport(inv.lie, inv.rng, ac, sunUp, inv.nameplate, neighbourW, neighbourOK)
 	inv.reachable = reachable
 	if !reachable {
@@ -214,6 +217,7 @@ func (inv *inverter) advance(now, pt time.Time, prof *PVProfile, neighbourW floa
 	// now times the interval: exactly what a reader integrating the
 	// published power sees.
 	inv.yieldTotalWh += reported * dtHours
+	inv.reportedWh += reported * dtHours
 	inv.yieldDayWh += reported * dtHours
 	inv.lastUpdate = now
 

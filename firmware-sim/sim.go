@@ -702,6 +702,42 @@ func (s *Sim) PVReportedW() float64 {
 	return s.pvReportedW()
 }
 
+// PVProduction is one PV inverter's energy since the Sim was built: the
+// ground truth that tests of the node's defences score against, since a
+// dishonest inverter's counters say otherwise.
+type PVProduction struct {
+	// Dialect and Serial name the inverter as FleetDevice does.
+	Dialect, Serial string
+	Dishonest       Dishonesty
+	// ProducedWh is the AC energy it really fed in (what the grid meter
+	// sees), Wh; ReportedWh is what it reported (its lifetime counter's
+	// growth, resets aside), Wh: the same for an honest inverter. Neither
+	// is kept in State.
+	ProducedWh, ReportedWh float64
+}
+
+// PVProduction returns every PV inverter's energy since the Sim was built
+// (OpenDTU inverters, then AhoyDTU ones, in config order), as of the
+// latest Step.
+func (s *Sim) PVProduction() []PVProduction {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []PVProduction
+	for _, d := range s.dtus {
+		for _, inv := range d.inverters {
+			out = append(out, PVProduction{Dialect: "opendtu", Serial: inv.serial, Dishonest: inv.lie,
+				ProducedWh: inv.producedWh, ReportedWh: inv.reportedWh})
+		}
+	}
+	for _, a := range s.ahoys {
+		for _, inv := range a.inverters {
+			out = append(out, PVProduction{Dialect: "ahoydtu", Serial: inv.name, Dishonest: inv.lie,
+				ProducedWh: inv.producedWh, ReportedWh: inv.reportedWh})
+		}
+	}
+	return out
+}
+
 func (s *Sim) pvReportedW() float64 {
 	w := 0.0
 	for _, d := range s.dtus {

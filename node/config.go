@@ -100,6 +100,13 @@ type StorageConfig struct {
 	// before a paused node resumes, so that it does not stop and start
 	// on the edge. A size; default 32MiB.
 	ResumeMargin string `yaml:"resume_margin"`
+	// BlockCacheMB is the store's cache of decompressed table blocks, MB
+	// (MiB), 1 to 1024; default 16 (badger's own default is 256). Reads
+	// of readings and counter states hit it; ingest writes do not.
+	BlockCacheMB int `yaml:"block_cache_mb"`
+	// IndexCacheMB bounds the store's memory for table indexes and bloom
+	// filters, MB, 1 to 1024; default 8. Past it they are read from disk.
+	IndexCacheMB int `yaml:"index_cache_mb"`
 }
 
 // QuarantineConfig bounds the quarantine, where rejected inputs are kept
@@ -360,6 +367,9 @@ const (
 	maxQuarantineMaxSizeMB     = 1 << 20
 )
 
+// maxStoreCacheMB bounds storage.block_cache_mb and index_cache_mb.
+const maxStoreCacheMB = 1024
+
 // minMemoryLimitMB is the least memory_limit_mb accepted: the Go heap of
 // an idle node with its embedded chain is a few tens of MB, and a limit
 // close to it would keep the garbage collector running.
@@ -606,6 +616,14 @@ func (c *Config) Validate() error {
 	}
 	if _, err := c.Storage.policy(); err != nil {
 		return err
+	}
+	for _, s := range []struct {
+		name string
+		mb   int
+	}{{"storage.block_cache_mb", c.Storage.BlockCacheMB}, {"storage.index_cache_mb", c.Storage.IndexCacheMB}} {
+		if s.mb != 0 && (s.mb < 1 || s.mb > maxStoreCacheMB) {
+			return fieldErr(s.name, "%d: want 1 to %d MB", s.mb, maxStoreCacheMB)
+		}
 	}
 	switch c.Role {
 	case RoleHome:

@@ -191,6 +191,8 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"margin as a share", "storage: {resume_margin: 5%}\nadapters: [{dialect: tasmota}]", "storage.resume_margin"},
 		{"margin with two dots", "storage: {resume_margin: 1.2.3MiB}\nadapters: [{dialect: tasmota}]", "storage.resume_margin"},
 		{"unknown storage field", "storage: {min_fre: 1GiB}\nadapters: [{dialect: tasmota}]", "min_fre"},
+		{"no block cache", "storage: {block_cache_mb: -1}\nadapters: [{dialect: tasmota}]", "storage.block_cache_mb"},
+		{"index cache beyond a small box", "storage: {index_cache_mb: 4096}\nadapters: [{dialect: tasmota}]", "storage.index_cache_mb"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

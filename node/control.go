@@ -109,15 +109,35 @@ func every(ctx context.Context, clock gridmint.Clock, d time.Duration, f func())
 	}
 }
 
-// lazyPublisher forwards to the MQTT client once it exists: the
+// lazyPublisher forwards to the control connection once it exists: the
 // dispatcher is built before the connection, whose handler needs it.
 type lazyPublisher struct{ n *Node }
 
 func (p lazyPublisher) Publish(ctx context.Context, topic string, qos byte, payload []byte) error {
-	if p.n.mqtt == nil {
+	if p.n.control == nil {
 		return gridmint.Errorf(gridmint.EUnavailable, "not connected to the broker yet")
 	}
-	return p.n.mqtt.Publish(ctx, topic, qos, payload)
+	return p.n.control.Publish(ctx, topic, qos, payload)
+}
+
+// Watch is controlClient.Watch once the connection exists.
+func (p lazyPublisher) Watch(ctx context.Context, filter string) (func(), error) {
+	if p.n.control == nil {
+		return nil, gridmint.Errorf(gridmint.EUnavailable, "not connected to the broker yet")
+	}
+	return p.n.control.Watch(ctx, filter)
+}
+
+// bothRooms waits for each in turn.
+type bothRooms []roomWaiter
+
+func (b bothRooms) wait(ctx context.Context) error {
+	for _, r := range b {
+		if err := r.wait(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // loadOrCreateToken reads the API token from path, creating a random one

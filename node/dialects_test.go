@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,20 +23,33 @@ type wire struct {
 	mu       sync.Mutex
 	payloads map[string][][]byte
 	client   paho.Client
+	// lost is set when the tap's connection dropped: it missed whatever
+	// was published until paho reconnected (a loaded machine can delay
+	// its PINGRESP past the ping timeout).
+	lost atomic.Bool
 }
 
 func tapWire(t *testing.T, brokerURL string) *wire {
 	t.Helper()
 	w := &wire{payloads: map[string][][]byte{}}
-	w.client = paho.NewClient(paho.NewClientOptions().AddBroker(brokerURL).SetClientID("wiretap"))
-	if tok := w.client.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
-		t.Fatalf("wiretap connect: %v", tok.Error())
-	}
-	tok := w.client.Subscribe("#", 0, func(_ paho.Client, m paho.Message) {
+	record := func(_ paho.Client, m paho.Message) {
 		w.mu.Lock()
 		w.payloads[m.Topic()] = append(w.payloads[m.Topic()], append([]byte(nil), m.Payload()...))
 		w.mu.Unlock()
-	})
+	}
+	opts := paho.NewClientOptions().AddBroker(brokerURL).SetClientID("wiretap").
+		SetKeepAlive(time.Minute).SetPingTimeout(time.Minute).
+		SetConnectionLostHandler(func(paho.Client, error) { w.lost.Store(true) }).
+		SetOnConnectHandler(func(c paho.Client) {
+			if w.lost.Load() { // a clean session lost the subscription
+				c.Subscribe("#", 0, record)
+			}
+		})
+	w.client = paho.NewClient(opts)
+	if tok := w.client.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+		t.Fatalf("wiretap connect: %v", tok.Error())
+	}
+	tok := w.client.Subscribe("#", 0, record)
 	if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
 		t.Fatalf("wiretap subscribe: %v", tok.Error())
 	}
@@ -135,7 +149,8 @@ func storedReadings(t *testing.T, st *store.Store, id gridmint.DeviceID) []gridm
 // node's queue after since. lost is how many messages the broker dropped
 // for subscribers that fell behind (the tap, like the devices, uses QoS
 // 0): up to that many stored counters the tap never saw are logged, not
-// failed; more are errors. Pass 0 where nothing is dropped.
+// failed; more are errors. Pass 0 where nothing is dropped. If the tap's
+// own connection dropped, no miss is an error.
 func checkDialects(t *testing.T, st *store.Store, addr string, w *wire, since time.Time, checks []dialectCheck, lost int64) {
 	t.Helper()
 	var misses []string
@@ -201,8 +216,12 @@ func checkDialects(t *testing.T, st *store.Store, addr string, w *wire, since ti
 			prev = r
 		}
 		if checked == 0 {
-			t.Errorf("%s: %d reading(s), none with a new counter value after the tap started", id, len(rs))
+			t.Errorf("%s: %d reading(s), none with a new counter value after the tap started (the tap saw %d counter values on %s; its connection dropped: %v)", id, len(rs), len(fwd), c.fwdTopic, w.lost.Load())
 		}
+	}
+	if w.lost.Load() && len(misses) > 0 {
+		t.Logf("the wire tap's connection dropped during the test: %d stored counters it did not see are logged, not failed", len(misses))
+		lost = math.MaxInt64
 	}
 	for _, m := range misses {
 		if int64(len(misses)) > lost {

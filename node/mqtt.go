@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,11 +17,22 @@ import (
 	"github.com/gridmint/gridmint/internal/mqtttopic"
 )
 
-// mqttClient is the node's broker connection: it subscribes to every
-// adapter's topics (and reply topics) with QoS 1 in a persistent session
-// and hands each message to onMessage with the function that acknowledges
-// it; the pipeline acknowledges telemetry once stored. It also publishes
-// commands (never retained) and Home Assistant discovery (retained).
+// The node holds two broker connections. The telemetry one (client ID
+// mqtt.client_id) takes the devices' telemetry in a persistent session
+// and acknowledges each message once stored: when the store falls behind,
+// its handler blocks, paho stops reading that connection, and everything
+// after on it waits too, the broker's acknowledgements of our own
+// publishes included. The control one (<client_id>-control, a clean
+// session) carries what must not wait behind that backlog: setpoint
+// commands and keep-alives, the devices' replies, and the topics a
+// pending command is confirmed on, subscribed only while one is pending
+// (controlClient.Watch).
+
+// mqttClient is the node's telemetry connection: it subscribes to every
+// adapter's topics with QoS 1 in a persistent session and hands each
+// message to onMessage with the function that acknowledges it; the
+// pipeline acknowledges telemetry once stored. It also publishes Home
+// Assistant discovery (retained).
 type mqttClient struct {
 	client    paho.Client
 	connected atomic.Bool
@@ -28,14 +40,40 @@ type mqttClient struct {
 	log       *slog.Logger
 }
 
-func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, onMessage func(devices.Message, func()), clock gridmint.Clock, log *slog.Logger) (*mqttClient, error) {
-	password := cfg.Password
-	if cfg.PasswordFile != "" {
-		b, err := os.ReadFile(cfg.PasswordFile)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt.password_file: %w", err)
+// mqttPassword is cfg's password, from its file if it names one.
+func mqttPassword(cfg MQTTConfig) (string, error) {
+	if cfg.PasswordFile == "" {
+		return cfg.Password, nil
+	}
+	b, err := os.ReadFile(cfg.PasswordFile)
+	if err != nil {
+		return "", fmt.Errorf("mqtt.password_file: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// waitConnected waits for c's first connection: with ConnectRetry the
+// token completes only once connected, so a wrong URL would wait forever.
+func waitConnected(ctx context.Context, c paho.Client, t paho.Token, broker string) error {
+	select {
+	case <-t.Done():
+		if err := t.Error(); err != nil {
+			return fmt.Errorf("mqtt: connect to %s: %w", RedactURL(broker), err)
 		}
-		password = strings.TrimSpace(string(b))
+		return nil
+	case <-time.After(15 * time.Second): // wall clock: a network timeout
+		c.Disconnect(0)
+		return fmt.Errorf("mqtt: no connection to %s after 15 s (is the broker running? check mqtt.broker)", RedactURL(broker))
+	case <-ctx.Done():
+		c.Disconnect(0)
+		return ctx.Err()
+	}
+}
+
+func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, onMessage func(devices.Message, func()), clock gridmint.Clock, log *slog.Logger) (*mqttClient, error) {
+	password, err := mqttPassword(cfg)
+	if err != nil {
+		return nil, err
 	}
 	mc := &mqttClient{log: log.With("component", "mqtt")}
 	handler := func(_ paho.Client, m paho.Message) {
@@ -100,20 +138,8 @@ func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, onMessage f
 			mc.log.Warn("connection lost; reconnecting", "err", err)
 		})
 	mc.client = paho.NewClient(opts)
-	t := mc.client.Connect()
-	// With ConnectRetry the token completes only once connected; wait a
-	// bounded time so a wrong URL fails the start with a clear error.
-	select {
-	case <-t.Done():
-		if err := t.Error(); err != nil {
-			return nil, fmt.Errorf("mqtt: connect to %s: %w", RedactURL(cfg.Broker), err)
-		}
-	case <-time.After(15 * time.Second): // wall clock: a network timeout
-		mc.client.Disconnect(0)
-		return nil, fmt.Errorf("mqtt: no connection to %s after 15 s (is the broker running? check mqtt.broker)", RedactURL(cfg.Broker))
-	case <-ctx.Done():
-		mc.client.Disconnect(0)
-		return nil, ctx.Err()
+	if err := waitConnected(ctx, mc.client, mc.client.Connect(), cfg.Broker); err != nil {
+		return nil, err
 	}
 	select {
 	case err := <-firstSub:
@@ -175,10 +201,14 @@ func (mc *mqttClient) PublishRetained(ctx context.Context, topic string, payload
 }
 
 func (mc *mqttClient) publish(ctx context.Context, topic string, qos byte, retained bool, payload []byte) error {
-	if !mc.client.IsConnectionOpen() {
+	return publishOn(ctx, mc.client, topic, qos, retained, payload)
+}
+
+func publishOn(ctx context.Context, c paho.Client, topic string, qos byte, retained bool, payload []byte) error {
+	if !c.IsConnectionOpen() {
 		return gridmint.Errorf(gridmint.EUnavailable, "not connected to the broker")
 	}
-	t := mc.client.Publish(topic, qos, retained, payload)
+	t := c.Publish(topic, qos, retained, payload)
 	select {
 	case <-t.Done():
 		return t.Error()
@@ -196,4 +226,213 @@ func (mc *mqttClient) Connected() bool { return mc.connected.Load() }
 func (mc *mqttClient) Close() {
 	mc.client.Disconnect(250)
 	mc.connected.Store(false)
+}
+
+// controlClient is the node's control connection (client ID
+// <mqtt.client_id>-control): commands and keep-alives go out on it, and
+// what confirms them comes in on it, so neither waits behind telemetry
+// the store has not caught up with. It subscribes to the adapters' reply
+// topics and, while a command is pending, to the topic it is confirmed
+// on (Watch), and hands every message to onMessage, acknowledged at once:
+// a reply is only looked at, never stored. Its session is clean: a reply
+// that comes while the node is down confirms nothing (the command then
+// fails at start), and a crash leaves no subscription behind at the
+// broker.
+type controlClient struct {
+	client    paho.Client
+	connected atomic.Bool
+	replies   []string // the adapters' reply filters, minimal
+	log       *slog.Logger
+
+	mu      sync.Mutex
+	watched map[string]*watch // confirmation topics of pending commands
+}
+
+// watch is one confirmation filter subscribed for n pending commands.
+type watch struct {
+	n     int
+	ready chan struct{} // closed once the broker answered the SUBSCRIBE
+	err   error         // its refusal, set before ready is closed
+}
+
+// ControlClientSuffix ends the control connection's client ID: the
+// telemetry connection is mqtt.client_id, the control one
+// mqtt.client_id + ControlClientSuffix.
+const ControlClientSuffix = "-control"
+
+func connectControl(ctx context.Context, cfg MQTTConfig, replies []string, onMessage func(topic string, payload []byte), log *slog.Logger) (*controlClient, error) {
+	password, err := mqttPassword(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cc := &controlClient{replies: mqtttopic.Minimal(replies), log: log.With("component", "mqtt-control"), watched: map[string]*watch{}}
+	firstSub := make(chan error, 1)
+	var subscribedOnce atomic.Bool
+	opts := paho.NewClientOptions().
+		AddBroker(cfg.Broker).
+		SetClientID(cfg.ClientID + ControlClientSuffix).
+		SetUsername(cfg.Username).
+		SetPassword(password).
+		SetCleanSession(true).
+		// In order: a device answers commands in order, and the
+		// dispatcher gives a reply to the oldest command it fits. The
+		// handler only matches pending commands, so it never blocks.
+		SetOrderMatters(true).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(2 * time.Second).
+		SetMaxReconnectInterval(30 * time.Second).
+		SetKeepAlive(30 * time.Second).
+		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { onMessage(m.Topic(), m.Payload()) }).
+		SetOnConnectHandler(func(c paho.Client) {
+			cc.connected.Store(true)
+			// A clean session: every connect subscribes again, the
+			// confirmation topics of commands still pending included.
+			filters := map[string]byte{}
+			for _, f := range cc.replies {
+				filters[f] = 1
+			}
+			cc.mu.Lock()
+			for f := range cc.watched {
+				filters[f] = 1
+			}
+			cc.mu.Unlock()
+			cc.log.Info("connected", "broker", RedactURL(cfg.Broker), "subscriptions", len(filters))
+			var t paho.Token
+			if len(filters) > 0 {
+				t = c.SubscribeMultiple(filters, nil)
+			}
+			go func() {
+				var err error
+				if t != nil {
+					if err = checkGranted(t); err != nil {
+						cc.log.Error("subscribe failed", "err", err)
+					}
+				}
+				if subscribedOnce.CompareAndSwap(false, true) {
+					firstSub <- err
+				}
+			}()
+		}).
+		SetConnectionLostHandler(func(_ paho.Client, err error) {
+			cc.connected.Store(false)
+			cc.log.Warn("connection lost; reconnecting", "err", err)
+		})
+	cc.client = paho.NewClient(opts)
+	if err := waitConnected(ctx, cc.client, cc.client.Connect(), cfg.Broker); err != nil {
+		return nil, err
+	}
+	select {
+	case err := <-firstSub:
+		if err != nil {
+			cc.client.Disconnect(0)
+			return nil, fmt.Errorf("mqtt: subscribe to %v at %s: %w", cc.replies, RedactURL(cfg.Broker), err)
+		}
+	case <-ctx.Done():
+		cc.client.Disconnect(0)
+		return nil, ctx.Err()
+	}
+	return cc, nil
+}
+
+// checkGranted waits for a SUBACK and fails when the broker refused a
+// filter (0x80). QoS 0 is accepted: a reply is looked at, never stored.
+func checkGranted(t paho.Token) error {
+	if !t.WaitTimeout(10 * time.Second) {
+		return fmt.Errorf("no SUBACK within 10 s")
+	}
+	if err := t.Error(); err != nil {
+		return err
+	}
+	if st, ok := t.(*paho.SubscribeToken); ok {
+		for filter, qos := range st.Result() {
+			if qos == 0x80 {
+				return fmt.Errorf("broker refused the subscription to %q (check its ACL)", filter)
+			}
+		}
+	}
+	return nil
+}
+
+// Watch subscribes to filter, the topic a command is confirmed on, until
+// release is called; it returns once the broker routes that topic to the
+// control connection, so the command may be sent. A filter a reply
+// subscription covers needs nothing more. Several pending commands may
+// watch one filter: it is unsubscribed when the last releases it.
+func (cc *controlClient) Watch(ctx context.Context, filter string) (release func(), err error) {
+	for _, r := range cc.replies {
+		if mqtttopic.Covers(r, filter) {
+			return func() {}, nil
+		}
+	}
+	cc.mu.Lock()
+	w, ok := cc.watched[filter]
+	if !ok {
+		w = &watch{ready: make(chan struct{})}
+		cc.watched[filter] = w
+	}
+	w.n++
+	cc.mu.Unlock()
+	release = sync.OnceFunc(func() { cc.unwatch(filter, w) })
+	if !ok {
+		go func() {
+			if !cc.client.IsConnectionOpen() {
+				// Subscribed at the next connect, with the rest.
+				w.err = gridmint.Errorf(gridmint.EUnavailable, "not connected to the broker")
+			} else {
+				w.err = checkGranted(cc.client.Subscribe(filter, 1, nil))
+			}
+			close(w.ready)
+		}()
+	}
+	select {
+	case <-w.ready:
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
+	if w.err != nil {
+		release()
+		return nil, fmt.Errorf("subscribe to %s: %w", filter, w.err)
+	}
+	return release, nil
+}
+
+// unwatch ends one command's interest in filter.
+func (cc *controlClient) unwatch(filter string, w *watch) {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	w.n--
+	if w.n > 0 || cc.watched[filter] != w {
+		return
+	}
+	delete(cc.watched, filter)
+	if cc.client.IsConnectionOpen() {
+		// Not waited for: a later SUBSCRIBE of the same filter follows it
+		// on the same connection, so the broker applies both in order.
+		cc.client.Unsubscribe(filter)
+	}
+}
+
+// Publish sends a command or a keep-alive (never retained) and waits
+// until the broker has it (QoS 1) or it is written (QoS 0). Safe for
+// concurrent use.
+func (cc *controlClient) Publish(ctx context.Context, topic string, qos byte, payload []byte) error {
+	return publishOn(ctx, cc.client, topic, qos, false, payload)
+}
+
+// Connected reports whether the control connection is up.
+func (cc *controlClient) Connected() bool { return cc.connected.Load() }
+
+// Close disconnects, waiting briefly for in-flight work.
+func (cc *controlClient) Close() {
+	cc.client.Disconnect(250)
+	cc.connected.Store(false)
+}
+
+// watchedLen is how many confirmation topics are subscribed.
+func (cc *controlClient) watchedLen() int {
+	cc.mu.Lock()
+	defer cc.mu.Unlock()
+	return len(cc.watched)
 }

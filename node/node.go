@@ -50,6 +50,10 @@ type Options struct {
 	// DiskSpace reports the free space of the data dir's filesystem; nil
 	// reads it with statfs. Tests inject it to drive the disk guard.
 	DiskSpace DiskSpaceFunc
+
+	// holdIngest, if set, is waited on before each ingest batch as the
+	// disk guard is: tests hold telemetry back with it.
+	holdIngest roomWaiter
 }
 
 // Node is a running gridmint node. Create it with Start; stop it by
@@ -63,6 +67,7 @@ type Node struct {
 	sites    *devices.Sites
 	pipeline *pipeline
 	mqtt     *mqttClient
+	control  *controlClient // commands, keep-alives and their replies
 	p2p      *p2p.Node
 	chain    *chain.Client
 	settle   *settle.Engine
@@ -142,6 +147,8 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		Logger:             n.log.With("component", "store"),
 		GCGate:             func() bool { return !n.disk.status().Paused },
 		QuarantineMaxBytes: int64(cfg.Quarantine.MaxSizeMB) << 20,
+		BlockCacheSize:     int64(cfg.Storage.BlockCacheMB) << 20,
+		IndexCacheSize:     int64(cfg.Storage.IndexCacheMB) << 20,
 	}); err != nil {
 		return nil, err
 	}
@@ -190,6 +197,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	}
 	n.pipeline = newPipeline(n.ingest, n.store, n.log.With("component", "ingest"), n.metrics)
 	n.pipeline.room = n.disk
+	if opts.holdIngest != nil {
+		n.pipeline.room = bothRooms{opts.holdIngest, n.disk}
+	}
 	n.pipelineDone = make(chan struct{})
 	go func() { defer close(n.pipelineDone); n.pipeline.run(ctx) }()
 	n.commands = newCommandLog(n.store, n.log.With("component", "commands"))
@@ -198,12 +208,16 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		// A device confirms within MQTT round trips: wall time, so a demo
 		// clock's faster time stretches the timeout by its speed.
 		Timeout: time.Duration(float64(devices.DefaultConfirmTimeout) * gridmint.SpeedOf(opts.Clock)),
+		Watch:   lazyPublisher{n}.Watch,
 	})
 	n.replies = n.ingest.ReplyFilters()
 	for _, f := range n.replies {
 		n.replyRoutes.Add(f, struct{}{})
 	}
-	subs := append(n.ingest.Subscriptions(), n.replies...)
+	// Replies come on the control connection (connectDevices). A
+	// persistent session of an older version may still route them here:
+	// onMessage acknowledges them unread.
+	subs := n.ingest.Subscriptions()
 	// A utility reads no devices: no broker, so no Home Assistant either.
 	if *cfg.HomeAssistant.Enabled && cfg.Role == RoleHome {
 		n.ha = newHAPublisher(devices.HAConfig{
@@ -342,6 +356,9 @@ func (n *Node) connectDevices(ctx context.Context, mcfg MQTTConfig, subs []strin
 	if n.mqtt, err = connectMQTT(ctx, mcfg, subs, func(m devices.Message, ack func()) { n.onMessage(ctx, m, ack) }, clock, n.log); err != nil {
 		return err
 	}
+	if n.control, err = connectControl(ctx, mcfg, n.replies, func(topic string, payload []byte) { n.dispatcher.Observe(topic, payload) }, n.log); err != nil {
+		return err
+	}
 	for i, a := range adapters {
 		if off := n.cfg.Adapters[i].KeepAlive; off != nil && !*off {
 			continue
@@ -352,7 +369,7 @@ func (n *Node) connectDevices(ctx context.Context, mcfg MQTTConfig, subs []strin
 				defer n.wg.Done()
 				// The device's keep-alive timeout runs on its own clock,
 				// which the demo's simulated devices share with the node.
-				keepAlive(ctx, k, n.mqtt, clock, n.log.With("component", "keepalive", "dialect", a.Dialect()))
+				keepAlive(ctx, k, n.control, clock, n.log.With("component", "keepalive", "dialect", a.Dialect()))
 			}()
 		}
 	}
@@ -405,12 +422,13 @@ func openNodeIdentity(cfg Config, opts Options) (*Identity, error) {
 	return id, err
 }
 
-// onMessage routes one received message: every message may confirm a
-// pending command; replies to commands and Home Assistant's birth message
-// are acknowledged at once; telemetry goes to the ingest pipeline, which
-// acknowledges it once stored.
+// onMessage routes one message of the telemetry connection: Home
+// Assistant's birth message and replies to commands (a telemetry filter
+// may cover a reply topic) are acknowledged at once; telemetry goes to the
+// ingest pipeline, which acknowledges it once stored. Confirmations are
+// the control connection's (Dispatcher.Observe there): observed here too,
+// one message would confirm two commands.
 func (n *Node) onMessage(ctx context.Context, m devices.Message, ack func()) {
-	n.dispatcher.Observe(m.Topic, m.Payload)
 	if n.ha != nil && m.Topic == n.ha.birthTopic() {
 		n.ha.onBirth(m.Payload)
 		ack()
@@ -557,10 +575,13 @@ func (n *Node) health() []api.Check {
 	if n.mqtt == nil {
 		return []api.Check{st, disk} // a utility has no broker
 	}
-	mq := api.Check{Name: "mqtt", OK: n.mqtt.Connected(), Detail: RedactURL(n.cfg.MQTT.Broker)}
+	controlUp := n.control != nil && n.control.Connected()
+	mq := api.Check{Name: "mqtt", OK: n.mqtt.Connected() && controlUp, Detail: RedactURL(n.cfg.MQTT.Broker)}
 	switch {
-	case !mq.OK:
+	case !n.mqtt.Connected():
 		mq.Detail = "disconnected from " + RedactURL(n.cfg.MQTT.Broker)
+	case !controlUp:
+		mq.Detail = "control connection (commands, keep-alives) disconnected from " + RedactURL(n.cfg.MQTT.Broker)
 	case n.mqtt.qos0.Load():
 		mq.Detail += " (broker granted QoS 0: in-flight messages are not protected against a crash)"
 	}
@@ -742,6 +763,9 @@ func (n *Node) Close() error {
 			case <-time.After(closeTimeout): // wall clock: a shutdown bound
 				n.log.Error("ingest did not stop in time; closing anyway", "waited", closeTimeout)
 			}
+		}
+		if n.control != nil {
+			n.control.Close()
 		}
 		if n.mqtt != nil {
 			n.mqtt.Close()

@@ -66,8 +66,23 @@ type Checker struct {
 	runs      map[pairKey]*pairRun
 	suspended map[gridmint.DeviceKey]map[gridmint.DeviceKey]gridmint.Hour // device → partner → hour of the finding
 	exempt    map[pairKey]bool
-	latest    gridmint.Hour
+	// lying are devices whose claim put energy where physics allows none
+	// (impossible): every other claim of theirs is refused until
+	// Reinstate.
+	lying  map[gridmint.DeviceKey]Finding
+	latest gridmint.Hour
 }
+
+// impossible are the reasons that prove a device's meter wrong: energy
+// above what its inverter can deliver, in the dark, or above what a clear
+// sky gives. Honest meters never report them (the rules' margins see to
+// it), so a device that does in an hour of quality ok (continuous
+// readings, no reset, no gap) lies or is broken, and nothing it reports
+// is evidence of production until someone has looked: its other claims
+// are refused too, those its Checker still remembers and all later ones,
+// until Checker.Reinstate. (A copy suspends both devices the same way;
+// see CopyRules.)
+var impossible = []gridmint.ClaimReason{gridmint.ClaimNameplate, gridmint.ClaimSunBelowHorizon, gridmint.ClaimAboveClearSky}
 
 type deviceRecord struct {
 	tip    gridmint.Claim // the claim the next one must continue
@@ -103,7 +118,7 @@ func NewChecker(rules Rules, retention gridmint.Hour) *Checker {
 		rules: rules, retention: retention,
 		devices: map[gridmint.DeviceKey]*deviceRecord{}, zones: map[zoneHour]*zoneRecord{},
 		runs: map[pairKey]*pairRun{}, suspended: map[gridmint.DeviceKey]map[gridmint.DeviceKey]gridmint.Hour{},
-		exempt: map[pairKey]bool{},
+		exempt: map[pairKey]bool{}, lying: map[gridmint.DeviceKey]Finding{},
 	}
 }
 
@@ -164,6 +179,7 @@ func (ck *Checker) Check(claims []gridmint.Claim, now time.Time) Report {
 			rep.Equivocations = append(rep.Equivocations, *eq)
 		}
 		v.Findings = append(chainFs, fs...)
+		ck.suspendLiar(c, v, firstOf, &rep)
 		if eq == nil {
 			zh := zoneHour{c.Zone, c.Hour}
 			fresh[zh] = append(fresh[zh], i)
@@ -369,6 +385,63 @@ func (ck *Checker) zoneRules(zh zoneHour, claims []gridmint.Claim, fresh []int, 
 				Detail: fmt.Sprintf("capacity factor %.3f, zone %s median %.3f over %d devices, limit ±%.3f", cf, zh.zone, med, len(zr.cfs), limit)})
 		}
 	}
+}
+
+// suspendLiar refuses c if its device is suspended for an impossible
+// claim, and suspends the device if c is one: its remembered claims are
+// refused (in their verdicts when checked in this call, else in Later).
+func (ck *Checker) suspendLiar(c gridmint.Claim, v *Verdict, firstOf map[ClaimID]int, rep *Report) {
+	if ev, ok := ck.lying[c.Device]; ok {
+		if ev.Claim != v.Claim && !hasReason(v.Findings, ev.Reason) {
+			v.Findings = append(v.Findings, refuse(v.Claim, ev.Reason, "device suspended: its claim for %s was refused (%s: %s)", ev.Claim.Hour, ev.Reason, ev.Detail))
+		}
+		return
+	}
+	var ev *Finding
+	for i, f := range v.Findings {
+		if f.Refuse && slices.Contains(impossible, f.Reason) {
+			ev = &v.Findings[i]
+			break
+		}
+	}
+	if ev == nil || c.Quality != gridmint.QualityOK {
+		// An estimated hour holds a counter reset or a gap, which the
+		// normaliser resolved by a guess: a glitch (a corrupted value, a
+		// replaced unit) can make it impossible without the meter lying.
+		// The claim is refused; the device is not suspended for it.
+		return
+	}
+	ck.lying[c.Device] = *ev
+	d := ck.devices[c.Device]
+	hours := make([]gridmint.Hour, 0, len(d.claims))
+	for h := range d.claims {
+		if h != c.Hour {
+			hours = append(hours, h)
+		}
+	}
+	slices.Sort(hours)
+	for _, h := range hours {
+		id := ClaimID{Device: c.Device, Hour: h}
+		f := refuse(id, ev.Reason, "device suspended: its claim for %s was refused (%s: %s)", c.Hour, ev.Reason, ev.Detail)
+		if i, ok := firstOf[id]; ok {
+			if !hasReason(rep.Verdicts[i].Findings, ev.Reason) {
+				rep.Verdicts[i].Findings = append(rep.Verdicts[i].Findings, f)
+			}
+		} else {
+			rep.Later = append(rep.Later, f)
+		}
+	}
+}
+
+// Reinstate lifts a device's suspension for an impossible claim: what an
+// operator does once the meter was found honest after all, or replaced.
+// Its claims are checked as any others' from then on.
+func (ck *Checker) Reinstate(d gridmint.DeviceKey) { delete(ck.lying, d) }
+
+// Lying returns the finding a device is suspended for, if it is.
+func (ck *Checker) Lying(d gridmint.DeviceKey) (Finding, bool) {
+	f, ok := ck.lying[d]
+	return f, ok
 }
 
 func (ck *Checker) suspend(p pairKey, h gridmint.Hour) {

@@ -252,6 +252,109 @@ func TestCopiedProfiles(t *testing.T) {
 
 // TestCopiesNeedInformativeHours: clear-sky curves and clipped hours look
 // the same on every roof; identical ones are not a copy.
+// TestCopiedWattsUnderAnotherNameplate: a device that reports its
+// neighbour's watts (0.5 % of noise) under its own, smaller nameplate
+// copies the values, not the capacity factors; it is found like any copy.
+// An honest neighbour of another size, whose values are close but not
+// the same, is not.
+func TestCopiedWattsUnderAnotherNameplate(t *testing.T) {
+	h := afternoon
+	var victimPs, copyPs, otherPs []gridmint.Profile
+	for i := range 4 {
+		v := cloudy(i, 0.8)
+		c := v
+		for k := range c {
+			c[k] = c[k] * gridmint.MWh(1000+(k*7+i)%11-5) / 1000
+		}
+		victimPs, copyPs, otherPs = append(victimPs, v), append(copyPs, c), append(otherPs, cloudy(i, 0.8*1.03))
+	}
+	victim := chainOf(1, h, 5000, victimPs...)
+	copier := chainOf(2, h, 4000, copyPs...)
+	// 3 % more energy than the victim's under the same clouds, on an
+	// 8 kW array.
+	bigger := chainOf(3, h, 8000, otherPs...)
+	ck := NewChecker(DefaultRules(), 0)
+	refusedAt := map[byte][]int{}
+	for i := range 4 {
+		rep := ck.Check([]gridmint.Claim{victim[i], copier[i], bigger[i]}, later)
+		for _, v := range rep.Verdicts {
+			if v.Refused {
+				refusedAt[v.Claim.Device[0]] = append(refusedAt[v.Claim.Device[0]], i)
+			}
+		}
+	}
+	for _, d := range []byte{1, 2} {
+		if !slices.Equal(refusedAt[d], []int{2, 3}) {
+			t.Errorf("device %d refused in hours %v, want [2 3]", d, refusedAt[d])
+		}
+	}
+	if len(refusedAt[3]) > 0 {
+		t.Errorf("honest device 3 refused in hours %v", refusedAt[3])
+	}
+}
+
+// TestImpossibleClaimSuspendsDevice: a claim above what the inverter can
+// deliver proves the meter wrong; the device's remembered claims come
+// back refused in Later, its later claims are refused, until Reinstate.
+// Other devices are not touched.
+func TestImpossibleClaimSuspendsDevice(t *testing.T) {
+	h := afternoon
+	lie := cloudy(2, 0.5)
+	lie[4] = 600_000 // 7.2 kW for five minutes from a 5 kW inverter
+	ps := []gridmint.Profile{cloudy(0, 0.5), cloudy(1, 0.5), lie, cloudy(3, 0.5), cloudy(4, 0.5), cloudy(5, 0.5)}
+	liar := chainOf(1, h, 5000, ps...)
+	honest := chainOf(2, h, 5000, cloudy(6, 0.6), cloudy(7, 0.6), cloudy(8, 0.6), cloudy(9, 0.6), cloudy(10, 0.6), cloudy(11, 0.6))
+	ck := NewChecker(DefaultRules(), 0)
+	var refused []int
+	laterHours := map[gridmint.Hour]bool{}
+	for i := range 6 {
+		if i == 5 {
+			ck.Reinstate(liar[0].Device)
+		}
+		rep := ck.Check([]gridmint.Claim{liar[i], honest[i]}, later)
+		for _, v := range rep.Verdicts {
+			if !v.Refused {
+				continue
+			}
+			if v.Claim.Device != liar[0].Device {
+				t.Errorf("hour %d: honest device refused: %v", i, v.Findings)
+				continue
+			}
+			if !slices.Equal(findingReasons(v), []gridmint.ClaimReason{gridmint.ClaimNameplate}) {
+				t.Errorf("hour %d: reasons %v, want nameplate_exceeded", i, findingReasons(v))
+			}
+			refused = append(refused, i)
+		}
+		for _, f := range rep.Later {
+			if f.Claim.Device != liar[0].Device || f.Reason != gridmint.ClaimNameplate {
+				t.Errorf("hour %d: later finding %+v", i, f)
+			}
+			laterHours[f.Claim.Hour] = true
+		}
+		if _, ok := ck.Lying(liar[0].Device); ok != (i >= 2 && i < 5) {
+			t.Errorf("hour %d: Lying %v", i, ok)
+		}
+	}
+	if !slices.Equal(refused, []int{2, 3, 4}) {
+		t.Errorf("the liar was refused in hours %v, want [2 3 4]", refused)
+	}
+	if len(laterHours) != 2 || !laterHours[h] || !laterHours[h+1] {
+		t.Errorf("later findings for hours %v, want the two before the lie", laterHours)
+	}
+
+	// The same impossible hour, estimated (a reset or a gap touched it:
+	// maybe a glitch the normaliser guessed around), is refused alone.
+	glitchy := chainOf(3, h, 5000, ps...)
+	glitchy[2].Quality = gridmint.QualityEstimated
+	ck = NewChecker(DefaultRules(), 0)
+	for i := range 4 {
+		rep := ck.Check(glitchy[i:i+1], later)
+		if got := rep.Verdicts[0].Refused; got != (i == 2) || len(rep.Later) > 0 {
+			t.Errorf("estimated glitch, hour %d: refused %v, later %v", i, got, rep.Later)
+		}
+	}
+}
+
 func TestCopiesNeedInformativeHours(t *testing.T) {
 	smooth := func(h int) gridmint.Profile {
 		var p gridmint.Profile

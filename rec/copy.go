@@ -15,7 +15,10 @@ import (
 // nameplate (the energy of each sub-interval over nameplate × 5 min), so
 // that a copy must match in shape and in scale. Two profiles match when
 // every sub-interval agrees within RelTol of the larger value plus AbsTol,
-// or when the raw values are identical. A device pair that matches in
+// or when their raw values (mWh) do: a device that reports another's
+// watts under its own, different nameplate copies the values, not the
+// capacity factors (the raw tolerance's absolute part is AbsTol of the
+// smaller nameplate × 5 min). A device pair that matches in
 // Hours informative hours, with no informative hour between them in which
 // they differ and no more than MaxSpan hours from the first to the last,
 // is copied: from that hour on both devices' claims are refused until the
@@ -36,9 +39,9 @@ import (
 // one device).
 //
 // Candidate pairs are found without comparing every pair: profiles are
-// sorted by hourly capacity factor and each is compared only with those
-// whose capacity factor is within the tolerance, and identical raw
-// profiles meet in a hash map.
+// sorted by hourly capacity factor (and again by hourly energy) and each
+// is compared only with those whose capacity factor (energy) is within
+// the tolerance.
 type CopyRules struct {
 	RelTol, AbsTol float64
 	MinCF          float64
@@ -60,6 +63,8 @@ type fingerprint struct {
 	cf    float64 // hourly capacity factor: mean of x
 	x     [gridmint.SubIntervals]float64
 	raw   gridmint.Profile
+	sum   float64 // the hour's energy, mWh
+	full  float64 // nameplate × 5 min, mWh
 }
 
 // fingerprintOf returns the claim's fingerprint, or false when its hour
@@ -68,8 +73,8 @@ func (cr CopyRules) fingerprintOf(c gridmint.Claim) (fingerprint, bool) {
 	if c.Quality == gridmint.QualityMissing || !(c.Nameplate > 0) {
 		return fingerprint{}, false
 	}
-	f := fingerprint{claim: ID(c), raw: c.Profile}
 	full := float64(c.Nameplate) * 1000 / gridmint.SubIntervals // mWh at nameplate for 5 min
+	f := fingerprint{claim: ID(c), raw: c.Profile, sum: float64(c.Profile.Sum()), full: full}
 	var sum float64
 	active := 0
 	for k, e := range c.Profile {
@@ -94,13 +99,27 @@ func (cr CopyRules) fingerprintOf(c gridmint.Claim) (fingerprint, bool) {
 	return f, true
 }
 
-// matches reports whether two fingerprints are the same profile.
+// matches reports whether two fingerprints are the same profile, in
+// capacity factors.
 func (cr CopyRules) matches(a, b *fingerprint) bool {
 	if a.raw == b.raw {
 		return true
 	}
 	for k := range a.x {
 		if math.Abs(a.x[k]-b.x[k]) > cr.RelTol*math.Max(a.x[k], b.x[k])+cr.AbsTol {
+			return false
+		}
+	}
+	return true
+}
+
+// matchesRaw reports whether two fingerprints are the same values, in
+// mWh.
+func (cr CopyRules) matchesRaw(a, b *fingerprint) bool {
+	abs := cr.AbsTol * math.Min(a.full, b.full)
+	for k := range a.raw {
+		x, y := float64(a.raw[k]), float64(b.raw[k])
+		if math.Abs(x-y) > cr.RelTol*math.Max(x, y)+abs {
 			return false
 		}
 	}
@@ -161,14 +180,27 @@ func (cr CopyRules) matchingPairs(fps []fingerprint, isNew func(ClaimID) bool) [
 			}
 		}
 	}
-	// Identical raw values under different nameplates.
-	byRaw := make(map[gridmint.Profile]int, len(fps))
+	// Near-identical raw values under different nameplates: the hourly
+	// energies differ by at most the tolerance of the sums.
+	bySum := make([]*fingerprint, len(fps))
 	for i := range fps {
-		if j, ok := byRaw[fps[i].raw]; ok {
-			add(&fps[j], &fps[i])
-			continue
+		bySum[i] = &fps[i]
+	}
+	slices.SortFunc(bySum, func(a, b *fingerprint) int {
+		if c := cmp.Compare(a.sum, b.sum); c != 0 {
+			return c
 		}
-		byRaw[fps[i].raw] = i
+		return cmpKey(a.claim.Device, b.claim.Device)
+	})
+	for i, a := range bySum {
+		for _, b := range bySum[i+1:] {
+			if b.sum-a.sum > cr.RelTol*(a.sum+b.sum)+cr.AbsTol*min(a.full, b.full)*gridmint.SubIntervals {
+				break
+			}
+			if cr.matchesRaw(a, b) {
+				add(a, b)
+			}
+		}
 	}
 	return out
 }

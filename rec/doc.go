@@ -43,17 +43,25 @@
 //	broken_chain             refuse  counter start or carry differs from the previous claim's end (a gap re-anchors the chain; an overlap does not)
 //	equivocation             refuse  a second claim for a device and hour with other content: both refused, kept as evidence (Equivocation)
 //	missing_data             refuse  Wh in an hour without any reading
-//	nameplate_exceeded       refuse  the hour's energy above nameplate × 1 h × 1.1 (EnergyTag reference registry margin)
+//	nameplate_exceeded       refuse  the hour's energy above nameplate × 1 h × 1.1 (EnergyTag reference registry margin), or a five-minute sub-interval's above nameplate × 5 min × 1.1 + 1 Wh
 //	sun_below_horizon        refuse  more than 1 Wh + 2 % of nameplate × 5 min in a five-minute sub-interval the sun stays below the horizon (−0.833°) through, at the claim's location (NOAA solar position, Sun)
 //	above_clear_sky          refuse  the hour's energy above the clear-sky bound for its place and hour, where that is below the nameplate limit (ClearSky)
-//	copied_profile           refuse  the five-minute profile matches another device's in several informative hours: both refused until resolved (CopyRules)
+//	copied_profile           refuse  the five-minute profile matches another device's, in capacity factors or in Wh, in several informative hours: both refused until resolved (CopyRules)
 //	capacity_factor_outlier  flag    the hour's capacity factor far from the zone's median (OutlierRules)
 //	already_issued           skip    the contract's high-water mark is past the hour (Assemble)
 //	no_quorum                skip    fewer than k attestors other than the claim's own node signed (Registry)
 //
+// A claim of quality ok refused as nameplate_exceeded, sun_below_horizon
+// or above_clear_sky proves its device's meter wrong (honest meters stay
+// within the margins; an estimated hour may be a glitch the normaliser
+// guessed around, and is only refused itself): the Checker then refuses
+// the device's other claims too, with the same reason, until
+// Checker.Reinstate: those it remembers (in Report.Later) and every later
+// one.
+//
 // Rules.CheckClaim runs the rules on one claim; a Checker adds those that
-// need history (chain, equivocation, copies, outliers), remembering
-// DefaultRetention hours. Every node must run the same Rules
+// need history (chain, equivocation, copies, suspensions, outliers),
+// remembering DefaultRetention hours. Every node must run the same Rules
 // (DefaultRules) to agree on what to attest. Checking 10,000 claims of a
 // zone of 1,000 devices takes about 25 ms of CPU (BenchmarkCheckZone10k).
 //

@@ -95,9 +95,24 @@ func (r Rules) checkClaim(c gridmint.Claim, now time.Time, sun *sunFacts) []Find
 		out = append(out, refuse(id, gridmint.ClaimMissingData, "%d Wh in an hour without a reading", c.Wh))
 	}
 	limit := r.NameplateMargin * float64(c.Nameplate) * 1000 // mWh
+	// An inverter's AC output is capped at its rating in every five
+	// minutes too, so a sub-interval may hold at most a twelfth of the
+	// limit, plus the counter's resolution (kWh counters with three
+	// decimals move in whole Wh, and a sub-interval's energy is the
+	// difference of two interpolated counters).
+	subLimit := limit/gridmint.SubIntervals + float64(r.NightTolerance)
 	if e := c.Energy(); float64(e) > limit {
 		out = append(out, refuse(id, gridmint.ClaimNameplate, "%v in the hour, nameplate %v W × 1 h × %v allows %v",
 			e, float64(c.Nameplate), r.NameplateMargin, gridmint.MWh(limit)))
+	} else {
+		for k, e := range c.Profile {
+			if float64(e) > subLimit {
+				start := c.Hour.Start().Add(time.Duration(k) * gridmint.SubInterval)
+				out = append(out, refuse(id, gridmint.ClaimNameplate, "%v in %s–%s UTC, nameplate %v W × 5 min × %v allows %v (with %v of counter resolution)",
+					e, start.Format("15:04"), start.Add(gridmint.SubInterval).Format("15:04"), float64(c.Nameplate), r.NameplateMargin, gridmint.MWh(subLimit), r.NightTolerance))
+				break
+			}
+		}
 	}
 	if sun == nil {
 		f := r.sunFacts(c.Hour, c.Location)

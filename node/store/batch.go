@@ -22,10 +22,12 @@ const (
 	// batch with ErrBatchTooBig before writing anything. A batch of
 	// MaxBatchLen items of the largest allowed size fits in one badger
 	// transaction with any accepted on-disk Options, with about a third
-	// to spare: badger caps a transaction at 15% of a memtable (2.4 MiB at
+	// to spare: badger caps a transaction at 15% of a memtable (1.2 MiB at
 	// MinMemTableSize), and the costliest item, a reading with a
-	// MaxDeviceIDLen id and a value just under valueThreshold, takes about
-	// 0.8 KiB of it (larger values go to the value log and cost a pointer).
+	// MaxDeviceIDLen id and a value just under valueThreshold, takes under
+	// 0.4 KiB of it (larger values go to the value log and cost a pointer):
+	// TestBatchSizeLimits' worst-case batch fits a 5 MiB memtable, not a
+	// 4 MiB one.
 	MaxBatchLen = 2048
 	// MaxDeviceIDLen is the longest device id accepted, in bytes.
 	MaxDeviceIDLen = gridmint.MaxDeviceIDLen

@@ -26,13 +26,19 @@ const (
 	// DefaultQuarantineTTL is how long a rejection is kept when
 	// Options.QuarantineTTL is 0: 30 days.
 	DefaultQuarantineTTL = 30 * 24 * time.Hour
-	// DefaultMemTableSize is the size of one memtable in bytes (16 MiB);
-	// two are kept, so writes buffer at most 32 MiB in RAM.
-	DefaultMemTableSize = 16 << 20
+	// DefaultMemTableSize is the size of one memtable in bytes (8 MiB);
+	// two are kept, so writes buffer at most 16 MiB in RAM. A memtable
+	// costs more than its size: its skiplist arena is Go heap, its
+	// write-ahead log a mapped file, and flushing it to a table takes a
+	// builder buffer of twice its size, all resident at once during a
+	// flush; at 16 MiB that flush was the node's largest peak of memory
+	// (tools/bench-ingest at 1,000 devices).
+	DefaultMemTableSize = 8 << 20
 	// MinMemTableSize is the smallest Options.MemTableSize accepted, in
 	// bytes. badger caps one transaction at 15% of a memtable, and
-	// MaxBatchLen is computed for this size.
-	MinMemTableSize = 16 << 20
+	// MaxBatchLen is checked against this size (TestBatchSizeLimits: a
+	// worst-case batch fits down to 5 MiB, not at 4).
+	MinMemTableSize = 8 << 20
 	// DefaultBlockCacheSize is the block cache size in bytes (16 MiB).
 	DefaultBlockCacheSize = 16 << 20
 	// DefaultValueLogFileSize is the size of one value-log file in bytes
@@ -42,9 +48,10 @@ const (
 	// at most when called with limit <= 0.
 	DefaultReadLimit = 10000
 
-	// indexCacheSize bounds the memory used for SSTable indexes and bloom
-	// filters (bytes); without a bound they grow with the database.
-	indexCacheSize = 8 << 20
+	// DefaultIndexCacheSize bounds the memory used for SSTable indexes
+	// and bloom filters, bytes (8 MiB); without a bound they grow with the
+	// database.
+	DefaultIndexCacheSize = 8 << 20
 	// valueThreshold: values of at least this many bytes go to the value
 	// log, smaller ones live in the LSM tree. Readings (~100 B) stay in the
 	// LSM tree; large rejection payloads go to the value log, whose space
@@ -71,7 +78,7 @@ const (
 //   - the WAL of the active memtable: a 2×MemTableSize sparse file, but
 //     badger starts a new memtable once the WAL passes MemTableSize, so it
 //     holds at most MemTableSize plus one transaction (badger caps one at
-//     15 % of MemTableSize, 2.4 MiB by default);
+//     15 % of MemTableSize, 1.2 MiB by default);
 //   - the current value-log file (2×ValueLogFileSize, sparse): only values
 //     of valueThreshold bytes or more go there, one transaction at a time;
 //   - flushes: each full memtable (at most MemTableSize) becomes an L0
@@ -86,18 +93,23 @@ const (
 //     ValueLogFileSize) before deleting it: Options.GCGate skips it while
 //     the node is below its reserve.
 //
-// MinFree is 4×MemTableSize: one flush with its WAL not yet freed, the
-// transaction in flight in both logs, the two files Open creates, the
-// discard-stats file (1 MiB) and the compactions of a small store.
+// MinFree is 4×MemTableSize, and never below 64 MiB: one flush with its
+// WAL not yet freed, the transaction in flight in both logs, the two files
+// Open creates, the discard-stats file (1 MiB) and the compactions of a
+// small store, whose tables do not shrink with the memtables.
 
 // MinFree returns the least free space, in bytes, that the filesystem of a
 // store opened with opts must keep for badger's own work (flushes, the
-// files Open creates, small compactions) never to fault: 4×MemTableSize,
-// 64 MiB with the default options. The node refuses to start below it and
+// files Open creates, small compactions) never to fault: 4×MemTableSize
+// and at least minFreeFloor, 64 MiB with the default options. The node refuses to start below it and
 // never lets its reserve go below it.
 func MinFree(opts Options) int64 {
-	return 4 * max(orDefault(opts.MemTableSize, DefaultMemTableSize), MinMemTableSize)
+	return max(4*max(orDefault(opts.MemTableSize, DefaultMemTableSize), MinMemTableSize), minFreeFloor)
 }
+
+// minFreeFloor is the least MinFree, bytes: what 16 MiB memtables needed,
+// kept when they became 8 MiB.
+const minFreeFloor = 64 << 20
 
 // Options configures Open. The zero value is the production configuration.
 type Options struct {
@@ -123,8 +135,13 @@ type Options struct {
 	// 0 means DefaultMemTableSize; below MinMemTableSize is an error.
 	MemTableSize int64
 	// BlockCacheSize is the block cache size in bytes; 0 means
-	// DefaultBlockCacheSize.
+	// DefaultBlockCacheSize. Tables are compressed, so badger needs one:
+	// a negative size is an error.
 	BlockCacheSize int64
+	// IndexCacheSize bounds the memory of table indexes and bloom
+	// filters, in bytes; 0 means DefaultIndexCacheSize. Past it they are
+	// read from disk as needed.
+	IndexCacheSize int64
 	// ValueLogFileSize is the size of one value-log file in bytes, in
 	// [1 MiB, 2 GiB); 0 means DefaultValueLogFileSize.
 	ValueLogFileSize int64
@@ -180,6 +197,9 @@ func Open(dir string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.BlockCacheSize < 0 || opts.IndexCacheSize < 0 {
+		return nil, gridmint.Errorf(gridmint.EInvalid, "store: negative cache size (block %d B, index %d B)", opts.BlockCacheSize, opts.IndexCacheSize)
+	}
 	memtable := orDefault(opts.MemTableSize, DefaultMemTableSize)
 	if memtable < MinMemTableSize {
 		return nil, gridmint.Errorf(gridmint.EInvalid, "store: memtable size %d B is below the minimum %d B", memtable, MinMemTableSize)
@@ -209,7 +229,7 @@ func Open(dir string, opts Options) (*Store, error) {
 		WithMemTableSize(memtable).
 		WithNumMemtables(2).
 		WithBlockCacheSize(orDefault(opts.BlockCacheSize, DefaultBlockCacheSize)).
-		WithIndexCacheSize(indexCacheSize).
+		WithIndexCacheSize(orDefault(opts.IndexCacheSize, DefaultIndexCacheSize)).
 		WithValueLogFileSize(orDefault(opts.ValueLogFileSize, DefaultValueLogFileSize)).
 		WithValueThreshold(threshold).
 		WithCompression(options.Snappy).

@@ -5,8 +5,13 @@
 // --homes N, all subscribed to the same topic filters, and after a
 // warm-up prints the messages the node processed ÷ the messages the
 // discarding subscriber received over the same window, with the node's
-// CPU and resident memory. `make bench-ingest` runs it at 250 and 2,000
-// homes.
+// CPU and resident memory (the peak over the window, and at its end its
+// anonymous part, the Go heap, and the file-backed part: mapped program
+// and store files the kernel can drop). `make bench-ingest` runs it at
+// 250 and 2,000 homes; 250 homes are about 1,000 devices at 1 Hz.
+// --node-config adds settings to the node's configuration, e.g.
+// --node-config 'memory_limit_mb: 256' or
+// --node-config 'chain: {embedded_cache_mb: 512}', to compare them.
 //
 // It needs mosquitto on PATH (or --mosquitto) and bin/gridmint and
 // bin/firmware-sim (make build).
@@ -43,6 +48,7 @@ func main() {
 	bin := flag.String("bin", "bin", "directory of gridmint and firmware-sim")
 	mosquitto := flag.String("mosquitto", "mosquitto", "the mosquitto binary")
 	keep := flag.Bool("keep", false, "keep the run's directory (configs, logs)")
+	flag.Var(&extraConfig, "node-config", "a YAML line added to the node's configuration (repeatable); a top-level key given here replaces the generated one")
 	flag.Parse()
 	for _, s := range strings.Split(*homes, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(s))
@@ -53,17 +59,27 @@ func main() {
 		if err != nil {
 			log.Fatalf("%d homes: %v", n, err)
 		}
-		fmt.Printf("homes %d: adapters %d, delivered to the discarding subscriber %.0f/s, processed by the node %.0f/s, ratio %.3f; node CPU %.2f cores, RSS %d MB\n",
-			n, r.adapters, r.delivered, r.processed, r.processed/r.delivered, r.cores, r.rssMB)
+		fmt.Printf("homes %d (%d devices): adapters %d, delivered to the discarding subscriber %.0f/s, processed by the node %.0f/s, ratio %.3f; node CPU %.2f cores (%.0f µs per message), RSS peak %d MB (anonymous %d MB, files %d MB), at the end %d MB (%d MB, %d MB), Go heap in use %d MB\n",
+			n, r.devices, r.adapters, r.delivered, r.processed, r.processed/r.delivered, r.cores, 1e6*r.cores/r.processed, r.peak.rss>>20, r.peak.anon>>20, r.peak.file>>20, r.mem.rss>>20, r.mem.anon>>20, r.mem.file>>20, r.heapInuse>>20)
 	}
 }
 
 type result struct {
-	adapters             int
+	adapters, devices    int
 	delivered, processed float64 // messages/s
 	cores                float64
-	rssMB                int64
+	peak                 memory // the most resident seen in the window (sampled every second)
+	mem                  memory
+	heapInuse            int64 // bytes, go_memstats_heap_inuse_bytes at the end
 }
+
+// extraConfig are --node-config lines.
+type lines []string
+
+func (l *lines) String() string     { return strings.Join(*l, "; ") }
+func (l *lines) Set(v string) error { *l = append(*l, v); return nil }
+
+var extraConfig lines
 
 func freePort() (int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -156,6 +172,27 @@ func run(homes int, warmup, window time.Duration, bin, mosquitto string, keep bo
 		return nil, err
 	}
 	fmt.Fprintf(&cfgText, "identity: {passphrase_file: %s}\nhome_assistant: {enabled: false}\n", pass)
+	text := cfgText.String()
+	for _, l := range extraConfig {
+		// A top-level key given again replaces the generated one (YAML
+		// refuses duplicate keys).
+		if key, _, ok := strings.Cut(l, ":"); ok && !strings.HasPrefix(l, " ") {
+			var kept []string
+			skipping := false
+			for _, line := range strings.Split(text, "\n") {
+				if !strings.HasPrefix(line, " ") && line != "" {
+					skipping = strings.HasPrefix(line, key+":")
+				}
+				if !skipping {
+					kept = append(kept, line)
+				}
+			}
+			text = strings.Join(kept, "\n")
+		}
+		text += l + "\n"
+	}
+	cfgText.Reset()
+	cfgText.WriteString(text)
 	cfgPath := filepath.Join(dir, "node.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfgText.String()), 0o600); err != nil {
 		return nil, err
@@ -214,8 +251,21 @@ func run(homes int, warmup, window time.Duration, bin, mosquitto string, keep bo
 		return nil, err
 	}
 	r0, c0, t0 := received.Load(), cpuOf(nodeCmd.Process.Pid), time.Now()
-	time.Sleep(window)
+	var peak memory
+	for end := t0.Add(window); time.Now().Before(end); time.Sleep(time.Second) {
+		if m := memOf(nodeCmd.Process.Pid); m.rss > peak.rss {
+			peak = m
+		}
+	}
 	p1, err := processed(api)
+	if err != nil {
+		return nil, err
+	}
+	heap, err := metric(api, heapLine)
+	if err != nil {
+		return nil, err
+	}
+	devs, err := metric(api, devicesLine)
 	if err != nil {
 		return nil, err
 	}
@@ -223,12 +273,16 @@ func run(homes int, warmup, window time.Duration, bin, mosquitto string, keep bo
 	if r1 == r0 {
 		return nil, fmt.Errorf("the discarding subscriber received nothing in %v (see %s)", window, filepath.Join(dir, "firmware-sim.log"))
 	}
+	mem := memOf(nodeCmd.Process.Pid)
 	return &result{
 		adapters:  len(cfg.Adapters),
+		devices:   len(cfg.Devices) + int(devs), // declared + discovered
 		delivered: float64(r1-r0) / elapsed,
 		processed: (p1 - p0) / elapsed,
 		cores:     (c1 - c0).Seconds() / elapsed,
-		rssMB:     rssOf(nodeCmd.Process.Pid) >> 20,
+		peak:      peak,
+		mem:       mem,
+		heapInuse: int64(heap),
 	}, nil
 }
 
@@ -263,10 +317,18 @@ func waitHTTP(url string) error {
 	}
 }
 
-var processedLine = regexp.MustCompile(`(?m)^gridmint_mqtt_messages_total ([0-9.e+]+)$`)
+var (
+	processedLine = regexp.MustCompile(`^gridmint_mqtt_messages_total ([0-9.e+]+)$`)
+	heapLine      = regexp.MustCompile(`^go_memstats_heap_inuse_bytes ([0-9.e+]+)$`)
+	devicesLine   = regexp.MustCompile(`^gridmint_devices_discovered_total ([0-9.e+]+)$`)
+)
 
 // processed reads the node's gridmint_mqtt_messages_total.
-func processed(api string) (float64, error) {
+func processed(api string) (float64, error) { return metric(api, processedLine) }
+
+// metric reads the value of the first line of the node's /metrics that re
+// matches.
+func metric(api string, re *regexp.Regexp) (float64, error) {
 	resp, err := http.Get(api + "/metrics")
 	if err != nil {
 		return 0, err
@@ -275,11 +337,11 @@ func processed(api string) (float64, error) {
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
-		if m := processedLine.FindStringSubmatch(sc.Text()); m != nil {
+		if m := re.FindStringSubmatch(sc.Text()); m != nil {
 			return strconv.ParseFloat(m[1], 64)
 		}
 	}
-	return 0, fmt.Errorf("no gridmint_mqtt_messages_total at %s/metrics", api)
+	return 0, fmt.Errorf("no %s at %s/metrics", re, api)
 }
 
 // cpuOf is a process's user + system CPU time, from /proc (Linux).
@@ -299,17 +361,32 @@ func cpuOf(pid int) time.Duration {
 	return time.Duration(ut+st) * time.Second / 100 // USER_HZ
 }
 
-// rssOf is a process's resident memory, bytes, from /proc (Linux).
-func rssOf(pid int) int64 {
+// memory is a process's resident memory, bytes: all of it, its
+// anonymous part (heaps: Go's and go-ethereum's off-heap caches) and the
+// part backed by files (the program, badger's mapped tables and logs).
+type memory struct{ rss, anon, file int64 }
+
+// memOf reads a process's memory from /proc (Linux).
+func memOf(pid int) memory {
+	var m memory
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0
+		return m
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
+		key, v, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+		switch key {
+		case "VmRSS":
+			m.rss = kb << 10
+		case "RssAnon":
+			m.anon = kb << 10
+		case "RssFile", "RssShmem":
+			m.file += kb << 10
 		}
 	}
-	return 0
+	return m
 }

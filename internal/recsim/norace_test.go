@@ -1,0 +1,5 @@
+//go:build !race
+
+package recsim
+
+const raceEnabled = false
