@@ -81,6 +81,8 @@ type Config struct {
 	APITokenFile string `yaml:"api_token_file"`
 	// Storage keeps the data dir's filesystem from running full.
 	Storage StorageConfig `yaml:"storage"`
+	// Claims times the certificate claim cycle (claims.go).
+	Claims ClaimsConfig `yaml:"claims"`
 }
 
 // StorageConfig is the disk reserve. Below it the node stores nothing
@@ -480,6 +482,7 @@ func yamlPaths(n *yaml.Node, path string, out map[int][]yamlScalar) {
 }
 
 func (c *Config) applyDefaults() {
+	c.Claims.applyDefaults()
 	if c.Role == "" {
 		c.Role = RoleHome
 	}
@@ -554,6 +557,9 @@ func fieldErr(field, format string, args ...any) error {
 
 // Validate checks every field and returns the first problem, naming it.
 func (c *Config) Validate() error {
+	if err := c.Claims.validate(); err != nil {
+		return err
+	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		return fieldErr("http_addr", "%q: want host:port", c.HTTPAddr)
 	}

@@ -34,6 +34,13 @@ type DemoOptions struct {
 	// covers SimPeriod × speed of clock time); default 5 s (OpenDTU's
 	// default). The plug's TelePeriod is two steps.
 	SimPeriod time.Duration
+	// SimSeed seeds the simulated homes (0: the demo's seed, 1). The
+	// nodes of a demo network take different seeds, so their homes are
+	// different homes: the same homes on two nodes would report the same
+	// PV profiles, which certificate checks refuse as copies.
+	SimSeed uint64
+	// NoClaims turns the certificate claim cycle off (claims.disabled).
+	NoClaims bool
 	// StaleAfter marks a device offline after this much silence (clock
 	// time); default 6 steps, 6 × SimPeriod × the clock's speed.
 	StaleAfter time.Duration
@@ -95,7 +102,7 @@ func DemoConfig(o DemoOptions, brokerURL string) Config {
 	// The fleet's devices and identities follow from the seed alone;
 	// DemoFleet is fixed (and tested in firmware-sim), so an error here is
 	// a bug.
-	fleet, err := firmwaresim.NewFleet(firmwaresim.DemoFleet(demoSeed))
+	fleet, err := firmwaresim.NewFleet(firmwaresim.DemoFleet(o.simSeed()))
 	if err != nil {
 		panic(fmt.Sprintf("demo fleet: %v", err))
 	}
@@ -136,6 +143,7 @@ func demoConfig(o DemoOptions, brokerURL string, fleet *firmwaresim.Fleet) Confi
 		StaleAfter: o.StaleAfter,
 		Role:       o.Role,
 		Chain:      o.Chain,
+		Claims:     ClaimsConfig{Disabled: o.NoClaims},
 	}
 	if fleet == nil { // a utility: no devices
 		cfg.applyDefaults()
@@ -209,7 +217,7 @@ func demoSites(fds []firmwaresim.FleetDevice) []SiteConfig {
 // passes in a demo hour.
 func demoFleetConfig(o DemoOptions, brokerURL string) firmwaresim.FleetConfig {
 	now := o.Clock.Now()
-	fc := firmwaresim.DemoFleet(demoSeed)
+	fc := firmwaresim.DemoFleet(o.simSeed())
 	fc.Broker = brokerURL
 	fc.Period = o.SimPeriod
 	fc.ProfileStart = time.Date(now.Year(), now.Month(), now.Day(), 11, 0, 0, 0, time.UTC)
@@ -219,6 +227,14 @@ func demoFleetConfig(o DemoOptions, brokerURL string) firmwaresim.FleetConfig {
 		fc.Houses[0].Plugs[i].TelePeriod = 2 * demoStep(o)
 	}
 	return fc
+}
+
+// simSeed is the seed of the simulated homes.
+func (o DemoOptions) simSeed() uint64 {
+	if o.SimSeed == 0 {
+		return demoSeed
+	}
+	return o.SimSeed
 }
 
 // demoStep is how much clock time one simulation step covers: SimPeriod
@@ -319,6 +335,7 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 	}
 	o.Logger.Info("embedded MQTT broker listening", "addr", d.Broker.Addr())
 
+	simStart := o.Clock.Now()
 	if d.Fleet, err = firmwaresim.NewFleet(demoFleetConfig(o, d.Broker.URL())); err != nil {
 		return nil, err
 	}
@@ -336,6 +353,7 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 		return nil, err
 	}
 	cfg := demoConfig(o, d.Broker.URL(), d.Fleet)
+	demoLocatePV(&cfg, d.Fleet, simStart) // certificate claims check the sun there
 	opts, err := d.nodeOptions(o, &cfg)
 	if err != nil {
 		return nil, err

@@ -71,6 +71,7 @@ type Node struct {
 	p2p      *p2p.Node
 	chain    *chain.Client
 	settle   *settle.Engine
+	claims   *claimService
 	http     *http.Server
 	httpAddr string
 	metrics  *metrics
@@ -268,6 +269,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	n.metrics.registerSettle(n.settle)
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); n.settle.Run(ctx) }()
+	if err := n.startClaims(ctx, attestors); err != nil {
+		return nil, err
+	}
 	n.p2p.Handle(n.onGossip)
 	n.metrics.registry.MustRegister(p2pCollector{n.p2p})
 	n.wg.Add(1)
@@ -305,7 +309,8 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			Network:      nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock, identity: n.identity},
 			Chain:        nodeChain{Index: chain.Index{Store: n.store}, client: n.chain, rpc: cfg.Chain.RPC, confirmations: *cfg.Chain.Confirmations},
 			Settlement:   n.settle,
-			Certificates: &api.ChainCertificates{Client: n.chain, Index: n.store},
+			Certificates: &api.ChainCertificates{Client: n.chain, Index: n.store, Claims: n.claimSource()},
+			Claims:       n.claimsAPI(),
 			Token:        n.apiToken,
 			Clock:        opts.Clock,
 			Health:       n.health,
@@ -726,6 +731,9 @@ func (n *Node) Role() Role { return n.cfg.Role }
 func (n *Node) onGossip(m p2p.Message) {
 	n.log.Debug("gossip accepted", "kind", m.Kind, "id", m.ID, "author", m.Author, "created", m.Created)
 	n.settle.HandleMessage(m)
+	if n.claims != nil && m.Kind == p2p.KindRECClaim {
+		n.claims.handle(m)
+	}
 }
 
 // Settle is the node's attested-batch engine: the certificate and

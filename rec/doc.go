@@ -8,7 +8,7 @@
 // It imports only the root package gridmint and the standard library,
 // does no I/O and reads no clock: time is passed in. The same inputs give
 // the same outputs on every node, so every node can recompute every
-// decision. The node's certify service (node/certify) feeds it readings
+// decision. The node's claim cycle (node/claims.go) feeds it readings
 // and gossiped claims and acts on its verdicts.
 //
 // # Hours

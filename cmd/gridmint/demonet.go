@@ -52,6 +52,7 @@ type demoNetOptions struct {
 	attestK   int           // 0: ⌊2(N−1)/3⌋+1
 	chain     string        // chainEmbedded or chainGeth
 	simPeriod time.Duration // 0: the demo's default
+	noClaims  bool          // --claims=false: no certificate claim cycle
 }
 
 // defaultAttestK is the default threshold of a network of n nodes:
@@ -312,6 +313,12 @@ func (l *demoNetLauncher) start(ctx context.Context, n *demoNetNode, extra []str
 		"--clock-epoch", l.clock.Epoch().Format(time.RFC3339Nano), "--clock-wall-start", l.clock.WallStart().Format(time.RFC3339Nano)}
 	if l.o.simPeriod > 0 {
 		args = append(args, "--sim-period", l.o.simPeriod.String())
+	}
+	// Different homes on every node: the same simulated homes on two
+	// nodes would report the same PV profiles (refused as copies).
+	args = append(args, "--sim-seed", strconv.Itoa(n.index+1))
+	if l.o.noClaims {
+		args = append(args, "--claims=false")
 	}
 	var boot []string
 	if n.index > 0 {

@@ -77,8 +77,9 @@ type testNet struct {
 
 // startTestNet starts a network of nodes processes at speed (demo seconds
 // per wall second) and returns once every node answers. The test's end
-// stops it, and shows its output if the test failed.
-func startTestNet(t *testing.T, nodes int, speed float64) *testNet {
+// stops it, and shows its output if the test failed. opts change the
+// launcher's options (withoutClaims).
+func startTestNet(t *testing.T, nodes int, speed float64, opts ...func(*demoNetOptions)) *testNet {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds the binary and runs a network of node processes")
@@ -89,6 +90,9 @@ func startTestNet(t *testing.T, nodes int, speed float64) *testNet {
 	tn := &testNet{t: t, ctx: ctx, out: &syncBuffer{}}
 	o := demoNetOptions{nodes: nodes, dataDir: filepath.Join(t.TempDir(), "net"), httpAddr: fmt.Sprintf("127.0.0.1:%d", base),
 		logLevel: "info", speed: speed, chain: chainEmbedded}
+	for _, f := range opts {
+		f(&o)
+	}
 	l, err := launchDemoNet(ctx, o, bin, tn.out)
 	t.Cleanup(func() {
 		if l != nil {
@@ -236,3 +240,7 @@ func (tn *testNet) now(i int) time.Time {
 	}
 	return info.Clock.Now
 }
+
+// withoutClaims runs the nodes without the certificate claim cycle
+// (--claims=false), for tests that count the batches they hand over.
+func withoutClaims(o *demoNetOptions) { o.noClaims = true }

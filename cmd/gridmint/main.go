@@ -131,6 +131,8 @@ func demo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.HTTPAddr, "http-addr", node.DefaultHTTPAddr, "host:port of the API and web page")
 	fs.StringVar(&o.MQTTAddr, "mqtt-addr", "127.0.0.1:1883", "host:port of the embedded MQTT broker (port 0: any free port; with --nodes every node takes a free port)")
 	fs.DurationVar(&o.SimPeriod, "sim-period", 0, "publish period of the simulated devices, wall-clock time (default 5s, OpenDTU's)")
+	fs.Uint64Var(&o.SimSeed, "sim-seed", 0, "seed of the simulated homes (default 1); a demo network gives node i seed i+1")
+	claims := fs.Bool("claims", true, "run the certificate claim cycle (claim, check, attest)")
 	p2pListen := fs.String("p2p-listen", "", "comma-separated libp2p listen multiaddrs (default loopback TCP and QUIC on free ports)")
 	bootstrap := fs.String("bootstrap", "", "comma-separated bootstrap peers, multiaddrs ending in /p2p/<peer ID>")
 	fs.BoolVar(&o.MDNS, "mdns", true, "find other gridmint nodes on the local network by mDNS")
@@ -170,6 +172,7 @@ Flags:
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	o.NoClaims = !*claims
 	if fs.NArg() > 0 {
 		return fmt.Errorf("demo: unexpected arguments %q", fs.Args())
 	}
@@ -203,7 +206,7 @@ Flags:
 			}
 		}
 		return demoNet(ctx, demoNetOptions{nodes: *nodes, dataDir: o.DataDir, httpAddr: o.HTTPAddr, logLevel: *logLevel, speed: *speed,
-			epoch: epoch, attestK: *attestK, chain: *chainKind, simPeriod: o.SimPeriod}, stdout, stderr)
+			epoch: epoch, attestK: *attestK, chain: *chainKind, simPeriod: o.SimPeriod, noClaims: !*claims}, stdout, stderr)
 	}
 	if *chainKind != chainEmbedded {
 		return errors.New("demo: --chain is for --nodes; one node runs its embedded chain (or give --chain-rpc)")

@@ -127,6 +127,9 @@ type Config struct {
 	// Certificates serves the REC holders' routes under
 	// /api/v1/certificates; nil leaves them out.
 	Certificates Certificates
+	// Claims serves the certificate claims at GET /api/v1/claims; nil
+	// leaves the route out.
+	Claims Claims
 	// ChainRPC serves the embedded chain's JSON-RPC, read-only, at
 	// POST /api/v1/chain/rpc (chain.ReadOnlyRPC); nil leaves it out.
 	ChainRPC http.Handler
@@ -214,6 +217,9 @@ func New(cfg Config) *Server {
 		s.mux.HandleFunc("GET /api/v1/certificates/retirements/{id}", s.statement)
 		s.mux.HandleFunc("POST /api/v1/certificates/matching", s.matching)
 		s.mux.HandleFunc("GET /api/v1/certificates/energytag.csv", s.energyTag)
+	}
+	if cfg.Claims != nil {
+		s.mux.HandleFunc("GET /api/v1/claims", s.claims)
 	}
 	if cfg.ChainRPC != nil {
 		s.mux.Handle("POST /api/v1/chain/rpc", cfg.ChainRPC)

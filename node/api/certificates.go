@@ -56,7 +56,8 @@ type ClaimSource interface {
 
 // ChainCertificates is Certificates over the settlement client and the
 // node's event index. Claims may be nil: certificates then show no
-// capacity or location, and the EnergyTag export is empty.
+// capacity or location, and the EnergyTag export is empty. The node
+// passes its claim cycle, which keeps claims for claims.retention.
 type ChainCertificates struct {
 	Client *chain.Client
 	Index  chain.IndexStore

@@ -62,8 +62,9 @@ import (
 //	}
 //	message CatchUpHint { // field number = Kind; Unix ms, 0 = no hint
 //	  uint64 offers = 1; uint64 requests = 2; uint64 meter = 3;
-//	  uint64 attestations = 4; uint64 awards = 5;
+//	  uint64 attestations = 4; uint64 awards = 5; uint64 claims = 6;
 //	}
+//	message RECClaim: see claim.go
 
 // errNonCanonical is returned for input that parses but is not the
 // canonical encoding of what it parses to.
@@ -83,7 +84,7 @@ var (
 	attestationFields = []protowire.Type{lenDelim, varint, varint, varint, lenDelim}
 	awardFields       = []protowire.Type{lenDelim, lenDelim, lenDelim, varint, varint, varint, lenDelim}
 	catchUpFields     = []protowire.Type{lenDelim, varint, varint, lenDelim, varint}
-	hintFields        = []protowire.Type{varint, varint, varint, varint, varint}
+	hintFields        = []protowire.Type{varint, varint, varint, varint, varint, varint}
 )
 
 // writer appends fields, leaving out zero values.
@@ -110,8 +111,8 @@ func (w *writer) string(n protowire.Number, s string) {
 // fields holds one parsed message: varints and byte slices (aliasing the
 // input) by field number; absent fields are zero.
 type fields struct {
-	u [10]uint64
-	b [10][]byte
+	u [17]uint64
+	b [17][]byte
 }
 
 // parse reads a message whose field n has wire type types[n-1]. Unknown
@@ -264,6 +265,8 @@ func decodeBody(k Kind, in []byte) (Body, error) {
 		return decodeAttestation(in)
 	case KindAward:
 		return decodeAward(in)
+	case KindRECClaim:
+		return decodeRECClaim(in)
 	}
 	return nil, errKind
 }
@@ -513,7 +516,7 @@ func decodeCatchUpRequest(raw []byte) (CatchUpRequest, error) {
 }
 
 // hintKinds is the number of kinds a CatchUpHint has a time for.
-const hintKinds = int(KindAward)
+const hintKinds = int(KindRECClaim)
 
 // CatchUpHint tells a peer that this node has just accepted, by catch-up,
 // messages it did not have before, and from when the peer should catch
@@ -523,9 +526,9 @@ type CatchUpHint struct {
 	Since [hintKinds]time.Time // millisecond resolution
 }
 
-// maxCatchUpHint bounds a hint's encoding: five fields of a one-byte tag
-// and a varint of at most 10 bytes are 55 bytes.
-const maxCatchUpHint = 64
+// maxCatchUpHint bounds a hint's encoding: six fields of a one-byte tag
+// and a varint of at most 10 bytes are 66 bytes.
+const maxCatchUpHint = 72
 
 func encodeCatchUpHint(h CatchUpHint) []byte {
 	var w writer

@@ -15,8 +15,8 @@
 //     the node's config leaves it off unless asked), and the Kademlia
 //     DHT (protocol prefix /gridmint) with a rendezvous string per
 //     network.
-//   - Gossip: GossipSub on five versioned topics (/gridmint/1/offers,
-//     requests, meter, attestations, awards) with strict signing, message
+//   - Gossip: GossipSub on six versioned topics (/gridmint/1/offers,
+//     requests, meter, attestations, awards, claims) with strict signing, message
 //     IDs from content, peer scoring, and bans of peers whose score falls
 //     below the graylist threshold (score.go explains the numbers).
 //   - Messages (message.go, codec.go): one envelope for every kind,
@@ -29,8 +29,10 @@
 //   - Validation (validate.go): one ValidatorEx per topic: size, encoding,
 //     version, kind, clock skew, freshness, body rules, signature, author
 //     = publishing peer, for an attestation of an issue or reward batch
-//     an author in the attestor registry (Config.Attestors), replay (the
-//     Store, so it survives restarts) and a per-author rate limit;
+//     an author in the attestor registry (Config.Attestors), for a
+//     certificate claim an author that is the node it names and an hour
+//     over when signed (claim.go), replay (the Store, so it survives
+//     restarts) and a per-author rate limit;
 //     Reject or Ignore per reason, each counted.
 //   - Catch-up (catchup.go): /gridmint/catchup/1, a bounded
 //     request/response over the Store, run on start, after the node

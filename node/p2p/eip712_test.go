@@ -1,6 +1,7 @@
 package p2p
 
 import (
+	"math/big"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -68,6 +69,24 @@ func typedData(t *testing.T, m Message) (apitypes.TypedData, string) {
 		types["Award"] = awardFields712
 		msg = map[string]any{"award": map[string]any{"requestId": b.RequestID.Hex(), "offerId": b.OfferID.Hex(), "provider": b.Provider.Hex(),
 			"windowStart": u(b.WindowStart), "windowEnd": u(b.WindowEnd), "watts": u(b.Watts), "price": (*math.HexOrDecimal256)(b.Price)}, "created": created}
+	case RECClaim:
+		primary = "RECClaim"
+		types[primary] = []apitypes.Type{{Name: "device", Type: "bytes32"}, {Name: "node", Type: "address"}, {Name: "owner", Type: "address"},
+			{Name: "zone", Type: "string"}, {Name: "technology", Type: "uint8"}, {Name: "hour", Type: "uint64"}, {Name: "wh", Type: "uint64"},
+			{Name: "counterStart", Type: "uint64"}, {Name: "counterEnd", Type: "uint64"}, {Name: "carryIn", Type: "uint64"},
+			{Name: "profile", Type: "uint64[12]"}, {Name: "quality", Type: "string"}, {Name: "readings", Type: "uint64"},
+			{Name: "readingsRoot", Type: "bytes32"}, {Name: "nameplate", Type: "uint64"}, {Name: "latTenths", Type: "int16"},
+			{Name: "lonTenths", Type: "int16"}, {Name: "created", Type: "uint64"}}
+		prof := make([]any, len(b.Profile))
+		for i, e := range b.Profile {
+			prof[i] = u(uint64(e))
+		}
+		msg = map[string]any{"device": b.Device.String(), "node": b.Node.String(), "owner": b.Owner.String(), "zone": b.Zone,
+			"technology": u(uint64(b.Technology)), "hour": u(uint64(b.Hour)), "wh": u(uint64(b.Wh)),
+			"counterStart": u(uint64(b.CounterStart)), "counterEnd": u(uint64(b.CounterEnd)), "carryIn": u(uint64(b.CarryIn)),
+			"profile": prof, "quality": string(b.Quality), "readings": u(uint64(b.Readings)), "readingsRoot": b.ReadingsRoot.String(),
+			"nameplate": u(uint64(b.Nameplate)), "latTenths": big.NewInt(int64(b.Location.LatTenths)), "lonTenths": big.NewInt(int64(b.Location.LonTenths)),
+			"created": created}
 	default:
 		t.Fatalf("no typed data for %T", m.Body)
 	}
@@ -81,7 +100,7 @@ func typedData(t *testing.T, m Message) (apitypes.TypedData, string) {
 func TestEnvelopeDigestsMatchGoEthereum(t *testing.T) {
 	typeHashes := map[string]common.Hash{
 		"Offer": offerTypeHash, "Request": requestTypeHash, "MeterClaim": meterClaimTypeHash,
-		"Attestation": attestationTypeHash, "AwardNotice": awardNoticeTypeHash,
+		"Attestation": attestationTypeHash, "AwardNotice": awardNoticeTypeHash, "RECClaim": recClaimTypeHash,
 	}
 	bodies := Bodies(Key(3), Epoch, 7)
 	// A reject verdict has a reason and no chain signature.

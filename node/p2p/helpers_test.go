@@ -335,7 +335,24 @@ func Bodies(key *ecdsa.PrivateKey, now time.Time, seq int) []Body {
 		Attestation{Subject: subject, SubjectKind: SubjectIssueBatch, Verdict: VerdictAccept, ChainSignature: chainSig},
 		AwardNotice{RequestID: ethcrypto.Keccak256Hash([]byte(fmt.Sprint("req", seq))), OfferID: ethcrypto.Keccak256Hash([]byte(fmt.Sprint("offer", seq))),
 			Provider: addr, WindowStart: uint64(start.Unix()), WindowEnd: uint64(start.Add(time.Hour).Unix()), Watts: 3000, Price: big.NewInt(int64(1e15) + int64(seq))},
+		SampleRECClaim(addr, now, seq),
 	}
+}
+
+// SampleRECClaim is a valid claim of node addr for the hour before now's.
+func SampleRECClaim(addr common.Address, now time.Time, seq int) RECClaim {
+	c := RECClaim{Device: gridmint.DeviceKey(ethcrypto.Keccak256Hash([]byte(fmt.Sprintf("%s/opendtu/%d", addr.Hex(), seq)))),
+		Node: gridmint.Address(addr), Owner: gridmint.Address(addr), Zone: "DE-LU", Technology: gridmint.TechnologySolarPV,
+		Hour: gridmint.HourOf(now) - 1, CounterStart: 1_000_000, Quality: gridmint.QualityOK, Readings: 13,
+		ReadingsRoot: gridmint.Hash(ethcrypto.Keccak256Hash([]byte(fmt.Sprint("readings", seq)))), Nameplate: 800,
+		Location: gridmint.CoarseLocation{LatTenths: 524, LonTenths: -13}}
+	for i := range c.Profile {
+		c.Profile[i] = gridmint.MWh(40_000 + 7*i + seq)
+	}
+	c.CounterEnd = c.CounterStart + c.Profile.Sum()
+	c.CarryIn = 250
+	c.Wh = gridmint.Wh((c.CarryIn + c.CounterEnd - c.CounterStart) / 1000)
+	return c
 }
 
 // RawPeer is a plain gossipsub peer with its own key that publishes

@@ -23,10 +23,11 @@ const (
 	KindMeter       Kind = 3
 	KindAttestation Kind = 4
 	KindAward       Kind = 5
+	KindRECClaim    Kind = 6
 )
 
 // Kinds lists every kind, in wire order.
-var Kinds = []Kind{KindOffer, KindRequest, KindMeter, KindAttestation, KindAward}
+var Kinds = []Kind{KindOffer, KindRequest, KindMeter, KindAttestation, KindAward, KindRECClaim}
 
 // Version is the envelope version this package speaks. The topics carry
 // it too ("/gridmint/1/..."), so a version 2 network is a separate mesh.
@@ -39,6 +40,7 @@ const (
 	TopicMeter        = "/gridmint/1/meter"
 	TopicAttestations = "/gridmint/1/attestations"
 	TopicAwards       = "/gridmint/1/awards"
+	TopicClaims       = "/gridmint/1/claims"
 )
 
 // Topic returns the topic messages of kind k travel on, "" for an unknown
@@ -55,6 +57,8 @@ func (k Kind) Topic() string {
 		return TopicAttestations
 	case KindAward:
 		return TopicAwards
+	case KindRECClaim:
+		return TopicClaims
 	}
 	return ""
 }
@@ -72,6 +76,8 @@ func (k Kind) String() string {
 		return "attestation"
 	case KindAward:
 		return "award"
+	case KindRECClaim:
+		return "claim"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }

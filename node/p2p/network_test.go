@@ -147,8 +147,9 @@ func TestTenNodesDeliverValidAndRefuseInvalid(t *testing.T) {
 	// Every kind, each from a different node.
 	var valid []common.Hash
 	for i := range Kinds {
-		valid = append(valid, MustPublish(t, tn.nodes[2*i], Bodies(Key(2*i), now, 1)[i]).ID)
-		valid = append(valid, MustPublish(t, tn.nodes[2*i+1], Bodies(Key(2*i+1), now, 2)[i]).ID)
+		a, b := (2*i)%n, (2*i+1)%n
+		valid = append(valid, MustPublish(t, tn.nodes[a], Bodies(Key(a), now, 1+2*(i/5))[i]).ID)
+		valid = append(valid, MustPublish(t, tn.nodes[b], Bodies(Key(b), now, 2+2*(i/5))[i]).ID)
 	}
 	tn.waitAll(t, "every valid message at every node", valid)
 

@@ -60,6 +60,12 @@ const (
 	DefaultDiscoveryInterval = time.Minute
 )
 
+// DefaultClaimFreshness is the freshness of certificate claims (capped
+// at the retention): a claim is gossiped once, some minutes after its
+// hour, so one delayed in a slow mesh is still taken by gossip; catch-up
+// takes older ones.
+const DefaultClaimFreshness = time.Hour
+
 // Config configures New. Key, Domain.ChainID and Store are required; zero
 // limits take the defaults above.
 type Config struct {
@@ -146,6 +152,9 @@ func (c *Config) applyDefaults() {
 	fresh := make(map[Kind]time.Duration, len(Kinds))
 	for _, k := range Kinds {
 		fresh[k] = DefaultFreshness
+		if k == KindRECClaim {
+			fresh[k] = min(DefaultClaimFreshness, c.Retention)
+		}
 		if d, ok := c.Freshness[k]; ok && d != 0 {
 			fresh[k] = d
 		}

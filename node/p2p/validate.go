@@ -53,6 +53,7 @@ func (r Reason) result() pubsub.ValidationResult {
 		ReasonInvalidBody,    // fails the body's own rules
 		ReasonBadSignature,   // forged or malleated
 		ReasonAuthorMismatch, // signed by one key, published by another peer
+		ReasonNotClaimant,    // a claim signed by another node than it names
 		// Beyond the bounded clock skew: a far-future message would stay
 		// fresh, and so replayable, for longer than the window allows.
 		// Honest nodes keep NTP time well inside MaxClockSkew.
@@ -154,6 +155,9 @@ func (c *checker) check(topic string, raw []byte, o checkOpts) (Message, Reason,
 		if err != nil || addr != m.Author {
 			return m, ReasonAuthorMismatch, fmt.Errorf("author %s, published by %s (%s): %v", m.Author, o.origin, addr, err)
 		}
+	}
+	if r, err := claimRule(m); err != nil {
+		return m, r, err
 	}
 	if err := c.attestorRule(m); err != nil {
 		return m, ReasonNotAttestor, err
