@@ -242,3 +242,29 @@ func changedSince(rs []gridmint.Reading, since time.Time) bool {
 	}
 	return false
 }
+
+// retainedPayload is the payload the broker retains on topic, or nil when
+// none arrives within a second.
+func retainedPayload(t *testing.T, brokerURL, topic string) []byte {
+	t.Helper()
+	c := paho.NewClient(paho.NewClientOptions().AddBroker(brokerURL).SetClientID(fmt.Sprintf("retained-%d", time.Now().UnixNano())))
+	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		return nil
+	}
+	defer c.Disconnect(0)
+	got := make(chan []byte, 1)
+	c.Subscribe(topic, 0, func(_ paho.Client, m paho.Message) {
+		if m.Retained() {
+			select {
+			case got <- append([]byte(nil), m.Payload()...):
+			default:
+			}
+		}
+	})
+	select {
+	case p := <-got:
+		return p
+	case <-time.After(time.Second):
+		return nil
+	}
+}
