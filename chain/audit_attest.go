@@ -207,4 +207,3 @@ func auditAttestations(ctx context.Context, be AuditBackend, a Addresses, head *
 	}
 	return nil
 }
-
