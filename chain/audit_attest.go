@@ -130,26 +130,12 @@ func auditAttestations(ctx context.Context, be AuditBackend, a Addresses, head *
 			rep.Differences = append(rep.Differences, Difference{What: what, Message: fmt.Sprintf("issued by transaction %s through another contract: its attestations cannot be read", ib.tx.Hex())})
 			continue
 		}
-		args, err := callArgs(recABI, "issue", tx.Data())
-		var d rec.RECIssueBatch
-		if err == nil {
-			d, err = decodeIssueCall(tx.Data())
-		}
-		sigs, _ := func() ([][]byte, bool) {
-			if len(args) != 2 {
-				return nil, false
-			}
-			s, ok := args[1].([][]byte)
-			return s, ok
-		}()
-		if err != nil || d.BatchId != ib.id {
+		b, sigs, err := decodeIssue(tx.Data())
+		if err != nil || b.BatchID != ib.id {
 			rep.Differences = append(rep.Differences, Difference{What: what, Message: fmt.Sprintf("transaction %s is not a REC.issue of this batch (%v)", ib.tx.Hex(), err)})
 			continue
 		}
-		b := IssueBatch{BatchID: d.BatchId}
-		for _, c := range d.Claims {
-			cl := Claim{Device: c.Device, Owner: c.Owner, Zone: c.Zone, Technology: c.Technology, Hour: c.Hour, Wh: c.Wh, ReadingsRoot: c.ReadingsRoot}
-			b.Claims = append(b.Claims, cl)
+		for _, cl := range b.Claims {
 			onChain[key{cl.Device, cl.Hour}] = cl
 		}
 		aa.Claims += len(b.Claims)
@@ -206,4 +192,30 @@ func auditAttestations(ctx context.Context, be AuditBackend, a Addresses, head *
 		}
 	}
 	return nil
+}
+
+// decodeIssue reads the batch and the signatures out of REC.issue call
+// data (outside input: any transaction to the contract).
+func decodeIssue(data []byte) (IssueBatch, [][]byte, error) {
+	args, err := callArgs(recABI, "issue", data)
+	if err != nil {
+		return IssueBatch{}, nil, err
+	}
+	d, err := decodeIssueCall(data)
+	if err != nil {
+		return IssueBatch{}, nil, err
+	}
+	var sigs [][]byte
+	ok := len(args) == 2
+	if ok {
+		sigs, ok = args[1].([][]byte)
+	}
+	if !ok {
+		return IssueBatch{}, nil, errors.New("chain: REC.issue call data: no signatures")
+	}
+	b := IssueBatch{BatchID: d.BatchId}
+	for _, c := range d.Claims {
+		b.Claims = append(b.Claims, Claim{Device: c.Device, Owner: c.Owner, Zone: c.Zone, Technology: c.Technology, Hour: c.Hour, Wh: c.Wh, ReadingsRoot: c.ReadingsRoot})
+	}
+	return b, sigs, nil
 }

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/gridmint/gridmint/chain/bindings/rec"
 )
 
 // An issued batch with k attestations of other nodes passes; the same
@@ -100,4 +102,36 @@ func TestCheckIssueAttestationsRefuses(t *testing.T) {
 			t.Errorf("lacks %q:\n%s", want, text)
 		}
 	}
+}
+
+// Any transaction to the REC contract is outside input to the audit:
+// its call data decodes to a batch or an error, and the checker takes
+// whatever signatures it holds, without panicking.
+func FuzzAuditIssueCall(f *testing.F) {
+	a0 := testKey("attestor0")
+	b := NewIssueBatch([]Claim{claim("pv-1", addr(a0), 100, 10), claim("pv-2", addr(a0), 100, 0)})
+	var dom Domain
+	digest := dom.Digest(b.StructHash())
+	s0, _ := Sign(a0, digest)
+	var rb rec.RECIssueBatch
+	rb.BatchId = b.BatchID
+	for _, c := range b.Claims {
+		rb.Claims = append(rb.Claims, rec.RECClaim{Device: c.Device, Owner: c.Owner, Zone: c.Zone, Technology: c.Technology, Hour: c.Hour, Wh: c.Wh, ReadingsRoot: c.ReadingsRoot})
+	}
+	good := rec.NewREC().PackIssue(rb, [][]byte{s0, {1, 2}})
+	f.Add(good)
+	f.Add(good[:4])
+	f.Add(good[:len(good)/2])
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, sigs, err := decodeIssue(data)
+		if err != nil {
+			return
+		}
+		diffs, unknown := CheckIssueAttestations(got, sigs, dom.Digest(got.StructHash()), 1,
+			func(x common.Address) bool { return x == addr(a0) }, func(common.Hash) (common.Address, bool) { return addr(a0), true })
+		if unknown != 0 || (len(got.Claims) > 0 && len(diffs) == 0 && len(sigs) == 0) {
+			t.Fatalf("%d claims, %d signatures: %d differences, %d unknown", len(got.Claims), len(sigs), len(diffs), unknown)
+		}
+	})
 }
