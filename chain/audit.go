@@ -40,6 +40,12 @@ type Evidence struct {
 	// submitted and saw mined, by record id: each must be on chain as a
 	// Rewarded event of that amount.
 	RewardRecords map[common.Hash]*big.Int
+	// Claims are the claims of the node's store (its own and those it
+	// attested): their nodes let the audit apply the rule that a node's
+	// own attestation never counts (the chain does not record a claim's
+	// node), and each one the store has as issued (a certificate) must be
+	// a claim of an Issued batch with the same device, hour and Wh.
+	Claims []NodeClaim
 }
 
 // AuditOptions tune Audit.
@@ -78,9 +84,15 @@ type Difference struct {
 	Token *TokenID `json:"token,omitempty"`
 	Got   *big.Int `json:"got"`  // from chain events
 	Want  *big.Int `json:"want"` // from contract state or the evidence
+	// Message explains a difference that is not two numbers (Got and
+	// Want then nil), or details one that is.
+	Message string `json:"message,omitempty"`
 }
 
 func (d Difference) String() string {
+	if d.Message != "" {
+		return d.What + ": " + d.Message
+	}
 	if d.Token != nil {
 		return fmt.Sprintf("%s %s: chain events %s, expected %s", d.What, d.Token, d.Got, d.Want)
 	}
@@ -99,13 +111,18 @@ type AuditReport struct {
 	// reward records of the evidence checked one by one.
 	EvidenceBatches int `json:"evidence_batches"`
 	EvidenceRecords int `json:"evidence_records"`
+	// Attestations is what the check of every Issued batch's signatures
+	// found.
+	Attestations AttestationAudit `json:"attestations"`
 }
 
 // Audit recomputes FLEX and REC supply from every event of the contracts
 // from their deployment to the chain head, and reports where it differs
 // from the contracts' totalSupply, from the Rewarded and Issued events
 // (every mint must trace to an attested record or batch), and from the
-// evidence given.
+// evidence given; and it checks the attestations of every Issued batch
+// (CheckIssueAttestations) and the evidence's certificates against the
+// issued claims. be must also read transactions (LedgerBackend).
 func Audit(ctx context.Context, be AuditBackend, a Addresses, ev Evidence, opt AuditOptions) (*AuditReport, error) {
 	if opt.Chunk == 0 {
 		opt.Chunk = 2000
@@ -130,6 +147,7 @@ func Audit(ctx context.Context, be AuditBackend, a Addresses, ev Evidence, opt A
 	recMinted := new(big.Int)
 	issuedBatches := map[common.Hash]*big.Int{} // Issued Wh by batch id
 	rewardRecords := map[common.Hash]*big.Int{} // Rewarded amount by record id
+	var batches []issuedBatch
 	add := func(m map[common.Hash]*big.Int, k common.Hash, v *big.Int) {
 		if m[k] == nil {
 			m[k] = new(big.Int)
@@ -189,6 +207,7 @@ func Audit(ctx context.Context, be AuditBackend, a Addresses, ev Evidence, opt A
 				case EventIssued:
 					rep.RECIssued.Add(rep.RECIssued, e.Amount)
 					add(issuedBatches, e.Ref, e.Amount)
+					batches = append(batches, issuedBatch{id: e.Ref, tx: e.TxHash, block: e.Block})
 				}
 			}
 		}
@@ -226,6 +245,9 @@ func Audit(ctx context.Context, be AuditBackend, a Addresses, ev Evidence, opt A
 	evidenceItems("REC batch", ev.IssueBatches, issuedBatches)
 	evidenceItems("FLEX reward record", ev.RewardRecords, rewardRecords)
 
+	if err := auditAttestations(ctx, be, a, at, batches, ev, rep); err != nil {
+		return nil, err
+	}
 	rb := rec.NewREC()
 	diff("REC minted vs Issued batches", nil, recMinted, rep.RECIssued)
 	for t := range ev.RECIssued {

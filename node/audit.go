@@ -18,6 +18,8 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/chain"
+	"github.com/gridmint/gridmint/node/api"
+	"github.com/gridmint/gridmint/node/store"
 )
 
 // Audit recomputes FLEX and REC supply from the settlement chain's events
@@ -33,9 +35,12 @@ import (
 // contract addresses can audit (the node's evidence is then whatever
 // intents the data dir holds, none for an outside auditor).
 //
-// Until the certificate and flexibility modules exist the node submits no
-// batches, so its evidence is empty and the audit checks the chain
-// against itself.
+// The evidence also holds the certificate claims the node knows (its
+// store's, or its API's while it runs): their nodes let the audit check
+// that no claim's own node counts among its k attestors, and each claim
+// the node has as issued must be a claim of an Issued batch with the same
+// device, hour and Wh. The flexibility module that would submit FLEX
+// reward records is not built, so those records are none.
 func Audit(ctx context.Context, cfg Config, opts Options) (*chain.AuditReport, error) {
 	if opts.Clock == nil {
 		opts.Clock = gridmint.SystemClock{}
@@ -51,7 +56,7 @@ func Audit(ctx context.Context, cfg Config, opts Options) (*chain.AuditReport, e
 		cc := cfg.Chain.Contracts
 		addrs := chain.Addresses{Registry: common.HexToAddress(cc.Registry), REC: common.HexToAddress(cc.REC),
 			FLEX: common.HexToAddress(cc.FLEX), DeployBlock: cc.DeployBlock}
-		ev, err := nodeEvidence(ctx, cfg, false)
+		ev, err := nodeEvidence(ctx, cfg, false, "")
 		if err != nil {
 			return nil, err
 		}
@@ -72,7 +77,7 @@ func Audit(ctx context.Context, cfg Config, opts Options) (*chain.AuditReport, e
 		// Totals are not compared: the node may submit between reading its
 		// records and reading the chain. Every batch recorded as mined
 		// before the audit must still be on chain.
-		ev, err := nodeEvidence(ctx, cfg, false)
+		ev, err := nodeEvidence(ctx, cfg, false, strings.TrimSuffix(rpcURL, "/api/v1/chain/rpc"))
 		if err != nil {
 			return nil, err
 		}
@@ -87,7 +92,7 @@ func Audit(ctx context.Context, cfg Config, opts Options) (*chain.AuditReport, e
 		return nil, errors.Join(err, errors.New("audit: the embedded chain can be opened by one process at a time: stop the node first"))
 	}
 	defer c.Close()
-	ev, err := nodeEvidence(ctx, cfg, true)
+	ev, err := nodeEvidence(ctx, cfg, true, "")
 	if err != nil {
 		return nil, err
 	}
@@ -161,8 +166,10 @@ func AuditRPC(ctx context.Context, rpcURL string, addrs chain.Addresses, ev chai
 }
 
 // nodeEvidence is what the node's recorded submissions in its data dir
-// add up to (chain.EvidenceFromIntents); none when it has none.
-func nodeEvidence(ctx context.Context, cfg Config, complete bool) (chain.Evidence, error) {
+// add up to (chain.EvidenceFromIntents), and the certificate claims it
+// knows (nodeClaims); none when it has none. apiBase is the running
+// node's API, "" when the caller holds none.
+func nodeEvidence(ctx context.Context, cfg Config, complete bool, apiBase string) (chain.Evidence, error) {
 	dir := filepath.Join(cfg.DataDir, chainDir, chainIntentsDir)
 	var all []chain.Intent
 	if _, err := os.Stat(dir); err == nil {
@@ -178,7 +185,78 @@ func nodeEvidence(ctx context.Context, cfg Config, complete bool) (chain.Evidenc
 	if err != nil {
 		return chain.Evidence{}, fmt.Errorf("audit: the node's evidence: %w", err)
 	}
+	if ev.Claims, err = nodeClaims(ctx, cfg, apiBase); err != nil {
+		return chain.Evidence{}, fmt.Errorf("audit: the node's claims: %w", err)
+	}
 	return ev, nil
+}
+
+// nodeClaims are the certificate claims the node knows: from its running
+// API at apiBase (GET /api/v1/claims, the newest claimsAuditLimit), else
+// from its store, which a running node holds locked; then from the API
+// of the node that runs there (by HTTPAddrFile). None when the data dir
+// has no store.
+func nodeClaims(ctx context.Context, cfg Config, apiBase string) ([]chain.NodeClaim, error) {
+	if apiBase != "" {
+		return apiClaims(ctx, apiBase)
+	}
+	dir := filepath.Join(cfg.DataDir, "store")
+	if !fileExists(dir) {
+		return nil, nil
+	}
+	st, err := store.Open(dir, store.Options{})
+	if err != nil {
+		raw, rerr := os.ReadFile(filepath.Join(cfg.DataDir, HTTPAddrFile))
+		if rerr != nil {
+			return nil, err
+		}
+		out, aerr := apiClaims(ctx, "http://"+strings.TrimSpace(string(raw)))
+		if aerr != nil {
+			return nil, errors.Join(err, aerr)
+		}
+		return out, nil
+	}
+	defer st.Close()
+	var out []chain.NodeClaim
+	err = st.ScanSettle(claimKeyPrefix, func(_ string, v []byte) error {
+		var r claimRecord
+		if err := json.Unmarshal(v, &r); err != nil {
+			return fmt.Errorf("stored claim: %w", err)
+		}
+		out = append(out, chain.NodeClaim{Claim: chainClaim(r.Claim), Node: common.Address(r.Claim.Node), Issued: r.Status == ClaimIssued})
+		return nil
+	})
+	return out, err
+}
+
+// claimsAuditLimit is the most claims the audit reads from a running
+// node's API (its bound on GET /api/v1/claims?limit=): the newest hours'.
+const claimsAuditLimit = 10000
+
+func apiClaims(ctx context.Context, base string) ([]chain.NodeClaim, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, fmt.Sprintf("%s/api/v1/claims?limit=%d", base, claimsAuditLimit), nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s/api/v1/claims: %s", base, resp.Status)
+	}
+	var list api.ClaimList
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 256<<20)).Decode(&list); err != nil {
+		return nil, fmt.Errorf("GET %s/api/v1/claims: %w", base, err)
+	}
+	out := make([]chain.NodeClaim, 0, len(list.Claims))
+	for _, v := range list.Claims {
+		out = append(out, chain.NodeClaim{Claim: chainClaim(v.Claim), Node: common.Address(v.Claim.Node), Issued: v.Status == ClaimIssued})
+	}
+	return out, nil
 }
 
 // DemoDataConfig is the configuration of a `gridmint demo` data dir, for

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/chain"
+	"github.com/gridmint/gridmint/node/store"
+	"github.com/gridmint/gridmint/rec"
 )
 
 // TestDemoSettlementAndNetwork starts the demo and checks what it adds
@@ -227,5 +230,46 @@ func TestAuditChecksTheNodesOwnBatches(t *testing.T) {
 	}
 	if len(rep.Differences) == 0 {
 		t.Error("REC on chain that the node has no record of: no difference")
+	}
+
+	// The node's store names the batch's claim as its own, issued, and a
+	// second issued claim no batch holds: the batch was signed by the
+	// claim's own node only (the contract cannot tell), and the second
+	// certificate traces to nothing on chain.
+	st, err := store.Open(filepath.Join(dir, "store"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := b.Claims[0]
+	mine := gridmint.Claim{Device: gridmint.DeviceKey(cl.Device), Node: gridmint.Address(id.Account), Owner: gridmint.Address(cl.Owner), Zone: DemoZone,
+		Technology: gridmint.Technology(cl.Technology), Hour: gridmint.Hour(cl.Hour), Wh: gridmint.Wh(cl.Wh)}
+	ghost := mine
+	ghost.Hour++
+	for _, c := range []gridmint.Claim{mine, ghost} {
+		raw, _ := json.Marshal(claimRecord{V: 1, Claim: c, Own: true, Status: ClaimIssued})
+		if err := st.PutSettle(claimKey(rec.ID(c)), raw); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err = Audit(ctx, DemoDataConfig(dir), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var diffs []string
+	for _, d := range rep.Differences {
+		diffs = append(diffs, d.String())
+	}
+	all := strings.Join(diffs, "\n")
+	for _, want := range []string{"is signed by its own node", "has 0 valid attestations of registered attestors other than its node, k = 1",
+		fmt.Sprintf("certificate of device %s hour %d: the node's store has it as issued", cl.Device.Hex(), cl.Hour+1)} {
+		if !strings.Contains(all, want) {
+			t.Errorf("audit differences lack %q:\n%s", want, all)
+		}
+	}
+	if rep.Attestations.EvidenceClaims != 2 {
+		t.Errorf("%d certificates of the node checked, want 2", rep.Attestations.EvidenceClaims)
 	}
 }

@@ -34,6 +34,16 @@ totals and with their Issued and Rewarded records (every mint must trace
 to an attested batch or record), and prints any difference. Exits with an
 error when there is one.
 
+Every Issued batch's attestations are checked from its REC.issue call
+data: each signer recovered from the batch's EIP-712 digest must be a
+distinct registered attestor (the registry at the block before the issue,
+else at the head, counted), and every claim needs k of them other than its
+own node. The chain does not record a claim's node: a node's audit takes
+it from the claims the node knows; for the others the claimant rule is
+not checked (counted as claimants unknown). Every claim the node has as
+issued (a certificate) must be in an Issued batch with the same device,
+hour and Wh.
+
 A node's audit also checks its own evidence: every attested batch and
 reward record it submitted must be on chain as submitted; on a stopped
 node's embedded chain, where it is the only submitter, the totals too.
@@ -124,10 +134,19 @@ func printAudit(w io.Writer, r *chain.AuditReport) {
 		fmt.Fprintf(w, "      %s  minted %s Wh  retired %s Wh  supply %s Wh  on chain %s Wh\n", s.Token, s.Minted, s.Retired, s.Supply, s.OnChain)
 	}
 	if r.EvidenceBatches+r.EvidenceRecords == 0 {
-		fmt.Fprintln(w, "evidence: this node submitted no attested batches (the certificate and flexibility modules that produce them are not built)")
+		fmt.Fprintln(w, "evidence: this node submitted no attested batches")
 	} else {
 		fmt.Fprintf(w, "evidence: %d REC batch(es) and %d FLEX reward record(s) this node submitted, each checked against the chain\n", r.EvidenceBatches, r.EvidenceRecords)
 	}
+	a := r.Attestations
+	fmt.Fprintf(w, "attestations: %d Issued batch(es), %d claim(s) checked for k attestations of other nodes", a.Batches, a.Claims)
+	if a.ClaimantsUnknown > 0 {
+		fmt.Fprintf(w, "; %d claim(s) of nodes this audit does not know: their own node's signature not excluded", a.ClaimantsUnknown)
+	}
+	if a.RegistryAtHead > 0 {
+		fmt.Fprintf(w, "; %d batch(es) checked against the registry at the head (no state at their block)", a.RegistryAtHead)
+	}
+	fmt.Fprintf(w, "\ncertificates: %d issued claim(s) of this node, each traced to a claim of an Issued batch\n", a.EvidenceClaims)
 	if len(r.Differences) == 0 {
 		fmt.Fprintln(w, "no differences")
 		return
