@@ -45,7 +45,7 @@ test: ## gofmt check, go vet, and every test with the race detector
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
-	$(GO) test -race -count=1 -timeout 15m ./... # a hang guard per package: node takes 4 min on 2 quiet cores, twice that under load
+	$(GO) test -race -count=1 -timeout 15m ./... # a hang guard per package, with room for a loaded machine
 
 bench: ## run the benchmarks (BENCHTIME=1s); paste results with this command line
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...
