@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"fmt"
 	"math/big"
 	"strings"
 	"testing"
@@ -155,6 +156,18 @@ func TestClaimsBecomeCertificates(t *testing.T) {
 		return false
 	})
 	t.Logf("hour %s issued for all %d PV inverters", hour, len(keys))
+	// Each node follows the batches to issued from its own chain index:
+	// the homes and node C may see the same block a poll apart.
+	for i, n := range []*Node{cn.a.Node, cn.b.Node, cn.c.Node} {
+		waitFor(t, fmt.Sprintf("node %d to show the hour %s issued", i, hour), func() bool {
+			for _, v := range claimsOf(t, n) {
+				if v.Claim.Hour == hour && v.Status != "issued" {
+					return false
+				}
+			}
+			return true
+		})
+	}
 
 	for i, h := range homes {
 		var wh gridmint.Wh

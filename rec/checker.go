@@ -399,7 +399,7 @@ func (ck *Checker) suspendLiar(c gridmint.Claim, v *Verdict, firstOf map[ClaimID
 	}
 	var ev *Finding
 	for i, f := range v.Findings {
-		if f.Refuse && slices.Contains(impossible, f.Reason) {
+		if f.Refuse && slices.Contains(impossible, f.Reason) && !f.fiveMinutes {
 			ev = &v.Findings[i]
 			break
 		}

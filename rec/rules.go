@@ -65,6 +65,11 @@ type Finding struct {
 	Reason gridmint.ClaimReason `json:"reason"`
 	Refuse bool                 `json:"refuse"`
 	Detail string               `json:"detail"`
+	// fiveMinutes marks a refusal by one sub-interval's bound: it
+	// depends on when the readings were taken as much as on the meter
+	// (a node's backlog, a demo clock's speed), so it refuses the claim
+	// but does not suspend the device as the hour's bound does.
+	fiveMinutes bool
 }
 
 func refuse(c ClaimID, r gridmint.ClaimReason, format string, args ...any) Finding {
@@ -108,8 +113,10 @@ func (r Rules) checkClaim(c gridmint.Claim, now time.Time, sun *sunFacts) []Find
 		for k, e := range c.Profile {
 			if float64(e) > subLimit {
 				start := c.Hour.Start().Add(time.Duration(k) * gridmint.SubInterval)
-				out = append(out, refuse(id, gridmint.ClaimNameplate, "%v in %s–%s UTC, nameplate %v W × 5 min × %v allows %v (with %v of counter resolution)",
-					e, start.Format("15:04"), start.Add(gridmint.SubInterval).Format("15:04"), float64(c.Nameplate), r.NameplateMargin, gridmint.MWh(subLimit), r.NightTolerance))
+				f := refuse(id, gridmint.ClaimNameplate, "%v in %s–%s UTC, nameplate %v W × 5 min × %v allows %v (with %v of counter resolution)",
+					e, start.Format("15:04"), start.Add(gridmint.SubInterval).Format("15:04"), float64(c.Nameplate), r.NameplateMargin, gridmint.MWh(subLimit), r.NightTolerance)
+				f.fiveMinutes = true
+				out = append(out, f)
 				break
 			}
 		}
