@@ -18,11 +18,7 @@ import (
 // reaches a restarted node first (a Shelly's online=false, a Tasmota LWT
 // for a two-channel topic) marks devices the fresh decoders never saw.
 func TestAvailabilitySurvivesRestart(t *testing.T) {
-	b, err := StartBroker("127.0.0.1:0", testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := startTestBroker(t)
 	cfg, err := ParseConfig(fmt.Appendf(nil, `
 data_dir: %s
 http_addr: 127.0.0.1:0

@@ -207,11 +207,7 @@ func TestWebPageInBrowser(t *testing.T) {
 // and its site says its totals are partial.
 func TestWebPageShowsOfflineDevice(t *testing.T) {
 	ctx := newBrowser(t)
-	b, err := StartBroker("127.0.0.1:0", testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := startTestBroker(t)
 	r := &sitesRig{t: t, dir: t.TempDir(), url: b.URL(), clock: newFastClock(time.Date(2026, 6, 21, 12, 0, 0, 0, time.Local), 10)}
 	r.pub = paho.NewClient(paho.NewClientOptions().AddBroker(b.URL()).SetClientID("devices"))
 	if tok := r.pub.Connect(); !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {

@@ -72,11 +72,7 @@ func scrapeRejections(t *testing.T, n *Node) map[gridmint.Reason]float64 {
 // bug); TestPipelineQuarantinesBatchTheStoreRefuses makes it with a store
 // that refuses, and this test checks that the metric has it from the start.
 func TestEveryRejectionReasonCountedAtMetrics(t *testing.T) {
-	b, err := StartBroker("127.0.0.1:0", testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := startTestBroker(t)
 	cfg, err := ParseConfig(fmt.Appendf(nil, `
 data_dir: %s
 http_addr: 127.0.0.1:0
@@ -192,11 +188,7 @@ adapters:
       - {topic: tele/sml_meter/SENSOR, serial_level: 1, json_path: SML.Total_in, field: energy, unit: kWh}
   - dialect: tasmota
 `
-	b, err := StartBroker("127.0.0.1:0", testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := startTestBroker(t)
 	cfg, err := ParseConfig(fmt.Appendf(nil, `
 data_dir: %s
 http_addr: 127.0.0.1:0
@@ -270,11 +262,7 @@ func (l *lockedBuffer) String() string {
 // chargers refuses the third and fourth; /healthz fails its device_caps
 // check naming the setting, and the log says it once.
 func TestDeviceCapSaidAtHealthzAndLoggedOnce(t *testing.T) {
-	b, err := StartBroker("127.0.0.1:0", testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := startTestBroker(t)
 	cfg, err := ParseConfig(fmt.Appendf(nil, `
 data_dir: %s
 http_addr: 127.0.0.1:0

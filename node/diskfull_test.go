@@ -76,11 +76,7 @@ func call(t *testing.T, method, url, token, body string) (int, string) {
 // unacknowledged and refuses every write that needs the disk with 503;
 // with room again it resumes by itself and stores what it held.
 func TestNodeStopsStoringBelowTheDiskReserve(t *testing.T) {
-	b, err := StartBroker("127.0.0.1:0", testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := startTestBroker(t)
 	dir := t.TempDir()
 	cfg, err := ParseConfig(fmt.Appendf(nil, `
 data_dir: %s

@@ -46,11 +46,7 @@ const floodDialects = 6
 // rejection not kept is counted by cause. The declared device's broken
 // messages are all kept: the garbage does not use up its allowance.
 func TestFloodOfInventedTopics(t *testing.T) {
-	b, err := StartBroker("127.0.0.1:0", testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := startTestBroker(t)
 	cfg, err := ParseConfig(fmt.Appendf(nil, `
 data_dir: %s
 http_addr: 127.0.0.1:0

@@ -17,6 +17,19 @@ func testLogger() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
+// startTestBroker starts an embedded broker on a free loopback port,
+// closed when the test ends (after the test's own defers: a node closed
+// by one still has its broker).
+func startTestBroker(tb testing.TB) *Broker {
+	tb.Helper()
+	b, err := StartBroker("127.0.0.1:0", testLogger())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { b.Close() })
+	return b
+}
+
 // demoSpeed is how much faster than the wall clock the demo tests run:
 // 100 ms simulator periods become 12 s of device time, so 1 Wh counters
 // grow within a test. Faster, the clock would stretch the broker's

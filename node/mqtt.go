@@ -70,6 +70,43 @@ func waitConnected(ctx context.Context, c paho.Client, t paho.Token, broker stri
 	}
 }
 
+// clientOptions are what both of the node's connections share: the
+// broker and login, messages handed over in order, and reconnecting for
+// ever with backoff.
+func clientOptions(cfg MQTTConfig, clientID, password string) *paho.ClientOptions {
+	return paho.NewClientOptions().
+		AddBroker(cfg.Broker).
+		SetClientID(clientID).
+		SetUsername(cfg.Username).
+		SetPassword(password).
+		SetOrderMatters(true).
+		SetAutoReconnect(true).
+		SetConnectRetry(true).
+		SetConnectRetryInterval(2 * time.Second).
+		SetMaxReconnectInterval(30 * time.Second).
+		SetKeepAlive(30 * time.Second)
+}
+
+// connectSubscribed connects c and waits for the first subscription's
+// result on firstSub (sent by the on-connect handler), so that the caller
+// goes on only once the broker routes subs to the session.
+func connectSubscribed(ctx context.Context, c paho.Client, firstSub <-chan error, broker string, subs []string) error {
+	if err := waitConnected(ctx, c, c.Connect(), broker); err != nil {
+		return err
+	}
+	select {
+	case err := <-firstSub:
+		if err != nil {
+			c.Disconnect(0)
+			return fmt.Errorf("mqtt: subscribe to %v at %s: %w", subs, RedactURL(broker), err)
+		}
+		return nil
+	case <-ctx.Done():
+		c.Disconnect(0)
+		return ctx.Err()
+	}
+}
+
 func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, onMessage func(devices.Message, func()), clock gridmint.Clock, log *slog.Logger) (*mqttClient, error) {
 	password, err := mqttPassword(cfg)
 	if err != nil {
@@ -101,21 +138,11 @@ func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, onMessage f
 	for _, s := range subs {
 		filters[s] = 1
 	}
-	opts := paho.NewClientOptions().
-		AddBroker(cfg.Broker).
-		SetClientID(cfg.ClientID).
-		SetUsername(cfg.Username).
-		SetPassword(password).
+	opts := clientOptions(cfg, cfg.ClientID, password).
 		// A persistent session: the broker keeps QoS 1 messages for us
 		// while we are down and re-sends those we did not acknowledge.
 		SetCleanSession(false).
 		SetAutoAckDisabled(true).
-		SetOrderMatters(true).
-		SetAutoReconnect(true).
-		SetConnectRetry(true).
-		SetConnectRetryInterval(2 * time.Second).
-		SetMaxReconnectInterval(30 * time.Second).
-		SetKeepAlive(30 * time.Second).
 		SetDefaultPublishHandler(handler).
 		SetOnConnectHandler(func(c paho.Client) {
 			mc.connected.Store(true)
@@ -138,43 +165,23 @@ func connectMQTT(ctx context.Context, cfg MQTTConfig, subs []string, onMessage f
 			mc.log.Warn("connection lost; reconnecting", "err", err)
 		})
 	mc.client = paho.NewClient(opts)
-	if err := waitConnected(ctx, mc.client, mc.client.Connect(), cfg.Broker); err != nil {
+	if err := connectSubscribed(ctx, mc.client, firstSub, cfg.Broker, subs); err != nil {
 		return nil, err
-	}
-	select {
-	case err := <-firstSub:
-		if err != nil {
-			mc.client.Disconnect(0)
-			return nil, fmt.Errorf("mqtt: subscribe to %v at %s: %w", subs, RedactURL(cfg.Broker), err)
-		}
-	case <-ctx.Done():
-		mc.client.Disconnect(0)
-		return nil, ctx.Err()
 	}
 	return mc, nil
 }
 
-// checkSubscription waits for the SUBACK and checks what the broker
-// granted per filter: 0x80 is a refusal (an ACL, say), which paho does not
-// report as an error; QoS 0 means the broker will not re-deliver what a
+// checkSubscription waits for the SUBACK (checkGranted) and notes
+// whether the broker granted only QoS 0: it will not re-deliver what a
 // crashed node did not store.
 func (mc *mqttClient) checkSubscription(t paho.Token) error {
-	if !t.WaitTimeout(10 * time.Second) {
-		return fmt.Errorf("no SUBACK within 10 s")
-	}
-	if err := t.Error(); err != nil {
+	granted, err := checkGranted(t)
+	if err != nil {
 		return err
 	}
-	st, ok := t.(*paho.SubscribeToken)
-	if !ok {
-		return nil
-	}
 	degraded := false
-	for filter, qos := range st.Result() {
-		switch {
-		case qos == 0x80:
-			return fmt.Errorf("broker refused the subscription to %q (check its ACL)", filter)
-		case qos < 1:
+	for filter, qos := range granted {
+		if qos < 1 {
 			degraded = true
 			mc.log.Warn("broker granted QoS 0: messages are not acknowledged, so a crash can lose what was in flight", "filter", filter)
 		}
@@ -268,21 +275,11 @@ func connectControl(ctx context.Context, cfg MQTTConfig, replies []string, onMes
 	cc := &controlClient{replies: mqtttopic.Minimal(replies), log: log.With("component", "mqtt-control"), watched: map[string]*watch{}}
 	firstSub := make(chan error, 1)
 	var subscribedOnce atomic.Bool
-	opts := paho.NewClientOptions().
-		AddBroker(cfg.Broker).
-		SetClientID(cfg.ClientID + ControlClientSuffix).
-		SetUsername(cfg.Username).
-		SetPassword(password).
+	// In order (clientOptions): a device answers commands in order, and
+	// the dispatcher gives a reply to the oldest command it fits. The
+	// handler only matches pending commands, so it never blocks.
+	opts := clientOptions(cfg, cfg.ClientID+ControlClientSuffix, password).
 		SetCleanSession(true).
-		// In order: a device answers commands in order, and the
-		// dispatcher gives a reply to the oldest command it fits. The
-		// handler only matches pending commands, so it never blocks.
-		SetOrderMatters(true).
-		SetAutoReconnect(true).
-		SetConnectRetry(true).
-		SetConnectRetryInterval(2 * time.Second).
-		SetMaxReconnectInterval(30 * time.Second).
-		SetKeepAlive(30 * time.Second).
 		SetDefaultPublishHandler(func(_ paho.Client, m paho.Message) { onMessage(m.Topic(), m.Payload()) }).
 		SetOnConnectHandler(func(c paho.Client) {
 			cc.connected.Store(true)
@@ -305,7 +302,7 @@ func connectControl(ctx context.Context, cfg MQTTConfig, replies []string, onMes
 			go func() {
 				var err error
 				if t != nil {
-					if err = checkGranted(t); err != nil {
+					if _, err = checkGranted(t); err != nil {
 						cc.log.Error("subscribe failed", "err", err)
 					}
 				}
@@ -319,39 +316,33 @@ func connectControl(ctx context.Context, cfg MQTTConfig, replies []string, onMes
 			cc.log.Warn("connection lost; reconnecting", "err", err)
 		})
 	cc.client = paho.NewClient(opts)
-	if err := waitConnected(ctx, cc.client, cc.client.Connect(), cfg.Broker); err != nil {
+	if err := connectSubscribed(ctx, cc.client, firstSub, cfg.Broker, cc.replies); err != nil {
 		return nil, err
-	}
-	select {
-	case err := <-firstSub:
-		if err != nil {
-			cc.client.Disconnect(0)
-			return nil, fmt.Errorf("mqtt: subscribe to %v at %s: %w", cc.replies, RedactURL(cfg.Broker), err)
-		}
-	case <-ctx.Done():
-		cc.client.Disconnect(0)
-		return nil, ctx.Err()
 	}
 	return cc, nil
 }
 
-// checkGranted waits for a SUBACK and fails when the broker refused a
-// filter (0x80). QoS 0 is accepted: a reply is looked at, never stored.
-func checkGranted(t paho.Token) error {
+// checkGranted waits for a SUBACK and returns the QoS the broker granted
+// per filter; a refusal (0x80: an ACL, say), which paho does not report
+// as an error, is one.
+func checkGranted(t paho.Token) (map[string]byte, error) {
 	if !t.WaitTimeout(10 * time.Second) {
-		return fmt.Errorf("no SUBACK within 10 s")
+		return nil, fmt.Errorf("no SUBACK within 10 s")
 	}
 	if err := t.Error(); err != nil {
-		return err
+		return nil, err
 	}
-	if st, ok := t.(*paho.SubscribeToken); ok {
-		for filter, qos := range st.Result() {
-			if qos == 0x80 {
-				return fmt.Errorf("broker refused the subscription to %q (check its ACL)", filter)
-			}
+	st, ok := t.(*paho.SubscribeToken)
+	if !ok {
+		return nil, nil
+	}
+	granted := st.Result()
+	for filter, qos := range granted {
+		if qos == 0x80 {
+			return nil, fmt.Errorf("broker refused the subscription to %q (check its ACL)", filter)
 		}
 	}
-	return nil
+	return granted, nil
 }
 
 // Watch subscribes to filter, the topic a command is confirmed on, until
@@ -380,7 +371,7 @@ func (cc *controlClient) Watch(ctx context.Context, filter string) (release func
 				// Subscribed at the next connect, with the rest.
 				w.err = gridmint.Errorf(gridmint.EUnavailable, "not connected to the broker")
 			} else {
-				w.err = checkGranted(cc.client.Subscribe(filter, 1, nil))
+				_, w.err = checkGranted(cc.client.Subscribe(filter, 1, nil))
 			}
 			close(w.ready)
 		}()

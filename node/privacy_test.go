@@ -18,11 +18,7 @@ import (
 // node's own device id, and what the node signs, returns and keeps in
 // its gossip history names the device by its key, without the serial.
 func TestPostedOfferGossipsTheDeviceKey(t *testing.T) {
-	b, err := StartBroker("127.0.0.1:0", testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := startTestBroker(t)
 	const serial = "HQ2207ABCDE"
 	cfg, err := ParseConfig(fmt.Appendf(nil, `data_dir: %s
 http_addr: 127.0.0.1:0

@@ -14,11 +14,7 @@ import (
 // a later change in the configuration file still applies, field by field.
 // Commands left pending by a stopped node are failed at the next start.
 func TestRestartKeepsAPIEditsOfDeclaredDevices(t *testing.T) {
-	b, err := StartBroker("127.0.0.1:0", testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := startTestBroker(t)
 	dir := t.TempDir()
 	config := func(name string) Config {
 		cfg, err := ParseConfig(fmt.Appendf(nil, `

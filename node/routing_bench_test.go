@@ -35,11 +35,7 @@ func cpuTime(b *testing.B) time.Duration {
 func BenchmarkMQTTRoutingByAdapters(b *testing.B) {
 	for _, homes := range []int{10, 250, 4000} {
 		b.Run(fmt.Sprintf("adapters=%d", homes), func(b *testing.B) {
-			br, err := StartBroker("127.0.0.1:0", testLogger())
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer br.Close()
+			br := startTestBroker(b)
 			var adapters strings.Builder
 			for i := range homes {
 				fmt.Fprintf(&adapters, "  - {dialect: victron, portal_id: c0619ab%05d, keep_alive: false}\n", i)

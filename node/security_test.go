@@ -133,11 +133,7 @@ func TestBrokerCredentialsConfig(t *testing.T) {
 // TestNodeRefusesForeignHosts: the running node answers its own names
 // and allowed_hosts, and refuses a rebound name on every route.
 func TestNodeRefusesForeignHosts(t *testing.T) {
-	b, err := StartBroker("127.0.0.1:0", testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := startTestBroker(t)
 	cfg, err := ParseConfig(fmt.Appendf(nil, "data_dir: %s\nhttp_addr: 127.0.0.1:0\nallowed_hosts: [gridmint.lan]\nmqtt: {broker: %s}\np2p: {listen: [/ip4/127.0.0.1/tcp/0], mdns: false}\nadapters: [{dialect: tasmota}]\n", t.TempDir(), b.URL()))
 	if err != nil {
 		t.Fatal(err)

@@ -126,11 +126,7 @@ func num(p *float64) string {
 // keeps its energy, and makes the totals partial; site edits over the API
 // follow the rules and survive a restart.
 func TestSitesAgainstBroker(t *testing.T) {
-	b, err := StartBroker("127.0.0.1:0", testLogger())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer b.Close()
+	b := startTestBroker(t)
 	// Noon of a fixed day in the node's zone, so that "today" does not
 	// depend on when the test runs.
 	noon := time.Date(2026, 6, 21, 12, 0, 0, 0, time.Local)

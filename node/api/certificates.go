@@ -710,13 +710,9 @@ func (s *Server) matching(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, http.StatusBadRequest, fmt.Sprintf("format %q: want json or csv", clipText(format)))
 		return
 	}
-	var account *common.Address
-	if v := q.Get("account"); v != "" {
-		a, ok := s.accountParam(w, v)
-		if !ok {
-			return
-		}
-		account = &a
+	account, ok := s.optionalAccountParam(w, q.Get("account"))
+	if !ok {
+		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxConsumptionBody))
 	if err != nil {
@@ -787,13 +783,9 @@ func itoa(wh gridmint.Wh) string { return strconv.FormatInt(int64(wh), 10) }
 // count is in the X-Gridmint-Unknown-Claims header.
 func (s *Server) energyTag(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var owner *common.Address
-	if v := q.Get("owner"); v != "" {
-		a, ok := s.accountParam(w, v)
-		if !ok {
-			return
-		}
-		owner = &a
+	owner, ok := s.optionalAccountParam(w, q.Get("owner"))
+	if !ok {
+		return
 	}
 	iss := rec.EnergyTagIssuer{Prefix: "GM", Country: q.Get("country"), IssuingBody: q.Get("issuing_body"), Purpose: q.Get("purpose")}
 	if v := q.Get("prefix"); v != "" {

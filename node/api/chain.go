@@ -248,13 +248,9 @@ const retirementsLimit = 1000
 // first, in pages: next is the after= of the following page.
 func (s *Server) chainRetirements(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	var account *common.Address
-	if v := q.Get("account"); v != "" {
-		a, ok := s.accountParam(w, v)
-		if !ok {
-			return
-		}
-		account = &a
+	account, ok := s.optionalAccountParam(w, q.Get("account"))
+	if !ok {
+		return
 	}
 	limit, ok := s.limitParam(w, q.Get("limit"), 100, retirementsLimit)
 	if !ok {
@@ -294,6 +290,16 @@ func (s *Server) accountParam(w http.ResponseWriter, v string) (common.Address, 
 		return common.Address{}, false
 	}
 	return a, true
+}
+
+// optionalAccountParam is accountParam for a query parameter that may be
+// left out: nil then.
+func (s *Server) optionalAccountParam(w http.ResponseWriter, v string) (*common.Address, bool) {
+	if v == "" {
+		return nil, true
+	}
+	a, ok := s.accountParam(w, v)
+	return &a, ok
 }
 
 func parseAccount(v string) (common.Address, error) {
