@@ -318,6 +318,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			ChainRPC:     chainRPC,
 			AllowedHosts: allowedHosts(cfg.AllowedHosts),
 			Metrics:      promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}),
+			Registerer:   n.metrics.registry,
 			Logger:       n.log.With("component", "api"),
 		})),
 		// A slow or idle client cannot hold a connection open forever.
