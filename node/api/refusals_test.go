@@ -22,7 +22,7 @@ func TestRefusalsAreCountedByRouteAndCode(t *testing.T) {
 				return gridmint.CommandRecord{}, devices.CheckLimits(charger, sp)
 			},
 		},
-		Token:   testToken, Registerer: reg,
+		Token: testToken, Registerer: reg,
 		Health: func() []Check { return nil },
 	}))
 	defer srv.Close()
