@@ -376,7 +376,7 @@ func (n *Node) connectDevices(ctx context.Context, mcfg MQTTConfig, subs []strin
 		}
 	}
 	if n.ha != nil {
-		n.ha.pub = n.mqtt
+		n.ha.pub = n.control
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.ha.run(ctx) }()
 	}
