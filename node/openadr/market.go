@@ -202,7 +202,7 @@ func parseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("want P…")
 	}
 	var total float64
-	inTime := false
+	inTime, parts := false, 0
 	for rest != "" {
 		if rest[0] == 'T' {
 			inTime, rest = true, rest[1:]
@@ -236,6 +236,10 @@ func parseDuration(s string) (time.Duration, error) {
 			return 0, fmt.Errorf("designator %q", unit)
 		}
 		total += n * d
+		parts++
+	}
+	if parts == 0 {
+		return 0, fmt.Errorf("no designators")
 	}
 	if total > float64(math.MaxInt64/int64(time.Second)) {
 		return 0, fmt.Errorf("too long")
