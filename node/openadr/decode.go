@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"reflect"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -42,10 +43,66 @@ func decodeStrict(body []byte, schemaName string, dst any) error {
 	if _, ok := generic.(map[string]any); !ok {
 		return fmt.Errorf("%w: want a JSON object", ErrBadBody)
 	}
+	// encoding/json matches names regardless of case, so without this
+	// "intervAlPeriod" would be decoded as intervalPeriod while the schema
+	// check saw an unknown (allowed) member and skipped its content.
+	if err := exactNames(generic, reflect.TypeOf(dst), ""); err != nil {
+		return fmt.Errorf("%w: %v", ErrBadBody, err)
+	}
 	if err := visit(schemaName, generic); err != nil {
 		return fmt.Errorf("%w: %s", ErrBadBody, schemaReason(err))
 	}
 	return nil
+}
+
+// exactNames checks that every member name of v is, exactly, the JSON
+// name of a field of t (recursively).
+func exactNames(v any, t reflect.Type, path string) error {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil // the typed decode already refused a non-object
+		}
+		fields := map[string]reflect.Type{}
+		collectFields(t, fields)
+		for k, sub := range m {
+			ft, ok := fields[k]
+			if !ok {
+				return fmt.Errorf("%s/%s: unknown member", path, k)
+			}
+			if err := exactNames(sub, ft, path+"/"+k); err != nil {
+				return err
+			}
+		}
+	case reflect.Slice:
+		a, _ := v.([]any)
+		for i, sub := range a {
+			if err := exactNames(sub, t.Elem(), fmt.Sprintf("%s/%d", path, i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func collectFields(t reflect.Type, out map[string]reflect.Type) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case f.Anonymous && name == "":
+			collectFields(f.Type, out)
+		case name == "-" || !f.IsExported():
+		case name == "":
+			out[f.Name] = f.Type
+		default:
+			out[name] = f.Type
+		}
+	}
 }
 
 // schemaReason shortens kin-openapi's error (which quotes the whole

@@ -401,6 +401,7 @@ func TestBadInputStoresNothing(t *testing.T) {
 		{"unknown nested field", bl, "POST", "/events", ev(func(b map[string]any) {
 			b["intervalPeriod"].(map[string]any)["timezone"] = "UTC"
 		}), true, 400},
+		{"member name in another case", bl, "POST", "/programs", `{"programName":"x","Targets":["a"]}`, true, 400},
 		{"wrong type", bl, "POST", "/events", ev(func(b map[string]any) { b["priority"] = "high" }), false, 400},
 		{"wrong type in program", bl, "POST", "/programs", map[string]any{"programName": 7}, false, 400},
 		{"missing required", bl, "POST", "/events", ev(func(b map[string]any) { delete(b, "programID") }), false, 400},
