@@ -1,9 +1,6 @@
 package openadr
 
-import (
-	"net/http"
-	"slices"
-)
+import "net/http"
 
 // Operations named as the specification's notification operations.
 const (
@@ -155,7 +152,7 @@ func (v *VTN) listEvents(w http.ResponseWriter, r *http.Request, c claims) {
 	now := v.clock.Now()
 	v.mu.Lock()
 	out := v.events.list(func(e Event, _ string) bool {
-		return (program == "" || e.ProgramID == program) && v.seesTargeted(c, e.Targets) &&
+		return (program == "" || e.ProgramID == program) && v.seesEvent(c, e) &&
 			matchTargets(want, e.Targets) && (active != "true" || !eventOver(e, now))
 	})
 	v.mu.Unlock()
@@ -165,7 +162,7 @@ func (v *VTN) listEvents(w http.ResponseWriter, r *http.Request, c claims) {
 func (v *VTN) getEvent(w http.ResponseWriter, r *http.Request, c claims) {
 	v.mu.Lock()
 	e, ok := v.events.get(r.PathValue("id"))
-	sees := ok && v.seesTargeted(c, e.Targets)
+	sees := ok && v.seesEvent(c, e)
 	v.mu.Unlock()
 	switch {
 	case !ok:
@@ -207,7 +204,7 @@ func (v *VTN) createEvent(w http.ResponseWriter, r *http.Request, _ claims) {
 		return
 	}
 	v.notifyLocked(TypeEvent, opCreate, e, e.ProgramID, e.Targets)
-	v.toMarketLocked(ctx(r), p, e)
+	v.toMarketLocked(r.Context(), p, e)
 	writeJSON(w, http.StatusCreated, e)
 }
 
@@ -309,6 +306,10 @@ func (v *VTN) createReport(w http.ResponseWriter, r *http.Request, c claims) {
 	e, ok := v.events.get(x.EventID)
 	if !ok {
 		v.failErr(w, r, refuse(http.StatusConflict, "unknown_event", "eventID %s: no such event", x.EventID))
+		return
+	}
+	if !v.seesEvent(c, e) {
+		v.fail(w, r, http.StatusForbidden, "not_targeted", "event "+e.ID+" is not targeted at this client")
 		return
 	}
 	x.Meta, x.ClientID = v.newMeta(TypeReport), c.Client
@@ -811,5 +812,3 @@ func (v *VTN) deleteResource(w http.ResponseWriter, r *http.Request, c claims) {
 	v.notifyLocked(TypeResource, opDelete, x, "", x.Targets)
 	writeJSON(w, http.StatusOK, x)
 }
-
-var _ = slices.Contains[[]string]

@@ -154,7 +154,7 @@ func (v *VTN) notifyLocked(objectType, op string, obj any, programID string, tar
 		if len(s.Targets) > 0 && len(targets) > 0 && !intersects(s.Targets, targets) {
 			continue
 		}
-		if !v.subscriberReads(s.ClientID, objectType, obj, targets) {
+		if !v.subscriberReads(s.ClientID, obj) {
 			continue
 		}
 		for _, oo := range s.ObjectOperations {
@@ -180,7 +180,7 @@ func (v *VTN) notifyLocked(objectType, op string, obj any, programID string, tar
 // subscriberReads applies the read rules of GET to notifications: BL
 // reads everything, a VEN programs and events targeted at it and the
 // other objects of its own client. Caller holds v.mu.
-func (v *VTN) subscriberReads(clientID, objectType string, obj any, targets []string) bool {
+func (v *VTN) subscriberReads(clientID string, obj any) bool {
 	cl, ok := v.clients[clientID]
 	if !ok {
 		return false
@@ -188,9 +188,12 @@ func (v *VTN) subscriberReads(clientID, objectType string, obj any, targets []st
 	if cl.role == RoleBL {
 		return true
 	}
-	switch objectType {
-	case TypeProgram, TypeEvent:
-		return len(targets) == 0 || intersects(targets, v.venTargets(clientID))
+	c := claims{Client: clientID, Role: cl.role, Scopes: roleScopes[cl.role]}
+	switch o := obj.(type) {
+	case Program:
+		return v.seesTargeted(c, o.Targets)
+	case Event:
+		return v.seesEvent(c, o)
 	}
 	var owner string
 	switch o := obj.(type) {

@@ -1,7 +1,6 @@
 package openadr
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -398,6 +397,17 @@ func (v *VTN) seesTargeted(c claims, targets []string) bool {
 	return len(targets) == 0 || intersects(targets, v.venTargets(c.Client))
 }
 
+// seesEvent: a VEN sees an event when it sees both the event's targets
+// and its program's (an untargeted event is for the program's VENs).
+// Caller holds v.mu.
+func (v *VTN) seesEvent(c claims, e Event) bool {
+	if !v.seesTargeted(c, e.Targets) {
+		return false
+	}
+	p, ok := v.programs.get(e.ProgramID)
+	return !ok || v.seesTargeted(c, p.Targets)
+}
+
 // ownsOrReadsAll is read_ven_objects: BL reads all, a VEN only objects
 // whose clientID is its own.
 func ownsOrReadsAll(c claims, clientID string) bool {
@@ -458,10 +468,6 @@ func (v *VTN) token(w http.ResponseWriter, r *http.Request) {
 		"expires_in": int64(v.tokens.ttl / time.Second), "scope": strings.Join(scopes, " "),
 	})
 }
-
-// ctx is the context for publishing to the market: the request's, so a
-// client that gives up cancels it.
-func ctx(r *http.Request) context.Context { return r.Context() }
 
 func keys[V any](m map[string]V) []string {
 	out := make([]string, 0, len(m))

@@ -278,6 +278,10 @@ func TestVENSeesOnlyItsOwn(t *testing.T) {
 	rep := map[string]any{"eventID": e.ID, "clientName": "home-1", "resources": []map[string]any{
 		{"resourceName": "meter", "intervals": []map[string]any{{"id": 0, "payloads": []map[string]any{{"type": "USAGE", "values": []any{2.0}}}}}}}}
 	x := created[Report](t, ven.do("POST", "/reports", rep))
+	// ven2 is not in group-1: it may not report on the event.
+	if r := ven2.do("POST", "/reports", rep); r.status != 403 {
+		t.Errorf("a VEN reports on an event not targeted at it: %d", r.status)
+	}
 	if x.ClientID != venID {
 		t.Errorf("report clientID %q: want the token's client", x.ClientID)
 	}
