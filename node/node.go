@@ -303,17 +303,23 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		chainRPC = chain.ReadOnlyRPC(h)
 	}
 	network := nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock, identity: n.identity}
+	// OpenADR events become requests signed and gossiped by this node.
+	market := openadr.MarketFunc(func(ctx context.Context, r gridmint.Request) (string, error) {
+		m, err := network.PublishRequest(ctx, r)
+		return m.ID, err
+	})
 	var vtn http.Handler
 	if cfg.OpenADR.Enabled {
 		if n.openadr, err = openadr.New(openadr.Options{Config: cfg.OpenADR, Store: openadr.StoreOn(n.store), Clock: opts.Clock,
-			Market: openadr.MarketFunc(func(ctx context.Context, r gridmint.Request) (string, error) {
-				m, err := network.PublishRequest(ctx, r)
-				return m.ID, err
-			}),
-			Registerer: n.metrics.registry, Logger: n.log.With("component", "openadr")}); err != nil {
+			Market: market, Registerer: n.metrics.registry, Logger: n.log.With("component", "openadr")}); err != nil {
 			return nil, err
 		}
 		vtn = n.openadr
+	}
+	if cfg.OpenADR.VEN.VTN != "" {
+		if err := n.followVTN(ctx, cfg.OpenADR.VEN, market, opts.Clock); err != nil {
+			return nil, err
+		}
 	}
 	n.http = &http.Server{
 		Handler: withTestHooks(n, api.New(api.Config{
@@ -763,6 +769,18 @@ const HTTPAddrFile = "http.addr"
 
 // closeTimeout bounds how long Close waits for the ingest pipeline.
 const closeTimeout = 10 * time.Second
+
+// followVTN runs the OpenADR VEN client (openadr.ven) until ctx ends.
+func (n *Node) followVTN(ctx context.Context, c openadr.VENConfig, market openadr.Market, clock gridmint.Clock) error {
+	vc, err := openadr.NewVENClient(openadr.VENOptions{Config: c, Store: openadr.StoreOn(n.store), Clock: clock,
+		Market: market, Logger: n.log.With("component", "openadr-ven")})
+	if err != nil {
+		return err
+	}
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); vc.Run(ctx) }()
+	return nil
+}
 
 // Close stops the node: ingest first (queued messages stay unacknowledged
 // at the broker), then the broker connection, HTTP, libp2p and last the

@@ -21,6 +21,8 @@ type Config struct {
 	// Clients are the OAuth2 clients: the utility's business logic and
 	// its customers' VENs.
 	Clients []ClientConfig `yaml:"clients"`
+	// VEN follows an external VTN (ven.go); independent of Enabled.
+	VEN VENConfig `yaml:"ven"`
 }
 
 // ClientConfig is one OAuth2 client.
@@ -35,6 +37,9 @@ type ClientConfig struct {
 
 // Validate checks the section; with Enabled it needs at least one client.
 func (c Config) Validate() error {
+	if err := c.VEN.Validate(); err != nil {
+		return err
+	}
 	if !c.Enabled {
 		return nil
 	}

@@ -19,7 +19,10 @@
 // flexibility request of the market per interval (market.go documents the
 // mapping); the VTN records what it published as a report on the event.
 //
+// VENClient is the other side: the node as a VEN of an external VTN,
+// mapping that VTN's events the same way and reporting back.
+//
 // Not built: reports of measured delivery from the market's M&V
-// (Deliveries is the interface they will come through), the MQTT
-// notifier binding, and a VEN client that follows an external VTN.
+// (Deliveries is the interface they will come through) and the MQTT
+// notifier binding.
 package openadr

@@ -322,3 +322,48 @@ func (m *fakeMarket) requests() []published {
 	defer m.mu.Unlock()
 	return append([]published(nil), m.got...)
 }
+
+// validatingTransport is an http.RoundTripper for clients of a VTN that
+// are not the tests' own (the VEN client): it validates each request it
+// carries and each response against the specification, failing the test
+// on any deviation. Use it from the test's goroutine.
+type validatingTransport struct{ t testing.TB }
+
+func (v validatingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	t := v.t
+	t.Helper()
+	var raw []byte
+	if req.Body != nil {
+		var err error
+		if raw, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+	}
+	clone := func() *http.Request {
+		r := req.Clone(req.Context())
+		r.Body = io.NopCloser(bytes.NewReader(raw))
+		return r
+	}
+	rt, params := route(t, req.Method, strings.TrimPrefix(req.URL.Path, Prefix))
+	in := &openapi3filter.RequestValidationInput{Request: clone(), PathParams: params, Route: rt, Options: filterOptions()}
+	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+		t.Errorf("%s %s: the client's request deviates from OpenADR 3.1.0: %v\nbody: %s", req.Method, req.URL, err, raw)
+	}
+	res, err := http.DefaultTransport.RoundTrip(clone())
+	if err != nil {
+		return nil, err
+	}
+	got, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	in.Request = clone()
+	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: res.StatusCode, Header: res.Header,
+		Body: io.NopCloser(bytes.NewReader(got)), Options: filterOptions()}
+	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
+		t.Errorf("%s %s: the VTN's %d response deviates from OpenADR 3.1.0: %v\nbody: %s", req.Method, req.URL, res.StatusCode, err, got)
+	}
+	res.Body = io.NopCloser(bytes.NewReader(got))
+	return res, nil
+}
