@@ -96,3 +96,28 @@ func FuzzDecodeTokenRequest(f *testing.F) {
 		}
 	})
 }
+
+// FuzzMapEvent: the VEN client maps events of an external VTN, decoded
+// as they come (json.Unmarshal, not the VTN's strict decoder): mapping
+// never panics, and every request it makes is valid.
+func FuzzMapEvent(f *testing.F) {
+	f.Add([]byte(`{"programName":"p","targets":["ZONE:NL"],"attributes":[{"type":"GRIDMINT_MAX_PRICE","values":[1000]},{"type":"GRIDMINT_REFERENCE_KW","values":[500]}]}`),
+		[]byte(`{"programID":"p","intervalPeriod":{"start":"2026-06-01T11:00:00Z","duration":"PT1H"},"intervals":[{"id":0,"payloads":[{"type":"IMPORT_CAPACITY_LIMIT","values":[380]}]},{"id":1,"payloads":[{"type":"SIMPLE","values":[2]}]}]}`))
+	f.Add([]byte(`{"programName":"p","attributes":[{"type":"GRIDMINT_SIMPLE_KW","values":[1e308]}]}`),
+		[]byte(`{"programID":"p","targets":["ZONE:A"],"intervalPeriod":{"start":"2026-06-01T11:00:00Z","duration":"P99999999999999W"},"intervals":[{"id":0,"payloads":[{"type":"DISPATCH_SETPOINT","values":[-1e300]}]}]}`))
+	f.Fuzz(func(t *testing.T, prog, ev []byte) {
+		var p Program
+		var e Event
+		if json.Unmarshal(prog, &p) != nil || json.Unmarshal(ev, &e) != nil {
+			return
+		}
+		out, _ := MapEvent(p, e, t0)
+		for _, m := range out {
+			if m.Reason == "" {
+				if err := m.Request.Validate(); err != nil || !m.Request.GateClosure.After(t0) {
+					t.Fatalf("invalid request %+v: %v", m.Request, err)
+				}
+			}
+		}
+	})
+}

@@ -3,6 +3,8 @@ package openadr
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -129,8 +131,15 @@ func (c *VENClient) Run(ctx context.Context) {
 	}
 }
 
+// venPrefix keys the records of one VTN: a hash of its URL, so a long
+// URL still makes a short key.
+func venPrefix(vtn string) string {
+	h := sha256.Sum256([]byte(vtn))
+	return "ven/" + hex.EncodeToString(h[:8]) + "/"
+}
+
 // venSeenKey records a handled event of the VTN.
-func venSeenKey(vtn, eventID string) string { return "ven/" + url.PathEscape(vtn) + "/" + eventID }
+func venSeenKey(vtn, eventID string) string { return venPrefix(vtn) + eventID }
 
 // Poll reads the VTN's events once and handles the new ones; it returns
 // how many it handled.
@@ -149,8 +158,7 @@ func (c *VENClient) Poll(ctx context.Context) (int, error) {
 	// What was handled: the report to send, kept until the VTN took it,
 	// so a failed report is sent again and never re-published.
 	seen := map[string]*venRecord{}
-	prefix := "ven/" + url.PathEscape(c.base) + "/"
-	if err := c.opts.Store.Scan(prefix, func(k string, v []byte) error {
+	if err := c.opts.Store.Scan(venPrefix(c.base), func(k string, v []byte) error {
 		var r venRecord
 		if err := json.Unmarshal(v, &r); err != nil {
 			return fmt.Errorf("openadr ven: stored %s: %w", k, err)
