@@ -259,10 +259,10 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 // that it grants scope (403), then runs h.
 func (v *VTN) op(scope string, h func(http.ResponseWriter, *http.Request, claims)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		auth := r.Header.Get("Authorization")
-		tok, ok := strings.CutPrefix(auth, "Bearer ")
-		if !ok {
-			tok = ""
+		// The scheme name is case-insensitive (RFC 9110 11.1).
+		auth, tok := r.Header.Get("Authorization"), ""
+		if len(auth) > 7 && strings.EqualFold(auth[:7], "Bearer ") {
+			tok = auth[7:]
 		}
 		c, err := v.tokens.check(strings.TrimSpace(tok), v.clock.Now())
 		if err != nil {
