@@ -19,6 +19,7 @@ import (
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/chain"
 	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/node/market"
 	"github.com/gridmint/gridmint/node/store"
 	ma "github.com/multiformats/go-multiaddr"
 	"go.yaml.in/yaml/v3"
@@ -83,6 +84,8 @@ type Config struct {
 	Storage StorageConfig `yaml:"storage"`
 	// Claims times the certificate claim cycle (claims.go).
 	Claims ClaimsConfig `yaml:"claims"`
+	// Market is the flexibility market (node/market).
+	Market market.Config `yaml:"market"`
 }
 
 // StorageConfig is the disk reserve. Below it the node stores nothing
@@ -483,6 +486,7 @@ func yamlPaths(n *yaml.Node, path string, out map[int][]yamlScalar) {
 
 func (c *Config) applyDefaults() {
 	c.Claims.applyDefaults()
+	c.Market.ApplyDefaults()
 	if c.Role == "" {
 		c.Role = RoleHome
 	}
@@ -559,6 +563,9 @@ func fieldErr(field, format string, args ...any) error {
 func (c *Config) Validate() error {
 	if err := c.Claims.validate(); err != nil {
 		return err
+	}
+	if err := c.Market.Validate(); err != nil {
+		return gridmint.Errorf(gridmint.EInvalid, "config: %v", err)
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		return fieldErr("http_addr", "%q: want host:port", c.HTTPAddr)

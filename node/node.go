@@ -29,6 +29,7 @@ import (
 	"github.com/gridmint/gridmint/chain"
 	"github.com/gridmint/gridmint/devices"
 	"github.com/gridmint/gridmint/node/api"
+	"github.com/gridmint/gridmint/node/market"
 	"github.com/gridmint/gridmint/node/p2p"
 	"github.com/gridmint/gridmint/node/settle"
 	"github.com/gridmint/gridmint/node/store"
@@ -51,6 +52,10 @@ type Options struct {
 	// reads it with statfs. Tests inject it to drive the disk guard.
 	DiskSpace DiskSpaceFunc
 
+	// MarketTracker follows the market's firm awards (metering,
+	// measurement, rewards: node/market/mv); nil: nobody.
+	MarketTracker market.Tracker
+
 	// holdIngest, if set, is waited on before each ingest batch as the
 	// disk guard is: tests hold telemetry back with it.
 	holdIngest roomWaiter
@@ -59,24 +64,26 @@ type Options struct {
 // Node is a running gridmint node. Create it with Start; stop it by
 // cancelling the context given to Start and calling Wait, or with Close.
 type Node struct {
-	cfg      Config
-	log      *slog.Logger
-	identity *Identity
-	store    *store.Store
-	ingest   *devices.Ingest
-	sites    *devices.Sites
-	pipeline *pipeline
-	mqtt     *mqttClient
-	control  *controlClient // commands, keep-alives and their replies
-	p2p      *p2p.Node
-	chain    *chain.Client
-	settle   *settle.Engine
-	claims   *claimService
-	http     *http.Server
-	httpAddr string
-	metrics  *metrics
-	clock    gridmint.Clock
-	disk     *diskGuard
+	cfg           Config
+	log           *slog.Logger
+	identity      *Identity
+	store         *store.Store
+	ingest        *devices.Ingest
+	sites         *devices.Sites
+	pipeline      *pipeline
+	mqtt          *mqttClient
+	control       *controlClient // commands, keep-alives and their replies
+	p2p           *p2p.Node
+	chain         *chain.Client
+	settle        *settle.Engine
+	claims        *claimService
+	market        *market.Service
+	marketTracker market.Tracker // Options.MarketTracker
+	http          *http.Server
+	httpAddr      string
+	metrics       *metrics
+	clock         gridmint.Clock
+	disk          *diskGuard
 
 	chainRPC     *http.Server // chain.serve_rpc; nil when not served
 	chainRPCAddr string
@@ -116,7 +123,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		debug.SetMemoryLimit(int64(cfg.MemoryLimitMB) << 20)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	n := &Node{cfg: cfg, log: opts.Logger, metrics: newMetrics(), cancel: cancel, clock: opts.Clock}
+	n := &Node{cfg: cfg, log: opts.Logger, metrics: newMetrics(), cancel: cancel, clock: opts.Clock, marketTracker: opts.MarketTracker}
 	defer func() {
 		if err != nil {
 			n.Close()
@@ -272,6 +279,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	if err := n.startClaims(ctx, attestors); err != nil {
 		return nil, err
 	}
+	if err := n.startMarket(ctx); err != nil {
+		return nil, err
+	}
 	n.p2p.Handle(n.onGossip)
 	n.metrics.registry.MustRegister(p2pCollector{n.p2p})
 	n.wg.Add(1)
@@ -306,11 +316,12 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			Quarantine:   n.store,
 			Control:      nodeControl{n},
 			Sites:        nodeSites{rules: n.sites, ingest: n.ingest, starts: newDayStarts(n.store), clock: opts.Clock},
-			Network:      nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock, identity: n.identity},
+			Network:      nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock, identity: n.identity, market: n.offerChecker()},
 			Chain:        nodeChain{Index: chain.Index{Store: n.store}, client: n.chain, rpc: cfg.Chain.RPC, confirmations: *cfg.Chain.Confirmations},
 			Settlement:   n.settle,
 			Certificates: &api.ChainCertificates{Client: n.chain, Index: n.store, Claims: n.claimSource()},
 			Claims:       n.claimsAPI(),
+			Market:       n.marketAPI(),
 			Token:        n.apiToken,
 			Clock:        opts.Clock,
 			Health:       n.health,
@@ -733,6 +744,9 @@ func (n *Node) onGossip(m p2p.Message) {
 	n.settle.HandleMessage(m)
 	if n.claims != nil && m.Kind == p2p.KindRECClaim {
 		n.claims.handle(m)
+	}
+	if n.market != nil {
+		n.market.Handle(m)
 	}
 }
 
