@@ -432,6 +432,7 @@ func (s *Service) clearDue(ctx context.Context, now time.Time) {
 		byID[c.RequestID] = c
 	}
 	var publish []*eventRecord
+	var fire []FirmEvent
 	s.mu.Lock()
 	for _, e := range due {
 		c, ok := byID[e.ID]
@@ -456,10 +457,13 @@ func (s *Service) clearDue(ctx context.Context, now time.Time) {
 		if strings.EqualFold(e.Buyer, s.d.Self.Hex()) {
 			publish = append(publish, e)
 		}
-		s.checkReservationLocked(ctx, e, now)
+		if f, ok := s.checkReservationLocked(ctx, e, now); ok {
+			fire = append(fire, f)
+		}
 		s.saveEventLocked(e)
 	}
 	s.mu.Unlock()
+	s.track(ctx, fire)
 	for _, e := range publish {
 		s.publishRoot(ctx, e)
 	}
