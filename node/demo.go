@@ -11,6 +11,7 @@ import (
 
 	"github.com/gridmint/gridmint"
 	firmwaresim "github.com/gridmint/gridmint/firmware-sim"
+	"github.com/gridmint/gridmint/node/market"
 )
 
 // DemoOptions configure `gridmint demo`.
@@ -144,6 +145,7 @@ func demoConfig(o DemoOptions, brokerURL string, fleet *firmwaresim.Fleet) Confi
 		Role:       o.Role,
 		Chain:      o.Chain,
 		Claims:     ClaimsConfig{Disabled: o.NoClaims},
+		Market:     demoMarket(),
 	}
 	if fleet == nil { // a utility: no devices
 		cfg.applyDefaults()
@@ -177,6 +179,14 @@ func demoConfig(o DemoOptions, brokerURL string, fleet *firmwaresim.Fleet) Confi
 	cfg.Sites = demoSites(fleet.Devices())
 	cfg.applyDefaults()
 	return cfg
+}
+
+// demoMarket is the demo's market: the simulated homes consent to offer
+// their batteries (and EV chargers and PV, which offer nothing without a
+// car's departure or a forecast) at 150,000 µFLEX/kWh (0.15 FLEX), never
+// below 20 % charge.
+func demoMarket() market.Config {
+	return market.Config{Offer: true, Defaults: market.Policy{MinPrice: 150_000, ReserveSoC: 20}}
 }
 
 func demoSiteID(home int) string { return fmt.Sprintf("home-%d", home) }
