@@ -18,6 +18,10 @@ func (s *Service) dispatchDue(ctx context.Context, now time.Time) {
 		i int
 	}
 	var todo []due
+	// Events are kept after the setpoints are out: a plan of 1,000 awards
+	// is a large record, and the setpoints must not wait for it (a crash
+	// in between plans and sends the same setpoints again).
+	changed := map[*eventRecord]bool{}
 	s.mu.Lock()
 	for _, e := range s.events {
 		switch {
@@ -27,11 +31,11 @@ func (s *Service) dispatchDue(ctx context.Context, now time.Time) {
 			s.m.lapsed.Inc()
 			s.refuse(ReasonLapsed)
 			e.logf(now, "lapsed", "%s: nothing dispatched", e.Detail)
-			s.saveEventLocked(e)
+			changed[e] = true
 		case e.State == StateFirm && e.windowStarted(now):
 			s.planLocked(e, now)
 			e.State = StateDispatched
-			s.saveEventLocked(e)
+			changed[e] = true
 		}
 		if e.State != StateDispatched {
 			continue
@@ -49,6 +53,7 @@ func (s *Service) dispatchDue(ctx context.Context, now time.Time) {
 			if !st.Restore && !now.Before(e.Request.WindowEnd) {
 				// The node was not running at the window start: too late.
 				st.Reason = "window passed before it could be sent"
+				changed[e] = true
 				continue
 			}
 			todo = append(todo, due{e, i})
@@ -57,14 +62,14 @@ func (s *Service) dispatchDue(ctx context.Context, now time.Time) {
 		if !pending && !now.Before(e.Request.WindowEnd) {
 			e.State = StateDone
 			e.logf(now, "done", "window ended; restored")
-			s.saveEventLocked(e)
+			changed[e] = true
 		}
 	}
 	s.mu.Unlock()
-	if len(todo) == 0 || s.d.Setpoints == nil {
-		return
+	if s.d.Setpoints == nil {
+		todo = nil
 	}
-	changed := map[*eventRecord]bool{}
+	sent := map[*eventRecord][2]int{} // setpoints, restores sent
 	for _, t := range todo {
 		s.mu.Lock()
 		st := t.e.Steps[t.i]
@@ -100,16 +105,28 @@ func (s *Service) dispatchDue(ctx context.Context, now time.Time) {
 		default:
 			p.Sent, p.SentAt, p.Command = true, sentAt, cmd
 			s.m.setpoints.WithLabelValues("sent").Inc()
-			what := "setpoint_sent"
+			c := sent[t.e]
 			if p.Restore {
-				what = "restore_sent"
+				c[1]++
+			} else {
+				c[0]++
 			}
-			t.e.logf(sentAt, what, "%s %s %v (command %s)", p.Setpoint.Device, p.Setpoint.Kind, p.Setpoint.Value, cmd)
+			sent[t.e] = c
 		}
 		changed[t.e] = true
 		s.mu.Unlock()
 	}
+	now = s.d.Clock.Now()
 	s.mu.Lock()
+	for e, c := range sent {
+		// One line each: every setpoint is in the event's Setpoints.
+		if c[0] > 0 {
+			e.logf(now, "setpoints_sent", "%d setpoints sent to this node's devices", c[0])
+		}
+		if c[1] > 0 {
+			e.logf(now, "restores_sent", "%d restores sent at the window end", c[1])
+		}
+	}
 	for e := range changed {
 		s.saveEventLocked(e)
 	}
@@ -120,12 +137,11 @@ func (s *Service) dispatchDue(ctx context.Context, now time.Time) {
 // (flex.PlanDispatch, flex.Schedule). A dispatch flex refuses (opt-out,
 // a safety limit) is logged with its reason and not sent.
 func (s *Service) planLocked(e *eventRecord, now time.Time) {
-	local := s.localAwardsLocked(e.Clearing)
+	local, states := s.localAwardsWith(e.Clearing, nil)
 	if len(local) == 0 {
 		e.logf(now, "window_start", "no awards of this node's devices")
 		return
 	}
-	states := s.localDevices()
 	var ds []flex.Dispatch
 	for _, la := range local {
 		st := states[la.Award.Device]

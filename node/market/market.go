@@ -193,7 +193,8 @@ func (e *eventRecord) windowStarted(now time.Time) bool { return !now.Before(e.R
 // NetDevice is the network name of device key of author's: what offers
 // and awards carry, the same on every node.
 func NetDevice(author common.Address, key gridmint.DeviceKey) gridmint.DeviceID {
-	return gridmint.DeviceID(strings.ToLower(author.Hex()) + "/key/" + hex.EncodeToString(key[:]))
+	// Lower-case hex without EIP-55's checksum: no hashing per device.
+	return gridmint.DeviceID("0x" + hex.EncodeToString(author[:]) + "/key/" + hex.EncodeToString(key[:]))
 }
 
 // New builds the service and loads what the store keeps.
@@ -553,6 +554,7 @@ func (s *Service) applyReservations(ctx context.Context, evs []chain.Event) {
 	now := s.d.Clock.Now()
 	s.mu.Lock()
 	var fire []FirmEvent
+	var dirty []*eventRecord
 	for _, ev := range evs {
 		if ev.Kind != chain.EventReserved {
 			continue
@@ -581,15 +583,21 @@ func (s *Service) applyReservations(ctx context.Context, evs []chain.Event) {
 		if f, ok := s.checkReservationLocked(ctx, e, now); ok {
 			fire = append(fire, f)
 		}
+		dirty = append(dirty, e)
+	}
+	s.mu.Unlock()
+	// A request that became firm at or after its window start is
+	// dispatched at once, before anything else: the latency the
+	// benchmark measures.
+	if len(fire) > 0 {
+		s.dispatchDue(ctx, now)
+	}
+	s.mu.Lock()
+	for _, e := range dirty {
 		s.saveEventLocked(e)
 	}
 	s.mu.Unlock()
 	s.track(ctx, fire)
-	// A request that became firm at or after its window start is
-	// dispatched at once: the latency the benchmark measures.
-	if len(fire) > 0 {
-		s.dispatchDue(ctx, now)
-	}
 }
 
 func orZero(v *big.Int) *big.Int {
@@ -635,7 +643,8 @@ func (s *Service) checkReservationLocked(_ context.Context, e *eventRecord, now 
 	e.State = StateFirm
 	s.m.firm.Inc()
 	e.logf(now, "firm", "the reservation names this node's root with at least the cleared value %s", e.Clearing.Value())
-	f := FirmEvent{Clearing: *e.Clearing, ReservationTx: r.Tx, Reserved: parseBig(r.Amount), ReservationBlock: r.Block, Local: s.localAwardsLocked(e.Clearing)}
+	// Local is filled by track, after any dispatch this makes due.
+	f := FirmEvent{Clearing: *e.Clearing, ReservationTx: r.Tx, Reserved: parseBig(r.Amount), ReservationBlock: r.Block}
 	return f, true
 }
 
@@ -646,6 +655,7 @@ func (s *Service) track(ctx context.Context, fire []FirmEvent) {
 		s.tracked[f.Clearing.RequestID] = true
 		s.mu.Unlock()
 		if !done && s.d.Tracker != nil {
+			f.Local = s.localAwardsLocked(&f.Clearing) // reads the devices only: no lock needed
 			s.d.Tracker.Track(ctx, f)
 		}
 	}
@@ -665,12 +675,18 @@ func (s *Service) localDevices() map[gridmint.DeviceID]devices.DeviceState {
 }
 
 func (s *Service) localAwardsLocked(c *flex.Clearing) []LocalAward {
+	out, _ := s.localAwardsWith(c, nil)
+	return out
+}
+
+// localAwardsWith is localAwardsLocked with the node's devices by network
+// name, computed when nil; it returns them too.
+func (s *Service) localAwardsWith(c *flex.Clearing, local map[gridmint.DeviceID]devices.DeviceState) ([]LocalAward, map[gridmint.DeviceID]devices.DeviceState) {
 	if !s.d.Home {
-		return nil
+		return nil, local
 	}
-	self := strings.ToLower(s.d.Self.Hex()) + "/"
+	self := "0x" + hex.EncodeToString(s.d.Self[:]) + "/"
 	var out []LocalAward
-	var local map[gridmint.DeviceID]devices.DeviceState
 	for _, a := range c.Awards {
 		if !strings.HasPrefix(string(a.Device), self) {
 			continue
@@ -682,7 +698,7 @@ func (s *Service) localAwardsLocked(c *flex.Clearing) []LocalAward {
 			out = append(out, LocalAward{Award: a, Device: st.ID})
 		}
 	}
-	return out
+	return out, local
 }
 
 // prune forgets offers whose window ended and events Retention after
