@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"math/big"
 	"runtime"
-	"syscall"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 

@@ -99,7 +99,9 @@ func newTestNet(t *testing.T) *testNet {
 	return &testNet{t: t, clock: fakeclock.New(t0)}
 }
 
-func (tn *testNet) addr(i int) common.Address { return common.BigToAddress(big.NewInt(int64(0x1000 + i))) }
+func (tn *testNet) addr(i int) common.Address {
+	return common.BigToAddress(big.NewInt(int64(0x1000 + i)))
+}
 
 // add starts a node; home nodes get the devices devs returns for their
 // address.
@@ -120,7 +122,11 @@ func (n *testNode) start(cfg Config, home bool) {
 		Key: func(id gridmint.DeviceID) gridmint.DeviceKey {
 			return gridmint.DeviceKey(sha256.Sum256([]byte(n.addr.Hex() + string(id))))
 		},
-		Devices:      func() []devices.DeviceState { n.mu.Lock(); defer n.mu.Unlock(); return append([]devices.DeviceState(nil), n.devs...) },
+		Devices: func() []devices.DeviceState {
+			n.mu.Lock()
+			defer n.mu.Unlock()
+			return append([]devices.DeviceState(nil), n.devs...)
+		},
 		Publish:      n.publish,
 		Reservations: n.net,
 		Tracker:      n,
