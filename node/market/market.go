@@ -96,7 +96,12 @@ type Service struct {
 	cursor    uint64 // next block to read reservations from
 	idle      map[idleKey]gridmint.FlexReason
 	tracked   map[gridmint.RequestID]bool
+	retry     map[gridmint.RequestID]time.Time // a failed reserve's next try
 }
+
+// reserveRetry is how long (node time) a utility waits to try a failed
+// reserve again: a lack of FLEX is not mended in a second.
+const reserveRetry = 5 * time.Minute
 
 type idleKey struct {
 	dev gridmint.DeviceID
@@ -214,7 +219,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, d: d, log: d.Log, m: newMetrics(),
 		events: map[gridmint.RequestID]*eventRecord{}, offers: map[gridmint.OfferID]*offerRecord{},
-		unmatched: map[gridmint.RequestID]chain.Event{}, idle: map[idleKey]gridmint.FlexReason{}, tracked: map[gridmint.RequestID]bool{}}
+		unmatched: map[gridmint.RequestID]chain.Event{}, idle: map[idleKey]gridmint.FlexReason{}, tracked: map[gridmint.RequestID]bool{}, retry: map[gridmint.RequestID]time.Time{}}
 	err := d.Store.ScanSettle(offerPrefix, func(_ string, v []byte) error {
 		var o offerRecord
 		if err := json.Unmarshal(v, &o); err != nil {
@@ -501,7 +506,7 @@ func (s *Service) reserveDue(ctx context.Context, now time.Time) {
 	for _, e := range s.events {
 		own := strings.EqualFold(e.Buyer, s.d.Self.Hex())
 		if own && e.Clearing != nil && len(e.Clearing.Awards) > 0 && e.ReserveTx == (common.Hash{}) && e.Reservation == nil &&
-			e.State != StateRefused && e.State != StateLapsed && !e.windowStarted(now) {
+			e.State != StateRefused && e.State != StateLapsed && !e.windowStarted(now) && !now.Before(s.retry[e.ID]) {
 			due = append(due, e)
 		}
 	}
@@ -521,7 +526,8 @@ func (s *Service) reserveDue(ctx context.Context, now time.Time) {
 		s.mu.Lock()
 		if err != nil {
 			s.refuse(ReasonReserveFailed)
-			e.logf(now, "reserve_failed", "%v (retried until the window starts)", err)
+			s.retry[e.ID] = now.Add(reserveRetry)
+			e.logf(now, "reserve_failed", "%v (retried every %v until the window starts)", err, reserveRetry)
 			s.log.Warn("market: reserve", "request", e.ID, "err", err)
 		} else {
 			s.m.reserved.Inc()
@@ -716,6 +722,7 @@ func (s *Service) prune(now time.Time) {
 		if now.Sub(e.Request.WindowEnd) > s.cfg.Retention {
 			delete(s.events, id)
 			delete(s.tracked, id)
+			delete(s.retry, id)
 			keys = append(keys, eventKey(id))
 		}
 	}
