@@ -100,6 +100,7 @@ func FuzzDecodeAwardsRoot(f *testing.F) {
 	f.Add(AwardsRoot{RequestID: common.Hash{1}, Root: common.Hash{2}}.appendBody(nil))
 	f.Add([]byte{})
 	f.Add([]byte{0x22, 0x01, 0x00})
+	f.Add([]byte{0x22, 0x00}) // an explicitly empty value
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		a, err := DecodeAwardsRootBody(raw)
 		if err != nil {
