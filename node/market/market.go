@@ -422,7 +422,7 @@ func (s *Service) clearDue(ctx context.Context, now time.Time) {
 	last := due[len(due)-1].Request.GateClosure
 	var reqs []flex.SignedRequest
 	for _, e := range s.events {
-		if !e.Request.GateClosure.After(last) && e.Reason != gridmint.FlexGateClosed {
+		if !e.Request.GateClosure.After(last) {
 			reqs = append(reqs, flex.SignedRequest{ID: e.ID, Buyer: e.Buyer, Signed: e.Signed, Request: e.Request})
 		}
 	}
