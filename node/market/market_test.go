@@ -2,6 +2,7 @@ package market
 
 import (
 	"context"
+	"fmt"
 	"math/big"
 	"testing"
 	"time"
@@ -289,4 +290,48 @@ func counter(c prometheus.Counter) float64 {
 		return -1
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestOfferRenewalIsBounded: an offer is renewed only when the device's
+// capacity moved by renew_change and renew_interval has passed, and no
+// more than max_offers_per_tick are signed a tick.
+func TestOfferRenewalIsBounded(t *testing.T) {
+	tn := newTestNet(t)
+	cfg := homeConfig(100_000)
+	cfg.MaxOffersPerTick = 20
+	h := tn.add(cfg, true, func(a common.Address) []devices.DeviceState {
+		var ds []devices.DeviceState
+		for i := range 30 {
+			ds = append(ds, battery(a, fmt.Sprintf("b%02d", i), 80))
+		}
+		return ds
+	})
+	tn.deliver(tn.addr(8), request())
+	h.s.Step(context.Background())
+	if got := counter(h.s.m.offersMade); got != 20 {
+		t.Fatalf("first tick: %v offers, want the bound of 20", got)
+	}
+	h.s.Step(context.Background())
+	if got := counter(h.s.m.offersMade); got != 30 {
+		t.Fatalf("second tick: %v offers in all, want 30", got)
+	}
+	// 80 % → 35 %: 3 kW → 1.5 kW for the hour, a change of half.
+	h.mu.Lock()
+	h.devs[0].SoC = 35
+	h.mu.Unlock()
+	tn.at(t0.Add(10 * time.Minute))
+	if got := counter(h.s.m.offersMade); got != 30 {
+		t.Errorf("10 minutes on: %v offers, want none renewed inside renew_interval", got)
+	}
+	tn.at(t0.Add(16 * time.Minute))
+	if got := counter(h.s.m.offersMade); got != 31 {
+		t.Errorf("16 minutes on: %v offers, want the changed battery's renewal only", got)
+	}
+	h.mu.Lock()
+	h.devs[0].SoC = 34 // a small change: no renewal
+	h.mu.Unlock()
+	tn.at(t0.Add(40 * time.Minute))
+	if got := counter(h.s.m.offersMade); got != 31 {
+		t.Errorf("40 minutes on: %v offers, want no renewal for a small change", got)
+	}
 }
