@@ -19,6 +19,7 @@ import (
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/chain"
 	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/node/market"
 	"github.com/gridmint/gridmint/node/openadr"
 	"github.com/gridmint/gridmint/node/store"
 	ma "github.com/multiformats/go-multiaddr"
@@ -87,6 +88,8 @@ type Config struct {
 	// OpenADR serves an OpenADR 3.1.0 VTN at /openadr3/3.1.0/
 	// (package node/openadr); off unless enabled.
 	OpenADR openadr.Config `yaml:"openadr"`
+	// Market is the flexibility market (node/market).
+	Market market.Config `yaml:"market"`
 }
 
 // StorageConfig is the disk reserve. Below it the node stores nothing
@@ -487,6 +490,7 @@ func yamlPaths(n *yaml.Node, path string, out map[int][]yamlScalar) {
 
 func (c *Config) applyDefaults() {
 	c.Claims.applyDefaults()
+	c.Market.ApplyDefaults()
 	if c.Role == "" {
 		c.Role = RoleHome
 	}
@@ -566,6 +570,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Claims.validate(); err != nil {
 		return err
+	}
+	if err := c.Market.Validate(); err != nil {
+		return gridmint.Errorf(gridmint.EInvalid, "config: %v", err)
 	}
 	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
 		return fieldErr("http_addr", "%q: want host:port", c.HTTPAddr)

@@ -346,6 +346,7 @@ func FuzzParseConfig(f *testing.F) {
 	f.Add([]byte("adapters: [{dialect: tasmota}]\nstorage: {min_free: 1.5GiB, resume_margin: 64MB}"))
 	f.Add([]byte("adapters: [{dialect: tasmota}]\nstorage: {min_free: 5%, resume_margin: 0}"))
 	f.Add([]byte("adapters: [{dialect: tasmota}]\nstorage: {min_free: 1e1%}"))
+	f.Add([]byte("adapters: [{dialect: tasmota}]\nmarket: {offer: true, defaults: {min_price: 1, reserve_soc_pct: 20, departure: '07:30', energy_needed_wh: 1}, devices: {a/b/c: {opt_out: true}}, collect: 1m}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := ParseConfig(data)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gridmint/gridmint"
 	firmwaresim "github.com/gridmint/gridmint/firmware-sim"
+	"github.com/gridmint/gridmint/node/market"
 )
 
 // DemoOptions configure `gridmint demo`.
@@ -144,6 +145,7 @@ func demoConfig(o DemoOptions, brokerURL string, fleet *firmwaresim.Fleet) Confi
 		Role:       o.Role,
 		Chain:      o.Chain,
 		Claims:     ClaimsConfig{Disabled: o.NoClaims},
+		Market:     demoMarket(),
 	}
 	if fleet == nil { // a utility: no devices
 		cfg.applyDefaults()
@@ -177,6 +179,14 @@ func demoConfig(o DemoOptions, brokerURL string, fleet *firmwaresim.Fleet) Confi
 	cfg.Sites = demoSites(fleet.Devices())
 	cfg.applyDefaults()
 	return cfg
+}
+
+// demoMarket is the demo's market: the simulated homes consent to offer
+// their batteries (and EV chargers and PV, which offer nothing without a
+// car's departure or a forecast) at 150,000 µFLEX/kWh (0.15 FLEX), never
+// below 20 % charge.
+func demoMarket() market.Config {
+	return market.Config{Offer: true, Defaults: market.Policy{MinPrice: 150_000, ReserveSoC: 20}}
 }
 
 func demoSiteID(home int) string { return fmt.Sprintf("home-%d", home) }
@@ -328,6 +338,7 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 		if d.Node, err = Start(ctx, cfg, opts); err != nil {
 			return nil, err
 		}
+		d.startRequests(ctx, o.Clock)
 		return d, nil
 	}
 	if d.Broker, err = StartBroker(o.MQTTAddr, o.Logger); err != nil {
@@ -509,4 +520,38 @@ func (d *Demo) offerBattery(ctx context.Context, clock gridmint.Clock) bool {
 	}
 	d.log.Info("demo: offered the battery", "power_w", o.Power, "window_start", o.WindowStart)
 	return true
+}
+
+// DemoRequestPeriod is how often (demo time) a demo utility posts a
+// flexibility request.
+const DemoRequestPeriod = 3 * time.Hour
+
+// startRequests makes a demo utility post a request every
+// DemoRequestPeriod, the first at once: 5 kW less load in the demo zone
+// for the hour starting at the next whole hour at least 40 minutes away,
+// at most 300,000 µFLEX/kWh, gate closure 20 minutes before it. The
+// homes' markets offer their batteries; every node clears it; the
+// utility publishes the root and reserves (which needs FLEX: see the
+// README's "Flexibility market").
+func (d *Demo) startRequests(ctx context.Context, clock gridmint.Clock) {
+	if d.Node.Market() == nil {
+		return
+	}
+	reqCtx, stop := context.WithCancel(ctx)
+	d.stopOffers, d.offersDone = stop, make(chan struct{}) // Close stops it as the homes' offers
+	post := func() {
+		start := clock.Now().Add(40 * time.Minute).Truncate(time.Hour).Add(time.Hour)
+		r := gridmint.Request{Zone: DemoZone, WindowStart: start, WindowEnd: start.Add(time.Hour), Power: 5000,
+			Direction: gridmint.DirectionDown, MaxPrice: 300_000, GateClosure: start.Add(-20 * time.Minute)}
+		if _, err := (nodeNetwork{p2p: d.Node.p2p, store: d.Node.store, clock: clock, identity: d.Node.identity}).PublishRequest(reqCtx, r); err != nil {
+			d.log.Warn("demo request", "err", err)
+			return
+		}
+		d.log.Info("demo: posted a flexibility request", "power_w", r.Power, "window_start", r.WindowStart)
+	}
+	go func() {
+		defer close(d.offersDone)
+		post()
+		every(reqCtx, clock, DemoRequestPeriod, post)
+	}()
 }

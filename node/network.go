@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/node/api"
+	"github.com/gridmint/gridmint/node/market"
 	"github.com/gridmint/gridmint/node/p2p"
 	"github.com/gridmint/gridmint/node/store"
 )
@@ -24,6 +25,8 @@ type nodeNetwork struct {
 	clock gridmint.Clock
 	// identity names this node's devices on the network (DeviceKey).
 	identity *Identity
+	// market checks own offers before they are signed; nil when off.
+	market *market.Service
 }
 
 func (n nodeNetwork) Peers() api.NetworkInfo {
@@ -111,6 +114,18 @@ func (n nodeNetwork) Messages(topic string, from, to time.Time, cursor string, l
 // PublishOffer gossips o with its device named by its key: the API takes
 // the node's own device id, the network never sees it.
 func (n nodeNetwork) PublishOffer(ctx context.Context, o gridmint.Offer) (api.NetworkMessage, error) {
+	if n.market != nil {
+		// The market checks the device is the node's and the offer within
+		// what it can offer (reason codes: unknown_device, opt_out,
+		// over_capacity, below_min_price).
+		m, err := n.market.PublishOffer(ctx, o)
+		if err != nil && len(m.Raw) == 0 {
+			return api.NetworkMessage{}, err
+		}
+		am := apiMessage(m)
+		am.Received = n.clock.Now()
+		return am, nil
+	}
 	w, err := p2p.NewOffer(o, n.identity.DeviceKey(o.Device))
 	if err != nil {
 		return api.NetworkMessage{}, err
@@ -186,6 +201,13 @@ func messageBody(b p2p.Body) any {
 			Reason         uint8       `json:"reason,omitempty"`
 			ChainSignature string      `json:"chain_signature,omitempty"`
 		}{b.Subject, uint8(b.SubjectKind), uint8(b.Verdict), uint8(b.Reason), hexIfAny(b.ChainSignature)}
+	case p2p.AwardsRoot:
+		return struct {
+			RequestID common.Hash `json:"request_id"`
+			Root      common.Hash `json:"root"`
+			Awards    uint64      `json:"awards"`
+			Value     string      `json:"value"` // FLEX base units (18 decimals)
+		}{b.RequestID, b.Root, b.Awards, b.Value.String()}
 	case p2p.AwardNotice:
 		price := "0"
 		if b.Price != nil {

@@ -29,6 +29,7 @@ import (
 	"github.com/gridmint/gridmint/chain"
 	"github.com/gridmint/gridmint/devices"
 	"github.com/gridmint/gridmint/node/api"
+	"github.com/gridmint/gridmint/node/market"
 	"github.com/gridmint/gridmint/node/openadr"
 	"github.com/gridmint/gridmint/node/p2p"
 	"github.com/gridmint/gridmint/node/settle"
@@ -52,6 +53,10 @@ type Options struct {
 	// reads it with statfs. Tests inject it to drive the disk guard.
 	DiskSpace DiskSpaceFunc
 
+	// MarketTracker follows the market's firm awards (metering,
+	// measurement, rewards: node/market/mv); nil: nobody.
+	MarketTracker market.Tracker
+
 	// holdIngest, if set, is waited on before each ingest batch as the
 	// disk guard is: tests hold telemetry back with it.
 	holdIngest roomWaiter
@@ -60,25 +65,27 @@ type Options struct {
 // Node is a running gridmint node. Create it with Start; stop it by
 // cancelling the context given to Start and calling Wait, or with Close.
 type Node struct {
-	cfg      Config
-	log      *slog.Logger
-	identity *Identity
-	store    *store.Store
-	ingest   *devices.Ingest
-	sites    *devices.Sites
-	pipeline *pipeline
-	mqtt     *mqttClient
-	control  *controlClient // commands, keep-alives and their replies
-	p2p      *p2p.Node
-	chain    *chain.Client
-	settle   *settle.Engine
-	claims   *claimService
-	openadr  *openadr.VTN // nil unless openadr.enabled
-	http     *http.Server
-	httpAddr string
-	metrics  *metrics
-	clock    gridmint.Clock
-	disk     *diskGuard
+	cfg           Config
+	log           *slog.Logger
+	identity      *Identity
+	store         *store.Store
+	ingest        *devices.Ingest
+	sites         *devices.Sites
+	pipeline      *pipeline
+	mqtt          *mqttClient
+	control       *controlClient // commands, keep-alives and their replies
+	p2p           *p2p.Node
+	chain         *chain.Client
+	settle        *settle.Engine
+	claims        *claimService
+	market        *market.Service
+	marketTracker market.Tracker // Options.MarketTracker
+	openadr       *openadr.VTN   // nil unless openadr.enabled
+	http          *http.Server
+	httpAddr      string
+	metrics       *metrics
+	clock         gridmint.Clock
+	disk          *diskGuard
 
 	chainRPC     *http.Server // chain.serve_rpc; nil when not served
 	chainRPCAddr string
@@ -118,7 +125,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		debug.SetMemoryLimit(int64(cfg.MemoryLimitMB) << 20)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	n := &Node{cfg: cfg, log: opts.Logger, metrics: newMetrics(), cancel: cancel, clock: opts.Clock}
+	n := &Node{cfg: cfg, log: opts.Logger, metrics: newMetrics(), cancel: cancel, clock: opts.Clock, marketTracker: opts.MarketTracker}
 	defer func() {
 		if err != nil {
 			n.Close()
@@ -274,6 +281,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	if err := n.startClaims(ctx, attestors); err != nil {
 		return nil, err
 	}
+	if err := n.startMarket(ctx); err != nil {
+		return nil, err
+	}
 	n.p2p.Handle(n.onGossip)
 	n.metrics.registry.MustRegister(p2pCollector{n.p2p})
 	n.wg.Add(1)
@@ -302,22 +312,22 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		}
 		chainRPC = chain.ReadOnlyRPC(h)
 	}
-	network := nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock, identity: n.identity}
+	network := nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock, identity: n.identity, market: n.offerChecker()}
 	// OpenADR events become requests signed and gossiped by this node.
-	market := openadr.MarketFunc(func(ctx context.Context, r gridmint.Request) (string, error) {
+	requests := openadr.MarketFunc(func(ctx context.Context, r gridmint.Request) (string, error) {
 		m, err := network.PublishRequest(ctx, r)
 		return m.ID, err
 	})
 	var vtn http.Handler
 	if cfg.OpenADR.Enabled {
 		if n.openadr, err = openadr.New(openadr.Options{Config: cfg.OpenADR, Store: openadr.StoreOn(n.store), Clock: opts.Clock,
-			Market: market, Registerer: n.metrics.registry, Logger: n.log.With("component", "openadr")}); err != nil {
+			Market: requests, Registerer: n.metrics.registry, Logger: n.log.With("component", "openadr")}); err != nil {
 			return nil, err
 		}
 		vtn = n.openadr
 	}
 	if cfg.OpenADR.VEN.VTN != "" {
-		if err := n.followVTN(ctx, cfg.OpenADR.VEN, market, opts.Clock); err != nil {
+		if err := n.followVTN(ctx, cfg.OpenADR.VEN, requests, opts.Clock); err != nil {
 			return nil, err
 		}
 	}
@@ -332,6 +342,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			Settlement:   n.settle,
 			Certificates: &api.ChainCertificates{Client: n.chain, Index: n.store, Claims: n.claimSource()},
 			Claims:       n.claimsAPI(),
+			Market:       n.marketAPI(),
 			Token:        n.apiToken,
 			Clock:        opts.Clock,
 			Health:       n.health,
@@ -756,6 +767,9 @@ func (n *Node) onGossip(m p2p.Message) {
 	n.settle.HandleMessage(m)
 	if n.claims != nil && m.Kind == p2p.KindRECClaim {
 		n.claims.handle(m)
+	}
+	if n.market != nil {
+		n.market.Handle(m)
 	}
 }
 

@@ -131,6 +131,9 @@ type Config struct {
 	// Claims serves the certificate claims at GET /api/v1/claims; nil
 	// leaves the route out.
 	Claims Claims
+	// Market serves the flexibility market under /api/v1/market
+	// (market.go); nil leaves those routes out.
+	Market Market
 	// ChainRPC serves the embedded chain's JSON-RPC, read-only, at
 	// POST /api/v1/chain/rpc (chain.ReadOnlyRPC); nil leaves it out.
 	ChainRPC http.Handler
@@ -231,6 +234,7 @@ func New(cfg Config) *Server {
 	if cfg.Claims != nil {
 		s.mux.HandleFunc("GET /api/v1/claims", s.claims)
 	}
+	s.routeMarket()
 	if cfg.ChainRPC != nil {
 		s.mux.Handle("POST /api/v1/chain/rpc", cfg.ChainRPC)
 	}

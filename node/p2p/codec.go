@@ -63,6 +63,7 @@ import (
 //	message CatchUpHint { // field number = Kind; Unix ms, 0 = no hint
 //	  uint64 offers = 1; uint64 requests = 2; uint64 meter = 3;
 //	  uint64 attestations = 4; uint64 awards = 5; uint64 claims = 6;
+//	  uint64 roots = 7;
 //	}
 //	message RECClaim: see claim.go
 
@@ -84,7 +85,7 @@ var (
 	attestationFields = []protowire.Type{lenDelim, varint, varint, varint, lenDelim}
 	awardFields       = []protowire.Type{lenDelim, lenDelim, lenDelim, varint, varint, varint, lenDelim}
 	catchUpFields     = []protowire.Type{lenDelim, varint, varint, lenDelim, varint}
-	hintFields        = []protowire.Type{varint, varint, varint, varint, varint, varint}
+	hintFields        = []protowire.Type{varint, varint, varint, varint, varint, varint, varint}
 )
 
 // writer appends fields, leaving out zero values.
@@ -267,6 +268,8 @@ func decodeBody(k Kind, in []byte) (Body, error) {
 		return decodeAward(in)
 	case KindRECClaim:
 		return decodeRECClaim(in)
+	case KindAwardsRoot:
+		return decodeAwardsRoot(in)
 	}
 	return nil, errKind
 }
@@ -518,7 +521,7 @@ func decodeCatchUpRequest(raw []byte) (CatchUpRequest, error) {
 }
 
 // hintKinds is the number of kinds a CatchUpHint has a time for.
-const hintKinds = int(KindRECClaim)
+const hintKinds = int(KindAwardsRoot)
 
 // CatchUpHint tells a peer that this node has just accepted, by catch-up,
 // messages it did not have before, and from when the peer should catch
@@ -528,9 +531,9 @@ type CatchUpHint struct {
 	Since [hintKinds]time.Time // millisecond resolution
 }
 
-// maxCatchUpHint bounds a hint's encoding: six fields of a one-byte tag
-// and a varint of at most 10 bytes are 66 bytes.
-const maxCatchUpHint = 72
+// maxCatchUpHint bounds a hint's encoding: seven fields of a one-byte tag
+// and a varint of at most 10 bytes are 77 bytes.
+const maxCatchUpHint = 80
 
 func encodeCatchUpHint(h CatchUpHint) []byte {
 	var w writer

@@ -87,6 +87,12 @@ func typedData(t *testing.T, m Message) (apitypes.TypedData, string) {
 			"profile": prof, "quality": string(b.Quality), "readings": u(uint64(b.Readings)), "readingsRoot": b.ReadingsRoot.String(),
 			"nameplate": u(uint64(b.Nameplate)), "latTenths": big.NewInt(int64(b.Location.LatTenths)), "lonTenths": big.NewInt(int64(b.Location.LonTenths)),
 			"created": created}
+	case AwardsRoot:
+		primary = "AwardsRoot"
+		types[primary] = []apitypes.Type{{Name: "requestId", Type: "bytes32"}, {Name: "root", Type: "bytes32"},
+			{Name: "awards", Type: "uint64"}, {Name: "value", Type: "uint256"}, {Name: "created", Type: "uint64"}}
+		msg = map[string]any{"requestId": b.RequestID.Hex(), "root": b.Root.Hex(), "awards": u(b.Awards),
+			"value": (*math.HexOrDecimal256)(b.Value), "created": created}
 	default:
 		t.Fatalf("no typed data for %T", m.Body)
 	}
@@ -100,7 +106,7 @@ func typedData(t *testing.T, m Message) (apitypes.TypedData, string) {
 func TestEnvelopeDigestsMatchGoEthereum(t *testing.T) {
 	typeHashes := map[string]common.Hash{
 		"Offer": offerTypeHash, "Request": requestTypeHash, "MeterClaim": meterClaimTypeHash,
-		"Attestation": attestationTypeHash, "AwardNotice": awardNoticeTypeHash, "RECClaim": recClaimTypeHash,
+		"Attestation": attestationTypeHash, "AwardNotice": awardNoticeTypeHash, "RECClaim": recClaimTypeHash, "AwardsRoot": awardsRootTypeHash,
 	}
 	bodies := Bodies(Key(3), Epoch, 7)
 	// A reject verdict has a reason and no chain signature.

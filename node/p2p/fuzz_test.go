@@ -2,6 +2,7 @@ package p2p
 
 import (
 	"bytes"
+	"math/big"
 	"testing"
 	"time"
 
@@ -88,5 +89,28 @@ func FuzzDecodeCatchUpHint(f *testing.F) {
 				t.Fatalf("hint %x: %s from %v (err %v)", raw, topic, s, err)
 			}
 		}
+	})
+}
+
+// FuzzDecodeAwardsRoot: the awards root body decoder never panics, and
+// what it accepts re-encodes to a body that decodes to the same value
+// (byte-exact canonicality is the envelope's check: FuzzDecodeEnvelope).
+func FuzzDecodeAwardsRoot(f *testing.F) {
+	f.Add(AwardsRoot{RequestID: common.Hash{1}, Root: common.Hash{2}, Awards: 3, Value: big.NewInt(1e15)}.appendBody(nil))
+	f.Add(AwardsRoot{RequestID: common.Hash{1}, Root: common.Hash{2}}.appendBody(nil))
+	f.Add([]byte{})
+	f.Add([]byte{0x22, 0x01, 0x00})
+	f.Add([]byte{0x22, 0x00}) // an explicitly empty value
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		a, err := DecodeAwardsRootBody(raw)
+		if err != nil {
+			return
+		}
+		b, err := DecodeAwardsRootBody(a.appendBody(nil))
+		if err != nil || b.RequestID != a.RequestID || b.Root != a.Root || b.Awards != a.Awards || b.Value.Cmp(a.Value) != 0 {
+			t.Fatalf("%x: decoded %+v, re-encoded and decoded %+v (%v)", raw, a, b, err)
+		}
+		_ = a.Validate()
+		_ = a.structHash(1)
 	})
 }

@@ -336,6 +336,8 @@ func Bodies(key *ecdsa.PrivateKey, now time.Time, seq int) []Body {
 		AwardNotice{RequestID: ethcrypto.Keccak256Hash([]byte(fmt.Sprint("req", seq))), OfferID: ethcrypto.Keccak256Hash([]byte(fmt.Sprint("offer", seq))),
 			Provider: addr, WindowStart: uint64(start.Unix()), WindowEnd: uint64(start.Add(time.Hour).Unix()), Watts: 3000, Price: big.NewInt(int64(1e15) + int64(seq))},
 		SampleRECClaim(addr, now, seq),
+		AwardsRoot{RequestID: ethcrypto.Keccak256Hash([]byte(fmt.Sprint("req", seq))), Root: ethcrypto.Keccak256Hash([]byte(fmt.Sprint("root", seq))),
+			Awards: 3, Value: big.NewInt(int64(1e15) + int64(seq))},
 	}
 }
 

@@ -24,10 +24,11 @@ const (
 	KindAttestation Kind = 4
 	KindAward       Kind = 5
 	KindRECClaim    Kind = 6
+	KindAwardsRoot  Kind = 7
 )
 
 // Kinds lists every kind, in wire order.
-var Kinds = []Kind{KindOffer, KindRequest, KindMeter, KindAttestation, KindAward, KindRECClaim}
+var Kinds = []Kind{KindOffer, KindRequest, KindMeter, KindAttestation, KindAward, KindRECClaim, KindAwardsRoot}
 
 // Version is the envelope version this package speaks. The topics carry
 // it too ("/gridmint/1/..."), so a version 2 network is a separate mesh.
@@ -41,6 +42,9 @@ const (
 	TopicAttestations = "/gridmint/1/attestations"
 	TopicAwards       = "/gridmint/1/awards"
 	TopicClaims       = "/gridmint/1/claims"
+	// TopicAwardsRoots carries AwardsRoot: a kind of its own, so a topic
+	// of its own (every kind has one; the validator checks the pair).
+	TopicAwardsRoots = "/gridmint/1/roots"
 )
 
 // Topic returns the topic messages of kind k travel on, "" for an unknown
@@ -59,6 +63,8 @@ func (k Kind) Topic() string {
 		return TopicAwards
 	case KindRECClaim:
 		return TopicClaims
+	case KindAwardsRoot:
+		return TopicAwardsRoots
 	}
 	return ""
 }
@@ -78,6 +84,8 @@ func (k Kind) String() string {
 		return "award"
 	case KindRECClaim:
 		return "claim"
+	case KindAwardsRoot:
+		return "awards_root"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -102,7 +110,7 @@ func Topics() []string {
 }
 
 // Body is the payload of one envelope: one of Offer, Request, MeterClaim,
-// Attestation, AwardNotice. The set is closed (the interface has
+// Attestation, AwardNotice, RECClaim, AwardsRoot. The set is closed (the interface has
 // unexported methods) because each body has a fixed wire encoding and
 // EIP-712 type.
 type Body interface {

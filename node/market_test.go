@@ -1,0 +1,259 @@
+package node
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/chain"
+	"github.com/gridmint/gridmint/node/api"
+)
+
+// TestMarketCycle runs one market event on a demo network in one
+// process: homes A and B (each the demo's embedded broker and simulated
+// homes, batteries included) and utility C, on A's embedded chain and one
+// demo clock (×60), with real gossip. C gets FLEX the way a utility does
+// without a pre-mine (a provider's earned FLEX transferred to it), posts
+// a request over its API; the homes offer from their simulated
+// batteries; all three clear to the same root at the gate closure; C
+// publishes it and reserves on chain; every node makes the awards firm
+// from its own chain index; at the window start the homes send
+// battery_power setpoints that the simulated Victron GX confirms, and
+// restore them at the end; /metrics counts it. (C, a demo utility, also
+// posts its own request for a later hour at start: it clears too.)
+func TestMarketCycle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("three demo nodes")
+	}
+	const speed = 60
+	clock, err := gridmint.NewScaledClock(time.Date(2026, 6, 21, 9, 45, 0, 0, time.UTC), time.Now(), speed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirs := [3]string{t.TempDir(), t.TempDir(), t.TempDir()}
+	var ids [3]*Identity
+	var hex [3]string
+	for i, d := range dirs {
+		if ids[i], err = DemoIdentity(d); err != nil {
+			t.Fatal(err)
+		}
+		hex[i] = ids[i].Address
+	}
+	opts := func(i int) DemoOptions {
+		o := demoOptions(dirs[i], clock)
+		o.SimPeriod = time.Duration(float64(time.Minute) / speed)
+		o.SimSeed = uint64(i + 1)
+		o.NoClaims = true
+		return o
+	}
+	oa := opts(0)
+	oa.Chain = ChainConfig{ServeRPC: "127.0.0.1:0", EmbeddedFund: []string{hex[1], hex[2]}, Attestors: hex[:], Threshold: 2}
+	a, err := StartDemo(context.Background(), oa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	ca := a.Node.Chain().Contracts()
+	zero := uint64(0)
+	shared := ChainConfig{RPC: a.Node.ChainRPCURL(), ChainID: 1337, Confirmations: &zero,
+		Contracts: ContractsConfig{Registry: ca.Registry.Hex(), REC: ca.REC.Hex(), FLEX: ca.FLEX.Hex(), DeployBlock: ca.DeployBlock}}
+	boot := []string{a.Node.P2PAddrs()[0]}
+	ob := opts(1)
+	ob.Chain, ob.Bootstrap = shared, boot
+	b, err := StartDemo(context.Background(), ob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	oc := opts(2)
+	oc.Chain, oc.Bootstrap, oc.Role = shared, boot, RoleUtility
+	c, err := StartDemo(context.Background(), oc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	nodes := []*Node{a.Node, b.Node, c.Node}
+	homes := []*Node{a.Node, b.Node}
+
+	// FLEX for C: a reward to A (attested by A and B, k = 2) that A
+	// transfers to C.
+	ctx := context.Background()
+	fund := new(big.Int).Mul(big.NewInt(1000), big.NewInt(1e18))
+	rb := chain.NewRewardBatch([]chain.Reward{{RecordID: common.Hash{0xf1}, Provider: common.HexToAddress(hex[0]), Amount: fund, Kind: chain.RewardDelivery}})
+	var sigs [][]byte
+	for _, id := range ids[:2] {
+		s, err := chain.Sign(id.Private, a.Node.Chain().FLEXDomain().Digest(rb.StructHash()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sigs = append(sigs, s)
+	}
+	if _, err := a.Node.Chain().Reward(ctx, rb, sigs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Node.Chain().TransferFLEX(ctx, common.Hash{0xf2}, common.HexToAddress(hex[2]), fund); err != nil {
+		t.Fatal(err)
+	}
+
+	// The homes' batteries report before the request goes out.
+	for _, h := range homes {
+		waitFor(t, "the home's batteries report their charge", func() bool {
+			n := 0
+			for _, d := range h.Devices() {
+				if d.Kind == gridmint.KindBattery && d.Online && d.Fields.Has(gridmint.FieldSoC) {
+					n++
+				}
+			}
+			return n >= 2
+		})
+	}
+	waitFor(t, "C meshed with A and B", func() bool { return len(c.Node.P2P().Peers()) >= 2 })
+
+	// A request for more than all batteries together: every offer
+	// clears (short), so both homes have awards.
+	now := clock.Now().Truncate(time.Minute)
+	gate, start := now.Add(10*time.Minute), now.Add(30*time.Minute)
+	body := fmt.Sprintf(`{"zone": %q, "window_start": %q, "window_end": %q, "power_w": 50000, "direction": "down", "max_price": 500000, "gate_closure": %q}`,
+		DemoZone, start.Format(time.RFC3339), start.Add(30*time.Minute).Format(time.RFC3339), gate.Format(time.RFC3339))
+	req, _ := http.NewRequest(http.MethodPost, "http://"+c.Node.HTTPAddr()+"/api/v1/requests", bytes.NewReader([]byte(body)))
+	req.Header.Set("Authorization", "Bearer "+c.Node.apiToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("POST /api/v1/requests = %d %s", resp.StatusCode, reply)
+	}
+	var posted struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(reply, &posted); err != nil {
+		t.Fatal(err)
+	}
+	// event is the node's view of the request; zero until it holds it.
+	event := func(n *Node) (ev api.MarketEvent) {
+		resp, err := http.Get("http://" + n.HTTPAddr() + "/api/v1/market/events/" + posted.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			if err := json.NewDecoder(resp.Body).Decode(&ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return ev
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			for i, n := range nodes {
+				ev := event(n)
+				t.Logf("node %d at %s: %s %s %s", i, clock.Now(), ev.State, ev.Reason, ev.Detail)
+				for _, l := range ev.Log {
+					t.Logf("  %s %s %s", l.At.Format("15:04:05"), l.Step, l.Detail)
+				}
+			}
+		}
+	})
+	for _, h := range homes {
+		waitFor(t, "the home's offers for the request", func() bool {
+			var o api.MarketOffers
+			getJSON(t, "http://"+h.HTTPAddr()+"/api/v1/market/offers", &o)
+			return len(o.Offers) >= 1
+		})
+	}
+	// Clearing, root, reservation: every node firm on the same root.
+	var root common.Hash
+	for i, n := range nodes {
+		waitLong(t, 3*time.Minute, fmt.Sprintf("node %d firm", i), func() bool {
+			s := event(n).State
+			return s == "firm" || s == "dispatched" || s == "done"
+		})
+		ev := event(n)
+		if i == 0 {
+			root = ev.Clearing.Root
+		}
+		if ev.Clearing.Root != root || ev.Reservation == nil || ev.Reservation.Root != root || !ev.Reservation.Firm {
+			t.Errorf("node %d: root %s, reservation %+v; want root %s, firm", i, ev.Clearing.Root, ev.Reservation, root)
+		}
+		if i < 2 && (ev.Root == nil || !ev.Root.Agreed) {
+			t.Errorf("home %d: C's published root %+v, want agreed", i, ev.Root)
+		}
+	}
+	evC := event(c.Node)
+	if len(evC.Clearing.Awards) < 2 || !evC.Clearing.Short {
+		t.Errorf("C's clearing: %d awards, short %v; want every battery's offer (short of 50 kW)", len(evC.Clearing.Awards), evC.Clearing.Short)
+	}
+	// Dispatch at the window start, confirmed by the simulated GX; the
+	// restore at the end.
+	for i, h := range homes {
+		waitLong(t, 3*time.Minute, fmt.Sprintf("home %d done", i), func() bool { return event(h).State == "done" })
+		ev := event(h)
+		var starts, restores int
+		for _, sp := range ev.Setpoints {
+			if sp.Setpoint.Kind != gridmint.SetpointBatteryPower || sp.Setpoint.Origin != gridmint.OriginMarket || sp.Command == "" {
+				t.Errorf("home %d setpoint %+v: want battery_power of origin market, sent", i, sp)
+				continue
+			}
+			if sp.Restore {
+				restores++
+				if sp.Setpoint.Value != 0 {
+					t.Errorf("home %d restore %+v, want battery_power 0", i, sp)
+				}
+				continue
+			}
+			starts++
+			if sp.Setpoint.Value <= 0 {
+				t.Errorf("home %d setpoint %+v: want a discharge (down)", i, sp)
+			}
+		}
+		if starts == 0 || restores != starts {
+			t.Errorf("home %d: %d setpoints and %d restores, want as many of each and at least one", i, starts, restores)
+		}
+		waitFor(t, fmt.Sprintf("home %d's setpoints confirmed by the simulated devices", i), func() bool {
+			for _, sp := range event(h).Setpoints {
+				if sp.Status != gridmint.CommandConfirmed {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	// The counters (C's demo posts a request of its own at start too:
+	// at least one of each).
+	metric := func(n *Node, name string) float64 {
+		for _, l := range strings.Split(get(t, "http://"+n.HTTPAddr()+"/metrics"), "\n") {
+			if v, ok := strings.CutPrefix(l, name+" "); ok {
+				f, _ := strconv.ParseFloat(v, 64)
+				return f
+			}
+		}
+		return -1
+	}
+	for i, h := range homes {
+		if metric(h, "gridmint_market_firm_total") < 1 || metric(h, `gridmint_market_refused_total{reason="root_mismatch"}`) != 0 ||
+			metric(h, `gridmint_market_setpoints_total{result="refused"}`) != 0 || metric(h, `gridmint_market_setpoints_total{result="sent"}`) < 2 {
+			t.Errorf("home %d /metrics: firm %v, root_mismatch %v, setpoints refused %v sent %v; want firm, none refused", i,
+				metric(h, "gridmint_market_firm_total"), metric(h, `gridmint_market_refused_total{reason="root_mismatch"}`),
+				metric(h, `gridmint_market_setpoints_total{result="refused"}`), metric(h, `gridmint_market_setpoints_total{result="sent"}`))
+		}
+	}
+	if metric(c.Node, "gridmint_market_reservations_total") < 1 || metric(c.Node, "gridmint_market_roots_published_total") < 1 {
+		t.Errorf("C's /metrics: want a root published and a reservation")
+	}
+	if bal, err := c.Node.Chain().FLEXBalance(ctx, common.HexToAddress(hex[2])); err != nil || bal.Cmp(fund) >= 0 {
+		t.Errorf("C's FLEX after the reservation %v (%v), want less than the %v it had", bal, err, fund)
+	}
+}
