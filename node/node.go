@@ -29,6 +29,7 @@ import (
 	"github.com/gridmint/gridmint/chain"
 	"github.com/gridmint/gridmint/devices"
 	"github.com/gridmint/gridmint/node/api"
+	"github.com/gridmint/gridmint/node/market/mv"
 	"github.com/gridmint/gridmint/node/p2p"
 	"github.com/gridmint/gridmint/node/settle"
 	"github.com/gridmint/gridmint/node/store"
@@ -72,6 +73,7 @@ type Node struct {
 	chain    *chain.Client
 	settle   *settle.Engine
 	claims   *claimService
+	mv       *mv.Service
 	http     *http.Server
 	httpAddr string
 	metrics  *metrics
@@ -272,6 +274,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	if err := n.startClaims(ctx, attestors); err != nil {
 		return nil, err
 	}
+	if err := n.startMV(ctx, attestors); err != nil {
+		return nil, err
+	}
 	n.p2p.Handle(n.onGossip)
 	n.metrics.registry.MustRegister(p2pCollector{n.p2p})
 	n.wg.Add(1)
@@ -311,6 +316,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			Settlement:   n.settle,
 			Certificates: &api.ChainCertificates{Client: n.chain, Index: n.store, Claims: n.claimSource()},
 			Claims:       n.claimsAPI(),
+			Deliveries:   n.deliveriesAPI(),
 			Token:        n.apiToken,
 			Clock:        opts.Clock,
 			Health:       n.health,
@@ -733,6 +739,9 @@ func (n *Node) onGossip(m p2p.Message) {
 	n.settle.HandleMessage(m)
 	if n.claims != nil && m.Kind == p2p.KindRECClaim {
 		n.claims.handle(m)
+	}
+	if n.mv != nil && m.Kind == p2p.KindMeter {
+		n.mv.HandleMessage(m)
 	}
 }
 

@@ -130,6 +130,9 @@ type Config struct {
 	// Claims serves the certificate claims at GET /api/v1/claims; nil
 	// leaves the route out.
 	Claims Claims
+	// Deliveries serves GET /api/v1/market/deliveries[/{request}]; nil
+	// leaves the routes out.
+	Deliveries Deliveries
 	// ChainRPC serves the embedded chain's JSON-RPC, read-only, at
 	// POST /api/v1/chain/rpc (chain.ReadOnlyRPC); nil leaves it out.
 	ChainRPC http.Handler
@@ -220,6 +223,10 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Claims != nil {
 		s.mux.HandleFunc("GET /api/v1/claims", s.claims)
+	}
+	if cfg.Deliveries != nil {
+		s.mux.HandleFunc("GET /api/v1/market/deliveries", s.deliveries)
+		s.mux.HandleFunc("GET /api/v1/market/deliveries/{request}", s.deliveriesOf)
 	}
 	if cfg.ChainRPC != nil {
 		s.mux.Handle("POST /api/v1/chain/rpc", cfg.ChainRPC)
