@@ -171,6 +171,9 @@ type Record struct {
 	// Slash is the slash the rules call for (flex.Slashes), FLEX base
 	// units; not submitted (see the package doc).
 	Slash *big.Int `json:"slash,omitempty"`
+	// NoSchedule: the award names the schedule baseline, which has no
+	// signed schedule on the network yet; not paid, not slashed.
+	NoSchedule bool `json:"no_schedule,omitempty"`
 	// Evidence is the reward's evidence hash: keccak256 of the record
 	// and the meter data it was computed from.
 	Evidence common.Hash `json:"evidence"`
@@ -471,10 +474,18 @@ func (s *Service) readings(id gridmint.DeviceID, from, to time.Time) ([]gridmint
 	}
 }
 
-// keyOf parses a wire award's device or meter (a device key's 0x form).
+// keyOf parses a network award's device or meter: a device key's 0x
+// form, alone or as the last part of a <node>/<adapter>/<key> id (the
+// form that passes gridmint.Offer.Validate).
 func keyOf(d gridmint.DeviceID) (gridmint.DeviceKey, bool) {
 	var k gridmint.DeviceKey
-	return k, k.UnmarshalText([]byte(d)) == nil
+	if k.UnmarshalText([]byte(d)) == nil {
+		return k, true
+	}
+	if _, _, serial, ok := d.Parts(); ok && k.UnmarshalText([]byte(serial)) == nil {
+		return k, true
+	}
+	return gridmint.DeviceKey{}, false
 }
 
 // seriesOf assembles what was received of one source over [from, to).
@@ -549,6 +560,7 @@ func (s *Service) verify(ctx context.Context, e *event, now time.Time) {
 		v.DeliveryRecord = r
 		v.Payment = r.Payment()
 		v.Evidence = evidenceOf(r, metered[r.Meter])
+		v.NoSchedule = awardOf(c.Awards, r.OfferID).Baseline == gridmint.BaselineSchedule
 		out[i] = v
 		s.m.records.WithLabelValues(reasonLabel(r.Reason)).Inc()
 		s.m.deliveredMWh.Add(float64(r.Delivered))
@@ -580,6 +592,15 @@ func (s *Service) verify(ctx context.Context, e *event, now time.Time) {
 	s.mu.Unlock()
 	s.m.verified.Inc()
 	s.log.Info("mv: verified", "request", c.RequestID, "records", len(out), "batch", batch)
+}
+
+func awardOf(as []gridmint.Award, id gridmint.OfferID) gridmint.Award {
+	for _, a := range as {
+		if a.OfferID == id {
+			return a
+		}
+	}
+	return gridmint.Award{}
 }
 
 // offlineSpan: a provider that sent data for the award's meter but none
@@ -705,7 +726,13 @@ func (s *Service) slashes(ctx context.Context, recs []Record) {
 		}
 		stakes[strings.ToLower(r.Provider)] = st
 	}
-	for _, sl := range flex.Slashes(awards, drs, stakes) {
+	var slashable []gridmint.DeliveryRecord
+	for i, r := range recs {
+		if !r.NoSchedule {
+			slashable = append(slashable, drs[i])
+		}
+	}
+	for _, sl := range flex.Slashes(awards, slashable, stakes) {
 		for i := range recs {
 			if recs[i].RequestID == sl.RequestID && recs[i].OfferID == sl.OfferID {
 				recs[i].Slash = sl.Amount
