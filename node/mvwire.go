@@ -77,7 +77,8 @@ func (d mvDeliveries) DeliveryEvents(request *gridmint.RequestID) []api.Delivery
 			Reserved: e.Reserved, State: e.State, Batch: e.Batch, BatchState: e.BatchState, RewardTx: e.RewardTx, Deliveries: []api.Delivery{}}
 		for _, r := range e.Deliveries {
 			dv := api.Delivery{DeliveryRecord: r.DeliveryRecord, BaselineMWh: r.BaselineMWh, MeteredMWh: r.MeteredMWh, BaselineErr: r.BaselineErr,
-				Performance: float64(r.Performance()) / 1e6, Paid: "0", Slashed: "0", Evidence: r.Evidence}
+				Performance: float64(r.Performance()) / 1e6, Paid: "0", Slashed: "0", Evidence: r.Evidence,
+				SlashState: r.SlashState, SlashTx: r.SlashTx}
 			if r.Payment != nil {
 				dv.Paid = r.Payment.String()
 			}

@@ -53,8 +53,13 @@ type Delivery struct {
 	Paid        string  `json:"paid"`
 	// Slashed is what the slashing rule takes from the provider's stake
 	// for this award ("0" if nothing).
-	Slashed  string      `json:"slashed"`
-	Evidence common.Hash `json:"evidence"`
+	Slashed string `json:"slashed"`
+	// SlashState is where the attested FLEX.slash stands (node/settle:
+	// collecting, ready, submitting, settled, failed); SlashTx its
+	// transaction.
+	SlashState string       `json:"slash_state,omitempty"`
+	SlashTx    *common.Hash `json:"slash_tx,omitempty"`
+	Evidence   common.Hash  `json:"evidence"`
 }
 
 // DeliveryRefusal is a refused delivery claim.

@@ -40,11 +40,19 @@
 //     A provider that settles inflated records of its own gets no
 //     attestations: peers attest only the batch they computed.
 //
+//  5. Slashing. An award delivered below tolerance and not excused is
+//     slashed (flex.Slashes: at most the award's share of the provider's
+//     stake, stake × award value / the provider's awarded value that day,
+//     in proportion to the shortfall), as an attested chain.Slash
+//     (settle.KindFLEXSlash, FLEX.slash; the provider's own signature does
+//     not count). Stakes are read from the chain when the node verifies,
+//     so nodes that read different stakes attest different slashes and
+//     at most one reaches the threshold; the contract refuses any slash
+//     above the share of the stake it holds then.
+//
 // Not built: delivery records themselves are not gossiped (each node
-// computes its own; CheckClaim is the entry point for claimed ones);
-// slashes are computed with flex.Slashes from the providers' stakes and
-// shown, not submitted (the settle engine has no slash batch kind yet);
-// the schedule baseline has no signed schedule on the network, so its
+// computes its own; CheckClaim is the entry point for claimed ones); the
+// schedule baseline has no signed schedule on the network, so its
 // awards are recorded without a baseline and not paid; exemptions are
 // not gossiped.
 //

@@ -31,7 +31,7 @@ func NewMetrics() *Metrics {
 		tracked:           c("gridmint_flex_events_tracked_total", "Firm flexibility events (reserved clearings) this node measures."),
 		verified:          c("gridmint_flex_events_verified_total", "Events whose awards this node measured and recorded."),
 		batches:           c("gridmint_flex_reward_batches_total", "Delivery reward batches this node attested or proposed."),
-		slashesDue:        c("gridmint_flex_slashes_due_total", "Under-delivered awards the slashing rule applies to (computed, not submitted)."),
+		slashesDue:        c("gridmint_flex_slashes_due_total", "Under-delivered awards this node computed a slash for and attested (or proposed) through FLEX.slash."),
 		intervalsSent:     c("gridmint_flex_intervals_sent_total", "Interval energy messages this node gossiped for its awarded meters."),
 		intervalsReceived: c("gridmint_flex_intervals_received_total", "Interval energy messages accepted from gossip (own ones included)."),
 		intervalConflicts: c("gridmint_flex_interval_conflicts_total", "Interval steps received twice with different energy (the first stands) or with another step length."),

@@ -450,6 +450,22 @@ func TestDeliveriesAreMeteredAttestedAndPaid(t *testing.T) {
 	if settled(nw.nodes[1], r2) {
 		t.Errorf("home 1's inflated batch for R2 was minted")
 	}
+	// Home 2's slash is on chain: its stake is down by exactly that.
+	waitFor(t, "home 2's slash settled", func() bool {
+		evs := nw.nodes[0].svc.Events(&r1.RequestID)
+		for _, r := range evs[0].Deliveries {
+			if r.Device == wireID(2, k2) {
+				return r.SlashState == string(settle.StateSettled) && r.SlashTx != nil
+			}
+		}
+		return false
+	})
+	if got, err := nw.nodes[0].client.StakeOf(ctx, testAddr(2)); err != nil || new(big.Int).Sub(stake, got).Cmp(q1.Slash) != 0 {
+		t.Errorf("home 2's stake %v (%v), want %v − its slash %v", got, err, stake, q1.Slash)
+	}
+	if got, err := nw.nodes[0].client.StakeOf(ctx, testAddr(1)); err != nil || got.Sign() != 0 {
+		t.Errorf("home 1's stake %v (%v): it never staked", got, err)
+	}
 	pay := func(c flex.Clearing, dev gridmint.DeviceID) *big.Int { return recOf(nw.nodes[0], c, dev).Payment }
 	want1 := new(big.Int).Add(pay(r1, wireID(1, k1)), pay(r2, wireID(1, k1)))
 	if got, err := nw.nodes[0].client.FLEXBalance(ctx, testAddr(1)); err != nil || got.Cmp(want1) != 0 {

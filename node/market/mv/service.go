@@ -169,8 +169,13 @@ type Record struct {
 	// Payment is what the delivery earns, FLEX base units.
 	Payment *big.Int `json:"payment"`
 	// Slash is the slash the rules call for (flex.Slashes), FLEX base
-	// units; not submitted (see the package doc).
-	Slash *big.Int `json:"slash,omitempty"`
+	// units; SlashBatch the attested FLEX.slash it went into.
+	Slash      *big.Int    `json:"slash,omitempty"`
+	SlashBatch common.Hash `json:"slash_batch,omitzero"`
+	// SlashState and SlashTx: where the slash stands (node/settle) and
+	// the FLEX.slash transaction; filled in by Events.
+	SlashState string       `json:"slash_state,omitempty"`
+	SlashTx    *common.Hash `json:"slash_tx,omitempty"`
 	// NoSchedule: the award names the schedule baseline, which has no
 	// signed schedule on the network yet; not paid, not slashed.
 	NoSchedule bool `json:"no_schedule,omitempty"`
@@ -594,9 +599,9 @@ func (s *Service) verify(ctx context.Context, e *event, now time.Time) {
 	s.log.Info("mv: verified", "request", c.RequestID, "records", len(out), "batch", batch)
 }
 
-func awardOf(as []gridmint.Award, id gridmint.OfferID) gridmint.Award {
+func awardOf(as []gridmint.Award, id gridmint.OfferID, req ...gridmint.RequestID) gridmint.Award {
 	for _, a := range as {
-		if a.OfferID == id {
+		if a.OfferID == id && (len(req) == 0 || a.RequestID == req[0]) {
 			return a
 		}
 	}
@@ -734,12 +739,49 @@ func (s *Service) slashes(ctx context.Context, recs []Record) {
 	}
 	for _, sl := range flex.Slashes(awards, slashable, stakes) {
 		for i := range recs {
-			if recs[i].RequestID == sl.RequestID && recs[i].OfferID == sl.OfferID {
-				recs[i].Slash = sl.Amount
-				s.m.slashesDue.Inc()
+			if recs[i].RequestID != sl.RequestID || recs[i].OfferID != sl.OfferID {
+				continue
 			}
+			recs[i].Slash = sl.Amount
+			s.m.slashesDue.Inc()
+			id, err := s.settleSlash(ctx, awardOf(awards, sl.OfferID, sl.RequestID), sl, recs[i].Evidence)
+			if err != nil {
+				s.log.Warn("mv: slash", "request", sl.RequestID, "offer", sl.OfferID, "err", err)
+				continue
+			}
+			recs[i].SlashBatch = id
 		}
 	}
+}
+
+// chainAward is the award as the FLEX contract's Award type: what a
+// slash names by its struct hash.
+func chainAward(a gridmint.Award) chain.Award {
+	return chain.Award{RequestID: common.Hash(a.RequestID), OfferID: common.Hash(a.OfferID), Provider: common.HexToAddress(a.Provider),
+		WindowStart: uint64(a.WindowStart.Unix()), WindowEnd: uint64(a.WindowEnd.Unix()), Watts: uint64(a.Power), Price: a.Value()}
+}
+
+// settleSlash hands one slash to the engine: attested when this node is
+// an attestor, else proposed; the provider's own signature does not
+// count. The contract takes at most the award's share of the stake.
+func (s *Service) settleSlash(ctx context.Context, a gridmint.Award, sl flex.Slash, evidence common.Hash) (common.Hash, error) {
+	if s.o.Engine == nil {
+		return common.Hash{}, nil
+	}
+	b, err := settle.FLEXSlash(chain.Slash{RecordID: sl.RecordID, Provider: common.HexToAddress(sl.Provider), Award: chainAward(a).StructHash(),
+		AwardPrice: sl.AwardValue, WindowValue: sl.WindowValue, Amount: sl.Amount, Evidence: evidence})
+	if err != nil {
+		return common.Hash{}, err
+	}
+	if s.o.IsAttestor == nil || s.o.IsAttestor() {
+		err = s.o.Engine.Attest(ctx, b)
+	} else {
+		_, err = s.o.Engine.Propose(b)
+	}
+	if err != nil {
+		return common.Hash{}, err
+	}
+	return b.ID(), nil
 }
 
 // CheckClaim checks a delivery record someone claims (a provider's own)
@@ -876,7 +918,18 @@ func (s *Service) Events(request *gridmint.RequestID) []Event {
 	}
 	s.mu.Unlock()
 	for i := range out {
-		if out[i].Batch == nil || s.o.Engine == nil {
+		if s.o.Engine == nil {
+			continue
+		}
+		for j, r := range out[i].Deliveries {
+			if r.SlashBatch == (common.Hash{}) {
+				continue
+			}
+			if st, ok := s.o.Engine.Lookup(r.SlashBatch); ok {
+				out[i].Deliveries[j].SlashState, out[i].Deliveries[j].SlashTx = string(st.State), st.Tx
+			}
+		}
+		if out[i].Batch == nil {
 			continue
 		}
 		if st, ok := s.o.Engine.Lookup(*out[i].Batch); ok {
