@@ -17,6 +17,7 @@
 //     over the method's look-back and the window (lookback) and gossips
 //     it as p2p.IntervalEnergy on /gridmint/1/meter, one message per
 //     contiguous run of steps with data (at most a day each).
+//
 //  2. Verification. Config.Collect later every node that tracks the
 //     event builds each award's series from the intervals its provider
 //     signed for the award's meter key (author and key must match the
@@ -27,6 +28,7 @@
 //     provider that sent nothing is no_data. Exemptions (an opt-out
 //     declared before the window, a grid limit) come from
 //     Options.Exemptions and are never slashed.
+//
 //  3. Rewards. The records with a payment (clearing price × delivered
 //     kWh) become one chain.RewardBatch per request (kind delivery,
 //     record id flex.DeliveryRecordID, evidence keccak256 of the record
@@ -34,6 +36,7 @@
 //     each provider's own signature does not count for its rewards. The
 //     elected node submits FLEX.reward; the contract uses each record id
 //     once, so an award is paid at most once.
+//
 //  4. Claims. CheckClaim checks a delivery record someone claims against
 //     this node's recomputation (flex.CheckDelivery) and refuses, counts
 //     and keeps one that differs (inflated_delivery, delivery_mismatch).
