@@ -475,6 +475,16 @@ func TestDeliveriesAreMeteredAttestedAndPaid(t *testing.T) {
 	if got, err := nw.nodes[0].client.FLEXBalance(ctx, testAddr(2)); err != nil || got.Cmp(want2) != 0 {
 		t.Errorf("home 2 holds %v FLEX base units (%v), want %v", got, err, want2)
 	}
+	// The audit traces every FLEX unit minted to an attested reward (k
+	// registered signers besides the provider) and every burn to its
+	// Reserved or Slashed event.
+	rep, err := chain.Audit(ctx, nw.sim.Backend(), nw.addrs, chain.Evidence{}, chain.AuditOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fa := rep.FLEXAttestations; len(rep.Differences) != 0 || fa.RewardTxs != 4 || fa.Records != 5 || fa.SlashTxs != 1 || fa.BurnTxs != 1 {
+		t.Errorf("audit: %+v, differences %v", fa, rep.Differences)
+	}
 	if want := new(big.Int).Mul(big.NewInt(200*1_000_000), big.NewInt(int64(full))); pay(r1, wireID(1, k1)).Cmp(want) != 0 {
 		t.Errorf("home 1's R1 payment %v, want price × delivered kWh = %v", pay(r1, wireID(1, k1)), want)
 	}
