@@ -10,7 +10,7 @@ type Metrics struct {
 	tracked, verified, batches, slashesDue              prometheus.Counter
 	intervalsSent, intervalsReceived, intervalConflicts prometheus.Counter
 	deliveredMWh, paidFLEX                              prometheus.Counter
-	records, refused                                    *prometheus.CounterVec
+	records, refused, intervalsIgnored                  *prometheus.CounterVec
 }
 
 // reasonLabel is a record's reason as a label: "none" for a delivery
@@ -39,12 +39,17 @@ func NewMetrics() *Metrics {
 		paidFLEX:          c("gridmint_flex_paid_flex_total", "FLEX of the delivery rewards settled on chain, as this node saw them."),
 		records: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridmint_flex_delivery_records_total",
 			Help: "Delivery records this node computed, by reason (none: delivered within tolerance)."}, []string{"reason"}),
+		intervalsIgnored: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridmint_flex_intervals_ignored_total",
+			Help: "Interval energy messages not kept, by reason: untracked (no firm event here for the request), not_awarded (no award of the author at that meter), outside_span (steps outside what the award's baseline needs)."}, []string{"reason"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridmint_flex_deliveries_refused_total",
 			Help: "Claimed delivery records refused here, by reason (inflated_delivery, delivery_mismatch, unknown_device)."}, []string{"reason"}),
 	}
 	for _, r := range []gridmint.FlexReason{"", gridmint.FlexOptOut, gridmint.FlexGridLimit, gridmint.FlexOffline, gridmint.FlexNoData,
 		gridmint.FlexUnderDelivered, gridmint.FlexInsufficientHist, gridmint.FlexScheduleLate, gridmint.FlexInvalid} {
 		m.records.WithLabelValues(reasonLabel(r))
+	}
+	for _, r := range []string{"untracked", "not_awarded", "outside_span"} {
+		m.intervalsIgnored.WithLabelValues(r)
 	}
 	for _, r := range []gridmint.FlexReason{gridmint.FlexInflatedDelivery, gridmint.FlexDeliveryMismatch, gridmint.FlexUnknownDevice, gridmint.FlexInvalid} {
 		m.refused.WithLabelValues(string(r))
@@ -55,5 +60,5 @@ func NewMetrics() *Metrics {
 // Collectors are the counters to register.
 func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.tracked, m.verified, m.batches, m.slashesDue, m.intervalsSent, m.intervalsReceived,
-		m.intervalConflicts, m.deliveredMWh, m.paidFLEX, m.records, m.refused}
+		m.intervalConflicts, m.deliveredMWh, m.paidFLEX, m.records, m.refused, m.intervalsIgnored}
 }

@@ -285,6 +285,23 @@ func (s *Service) HandleMessage(m p2p.Message) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.m.intervalsReceived.Inc()
+	// Only the meter data of tracked awards, signed by their provider and
+	// within the span their baselines need, is kept: anything else would
+	// let any peer fill the store.
+	e := s.events[b.Request]
+	if e == nil {
+		s.m.intervalsIgnored.WithLabelValues("untracked").Inc()
+		return
+	}
+	from, to, ok := spanOf(e.Clearing.Awards, m.Author, b.Device)
+	if !ok {
+		s.m.intervalsIgnored.WithLabelValues("not_awarded").Inc()
+		return
+	}
+	if b.Start.Before(from) || b.End().After(to) {
+		s.m.intervalsIgnored.WithLabelValues("outside_span").Inc()
+		return
+	}
 	if !s.addLocked(m.Author, b) {
 		return
 	}
@@ -295,6 +312,26 @@ func (s *Service) HandleMessage(m p2p.Message) {
 	if err != nil {
 		s.log.Warn("mv: keep intervals", "err", err)
 	}
+}
+
+// spanOf is the meter data span the awards of provider author at meter
+// key need (the union of their look-backs and windows).
+func spanOf(awards []gridmint.Award, author common.Address, key gridmint.DeviceKey) (from, to time.Time, ok bool) {
+	for _, a := range awards {
+		k, kok := keyOf(a.Meter)
+		if !kok || k != key || !common.IsHexAddress(a.Provider) || common.HexToAddress(a.Provider) != author {
+			continue
+		}
+		f, t := lookback(a.Baseline, a.WindowStart, a.WindowEnd)
+		if !ok || f.Before(from) {
+			from = f
+		}
+		if !ok || t.After(to) {
+			to = t
+		}
+		ok = true
+	}
+	return from, to, ok
 }
 
 // addLocked adds a message's steps; the first value of a step stands (a
