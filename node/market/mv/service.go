@@ -35,6 +35,12 @@ type FirmEvent struct {
 // LocalAward is an award of one of this node's devices: Award.Device is
 // the device's key on the wire (gridmint.DeviceKey's 0x string), Device
 // the node's own DeviceID for it.
+//
+// Every award's Device and Meter name the device by its key: the bare 0x
+// form or as the last part of a <node>/<adapter>/<0x key> id (which
+// passes gridmint.Offer.Validate, as flex.Clear wants); a meter of
+// record other than the device is one of the provider's devices, found
+// here by its key.
 type LocalAward struct {
 	Award  gridmint.Award
 	Device gridmint.DeviceID
