@@ -41,9 +41,7 @@ type Evidence struct {
 	// Rewarded event of that amount.
 	RewardRecords map[common.Hash]*big.Int
 	// Claims are the claims of the node's store (its own and those it
-	// attested): their nodes let the audit apply the rule that a node's
-	// own attestation never counts (the chain does not record a claim's
-	// node), and each one the store has as issued (a certificate) must be
+	// attested): each one the store has as issued (a certificate) must be
 	// a claim of an Issued batch with the same device, hour and Wh.
 	Claims []NodeClaim
 }

@@ -14,12 +14,11 @@ import (
 	"github.com/gridmint/gridmint/chain/bindings/registry"
 )
 
-// NodeClaim is a claim as a node's store knows it: the contract's part,
-// the node that made it (the claimant, whose own attestation never
-// counts) and whether the store has it as issued (a certificate).
+// NodeClaim is a claim as a node's store knows it: the contract's part
+// (which names the node that made it) and whether the store has it as
+// issued (a certificate).
 type NodeClaim struct {
 	Claim  Claim
-	Node   common.Address
 	Issued bool
 }
 
@@ -36,11 +35,6 @@ type AttestationAudit struct {
 	// could not be read at the block before their issue (a node without
 	// that historical state) and was read at the audited head instead.
 	RegistryAtHead int `json:"registry_at_head"`
-	// ClaimantsUnknown counts the claims whose node the evidence does not
-	// name (the chain does not record it): their signers were checked
-	// but the rule that the claimant's own signature never counts was
-	// not.
-	ClaimantsUnknown int `json:"claimants_unknown"`
 	// EvidenceClaims counts the node's issued claims (certificates) each
 	// matched against a claim of an Issued batch.
 	EvidenceClaims int `json:"evidence_claims"`
@@ -49,12 +43,11 @@ type AttestationAudit struct {
 // CheckIssueAttestations checks one issued batch's signatures against
 // digest (its EIP-712 digest): every signature must be well formed, by a
 // registered attestor (isAttestor) and distinct; every claim needs at
-// least k such signers other than its node. nodeOf names a claim's node
-// by its struct hash; ok false leaves the claimant rule unchecked for
-// that claim, which unknown counts. It is pure: Audit feeds it from the
-// chain.
-func CheckIssueAttestations(b IssueBatch, sigs [][]byte, digest common.Hash, k uint64, isAttestor func(common.Address) bool,
-	nodeOf func(common.Hash) (common.Address, bool)) (diffs []Difference, unknown int) {
+// least k such signers other than its node (Claim.Node). The contract
+// enforces the same since its claims name their node; the audit checks
+// it again from the call data, as an outside auditor would. It is pure:
+// Audit feeds it from the chain.
+func CheckIssueAttestations(b IssueBatch, sigs [][]byte, digest common.Hash, k uint64, isAttestor func(common.Address) bool) (diffs []Difference) {
 	batch := "REC batch " + b.BatchID.Hex()
 	var signers []common.Address // valid, registered, distinct
 	for i, s := range sigs {
@@ -73,10 +66,8 @@ func CheckIssueAttestations(b IssueBatch, sigs [][]byte, digest common.Hash, k u
 	for _, c := range b.Claims {
 		h := c.StructHash()
 		n := uint64(len(signers))
-		node, ok := nodeOf(h)
-		if !ok {
-			unknown++
-		} else if slices.Contains(signers, node) {
+		node := c.Node
+		if slices.Contains(signers, node) {
 			n--
 			diffs = append(diffs, Difference{What: batch, Message: fmt.Sprintf("claim %s (device %s, hour %d) is signed by its own node %s, which does not count",
 				h.Hex(), c.Device.Hex(), c.Hour, node.Hex())})
@@ -86,7 +77,7 @@ func CheckIssueAttestations(b IssueBatch, sigs [][]byte, digest common.Hash, k u
 				Message: fmt.Sprintf("device %s hour %d has %d valid attestations of registered attestors other than its node, k = %d", c.Device.Hex(), c.Hour, n, k)})
 		}
 	}
-	return diffs, unknown
+	return diffs
 }
 
 // issuedBatch is an Issued event to check.
@@ -108,11 +99,6 @@ func auditAttestations(ctx context.Context, be AuditBackend, a Addresses, head *
 	if err != nil {
 		return err
 	}
-	nodes := map[common.Hash]common.Address{}
-	for _, nc := range ev.Claims {
-		nodes[nc.Claim.StructHash()] = nc.Node
-	}
-	nodeOf := func(h common.Hash) (common.Address, bool) { n, ok := nodes[h]; return n, ok }
 	type key struct {
 		device common.Hash
 		hour   uint64
@@ -167,12 +153,11 @@ func auditAttestations(ctx context.Context, be AuditBackend, a Addresses, head *
 			return m
 		}
 		digest := crypto.Keccak256Hash([]byte{0x19, 0x01}, sep[:], b.StructHash().Bytes())
-		diffs, unknown := CheckIssueAttestations(b, sigs, digest, kb.Uint64(), isAttestor, nodeOf)
+		diffs := CheckIssueAttestations(b, sigs, digest, kb.Uint64(), isAttestor)
 		if callErr != nil {
 			return callErr
 		}
 		rep.Differences = append(rep.Differences, diffs...)
-		aa.ClaimantsUnknown += unknown
 	}
 	for _, nc := range ev.Claims {
 		if !nc.Issued {
@@ -215,7 +200,7 @@ func decodeIssue(data []byte) (IssueBatch, [][]byte, error) {
 	}
 	b := IssueBatch{BatchID: d.BatchId}
 	for _, c := range d.Claims {
-		b.Claims = append(b.Claims, Claim{Device: c.Device, Owner: c.Owner, Zone: c.Zone, Technology: c.Technology, Hour: c.Hour, Wh: c.Wh, ReadingsRoot: c.ReadingsRoot})
+		b.Claims = append(b.Claims, Claim{Device: c.Device, Node: c.Node, Owner: c.Owner, Zone: c.Zone, Technology: c.Technology, Hour: c.Hour, Wh: c.Wh, ReadingsRoot: c.ReadingsRoot})
 	}
 	return b, sigs, nil
 }

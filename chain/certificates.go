@@ -338,7 +338,7 @@ func (r *replay) tx(ctx context.Context, hash common.Hash) (*issueTx, error) {
 	sigs, _ := args[1].([][]byte)
 	t.batch.BatchID = b.BatchId
 	for _, c := range b.Claims {
-		t.batch.Claims = append(t.batch.Claims, Claim{Device: c.Device, Owner: c.Owner, Zone: c.Zone, Technology: c.Technology,
+		t.batch.Claims = append(t.batch.Claims, Claim{Device: c.Device, Node: c.Node, Owner: c.Owner, Zone: c.Zone, Technology: c.Technology,
 			Hour: c.Hour, Wh: c.Wh, ReadingsRoot: c.ReadingsRoot})
 	}
 	if from, err := types.Sender(r.signer, tx); err == nil {

@@ -314,7 +314,7 @@ func (c *Client) Issue(ctx context.Context, b IssueBatch, sigs [][]byte) (*Recei
 	}
 	claims := make([]rec.RECClaim, len(b.Claims))
 	for i, cl := range b.Claims {
-		claims[i] = rec.RECClaim{Device: cl.Device, Owner: cl.Owner, Zone: cl.Zone, Technology: cl.Technology, Hour: cl.Hour, Wh: cl.Wh, ReadingsRoot: cl.ReadingsRoot}
+		claims[i] = rec.RECClaim{Device: cl.Device, Node: cl.Node, Owner: cl.Owner, Zone: cl.Zone, Technology: cl.Technology, Hour: cl.Hour, Wh: cl.Wh, ReadingsRoot: cl.ReadingsRoot}
 	}
 	recAddr := c.Contracts().REC
 	data := c.rec.PackIssue(rec.RECIssueBatch{BatchId: b.BatchID, Claims: claims}, sigs)

@@ -14,7 +14,7 @@ import (
 func recBatch(b IssueBatch) rec.RECIssueBatch {
 	out := rec.RECIssueBatch{BatchId: b.BatchID}
 	for _, c := range b.Claims {
-		out.Claims = append(out.Claims, rec.RECClaim{Device: c.Device, Owner: c.Owner, Zone: c.Zone, Technology: c.Technology, Hour: c.Hour, Wh: c.Wh, ReadingsRoot: c.ReadingsRoot})
+		out.Claims = append(out.Claims, rec.RECClaim{Device: c.Device, Node: c.Node, Owner: c.Owner, Zone: c.Zone, Technology: c.Technology, Hour: c.Hour, Wh: c.Wh, ReadingsRoot: c.ReadingsRoot})
 	}
 	return out
 }

@@ -68,6 +68,11 @@ type Claim struct {
 	// the id itself: ids end in vendor serials, which are short enough
 	// to guess from such a hash.
 	Device common.Hash
+	// Node is the claiming node's account: its own attestation never
+	// counts for this claim (the contract refuses a batch whose k
+	// signers include it). Attestors rebuild the claim from the gossiped
+	// envelope, so Node is its author.
+	Node common.Address
 	// Owner receives the certificates.
 	Owner common.Address
 	// Zone is the grid zone, UTF-8, right-padded with zeros ("DE-LU").
@@ -83,7 +88,7 @@ type Claim struct {
 }
 
 // ClaimType is the Claim's EIP-712 type string.
-const ClaimType = "Claim(bytes32 device,address owner,bytes32 zone,uint8 technology,uint64 hour,uint64 wh,bytes32 readingsRoot)"
+const ClaimType = "Claim(bytes32 device,address node,address owner,bytes32 zone,uint8 technology,uint64 hour,uint64 wh,bytes32 readingsRoot)"
 
 var claimTypeHash = crypto.Keccak256Hash([]byte(ClaimType))
 
@@ -92,6 +97,7 @@ func (c Claim) StructHash() common.Hash {
 	return crypto.Keccak256Hash(
 		claimTypeHash.Bytes(),
 		c.Device.Bytes(),
+		common.LeftPadBytes(c.Node.Bytes(), 32),
 		common.LeftPadBytes(c.Owner.Bytes(), 32),
 		c.Zone[:],
 		uintWord(uint64(c.Technology)),

@@ -27,7 +27,7 @@ var domainTypes = []apitypes.Type{
 
 func claimMessage(c Claim) map[string]any {
 	return map[string]any{
-		"device": c.Device.Hex(), "owner": c.Owner.Hex(), "zone": hexutil.Encode(c.Zone[:]),
+		"device": c.Device.Hex(), "node": c.Node.Hex(), "owner": c.Owner.Hex(), "zone": hexutil.Encode(c.Zone[:]),
 		"technology": math.NewHexOrDecimal256(int64(c.Technology)), "hour": math.NewHexOrDecimal256(int64(c.Hour)),
 		"wh": math.NewHexOrDecimal256(int64(c.Wh)), "readingsRoot": c.ReadingsRoot.Hex(),
 	}
@@ -39,7 +39,7 @@ func testClaims(t *testing.T) []Claim {
 		t.Fatal(err)
 	}
 	return []Claim{
-		{Device: testDevice("0xabc/opendtu/1161"), Owner: common.HexToAddress("0x1111111111111111111111111111111111111111"), Zone: zone,
+		{Device: testDevice("0xabc/opendtu/1161"), Node: common.HexToAddress("0x0000000000000000000000000000000000000abc"), Owner: common.HexToAddress("0x1111111111111111111111111111111111111111"), Zone: zone,
 			Technology: TechnologySolarPV, Hour: 494_000, Wh: 812, ReadingsRoot: crypto.Keccak256Hash([]byte("r1"))},
 		{Device: testDevice("0xabc/shelly/x"), Owner: common.HexToAddress("0x2222222222222222222222222222222222222222"), Zone: zone,
 			Technology: TechnologySolarPV, Hour: 494_001, Wh: 0, ReadingsRoot: crypto.Keccak256Hash([]byte("r2"))},
@@ -55,7 +55,7 @@ func TestIssueBatchMatchesGoEthereum(t *testing.T) {
 	td := apitypes.TypedData{
 		Types: apitypes.Types{
 			"EIP712Domain": domainTypes,
-			"Claim": {{Name: "device", Type: "bytes32"}, {Name: "owner", Type: "address"}, {Name: "zone", Type: "bytes32"},
+			"Claim": {{Name: "device", Type: "bytes32"}, {Name: "node", Type: "address"}, {Name: "owner", Type: "address"}, {Name: "zone", Type: "bytes32"},
 				{Name: "technology", Type: "uint8"}, {Name: "hour", Type: "uint64"}, {Name: "wh", Type: "uint64"}, {Name: "readingsRoot", Type: "bytes32"}},
 			"IssueBatch": {{Name: "batchId", Type: "bytes32"}, {Name: "claims", Type: "Claim[]"}},
 		},

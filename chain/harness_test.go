@@ -140,7 +140,7 @@ func testDevice(name string) common.Hash { return crypto.Keccak256Hash([]byte(na
 
 // claims builds one claim per (device, hour) with deterministic contents.
 func claim(device string, owner common.Address, hour, wh uint64) Claim {
-	return Claim{Device: testDevice(device), Owner: owner, Zone: zoneDE, Technology: TechnologySolarPV, Hour: hour, Wh: wh,
+	return Claim{Device: testDevice(device), Node: owner, Owner: owner, Zone: zoneDE, Technology: TechnologySolarPV, Hour: hour, Wh: wh,
 		ReadingsRoot: crypto.Keccak256Hash([]byte(fmt.Sprint(device, hour)))}
 }
 

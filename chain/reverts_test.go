@@ -55,6 +55,11 @@ func TestRevertPaths(t *testing.T) {
 	longZone := claim("pv5", me, hour, 7)
 	copy(longZone.Zone[:], "ABCDEFGHIJKLMNOPQRSTUVWX") // 24 bytes
 	badZone := NewIssueBatch([]Claim{longZone})
+	// A claim of attestor 0's own node: k = 2 signers including it leave
+	// one attestor vouching for it.
+	ownClaim := claim("pv6", me, hour, 7)
+	ownClaim.Node = addr(h.attestors[0])
+	selfAttested := NewIssueBatch([]Claim{ownClaim})
 	reused := NewRewardBatch([]Reward{{RecordID: crypto.Keccak256Hash([]byte("rec1")), Provider: me, Amount: fx(1), Kind: RewardDelivery, Evidence: common.Hash{1}}})
 	badKind := NewRewardBatch([]Reward{{RecordID: crypto.Keccak256Hash([]byte("rec2")), Provider: me, Amount: fx(1), Kind: 7}})
 	overCap := NewRewardBatch([]Reward{{RecordID: crypto.Keccak256Hash([]byte("rec3")), Provider: me, Amount: fx(10_001), Kind: RewardAvailability}})
@@ -83,6 +88,7 @@ func TestRevertPaths(t *testing.T) {
 		{"empty batch", me, h.addrs.REC, issue(IssueBatch{BatchID: crypto.Keccak256Hash()}, nextSigs), "EmptyBatch"},
 		{"hour not ended", me, h.addrs.REC, issue(future, h.signIssue(future, 0, 1)), "HourNotEnded"},
 		{"zone longer than 23 bytes", me, h.addrs.REC, issue(badZone, h.signIssue(badZone, 0, 1)), "InvalidZone"},
+		{"the claiming node among exactly k signers", me, h.addrs.REC, issue(selfAttested, h.signIssue(selfAttested, 0, 1)), "SelfAttested"},
 		{"retire more than owned", me, h.addrs.REC, rc.PackRetire(token.Big(), big.NewInt(1501), "ACME", "claim"), "ERC1155InsufficientBalance"},
 		{"retire tokens one does not hold", addr(alice), h.addrs.REC, rc.PackRetire(token.Big(), big.NewInt(1), "ACME", "claim"), "ERC1155InsufficientBalance"},
 		{"retire someone else's tokens", addr(alice), h.addrs.REC, rc.PackRetireFrom(me, token.Big(), big.NewInt(1), "ACME", "claim"), "ERC1155MissingApprovalForAll"},
@@ -128,6 +134,11 @@ func TestRevertPaths(t *testing.T) {
 	}
 	if _, err := h.c.Issue(h.ctx, next, nextSigs); err != nil {
 		t.Errorf("the valid batch after a refused try: %v", err)
+	}
+	// With k others besides the claiming node, its own signature is
+	// harmless: the claim is issued.
+	if _, err := h.c.Issue(h.ctx, selfAttested, h.signIssue(selfAttested, 0, 1, 2)); err != nil {
+		t.Errorf("a claim with k signers besides its node: %v", err)
 	}
 }
 

@@ -66,6 +66,13 @@ type Track struct {
 	// back up to PendingFrom, the drop was a glitch.
 	Pending     bool
 	PendingFrom gridmint.MWh
+	// Before is the raw counter before the last credited growth (Grown
+	// says it is known). A drop that lands at or above it is the counter
+	// correcting an upward glitch that was already credited, not a reset:
+	// crediting "energy since the reset" then would count the same Wh
+	// twice.
+	Grown  bool
+	Before gridmint.MWh
 }
 
 // SourceSample is one accepted measurement's device time and raw counter.
@@ -104,6 +111,8 @@ type (
 		Since       int64                `json:"since_ns,omitempty"`
 		Pending     bool                 `json:"pending,omitempty"`
 		PendingFrom gridmint.MWh         `json:"pending_from_mwh,omitempty"`
+		Grown       bool                 `json:"grown,omitempty"`
+		Before      gridmint.MWh         `json:"before_mwh,omitempty"`
 	}
 )
 
@@ -123,12 +132,12 @@ func fromNanos(n int64) time.Time {
 
 func (t Track) wire() trackWire {
 	return trackWire{Known: t.Known, Raw: t.Raw, Counter: t.Counter, Energy: t.Energy, Budget: t.Budget,
-		Since: toNanos(t.Since), Pending: t.Pending, PendingFrom: t.PendingFrom}
+		Since: toNanos(t.Since), Pending: t.Pending, PendingFrom: t.PendingFrom, Grown: t.Grown, Before: t.Before}
 }
 
 func (w trackWire) track() Track {
 	return Track{Known: w.Known, Raw: w.Raw, Counter: w.Counter, Energy: w.Energy, Budget: w.Budget,
-		Since: fromNanos(w.Since), Pending: w.Pending, PendingFrom: w.PendingFrom}
+		Since: fromNanos(w.Since), Pending: w.Pending, PendingFrom: w.PendingFrom, Grown: w.Grown, Before: w.Before}
 }
 
 // MarshalCounterState encodes a state for the store.
@@ -174,7 +183,8 @@ func (s CounterState) Equal(o CounterState) bool {
 
 func (t Track) equal(o Track) bool {
 	return t.Known == o.Known && t.Raw == o.Raw && t.Counter == o.Counter && t.Energy == o.Energy &&
-		t.Budget == o.Budget && t.Since.Equal(o.Since) && t.Pending == o.Pending && t.PendingFrom == o.PendingFrom
+		t.Budget == o.Budget && t.Since.Equal(o.Since) && t.Pending == o.Pending && t.PendingFrom == o.PendingFrom &&
+		t.Grown == o.Grown && t.Before == o.Before
 }
 
 // Limits bound what the normaliser believes a home device can do.
@@ -468,7 +478,7 @@ func advance(t *Track, c *Counter, dev gridmint.Device, now time.Time, lim Limit
 	case c.Kind != t.Counter:
 		// The device changed what it counts (reconfigured adapter): start
 		// a new baseline, credit nothing we cannot attribute.
-		t.Raw, t.Counter, t.Pending = c.Value, c.Kind, false
+		t.Raw, t.Counter, t.Pending, t.Grown = c.Value, c.Kind, false, false
 		res.event, res.estimated = gridmint.EventReset, true
 
 	case t.Pending:
@@ -476,6 +486,9 @@ func advance(t *Track, c *Counter, dev gridmint.Device, now time.Time, lim Limit
 
 	case c.Value >= t.Raw:
 		credit = c.Value - t.Raw
+		if credit > 0 {
+			t.Grown, t.Before = true, t.Raw
+		}
 		t.Raw = c.Value
 
 	case c.Kind == gridmint.CounterLifetime && t.Raw-c.Value <= lim.Jitter:
@@ -496,7 +509,7 @@ func advance(t *Track, c *Counter, dev gridmint.Device, now time.Time, lim Limit
 		// Faster than the device can produce. Re-baseline at the new value
 		// so one bad jump (or a user setting the counter) does not
 		// quarantine every later reading too; credit nothing.
-		t.Raw, t.Counter, t.Pending, t.Budget = c.Value, c.Kind, false, budget
+		t.Raw, t.Counter, t.Pending, t.Budget, t.Grown = c.Value, c.Kind, false, budget, false
 		return res, reject(gridmint.ReasonImplausible, "counter grew %v; at most %v possible in the node time since the budget was last spent",
 			credit, budget)
 	}
@@ -519,6 +532,15 @@ func (t *Track) settlePending(c *Counter, budget gridmint.MWh, lim Limits, res *
 		// beyond the old baseline.
 		t.Pending, t.Raw = false, max(c.Value, from)
 		return max(0, c.Value-from)
+	case c.Value >= low && t.Grown && t.Before > 0 && low >= t.Before:
+		// It continues from a low value at or above where the counter was
+		// before its last credited growth: that growth was an upward
+		// glitch, now corrected. Its energy was credited already, so
+		// keep waiting: credit nothing until the counter passes the peak
+		// again (the case above), or drops lower still (a real reset).
+		t.Raw = c.Value
+		res.estimated = true
+		return 0
 	case c.Value >= low:
 		// It continues from the low value: a real reset or rollover. The
 		// low value is energy since the restart, unless more than the

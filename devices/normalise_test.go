@@ -445,3 +445,27 @@ func TestNormaliseFirstValueMayBeAPeriodOld(t *testing.T) {
 		t.Errorf("another 350 Wh a second later: %v, want implausible", rej)
 	}
 }
+
+func TestNormaliseCorrectedUpwardGlitchIsNotDoubleCounted(t *testing.T) {
+	// 1000 → 1050 (a corrupted value, within the budget, so credited) →
+	// 1010 → 1020 → 1060 Wh: the device made 60 Wh in all. Taking the
+	// drop to 1010 for a reset would credit the 1010 Wh "since the reset"
+	// a second time.
+	runSteps(t, plugDevice(), []step{
+		{name: "first", at: 0, src: -1, counter: 1000 * wh, wantEnergy: 1000 * wh, wantEvent: gridmint.EventFirst},
+		{name: "corrupted 1050", at: time.Minute, src: -1, counter: 1050 * wh, wantEnergy: 1050 * wh},
+		{name: "back on track", at: 2 * time.Minute, src: -1, counter: 1010 * wh, wantEnergy: 1050 * wh,
+			wantEvent: gridmint.EventReset, wantQuality: gridmint.QualityEstimated},
+		{name: "continues: the glitch is corrected, nothing credited twice", at: 3 * time.Minute, src: -1, counter: 1020 * wh,
+			wantEnergy: 1050 * wh, wantQuality: gridmint.QualityEstimated},
+		{name: "past the peak", at: 4 * time.Minute, src: -1, counter: 1060 * wh, wantEnergy: 1060 * wh},
+	})
+	// A real reset after ordinary growth is still a reset.
+	runSteps(t, plugDevice(), []step{
+		{name: "first", at: 0, src: -1, counter: 1000 * wh, wantEnergy: 1000 * wh, wantEvent: gridmint.EventFirst},
+		{name: "grows", at: time.Minute, src: -1, counter: 1010 * wh, wantEnergy: 1010 * wh},
+		{name: "reset", at: 2 * time.Minute, src: -1, counter: 2 * wh, wantEnergy: 1010 * wh,
+			wantEvent: gridmint.EventReset, wantQuality: gridmint.QualityEstimated},
+		{name: "continues from the low value", at: 3 * time.Minute, src: -1, counter: 5 * wh, wantEnergy: 1015 * wh},
+	})
+}

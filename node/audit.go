@@ -223,7 +223,7 @@ func nodeClaims(ctx context.Context, cfg Config, apiBase string) ([]chain.NodeCl
 		if err := json.Unmarshal(v, &r); err != nil {
 			return fmt.Errorf("stored claim: %w", err)
 		}
-		out = append(out, chain.NodeClaim{Claim: chainClaim(r.Claim), Node: common.Address(r.Claim.Node), Issued: r.Status == ClaimIssued})
+		out = append(out, chain.NodeClaim{Claim: chainClaim(r.Claim), Issued: r.Status == ClaimIssued})
 		return nil
 	})
 	return out, err
@@ -254,7 +254,7 @@ func apiClaims(ctx context.Context, base string) ([]chain.NodeClaim, error) {
 	}
 	out := make([]chain.NodeClaim, 0, len(list.Claims))
 	for _, v := range list.Claims {
-		out = append(out, chain.NodeClaim{Claim: chainClaim(v.Claim), Node: common.Address(v.Claim.Node), Issued: v.Status == ClaimIssued})
+		out = append(out, chain.NodeClaim{Claim: chainClaim(v.Claim), Issued: v.Status == ClaimIssued})
 	}
 	return out, nil
 }

@@ -664,7 +664,7 @@ func (s *claimService) attest(ctx context.Context, claims []gridmint.Claim) {
 func chainClaim(c gridmint.Claim) chain.Claim {
 	var zone [32]byte
 	copy(zone[:], c.Zone)
-	return chain.Claim{Device: common.Hash(c.Device), Owner: common.Address(c.Owner), Zone: zone, Technology: uint8(c.Technology),
+	return chain.Claim{Device: common.Hash(c.Device), Node: common.Address(c.Node), Owner: common.Address(c.Owner), Zone: zone, Technology: uint8(c.Technology),
 		Hour: uint64(c.Hour), Wh: uint64(c.Wh), ReadingsRoot: common.Hash(c.ReadingsRoot)}
 }
 

@@ -253,7 +253,7 @@ func retainedPayload(t *testing.T, brokerURL, topic string) []byte {
 	}
 	defer c.Disconnect(0)
 	got := make(chan []byte, 1)
-	c.Subscribe(topic, 0, func(_ paho.Client, m paho.Message) {
+	tok := c.Subscribe(topic, 0, func(_ paho.Client, m paho.Message) {
 		if m.Retained() {
 			select {
 			case got <- append([]byte(nil), m.Payload()...):
@@ -261,10 +261,16 @@ func retainedPayload(t *testing.T, brokerURL, topic string) []byte {
 			}
 		}
 	})
+	if !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		return nil
+	}
+	// The broker sends a retained message right after the SUBACK; the
+	// bound only ends the wait when there is none (a loaded machine may
+	// take a while to deliver it).
 	select {
 	case p := <-got:
 		return p
-	case <-time.After(time.Second):
+	case <-time.After(5 * time.Second):
 		return nil
 	}
 }

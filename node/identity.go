@@ -111,9 +111,16 @@ func storeIdentity(dir string, key *ecdsa.PrivateKey, passphrase []byte, kdf str
 // is encrypted into dir and its plain file removed, so the node keeps its
 // address and device IDs.
 func OpenIdentity(dir, dataDir string, passphrase []byte) (*Identity, error) {
+	return openIdentity(dir, dataDir, passphrase, KDFStandard)
+}
+
+// openIdentity is OpenIdentity with the KDF a migrated key is encrypted
+// with (tests migrate with the light one: the standard one takes tens of
+// seconds under the race detector).
+func openIdentity(dir, dataDir string, passphrase []byte, migrateKDF string) (*Identity, error) {
 	path, err := keyFile(dir)
 	if errors.Is(err, ErrNoKey) {
-		return migrateLegacyKey(dir, dataDir, passphrase)
+		return migrateLegacyKey(dir, dataDir, passphrase, migrateKDF)
 	}
 	if err != nil {
 		return nil, err
@@ -132,7 +139,7 @@ func OpenIdentity(dir, dataDir string, passphrase []byte) (*Identity, error) {
 	return identityFrom(k.PrivateKey)
 }
 
-func migrateLegacyKey(dir, dataDir string, passphrase []byte) (*Identity, error) {
+func migrateLegacyKey(dir, dataDir string, passphrase []byte, kdf string) (*Identity, error) {
 	legacy := filepath.Join(dataDir, legacyKeyFile)
 	raw, err := os.ReadFile(legacy)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -156,7 +163,7 @@ func migrateLegacyKey(dir, dataDir string, passphrase []byte) (*Identity, error)
 	if err != nil {
 		return nil, fmt.Errorf("node key %s: %w", legacy, err)
 	}
-	id, err := storeIdentity(dir, key, passphrase, KDFStandard)
+	id, err := storeIdentity(dir, key, passphrase, kdf)
 	if err != nil {
 		return nil, err
 	}

@@ -108,7 +108,7 @@ func TestIdentityMigratesLegacyKey(t *testing.T) {
 	wantID, _ := peer.IDFromPrivateKey(legacy)
 	pass, _ := testPassphrase()
 	ks := filepath.Join(dir, "keystore")
-	id, err := OpenIdentity(ks, dir, pass)
+	id, err := openIdentity(ks, dir, pass, KDFLight)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,15 +24,15 @@ import (
 // after on it waits too, the broker's acknowledgements of our own
 // publishes included. The control one (<client_id>-control, a clean
 // session) carries what must not wait behind that backlog: setpoint
-// commands and keep-alives, the devices' replies, and the topics a
-// pending command is confirmed on, subscribed only while one is pending
-// (controlClient.Watch).
+// commands and keep-alives, Home Assistant discovery and state, the
+// devices' replies, and the topics a pending command is confirmed on,
+// subscribed only while one is pending (controlClient.Watch).
 
 // mqttClient is the node's telemetry connection: it subscribes to every
 // adapter's topics with QoS 1 in a persistent session and hands each
 // message to onMessage with the function that acknowledges it; the
-// pipeline acknowledges telemetry once stored. It also publishes Home
-// Assistant discovery (retained).
+// pipeline acknowledges telemetry once stored. It publishes nothing:
+// everything the node sends goes out on the control connection.
 type mqttClient struct {
 	client    paho.Client
 	connected atomic.Bool
@@ -192,24 +192,6 @@ func (mc *mqttClient) checkSubscription(t paho.Token) error {
 
 // publishTimeout bounds waiting for the broker to take a message.
 const publishTimeout = 10 * time.Second
-
-// Publish sends a command, never retained (a retained command would be
-// replayed to the device on every reconnect). It waits until the broker
-// has it (QoS 1) or the message is written (QoS 0). Safe for concurrent
-// use.
-func (mc *mqttClient) Publish(ctx context.Context, topic string, qos byte, payload []byte) error {
-	return mc.publish(ctx, topic, qos, false, payload)
-}
-
-// PublishRetained sends a retained message (Home Assistant discovery and
-// state).
-func (mc *mqttClient) PublishRetained(ctx context.Context, topic string, payload []byte) error {
-	return mc.publish(ctx, topic, 1, true, payload)
-}
-
-func (mc *mqttClient) publish(ctx context.Context, topic string, qos byte, retained bool, payload []byte) error {
-	return publishOn(ctx, mc.client, topic, qos, retained, payload)
-}
 
 func publishOn(ctx context.Context, c paho.Client, topic string, qos byte, retained bool, payload []byte) error {
 	if !c.IsConnectionOpen() {
@@ -410,6 +392,15 @@ func (cc *controlClient) unwatch(filter string, w *watch) {
 // concurrent use.
 func (cc *controlClient) Publish(ctx context.Context, topic string, qos byte, payload []byte) error {
 	return publishOn(ctx, cc.client, topic, qos, false, payload)
+}
+
+// PublishRetained publishes Home Assistant discovery and state (QoS 1,
+// retained) and waits for the broker's acknowledgement. It is on the
+// control connection because on the telemetry one that acknowledgement
+// waits behind every stored message when the store is behind. Safe for
+// concurrent use.
+func (cc *controlClient) PublishRetained(ctx context.Context, topic string, payload []byte) error {
+	return publishOn(ctx, cc.client, topic, 1, true, payload)
 }
 
 // Connected reports whether the control connection is up.

@@ -324,6 +324,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			ChainRPC:     chainRPC,
 			AllowedHosts: allowedHosts(cfg.AllowedHosts),
 			Metrics:      promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}),
+			Registerer:   n.metrics.registry,
 			Logger:       n.log.With("component", "api"),
 		})),
 		// A slow or idle client cannot hold a connection open forever.
@@ -381,7 +382,7 @@ func (n *Node) connectDevices(ctx context.Context, mcfg MQTTConfig, subs []strin
 		}
 	}
 	if n.ha != nil {
-		n.ha.pub = n.mqtt
+		n.ha.pub = n.control
 		n.wg.Add(1)
 		go func() { defer n.wg.Done(); n.ha.run(ctx) }()
 	}

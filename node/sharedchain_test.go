@@ -65,7 +65,9 @@ func TestNodesShareOneChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	batch := chain.NewIssueBatch([]chain.Claim{{Device: common.Hash(idB.DeviceKey(gridmint.DeviceID(idB.Address + "/opendtu/1"))), Owner: idB.Account, Zone: zone,
+	// The claim is a third node's (k = 2: A's or B's own claim would need
+	// two attestors besides itself); B receives the certificates.
+	batch := chain.NewIssueBatch([]chain.Claim{{Device: common.Hash(idB.DeviceKey(gridmint.DeviceID(idB.Address + "/opendtu/1"))), Node: common.HexToAddress("0x0000000000000000000000000000000000000c1a"), Owner: idB.Account, Zone: zone,
 		Technology: chain.TechnologySolarPV, Hour: hour, Wh: 700, ReadingsRoot: common.Hash{1}}})
 	digest := b.Chain().RECDomain().Digest(batch.StructHash())
 	var sigs [][]byte

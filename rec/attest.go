@@ -13,9 +13,11 @@ import (
 // verifies: a batch is issued when at least k distinct registered
 // attestors signed it. A node's own signature never counts for its own
 // devices: for every claim of the batch, the signers other than the
-// claim's Node must number at least k. The contract must enforce the
-// same (its Claim names the node), so these functions are the off-chain
-// mirror the node uses to assemble batches that will not revert.
+// claim's Node must number at least k. The REC contract enforces the
+// same (its Claim names the node; a batch with exactly k signers that
+// include a claim's node reverts SelfAttested), so these functions are
+// the off-chain mirror the node uses to assemble batches that will not
+// revert.
 
 // Registry is the attestor set and threshold, as the AttestorRegistry
 // contract holds them.
@@ -96,8 +98,8 @@ func (r Registry) SelectSigners(batch []gridmint.Claim, available []gridmint.Add
 }
 
 // Gas is the REC contract's issuance cost model, in gas. The defaults are
-// rounded up from the chain package's BenchmarkIssueGas (per claim 28,058
-// gas for a device issued before and 61,191 for a device's first hour in
+// rounded up from the chain package's BenchmarkIssueGas (per claim 29,182
+// gas for a device issued before and 62,308 for a device's first hour in
 // batches of 16; about 107,000 gas per transaction with three
 // signatures), so that a batch sized by it fits its gas limit.
 type Gas struct {

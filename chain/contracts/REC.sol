@@ -15,7 +15,8 @@ import {AttestorRegistry, IAttestation} from "./AttestorRegistry.sol";
 ///   bits  63..0   production hour: UTC Unix seconds / 3600
 /// which is `uint256(zone) | technology << 64 | hour` for a right-padded bytes32 zone.
 /// Certificates are issued only against an IssueBatch signed (EIP-712) by at
-/// least k distinct registered attestors; a per-device high-water mark makes
+/// least k distinct registered attestors, not counting the claiming node
+/// itself (each Claim names its node); a per-device high-water mark makes
 /// every hour of every device issuable at most once.
 /// @dev Storage is laid out for cheap issuance of one hour of many devices:
 /// balances are packed eight consecutive hours of one (zone, technology) per
@@ -26,7 +27,8 @@ import {AttestorRegistry, IAttestation} from "./AttestorRegistry.sol";
 contract REC is ERC1155, EIP712, ReentrancyGuardTransient, IAttestation {
     /// @notice One device's renewable energy in one clock hour (EIP-712 type Claim).
     struct Claim {
-        bytes32 device; // keccak256 of the device id string
+        bytes32 device; // the device's key (a salted hash of its id)
+        address node; // the claiming node: its own signature never counts for this claim
         address owner; // receives the certificates
         bytes32 zone; // grid zone, UTF-8, right-padded with zeros
         uint8 technology; // 1 = solar PV
@@ -44,12 +46,12 @@ contract REC is ERC1155, EIP712, ReentrancyGuardTransient, IAttestation {
     /// @notice EIP-712 type hash of Claim.
     bytes32 public constant CLAIM_TYPEHASH =
         keccak256(
-            "Claim(bytes32 device,address owner,bytes32 zone,uint8 technology,uint64 hour,uint64 wh,bytes32 readingsRoot)"
+            "Claim(bytes32 device,address node,address owner,bytes32 zone,uint8 technology,uint64 hour,uint64 wh,bytes32 readingsRoot)"
         );
     /// @notice EIP-712 type hash of IssueBatch.
     bytes32 public constant ISSUE_BATCH_TYPEHASH =
         keccak256(
-            "IssueBatch(bytes32 batchId,Claim[] claims)Claim(bytes32 device,address owner,bytes32 zone,uint8 technology,uint64 hour,uint64 wh,bytes32 readingsRoot)"
+            "IssueBatch(bytes32 batchId,Claim[] claims)Claim(bytes32 device,address node,address owner,bytes32 zone,uint8 technology,uint64 hour,uint64 wh,bytes32 readingsRoot)"
         );
 
     uint256 private constant LANE_BITS = 32;
@@ -103,6 +105,11 @@ contract REC is ERC1155, EIP712, ReentrancyGuardTransient, IAttestation {
     error InvalidTechnology(uint8 technology);
     /// @notice A zone is 1 to 23 bytes, right-padded.
     error InvalidZone(bytes32 zone);
+    /// @notice A claim names no node.
+    error ZeroNode(bytes32 device);
+    /// @notice The claim's own node is one of exactly k signers: without it
+    /// fewer than k attestors vouch for the claim.
+    error SelfAttested(bytes32 device, address node);
     /// @notice Retiring nothing.
     error ZeroAmount();
     /// @notice A retirement names its beneficiary.
@@ -144,11 +151,14 @@ contract REC is ERC1155, EIP712, ReentrancyGuardTransient, IAttestation {
         if (_issued[batchId]) revert BatchAlreadyIssued(batchId);
         bytes32 claimsHash = _hashClaims(claims);
         if (claimsHash != batchId) revert BatchIdMismatch(batchId, claimsHash);
-        registry.verify(
+        address[] memory signers = registry.verify(
             _hashTypedDataV4(keccak256(abi.encode(ISSUE_BATCH_TYPEHASH, batchId, claimsHash))),
             signatures
         );
         _issued[batchId] = true;
+        // The signers are distinct, so leaving out a claim's own node takes
+        // away at most one: only with exactly k signers can that matter.
+        bool exactlyK = signers.length == registry.threshold();
 
         uint256 hourNow = block.timestamp / 3600;
         uint256 curId;
@@ -161,6 +171,9 @@ contract REC is ERC1155, EIP712, ReentrancyGuardTransient, IAttestation {
             uint256 next = _nextHour[device];
             if (hour < next) revert HourAlreadyIssued(device, hour, next);
             _nextHour[device] = uint256(hour) + 1;
+            address node = c.node;
+            if (node == address(0)) revert ZeroNode(device);
+            if (exactlyK) _requireOthers(signers, device, node);
 
             uint256 amount = c.wh;
             if (amount == 0) continue;
@@ -359,6 +372,13 @@ contract REC is ERC1155, EIP712, ReentrancyGuardTransient, IAttestation {
     /// @dev keccak256 of the concatenated EIP-712 struct hashes of the claims.
     /// Each Claim is seven static words in calldata, hashed in place; the
     /// field reads in issue() validate them (clean address, uint8, uint64).
+    /// @dev Reverts if `node` is one of `signers`.
+    function _requireOthers(address[] memory signers, bytes32 device, address node) private pure {
+        for (uint256 j = 0; j < signers.length; ++j) {
+            if (signers[j] == node) revert SelfAttested(device, node);
+        }
+    }
+
     function _hashClaims(Claim[] calldata claims) private pure returns (bytes32 h) {
         bytes32 typeHash = CLAIM_TYPEHASH;
         assembly ("memory-safe") {
@@ -372,9 +392,9 @@ contract REC is ERC1155, EIP712, ReentrancyGuardTransient, IAttestation {
             } lt(i, n) {
                 i := add(i, 1)
             } {
-                calldatacopy(add(tmp, 0x20), src, 0xe0)
-                mstore(add(buf, shl(5, i)), keccak256(tmp, 0x100))
-                src := add(src, 0xe0)
+                calldatacopy(add(tmp, 0x20), src, 0x100)
+                mstore(add(buf, shl(5, i)), keccak256(tmp, 0x120))
+                src := add(src, 0x100)
             }
             h := keccak256(buf, shl(5, n))
         }

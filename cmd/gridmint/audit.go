@@ -38,9 +38,8 @@ Every Issued batch's attestations are checked from its REC.issue call
 data: each signer recovered from the batch's EIP-712 digest must be a
 distinct registered attestor (the registry at the block before the issue,
 else at the head, counted), and every claim needs k of them other than its
-own node. The chain does not record a claim's node: a node's audit takes
-it from the claims the node knows; for the others the claimant rule is
-not checked (counted as claimants unknown). Every claim the node has as
+own node, which the claim names (the contract refuses the same). Every
+claim the node has as
 issued (a certificate) must be in an Issued batch with the same device,
 hour and Wh.
 
@@ -140,9 +139,6 @@ func printAudit(w io.Writer, r *chain.AuditReport) {
 	}
 	a := r.Attestations
 	fmt.Fprintf(w, "attestations: %d Issued batch(es), %d claim(s) checked for k attestations of other nodes", a.Batches, a.Claims)
-	if a.ClaimantsUnknown > 0 {
-		fmt.Fprintf(w, "; %d claim(s) of nodes this audit does not know: their own node's signature not excluded", a.ClaimantsUnknown)
-	}
 	if a.RegistryAtHead > 0 {
 		fmt.Fprintf(w, "; %d batch(es) checked against the registry at the head (no state at their block)", a.RegistryAtHead)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/devices"
 	"github.com/gridmint/gridmint/node/store"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // DeviceLister lists devices with their live state. Implementations must
@@ -142,7 +143,10 @@ type Config struct {
 	AllowedHosts []string
 	// Metrics serves /metrics; nil leaves it out.
 	Metrics http.Handler
-	Logger  *slog.Logger
+	// Registerer takes the server's own metrics (refusals by route and
+	// code); nil keeps them unregistered.
+	Registerer prometheus.Registerer
+	Logger     *slog.Logger
 }
 
 // Server serves the API. It is safe for concurrent use.
@@ -151,6 +155,8 @@ type Server struct {
 	mux   *http.ServeMux
 	page  *template.Template
 	hosts *hostGuard
+	// refusals counts answers of 400 and above (gridmint_api_refusals_total).
+	refusals *refusals
 }
 
 //go:embed page.html
@@ -165,9 +171,10 @@ func New(cfg Config) *Server {
 		cfg.Clock = gridmint.SystemClock{}
 	}
 	s := &Server{
-		cfg:   cfg,
-		mux:   http.NewServeMux(),
-		hosts: newHostGuard(cfg.AllowedHosts),
+		cfg:      cfg,
+		mux:      http.NewServeMux(),
+		hosts:    newHostGuard(cfg.AllowedHosts),
+		refusals: newRefusals(),
 		page: template.Must(template.New("page.html").Funcs(template.FuncMap{
 			"kwh":   func(wh float64) float64 { return wh / 1000 },
 			"deref": func(v *float64) float64 { return *v },
@@ -235,17 +242,22 @@ func New(cfg Config) *Server {
 	if cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", cfg.Metrics)
 	}
+	if cfg.Registerer != nil {
+		cfg.Registerer.MustRegister(s.refusals.total)
+	}
 	return s
 }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	rec := &statusRecorder{ResponseWriter: w}
+	defer s.refusals.observe(r, rec)
 	if !s.hosts.allows(r.Host) {
-		s.refuseHost(w, r)
+		s.refuseHost(rec, r)
 		return
 	}
-	s.mux.ServeHTTP(w, r)
+	s.mux.ServeHTTP(rec, r)
 }
 
 // Device is the JSON form of a device and its live state.
@@ -510,6 +522,7 @@ func (s *Server) writeError(w http.ResponseWriter, status int, msg string) {
 	case http.StatusMisdirectedRequest:
 		code = gridmint.EUnauthorized
 	}
+	noteCode(w, code)
 	s.writeJSON(w, status, struct {
 		Error string `json:"error"`
 		Code  string `json:"code"`

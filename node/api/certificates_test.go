@@ -96,7 +96,7 @@ func newCertChain(t *testing.T) *certChain {
 	cc := &certChain{t: t, ctx: ctx, sim: sim, client: c, index: chain.NewMemIndex(), addrs: addrs, hour: head.Time/3600 - 3, holder: holder}
 	zone, _ := chain.ZoneBytes("DE-LU")
 	mk := func(dev string, hour, wh uint64) chain.Claim {
-		return chain.Claim{Device: ethcrypto.Keccak256Hash([]byte(dev)), Owner: c.Address(), Zone: zone, Technology: chain.TechnologySolarPV,
+		return chain.Claim{Device: ethcrypto.Keccak256Hash([]byte(dev)), Node: c.Address(), Owner: c.Address(), Zone: zone, Technology: chain.TechnologySolarPV,
 			Hour: hour, Wh: wh, ReadingsRoot: ethcrypto.Keccak256Hash([]byte(dev + strconv.FormatUint(hour, 10)))}
 	}
 	batch := chain.NewIssueBatch([]chain.Claim{mk("pv-a", cc.hour, 700), mk("pv-b", cc.hour, 400), mk("pv-a", cc.hour+1, 250)})

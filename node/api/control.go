@@ -485,6 +485,7 @@ func (s *Server) writeErr(w http.ResponseWriter, err error) {
 	if code == http.StatusInternalServerError {
 		s.cfg.Logger.Error("api", "err", err)
 	}
+	noteCode(w, gridmint.ErrorCode(err))
 	s.writeJSON(w, code, struct {
 		Error string `json:"error"`
 		Code  string `json:"code"`

@@ -81,6 +81,18 @@ func RECIssue(claims []chain.Claim, nodes []common.Address) (Batch, error) {
 	if slices.Contains(nodes, common.Address{}) {
 		return Batch{}, gridmint.Errorf(gridmint.EInvalid, "settle: a claim without its node: the node's own signature must not count for it")
 	}
+	// The contract's claim names its node too: fill it in where the
+	// caller left it zero, refuse a claim that names another.
+	claims = slices.Clone(claims)
+	for i := range claims {
+		switch claims[i].Node {
+		case common.Address{}:
+			claims[i].Node = nodes[i]
+		case nodes[i]:
+		default:
+			return Batch{}, gridmint.Errorf(gridmint.EInvalid, "settle: claim %d names node %s, given %s", i, claims[i].Node.Hex(), nodes[i].Hex())
+		}
+	}
 	b := chain.NewIssueBatch(claims)
 	return Batch{Kind: KindRECIssue, Issue: &b, Exclusions: exclusionsOf(nodes)}, nil
 }

@@ -722,7 +722,7 @@ func TestChainIndexFollowsSimulatedChain(t *testing.T) {
 	zone, _ := chain.ZoneBytes("DE-LU")
 	// Any 32 bytes stand for a device key here.
 	claim := func(device string, hour, wh uint64) chain.Claim {
-		return chain.Claim{Device: crypto.Keccak256Hash([]byte(device)), Owner: me, Zone: zone, Technology: chain.TechnologySolarPV, Hour: hour, Wh: wh,
+		return chain.Claim{Device: crypto.Keccak256Hash([]byte(device)), Node: me, Owner: me, Zone: zone, Technology: chain.TechnologySolarPV, Hour: hour, Wh: wh,
 			ReadingsRoot: crypto.Keccak256Hash([]byte(fmt.Sprint(device, hour)))}
 	}
 	ib := chain.NewIssueBatch([]chain.Claim{claim("a", hour, 700), claim("b", hour+1, 300)})
