@@ -19,6 +19,7 @@ import (
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/chain"
 	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/node/openadr"
 	"github.com/gridmint/gridmint/node/store"
 	ma "github.com/multiformats/go-multiaddr"
 	"go.yaml.in/yaml/v3"
@@ -83,6 +84,9 @@ type Config struct {
 	Storage StorageConfig `yaml:"storage"`
 	// Claims times the certificate claim cycle (claims.go).
 	Claims ClaimsConfig `yaml:"claims"`
+	// OpenADR serves an OpenADR 3.1.0 VTN at /openadr3/3.1.0/
+	// (package node/openadr); off unless enabled.
+	OpenADR openadr.Config `yaml:"openadr"`
 }
 
 // StorageConfig is the disk reserve. Below it the node stores nothing
@@ -557,6 +561,9 @@ func fieldErr(field, format string, args ...any) error {
 
 // Validate checks every field and returns the first problem, naming it.
 func (c *Config) Validate() error {
+	if err := c.OpenADR.Validate(); err != nil {
+		return err
+	}
 	if err := c.Claims.validate(); err != nil {
 		return err
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/gridmint/gridmint/devices"
 	"github.com/gridmint/gridmint/node/api"
 	"github.com/gridmint/gridmint/node/market/mv"
+	"github.com/gridmint/gridmint/node/openadr"
 	"github.com/gridmint/gridmint/node/p2p"
 	"github.com/gridmint/gridmint/node/settle"
 	"github.com/gridmint/gridmint/node/store"
@@ -74,6 +75,7 @@ type Node struct {
 	settle   *settle.Engine
 	claims   *claimService
 	mv       *mv.Service
+	openadr  *openadr.VTN // nil unless openadr.enabled
 	http     *http.Server
 	httpAddr string
 	metrics  *metrics
@@ -305,13 +307,32 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 		}
 		chainRPC = chain.ReadOnlyRPC(h)
 	}
+	network := nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock, identity: n.identity}
+	// OpenADR events become requests signed and gossiped by this node.
+	market := openadr.MarketFunc(func(ctx context.Context, r gridmint.Request) (string, error) {
+		m, err := network.PublishRequest(ctx, r)
+		return m.ID, err
+	})
+	var vtn http.Handler
+	if cfg.OpenADR.Enabled {
+		if n.openadr, err = openadr.New(openadr.Options{Config: cfg.OpenADR, Store: openadr.StoreOn(n.store), Clock: opts.Clock,
+			Market: market, Registerer: n.metrics.registry, Logger: n.log.With("component", "openadr")}); err != nil {
+			return nil, err
+		}
+		vtn = n.openadr
+	}
+	if cfg.OpenADR.VEN.VTN != "" {
+		if err := n.followVTN(ctx, cfg.OpenADR.VEN, market, opts.Clock); err != nil {
+			return nil, err
+		}
+	}
 	n.http = &http.Server{
 		Handler: withTestHooks(n, api.New(api.Config{
 			Devices:      n.ingest,
 			Quarantine:   n.store,
 			Control:      nodeControl{n},
 			Sites:        nodeSites{rules: n.sites, ingest: n.ingest, starts: newDayStarts(n.store), clock: opts.Clock},
-			Network:      nodeNetwork{p2p: n.p2p, store: n.store, clock: opts.Clock, identity: n.identity},
+			Network:      network,
 			Chain:        nodeChain{Index: chain.Index{Store: n.store}, client: n.chain, rpc: cfg.Chain.RPC, confirmations: *cfg.Chain.Confirmations},
 			Settlement:   n.settle,
 			Certificates: &api.ChainCertificates{Client: n.chain, Index: n.store, Claims: n.claimSource()},
@@ -325,6 +346,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			AllowedHosts: allowedHosts(cfg.AllowedHosts),
 			Metrics:      promhttp.HandlerFor(n.metrics.registry, promhttp.HandlerOpts{}),
 			Registerer:   n.metrics.registry,
+			OpenADR:      vtn,
 			Logger:       n.log.With("component", "api"),
 		})),
 		// A slow or idle client cannot hold a connection open forever.
@@ -758,6 +780,18 @@ const HTTPAddrFile = "http.addr"
 // closeTimeout bounds how long Close waits for the ingest pipeline.
 const closeTimeout = 10 * time.Second
 
+// followVTN runs the OpenADR VEN client (openadr.ven) until ctx ends.
+func (n *Node) followVTN(ctx context.Context, c openadr.VENConfig, market openadr.Market, clock gridmint.Clock) error {
+	vc, err := openadr.NewVENClient(openadr.VENOptions{Config: c, Store: openadr.StoreOn(n.store), Clock: clock,
+		Market: market, Logger: n.log.With("component", "openadr-ven")})
+	if err != nil {
+		return err
+	}
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); vc.Run(ctx) }()
+	return nil
+}
+
 // Close stops the node: ingest first (queued messages stay unacknowledged
 // at the broker), then the broker connection, HTTP, libp2p and last the
 // store. It is safe to call more than once.
@@ -786,6 +820,9 @@ func (n *Node) Close() error {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			errs = append(errs, n.http.Shutdown(ctx))
 			cancel()
+		}
+		if n.openadr != nil {
+			n.openadr.Close()
 		}
 		if n.chainRPC != nil {
 			// Wall-clock bound: a shutdown waits for requests in flight.

@@ -57,7 +57,7 @@ func TestVerifyRetirement(t *testing.T) {
 	hour := head.Time/3600 - 1
 	zone, _ := chain.ZoneBytes("NL")
 	batch := chain.NewIssueBatch([]chain.Claim{
-		{Device: crypto.Keccak256Hash([]byte("pv")), Owner: c.Address(), Zone: zone, Technology: chain.TechnologySolarPV, Hour: hour, Wh: 1234},
+		{Device: crypto.Keccak256Hash([]byte("pv")), Node: c.Address(), Owner: c.Address(), Zone: zone, Technology: chain.TechnologySolarPV, Hour: hour, Wh: 1234},
 	})
 	var sigs [][]byte
 	for _, k := range attestors[1:] {

@@ -141,6 +141,9 @@ type Config struct {
 	// addresses, that requests may carry as Host (see hostGuard): "name",
 	// "*.domain", or "*" for any. Others are answered 421.
 	AllowedHosts []string
+	// OpenADR serves the OpenADR 3.1.0 VTN (package node/openadr) under
+	// /openadr3/3.1.0/, with that prefix stripped; nil leaves it out.
+	OpenADR http.Handler
 	// Metrics serves /metrics; nil leaves it out.
 	Metrics http.Handler
 	// Registerer takes the server's own metrics (refusals by route and
@@ -241,6 +244,9 @@ func New(cfg Config) *Server {
 	s.mux.HandleFunc("GET /{$}", s.index)
 	if cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", cfg.Metrics)
+	}
+	if cfg.OpenADR != nil {
+		s.mux.Handle("/openadr3/3.1.0/", http.StripPrefix("/openadr3/3.1.0", cfg.OpenADR))
 	}
 	if cfg.Registerer != nil {
 		cfg.Registerer.MustRegister(s.refusals.total)

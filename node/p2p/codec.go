@@ -44,7 +44,7 @@ import (
 //	}
 //	message MeterClaim {
 //	  bytes device = 1; bytes owner = 2; bytes zone = 3; uint32 technology = 4;
-//	  uint64 hour = 5; uint64 wh = 6; bytes readings_root = 7;
+//	  uint64 hour = 5; uint64 wh = 6; bytes readings_root = 7; bytes node = 8;
 //	}
 //	message Attestation {
 //	  bytes subject = 1; uint32 subject_kind = 2; uint32 verdict = 3;
@@ -80,7 +80,7 @@ var (
 	envelopeFields    = []protowire.Type{varint, varint, lenDelim, varint, lenDelim, lenDelim}
 	offerFields       = []protowire.Type{lenDelim, lenDelim, varint, varint, varint, lenDelim, varint, lenDelim, varint}
 	requestFields     = []protowire.Type{lenDelim, varint, varint, varint, lenDelim, varint, varint}
-	meterFields       = []protowire.Type{lenDelim, lenDelim, lenDelim, varint, varint, varint, lenDelim}
+	meterFields       = []protowire.Type{lenDelim, lenDelim, lenDelim, varint, varint, varint, lenDelim, lenDelim}
 	attestationFields = []protowire.Type{lenDelim, varint, varint, varint, lenDelim}
 	awardFields       = []protowire.Type{lenDelim, lenDelim, lenDelim, varint, varint, varint, lenDelim}
 	catchUpFields     = []protowire.Type{lenDelim, varint, varint, lenDelim, varint}
@@ -359,6 +359,7 @@ func (c MeterClaim) appendBody(dst []byte) []byte {
 	w.uint(5, c.Hour)
 	w.uint(6, c.Wh)
 	w.bytes(7, c.ReadingsRoot.Bytes())
+	w.bytes(8, c.Node.Bytes())
 	return w
 }
 
@@ -368,7 +369,7 @@ func decodeMeter(in []byte) (Body, error) {
 		return nil, err
 	}
 	var c MeterClaim
-	var errs [5]error
+	var errs [6]error
 	c.Device, errs[0] = f.hash(1, "device")
 	c.Owner, errs[1] = f.address(2, "owner")
 	var zone common.Hash
@@ -379,6 +380,7 @@ func decodeMeter(in []byte) (Body, error) {
 	c.Technology = uint8(tech)
 	c.Hour, c.Wh = f.u[4], f.u[5]
 	c.ReadingsRoot, errs[4] = f.hash(7, "readings root")
+	c.Node, errs[5] = f.address(8, "node")
 	return c, errors.Join(errs[:]...)
 }
 

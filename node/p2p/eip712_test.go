@@ -21,7 +21,7 @@ var (
 		{Name: "name", Type: "string"}, {Name: "version", Type: "string"},
 		{Name: "chainId", Type: "uint256"}, {Name: "verifyingContract", Type: "address"},
 	}
-	claimFields = []apitypes.Type{{Name: "device", Type: "bytes32"}, {Name: "owner", Type: "address"}, {Name: "zone", Type: "bytes32"},
+	claimFields = []apitypes.Type{{Name: "device", Type: "bytes32"}, {Name: "node", Type: "address"}, {Name: "owner", Type: "address"}, {Name: "zone", Type: "bytes32"},
 		{Name: "technology", Type: "uint8"}, {Name: "hour", Type: "uint64"}, {Name: "wh", Type: "uint64"}, {Name: "readingsRoot", Type: "bytes32"}}
 	awardFields712 = []apitypes.Type{{Name: "requestId", Type: "bytes32"}, {Name: "offerId", Type: "bytes32"}, {Name: "provider", Type: "address"},
 		{Name: "windowStart", Type: "uint64"}, {Name: "windowEnd", Type: "uint64"}, {Name: "watts", Type: "uint64"}, {Name: "price", Type: "uint256"}}
@@ -55,7 +55,7 @@ func typedData(t *testing.T, m Message) (apitypes.TypedData, string) {
 		primary = "MeterClaim"
 		types[primary] = []apitypes.Type{{Name: "claim", Type: "Claim"}, {Name: "created", Type: "uint64"}}
 		types["Claim"] = claimFields
-		msg = map[string]any{"claim": map[string]any{"device": b.Device.Hex(), "owner": b.Owner.Hex(), "zone": hexutil.Encode(b.Zone[:]),
+		msg = map[string]any{"claim": map[string]any{"device": b.Device.Hex(), "node": b.Node.Hex(), "owner": b.Owner.Hex(), "zone": hexutil.Encode(b.Zone[:]),
 			"technology": u(uint64(b.Technology)), "hour": u(b.Hour), "wh": u(b.Wh), "readingsRoot": b.ReadingsRoot.Hex()}, "created": created}
 	case Attestation:
 		primary = "Attestation"

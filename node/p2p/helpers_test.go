@@ -329,7 +329,7 @@ func Bodies(key *ecdsa.PrivateKey, now time.Time, seq int) []Body {
 			FloorPrice: 120, Baseline: gridmint.BaselineSchedule, Expiry: start.Add(-30 * time.Minute)},
 		Request{Zone: "DE-LU", WindowStart: start, WindowEnd: start.Add(time.Hour), Power: gridmint.W(10000 + seq),
 			Direction: gridmint.DirectionUp, MaxPrice: 500, GateClosure: start.Add(-time.Hour)},
-		MeterClaim{Device: ethcrypto.Keccak256Hash([]byte(fmt.Sprintf("%s/opendtu/%d", addr.Hex(), seq))), Owner: addr, Zone: zone,
+		MeterClaim{Device: ethcrypto.Keccak256Hash([]byte(fmt.Sprintf("%s/opendtu/%d", addr.Hex(), seq))), Node: addr, Owner: addr, Zone: zone,
 			Technology: chain.TechnologySolarPV, Hour: uint64(now.Unix()/3600 - 1), Wh: uint64(800 + seq),
 			ReadingsRoot: ethcrypto.Keccak256Hash([]byte(fmt.Sprint("readings", seq)))},
 		Attestation{Subject: subject, SubjectKind: SubjectIssueBatch, Verdict: VerdictAccept, ChainSignature: chainSig},

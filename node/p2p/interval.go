@@ -26,16 +26,16 @@ import (
 // another author's meter.
 //
 // It travels on TopicMeter with MeterClaim, under KindMeter. The two share
-// no field numbers, so a body is told apart by its first field: 1 to 7 is
-// a MeterClaim, 8 and above an IntervalEnergy (a body mixing both fails to
-// parse). Wire:
+// no field numbers (MeterClaim owns 1 to 10, IntervalEnergy 11 to 15), so
+// a body is told apart by its first field: below 11 a MeterClaim, 11 and
+// above an IntervalEnergy (a body mixing both fails to parse). Wire:
 //
 //	message IntervalEnergy {
-//	  bytes device = 8;   // 32-byte device key of the meter of record
-//	  bytes request = 9;  // 32-byte request id
-//	  uint64 start = 10;  // Unix s, a multiple of step
-//	  uint64 step = 11;   // seconds, dividing an hour
-//	  bytes energy = 12;  // packed sint64 (zigzag) mWh, 1 to MaxIntervalSteps values
+//	  bytes device = 11;  // 32-byte device key of the meter of record
+//	  bytes request = 12; // 32-byte request id
+//	  uint64 start = 13;  // Unix s, a multiple of step
+//	  uint64 step = 14;   // seconds, dividing an hour
+//	  bytes energy = 15;  // packed sint64 (zigzag) mWh, 1 to MaxIntervalSteps values
 //	}
 type IntervalEnergy struct {
 	Device  gridmint.DeviceKey
@@ -55,13 +55,13 @@ const IntervalEnergyType = "IntervalEnergy(bytes32 device,bytes32 request,uint64
 
 var intervalEnergyTypeHash = ethcrypto.Keccak256Hash([]byte(IntervalEnergyType))
 
-// Fields 1 to 7 are MeterClaim's: decodeIntervalEnergy refuses a body
+// Fields 1 to 10 are MeterClaim's: decodeIntervalEnergy refuses a body
 // whose first field is one of them, and parse refuses out-of-order
 // fields, so their entries here are never used.
-var intervalFields = []protowire.Type{0, 0, 0, 0, 0, 0, 0, lenDelim, lenDelim, varint, varint, lenDelim}
+var intervalFields = []protowire.Type{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, lenDelim, lenDelim, varint, varint, lenDelim}
 
 // firstIntervalField is IntervalEnergy's lowest field number.
-const firstIntervalField = 8
+const firstIntervalField = 11
 
 // Kind implements Body.
 func (IntervalEnergy) Kind() Kind { return KindMeter }
@@ -108,11 +108,11 @@ func (e IntervalEnergy) appendBody(dst []byte) []byte {
 		packed = protowire.AppendVarint(packed, protowire.EncodeZigZag(int64(v)))
 	}
 	w := writer(dst)
-	w.bytes(8, e.Device[:])
-	w.bytes(9, e.Request[:])
-	w.uint(10, s)
-	w.uint(11, uint64(e.Step/time.Second))
-	w.bytes(12, packed)
+	w.bytes(11, e.Device[:])
+	w.bytes(12, e.Request[:])
+	w.uint(13, s)
+	w.uint(14, uint64(e.Step/time.Second))
+	w.bytes(15, packed)
 	return w
 }
 
@@ -151,14 +151,14 @@ func decodeIntervalEnergy(in []byte) (Body, error) {
 	var e IntervalEnergy
 	var errs [5]error
 	var dev, req common.Hash
-	dev, errs[0] = f.hash(8, "device")
-	req, errs[1] = f.hash(9, "request")
+	dev, errs[0] = f.hash(11, "device")
+	req, errs[1] = f.hash(12, "request")
 	e.Device, e.Request = gridmint.DeviceKey(dev), gridmint.RequestID(req)
-	e.Start, errs[2] = f.seconds(10, "start")
+	e.Start, errs[2] = f.seconds(13, "start")
 	var step uint64
-	step, errs[3] = f.small(11, 3600, "step")
+	step, errs[3] = f.small(14, 3600, "step")
 	e.Step = time.Duration(step) * time.Second
-	packed := f.b[11]
+	packed := f.b[14]
 	for len(packed) > 0 && len(e.Energy) <= MaxIntervalSteps {
 		x, n := protowire.ConsumeVarint(packed)
 		if n < 0 {

@@ -157,8 +157,9 @@ func FuzzDecodeIntervalEnergy(f *testing.F) {
 	f.Add(sampleInterval(Epoch).appendBody(nil))
 	f.Add(IntervalEnergy{Device: gridmint.DeviceKey{1}, Request: gridmint.RequestID{2}, Start: Epoch, Step: time.Hour, Energy: []gridmint.MWh{0}}.appendBody(nil))
 	f.Add([]byte{})
-	f.Add(field(8, []byte{1}))
-	f.Add(cat(field(8, make([]byte, 32)), field(12, []byte{0xff, 0xff})))
+	f.Add(field(11, []byte{1}))
+	f.Add(cat(field(11, make([]byte, 32)), field(15, []byte{0xff, 0xff})))
+	f.Add(field(8, make([]byte, 20))) // a meter claim's node alone
 	key := Key(1)
 	s := newSigner(TestDomain)
 	f.Fuzz(func(t *testing.T, in []byte) {

@@ -325,6 +325,8 @@ func (c MeterClaim) Validate() error {
 	switch {
 	case c.Device == (common.Hash{}):
 		return gridmint.Errorf(gridmint.EInvalid, "meter claim: zero device")
+	case c.Node == (common.Address{}):
+		return gridmint.Errorf(gridmint.EInvalid, "meter claim: zero node")
 	case c.Owner == (common.Address{}):
 		return gridmint.Errorf(gridmint.EInvalid, "meter claim: zero owner")
 	case c.Zone == [32]byte{}:
