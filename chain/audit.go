@@ -112,6 +112,9 @@ type AuditReport struct {
 	// Attestations is what the check of every Issued batch's signatures
 	// found.
 	Attestations AttestationAudit `json:"attestations"`
+	// FLEXAttestations is what the check of every FLEX reward and slash
+	// and every burn found (audit_flex.go).
+	FLEXAttestations FLEXAttestationAudit `json:"flex_attestations"`
 }
 
 // Audit recomputes FLEX and REC supply from every event of the contracts
@@ -146,6 +149,9 @@ func Audit(ctx context.Context, be AuditBackend, a Addresses, ev Evidence, opt A
 	issuedBatches := map[common.Hash]*big.Int{} // Issued Wh by batch id
 	rewardRecords := map[common.Hash]*big.Int{} // Rewarded amount by record id
 	var batches []issuedBatch
+	var rewardTxs, slashTxs []flexTx
+	seenTx := map[common.Hash]bool{}
+	burnedBy, reservedSlashedBy := map[common.Hash]*big.Int{}, map[common.Hash]*big.Int{}
 	add := func(m map[common.Hash]*big.Int, k common.Hash, v *big.Int) {
 		if m[k] == nil {
 			m[k] = new(big.Int)
@@ -176,6 +182,7 @@ func Audit(ctx context.Context, be AuditBackend, a Addresses, ev Evidence, opt A
 					}
 					if e.To == zero {
 						f.Burned.Add(f.Burned, e.Amount)
+						add(burnedBy, e.TxHash, e.Amount)
 					}
 					if opt.LargeFLEX != nil && e.Amount.Cmp(opt.LargeFLEX) >= 0 {
 						rep.Large = append(rep.Large, e)
@@ -183,10 +190,17 @@ func Audit(ctx context.Context, be AuditBackend, a Addresses, ev Evidence, opt A
 				case EventRewarded:
 					f.Rewarded.Add(f.Rewarded, e.Amount)
 					add(rewardRecords, e.Ref, e.Amount)
+					if !seenTx[e.TxHash] {
+						seenTx[e.TxHash] = true
+						rewardTxs = append(rewardTxs, flexTx{e.TxHash, e.Block})
+					}
 				case EventReserved:
 					f.Reserved.Add(f.Reserved, e.Amount)
+					add(reservedSlashedBy, e.TxHash, e.Amount)
 				case EventSlashed:
 					f.Slashed.Add(f.Slashed, e.Amount)
+					add(reservedSlashedBy, e.TxHash, e.Amount)
+					slashTxs = append(slashTxs, flexTx{e.TxHash, e.Block})
 				case EventRECTransfer:
 					s := recOf(e.Token)
 					if e.From == zero {
@@ -244,6 +258,9 @@ func Audit(ctx context.Context, be AuditBackend, a Addresses, ev Evidence, opt A
 	evidenceItems("FLEX reward record", ev.RewardRecords, rewardRecords)
 
 	if err := auditAttestations(ctx, be, a, at, batches, ev, rep); err != nil {
+		return nil, err
+	}
+	if err := auditFLEX(ctx, be, a, at, rewardTxs, slashTxs, burnedBy, reservedSlashedBy, rep); err != nil {
 		return nil, err
 	}
 	rb := rec.NewREC()

@@ -9,6 +9,7 @@ import (
 	"github.com/gridmint/gridmint/chain"
 	"github.com/gridmint/gridmint/node/api"
 	"github.com/gridmint/gridmint/node/market"
+	"github.com/gridmint/gridmint/node/market/mv"
 	"github.com/gridmint/gridmint/node/p2p"
 )
 
@@ -36,8 +37,12 @@ func (n *Node) startMarket(ctx context.Context) error {
 		deps.Setpoints = nodeControl{n}
 		deps.Command = func(id string) (gridmint.CommandRecord, error) { return n.store.Command(id) }
 	}
-	if n.marketTracker != nil {
+	switch {
+	case n.marketTracker != nil:
 		deps.Tracker = n.marketTracker
+	case n.mv != nil:
+		// Firm awards go on to measurement, verification and reward.
+		deps.Tracker = mvTracker{n.mv}
 	}
 	s, err := market.New(n.cfg.Market, deps)
 	if err != nil {
@@ -78,4 +83,17 @@ func (n *Node) offerChecker() *market.Service {
 		return nil
 	}
 	return n.market
+}
+
+// mvTracker hands the market's firm events to measurement and
+// verification (node/market/mv), whose event type mirrors the market's
+// so that neither package imports the other.
+type mvTracker struct{ s *mv.Service }
+
+func (t mvTracker) Track(ctx context.Context, ev market.FirmEvent) {
+	local := make([]mv.LocalAward, len(ev.Local))
+	for i, l := range ev.Local {
+		local[i] = mv.LocalAward{Award: l.Award, Device: l.Device}
+	}
+	t.s.Track(ctx, mv.FirmEvent{Clearing: ev.Clearing, ReservationTx: ev.ReservationTx, Reserved: ev.Reserved, Local: local})
 }

@@ -222,6 +222,14 @@ func messageBody(b p2p.Body) any {
 			Watts       uint64         `json:"watts"`
 			Price       string         `json:"price"` // FLEX base units (18 decimals)
 		}{b.RequestID, b.OfferID, b.Provider, time.Unix(int64(b.WindowStart), 0).UTC(), time.Unix(int64(b.WindowEnd), 0).UTC(), b.Watts, price}
+	case p2p.IntervalEnergy:
+		return struct {
+			Device  gridmint.DeviceKey `json:"device"`
+			Request gridmint.RequestID `json:"request"`
+			Start   time.Time          `json:"start"`
+			StepS   int64              `json:"step_s"`
+			Energy  []gridmint.MWh     `json:"energy_mwh"` // consumption-positive
+		}{b.Device, b.Request, b.Start, int64(b.Step / time.Second), b.Energy}
 	}
 	return nil
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/gridmint/gridmint/devices"
 	"github.com/gridmint/gridmint/node/api"
 	"github.com/gridmint/gridmint/node/market"
+	"github.com/gridmint/gridmint/node/market/mv"
 	"github.com/gridmint/gridmint/node/openadr"
 	"github.com/gridmint/gridmint/node/p2p"
 	"github.com/gridmint/gridmint/node/settle"
@@ -80,7 +81,8 @@ type Node struct {
 	claims        *claimService
 	market        *market.Service
 	marketTracker market.Tracker // Options.MarketTracker
-	openadr       *openadr.VTN   // nil unless openadr.enabled
+	mv            *mv.Service
+	openadr       *openadr.VTN // nil unless openadr.enabled
 	http          *http.Server
 	httpAddr      string
 	metrics       *metrics
@@ -281,6 +283,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	if err := n.startClaims(ctx, attestors); err != nil {
 		return nil, err
 	}
+	if err := n.startMV(ctx, attestors); err != nil {
+		return nil, err
+	}
 	if err := n.startMarket(ctx); err != nil {
 		return nil, err
 	}
@@ -343,6 +348,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			Certificates: &api.ChainCertificates{Client: n.chain, Index: n.store, Claims: n.claimSource()},
 			Claims:       n.claimsAPI(),
 			Market:       n.marketAPI(),
+			Deliveries:   n.deliveriesAPI(),
 			Token:        n.apiToken,
 			Clock:        opts.Clock,
 			Health:       n.health,
@@ -770,6 +776,9 @@ func (n *Node) onGossip(m p2p.Message) {
 	}
 	if n.market != nil {
 		n.market.Handle(m)
+	}
+	if n.mv != nil && m.Kind == p2p.KindMeter {
+		n.mv.HandleMessage(m)
 	}
 }
 

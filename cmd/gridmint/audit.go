@@ -143,6 +143,9 @@ func printAudit(w io.Writer, r *chain.AuditReport) {
 		fmt.Fprintf(w, "; %d batch(es) checked against the registry at the head (no state at their block)", a.RegistryAtHead)
 	}
 	fmt.Fprintf(w, "\ncertificates: %d issued claim(s) of this node, each traced to a claim of an Issued batch\n", a.EvidenceClaims)
+	fa := r.FLEXAttestations
+	fmt.Fprintf(w, "FLEX trace: %d reward record(s) in %d FLEX.reward call(s) and %d FLEX.slash call(s) checked for k attestations besides the provider; burns of %d transaction(s) traced to their Reserved or Slashed events\n",
+		fa.Records, fa.RewardTxs, fa.SlashTxs, fa.BurnTxs)
 	if len(r.Differences) == 0 {
 		fmt.Fprintln(w, "no differences")
 		return

@@ -134,6 +134,9 @@ type Config struct {
 	// Market serves the flexibility market under /api/v1/market
 	// (market.go); nil leaves those routes out.
 	Market Market
+	// Deliveries serves GET /api/v1/market/deliveries[/{request}]; nil
+	// leaves the routes out.
+	Deliveries Deliveries
 	// ChainRPC serves the embedded chain's JSON-RPC, read-only, at
 	// POST /api/v1/chain/rpc (chain.ReadOnlyRPC); nil leaves it out.
 	ChainRPC http.Handler
@@ -235,6 +238,10 @@ func New(cfg Config) *Server {
 		s.mux.HandleFunc("GET /api/v1/claims", s.claims)
 	}
 	s.routeMarket()
+	if cfg.Deliveries != nil {
+		s.mux.HandleFunc("GET /api/v1/market/deliveries", s.deliveries)
+		s.mux.HandleFunc("GET /api/v1/market/deliveries/{request}", s.deliveriesOf)
+	}
 	if cfg.ChainRPC != nil {
 		s.mux.Handle("POST /api/v1/chain/rpc", cfg.ChainRPC)
 	}

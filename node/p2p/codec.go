@@ -261,7 +261,7 @@ func decodeBody(k Kind, in []byte) (Body, error) {
 	case KindRequest:
 		return decodeRequest(in)
 	case KindMeter:
-		return decodeMeter(in)
+		return decodeMeterBody(in) // MeterClaim or IntervalEnergy (interval.go)
 	case KindAttestation:
 		return decodeAttestation(in)
 	case KindAward:

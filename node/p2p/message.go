@@ -189,6 +189,7 @@ const (
 	SubjectRewardBatch SubjectKind = 3 // Subject is the FLEX-domain digest of a chain.RewardBatch
 	SubjectOffer       SubjectKind = 4 // Subject is an offer envelope's ID
 	SubjectAward       SubjectKind = 5 // Subject is an award envelope's ID
+	SubjectSlash       SubjectKind = 6 // Subject is the FLEX-domain digest of a chain.Slash
 )
 
 // Verdict is an attestor's decision.
@@ -353,7 +354,7 @@ func (a Attestation) Validate() error {
 	if a.Subject == (common.Hash{}) {
 		return gridmint.Errorf(gridmint.EInvalid, "attestation: zero subject")
 	}
-	if a.SubjectKind < SubjectMeterClaim || a.SubjectKind > SubjectAward {
+	if a.SubjectKind < SubjectMeterClaim || a.SubjectKind > SubjectSlash {
 		return gridmint.Errorf(gridmint.EInvalid, "attestation: subject kind %d unknown", a.SubjectKind)
 	}
 	switch a.Verdict {
@@ -373,14 +374,14 @@ func (a Attestation) Validate() error {
 			return gridmint.Errorf(gridmint.EInvalid, "attestation: accepted batch needs a 65-byte chain signature, got %d bytes", len(a.ChainSignature))
 		}
 	} else if len(a.ChainSignature) != 0 {
-		return gridmint.Errorf(gridmint.EInvalid, "attestation: chain signature only goes with an accepted issue or reward batch")
+		return gridmint.Errorf(gridmint.EInvalid, "attestation: chain signature only goes with an accepted issue or reward batch or slash")
 	}
 	return nil
 }
 
 // wantsChainSignature: only accepted batches go on chain.
 func (a Attestation) wantsChainSignature() bool {
-	return a.Verdict == VerdictAccept && (a.SubjectKind == SubjectIssueBatch || a.SubjectKind == SubjectRewardBatch)
+	return a.Verdict == VerdictAccept && (a.SubjectKind == SubjectIssueBatch || a.SubjectKind == SubjectRewardBatch || a.SubjectKind == SubjectSlash)
 }
 
 // Validate checks the award's window, power and parties.

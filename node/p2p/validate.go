@@ -212,6 +212,8 @@ func deadlineRules(m Message) error {
 		if !b.GateClosure.After(m.Created) {
 			return fmt.Errorf("request with gate closure %v, signed at %v", b.GateClosure, m.Created)
 		}
+	case IntervalEnergy:
+		return intervalRule(m)
 	}
 	return nil
 }

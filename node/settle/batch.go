@@ -20,10 +20,13 @@ const (
 	KindRECIssue Kind = "rec_issue"
 	// KindFLEXReward mints rewards: chain.RewardBatch, FLEX.reward.
 	KindFLEXReward Kind = "flex_reward"
+	// KindFLEXSlash burns part of a provider's stake for one
+	// under-delivered award: chain.Slash, FLEX.slash.
+	KindFLEXSlash Kind = "flex_slash"
 )
 
 // Kinds lists every kind, so counters can start at zero.
-var Kinds = []Kind{KindRECIssue, KindFLEXReward}
+var Kinds = []Kind{KindRECIssue, KindFLEXReward, KindFLEXSlash}
 
 // subjectKind is the gossip subject kind of a batch kind's attestations.
 func (k Kind) subjectKind() p2p.SubjectKind {
@@ -32,6 +35,8 @@ func (k Kind) subjectKind() p2p.SubjectKind {
 		return p2p.SubjectIssueBatch
 	case KindFLEXReward:
 		return p2p.SubjectRewardBatch
+	case KindFLEXSlash:
+		return p2p.SubjectSlash
 	}
 	return 0
 }
@@ -55,6 +60,8 @@ type Batch struct {
 	Issue *chain.IssueBatch `json:",omitempty"`
 	// Reward is the FLEX batch, for KindFLEXReward.
 	Reward *chain.RewardBatch `json:",omitempty"`
+	// Slash is the slash, for KindFLEXSlash.
+	Slash *chain.Slash `json:",omitempty"`
 	// Exclusions are the batch items' excluded signers: for every entry
 	// the batch needs k counting signers outside it. A REC batch has one
 	// entry per claiming node, that node alone (its own signature never
@@ -101,6 +108,13 @@ func FLEXReward(rewards []chain.Reward, nodes []common.Address) (Batch, error) {
 	return Batch{Kind: KindFLEXReward, Reward: &b, Exclusions: exclusionsOf(nodes)}, nil
 }
 
+// FLEXSlash is the batch of one slash; the provider's own signature does
+// not count for it.
+func FLEXSlash(s chain.Slash) (Batch, error) {
+	b := Batch{Kind: KindFLEXSlash, Slash: &s, Exclusions: exclusionsOf([]common.Address{s.Provider})}
+	return b, b.Validate()
+}
+
 // exclusionsOf is one single-signer entry per distinct non-zero node, in
 // address order: items excluding the same signer pose the same condition.
 func exclusionsOf(nodes []common.Address) [][]common.Address {
@@ -125,6 +139,8 @@ func (b Batch) ID() common.Hash {
 		return b.Issue.BatchID
 	case b.Kind == KindFLEXReward && b.Reward != nil:
 		return b.Reward.BatchID
+	case b.Kind == KindFLEXSlash && b.Slash != nil:
+		return b.Slash.RecordID
 	}
 	return common.Hash{}
 }
@@ -136,6 +152,8 @@ func (b Batch) Items() int {
 		return len(b.Issue.Claims)
 	case b.Reward != nil:
 		return len(b.Reward.Rewards)
+	case b.Slash != nil:
+		return 1
 	}
 	return 0
 }
@@ -149,7 +167,7 @@ func (b Batch) Validate() error {
 	}
 	switch b.Kind {
 	case KindRECIssue:
-		if b.Issue == nil || b.Reward != nil {
+		if b.Issue == nil || b.Reward != nil || b.Slash != nil {
 			return bad("%s needs an issue batch and nothing else", b.Kind)
 		}
 		if len(b.Issue.Claims) == 0 {
@@ -159,7 +177,7 @@ func (b Batch) Validate() error {
 			return bad("id %s is not the hash of its claims in device, hour order", b.Issue.BatchID)
 		}
 	case KindFLEXReward:
-		if b.Reward == nil || b.Issue != nil {
+		if b.Reward == nil || b.Issue != nil || b.Slash != nil {
 			return bad("%s needs a reward batch and nothing else", b.Kind)
 		}
 		if len(b.Reward.Rewards) == 0 {
@@ -171,6 +189,17 @@ func (b Batch) Validate() error {
 		})
 		if !same {
 			return bad("id %s is not the hash of its rewards in record order", b.Reward.BatchID)
+		}
+	case KindFLEXSlash:
+		sl := b.Slash
+		switch {
+		case sl == nil || b.Issue != nil || b.Reward != nil:
+			return bad("%s needs a slash and nothing else", b.Kind)
+		case sl.RecordID == (common.Hash{}) || sl.Provider == (common.Address{}) || sl.Award == (common.Hash{}):
+			return bad("slash without a record id, provider or award")
+		case sl.Amount == nil || sl.Amount.Sign() <= 0 || sl.AwardPrice == nil || sl.WindowValue == nil || sl.WindowValue.Sign() <= 0 ||
+			sl.AwardPrice.Sign() < 0 || sl.AwardPrice.Cmp(sl.WindowValue) > 0:
+			return bad("slash amounts: amount %v, award %v of window %v", sl.Amount, sl.AwardPrice, sl.WindowValue)
 		}
 	default:
 		return bad("kind %q unknown", b.Kind)
@@ -185,8 +214,11 @@ func (b Batch) Validate() error {
 
 // structHash is the batch's EIP-712 struct hash.
 func (b Batch) structHash() common.Hash {
-	if b.Issue != nil {
+	switch {
+	case b.Issue != nil:
 		return b.Issue.StructHash()
+	case b.Slash != nil:
+		return b.Slash.StructHash()
 	}
 	return b.Reward.StructHash()
 }

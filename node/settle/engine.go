@@ -53,6 +53,7 @@ type Chain interface {
 	FLEXDomain() chain.Domain
 	Issue(ctx context.Context, b chain.IssueBatch, sigs [][]byte) (*chain.Receipt, error)
 	Reward(ctx context.Context, b chain.RewardBatch, sigs [][]byte) (*chain.Receipt, error)
+	Slash(ctx context.Context, s chain.Slash, sigs [][]byte) (*chain.Receipt, error)
 	// Rewarded tells a reward batch minted from one that lost its
 	// records to another batch: the Rewarded events name records only.
 	Rewarded(ctx context.Context, batchID common.Hash) (bool, error)
@@ -210,7 +211,7 @@ func New(cfg Config) (*Engine, error) {
 	}
 	e := &Engine{
 		cfg: cfg, self: self, log: cfg.Logger,
-		domains: map[Kind]chain.Domain{KindRECIssue: cfg.Chain.RECDomain(), KindFLEXReward: cfg.Chain.FLEXDomain()},
+		domains: map[Kind]chain.Domain{KindRECIssue: cfg.Chain.RECDomain(), KindFLEXReward: cfg.Chain.FLEXDomain(), KindFLEXSlash: cfg.Chain.FLEXDomain()},
 		sem:     make(chan struct{}, maxConcurrentSubmits),
 		batches: map[common.Hash]*batch{}, orphans: map[common.Hash]map[common.Address]attRecord{},
 		seen: map[common.Hash]onChain{}, inflight: map[common.Hash]bool{}, publishing: map[common.Hash]bool{},
@@ -346,6 +347,10 @@ func cloneBatch(b Batch) Batch {
 		rw := *b.Reward
 		rw.Rewards = slices.Clone(rw.Rewards)
 		out.Reward = &rw
+	}
+	if b.Slash != nil {
+		sl := *b.Slash
+		out.Slash = &sl
 	}
 	for _, x := range b.Exclusions {
 		out.Exclusions = append(out.Exclusions, slices.Clone(x))
@@ -568,8 +573,8 @@ func (e *Engine) evaluateLocked(b *batch) bool {
 // minted or can never be.
 func (e *Engine) onChainLocked(b *batch) (onChain, bool) {
 	switch b.rec.Batch.Kind {
-	case KindRECIssue:
-		oc, ok := e.seen[b.id]
+	case KindRECIssue, KindFLEXSlash:
+		oc, ok := e.seen[b.id] // a slash by its record id
 		return oc, ok
 	case KindFLEXReward:
 		for _, r := range b.rec.Batch.Reward.Rewards {
@@ -681,7 +686,7 @@ func (e *Engine) syncIndex(ctx context.Context) error {
 	from = min(from, head.Number+1)
 	var evs []chain.Event
 	if from <= head.Number {
-		evs, err = e.cfg.Index.Events(ctx, chain.EventQuery{Kinds: []chain.EventKind{chain.EventIssued, chain.EventRewarded}, FromBlock: from, ToBlock: head.Number})
+		evs, err = e.cfg.Index.Events(ctx, chain.EventQuery{Kinds: []chain.EventKind{chain.EventIssued, chain.EventRewarded, chain.EventSlashed}, FromBlock: from, ToBlock: head.Number})
 		if err != nil {
 			return err
 		}
@@ -814,6 +819,8 @@ func (e *Engine) submitDue(ctx context.Context) {
 				rc, err = e.cfg.Chain.Issue(ctx, *j.batch.Issue, j.sigs)
 			case KindFLEXReward:
 				rc, err = e.cfg.Chain.Reward(ctx, *j.batch.Reward, j.sigs)
+			case KindFLEXSlash:
+				rc, err = e.cfg.Chain.Slash(ctx, *j.batch.Slash, j.sigs)
 			}
 			e.finish(ctx, j, rc, err)
 		}()
@@ -826,7 +833,8 @@ var (
 	settledReverts = []string{"BatchAlreadyIssued", "BatchAlreadyRewarded"}
 	// voidReverts: the contract will never take this batch.
 	voidReverts = []string{"HourAlreadyIssued", "RecordUsed", "BatchIdMismatch", "EmptyBatch", "InvalidZone",
-		"InvalidTechnology", "ZeroAmount", "InvalidKind", "ERC1155InvalidReceiver", "ERC20InvalidReceiver", "DuplicateAttestor"}
+		"InvalidTechnology", "ZeroAmount", "InvalidKind", "ERC1155InvalidReceiver", "ERC20InvalidReceiver", "DuplicateAttestor",
+		"AwardAlreadySlashed", "InvalidShare", "SlashExceedsShare"}
 )
 
 func revertName(err error) string {

@@ -108,6 +108,10 @@ func (c *fakeChain) Reward(_ context.Context, b chain.RewardBatch, sigs [][]byte
 	return c.submit(b.BatchID, sigs)
 }
 
+func (c *fakeChain) Slash(_ context.Context, s chain.Slash, sigs [][]byte) (*chain.Receipt, error) {
+	return c.submit(s.RecordID, sigs)
+}
+
 // Rewarded answers from rewarded.
 func (c *fakeChain) Rewarded(_ context.Context, id common.Hash) (bool, error) {
 	c.mu.Lock()

@@ -1,0 +1,63 @@
+// Package mv is measurement, verification and rewards of the flexibility
+// market: it meters this node's awarded devices, recomputes every firm
+// award's delivery from the gossiped meter data, and settles the
+// payments through the attested-batch engine (node/settle). The rules are
+// package flex's (flex.Verify, flex.CheckDelivery, the baseline methods,
+// flex.Slashes); this package moves data and calls them.
+//
+// Package node/market clears, reserves and dispatches; for every clearing
+// whose reservation is confirmed it calls Track on every node with the
+// FirmEvent, naming in Local the awards of the node's own devices.
+//
+//  1. Metering. After the window and the span after it that the award's
+//     baseline method needs, plus Config.Grace for late readings, the
+//     home node builds its meter of record's five-minute consumption
+//     (Meter: counter growth between step boundaries, interpolated
+//     between readings at most MaxGap apart; flex.Consumption's sign)
+//     over the method's look-back and the window (lookback) and gossips
+//     it as p2p.IntervalEnergy on /gridmint/1/meter, one message per
+//     contiguous run of steps with data (at most a day each).
+//
+//  2. Verification. Config.Collect later every node that tracks the
+//     event builds each award's series from the intervals its provider
+//     signed for the award's meter key (author and key must match the
+//     award; the first value of a step stands), computes the baseline
+//     with the award's method (flex.MethodFor) and the records with
+//     flex.Verify. Steps of the window missing from a provider that sent
+//     data are an offline span (recorded, not excused, not paid); a
+//     provider that sent nothing is no_data. Exemptions (an opt-out
+//     declared before the window, a grid limit) come from
+//     Options.Exemptions and are never slashed.
+//
+//  3. Rewards. The records with a payment (clearing price × delivered
+//     kWh) become one chain.RewardBatch per request (kind delivery,
+//     record id flex.DeliveryRecordID, evidence keccak256 of the record
+//     and the series it was computed from), attested through the engine;
+//     each provider's own signature does not count for its rewards. The
+//     elected node submits FLEX.reward; the contract uses each record id
+//     once, so an award is paid at most once.
+//
+//  4. Claims. CheckClaim checks a delivery record someone claims against
+//     this node's recomputation (flex.CheckDelivery) and refuses, counts
+//     and keeps one that differs (inflated_delivery, delivery_mismatch).
+//     A provider that settles inflated records of its own gets no
+//     attestations: peers attest only the batch they computed.
+//
+//  5. Slashing. An award delivered below tolerance and not excused is
+//     slashed (flex.Slashes: at most the award's share of the provider's
+//     stake, stake × award value / the provider's awarded value that day,
+//     in proportion to the shortfall), as an attested chain.Slash
+//     (settle.KindFLEXSlash, FLEX.slash; the provider's own signature does
+//     not count). Stakes are read from the chain when the node verifies,
+//     so nodes that read different stakes attest different slashes and
+//     at most one reaches the threshold; the contract refuses any slash
+//     above the share of the stake it holds then.
+//
+// Not built: delivery records themselves are not gossiped (each node
+// computes its own; CheckClaim is the entry point for claimed ones); the
+// schedule baseline has no signed schedule on the network, so its
+// awards are recorded without a baseline and not paid; exemptions are
+// not gossiped.
+//
+// Metrics: gridmint_flex_* (Metrics). API: GET /api/v1/market/deliveries.
+package mv

@@ -1,0 +1,993 @@
+package mv
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math/big"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	ethcrypto "github.com/ethereum/go-ethereum/crypto"
+	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/chain"
+	"github.com/gridmint/gridmint/flex"
+	"github.com/gridmint/gridmint/node/p2p"
+	"github.com/gridmint/gridmint/node/settle"
+)
+
+// FirmEvent is a cleared request whose reservation is confirmed on chain:
+// its awards are firm and get measured. Package node/market hands every
+// firm event to Track on every node; Local lists the awards of this
+// node's own devices, which this node meters.
+type FirmEvent struct {
+	Clearing      flex.Clearing // request, awards (sorted), price, root
+	ReservationTx common.Hash
+	Reserved      *big.Int     // FLEX base units burned
+	Local         []LocalAward // awards of this node's own devices
+}
+
+// LocalAward is an award of one of this node's devices: Award.Device is
+// the device's key on the wire (gridmint.DeviceKey's 0x string), Device
+// the node's own DeviceID for it.
+//
+// Every award's Device and Meter name the device by its key: the bare 0x
+// form or as the last part of a <node>/<adapter>/<0x key> id (which
+// passes gridmint.Offer.Validate, as flex.Clear wants); a meter of
+// record other than the device is one of the provider's devices, found
+// here by its key.
+type LocalAward struct {
+	Award  gridmint.Award
+	Device gridmint.DeviceID
+}
+
+// Config times the service, in node time.
+type Config struct {
+	// Grace is how long after the last step a baseline needs (the window
+	// end, or later for methods that look after it) the node waits for
+	// its devices' readings before metering. Default 5m.
+	Grace time.Duration
+	// Collect is how long after metering every node waits for the
+	// providers' intervals before verifying. Default 5m.
+	Collect time.Duration
+	// Retention is how long events, intervals and records are kept.
+	// Default 7 days.
+	Retention time.Duration
+}
+
+func (c *Config) applyDefaults() {
+	set := func(d *time.Duration, def time.Duration) {
+		if *d <= 0 {
+			*d = def
+		}
+	}
+	set(&c.Grace, 5*time.Minute)
+	set(&c.Collect, 5*time.Minute)
+	set(&c.Retention, 7*24*time.Hour)
+}
+
+// Store is what the service keeps and reads (node/store.Store).
+type Store interface {
+	PutSettle(key string, value []byte) error
+	DeleteSettle(keys []string) error
+	ScanSettle(prefix string, fn func(key string, value []byte) error) error
+	Readings(id gridmint.DeviceID, from, to time.Time, limit int) ([]gridmint.Reading, error)
+}
+
+// Engine is the settlement engine (node/settle).
+type Engine interface {
+	Attest(ctx context.Context, b settle.Batch) error
+	Propose(b settle.Batch) (common.Hash, error)
+	Lookup(id common.Hash) (settle.Status, bool)
+}
+
+// Options are the service's parts. Clock, Store and Self are required;
+// a nil Publish (no gossip) meters nothing, a nil Engine (no chain)
+// verifies but settles nothing.
+type Options struct {
+	Config Config
+	Self   common.Address
+	Clock  gridmint.Clock
+	Log    *slog.Logger
+	Store  Store
+	// Devices are this node's devices (kind, for the sign of energy).
+	Devices func() []gridmint.Device
+	// Key is this node's device key of a device (node.Identity.DeviceKey).
+	Key     func(gridmint.DeviceID) gridmint.DeviceKey
+	Publish func(ctx context.Context, b p2p.Body) (p2p.Message, error)
+	Engine  Engine
+	// IsAttestor reports whether this node's signature counts on chain;
+	// nil: it does.
+	IsAttestor func() bool
+	// Exemptions are the opt-outs and grid limits this node knows of;
+	// nil: none.
+	Exemptions func() []gridmint.FlexExemption
+	// Stakes reads a provider's stake (FLEX base units) for the slashes
+	// shown; nil: none computed.
+	Stakes func(ctx context.Context, provider common.Address) (*big.Int, error)
+	// Metrics; nil makes a fresh set.
+	Metrics *Metrics
+}
+
+// Service meters this node's awarded devices, verifies every tracked
+// award from the gossiped intervals, and settles the deliveries. Safe for
+// concurrent use.
+type Service struct {
+	o   Options
+	cfg Config
+	log *slog.Logger
+	m   *Metrics
+
+	mu     sync.Mutex
+	events map[gridmint.RequestID]*event
+	// intervals by request, then provider and meter key, then step start
+	// (Unix s): the energies received.
+	intervals map[gridmint.RequestID]map[source]*received
+	// tamper, for tests, changes this node's own delivery records before
+	// they are settled (an inflating provider).
+	tamper func(*gridmint.DeliveryRecord)
+}
+
+// source is one provider's meter.
+type source struct {
+	Author common.Address
+	Device gridmint.DeviceKey
+}
+
+// received are the steps of one source for one request.
+type received struct {
+	steps map[int64]gridmint.MWh
+	step  time.Duration
+}
+
+// event is one tracked firm event and what became of it; kept in the
+// store as JSON.
+type event struct {
+	V             int              `json:"v"`
+	Clearing      flex.Clearing    `json:"clearing"`
+	ReservationTx common.Hash      `json:"reservation_tx"`
+	Reserved      *big.Int         `json:"reserved"`
+	Local         []LocalAward     `json:"local,omitempty"`
+	Tracked       time.Time        `json:"tracked"`
+	Metered       bool             `json:"metered,omitempty"` // own intervals gossiped
+	Verified      bool             `json:"verified,omitempty"`
+	Records       []Record         `json:"records,omitempty"`
+	Batch         common.Hash      `json:"batch,omitzero"`
+	Refused       []Refusal        `json:"refused,omitempty"`
+	MeteredAt     time.Time        `json:"metered_at,omitzero"`
+	VerifiedAt    time.Time        `json:"verified_at,omitzero"`
+	Skipped       map[string]int64 `json:"skipped,omitempty"`
+}
+
+// Record is one award's measured delivery with what it rests on.
+type Record struct {
+	gridmint.DeliveryRecord
+	// BaselineMWh and MeteredMWh are the baseline and metered energy over
+	// the window (sums of the steps), when known.
+	BaselineMWh *gridmint.MWh `json:"baseline_mwh,omitempty"`
+	MeteredMWh  *gridmint.MWh `json:"metered_mwh,omitempty"`
+	BaselineErr string        `json:"baseline_error,omitempty"`
+	// Payment is what the delivery earns, FLEX base units.
+	Payment *big.Int `json:"payment"`
+	// Slash is the slash the rules call for (flex.Slashes), FLEX base
+	// units; SlashBatch the attested FLEX.slash it went into.
+	Slash      *big.Int    `json:"slash,omitempty"`
+	SlashBatch common.Hash `json:"slash_batch,omitzero"`
+	// SlashState and SlashTx: where the slash stands (node/settle) and
+	// the FLEX.slash transaction; filled in by Events.
+	SlashState string       `json:"slash_state,omitempty"`
+	SlashTx    *common.Hash `json:"slash_tx,omitempty"`
+	// NoSchedule: the award names the schedule baseline, which has no
+	// signed schedule on the network yet; not paid, not slashed.
+	NoSchedule bool `json:"no_schedule,omitempty"`
+	// Evidence is the reward's evidence hash: keccak256 of the record
+	// and the meter data it was computed from.
+	Evidence common.Hash `json:"evidence"`
+}
+
+// Refusal is a provider's own record that differs from this node's
+// recomputation.
+type Refusal struct {
+	OfferID gridmint.OfferID    `json:"offer_id"`
+	Reason  gridmint.FlexReason `json:"reason"`
+	Detail  string              `json:"detail"`
+}
+
+// Store keys (settlement namespace).
+const (
+	eventPrefix    = "mve/"
+	intervalPrefix = "mvi/"
+)
+
+func eventKey(id gridmint.RequestID) string { return eventPrefix + id.String() }
+
+// New returns a service over what its store keeps.
+func New(o Options) (*Service, error) {
+	if o.Clock == nil || o.Store == nil {
+		return nil, gridmint.Errorf(gridmint.EInvalid, "mv: Clock and Store are required")
+	}
+	o.Config.applyDefaults()
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Metrics == nil {
+		o.Metrics = NewMetrics()
+	}
+	if o.Devices == nil {
+		o.Devices = func() []gridmint.Device { return nil }
+	}
+	s := &Service{o: o, cfg: o.Config, log: o.Log, m: o.Metrics,
+		events: map[gridmint.RequestID]*event{}, intervals: map[gridmint.RequestID]map[source]*received{}}
+	err := o.Store.ScanSettle(eventPrefix, func(_ string, v []byte) error {
+		var e event
+		if err := json.Unmarshal(v, &e); err != nil {
+			s.log.Warn("mv: stored event not read", "err", err)
+			return nil
+		}
+		s.events[e.Clearing.RequestID] = &e
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	err = o.Store.ScanSettle(intervalPrefix, func(_ string, v []byte) error {
+		var ie storedInterval
+		if err := json.Unmarshal(v, &ie); err != nil {
+			return nil
+		}
+		s.addLocked(ie.Author, ie.Body)
+		return nil
+	})
+	return s, err
+}
+
+// Metrics returns the service's counters.
+func (s *Service) Metrics() *Metrics { return s.m }
+
+// Track starts measuring a firm event's awards. Tracking an event again
+// changes nothing.
+func (s *Service) Track(ctx context.Context, ev FirmEvent) {
+	id := ev.Clearing.RequestID
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.events[id]; ok {
+		return
+	}
+	e := &event{V: 1, Clearing: ev.Clearing, ReservationTx: ev.ReservationTx, Reserved: ev.Reserved, Local: slices.Clone(ev.Local), Tracked: s.o.Clock.Now()}
+	s.events[id] = e
+	s.m.tracked.Inc()
+	s.saveLocked(e)
+	s.log.Info("mv: tracking", "request", id, "awards", len(ev.Clearing.Awards), "local", len(ev.Local))
+}
+
+func (s *Service) saveLocked(e *event) {
+	v, err := json.Marshal(e)
+	if err == nil {
+		err = s.o.Store.PutSettle(eventKey(e.Clearing.RequestID), v)
+	}
+	if err != nil {
+		s.log.Warn("mv: save event", "request", e.Clearing.RequestID, "err", err)
+	}
+}
+
+// storedInterval is a received interval message as kept.
+type storedInterval struct {
+	Author common.Address     `json:"author"`
+	Body   p2p.IntervalEnergy `json:"body"`
+}
+
+// HandleMessage takes an accepted gossip message; all but interval
+// energy is ignored.
+func (s *Service) HandleMessage(m p2p.Message) {
+	b, ok := m.Body.(p2p.IntervalEnergy)
+	if !ok {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.m.intervalsReceived.Inc()
+	// Only the meter data of tracked awards, signed by their provider and
+	// within the span their baselines need, is kept: anything else would
+	// let any peer fill the store.
+	e := s.events[b.Request]
+	if e == nil {
+		s.m.intervalsIgnored.WithLabelValues("untracked").Inc()
+		return
+	}
+	from, to, ok := spanOf(e.Clearing.Awards, m.Author, b.Device)
+	if !ok {
+		s.m.intervalsIgnored.WithLabelValues("not_awarded").Inc()
+		return
+	}
+	if b.Start.Before(from) || b.End().After(to) {
+		s.m.intervalsIgnored.WithLabelValues("outside_span").Inc()
+		return
+	}
+	if !s.addLocked(m.Author, b) {
+		return
+	}
+	v, err := json.Marshal(storedInterval{Author: m.Author, Body: b})
+	if err == nil {
+		err = s.o.Store.PutSettle(fmt.Sprintf("%s%s/%s/%s/%020d", intervalPrefix, b.Request, m.Author.Hex(), b.Device, b.Start.Unix()), v)
+	}
+	if err != nil {
+		s.log.Warn("mv: keep intervals", "err", err)
+	}
+}
+
+// spanOf is the meter data span the awards of provider author at meter
+// key need (the union of their look-backs and windows).
+func spanOf(awards []gridmint.Award, author common.Address, key gridmint.DeviceKey) (from, to time.Time, ok bool) {
+	for _, a := range awards {
+		k, kok := keyOf(a.Meter)
+		if !kok || k != key || !common.IsHexAddress(a.Provider) || common.HexToAddress(a.Provider) != author {
+			continue
+		}
+		f, t := lookback(a.Baseline, a.WindowStart, a.WindowEnd)
+		if !ok || f.Before(from) {
+			from = f
+		}
+		if !ok || t.After(to) {
+			to = t
+		}
+		ok = true
+	}
+	return from, to, ok
+}
+
+// addLocked adds a message's steps; the first value of a step stands (a
+// second, different one is counted as a conflict and ignored). It reports
+// whether anything was new.
+func (s *Service) addLocked(author common.Address, b p2p.IntervalEnergy) bool {
+	byReq := s.intervals[b.Request]
+	if byReq == nil {
+		byReq = map[source]*received{}
+		s.intervals[b.Request] = byReq
+	}
+	src := source{author, b.Device}
+	r := byReq[src]
+	if r == nil {
+		r = &received{steps: map[int64]gridmint.MWh{}, step: b.Step}
+		byReq[src] = r
+	}
+	if r.step != b.Step {
+		s.m.intervalConflicts.Inc()
+		return false
+	}
+	added := false
+	for i, v := range b.Energy {
+		t := b.Start.Add(time.Duration(i) * b.Step).Unix()
+		if old, ok := r.steps[t]; ok {
+			if old != v {
+				s.m.intervalConflicts.Inc()
+			}
+			continue
+		}
+		r.steps[t] = v
+		added = true
+	}
+	return added
+}
+
+// Run steps every tick of wall time until ctx ends.
+func (s *Service) Run(ctx context.Context, tick time.Duration) {
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		s.Step(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Step does what is due: meter own awards, verify and settle events,
+// follow batches, prune.
+func (s *Service) Step(ctx context.Context) {
+	now := s.o.Clock.Now()
+	s.mu.Lock()
+	var toMeter, toVerify, toFollow []*event
+	for _, e := range s.events {
+		end := eventEnd(e)
+		if !e.Metered && len(e.Local) > 0 && !now.Before(end.Add(s.cfg.Grace)) {
+			toMeter = append(toMeter, e)
+		}
+		if !e.Verified && !now.Before(end.Add(s.cfg.Grace+s.cfg.Collect)) {
+			toVerify = append(toVerify, e)
+		}
+		if e.Verified && e.Batch != (common.Hash{}) {
+			toFollow = append(toFollow, e)
+		}
+	}
+	s.mu.Unlock()
+	sortEvents(toMeter)
+	sortEvents(toVerify)
+	for _, e := range toMeter {
+		s.meter(ctx, e)
+	}
+	for _, e := range toVerify {
+		s.verify(ctx, e, now)
+	}
+	s.follow(toFollow)
+	s.prune(now)
+}
+
+func sortEvents(es []*event) {
+	slices.SortFunc(es, func(a, b *event) int {
+		if c := a.Clearing.Request.WindowEnd.Compare(b.Clearing.Request.WindowEnd); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Clearing.RequestID.String(), b.Clearing.RequestID.String())
+	})
+}
+
+// eventEnd is when the last meter data any of the event's awards needs
+// ends.
+func eventEnd(e *event) time.Time {
+	end := e.Clearing.Request.WindowEnd
+	for _, a := range e.Clearing.Awards {
+		if _, to := lookback(a.Baseline, a.WindowStart, a.WindowEnd); to.After(end) {
+			end = to
+		}
+	}
+	return end
+}
+
+// meter gossips the interval energy of the meters of the event's local
+// awards over what their baselines need.
+func (s *Service) meter(ctx context.Context, e *event) {
+	if s.o.Publish == nil {
+		return
+	}
+	kinds := map[gridmint.DeviceID]gridmint.DeviceKind{}
+	for _, d := range s.o.Devices() {
+		kinds[d.ID] = d.Kind
+	}
+	done := true
+	sent := map[string]bool{}
+	for _, la := range e.Local {
+		meter, ok := s.meterOf(la)
+		if !ok {
+			s.log.Warn("mv: meter of record not one of this node's devices", "request", e.Clearing.RequestID, "offer", la.Award.OfferID, "meter", la.Award.Meter)
+			s.m.refused.WithLabelValues(string(gridmint.FlexUnknownDevice)).Inc()
+			continue
+		}
+		key := s.o.Key(meter)
+		from, to := lookback(la.Award.Baseline, la.Award.WindowStart, la.Award.WindowEnd)
+		if sent[key.String()+from.String()+to.String()] {
+			continue // two awards at one meter over one span
+		}
+		rs, err := s.readings(meter, from.Add(-MaxGap), to.Add(MaxGap+time.Millisecond))
+		if err != nil {
+			s.log.Warn("mv: readings", "device", meter, "err", err)
+			done = false
+			continue
+		}
+		series := Meter(kinds[meter], rs, from, to)
+		n := 0
+		for _, r := range runs(series, p2p.MaxIntervalSteps) {
+			b := p2p.IntervalEnergy{Device: key, Request: e.Clearing.RequestID, Start: r.Start, Step: r.Step, Energy: r.Energy}
+			if _, err := s.o.Publish(ctx, b); err != nil && gridmint.ErrorCode(err) != gridmint.EConflict {
+				s.log.Warn("mv: gossip intervals", "device", meter, "err", err)
+				done = false
+				break
+			}
+			n += len(r.Energy)
+			s.m.intervalsSent.Inc()
+		}
+		sent[key.String()+from.String()+to.String()] = true
+		missing := len(series.Energy) - n
+		s.log.Info("mv: intervals gossiped", "request", e.Clearing.RequestID, "device", meter, "steps", n, "missing", missing)
+	}
+	s.mu.Lock()
+	e.Metered, e.MeteredAt = done, s.o.Clock.Now()
+	s.saveLocked(e)
+	s.mu.Unlock()
+}
+
+// meterOf is the own DeviceID of a local award's meter of record.
+func (s *Service) meterOf(la LocalAward) (gridmint.DeviceID, bool) {
+	if la.Award.Meter == "" || la.Award.Meter == la.Award.Device {
+		return la.Device, la.Device != ""
+	}
+	for _, d := range s.o.Devices() {
+		if s.o.Key(d.ID).String() == string(la.Award.Meter) {
+			return d.ID, true
+		}
+	}
+	return "", false
+}
+
+// readings pages through the store.
+func (s *Service) readings(id gridmint.DeviceID, from, to time.Time) ([]gridmint.Reading, error) {
+	const page = 10000
+	var out []gridmint.Reading
+	for {
+		rs, err := s.o.Store.Readings(id, from, to, page)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rs...)
+		if len(rs) < page {
+			return out, nil
+		}
+		from = rs[len(rs)-1].Time.Add(time.Millisecond)
+	}
+}
+
+// keyOf parses a network award's device or meter: a device key's 0x
+// form, alone or as the last part of a <node>/<adapter>/<key> id (the
+// form that passes gridmint.Offer.Validate).
+func keyOf(d gridmint.DeviceID) (gridmint.DeviceKey, bool) {
+	var k gridmint.DeviceKey
+	if k.UnmarshalText([]byte(d)) == nil {
+		return k, true
+	}
+	if _, _, serial, ok := d.Parts(); ok && k.UnmarshalText([]byte(serial)) == nil {
+		return k, true
+	}
+	return gridmint.DeviceKey{}, false
+}
+
+// seriesOf assembles what was received of one source over [from, to).
+func seriesOf(r *received, from, to time.Time) (flex.Series, bool) {
+	if r == nil || r.step != Step {
+		return flex.Series{}, false
+	}
+	n := int(to.Sub(from) / Step)
+	s := flex.Series{Start: from, Step: Step, Energy: make([]gridmint.MWh, n), Missing: make([]bool, n)}
+	for i := range n {
+		v, ok := r.steps[from.Add(time.Duration(i)*Step).Unix()]
+		s.Energy[i], s.Missing[i] = v, !ok
+	}
+	return s, true
+}
+
+// verify measures every award of the event from the intervals received,
+// records the deliveries and settles the payments.
+func (s *Service) verify(ctx context.Context, e *event, now time.Time) {
+	s.mu.Lock()
+	c := e.Clearing
+	var ev []flex.Evidence
+	metered := map[gridmint.DeviceID]flex.Series{}
+	var offline []flex.Span
+	views := map[gridmint.OfferID]Record{}
+	for _, a := range c.Awards {
+		from, to := lookback(a.Baseline, a.WindowStart, a.WindowEnd)
+		key, ok := keyOf(a.Meter)
+		var series flex.Series
+		var have bool
+		if ok && common.IsHexAddress(a.Provider) {
+			series, have = seriesOf(s.intervals[c.RequestID][source{common.HexToAddress(a.Provider), key}], from, to)
+		}
+		rv := Record{}
+		x := flex.Evidence{Award: a}
+		if have {
+			// Two awards at one meter see the same data: keep the widest.
+			if old, ok := metered[a.Meter]; !ok || len(old.Energy) < len(series.Energy) {
+				metered[a.Meter] = series
+			}
+			if sp, off := offlineSpan(a, series); off {
+				offline = append(offline, sp)
+			}
+			if m, err := flex.MethodFor(a.Baseline); err != nil {
+				x.BaselineErr = err
+			} else if b, err := m.Baseline(flex.BaselineInput{Direction: a.Direction, Start: a.WindowStart, End: a.WindowEnd,
+				Metered: series, GateClosure: c.Request.GateClosure}); err != nil {
+				x.BaselineErr = err
+			} else {
+				x.Baseline = &b
+				bs := sumMWh(b.Energy)
+				rv.BaselineMWh = &bs
+			}
+			if w, ok := windowSum(series, a.WindowStart, a.WindowEnd); ok {
+				rv.MeteredMWh = &w
+			}
+		}
+		if x.BaselineErr != nil {
+			rv.BaselineErr = x.BaselineErr.Error()
+		}
+		views[a.OfferID] = rv
+		ev = append(ev, x)
+	}
+	var ex []gridmint.FlexExemption
+	if s.o.Exemptions != nil {
+		ex = s.o.Exemptions()
+	}
+	recs := flex.Verify(flex.VerifyInput{Evidence: ev, Metered: metered, Exemptions: ex, Offline: offline})
+	out := make([]Record, len(recs))
+	for i, r := range recs {
+		v := views[r.OfferID]
+		v.DeliveryRecord = r
+		v.Payment = r.Payment()
+		v.Evidence = evidenceOf(r, metered[r.Meter])
+		v.NoSchedule = awardOf(c.Awards, r.OfferID).Baseline == gridmint.BaselineSchedule
+		out[i] = v
+		s.m.records.WithLabelValues(reasonLabel(r.Reason)).Inc()
+		s.m.deliveredMWh.Add(float64(r.Delivered))
+	}
+	s.mu.Unlock()
+
+	if s.tamper != nil {
+		// Tests only: a provider that settles records of its own making.
+		own := map[gridmint.OfferID]bool{}
+		for _, la := range e.Local {
+			own[la.Award.OfferID] = true
+		}
+		for i := range out {
+			if own[out[i].OfferID] {
+				s.tamper(&out[i].DeliveryRecord)
+				out[i].Payment = out[i].DeliveryRecord.Payment()
+			}
+		}
+	}
+	s.slashes(ctx, out)
+
+	batch, err := s.settle(ctx, c, out)
+	if err != nil {
+		s.log.Warn("mv: reward batch", "request", c.RequestID, "err", err)
+	}
+	s.mu.Lock()
+	e.Records, e.Verified, e.VerifiedAt, e.Batch = out, true, now, batch
+	s.saveLocked(e)
+	s.mu.Unlock()
+	s.m.verified.Inc()
+	s.log.Info("mv: verified", "request", c.RequestID, "records", len(out), "batch", batch)
+}
+
+func awardOf(as []gridmint.Award, id gridmint.OfferID, req ...gridmint.RequestID) gridmint.Award {
+	for _, a := range as {
+		if a.OfferID == id && (len(req) == 0 || a.RequestID == req[0]) {
+			return a
+		}
+	}
+	return gridmint.Award{}
+}
+
+// offlineSpan: a provider that sent data for the award's meter but none
+// for some steps of the window had its meter offline there.
+func offlineSpan(a gridmint.Award, s flex.Series) (flex.Span, bool) {
+	var first, last time.Time
+	for i := range s.Energy {
+		t := s.Start.Add(time.Duration(i) * s.Step)
+		if t.Before(a.WindowStart) || !t.Before(a.WindowEnd) || !s.Missing[i] {
+			continue
+		}
+		if first.IsZero() {
+			first = t
+		}
+		last = t.Add(s.Step)
+	}
+	return flex.Span{Device: a.Device, Start: first, End: last}, !first.IsZero()
+}
+
+func windowSum(s flex.Series, from, to time.Time) (gridmint.MWh, bool) {
+	var t gridmint.MWh
+	for i, v := range s.Energy {
+		at := s.Start.Add(time.Duration(i) * s.Step)
+		if at.Before(from) || !at.Before(to) {
+			continue
+		}
+		if s.Missing[i] {
+			return 0, false
+		}
+		t += v
+	}
+	return t, true
+}
+
+func sumMWh(es []gridmint.MWh) gridmint.MWh {
+	var t gridmint.MWh
+	for _, e := range es {
+		t += e
+	}
+	return t
+}
+
+// evidenceOf commits to a record and the meter data it rests on:
+// keccak256 of the record's JSON and the series' start, step, energies
+// and missing flags. Every node that measured the same data gets the
+// same hash; the reward names it.
+func evidenceOf(r gridmint.DeliveryRecord, s flex.Series) common.Hash {
+	rj, _ := json.Marshal(r)
+	buf := []byte("gridmint/flex/delivery-evidence/v1")
+	buf = append(buf, ethcrypto.Keccak256(rj)...)
+	buf = append(buf, []byte(fmt.Sprintf("%d/%d/", s.Start.Unix(), int64(s.Step/time.Second)))...)
+	for i, e := range s.Energy {
+		if s.Missing != nil && s.Missing[i] {
+			buf = append(buf, 'm')
+			continue
+		}
+		buf = append(buf, []byte(fmt.Sprintf("%d,", e))...)
+	}
+	return ethcrypto.Keccak256Hash(buf)
+}
+
+// settle hands the event's payments to the engine as one reward batch
+// (kind delivery, record id flex.DeliveryRecordID): attested when this
+// node is an attestor, else proposed. Each provider's own signature does
+// not count for its rewards.
+func (s *Service) settle(ctx context.Context, c flex.Clearing, recs []Record) (common.Hash, error) {
+	if s.o.Engine == nil {
+		return common.Hash{}, nil
+	}
+	var rewards []chain.Reward
+	var nodes []common.Address
+	for _, r := range recs {
+		if r.Payment == nil || r.Payment.Sign() <= 0 || !common.IsHexAddress(r.Provider) {
+			continue
+		}
+		p := common.HexToAddress(r.Provider)
+		rewards = append(rewards, chain.Reward{RecordID: flex.DeliveryRecordID(r.RequestID, r.OfferID), Provider: p,
+			Amount: new(big.Int).Set(r.Payment), Kind: chain.RewardDelivery, Evidence: r.Evidence})
+		nodes = append(nodes, p)
+	}
+	if len(rewards) == 0 {
+		return common.Hash{}, nil
+	}
+	b, err := settle.FLEXReward(rewards, nodes)
+	if err != nil {
+		return common.Hash{}, err
+	}
+	if s.o.IsAttestor == nil || s.o.IsAttestor() {
+		err = s.o.Engine.Attest(ctx, b)
+	} else {
+		_, err = s.o.Engine.Propose(b)
+	}
+	if err != nil {
+		return common.Hash{}, err
+	}
+	s.m.batches.Inc()
+	return b.ID(), nil
+}
+
+// slashes computes the slashes the rules call for, from the providers'
+// stakes now (shown, not submitted).
+func (s *Service) slashes(ctx context.Context, recs []Record) {
+	if s.o.Stakes == nil {
+		return
+	}
+	s.mu.Lock()
+	var awards []gridmint.Award
+	for _, e := range s.events {
+		awards = append(awards, e.Clearing.Awards...)
+	}
+	s.mu.Unlock()
+	stakes := map[string]*big.Int{}
+	drs := make([]gridmint.DeliveryRecord, len(recs))
+	for i, r := range recs {
+		drs[i] = r.DeliveryRecord
+		if _, ok := stakes[strings.ToLower(r.Provider)]; ok || !common.IsHexAddress(r.Provider) {
+			continue
+		}
+		st, err := s.o.Stakes(ctx, common.HexToAddress(r.Provider))
+		if err != nil {
+			s.log.Warn("mv: stake", "provider", r.Provider, "err", err)
+			continue
+		}
+		stakes[strings.ToLower(r.Provider)] = st
+	}
+	var slashable []gridmint.DeliveryRecord
+	for i, r := range recs {
+		if !r.NoSchedule {
+			slashable = append(slashable, drs[i])
+		}
+	}
+	for _, sl := range flex.Slashes(awards, slashable, stakes) {
+		for i := range recs {
+			if recs[i].RequestID != sl.RequestID || recs[i].OfferID != sl.OfferID {
+				continue
+			}
+			recs[i].Slash = sl.Amount
+			s.m.slashesDue.Inc()
+			id, err := s.settleSlash(ctx, awardOf(awards, sl.OfferID, sl.RequestID), sl, recs[i].Evidence)
+			if err != nil {
+				s.log.Warn("mv: slash", "request", sl.RequestID, "offer", sl.OfferID, "err", err)
+				continue
+			}
+			recs[i].SlashBatch = id
+		}
+	}
+}
+
+// chainAward is the award as the FLEX contract's Award type: what a
+// slash names by its struct hash.
+func chainAward(a gridmint.Award) chain.Award {
+	return chain.Award{RequestID: common.Hash(a.RequestID), OfferID: common.Hash(a.OfferID), Provider: common.HexToAddress(a.Provider),
+		WindowStart: uint64(a.WindowStart.Unix()), WindowEnd: uint64(a.WindowEnd.Unix()), Watts: uint64(a.Power), Price: a.Value()}
+}
+
+// settleSlash hands one slash to the engine: attested when this node is
+// an attestor, else proposed; the provider's own signature does not
+// count. The contract takes at most the award's share of the stake.
+func (s *Service) settleSlash(ctx context.Context, a gridmint.Award, sl flex.Slash, evidence common.Hash) (common.Hash, error) {
+	if s.o.Engine == nil {
+		return common.Hash{}, nil
+	}
+	b, err := settle.FLEXSlash(chain.Slash{RecordID: sl.RecordID, Provider: common.HexToAddress(sl.Provider), Award: chainAward(a).StructHash(),
+		AwardPrice: sl.AwardValue, WindowValue: sl.WindowValue, Amount: sl.Amount, Evidence: evidence})
+	if err != nil {
+		return common.Hash{}, err
+	}
+	if s.o.IsAttestor == nil || s.o.IsAttestor() {
+		err = s.o.Engine.Attest(ctx, b)
+	} else {
+		_, err = s.o.Engine.Propose(b)
+	}
+	if err != nil {
+		return common.Hash{}, err
+	}
+	return b.ID(), nil
+}
+
+// CheckClaim checks a delivery record someone claims (a provider's own)
+// against this node's recomputation from the gossiped intervals
+// (flex.CheckDelivery): nil if it is the same; else the refusal, with its
+// reason (inflated_delivery, delivery_mismatch; unknown_device for an
+// award this node does not know or has not verified yet), counted and
+// kept on the event.
+func (s *Service) CheckClaim(claimed gridmint.DeliveryRecord) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	refuse := func(err error) error {
+		r := flex.Reason(err)
+		s.m.refused.WithLabelValues(string(r)).Inc()
+		if e := s.events[claimed.RequestID]; e != nil {
+			e.Refused = append(e.Refused, Refusal{OfferID: claimed.OfferID, Reason: r, Detail: err.Error()})
+			s.saveLocked(e)
+		}
+		return err
+	}
+	e := s.events[claimed.RequestID]
+	if e == nil || !e.Verified {
+		return refuse(&flex.ReasonError{Reason: gridmint.FlexUnknownDevice,
+			Err: gridmint.Errorf(gridmint.ENotFound, "mv: no verified delivery of request %s here", claimed.RequestID)})
+	}
+	for _, r := range e.Records {
+		if r.OfferID == claimed.OfferID {
+			if err := flex.CheckDelivery(claimed, r.DeliveryRecord); err != nil {
+				return refuse(err)
+			}
+			return nil
+		}
+	}
+	return refuse(&flex.ReasonError{Reason: gridmint.FlexUnknownDevice,
+		Err: gridmint.Errorf(gridmint.ENotFound, "mv: offer %s has no award in request %s", claimed.OfferID, claimed.RequestID)})
+}
+
+// follow counts settled batches once.
+func (s *Service) follow(es []*event) {
+	if s.o.Engine == nil {
+		return
+	}
+	for _, e := range es {
+		st, ok := s.o.Engine.Lookup(e.Batch)
+		if !ok || st.State != settle.StateSettled {
+			continue
+		}
+		s.mu.Lock()
+		if e.Skipped == nil {
+			e.Skipped = map[string]int64{}
+		}
+		if e.Skipped["settled"] == 0 {
+			e.Skipped["settled"] = 1
+			for _, r := range e.Records {
+				if r.Payment != nil && r.Payment.Sign() > 0 {
+					f, _ := new(big.Float).Quo(new(big.Float).SetInt(r.Payment), big.NewFloat(1e18)).Float64()
+					s.m.paidFLEX.Add(f)
+				}
+			}
+			s.saveLocked(e)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// prune forgets events whose window ended more than Retention ago, and
+// their intervals.
+func (s *Service) prune(now time.Time) {
+	floor := now.Add(-s.cfg.Retention)
+	s.mu.Lock()
+	var keys []string
+	var reqs []gridmint.RequestID
+	for id, e := range s.events {
+		if e.Verified && e.Clearing.Request.WindowEnd.Before(floor) {
+			delete(s.events, id)
+			delete(s.intervals, id)
+			keys = append(keys, eventKey(id))
+			reqs = append(reqs, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, id := range reqs {
+		_ = s.o.Store.ScanSettle(intervalPrefix+id.String()+"/", func(k string, _ []byte) error {
+			keys = append(keys, k)
+			return nil
+		})
+	}
+	if len(keys) > 0 {
+		_ = s.o.Store.DeleteSettle(keys)
+	}
+}
+
+// Event is one tracked event as the API shows it.
+type Event struct {
+	RequestID     gridmint.RequestID `json:"request_id"`
+	Request       gridmint.Request   `json:"request"`
+	Price         gridmint.MicroFLEX `json:"price"`
+	Root          common.Hash        `json:"awards_root"`
+	ReservationTx common.Hash        `json:"reservation_tx"`
+	Reserved      string             `json:"reserved"` // FLEX base units
+	State         string             `json:"state"`    // tracking, metered, verified, settled
+	Batch         *common.Hash       `json:"batch,omitempty"`
+	BatchState    string             `json:"batch_state,omitempty"`
+	RewardTx      *common.Hash       `json:"reward_tx,omitempty"`
+	Deliveries    []Record           `json:"deliveries"`
+	Refused       []Refusal          `json:"refused,omitempty"`
+}
+
+// Events lists the tracked events, newest window first; a non-nil
+// request selects one.
+func (s *Service) Events(request *gridmint.RequestID) []Event {
+	s.mu.Lock()
+	var out []Event
+	for id, e := range s.events {
+		if request != nil && *request != id {
+			continue
+		}
+		v := Event{RequestID: id, Request: e.Clearing.Request, Price: e.Clearing.Price, Root: e.Clearing.Root,
+			ReservationTx: e.ReservationTx, Reserved: "0", State: "tracking", Deliveries: slices.Clone(e.Records), Refused: e.Refused}
+		if e.Reserved != nil {
+			v.Reserved = e.Reserved.String()
+		}
+		if e.Metered {
+			v.State = "metered"
+		}
+		if e.Verified {
+			v.State = "verified"
+		}
+		if e.Batch != (common.Hash{}) {
+			b := e.Batch
+			v.Batch = &b
+		}
+		out = append(out, v)
+	}
+	s.mu.Unlock()
+	for i := range out {
+		if s.o.Engine == nil {
+			continue
+		}
+		for j, r := range out[i].Deliveries {
+			if r.SlashBatch == (common.Hash{}) {
+				continue
+			}
+			if st, ok := s.o.Engine.Lookup(r.SlashBatch); ok {
+				out[i].Deliveries[j].SlashState, out[i].Deliveries[j].SlashTx = string(st.State), st.Tx
+			}
+		}
+		if out[i].Batch == nil {
+			continue
+		}
+		if st, ok := s.o.Engine.Lookup(*out[i].Batch); ok {
+			out[i].BatchState = string(st.State)
+			if st.State == settle.StateSettled {
+				out[i].State = "settled"
+				out[i].RewardTx = st.Tx
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Event) int {
+		if c := b.Request.WindowStart.Compare(a.Request.WindowStart); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.RequestID.String(), b.RequestID.String())
+	})
+	return out
+}
