@@ -75,29 +75,36 @@ func TestDemoNetworkOfThreeProcesses(t *testing.T) {
 		}
 	}
 
-	// Node 0 signs and gossips an offer for its charger.
+	// Node 0 signs and gossips an offer for its battery (the market checks
+	// it against the battery's state: retried until the battery reported).
 	token, err := os.ReadFile(filepath.Join(dataDir, "node-0", "api-token"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// Times relative to the node's clock: demo time, an hour a minute.
 	offer := map[string]any{
-		"device":       addrs[0] + "/goe/200001",
+		"device":       addrs[0] + "/victron/battery-512",
 		"window_start": "+2h", "window_end": "+3h",
-		"power_w": 7000, "direction": "down", "floor_price": 123456, "baseline": "schedule",
+		"power_w": 500, "direction": "down", "floor_price": 150000, "baseline": "schedule",
 		"expiry": "+90m",
 	}
 	body, _ := json.Marshal(offer)
-	req, _ := http.NewRequest(http.MethodPost, urls[0]+"/api/v1/offers", bytes.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reply, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusCreated {
-		t.Fatalf("POST /api/v1/offers = %d %s, want 201", resp.StatusCode, reply)
+	var reply []byte
+	var status int
+	waitFor(t, exited, 2*time.Minute, "node 0 taking the battery offer (201)", func() bool {
+		req, _ := http.NewRequest(http.MethodPost, urls[0]+"/api/v1/offers", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		reply, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		status = resp.StatusCode
+		return status == http.StatusCreated
+	})
+	if status != http.StatusCreated {
+		t.Fatalf("POST /api/v1/offers = %d %s, want 201", status, reply)
 	}
 	var published struct {
 		ID     string `json:"id"`
@@ -110,7 +117,7 @@ func TestDemoNetworkOfThreeProcesses(t *testing.T) {
 		t.Errorf("offer author = %s, want node 0's address %s", published.Author, addrs[0])
 	}
 	// Unsigned calls change nothing.
-	resp, err = http.Post(urls[1]+"/api/v1/offers", "application/json", bytes.NewReader(body))
+	resp, err := http.Post(urls[1]+"/api/v1/offers", "application/json", bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -136,8 +143,8 @@ func TestDemoNetworkOfThreeProcesses(t *testing.T) {
 			}
 			for _, msg := range m.Messages {
 				if msg.ID == published.ID {
-					if msg.Author != addrs[0] || msg.Body.FloorPrice != 123456 {
-						t.Fatalf("node %d got offer %s from %s with floor %d, want author %s floor 123456",
+					if msg.Author != addrs[0] || msg.Body.FloorPrice != 150000 {
+						t.Fatalf("node %d got offer %s from %s with floor %d, want author %s floor 150000",
 							i, msg.ID, msg.Author, msg.Body.FloorPrice, addrs[0])
 					}
 					return true

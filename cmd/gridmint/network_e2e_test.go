@@ -149,8 +149,8 @@ func TestNetworkSettlesOnceFallsBackAndRejoins(t *testing.T) {
 	// another batch settled by node 0 and the survivor.
 	var offer struct{ ID string }
 	tn.post(0, "/api/v1/offers", map[string]any{
-		"device": tn.l.procs[0].id.Address + "/goe/200001", "window_start": "+4h", "window_end": "+5h",
-		"power_w": 7000, "direction": "down", "floor_price": 4242, "baseline": "schedule", "expiry": "+3h",
+		"device": tn.l.procs[0].id.Address + "/victron/battery-512", "window_start": "+4h", "window_end": "+5h",
+		"power_w": 500, "direction": "down", "floor_price": 150000, "baseline": "schedule", "expiry": "+3h",
 	}, &offer)
 	claimsC := []chain.Claim{claim("outsider battery-side inverter", 3, 777)}
 	batchC, _ := settle.RECIssue(claimsC, []common.Address{outsider})
