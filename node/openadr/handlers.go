@@ -13,100 +13,164 @@ func notFound(kind, id string) error {
 	return refuse(http.StatusNotFound, "not_found", "%s %s: not found", kind, id)
 }
 
-// ---- programs
+// The handlers below share four steps, each of which answers the request
+// itself when it fails and then reports false: decodeRequest (read and
+// decode the body), find (the path's object, 404, or 403 from its deny
+// rule), listPage (skip, limit and a filter) and saveLocked / removeLocked
+// (write through to the store and notify the subscribers).
 
-func (v *VTN) listPrograms(w http.ResponseWriter, r *http.Request, c claims) {
+// decodeRequest reads the body and decodes it with decode.
+func decodeRequest[T any](v *VTN, w http.ResponseWriter, r *http.Request, decode func([]byte) (T, error)) (T, bool) {
+	b, err := readBody(r)
+	if err == nil {
+		var x T
+		if x, err = decode(b); err == nil {
+			return x, true
+		}
+		err = badBody(err)
+	}
+	v.failErr(w, r, err)
+	var zero T
+	return zero, false
+}
+
+// find looks up the path's id in col: 404 if absent, deny's error (nil
+// deny: none) if the caller may not touch it. Caller holds v.mu.
+func find[T any, P object[T]](v *VTN, w http.ResponseWriter, r *http.Request, col *collection[T, P], deny func(T) error) (T, bool) {
+	x, ok := col.get(r.PathValue("id"))
+	if !ok {
+		v.failErr(w, r, notFound(col.kind, r.PathValue("id")))
+		return x, false
+	}
+	if deny != nil {
+		if err := deny(x); err != nil {
+			v.failErr(w, r, err)
+			return x, false
+		}
+	}
+	return x, true
+}
+
+// listPage answers with the page of col's objects that keep accepts.
+func listPage[T any, P object[T]](v *VTN, w http.ResponseWriter, r *http.Request, col *collection[T, P], keep func(T, string) bool) {
 	skip, limit, err := page(r)
 	if err != nil {
 		v.failErr(w, r, err)
 		return
 	}
-	want := queryTargets(r)
 	v.mu.Lock()
-	out := v.programs.list(func(p Program, _ string) bool {
-		return v.seesTargeted(c, p.Targets) && matchTargets(want, p.Targets)
-	})
+	out := col.list(keep)
 	v.mu.Unlock()
 	writeJSON(w, http.StatusOK, paginate(out, skip, limit))
 }
 
-func (v *VTN) getProgram(w http.ResponseWriter, r *http.Request, c claims) {
+// getOne answers with the path's object.
+func getOne[T any, P object[T]](v *VTN, w http.ResponseWriter, r *http.Request, col *collection[T, P], deny func(T) error) {
 	v.mu.Lock()
-	p, ok := v.programs.get(r.PathValue("id"))
-	sees := ok && v.seesTargeted(c, p.Targets)
+	x, ok := find(v, w, r, col, deny)
 	v.mu.Unlock()
-	switch {
-	case !ok:
-		v.failErr(w, r, notFound("program", r.PathValue("id")))
-	case !sees:
-		v.fail(w, r, http.StatusForbidden, "not_targeted", "program "+p.ID+" is not targeted at this client")
-	default:
-		writeJSON(w, http.StatusOK, p)
+	if ok {
+		writeJSON(w, http.StatusOK, x)
 	}
+}
+
+// saveLocked writes x to col and notifies the subscribers of op. Caller
+// holds v.mu.
+func saveLocked[T any, P object[T]](v *VTN, w http.ResponseWriter, r *http.Request, col *collection[T, P], x T, programID, op string, targets []string) bool {
+	if err := col.put(x, programID); err != nil {
+		v.failErr(w, r, err)
+		return false
+	}
+	v.notifyLocked(col.typ, op, x, programID, targets)
+	return true
+}
+
+// removeLocked deletes x from col and notifies the subscribers. Caller
+// holds v.mu.
+func removeLocked[T any, P object[T]](v *VTN, w http.ResponseWriter, r *http.Request, col *collection[T, P], x T, programID string, targets []string) bool {
+	if err := col.delete(P(&x).meta().ID); err != nil {
+		v.failErr(w, r, err)
+		return false
+	}
+	v.notifyLocked(col.typ, opDelete, x, programID, targets)
+	return true
+}
+
+// othersFor refuses (403) an object of another client, unless c reads
+// all.
+func othersFor(c claims, kind string) func(id, client string) error {
+	return func(id, client string) error {
+		if ownsOrReadsAll(c, client) {
+			return nil
+		}
+		return refuse(http.StatusForbidden, "not_owner", "%s %s belongs to another client", kind, id)
+	}
+}
+
+func notTargeted(kind, id string) error {
+	return refuse(http.StatusForbidden, "not_targeted", "%s %s is not targeted at this client", kind, id)
+}
+
+// ---- programs
+
+func (v *VTN) listPrograms(w http.ResponseWriter, r *http.Request, c claims) {
+	want := queryTargets(r)
+	listPage(v, w, r, v.programs, func(p Program, _ string) bool {
+		return v.seesTargeted(c, p.Targets) && matchTargets(want, p.Targets)
+	})
+}
+
+func (v *VTN) getProgram(w http.ResponseWriter, r *http.Request, c claims) {
+	getOne(v, w, r, v.programs, func(p Program) error {
+		if !v.seesTargeted(c, p.Targets) {
+			return notTargeted("program", p.ID)
+		}
+		return nil
+	})
 }
 
 // programNameTaken: the specification leaves a second program of the
 // same name to the implementation; this VTN refuses it (409) so
 // programName identifies a program.
-func (v *VTN) programNameTaken(name, except string) bool {
-	return len(v.programs.list(func(p Program, _ string) bool { return p.ProgramName == name && p.ID != except })) > 0
+func (v *VTN) programNameTaken(name, except string) error {
+	if len(v.programs.list(func(p Program, _ string) bool { return p.ProgramName == name && p.ID != except })) > 0 {
+		return refuse(http.StatusConflict, "duplicate_name", "programName %q is taken", name)
+	}
+	return nil
 }
 
 func (v *VTN) createProgram(w http.ResponseWriter, r *http.Request, _ claims) {
-	b, err := readBody(r)
-	if err != nil {
-		v.failErr(w, r, err)
-		return
-	}
-	p, err := DecodeProgram(b)
-	if err != nil {
-		v.failErr(w, r, badBody(err))
+	p, ok := decodeRequest(v, w, r, DecodeProgram)
+	if !ok {
 		return
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.programNameTaken(p.ProgramName, "") {
-		v.failErr(w, r, refuse(http.StatusConflict, "duplicate_name", "programName %q is taken", p.ProgramName))
+	if err := v.programNameTaken(p.ProgramName, ""); err != nil {
+		v.failErr(w, r, err)
 		return
 	}
 	p.Meta = v.newMeta(TypeProgram)
-	if err := v.programs.put(p, p.ID); err != nil {
-		v.failErr(w, r, err)
-		return
+	if saveLocked(v, w, r, v.programs, p, p.ID, opCreate, p.Targets) {
+		writeJSON(w, http.StatusCreated, p)
 	}
-	v.notifyLocked(TypeProgram, opCreate, p, p.ID, p.Targets)
-	writeJSON(w, http.StatusCreated, p)
 }
 
 func (v *VTN) updateProgram(w http.ResponseWriter, r *http.Request, _ claims) {
-	b, err := readBody(r)
-	if err != nil {
-		v.failErr(w, r, err)
-		return
-	}
-	p, err := DecodeProgram(b)
-	if err != nil {
-		v.failErr(w, r, badBody(err))
+	p, ok := decodeRequest(v, w, r, DecodeProgram)
+	if !ok {
 		return
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	old, ok := v.programs.get(r.PathValue("id"))
-	switch {
-	case !ok:
-		v.failErr(w, r, notFound("program", r.PathValue("id")))
-		return
-	case v.programNameTaken(p.ProgramName, old.ID):
-		v.failErr(w, r, refuse(http.StatusConflict, "duplicate_name", "programName %q is taken", p.ProgramName))
+	old, ok := find(v, w, r, v.programs, func(old Program) error { return v.programNameTaken(p.ProgramName, old.ID) })
+	if !ok {
 		return
 	}
 	p.Meta = v.touch(old.Meta)
-	if err := v.programs.put(p, p.ID); err != nil {
-		v.failErr(w, r, err)
-		return
+	if saveLocked(v, w, r, v.programs, p, p.ID, opUpdate, p.Targets) {
+		writeJSON(w, http.StatusOK, p)
 	}
-	v.notifyLocked(TypeProgram, opUpdate, p, p.ID, p.Targets)
-	writeJSON(w, http.StatusOK, p)
 }
 
 // deleteProgram deletes the program and its events (an event cannot
@@ -114,34 +178,23 @@ func (v *VTN) updateProgram(w http.ResponseWriter, r *http.Request, _ claims) {
 func (v *VTN) deleteProgram(w http.ResponseWriter, r *http.Request, _ claims) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	p, ok := v.programs.get(r.PathValue("id"))
+	p, ok := find(v, w, r, v.programs, nil)
 	if !ok {
-		v.failErr(w, r, notFound("program", r.PathValue("id")))
 		return
 	}
 	for _, e := range v.events.list(func(e Event, _ string) bool { return e.ProgramID == p.ID }) {
-		if err := v.events.delete(e.ID); err != nil {
-			v.failErr(w, r, err)
+		if !removeLocked(v, w, r, v.events, e, e.ProgramID, e.Targets) {
 			return
 		}
-		v.notifyLocked(TypeEvent, opDelete, e, e.ProgramID, e.Targets)
 	}
-	if err := v.programs.delete(p.ID); err != nil {
-		v.failErr(w, r, err)
-		return
+	if removeLocked(v, w, r, v.programs, p, p.ID, p.Targets) {
+		writeJSON(w, http.StatusOK, p)
 	}
-	v.notifyLocked(TypeProgram, opDelete, p, p.ID, p.Targets)
-	writeJSON(w, http.StatusOK, p)
 }
 
 // ---- events
 
 func (v *VTN) listEvents(w http.ResponseWriter, r *http.Request, c claims) {
-	skip, limit, err := page(r)
-	if err != nil {
-		v.failErr(w, r, err)
-		return
-	}
 	q := r.URL.Query()
 	want, program := queryTargets(r), q.Get("programID")
 	active := q.Get("active")
@@ -150,28 +203,24 @@ func (v *VTN) listEvents(w http.ResponseWriter, r *http.Request, c claims) {
 		return
 	}
 	now := v.clock.Now()
-	v.mu.Lock()
-	out := v.events.list(func(e Event, _ string) bool {
+	listPage(v, w, r, v.events, func(e Event, _ string) bool {
 		return (program == "" || e.ProgramID == program) && v.seesEvent(c, e) &&
 			matchTargets(want, e.Targets) && (active != "true" || !eventOver(e, now))
 	})
-	v.mu.Unlock()
-	writeJSON(w, http.StatusOK, paginate(out, skip, limit))
+}
+
+// seenEvent refuses (403) an event not targeted at c.
+func (v *VTN) seenEvent(c claims) func(Event) error {
+	return func(e Event) error {
+		if !v.seesEvent(c, e) {
+			return notTargeted("event", e.ID)
+		}
+		return nil
+	}
 }
 
 func (v *VTN) getEvent(w http.ResponseWriter, r *http.Request, c claims) {
-	v.mu.Lock()
-	e, ok := v.events.get(r.PathValue("id"))
-	sees := ok && v.seesEvent(c, e)
-	v.mu.Unlock()
-	switch {
-	case !ok:
-		v.failErr(w, r, notFound("event", r.PathValue("id")))
-	case !sees:
-		v.fail(w, r, http.StatusForbidden, "not_targeted", "event "+e.ID+" is not targeted at this client")
-	default:
-		writeJSON(w, http.StatusOK, e)
-	}
+	getOne(v, w, r, v.events, v.seenEvent(c))
 }
 
 // programMissing: an event names a program that does not exist. The
@@ -181,14 +230,8 @@ func programMissing(id string) error {
 }
 
 func (v *VTN) createEvent(w http.ResponseWriter, r *http.Request, _ claims) {
-	b, err := readBody(r)
-	if err != nil {
-		v.failErr(w, r, err)
-		return
-	}
-	e, err := DecodeEvent(b)
-	if err != nil {
-		v.failErr(w, r, badBody(err))
+	e, ok := decodeRequest(v, w, r, DecodeEvent)
+	if !ok {
 		return
 	}
 	v.mu.Lock()
@@ -199,11 +242,9 @@ func (v *VTN) createEvent(w http.ResponseWriter, r *http.Request, _ claims) {
 		return
 	}
 	e.Meta = v.newMeta(TypeEvent)
-	if err := v.events.put(e, e.ProgramID); err != nil {
-		v.failErr(w, r, err)
+	if !saveLocked(v, w, r, v.events, e, e.ProgramID, opCreate, e.Targets) {
 		return
 	}
-	v.notifyLocked(TypeEvent, opCreate, e, e.ProgramID, e.Targets)
 	v.toMarketLocked(r.Context(), p, e)
 	writeJSON(w, http.StatusCreated, e)
 }
@@ -211,21 +252,14 @@ func (v *VTN) createEvent(w http.ResponseWriter, r *http.Request, _ claims) {
 // updateEvent stores the new event. Requests already published for it
 // stay as they are: the market has no withdrawal yet.
 func (v *VTN) updateEvent(w http.ResponseWriter, r *http.Request, _ claims) {
-	b, err := readBody(r)
-	if err != nil {
-		v.failErr(w, r, err)
-		return
-	}
-	e, err := DecodeEvent(b)
-	if err != nil {
-		v.failErr(w, r, badBody(err))
+	e, ok := decodeRequest(v, w, r, DecodeEvent)
+	if !ok {
 		return
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	old, ok := v.events.get(r.PathValue("id"))
+	old, ok := find(v, w, r, v.events, nil)
 	if !ok {
-		v.failErr(w, r, notFound("event", r.PathValue("id")))
 		return
 	}
 	if _, ok := v.programs.get(e.ProgramID); !ok {
@@ -233,163 +267,113 @@ func (v *VTN) updateEvent(w http.ResponseWriter, r *http.Request, _ claims) {
 		return
 	}
 	e.Meta = v.touch(old.Meta)
-	if err := v.events.put(e, e.ProgramID); err != nil {
-		v.failErr(w, r, err)
-		return
+	if saveLocked(v, w, r, v.events, e, e.ProgramID, opUpdate, e.Targets) {
+		writeJSON(w, http.StatusOK, e)
 	}
-	v.notifyLocked(TypeEvent, opUpdate, e, e.ProgramID, e.Targets)
-	writeJSON(w, http.StatusOK, e)
 }
 
 func (v *VTN) deleteEvent(w http.ResponseWriter, r *http.Request, _ claims) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	e, ok := v.events.get(r.PathValue("id"))
-	if !ok {
-		v.failErr(w, r, notFound("event", r.PathValue("id")))
-		return
+	if e, ok := find(v, w, r, v.events, nil); ok && removeLocked(v, w, r, v.events, e, e.ProgramID, e.Targets) {
+		writeJSON(w, http.StatusOK, e)
 	}
-	if err := v.events.delete(e.ID); err != nil {
-		v.failErr(w, r, err)
-		return
-	}
-	v.notifyLocked(TypeEvent, opDelete, e, e.ProgramID, e.Targets)
-	writeJSON(w, http.StatusOK, e)
 }
 
 // ---- reports
 
 func (v *VTN) listReports(w http.ResponseWriter, r *http.Request, c claims) {
-	skip, limit, err := page(r)
-	if err != nil {
-		v.failErr(w, r, err)
-		return
-	}
 	q := r.URL.Query()
 	program, event, name := q.Get("programID"), q.Get("eventID"), q.Get("clientName")
-	v.mu.Lock()
-	out := v.reports.list(func(x Report, pid string) bool {
+	listPage(v, w, r, v.reports, func(x Report, pid string) bool {
 		return ownsOrReadsAll(c, x.ClientID) && (program == "" || pid == program) &&
 			(event == "" || x.EventID == event) && (name == "" || x.ClientName == name)
 	})
-	v.mu.Unlock()
-	writeJSON(w, http.StatusOK, paginate(out, skip, limit))
 }
 
 func (v *VTN) getReport(w http.ResponseWriter, r *http.Request, c claims) {
-	v.mu.Lock()
-	x, ok := v.reports.get(r.PathValue("id"))
-	v.mu.Unlock()
-	switch {
-	case !ok:
-		v.failErr(w, r, notFound("report", r.PathValue("id")))
-	case !ownsOrReadsAll(c, x.ClientID):
-		v.fail(w, r, http.StatusForbidden, "not_owner", "report "+x.ID+" belongs to another client")
-	default:
-		writeJSON(w, http.StatusOK, x)
+	others := othersFor(c, "report")
+	getOne(v, w, r, v.reports, func(x Report) error { return others(x.ID, x.ClientID) })
+}
+
+// reportWriter refuses (403) a report of another client: unlike reading,
+// reading all does not let one change another's report.
+func reportWriter(c claims) func(Report) error {
+	return func(x Report) error {
+		if x.ClientID != c.Client {
+			return refuse(http.StatusForbidden, "not_owner", "report %s belongs to another client", x.ID)
+		}
+		return nil
 	}
+}
+
+// reportEventLocked is the event a report names (409 if none).
+func (v *VTN) reportEventLocked(x Report) (Event, error) {
+	e, ok := v.events.get(x.EventID)
+	if !ok {
+		return e, refuse(http.StatusConflict, "unknown_event", "eventID %s: no such event", x.EventID)
+	}
+	return e, nil
 }
 
 func (v *VTN) createReport(w http.ResponseWriter, r *http.Request, c claims) {
-	b, err := readBody(r)
-	if err != nil {
-		v.failErr(w, r, err)
-		return
-	}
-	x, err := DecodeReport(b)
-	if err != nil {
-		v.failErr(w, r, badBody(err))
+	x, ok := decodeRequest(v, w, r, DecodeReport)
+	if !ok {
 		return
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	e, ok := v.events.get(x.EventID)
-	if !ok {
-		v.failErr(w, r, refuse(http.StatusConflict, "unknown_event", "eventID %s: no such event", x.EventID))
-		return
+	e, err := v.reportEventLocked(x)
+	if err == nil {
+		err = v.seenEvent(c)(e)
 	}
-	if !v.seesEvent(c, e) {
-		v.fail(w, r, http.StatusForbidden, "not_targeted", "event "+e.ID+" is not targeted at this client")
+	if err != nil {
+		v.failErr(w, r, err)
 		return
 	}
 	x.Meta, x.ClientID = v.newMeta(TypeReport), c.Client
-	if err := v.reports.put(x, e.ProgramID); err != nil {
-		v.failErr(w, r, err)
-		return
+	if saveLocked(v, w, r, v.reports, x, e.ProgramID, opCreate, nil) {
+		writeJSON(w, http.StatusCreated, x)
 	}
-	v.notifyLocked(TypeReport, opCreate, x, e.ProgramID, nil)
-	writeJSON(w, http.StatusCreated, x)
 }
 
 func (v *VTN) updateReport(w http.ResponseWriter, r *http.Request, c claims) {
-	b, err := readBody(r)
-	if err != nil {
-		v.failErr(w, r, err)
-		return
-	}
-	x, err := DecodeReport(b)
-	if err != nil {
-		v.failErr(w, r, badBody(err))
+	x, ok := decodeRequest(v, w, r, DecodeReport)
+	if !ok {
 		return
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	old, ok := v.reports.get(r.PathValue("id"))
-	switch {
-	case !ok:
-		v.failErr(w, r, notFound("report", r.PathValue("id")))
-		return
-	case old.ClientID != c.Client:
-		v.fail(w, r, http.StatusForbidden, "not_owner", "report "+old.ID+" belongs to another client")
-		return
-	}
-	e, ok := v.events.get(x.EventID)
+	old, ok := find(v, w, r, v.reports, reportWriter(c))
 	if !ok {
-		v.failErr(w, r, refuse(http.StatusConflict, "unknown_event", "eventID %s: no such event", x.EventID))
 		return
 	}
-	x.Meta, x.ClientID = v.touch(old.Meta), old.ClientID
-	if err := v.reports.put(x, e.ProgramID); err != nil {
+	e, err := v.reportEventLocked(x)
+	if err != nil {
 		v.failErr(w, r, err)
 		return
 	}
-	v.notifyLocked(TypeReport, opUpdate, x, e.ProgramID, nil)
-	writeJSON(w, http.StatusOK, x)
+	x.Meta, x.ClientID = v.touch(old.Meta), old.ClientID
+	if saveLocked(v, w, r, v.reports, x, e.ProgramID, opUpdate, nil) {
+		writeJSON(w, http.StatusOK, x)
+	}
 }
 
 func (v *VTN) deleteReport(w http.ResponseWriter, r *http.Request, c claims) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	x, ok := v.reports.get(r.PathValue("id"))
-	switch {
-	case !ok:
-		v.failErr(w, r, notFound("report", r.PathValue("id")))
-		return
-	case x.ClientID != c.Client:
-		v.fail(w, r, http.StatusForbidden, "not_owner", "report "+x.ID+" belongs to another client")
-		return
+	x, ok := find(v, w, r, v.reports, reportWriter(c))
+	if ok && removeLocked(v, w, r, v.reports, x, v.reports.programOf(x.ID), nil) {
+		writeJSON(w, http.StatusOK, x)
 	}
-	pid := v.reports.programOf(x.ID)
-	if err := v.reports.delete(x.ID); err != nil {
-		v.failErr(w, r, err)
-		return
-	}
-	v.notifyLocked(TypeReport, opDelete, x, pid, nil)
-	writeJSON(w, http.StatusOK, x)
 }
 
 // ---- subscriptions
 
 func (v *VTN) listSubscriptions(w http.ResponseWriter, r *http.Request, c claims) {
-	skip, limit, err := page(r)
-	if err != nil {
-		v.failErr(w, r, err)
-		return
-	}
 	q := r.URL.Query()
 	program, name, objects := q.Get("programID"), q.Get("clientName"), q["objects"]
-	v.mu.Lock()
-	out := v.subscriptions.list(func(s Subscription, _ string) bool {
+	listPage(v, w, r, v.subscriptions, func(s Subscription, _ string) bool {
 		if !ownsOrReadsAll(c, s.ClientID) || program != "" && s.ProgramID != program || name != "" && s.ClientName != name {
 			return false
 		}
@@ -403,22 +387,15 @@ func (v *VTN) listSubscriptions(w http.ResponseWriter, r *http.Request, c claims
 		}
 		return false
 	})
-	v.mu.Unlock()
-	writeJSON(w, http.StatusOK, paginate(out, skip, limit))
+}
+
+func subscriptionOwner(c claims) func(Subscription) error {
+	others := othersFor(c, "subscription")
+	return func(s Subscription) error { return others(s.ID, s.ClientID) }
 }
 
 func (v *VTN) getSubscription(w http.ResponseWriter, r *http.Request, c claims) {
-	v.mu.Lock()
-	s, ok := v.subscriptions.get(r.PathValue("id"))
-	v.mu.Unlock()
-	switch {
-	case !ok:
-		v.failErr(w, r, notFound("subscription", r.PathValue("id")))
-	case !ownsOrReadsAll(c, s.ClientID):
-		v.fail(w, r, http.StatusForbidden, "not_owner", "subscription "+s.ID+" belongs to another client")
-	default:
-		writeJSON(w, http.StatusOK, s)
-	}
+	getOne(v, w, r, v.subscriptions, subscriptionOwner(c))
 }
 
 // checkSubscription refuses callbacks the notifier cannot post to and
@@ -438,14 +415,8 @@ func (v *VTN) checkSubscription(s Subscription) error {
 }
 
 func (v *VTN) createSubscription(w http.ResponseWriter, r *http.Request, c claims) {
-	b, err := readBody(r)
-	if err != nil {
-		v.failErr(w, r, err)
-		return
-	}
-	s, err := DecodeSubscription(b)
-	if err != nil {
-		v.failErr(w, r, badBody(err))
+	s, ok := decodeRequest(v, w, r, DecodeSubscription)
+	if !ok {
 		return
 	}
 	v.mu.Lock()
@@ -455,34 +426,20 @@ func (v *VTN) createSubscription(w http.ResponseWriter, r *http.Request, c claim
 		return
 	}
 	s.Meta, s.ClientID = v.newMeta(TypeSubscription), c.Client
-	if err := v.subscriptions.put(s, s.ProgramID); err != nil {
-		v.failErr(w, r, err)
-		return
+	if saveLocked(v, w, r, v.subscriptions, s, s.ProgramID, opCreate, s.Targets) {
+		writeJSON(w, http.StatusCreated, s)
 	}
-	v.notifyLocked(TypeSubscription, opCreate, s, s.ProgramID, s.Targets)
-	writeJSON(w, http.StatusCreated, s)
 }
 
 func (v *VTN) updateSubscription(w http.ResponseWriter, r *http.Request, c claims) {
-	b, err := readBody(r)
-	if err != nil {
-		v.failErr(w, r, err)
-		return
-	}
-	s, err := DecodeSubscription(b)
-	if err != nil {
-		v.failErr(w, r, badBody(err))
+	s, ok := decodeRequest(v, w, r, DecodeSubscription)
+	if !ok {
 		return
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	old, ok := v.subscriptions.get(r.PathValue("id"))
-	switch {
-	case !ok:
-		v.failErr(w, r, notFound("subscription", r.PathValue("id")))
-		return
-	case !ownsOrReadsAll(c, old.ClientID):
-		v.fail(w, r, http.StatusForbidden, "not_owner", "subscription "+old.ID+" belongs to another client")
+	old, ok := find(v, w, r, v.subscriptions, subscriptionOwner(c))
+	if !ok {
 		return
 	}
 	if err := v.checkSubscription(s); err != nil {
@@ -490,63 +447,36 @@ func (v *VTN) updateSubscription(w http.ResponseWriter, r *http.Request, c claim
 		return
 	}
 	s.Meta, s.ClientID = v.touch(old.Meta), old.ClientID
-	if err := v.subscriptions.put(s, s.ProgramID); err != nil {
-		v.failErr(w, r, err)
-		return
+	if saveLocked(v, w, r, v.subscriptions, s, s.ProgramID, opUpdate, s.Targets) {
+		writeJSON(w, http.StatusOK, s)
 	}
-	v.notifyLocked(TypeSubscription, opUpdate, s, s.ProgramID, s.Targets)
-	writeJSON(w, http.StatusOK, s)
 }
 
 func (v *VTN) deleteSubscription(w http.ResponseWriter, r *http.Request, c claims) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	s, ok := v.subscriptions.get(r.PathValue("id"))
-	switch {
-	case !ok:
-		v.failErr(w, r, notFound("subscription", r.PathValue("id")))
-		return
-	case !ownsOrReadsAll(c, s.ClientID):
-		v.fail(w, r, http.StatusForbidden, "not_owner", "subscription "+s.ID+" belongs to another client")
-		return
+	s, ok := find(v, w, r, v.subscriptions, subscriptionOwner(c))
+	if ok && removeLocked(v, w, r, v.subscriptions, s, s.ProgramID, s.Targets) {
+		writeJSON(w, http.StatusOK, s)
 	}
-	if err := v.subscriptions.delete(s.ID); err != nil {
-		v.failErr(w, r, err)
-		return
-	}
-	v.notifyLocked(TypeSubscription, opDelete, s, s.ProgramID, s.Targets)
-	writeJSON(w, http.StatusOK, s)
 }
 
 // ---- vens
 
 func (v *VTN) listVens(w http.ResponseWriter, r *http.Request, c claims) {
-	skip, limit, err := page(r)
-	if err != nil {
-		v.failErr(w, r, err)
-		return
-	}
 	name, want := r.URL.Query().Get("venName"), queryTargets(r)
-	v.mu.Lock()
-	out := v.vens.list(func(x Ven, _ string) bool {
+	listPage(v, w, r, v.vens, func(x Ven, _ string) bool {
 		return ownsOrReadsAll(c, x.ClientID) && (name == "" || x.VenName == name) && matchTargets(want, x.Targets)
 	})
-	v.mu.Unlock()
-	writeJSON(w, http.StatusOK, paginate(out, skip, limit))
+}
+
+func venOwner(c claims) func(Ven) error {
+	others := othersFor(c, "ven")
+	return func(x Ven) error { return others(x.ID, x.ClientID) }
 }
 
 func (v *VTN) getVen(w http.ResponseWriter, r *http.Request, c claims) {
-	v.mu.Lock()
-	x, ok := v.vens.get(r.PathValue("id"))
-	v.mu.Unlock()
-	switch {
-	case !ok:
-		v.failErr(w, r, notFound("ven", r.PathValue("id")))
-	case !ownsOrReadsAll(c, x.ClientID):
-		v.fail(w, r, http.StatusForbidden, "not_owner", "ven "+x.ID+" belongs to another client")
-	default:
-		writeJSON(w, http.StatusOK, x)
-	}
+	getOne(v, w, r, v.vens, venOwner(c))
 }
 
 // venFromRequest applies who may set what: BL sends BL_VEN_REQUEST (it
@@ -574,17 +504,12 @@ func (v *VTN) venNameTaken(name, except string) bool {
 }
 
 func (v *VTN) createVen(w http.ResponseWriter, r *http.Request, c claims) {
-	b, err := readBody(r)
-	if err != nil {
-		v.failErr(w, r, err)
+	x, ok := decodeRequest(v, w, r, DecodeVen)
+	if !ok {
 		return
 	}
-	x, err := DecodeVen(b)
+	x, err := venFromRequest(c, x, nil)
 	if err != nil {
-		v.failErr(w, r, badBody(err))
-		return
-	}
-	if x, err = venFromRequest(c, x, nil); err != nil {
 		v.failErr(w, r, err)
 		return
 	}
@@ -597,112 +522,72 @@ func (v *VTN) createVen(w http.ResponseWriter, r *http.Request, c claims) {
 		return
 	}
 	x.Meta = v.newMeta(TypeVen)
-	if err := v.vens.put(x, ""); err != nil {
-		v.failErr(w, r, err)
-		return
+	if saveLocked(v, w, r, v.vens, x, "", opCreate, x.Targets) {
+		writeJSON(w, http.StatusCreated, x)
 	}
-	v.notifyLocked(TypeVen, opCreate, x, "", x.Targets)
-	writeJSON(w, http.StatusCreated, x)
 }
 
 func (v *VTN) updateVen(w http.ResponseWriter, r *http.Request, c claims) {
-	b, err := readBody(r)
-	if err != nil {
-		v.failErr(w, r, err)
-		return
-	}
-	x, err := DecodeVen(b)
-	if err != nil {
-		v.failErr(w, r, badBody(err))
+	x, ok := decodeRequest(v, w, r, DecodeVen)
+	if !ok {
 		return
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	old, ok := v.vens.get(r.PathValue("id"))
-	switch {
-	case !ok:
-		v.failErr(w, r, notFound("ven", r.PathValue("id")))
-		return
-	case !ownsOrReadsAll(c, old.ClientID):
-		v.fail(w, r, http.StatusForbidden, "not_owner", "ven "+old.ID+" belongs to another client")
+	old, ok := find(v, w, r, v.vens, venOwner(c))
+	if !ok {
 		return
 	}
-	if x, err = venFromRequest(c, x, &old); err != nil {
+	x, err := venFromRequest(c, x, &old)
+	if err == nil && v.venNameTaken(x.VenName, old.ID) {
+		err = refuse(http.StatusConflict, "duplicate_name", "venName %q is taken", x.VenName)
+	}
+	if err != nil {
 		v.failErr(w, r, err)
-		return
-	}
-	if v.venNameTaken(x.VenName, old.ID) {
-		v.failErr(w, r, refuse(http.StatusConflict, "duplicate_name", "venName %q is taken", x.VenName))
 		return
 	}
 	x.Meta = v.touch(old.Meta)
-	if err := v.vens.put(x, ""); err != nil {
-		v.failErr(w, r, err)
-		return
+	if saveLocked(v, w, r, v.vens, x, "", opUpdate, x.Targets) {
+		writeJSON(w, http.StatusOK, x)
 	}
-	v.notifyLocked(TypeVen, opUpdate, x, "", x.Targets)
-	writeJSON(w, http.StatusOK, x)
 }
 
 // deleteVen deletes the ven and its resources.
 func (v *VTN) deleteVen(w http.ResponseWriter, r *http.Request, c claims) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	x, ok := v.vens.get(r.PathValue("id"))
-	switch {
-	case !ok:
-		v.failErr(w, r, notFound("ven", r.PathValue("id")))
-		return
-	case !ownsOrReadsAll(c, x.ClientID):
-		v.fail(w, r, http.StatusForbidden, "not_owner", "ven "+x.ID+" belongs to another client")
+	x, ok := find(v, w, r, v.vens, venOwner(c))
+	if !ok {
 		return
 	}
 	for _, res := range v.resources.list(func(res Resource, _ string) bool { return res.VenID == x.ID }) {
-		if err := v.resources.delete(res.ID); err != nil {
-			v.failErr(w, r, err)
+		if !removeLocked(v, w, r, v.resources, res, "", res.Targets) {
 			return
 		}
-		v.notifyLocked(TypeResource, opDelete, res, "", res.Targets)
 	}
-	if err := v.vens.delete(x.ID); err != nil {
-		v.failErr(w, r, err)
-		return
+	if removeLocked(v, w, r, v.vens, x, "", x.Targets) {
+		writeJSON(w, http.StatusOK, x)
 	}
-	v.notifyLocked(TypeVen, opDelete, x, "", x.Targets)
-	writeJSON(w, http.StatusOK, x)
 }
 
 // ---- resources
 
 func (v *VTN) listResources(w http.ResponseWriter, r *http.Request, c claims) {
-	skip, limit, err := page(r)
-	if err != nil {
-		v.failErr(w, r, err)
-		return
-	}
 	q := r.URL.Query()
 	name, ven, want := q.Get("resourceName"), q.Get("venID"), queryTargets(r)
-	v.mu.Lock()
-	out := v.resources.list(func(x Resource, _ string) bool {
+	listPage(v, w, r, v.resources, func(x Resource, _ string) bool {
 		return ownsOrReadsAll(c, x.ClientID) && (name == "" || x.ResourceName == name) &&
 			(ven == "" || x.VenID == ven) && matchTargets(want, x.Targets)
 	})
-	v.mu.Unlock()
-	writeJSON(w, http.StatusOK, paginate(out, skip, limit))
+}
+
+func resourceOwner(c claims) func(Resource) error {
+	others := othersFor(c, "resource")
+	return func(x Resource) error { return others(x.ID, x.ClientID) }
 }
 
 func (v *VTN) getResource(w http.ResponseWriter, r *http.Request, c claims) {
-	v.mu.Lock()
-	x, ok := v.resources.get(r.PathValue("id"))
-	v.mu.Unlock()
-	switch {
-	case !ok:
-		v.failErr(w, r, notFound("resource", r.PathValue("id")))
-	case !ownsOrReadsAll(c, x.ClientID):
-		v.fail(w, r, http.StatusForbidden, "not_owner", "resource "+x.ID+" belongs to another client")
-	default:
-		writeJSON(w, http.StatusOK, x)
-	}
+	getOne(v, w, r, v.resources, resourceOwner(c))
 }
 
 // resourceFromRequest: as venFromRequest. The resource belongs to its
@@ -733,82 +618,50 @@ func (v *VTN) resourceFromRequest(c claims, x Resource, old *Resource) (Resource
 }
 
 func (v *VTN) createResource(w http.ResponseWriter, r *http.Request, c claims) {
-	b, err := readBody(r)
-	if err != nil {
-		v.failErr(w, r, err)
-		return
-	}
-	x, err := DecodeResource(b)
-	if err != nil {
-		v.failErr(w, r, badBody(err))
+	x, ok := decodeRequest(v, w, r, DecodeResource)
+	if !ok {
 		return
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if x, err = v.resourceFromRequest(c, x, nil); err != nil {
+	x, err := v.resourceFromRequest(c, x, nil)
+	if err != nil {
 		v.failErr(w, r, err)
 		return
 	}
 	x.Meta = v.newMeta(TypeResource)
-	if err := v.resources.put(x, ""); err != nil {
-		v.failErr(w, r, err)
-		return
+	if saveLocked(v, w, r, v.resources, x, "", opCreate, x.Targets) {
+		writeJSON(w, http.StatusCreated, x)
 	}
-	v.notifyLocked(TypeResource, opCreate, x, "", x.Targets)
-	writeJSON(w, http.StatusCreated, x)
 }
 
 func (v *VTN) updateResource(w http.ResponseWriter, r *http.Request, c claims) {
-	b, err := readBody(r)
-	if err != nil {
-		v.failErr(w, r, err)
-		return
-	}
-	x, err := DecodeResource(b)
-	if err != nil {
-		v.failErr(w, r, badBody(err))
+	x, ok := decodeRequest(v, w, r, DecodeResource)
+	if !ok {
 		return
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	old, ok := v.resources.get(r.PathValue("id"))
-	switch {
-	case !ok:
-		v.failErr(w, r, notFound("resource", r.PathValue("id")))
-		return
-	case !ownsOrReadsAll(c, old.ClientID):
-		v.fail(w, r, http.StatusForbidden, "not_owner", "resource "+old.ID+" belongs to another client")
+	old, ok := find(v, w, r, v.resources, resourceOwner(c))
+	if !ok {
 		return
 	}
-	if x, err = v.resourceFromRequest(c, x, &old); err != nil {
+	x, err := v.resourceFromRequest(c, x, &old)
+	if err != nil {
 		v.failErr(w, r, err)
 		return
 	}
 	x.Meta = v.touch(old.Meta)
-	if err := v.resources.put(x, ""); err != nil {
-		v.failErr(w, r, err)
-		return
+	if saveLocked(v, w, r, v.resources, x, "", opUpdate, x.Targets) {
+		writeJSON(w, http.StatusOK, x)
 	}
-	v.notifyLocked(TypeResource, opUpdate, x, "", x.Targets)
-	writeJSON(w, http.StatusOK, x)
 }
 
 func (v *VTN) deleteResource(w http.ResponseWriter, r *http.Request, c claims) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	x, ok := v.resources.get(r.PathValue("id"))
-	switch {
-	case !ok:
-		v.failErr(w, r, notFound("resource", r.PathValue("id")))
-		return
-	case !ownsOrReadsAll(c, x.ClientID):
-		v.fail(w, r, http.StatusForbidden, "not_owner", "resource "+x.ID+" belongs to another client")
-		return
+	x, ok := find(v, w, r, v.resources, resourceOwner(c))
+	if ok && removeLocked(v, w, r, v.resources, x, "", x.Targets) {
+		writeJSON(w, http.StatusOK, x)
 	}
-	if err := v.resources.delete(x.ID); err != nil {
-		v.failErr(w, r, err)
-		return
-	}
-	v.notifyLocked(TypeResource, opDelete, x, "", x.Targets)
-	writeJSON(w, http.StatusOK, x)
 }

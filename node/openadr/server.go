@@ -112,22 +112,22 @@ func New(opts Options) (*VTN, error) {
 	}
 	v := &VTN{opts: opts, clock: opts.Clock, log: opts.Logger, clients: clients,
 		tokens: tokens{key: key, ttl: opts.Config.TokenTTL}, m: newMetrics(opts.Registerer)}
-	if v.programs, err = newCollection[Program]("program", opts.Store); err != nil {
+	if v.programs, err = newCollection[Program]("program", TypeProgram, opts.Store); err != nil {
 		return nil, err
 	}
-	if v.events, err = newCollection[Event]("event", opts.Store); err != nil {
+	if v.events, err = newCollection[Event]("event", TypeEvent, opts.Store); err != nil {
 		return nil, err
 	}
-	if v.reports, err = newCollection[Report]("report", opts.Store); err != nil {
+	if v.reports, err = newCollection[Report]("report", TypeReport, opts.Store); err != nil {
 		return nil, err
 	}
-	if v.subscriptions, err = newCollection[Subscription]("subscription", opts.Store); err != nil {
+	if v.subscriptions, err = newCollection[Subscription]("subscription", TypeSubscription, opts.Store); err != nil {
 		return nil, err
 	}
-	if v.vens, err = newCollection[Ven]("ven", opts.Store); err != nil {
+	if v.vens, err = newCollection[Ven]("ven", TypeVen, opts.Store); err != nil {
 		return nil, err
 	}
-	if v.resources, err = newCollection[Resource]("resource", opts.Store); err != nil {
+	if v.resources, err = newCollection[Resource]("resource", TypeResource, opts.Store); err != nil {
 		return nil, err
 	}
 	for _, ids := range [][]string{keys(v.programs.items), keys(v.events.items), keys(v.reports.items),

@@ -56,13 +56,14 @@ type record[T any] struct {
 // collection is one object type, in memory and written through to the
 // store. The caller (VTN) serialises access with its mutex.
 type collection[T any, P object[T]] struct {
-	kind  string
+	kind  string // in keys and messages: "program"
+	typ   string // the objectType notifications name: TypeProgram
 	st    Store
 	items map[string]record[T]
 }
 
-func newCollection[T any, P object[T]](kind string, st Store) (*collection[T, P], error) {
-	c := &collection[T, P]{kind: kind, st: st, items: map[string]record[T]{}}
+func newCollection[T any, P object[T]](kind, typ string, st Store) (*collection[T, P], error) {
+	c := &collection[T, P]{kind: kind, typ: typ, st: st, items: map[string]record[T]{}}
 	err := st.Scan(kind+"/", func(key string, v []byte) error {
 		var r record[T]
 		if err := json.Unmarshal(v, &r); err != nil {
