@@ -94,7 +94,7 @@ func auditAttestations(ctx context.Context, be AuditBackend, a Addresses, head *
 	if !ok {
 		return errors.New("chain: audit: the backend cannot read transactions (TransactionByHash)")
 	}
-	rb, reg := rec.NewREC(), registry.NewAttestorRegistry()
+	rb := rec.NewREC()
 	sep, err := callAt(ctx, be, a.REC, head, rb.PackDomainSeparator(), rb.UnpackDomainSeparator)
 	if err != nil {
 		return err
@@ -125,37 +125,17 @@ func auditAttestations(ctx context.Context, be AuditBackend, a Addresses, head *
 			onChain[key{cl.Device, cl.Hour}] = cl
 		}
 		aa.Claims += len(b.Claims)
-		// The registry as verify saw it: the state before the issue's
-		// block; a node without that state answers for the head only.
-		at := new(big.Int).SetUint64(ib.block - min(ib.block, 1))
-		kb, err := callAt(ctx, be, a.Registry, at, reg.PackThreshold(), reg.UnpackThreshold)
+		reg, err := registryAt(ctx, be, a.Registry, ib.block, head)
 		if err != nil {
-			at = head
+			return err
+		}
+		if reg.atHead {
 			aa.RegistryAtHead++
-			if kb, err = callAt(ctx, be, a.Registry, at, reg.PackThreshold(), reg.UnpackThreshold); err != nil {
-				return err
-			}
-		}
-		if !kb.IsUint64() {
-			return fmt.Errorf("chain: audit: registry threshold %v out of range", kb)
-		}
-		member := map[common.Address]bool{}
-		var callErr error
-		isAttestor := func(x common.Address) bool {
-			if m, ok := member[x]; ok {
-				return m
-			}
-			m, err := callAt(ctx, be, a.Registry, at, reg.PackIsAttestor(x), reg.UnpackIsAttestor)
-			if err != nil && callErr == nil {
-				callErr = err
-			}
-			member[x] = m
-			return m
 		}
 		digest := crypto.Keccak256Hash([]byte{0x19, 0x01}, sep[:], b.StructHash().Bytes())
-		diffs := CheckIssueAttestations(b, sigs, digest, kb.Uint64(), isAttestor)
-		if callErr != nil {
-			return callErr
+		diffs := CheckIssueAttestations(b, sigs, digest, reg.k, reg.isAttestor)
+		if reg.err != nil {
+			return reg.err
 		}
 		rep.Differences = append(rep.Differences, diffs...)
 	}
@@ -177,6 +157,50 @@ func auditAttestations(ctx context.Context, be AuditBackend, a Addresses, head *
 		}
 	}
 	return nil
+}
+
+// registryView is the attestor registry as a call in one block saw it.
+type registryView struct {
+	k uint64
+	// isAttestor reads membership (cached); a read that fails answers
+	// false and leaves its error in err, for after the check.
+	isAttestor func(common.Address) bool
+	err        error
+	// atHead: the backend had no state as old as the block, so the
+	// registry is the head's.
+	atHead bool
+}
+
+// registryAt is the registry as verify saw it in block: the state before
+// the block, or, from a backend without that state, the head's.
+func registryAt(ctx context.Context, be AuditBackend, addr common.Address, block uint64, head *big.Int) (*registryView, error) {
+	reg := registry.NewAttestorRegistry()
+	v := &registryView{}
+	at := new(big.Int).SetUint64(block - min(block, 1))
+	kb, err := callAt(ctx, be, addr, at, reg.PackThreshold(), reg.UnpackThreshold)
+	if err != nil {
+		at, v.atHead = head, true
+		if kb, err = callAt(ctx, be, addr, at, reg.PackThreshold(), reg.UnpackThreshold); err != nil {
+			return nil, err
+		}
+	}
+	if !kb.IsUint64() {
+		return nil, fmt.Errorf("chain: audit: registry threshold %v out of range", kb)
+	}
+	v.k = kb.Uint64()
+	member := map[common.Address]bool{}
+	v.isAttestor = func(x common.Address) bool {
+		if m, ok := member[x]; ok {
+			return m
+		}
+		m, err := callAt(ctx, be, addr, at, reg.PackIsAttestor(x), reg.UnpackIsAttestor)
+		if err != nil && v.err == nil {
+			v.err = err
+		}
+		member[x] = m
+		return m
+	}
+	return v, nil
 }
 
 // decodeIssue reads the batch and the signatures out of REC.issue call

@@ -12,7 +12,6 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/gridmint/gridmint/chain/bindings/flex"
-	"github.com/gridmint/gridmint/chain/bindings/registry"
 )
 
 // FLEXAttestationAudit is what the audit found of the FLEX mints and
@@ -117,40 +116,17 @@ func auditFLEX(ctx context.Context, be AuditBackend, a Addresses, head *big.Int,
 	if !ok {
 		return errors.New("chain: audit: the backend cannot read transactions (TransactionByHash)")
 	}
-	fb, reg := flex.NewFLEX(), registry.NewAttestorRegistry()
+	fb := flex.NewFLEX()
 	sep, err := callAt(ctx, be, a.FLEX, head, fb.PackDomainSeparator(), fb.UnpackDomainSeparator)
 	if err != nil {
 		return err
 	}
-	// registryAt is the registry as verify saw it: the state before the
-	// call's block, else (a node without that state) the head's.
-	registryAt := func(block uint64) (uint64, func(common.Address) bool, func() error, error) {
-		at := new(big.Int).SetUint64(block - min(block, 1))
-		kb, err := callAt(ctx, be, a.Registry, at, reg.PackThreshold(), reg.UnpackThreshold)
-		if err != nil {
-			at = head
+	registryAt := func(block uint64) (*registryView, error) {
+		reg, err := registryAt(ctx, be, a.Registry, block, head)
+		if err == nil && reg.atHead {
 			fa.RegistryAtHead++
-			if kb, err = callAt(ctx, be, a.Registry, at, reg.PackThreshold(), reg.UnpackThreshold); err != nil {
-				return 0, nil, nil, err
-			}
 		}
-		if !kb.IsUint64() {
-			return 0, nil, nil, fmt.Errorf("chain: audit: registry threshold %v out of range", kb)
-		}
-		member := map[common.Address]bool{}
-		var callErr error
-		is := func(x common.Address) bool {
-			if m, ok := member[x]; ok {
-				return m
-			}
-			m, err := callAt(ctx, be, a.Registry, at, reg.PackIsAttestor(x), reg.UnpackIsAttestor)
-			if err != nil && callErr == nil {
-				callErr = err
-			}
-			member[x] = m
-			return m
-		}
-		return kb.Uint64(), is, func() error { return callErr }, nil
+		return reg, err
 	}
 	digest := func(structHash common.Hash) common.Hash {
 		return crypto.Keccak256Hash([]byte{0x19, 0x01}, sep[:], structHash.Bytes())
@@ -172,13 +148,13 @@ func auditFLEX(ctx context.Context, be AuditBackend, a Addresses, head *big.Int,
 			continue
 		}
 		fa.Records += len(b.Rewards)
-		k, is, callErr, err := registryAt(ft.block)
+		reg, err := registryAt(ft.block)
 		if err != nil {
 			return err
 		}
-		diffs := CheckRewardAttestations(b, sigs, digest(b.StructHash()), k, is)
-		if err := callErr(); err != nil {
-			return err
+		diffs := CheckRewardAttestations(b, sigs, digest(b.StructHash()), reg.k, reg.isAttestor)
+		if reg.err != nil {
+			return reg.err
 		}
 		rep.Differences = append(rep.Differences, diffs...)
 	}
@@ -198,13 +174,13 @@ func auditFLEX(ctx context.Context, be AuditBackend, a Addresses, head *big.Int,
 			rep.Differences = append(rep.Differences, Difference{What: what, Message: fmt.Sprintf("not a FLEX.slash call: %v", err)})
 			continue
 		}
-		k, is, callErr, err := registryAt(ft.block)
+		reg, err := registryAt(ft.block)
 		if err != nil {
 			return err
 		}
-		diffs := CheckSlashAttestations(s, sigs, digest(s.StructHash()), k, is)
-		if err := callErr(); err != nil {
-			return err
+		diffs := CheckSlashAttestations(s, sigs, digest(s.StructHash()), reg.k, reg.isAttestor)
+		if reg.err != nil {
+			return reg.err
 		}
 		rep.Differences = append(rep.Differences, diffs...)
 	}
