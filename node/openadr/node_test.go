@@ -119,7 +119,7 @@ openadr:
 	// Two requests: the node's own VTN's event (DE-LU, 150 kW) and the
 	// external VTN's (NL, 120 kW), relayed by the VEN client.
 	var bodies string
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		res, err = http.Get(base + "/api/v1/p2p/messages?topic=requests")
 		if err != nil {
 			t.Fatal(err)

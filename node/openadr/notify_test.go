@@ -50,10 +50,11 @@ func (h *hook) snapshot() ([]Notification, []string) {
 	return append([]Notification(nil), h.got...), append([]string(nil), h.auth...)
 }
 
-// waitFor polls cond for up to 10 s of wall time.
+// waitFor polls cond for up to a minute of wall time: generous, so a
+// loaded machine does not fail it.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
 		if cond() {
 			return
 		}
