@@ -192,6 +192,18 @@ func TestMarketCycle(t *testing.T) {
 			t.Errorf("home %d: C's published root %+v, want agreed", i, ev.Root)
 		}
 	}
+	// Firm events go on to measurement: every node's mv tracks the request.
+	for i, n := range nodes {
+		waitFor(t, fmt.Sprintf("node %d tracking the firm event for measurement", i), func() bool {
+			resp, err := http.Get("http://" + n.HTTPAddr() + "/api/v1/market/deliveries/" + posted.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var de api.DeliveryEvent
+			return resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&de) == nil && de.Root == root
+		})
+	}
 	evC := event(c.Node)
 	if len(evC.Clearing.Awards) < 2 || !evC.Clearing.Short {
 		t.Errorf("C's clearing: %d awards, short %v; want every battery's offer (short of 50 kW)", len(evC.Clearing.Awards), evC.Clearing.Short)

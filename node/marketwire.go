@@ -9,7 +9,6 @@ import (
 	"github.com/gridmint/gridmint/chain"
 	"github.com/gridmint/gridmint/node/api"
 	"github.com/gridmint/gridmint/node/market"
-	"github.com/gridmint/gridmint/node/market/mv"
 	"github.com/gridmint/gridmint/node/p2p"
 )
 
@@ -42,7 +41,7 @@ func (n *Node) startMarket(ctx context.Context) error {
 		deps.Tracker = n.marketTracker
 	case n.mv != nil:
 		// Firm awards go on to measurement, verification and reward.
-		deps.Tracker = mvTracker{n.mv}
+		deps.Tracker = n.mv
 	}
 	s, err := market.New(n.cfg.Market, deps)
 	if err != nil {
@@ -83,17 +82,4 @@ func (n *Node) offerChecker() *market.Service {
 		return nil
 	}
 	return n.market
-}
-
-// mvTracker hands the market's firm events to measurement and
-// verification (node/market/mv), whose event type mirrors the market's
-// so that neither package imports the other.
-type mvTracker struct{ s *mv.Service }
-
-func (t mvTracker) Track(ctx context.Context, ev market.FirmEvent) {
-	local := make([]mv.LocalAward, len(ev.Local))
-	for i, l := range ev.Local {
-		local[i] = mv.LocalAward{Award: l.Award, Device: l.Device}
-	}
-	t.s.Track(ctx, mv.FirmEvent{Clearing: ev.Clearing, ReservationTx: ev.ReservationTx, Reserved: ev.Reserved, Local: local})
 }

@@ -17,34 +17,26 @@ import (
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/chain"
 	"github.com/gridmint/gridmint/flex"
+	"github.com/gridmint/gridmint/node/market"
 	"github.com/gridmint/gridmint/node/p2p"
 	"github.com/gridmint/gridmint/node/settle"
 )
 
-// FirmEvent is a cleared request whose reservation is confirmed on chain:
-// its awards are firm and get measured. Package node/market hands every
-// firm event to Track on every node; Local lists the awards of this
-// node's own devices, which this node meters.
-type FirmEvent struct {
-	Clearing      flex.Clearing // request, awards (sorted), price, root
-	ReservationTx common.Hash
-	Reserved      *big.Int     // FLEX base units burned
-	Local         []LocalAward // awards of this node's own devices
-}
-
-// LocalAward is an award of one of this node's devices: Award.Device is
-// the device's key on the wire (gridmint.DeviceKey's 0x string), Device
-// the node's own DeviceID for it.
+// FirmEvent and LocalAward are node/market's: the market hands every
+// firm event to Track on every node (Service is a market.Tracker); Local
+// lists the awards of this node's own devices, which this node meters.
 //
 // Every award's Device and Meter name the device by its key: the bare 0x
 // form or as the last part of a <node>/<adapter>/<0x key> id (which
 // passes gridmint.Offer.Validate, as flex.Clear wants); a meter of
 // record other than the device is one of the provider's devices, found
 // here by its key.
-type LocalAward struct {
-	Award  gridmint.Award
-	Device gridmint.DeviceID
-}
+type (
+	FirmEvent  = market.FirmEvent
+	LocalAward = market.LocalAward
+)
+
+var _ market.Tracker = (*Service)(nil)
 
 // Config times the service, in node time.
 type Config struct {
