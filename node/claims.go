@@ -622,12 +622,10 @@ func (s *claimService) attest(ctx context.Context, claims []gridmint.Claim) {
 	s.mu.Unlock()
 	for _, b := range batches {
 		cc := make([]chain.Claim, len(b.Claims))
-		nodes := make([]common.Address, len(b.Claims))
 		for i, c := range b.Claims {
 			cc[i] = chainClaim(c)
-			nodes[i] = common.Address(c.Node)
 		}
-		sb, err := settle.RECIssue(cc, nodes)
+		sb, err := settle.RECIssue(cc)
 		if err != nil {
 			s.log.Error("claims: batch", "err", err)
 			continue

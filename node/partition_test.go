@@ -167,9 +167,9 @@ func (pn *partitionNet) settleBatch(tb testing.TB) settle.Batch {
 	hour := uint64(pn.clock.Now().Unix()/3600) - 1
 	var batch settle.Batch
 	for nonce := 0; ; nonce++ {
-		claim := chain.Claim{Device: ethcrypto.Keccak256Hash(fmt.Appendf(nil, "device %d of node 0xaa", pn.batches)), Owner: pn.owner, Zone: zone,
+		claim := chain.Claim{Device: ethcrypto.Keccak256Hash(fmt.Appendf(nil, "device %d of node 0xaa", pn.batches)), Node: pn.owner, Owner: pn.owner, Zone: zone,
 			Technology: chain.TechnologySolarPV, Hour: hour, Wh: 650, ReadingsRoot: ethcrypto.Keccak256Hash(fmt.Appendf(nil, "readings %d", nonce))}
-		if batch, err = settle.RECIssue([]chain.Claim{claim}, []common.Address{pn.owner}); err != nil {
+		if batch, err = settle.RECIssue([]chain.Claim{claim}); err != nil {
 			tb.Fatal(err)
 		}
 		if settle.Order(batch.ID(), pn.attestors)[0] != pn.ids[2].Account {

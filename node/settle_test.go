@@ -36,9 +36,9 @@ func TestNodeSettlesAttestedBatch(t *testing.T) {
 	// A claim of another node's device (2025-01-01 00:00 UTC, long over).
 	other := common.HexToAddress("0x00000000000000000000000000000000000000aa")
 	zone, _ := chain.ZoneBytes("DE-LU")
-	claim := chain.Claim{Device: ethcrypto.Keccak256Hash([]byte(other.Hex() + "/opendtu/1")), Owner: other, Zone: zone, Technology: chain.TechnologySolarPV,
+	claim := chain.Claim{Device: ethcrypto.Keccak256Hash([]byte(other.Hex() + "/opendtu/1")), Node: other, Owner: other, Zone: zone, Technology: chain.TechnologySolarPV,
 		Hour: 1735689600 / 3600, Wh: 812, ReadingsRoot: ethcrypto.Keccak256Hash([]byte("readings"))}
-	batch, err := settle.RECIssue([]chain.Claim{claim}, []common.Address{other})
+	batch, err := settle.RECIssue([]chain.Claim{claim})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,9 +42,9 @@ func TestNodesSettleOnTheSharedChain(t *testing.T) {
 		t.Fatal(err)
 	}
 	hour := uint64(sp.clock.Now().Unix()/3600) - 1
-	claim := chain.Claim{Device: ethcrypto.Keccak256Hash([]byte("a device of node 0xaa")), Owner: other, Zone: zone,
+	claim := chain.Claim{Device: ethcrypto.Keccak256Hash([]byte("a device of node 0xaa")), Node: other, Owner: other, Zone: zone,
 		Technology: chain.TechnologySolarPV, Hour: hour, Wh: 650, ReadingsRoot: ethcrypto.Keccak256Hash([]byte("readings"))}
-	batch, err := settle.RECIssue([]chain.Claim{claim}, []common.Address{other})
+	batch, err := settle.RECIssue([]chain.Claim{claim})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,19 +48,19 @@ func TestNetworkSettlesOnceFallsBackAndRejoins(t *testing.T) {
 	start := tn.now(0)
 	// Claims for hours long over, one device per batch (the contract
 	// keeps a high-water mark per device).
-	claim := func(device string, hoursAgo int, wh uint64) chain.Claim {
+	claim := func(node common.Address, device string, hoursAgo int, wh uint64) chain.Claim {
 		zone, err := chain.ZoneBytes("DE-LU")
 		if err != nil {
 			t.Fatal(err)
 		}
-		return chain.Claim{Device: crypto.Keccak256Hash([]byte(device)), Owner: owner, Zone: zone, Technology: chain.TechnologySolarPV,
+		return chain.Claim{Device: crypto.Keccak256Hash([]byte(device)), Node: node, Owner: owner, Zone: zone, Technology: chain.TechnologySolarPV,
 			Hour: uint64(start.Unix())/3600 - uint64(hoursAgo), Wh: wh, ReadingsRoot: crypto.Keccak256Hash([]byte("readings of " + device))}
 	}
-	hand := func(i int, claims []chain.Claim, claimants []common.Address, attest bool) {
+	hand := func(i int, claims []chain.Claim, attest bool) {
 		t.Helper()
 		var reply struct{ ID common.Hash }
-		tn.post(i, "/e2e/v1/batches", map[string]any{"claims": claims, "nodes": claimants, "attest": attest}, &reply)
-		b, err := settle.RECIssue(claims, claimants)
+		tn.post(i, "/e2e/v1/batches", map[string]any{"claims": claims, "attest": attest}, &reply)
+		b, err := settle.RECIssue(claims)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -83,12 +83,11 @@ func TestNetworkSettlesOnceFallsBackAndRejoins(t *testing.T) {
 
 	// (a) Node 0's device: node 0 only proposes (its own attestation
 	// never counts for its claims); nodes 1 and 2 attest.
-	claimsA := []chain.Claim{claim("node-0 inverter", 5, 2_400)}
-	claimantsA := []common.Address{tn.address(0)}
-	batchA, _ := settle.RECIssue(claimsA, claimantsA)
-	hand(0, claimsA, claimantsA, false)
-	hand(1, claimsA, claimantsA, true)
-	hand(2, claimsA, claimantsA, true)
+	claimsA := []chain.Claim{claim(tn.address(0), "node-0 inverter", 5, 2_400)}
+	batchA, _ := settle.RECIssue(claimsA)
+	hand(0, claimsA, false)
+	hand(1, claimsA, true)
+	hand(2, claimsA, true)
 	var txA common.Hash
 	var submitterA common.Address
 	tn.waitFor("batch (a) settled on all three nodes", func() bool {
@@ -122,8 +121,8 @@ func TestNetworkSettlesOnceFallsBackAndRejoins(t *testing.T) {
 	var victim int
 	var batchB settle.Batch
 	for wh := uint64(1_000); ; wh++ {
-		claimsB = []chain.Claim{claim("outsider inverter", 4, wh)}
-		batchB, _ = settle.RECIssue(claimsB, []common.Address{outsider})
+		claimsB = []chain.Claim{claim(outsider, "outsider inverter", 4, wh)}
+		batchB, _ = settle.RECIssue(claimsB)
 		if first := settle.Order(batchB.ID(), attestors)[0]; first == tn.address(1) || first == tn.address(2) {
 			victim = map[bool]int{true: 1, false: 2}[first == tn.address(1)]
 			break
@@ -132,8 +131,8 @@ func TestNetworkSettlesOnceFallsBackAndRejoins(t *testing.T) {
 	survivor := 3 - victim // the other of nodes 1 and 2
 	killedAt := tn.now(0)
 	tn.kill(victim)
-	hand(0, claimsB, []common.Address{outsider}, true)
-	hand(survivor, claimsB, []common.Address{outsider}, true)
+	hand(0, claimsB, true)
+	hand(survivor, claimsB, true)
 	var sB *settle.Status
 	tn.waitFor("batch (b) settled by a fallback", func() bool {
 		sB = settledOn(0, batchB.ID())
@@ -152,10 +151,10 @@ func TestNetworkSettlesOnceFallsBackAndRejoins(t *testing.T) {
 		"device": tn.l.procs[0].id.Address + "/victron/battery-512", "window_start": "+4h", "window_end": "+5h",
 		"power_w": 500, "direction": "down", "floor_price": 150000, "baseline": "schedule", "expiry": "+3h",
 	}, &offer)
-	claimsC := []chain.Claim{claim("outsider battery-side inverter", 3, 777)}
-	batchC, _ := settle.RECIssue(claimsC, []common.Address{outsider})
-	hand(0, claimsC, []common.Address{outsider}, true)
-	hand(survivor, claimsC, []common.Address{outsider}, true)
+	claimsC := []chain.Claim{claim(outsider, "outsider battery-side inverter", 3, 777)}
+	batchC, _ := settle.RECIssue(claimsC)
+	hand(0, claimsC, true)
+	hand(survivor, claimsC, true)
 	tn.waitFor("batch (c) settled", func() bool { return settledOn(0, batchC.ID()) != nil && settledOn(survivor, batchC.ID()) != nil })
 	tn.waitFor("two demo hours with the node down", func() bool { return tn.now(0).Sub(killedAt) >= 2*time.Hour })
 	tn.restart(victim)

@@ -70,28 +70,20 @@ type Batch struct {
 	Exclusions [][]common.Address `json:",omitempty"`
 }
 
-// RECIssue is the batch issuing claims; nodes[i] is the node that made
-// claims[i]. Claims are put in the contract's order (chain.NewIssueBatch),
-// so every node builds the same batch, with the same id, from the same
-// claims.
-func RECIssue(claims []chain.Claim, nodes []common.Address) (Batch, error) {
-	if len(claims) == 0 || len(claims) != len(nodes) {
-		return Batch{}, gridmint.Errorf(gridmint.EInvalid, "settle: %d claims with %d nodes: want as many nodes as claims, at least one", len(claims), len(nodes))
+// RECIssue is the batch issuing claims, each naming the node that made
+// it (chain.Claim.Node: its own signature never counts for it). Claims
+// are put in the contract's order (chain.NewIssueBatch), so every node
+// builds the same batch, with the same id, from the same claims.
+func RECIssue(claims []chain.Claim) (Batch, error) {
+	if len(claims) == 0 {
+		return Batch{}, gridmint.Errorf(gridmint.EInvalid, "settle: a REC batch without claims")
 	}
-	if slices.Contains(nodes, common.Address{}) {
-		return Batch{}, gridmint.Errorf(gridmint.EInvalid, "settle: a claim without its node: the node's own signature must not count for it")
-	}
-	// The contract's claim names its node too: fill it in where the
-	// caller left it zero, refuse a claim that names another.
-	claims = slices.Clone(claims)
-	for i := range claims {
-		switch claims[i].Node {
-		case common.Address{}:
-			claims[i].Node = nodes[i]
-		case nodes[i]:
-		default:
-			return Batch{}, gridmint.Errorf(gridmint.EInvalid, "settle: claim %d names node %s, given %s", i, claims[i].Node.Hex(), nodes[i].Hex())
+	nodes := make([]common.Address, len(claims))
+	for i, c := range claims {
+		if c.Node == (common.Address{}) {
+			return Batch{}, gridmint.Errorf(gridmint.EInvalid, "settle: claim %d names no node: the node's own signature must not count for it", i)
 		}
+		nodes[i] = c.Node
 	}
 	b := chain.NewIssueBatch(claims)
 	return Batch{Kind: KindRECIssue, Issue: &b, Exclusions: exclusionsOf(nodes)}, nil

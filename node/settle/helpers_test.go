@@ -55,14 +55,14 @@ const pastHour = 1735689600 / 3600
 
 // testClaim is device dev's claim of node n for hour h.
 func testClaim(n int, dev string, h uint64, wh uint64) chain.Claim {
-	return chain.Claim{Device: ethcrypto.Keccak256Hash([]byte(fmt.Sprintf("%s/opendtu/%s", Addr(n).Hex(), dev))), Owner: Addr(n), Zone: testZone,
+	return chain.Claim{Device: ethcrypto.Keccak256Hash([]byte(fmt.Sprintf("%s/opendtu/%s", Addr(n).Hex(), dev))), Node: Addr(n), Owner: Addr(n), Zone: testZone,
 		Technology: chain.TechnologySolarPV, Hour: h, Wh: wh, ReadingsRoot: ethcrypto.Keccak256Hash([]byte(fmt.Sprint(n, dev, h)))}
 }
 
 // recBatch is a REC batch of one claim of node n.
 func recBatch(t testing.TB, n int, h uint64) Batch {
 	t.Helper()
-	b, err := RECIssue([]chain.Claim{testClaim(n, "inv", h, 1234)}, []common.Address{Addr(n)})
+	b, err := RECIssue([]chain.Claim{testClaim(n, "inv", h, 1234)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -201,9 +201,9 @@ func claimBatch(t testing.TB, n int, h uint64) settle.Batch {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := chain.Claim{Device: ethcrypto.Keccak256Hash([]byte(fmt.Sprintf("%s/opendtu/114182", settle.Addr(n).Hex()))), Owner: settle.Addr(n), Zone: zone,
+	c := chain.Claim{Device: ethcrypto.Keccak256Hash([]byte(fmt.Sprintf("%s/opendtu/114182", settle.Addr(n).Hex()))), Node: settle.Addr(n), Owner: settle.Addr(n), Zone: zone,
 		Technology: chain.TechnologySolarPV, Hour: h, Wh: 2150, ReadingsRoot: ethcrypto.Keccak256Hash([]byte(fmt.Sprint("readings", n, h)))}
-	b, err := settle.RECIssue([]chain.Claim{c}, []common.Address{settle.Addr(n)})
+	b, err := settle.RECIssue([]chain.Claim{c})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -121,7 +121,7 @@ func TestBatchValidate(t *testing.T) {
 	}
 	tampered := cloneBatch(good)
 	tampered.Issue.Claims[0].Wh++
-	twoClaims, err := RECIssue([]chain.Claim{testClaim(1, "a", pastHour, 1), testClaim(2, "b", pastHour, 2)}, []common.Address{Addr(1), Addr(2)})
+	twoClaims, err := RECIssue([]chain.Claim{testClaim(1, "a", pastHour, 1), testClaim(2, "b", pastHour, 2)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,10 +153,12 @@ func TestBatchValidate(t *testing.T) {
 			t.Errorf("%s: Validate = %v, want an invalid error", c.name, err)
 		}
 	}
-	if _, err := RECIssue([]chain.Claim{testClaim(1, "a", pastHour, 1)}, []common.Address{{}}); err == nil {
+	noNode := testClaim(1, "a", pastHour, 1)
+	noNode.Node = common.Address{}
+	if _, err := RECIssue([]chain.Claim{noNode}); err == nil {
 		t.Error("RECIssue accepted a claim without its node")
 	}
-	if _, err := RECIssue([]chain.Claim{testClaim(1, "a", pastHour, 1)}, nil); err == nil {
-		t.Error("RECIssue accepted claims without nodes")
+	if _, err := RECIssue(nil); err == nil {
+		t.Error("RECIssue accepted no claims")
 	}
 }
