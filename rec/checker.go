@@ -327,17 +327,22 @@ func (ck *Checker) zoneRules(zh zoneHour, claims []gridmint.Claim, fresh []int, 
 		if len(run.hours) < cr.Hours {
 			continue
 		}
-		// Copied: refuse both devices' claims from the run's first hour.
-		// Claims of this call get the finding in their verdict, earlier
-		// ones (and this hour's on first detection) in Later.
+		// Copied: refuse every claim of both devices the Checker
+		// remembers, and all later ones until resolved: a device that
+		// reports another's values has no evidence of its own, in the
+		// hours before the run (dim, or clear-sky, so not informative)
+		// as in those of the run. Claims of this call get the finding in
+		// their verdict, earlier ones in Later.
 		first := len(run.hours) == cr.Hours
-		ck.suspend(p, run.hours[0])
-		hours := run.hours
-		if !first {
-			hours = hours[len(hours)-1:]
-		}
-		for _, h := range hours {
-			for _, pair := range [][2]gridmint.DeviceKey{{p.a, p.b}, {p.b, p.a}} {
+		for _, pair := range [][2]gridmint.DeviceKey{{p.a, p.b}, {p.b, p.a}} {
+			hours := []gridmint.Hour{zh.hour}
+			if first {
+				hours = ck.remembered(pair[0], zh.hour)
+			}
+			if len(hours) > 0 {
+				ck.suspend(p, min(hours[0], run.hours[0]))
+			}
+			for _, h := range hours {
 				id := ClaimID{Device: pair[0], Hour: h}
 				f := refuse(id, gridmint.ClaimCopiedProfile, "the five-minute profile matches device %s's in %d informative hours from %s to %s",
 					pair[1], len(run.hours), run.hours[0], zh.hour)
@@ -385,6 +390,23 @@ func (ck *Checker) zoneRules(zh zoneHour, claims []gridmint.Claim, fresh []int, 
 				Detail: fmt.Sprintf("capacity factor %.3f, zone %s median %.3f over %d devices, limit ±%.3f", cf, zh.zone, med, len(zr.cfs), limit)})
 		}
 	}
+}
+
+// remembered lists the hours of the device's claims the Checker
+// remembers, up to and including upTo, in order.
+func (ck *Checker) remembered(dev gridmint.DeviceKey, upTo gridmint.Hour) []gridmint.Hour {
+	d := ck.devices[dev]
+	if d == nil {
+		return nil
+	}
+	hours := make([]gridmint.Hour, 0, len(d.claims))
+	for h := range d.claims {
+		if h <= upTo {
+			hours = append(hours, h)
+		}
+	}
+	slices.Sort(hours)
+	return hours
 }
 
 // suspendLiar refuses c if its device is suspended for an impossible
