@@ -89,6 +89,9 @@ type deviceRecord struct {
 	hasTip bool
 	claims map[gridmint.Hour]gridmint.Claim
 	equivo map[gridmint.Hour]bool // hours claimed twice
+	// day are the device's capacity factors and its cell's medians, per
+	// hour, for the day rule (OutlierRules).
+	day map[gridmint.Hour][2]float64
 }
 
 type zoneHour struct {
@@ -99,6 +102,8 @@ type zoneHour struct {
 type zoneRecord struct {
 	fps []fingerprint // informative profiles
 	cfs []float64     // capacity factors of every claim with readings
+	// cells are the capacity factors per whole-degree cell (cellOf).
+	cells map[[2]int16][]float64
 }
 
 // pairRun is a pair's matching informative hours, in order.
@@ -235,7 +240,7 @@ func (ck *Checker) follow(c gridmint.Claim) (dup bool, fs, later []Finding, eq *
 	id := ID(c)
 	d := ck.devices[c.Device]
 	if d == nil {
-		d = &deviceRecord{claims: map[gridmint.Hour]gridmint.Claim{}, equivo: map[gridmint.Hour]bool{}}
+		d = &deviceRecord{claims: map[gridmint.Hour]gridmint.Claim{}, equivo: map[gridmint.Hour]bool{}, day: map[gridmint.Hour][2]float64{}}
 		ck.devices[c.Device] = d
 	}
 	if prev, ok := d.claims[c.Hour]; ok {
@@ -287,7 +292,7 @@ func (ck *Checker) follow(c gridmint.Claim) (dup bool, fs, later []Finding, eq *
 func (ck *Checker) zoneRules(zh zoneHour, claims []gridmint.Claim, fresh []int, byID map[ClaimID]int, rep *Report) {
 	zr := ck.zones[zh]
 	if zr == nil {
-		zr = &zoneRecord{}
+		zr = &zoneRecord{cells: map[[2]int16][]float64{}}
 		ck.zones[zh] = zr
 	}
 	isNew := map[ClaimID]bool{}
@@ -300,6 +305,8 @@ func (ck *Checker) zoneRules(zh zoneHour, claims []gridmint.Claim, fresh []int, 
 		}
 		cf := capacityFactor(c)
 		newCFs = append(newCFs, cf)
+		cell := cellOf(c.Location)
+		zr.cells[cell] = append(zr.cells[cell], cf)
 		if fp, ok := ck.rules.Copy.fingerprintOf(c); ok {
 			zr.fps = append(zr.fps, fp)
 		}
@@ -370,6 +377,7 @@ func (ck *Checker) zoneRules(zh zoneHour, claims []gridmint.Claim, fresh []int, 
 
 	// Capacity-factor outliers.
 	or := ck.rules.Outlier
+	ck.dayRule(claims, fresh, zr, byID, rep)
 	if len(zr.cfs) < or.MinDevices {
 		return
 	}
@@ -389,6 +397,55 @@ func (ck *Checker) zoneRules(zh zoneHour, claims []gridmint.Claim, fresh []int, 
 			rep.Verdicts[i].Findings = append(rep.Verdicts[i].Findings, Finding{Claim: ID(c), Reason: gridmint.ClaimCapacityOutlier,
 				Detail: fmt.Sprintf("capacity factor %.3f, zone %s median %.3f over %d devices, limit ±%.3f", cf, zh.zone, med, len(zr.cfs), limit)})
 		}
+	}
+}
+
+// dayRule records each fresh claim's capacity factor against its cell's
+// median of the hour, and refuses (and suspends) a device whose energy
+// over the window is above MaxRatio times what the medians give its
+// nameplate (OutlierRules).
+func (ck *Checker) dayRule(claims []gridmint.Claim, fresh []int, zr *zoneRecord, byID map[ClaimID]int, rep *Report) {
+	or := ck.rules.Outlier
+	if or.MaxRatio <= 0 {
+		return
+	}
+	meds := map[[2]int16]float64{}
+	for cell, cfs := range zr.cells {
+		if len(cfs) >= or.MinDevices {
+			meds[cell] = median(slices.Clone(cfs))
+		}
+	}
+	for _, i := range fresh {
+		c := claims[i]
+		v := &rep.Verdicts[i]
+		med, ok := meds[cellOf(c.Location)]
+		// A claim another rule refused is left out (a night liar, a
+		// glitch of an estimated hour's counters), but for an hour of
+		// quality ok above the five-minute nameplate bound: an
+		// over-rater's best hours.
+		if c.Quality == gridmint.QualityMissing || !ok || med < or.MinMedianCF ||
+			slices.ContainsFunc(v.Findings, func(f Finding) bool { return f.Refuse && !(f.fiveMinutes && c.Quality == gridmint.QualityOK) }) {
+			continue
+		}
+		d := ck.devices[c.Device]
+		d.day[c.Hour] = [2]float64{capacityFactor(c), med}
+		var sum, exp float64
+		for h, x := range d.day {
+			if h > c.Hour-or.Window && h <= c.Hour {
+				sum += x[0]
+				exp += x[1]
+			}
+		}
+		if exp < or.MinExpected || sum <= or.MaxRatio*exp {
+			continue
+		}
+		if _, lying := ck.lying[c.Device]; lying {
+			continue
+		}
+		f := refuse(ID(c), gridmint.ClaimCapacityOutlier, "%.2f hours at nameplate over the last %d h, %.2f× the %.2f its zone's median capacity factors give (at most %.2f×)",
+			sum, or.Window, sum/exp, exp, or.MaxRatio)
+		v.Findings = append(v.Findings, f)
+		ck.suspendDevice(c, f, byID, rep)
 	}
 }
 
@@ -433,7 +490,14 @@ func (ck *Checker) suspendLiar(c gridmint.Claim, v *Verdict, firstOf map[ClaimID
 		// The claim is refused; the device is not suspended for it.
 		return
 	}
-	ck.lying[c.Device] = *ev
+	ck.suspendDevice(c, *ev, firstOf, rep)
+}
+
+// suspendDevice suspends c's device for the finding ev about c, and
+// refuses its other remembered claims: in their verdicts when checked in
+// this call (firstOf), else in Later.
+func (ck *Checker) suspendDevice(c gridmint.Claim, ev Finding, firstOf map[ClaimID]int, rep *Report) {
+	ck.lying[c.Device] = ev
 	d := ck.devices[c.Device]
 	hours := make([]gridmint.Hour, 0, len(d.claims))
 	for h := range d.claims {
@@ -535,6 +599,11 @@ func (ck *Checker) prune() {
 			if h < cut {
 				delete(d.claims, h)
 				delete(d.equivo, h)
+			}
+		}
+		for h := range d.day {
+			if h < cut {
+				delete(d.day, h)
 			}
 		}
 	}

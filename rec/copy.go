@@ -244,15 +244,50 @@ func (cr CopyRules) matchingPairs(fps []fingerprint, isNew func(ClaimID) bool) [
 // MinDevices claims of the zone and hour. It is a flag, not a refusal:
 // roofs facing east and west differ honestly, and a broken inverter is
 // an outlier too.
+//
+// Over a day, though, orientations and clouds average out: a device's
+// energy over Window hours, against what its zone's median capacity
+// factor of each hour would give its nameplate, stays near 1 (0.7 to
+// 1.12 for every honest inverter of internal/recsim's day, east and west
+// roofs alike, once the afternoon is in). A device that reports more than
+// MaxRatio times that, once the zone's medians add up to MinExpected
+// hours at nameplate, reports more than it makes (an inverter that
+// multiplies its output by 1.6 stays under its nameplate on most days and
+// under every physical bound): its claim is refused (reason
+// capacity_factor_outlier, refusing) and the device suspended as for an
+// impossible claim. Only hours whose median has at least MinDevices
+// claims and reaches MinMedianCF count, only the device's claims that no
+// other rule refused, and the comparison is within the device's zone and
+// whole degree of latitude and longitude (CoarseLocation / 10), so that a
+// sunny valley is not compared with a cloudy one a zone away.
 type OutlierRules struct {
 	MinDevices int
 	MADs       float64
 	MinDiff    float64
+	// The day rule.
+	MaxRatio    float64
+	MinExpected float64 // hours at nameplate
+	MinMedianCF float64
+	Window      gridmint.Hour
 }
 
 // DefaultOutlierRules are the network's outlier rules.
 func DefaultOutlierRules() OutlierRules {
-	return OutlierRules{MinDevices: 10, MADs: 3, MinDiff: 0.25}
+	return OutlierRules{MinDevices: 10, MADs: 3, MinDiff: 0.25, MaxRatio: 1.3, MinExpected: 1.5, MinMedianCF: 0.05, Window: 24}
+}
+
+// cellOf is the whole-degree cell of a location the day rule compares
+// within.
+func cellOf(l gridmint.CoarseLocation) [2]int16 {
+	return [2]int16{floorDiv(l.LatTenths, 10), floorDiv(l.LonTenths, 10)}
+}
+
+func floorDiv(a, b int16) int16 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 // capacityFactor is the claim's hourly capacity factor.
