@@ -67,6 +67,7 @@ func BenchmarkConfusionMatrix(b *testing.B) {
 				b.ReportMetric(100*m0.DishonestRefusedShare(), "%dishonest-Wh-refused")
 				b.ReportMetric(100*mh.HonestCertifiedShare(), "%honest-Wh-certified-held")
 				b.ReportMetric(100*mh.DishonestRefusedShare(), "%dishonest-Wh-refused-held")
+				b.ReportMetric(100*mh.HonestCertifiedShareExSources(), "%honest-Wh-certified-held-ex-copied")
 			}
 		})
 	}

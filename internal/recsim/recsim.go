@@ -135,6 +135,10 @@ type Outcome struct {
 	LaterRefused bool
 	After        gridmint.Hour
 	LaterReason  gridmint.ClaimReason
+	// Source is set for an honest device whose values a copying liar
+	// reports (firmware-sim's copier copies the previous home): the copy
+	// rule refuses both devices until someone resolves the pair.
+	Source bool
 	// ProducedWh is what the inverter really fed in during the hour, Wh
 	// (simulator truth, sampled at the first step at or after each hour
 	// boundary).
@@ -359,8 +363,16 @@ func (r *Recording) Check(rules rec.Rules) *Result {
 	res := &Result{Config: r.Config, Outcomes: slices.Clone(r.Outcomes), Devices: r.Devices, Readings: r.Readings,
 		Rejected: r.Rejected, BuilderErrors: r.BuilderErrors, Faults: r.Faults, Logs: r.Logs}
 	byHour := map[gridmint.Hour][]int{}
+	copied := map[int]bool{}
 	for i, o := range res.Outcomes {
 		byHour[o.Claim.Hour] = append(byHour[o.Claim.Hour], i)
+		if o.Class == firmwaresim.DishonestCopy {
+			copied[(o.Home+r.Config.Homes-1)%r.Config.Homes] = true
+		}
+	}
+	for i := range res.Outcomes {
+		o := &res.Outcomes[i]
+		o.Source = o.Class == firmwaresim.Honest && copied[o.Home]
 	}
 	hours := make([]gridmint.Hour, 0, len(byHour))
 	for h := range byHour {
@@ -434,6 +446,18 @@ type Matrix struct {
 	LaterRefused Cell
 	// Flagged is the Wh of claims with a flag, per class.
 	Flagged map[Class]gridmint.Wh
+	// SourceCertified and SourceRefused are the honest claims (in
+	// HonestCertified and HonestRefused too) of devices whose values a
+	// copier reports (Outcome.Source).
+	SourceCertified, SourceRefused Cell
+}
+
+// HonestCertifiedShareExSources is HonestCertifiedShare without the
+// devices a copier copies (refused with their copier until resolved, as
+// the copy rule must: nothing in the claims tells the copy from the
+// original).
+func (m Matrix) HonestCertifiedShareExSources() float64 {
+	return share(m.HonestCertified.Wh-m.SourceCertified.Wh, m.HonestCertified.Wh+m.HonestRefused.Wh-m.SourceCertified.Wh-m.SourceRefused.Wh)
 }
 
 // HonestCertifiedShare is the share of honest Wh certified, 0..1.
@@ -472,8 +496,14 @@ func (r *Result) Matrix(hold gridmint.Hour) Matrix {
 			m.GlitchRefused.add(o)
 		case honest && !certified:
 			m.HonestRefused.add(o)
+			if o.Source {
+				m.SourceRefused.add(o)
+			}
 		case honest:
 			m.HonestCertified.add(o)
+			if o.Source {
+				m.SourceCertified.add(o)
+			}
 		case !certified:
 			m.DishonestRefused.add(o)
 		default:
@@ -539,6 +569,8 @@ func (r *Result) Print(w io.Writer, hold gridmint.Hour) {
 		r.Readings, r.Rejected, r.BuilderErrors)
 	fmt.Fprintf(w, "%-10s %14s %14s %9s\n", "Wh", "certified", "refused", "share")
 	fmt.Fprintf(w, "%-10s %14d %14d %8.3f%% certified\n", "honest", m.HonestCertified.Wh, m.HonestRefused.Wh, 100*m.HonestCertifiedShare())
+	fmt.Fprintf(w, "%-10s %14d %14d %8.3f%% certified without them (honest devices a copier copies: refused with it until resolved)\n", " copied",
+		m.SourceCertified.Wh, m.SourceRefused.Wh, 100*m.HonestCertifiedShareExSources())
 	fmt.Fprintf(w, "%-10s %14d %14d %8.3f%% refused\n", "dishonest", m.DishonestCertified.Wh, m.DishonestRefused.Wh, 100*m.DishonestRefusedShare())
 	fmt.Fprintf(w, "%-10s %14d %14d (%d + %d claims of honest devices above their truth: corrupted counters)\n", "glitch",
 		m.GlitchCertified.Wh, m.GlitchRefused.Wh, m.GlitchCertified.Claims, m.GlitchRefused.Claims)
