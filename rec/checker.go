@@ -91,7 +91,14 @@ type deviceRecord struct {
 	equivo map[gridmint.Hour]bool // hours claimed twice
 	// day are the device's capacity factors and its cell's medians, per
 	// hour, for the day rule (OutlierRules).
-	day map[gridmint.Hour][2]float64
+	day []dayEntry
+}
+
+// dayEntry is one hour of a device for the day rule: its capacity factor
+// and its cell's median.
+type dayEntry struct {
+	hour    gridmint.Hour
+	cf, med float64
 }
 
 type zoneHour struct {
@@ -240,7 +247,7 @@ func (ck *Checker) follow(c gridmint.Claim) (dup bool, fs, later []Finding, eq *
 	id := ID(c)
 	d := ck.devices[c.Device]
 	if d == nil {
-		d = &deviceRecord{claims: map[gridmint.Hour]gridmint.Claim{}, equivo: map[gridmint.Hour]bool{}, day: map[gridmint.Hour][2]float64{}}
+		d = &deviceRecord{claims: map[gridmint.Hour]gridmint.Claim{}, equivo: map[gridmint.Hour]bool{}}
 		ck.devices[c.Device] = d
 	}
 	if prev, ok := d.claims[c.Hour]; ok {
@@ -423,17 +430,23 @@ func (ck *Checker) dayRule(claims []gridmint.Claim, fresh []int, zr *zoneRecord,
 		// glitch of an estimated hour's counters), but for an hour of
 		// quality ok above the five-minute nameplate bound: an
 		// over-rater's best hours.
-		if c.Quality == gridmint.QualityMissing || !ok || med < or.MinMedianCF ||
-			slices.ContainsFunc(v.Findings, func(f Finding) bool { return f.Refuse && !(f.fiveMinutes && c.Quality == gridmint.QualityOK) }) {
+		if c.Quality == gridmint.QualityMissing || !ok || med < or.MinMedianCF {
+			continue
+		}
+		other := false
+		for _, f := range v.Findings {
+			other = other || f.Refuse && !(f.fiveMinutes && c.Quality == gridmint.QualityOK)
+		}
+		if other {
 			continue
 		}
 		d := ck.devices[c.Device]
-		d.day[c.Hour] = [2]float64{capacityFactor(c), med}
+		d.day = append(d.day, dayEntry{c.Hour, capacityFactor(c), med})
 		var sum, exp float64
-		for h, x := range d.day {
-			if h > c.Hour-or.Window && h <= c.Hour {
-				sum += x[0]
-				exp += x[1]
+		for _, x := range d.day {
+			if x.hour > c.Hour-or.Window && x.hour <= c.Hour {
+				sum += x.cf
+				exp += x.med
 			}
 		}
 		if exp < or.MinExpected || sum <= or.MaxRatio*exp {
@@ -601,11 +614,7 @@ func (ck *Checker) prune() {
 				delete(d.equivo, h)
 			}
 		}
-		for h := range d.day {
-			if h < cut {
-				delete(d.day, h)
-			}
-		}
+		d.day = slices.DeleteFunc(d.day, func(x dayEntry) bool { return x.hour < cut })
 	}
 	for p, r := range ck.runs {
 		if r.last() < cut {
