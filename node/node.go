@@ -492,6 +492,16 @@ func (n *Node) registerDeclared(declared []gridmint.Device, now time.Time) error
 	}
 	b := n.store.NewBatch()
 	for _, d := range declared {
+		if b.Len()+2 > store.MaxBatchLen {
+			// Thousands of devices do not fit one transaction. Each
+			// device's record and snapshot go together; a crash between
+			// batches leaves the rest for the next start, which applies
+			// them the same way.
+			if err := n.store.Commit(b); err != nil {
+				return err
+			}
+			b = n.store.NewBatch()
+		}
 		snapshot, err := json.Marshal(d)
 		if err != nil {
 			return err
