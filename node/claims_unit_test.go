@@ -92,7 +92,7 @@ func claimMessage(c gridmint.Claim) p2p.Message {
 
 func newTestClaimService(t *testing.T, store *claimTestStore, clock gridmint.Clock, eng *fakeClaimEngine, home bool) *claimService {
 	t.Helper()
-	cfg := ClaimsConfig{}
+	cfg := ClaimsConfig{Hold: new(time.Duration)} // attest at once unless a test holds
 	cfg.applyDefaults()
 	set := chain.AttestorSet{Attestors: []common.Address{common.Address(claimSelf), common.Address(claimNodeA), common.Address(claimNodeB)}, Threshold: 2}
 	s, err := newClaimService(&claimService{
@@ -308,7 +308,7 @@ func TestClaimServiceActsOnLaterFindings(t *testing.T) {
 			store := &claimTestStore{MemStore: settle.NewMemStore()}
 			eng := &fakeClaimEngine{settled: map[common.Hash]bool{}}
 			s := newTestClaimService(t, store, clock, eng, false)
-			s.cfg.Hold = tc.hold
+			s.cfg.Hold = &tc.hold
 			if err := s.cfg.validate(); err != nil {
 				t.Fatal(err)
 			}
@@ -360,11 +360,38 @@ func TestClaimServiceActsOnLaterFindings(t *testing.T) {
 			}
 			// A restart keeps the verdict: nothing held is attested.
 			s2 := newTestClaimService(t, store, clock, eng, false)
-			s2.cfg.Hold = tc.hold
+			s2.cfg.Hold = &tc.hold
 			s2.step(t.Context())
 			if n := len(eng.attested); n != tc.batches {
 				t.Errorf("after a restart: %d batches attested, want %d", n, tc.batches)
 			}
 		})
+	}
+}
+
+// TestClaimHoldDefault: unset, claims.hold is the copy rule's span (6 h);
+// an explicit 0 attests at once; more than late_limit is refused.
+func TestClaimHoldDefault(t *testing.T) {
+	for _, c := range []struct {
+		yaml string
+		want time.Duration
+		err  bool
+	}{
+		{"", 6 * time.Hour, false},
+		{"claims: {hold: 0s}", 0, false},
+		{"claims: {hold: 2h}", 2 * time.Hour, false},
+		{"claims: {hold: 7h}", 0, true},
+	} {
+		cfg, err := ParseConfig([]byte("adapters: [{dialect: tasmota}]\n" + c.yaml))
+		switch {
+		case c.err:
+			if err == nil || !strings.Contains(err.Error(), "claims.hold") {
+				t.Errorf("%q: error %v, want one naming claims.hold", c.yaml, err)
+			}
+		case err != nil:
+			t.Errorf("%q: %v", c.yaml, err)
+		case cfg.Claims.hold() != c.want:
+			t.Errorf("%q: hold %v, want %v", c.yaml, cfg.Claims.hold(), c.want)
+		}
 	}
 }

@@ -144,8 +144,10 @@ func demoConfig(o DemoOptions, brokerURL string, fleet *firmwaresim.Fleet) Confi
 		StaleAfter: o.StaleAfter,
 		Role:       o.Role,
 		Chain:      o.Chain,
-		Claims:     ClaimsConfig{Disabled: o.NoClaims},
-		Market:     demoMarket(),
+		// The demo attests at once so that certificates appear within the
+		// demo hour; a real network holds claims claims.hold (6 h).
+		Claims: ClaimsConfig{Disabled: o.NoClaims, Hold: new(time.Duration)},
+		Market: demoMarket(),
 	}
 	if fleet == nil { // a utility: no devices
 		cfg.applyDefaults()
