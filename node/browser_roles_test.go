@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image/png"
 	"math/big"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/chain"
+	"github.com/gridmint/gridmint/devices"
 	"github.com/gridmint/gridmint/node/api"
 )
 
@@ -148,8 +150,9 @@ func (p *page) screenshots(name string) {
 	for _, w := range []int64{375, 1400} {
 		// Let the view lay out at the new width (a refresh re-renders its
 		// charts) before the capture.
+		before := evalString(p.t, p.ctx, `document.documentElement.dataset.renders || "0"`)
 		p.do("resizing", chromedp.EmulateViewport(w, 900))
-		p.wait("layout at the new width", fmt.Sprintf(`document.documentElement.clientWidth === %d`, w), 5*time.Second)
+		p.wait("the view drawn again at the new width", fmt.Sprintf(`document.documentElement.clientWidth === %d && Number(document.documentElement.dataset.renders || 0) >= %s + 2`, w, before), 20*time.Second)
 		if w == 375 {
 			if over := evalString(p.t, p.ctx, `String(document.documentElement.scrollWidth - document.documentElement.clientWidth)`); over != "0" {
 				p.t.Errorf("%s at 375 px scrolls sideways by %s px", name, over)
@@ -361,7 +364,7 @@ func TestWebAppRoles(t *testing.T) {
 	p.do("opening the event", chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[data-open=%q]`, reqID))))
 	p.wait("the event's clearing and awards", `document.getElementById("ut-event-reservation") && document.getElementById("ut-event-reservation").textContent.startsWith("firm") && document.querySelector("#ut-event-body table tbody tr") !== null`, 20*time.Second)
 	p.wait("A's offers in the zone", `document.querySelectorAll("#ut-offers tr[data-offer]").length > 0 && document.querySelector("#ut-supply svg") !== null`, 20*time.Second)
-	p.screenshots("utility")
+	p.errs.check(t, "utility")
 
 	// --- Homeowner, on A.
 	p.open(homeURL + "#/home")
@@ -432,6 +435,15 @@ func TestWebAppRoles(t *testing.T) {
 	p.do("opening the printable statement", chromedp.Navigate(href))
 	p.wait("the printable statement", `document.title.startsWith("Retirement statement") && document.body.textContent.includes("Bakery Müller")`, 20*time.Second)
 
+	// Back at the utility, for its screenshots: the event as it stands.
+	// (Its delivery chart is TestWebDeliveryChart's: measurement needs the
+	// baseline's look-back after the window, hours of demo time.)
+	p.open(utilityURL + "#/utility")
+	p.wait("the request listed", row+` !== null`, 20*time.Second)
+	p.do("opening the event", chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[data-open=%q]`, reqID))))
+	p.wait("the event", `document.getElementById("ut-event-reservation") !== null && document.querySelector("#ut-event-body table tbody tr") !== null`, 20*time.Second)
+	p.screenshots("utility")
+
 	// The node overview, for the README.
 	p.open(homeURL)
 	p.wait("the overview's live refresh", `document.getElementById("updated").textContent.startsWith("Live: updated")`, 30*time.Second)
@@ -441,4 +453,86 @@ func TestWebAppRoles(t *testing.T) {
 	if st.Wh != 500 || st.Beneficiary != "Bakery Müller" {
 		t.Errorf("statement %+v, want 500 Wh for Bakery Müller", st)
 	}
+}
+
+// webFakes serve one firm, measured event to the web app: what a
+// utility's node shows once the homes' deliveries are verified.
+type webFakes struct {
+	ev api.MarketEvent
+	de api.DeliveryEvent
+}
+
+func (webFakes) Devices() []devices.DeviceState { return nil }
+func (webFakes) Rejections(string, int) ([]gridmint.Rejection, string, error) {
+	return nil, "", nil
+}
+func (webFakes) RejectionCounts() (map[gridmint.Reason]uint64, error) {
+	return map[gridmint.Reason]uint64{}, nil
+}
+func (f webFakes) MarketEvents(int) []api.MarketEvent { return []api.MarketEvent{f.ev} }
+func (f webFakes) MarketEvent(id gridmint.RequestID) (api.MarketEvent, bool) {
+	return f.ev, id == f.ev.RequestID
+}
+func (webFakes) MarketOffers() api.MarketOffers { return api.MarketOffers{} }
+func (f webFakes) DeliveryEvents(*gridmint.RequestID) []api.DeliveryEvent {
+	return []api.DeliveryEvent{f.de}
+}
+
+// TestWebDeliveryChart: the utility view draws a measured event's
+// delivery per interval against its awarded power, baseline and metered
+// power, with the performance ratio, from the API's records (served here
+// by fakes: on a demo network measurement waits for the baseline's
+// look-back after the window). No console errors; screenshots at both
+// widths.
+func TestWebDeliveryChart(t *testing.T) {
+	ctx := newBrowser(t)
+	now := time.Now().UTC().Truncate(time.Minute)
+	start, end := now.Add(-time.Hour), now.Add(-30*time.Minute)
+	req := gridmint.Request{Zone: DemoZone, WindowStart: start, WindowEnd: end, Power: 6000, Direction: gridmint.DirectionDown, MaxPrice: 300_000, GateClosure: start.Add(-20 * time.Minute)}
+	id := gridmint.RequestID{0x84, 0x6a}
+	buyer := "0xB2a0aC57C6B45d2a9934f924493b9A8959aeD452"
+	mwh := func(v gridmint.MWh) *gridmint.MWh { return &v }
+	rec := func(offer byte, delivered []gridmint.MWh, baseline, metered gridmint.MWh) api.Delivery {
+		var sum gridmint.MWh
+		for _, d := range delivered {
+			sum += d
+		}
+		r := gridmint.DeliveryRecord{RequestID: id, OfferID: gridmint.OfferID{offer}, Provider: "0xFd64244320bd73b298D19DcC8eD8DD3ef55D6228",
+			Direction: gridmint.DirectionDown, WindowStart: start, WindowEnd: end, StepSeconds: 300, Baseline: string(gridmint.BaselineSchedule),
+			Awarded: 1_500_000, Delivered: sum, Intervals: delivered, Price: 150_000}
+		return api.Delivery{DeliveryRecord: r, BaselineMWh: mwh(baseline), MeteredMWh: mwh(metered), Performance: float64(sum) / 1_500_000,
+			Paid: new(big.Int).Mul(big.NewInt(int64(sum)*150_000), big.NewInt(1e6)).String(), Slashed: "0"}
+	}
+	f := webFakes{
+		ev: api.MarketEvent{RequestID: id, Request: req, Buyer: buyer, State: "done", OffersConsidered: 2,
+			Clearing: &api.MarketClearing{Price: 150_000, Awarded: 6000, Value: "450000000000000000", Awards: []gridmint.Award{
+				{RequestID: id, OfferID: gridmint.OfferID{1}, Provider: "0xFd64244320bd73b298D19DcC8eD8DD3ef55D6228", Power: 3000, Price: 150_000},
+				{RequestID: id, OfferID: gridmint.OfferID{2}, Provider: "0xFd64244320bd73b298D19DcC8eD8DD3ef55D6228", Power: 3000, Price: 150_000}}},
+			Reservation: &api.MarketReservation{Tx: common.Hash{0x37}, Block: 7, Amount: "450000000000000000", Firm: true},
+			Log:         []api.MarketStep{{At: start, Step: "window_start"}}},
+		de: api.DeliveryEvent{RequestID: id, Request: req, Price: 150_000, Reserved: "450000000000000000", State: "verified", Deliveries: []api.Delivery{
+			rec(1, []gridmint.MWh{250_000, 250_000, 245_000, 240_000, 230_000, 220_000}, 2_100_000, 660_000),
+			rec(2, []gridmint.MWh{250_000, 250_000, 250_000, 180_000, 120_000, 60_000}, 1_900_000, 790_000),
+		}},
+	}
+	srv := httptest.NewServer(api.New(api.Config{Devices: f, Quarantine: f, Market: f, Deliveries: f, Health: func() []api.Check { return nil },
+		Info: api.NodeInfo{Address: buyer, Role: "utility", Version: "test"}}))
+	defer srv.Close()
+
+	p := &page{t: t, ctx: ctx, errs: &consoleErrors{}, arts: artefactDir(t)}
+	p.errs.listen(t, ctx)
+	p.open(srv.URL + "/#/utility")
+	p.wait("the event listed", fmt.Sprintf(`document.querySelector('button[data-open=%q]') !== null`, id.String()), 20*time.Second)
+	p.do("opening the event", chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[data-open=%q]`, id.String()))))
+	p.wait("the delivery chart", `document.querySelector("#ut-delivery svg") !== null`, 20*time.Second)
+	// 2,545 of 3,000 Wh delivered.
+	if got := p.text("#ut-performance"); got != "84.8 %" {
+		t.Errorf("performance ratio %q, want 84.8 %%", got)
+	}
+	bars := evalString(t, ctx, `String(document.querySelectorAll('#ut-delivery [data-series="Delivered"] rect').length)`)
+	lines := evalString(t, ctx, `[...document.querySelectorAll('#ut-delivery [data-series]')].map(g => g.dataset.series).join(",")`)
+	if bars != "6" || lines != "Delivered,Awarded,Baseline (window average),Metered (window average)" {
+		t.Errorf("delivery chart: %s bars, series %s; want 6 intervals and delivered, awarded, baseline, metered", bars, lines)
+	}
+	p.screenshots("utility-delivery")
 }

@@ -192,8 +192,10 @@
   // chart draws an SVG chart. x and y are {min, max, ticks, fmt}; each
   // series is {name, cls, kind: "line"|"bar"|"step", points: [[x, y]],
   // width (bars, x units), offset (bars, x units), dashed}.
-  function chart({ title, desc, x, y, series, height = 220, width = 640 }) {
-    const m = { l: 52, r: 12, t: 10, b: 28 };
+  function chart({ title, desc, x, y, series, height = 220, box }) {
+    // Drawn at the width it is shown at, so its text stays 11 px.
+    const width = Math.max(300, Math.min(1400, (box && box.clientWidth) || 640));
+    const m = { l: 64, r: 12, t: 10, b: 28 };
     const W = width - m.l - m.r, H = height - m.t - m.b;
     const ymax = y.max > y.min ? y.max : y.min + 1;
     const xmax = x.max > x.min ? x.max : x.min + 1;
@@ -206,7 +208,7 @@
       grid.append(s("line", { class: "gridline", x1: m.l, x2: m.l + W, y1: py(t), y2: py(t) }));
       grid.append(s("text", { x: m.l - 6, y: py(t) + 4, "text-anchor": "end" }, y.fmt ? y.fmt(t) : String(t)));
     }
-    const xt = x.ticks || niceTicks(x.min, xmax, 5);
+    const xt = x.time ? timeTicks(x.min, xmax, Math.max(2, Math.floor(W / 90))) : niceTicks(x.min, xmax, Math.max(2, Math.floor(W / 90)));
     for (const t of xt) grid.append(s("text", { x: px(t), y: height - 8, "text-anchor": "middle" }, x.fmt ? x.fmt(t) : String(t)));
     grid.append(s("line", { x1: m.l, x2: m.l + W, y1: py(Math.max(y.min, 0)), y2: py(Math.max(y.min, 0)) }));
     svg.append(grid);
@@ -233,11 +235,21 @@
     const span = hi - lo;
     if (!(span > 0)) return [lo];
     const step0 = span / n, mag = 10 ** Math.floor(Math.log10(step0));
-    const step = [1, 2, 5, 10].map(k => k * mag).find(v => v >= step0) || step0;
+    const step = [1, 2, 2.5, 5, 10].map(k => k * mag).find(v => v >= step0) || step0;
     const out = [];
     for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) out.push(Number(v.toFixed(10)));
     return out;
   }
+  // timeTicks are times on round minutes or hours (UTC), about n of them.
+  function timeTicks(lo, hi, n) {
+    const steps = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720, 1440].map(m => m * 60e3);
+    const step = steps.find(v => (hi - lo) / v <= n) || steps[steps.length - 1];
+    const out = [];
+    for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) out.push(v);
+    return out;
+  }
+  // kwTick labels a power axis.
+  function kwTick(v) { return Math.abs(v) >= 1000 ? +(v / 1000).toFixed(1) + " kW" : Math.round(v) + " W"; }
   function maxOf(...vals) { return Math.max(0, ...vals.flat().filter(v => Number.isFinite(v))); }
 
   // ------------------------------------------------------------ overview
@@ -327,7 +339,7 @@
       renderEarned(balances);
       renderOptOut(mine, policy);
       renderHomeEvents(events, deliveries, own);
-      renderPolicy(policy);
+      renderPolicy(policy, own);
     },
     failed(e) { $("#home-status").textContent = "Update failed: " + e.message; },
   };
@@ -335,15 +347,17 @@
   // powerFlow draws PV, battery, EV, house and grid around the home, an
   // arrow each way power flows, its width by power.
   function powerFlow(p) {
-    const hub = [180, 130];
+    const hub = [180, 128];
+    // dir 1: power flows into the home (PV, grid import, battery
+    // discharge); -1: out of it; 0: none. side: where the figures go.
     const nodes = [
-      { k: "pv", label: "PV", at: [180, 34], v: p.pv_w, dir: p.pv_w > 0 ? 1 : 0 },
-      { k: "grid", label: "Grid", at: [44, 130], v: p.grid_w, dir: p.grid_w === null ? 0 : Math.sign(p.grid_w) },
-      { k: "house", label: "House", at: [316, 130], v: p.house_w, dir: p.house_w > 0 ? -1 : 0 },
-      { k: "battery", label: "Battery", at: [92, 228], v: p.battery_w, dir: Math.sign(p.battery_w) },
-      { k: "ev", label: "Car", at: [268, 228], v: p.ev_w, dir: p.ev_w > 0 ? -1 : 0 },
+      { k: "pv", label: "PV", at: [180, 34], v: p.pv_w, dir: p.pv_w > 0 ? 1 : 0, side: "right" },
+      { k: "grid", label: "Grid", at: [46, 128], v: p.grid_w, dir: p.grid_w === null ? 0 : Math.sign(p.grid_w), side: "below" },
+      { k: "house", label: "House", at: [314, 128], v: p.house_w, dir: p.house_w > 0 ? -1 : 0, side: "below" },
+      { k: "battery", label: "Battery", at: [96, 222], v: p.battery_w, dir: Math.sign(p.battery_w), side: "below" },
+      { k: "ev", label: "Car", at: [264, 222], v: p.ev_w, dir: p.ev_w > 0 ? -1 : 0, side: "below" },
     ];
-    const svg = s("svg", { viewBox: "0 0 360 270", role: "img", "aria-labelledby": "flow-desc" });
+    const svg = s("svg", { viewBox: "0 0 360 282", role: "img", "aria-labelledby": "flow-desc" });
     const text = [];
     const defs = s("defs", {});
     for (const n of nodes) {
@@ -351,10 +365,10 @@
         s("path", { d: "M0,0 L10,5 L0,10 z", class: n.k, fill: "currentColor" })));
     }
     svg.append(defs);
+    const R = 25;
     for (const n of nodes) {
-      // dir 1: into the home (PV, import, discharge); -1: out of it.
       const from = n.dir >= 0 ? n.at : hub, to = n.dir >= 0 ? hub : n.at;
-      const a = shorten(from, to, n.dir >= 0 ? 30 : 10, n.dir >= 0 ? 10 : 30);
+      const a = shorten(from, to, n.dir >= 0 ? R + 4 : 10, n.dir >= 0 ? 10 : R + 6);
       const wpx = n.v ? Math.min(9, 2 + Math.abs(n.v) / 1500) : 2;
       const line = s("line", { x1: a[0][0], y1: a[0][1], x2: a[1][0], y2: a[1][1], class: "link " + n.k + (n.dir ? " active" : ""), "stroke-width": wpx.toFixed(1) });
       if (n.dir) line.setAttribute("marker-end", `url(#arrow-${n.k})`);
@@ -364,13 +378,17 @@
     for (const n of nodes) {
       const val = n.v === null || n.v === undefined ? DASH : kw(Math.abs(n.v));
       let what = "";
-      if (n.k === "grid" && n.v !== null) what = n.v > 0 ? "import" : n.v < 0 ? "export" : "";
+      if (n.k === "grid" && n.v !== null) what = n.v > 0 ? "importing" : n.v < 0 ? "exporting" : "";
       if (n.k === "battery") what = n.v > 0 ? "discharging" : n.v < 0 ? "charging" : "idle";
+      if (n.k === "ev") what = n.v > 0 ? "charging" : "";
+      const [x, y] = n.at;
+      const tx = n.side === "right" ? x + R + 8 : x, ty = n.side === "right" ? y - 2 : y + R + 17;
+      const anchor = n.side === "right" ? "start" : "middle";
       svg.append(s("g", { class: "node " + n.k, "data-flow": n.k },
-        s("circle", { cx: n.at[0], cy: n.at[1], r: 27, class: n.k }),
-        s("text", { x: n.at[0], y: n.at[1] - 3 }, n.label),
-        s("text", { x: n.at[0], y: n.at[1] + 12, class: "value" }, val),
-        what ? s("text", { x: n.at[0], y: n.at[1] + (n.at[1] > 200 ? 42 : -34) }, what) : null));
+        s("circle", { cx: x, cy: y, r: R, class: n.k }),
+        s("text", { x, y: y + 4 }, n.label),
+        s("text", { x: tx, y: ty, class: "value", "text-anchor": anchor }, val),
+        what ? s("text", { x: tx, y: ty + 15, class: "what", "text-anchor": anchor }, what) : null));
       text.push(`${n.label} ${val}${what ? " " + what : ""}`);
     }
     svg.append(s("desc", { id: "flow-desc" }, "Power now: " + text.join("; ")));
@@ -393,8 +411,8 @@
     const all = samples.flatMap(p => keys.map(([k]) => p[k]));
     const lo = Math.min(0, ...all.filter(Number.isFinite)), hi = maxOf(all);
     const t0 = samples[0].t, t1 = samples[samples.length - 1].t;
-    box.replaceChildren(chart({ title: "Power over time, W", desc: `From ${hhmm(t0)} to ${hhmm(t1)} UTC (node time)`,
-      x: { min: t0, max: t1, fmt: hhmm }, y: { min: lo, max: hi * 1.05, fmt: v => kw(v) }, series, height: 200 }));
+    box.replaceChildren(chart({ title: "Power over time, W", desc: `From ${hhmm(t0)} to ${hhmm(t1)} UTC (node time)`, box,
+      x: { min: t0, max: t1, fmt: hhmm, time: true }, y: { min: lo, max: hi * 1.05, fmt: kwTick }, series, height: 200 }));
   }
   function renderStorage(mine, policy) {
     const box = $("#home-storage");
@@ -491,7 +509,7 @@
     const rows = events.events.map(ev => {
       const c = ev.clearing;
       const local = c && c.local ? c.local : {};
-      const awards = c ? c.awards.filter(a => a.device in local && (own.size === 0 || own.has(local[a.device]))) : [];
+      const awards = c && c.awards ? c.awards.filter(a => a.device in local && (own.size === 0 || own.has(local[a.device]))) : [];
       const asked = awards.reduce((a, x) => a + x.power_w, 0);
       const recs = awards.map(a => deliv.get(a.offer_id)).filter(Boolean);
       const delivered = recs.reduce((a, r) => a + r.delivered_mwh, 0), awarded = recs.reduce((a, r) => a + r.awarded_mwh, 0);
@@ -513,7 +531,7 @@
     const good = ["firm", "dispatched", "done", "agreed", "cleared"], bad = ["refused", "lapsed", "no_awards"];
     return pill(st, good.includes(st) ? "good" : bad.includes(st) ? "bad" : "wait");
   }
-  function renderPolicy(p) {
+  function renderPolicy(p, own) {
     const box = $("#home-policy");
     if (!p) { box.replaceChildren(empty("This node does not offer flexibility (a utility, or the market is off).")); return; }
     const row = (name, v) => h("tr", {}, td(name), td(v.min_price ? microFlex(v.min_price) : DASH, "num"), td(v.reserve_soc_pct + " %", "num"),
@@ -521,7 +539,7 @@
     box.replaceChildren(
       h("p", {}, "Offers: ", p.offer ? pill("on: the home offers its flexible devices", "good") : pill("off: the home offers nothing (market.offer)", "bad")),
       table(["Device", { label: "Minimum price", num: 1 }, { label: "Battery reserve", num: 1 }, "Car departure (UTC)", { label: "Energy by departure", num: 1 }],
-        [row("Every device (defaults)", p.defaults), ...p.devices.map(d => row(d.device.split("/").slice(1).join("/") + (d.opt_out ? " (opted out)" : ""), d.policy))]));
+        [row("Every device (defaults)", p.defaults), ...p.devices.filter(d => own.size === 0 || own.has(d.device)).map(d => row(d.device.split("/").slice(1).join("/") + (d.opt_out ? " (opted out)" : ""), d.policy))]));
   }
 
   // ------------------------------------------------------------ utility
@@ -550,8 +568,8 @@
     let cum = 0;
     const pts = [[0, order.length ? order[0].body.floor_price : 0]];
     for (const o of order) { pts.push([cum, o.body.floor_price]); cum += o.body.power_w; pts.push([cum, o.body.floor_price]); }
-    $("#ut-supply").replaceChildren(order.length ? chart({ title: "Offers in merit order", desc: `Cumulative power against floor price: ${kw(cum)} offered`,
-      x: { min: 0, max: cum, fmt: v => kw(v) }, y: { min: 0, max: maxOf(order.map(o => o.body.floor_price)) * 1.1, fmt: v => (v / 1e6).toFixed(2) },
+    $("#ut-supply").replaceChildren(order.length ? chart({ title: "Offers in merit order", desc: `Cumulative power against floor price: ${kw(cum)} offered`, box: $("#ut-supply"),
+      x: { min: 0, max: cum, fmt: kwTick }, y: { min: 0, max: maxOf(order.map(o => o.body.floor_price)) * 1.1, fmt: v => (v / 1e6).toFixed(2) },
       series: [{ name: "Supply (FLEX/kWh)", cls: "supply", kind: "line", points: pts.slice(1) }], height: 170 }) : empty("No live offers" + (zone ? " in " + zone : "") + "."));
     const rows = order.slice(0, 50).map(m => h("tr", { "data-offer": m.id }, td(short(m.author), "mono"), td(short(m.body.device), "mono"), td(m.body.zone),
       td(m.body.direction), td(kw(m.body.power_w), "num"), td(microFlex(m.body.floor_price), "num"), td(utc(m.body.window_start) + " – " + m.body.window_end.slice(11, 16))));
@@ -564,7 +582,10 @@
     const list = mineFirst.length ? mineFirst : events.events;
     const rows = list.map(ev => {
       const b = h("button", { type: "button", class: "secondary", "data-open": ev.request_id, "aria-label": "Show request " + ev.request_id.slice(0, 10) }, "Show");
-      b.addEventListener("click", () => { utility.selected = ev.request_id; renderEvent(ev.request_id, true); });
+      b.addEventListener("click", () => {
+        utility.selected = ev.request_id;
+        renderEvent(ev.request_id, true).catch(e => { $("#ut-event-body").replaceChildren(h("p", { class: "form-error" }, "Cannot show the event: " + e.message)); });
+      });
       return h("tr", { "data-request": ev.request_id, class: ev.request_id === utility.selected ? "selected" : null },
         td(short(ev.request_id), "mono"), td(ev.request.zone), td(utc(ev.request.window_start) + " – " + ev.request.window_end.slice(11, 16)),
         td(ev.request.direction + " " + kw(ev.request.power_w)), td(stateLabel(ev.state)),
@@ -604,7 +625,7 @@
         h("dt", {}, "Reservation"), h("dd", { id: "ut-event-reservation" }, reservationText(ev),
           ev.reservation ? h("span", { class: "mono" }, " tx " + ev.reservation.tx + " block " + ev.reservation.block) : null)),
     ];
-    if (c && c.awards.length) {
+    if (c && c.awards && c.awards.length) {
       parts.push(table(["Offer", "Provider", { label: "Power", num: 1 }, { label: "Price", num: 1 }],
         c.awards.map(a => h("tr", {}, td(short(a.offer_id), "mono"), td(short(a.provider), "mono"), td(kw(a.power_w), "num"), td(microFlex(a.price), "num"))),
         { caption: "Awards" }));
@@ -639,8 +660,8 @@
     if (recs.some(r => r.metered_mwh !== undefined)) series.push({ name: "Metered (window average)", cls: "metered", kind: "line", dashed: true, points: flat(meterW) });
     return h("div", { class: "chart", id: "ut-delivery" },
       h("p", {}, "Performance ratio ", h("strong", { id: "ut-performance" }, (ratio * 100).toFixed(1) + " %"), ` (delivered ÷ awarded) · ${de.state}` + (de.reward_tx ? " · rewarded in " + short(de.reward_tx) : "")),
-      chart({ title: "Delivery against baseline, W", desc: `Per ${step / 60000}-minute interval of the window`,
-        x: { min: start, max: end, fmt: hhmm }, y: { min: 0, max: maxOf(delivered.map(d => d[1]), awardedW, baseW, meterW) * 1.1 || 1, fmt: v => kw(v) }, series }));
+      chart({ title: "Delivery against baseline, W", desc: `Per ${step / 60000}-minute interval of the window`, box: $("#ut-event-body"),
+        x: { min: start, max: end, fmt: hhmm, time: true }, y: { min: 0, max: maxOf(delivered.map(d => d[1]), awardedW, baseW, meterW) * 1.1 || 1, fmt: kwTick }, series }));
   }
   function initUtility() {
     const f = $("#request-form");
@@ -670,7 +691,6 @@
 
   // ------------------------------------------------------------ buyer
 
-  let lastStatement = 0;
   const buyer = {
     async refresh() {
       if (!node) await loadNode();
@@ -678,6 +698,7 @@
       renderCerts(certs);
       const rets = await maybe("/api/v1/chain/retirements?account=" + certs.owner);
       renderRetirements(rets);
+      if (lastMatching) renderMatching(lastMatching);
     },
     failed(e) { $("#certs-owner").textContent = "Update failed: " + e.message; },
   };
@@ -691,8 +712,8 @@
       h("dl", { class: "figures" }, [...zones].map(([z, wh]) => h("div", {}, h("dt", {}, "Zone " + z), h("dd", {}, fmtInt.format(wh) + " Wh")))),
       h("dl", { class: "figures" }, [...techs].map(([t, wh]) => h("div", {}, h("dt", {}, t), h("dd", {}, fmtInt.format(wh) + " Wh")))));
     const hs = [...hours].filter(([t]) => t).sort((a, b) => a[0] - b[0]);
-    $("#by-hours").replaceChildren(hs.length ? chart({ title: "Certificates held by production hour, Wh", desc: `${hs.length} hour${hs.length === 1 ? "" : "s"} from ${utc(new Date(hs[0][0]).toISOString())}`,
-      x: { min: hs[0][0], max: hs[hs.length - 1][0] + 3600e3, fmt: hhmm }, y: { min: 0, max: maxOf(hs.map(x => x[1])) * 1.1, fmt: v => fmtInt.format(v) },
+    $("#by-hours").replaceChildren(hs.length ? chart({ title: "Certificates held by production hour, Wh", desc: `${hs.length} hour${hs.length === 1 ? "" : "s"} from ${utc(new Date(hs[0][0]).toISOString())}`, box: $("#by-hours"),
+      x: { min: hs[0][0], max: hs[hs.length - 1][0] + 3600e3, fmt: hhmm, time: true }, y: { min: 0, max: maxOf(hs.map(x => x[1])) * 1.1, fmt: v => fmtInt.format(v) },
       series: [{ name: "Wh held", cls: "certs", kind: "bar", width: 3600e3, points: hs }], height: 180 }) : "");
     const rows = l.certificates.map(c => h("tr", { "data-lot": c.id, "data-token": c.token.id },
       td(c.hour_start ? utc(c.hour_start) : DASH), td(c.zone), td(c.energy_source || c.token.technology_name), td(fmtInt.format(c.wh), "num"),
@@ -739,7 +760,6 @@
     };
     try {
       const st = await progress(state, "Waiting for the chain index…", fetchIt());
-      lastStatement = id;
       const base = "/api/v1/certificates/retirements/" + id;
       body.replaceChildren(
         h("p", {}, "Retirement ", h("strong", { id: "statement-id" }, String(st.retirement_id)), ` of ${fmtInt.format(st.wh)} Wh for `, h("strong", { id: "statement-beneficiary" }, st.beneficiary)),
@@ -821,7 +841,9 @@
       busy: "Matching…",
     });
   }
+  let lastMatching = null;
   function renderMatching(r) {
+    lastMatching = r;
     const hs = r.hours;
     const box = $("#mt-result");
     if (!hs.length) { box.replaceChildren(empty("The file has no hours.")); return; }
@@ -830,8 +852,8 @@
       h("p", {}, "Score ", h("strong", { id: "mt-score" }, (r.score * 100).toFixed(1) + " %"),
         ` · consumption ${fmtInt.format(r.consumption_wh)} Wh, retired ${fmtInt.format(r.retired_wh)} Wh, matched ${fmtInt.format(r.matched_wh)} Wh` +
         ` · retirements counted: ${r.retirements.length ? r.retirements.join(", ") : "none"}`),
-      h("div", { class: "chart", id: "mt-chart" }, chart({ title: "Hourly matching, Wh", desc: `${hs.length} hours from ${hourOf(hs[0].hour)} UTC: each hour's matched energy is capped at its consumption`,
-        x: { min: t(hs[0]), max: t(hs[hs.length - 1]) + 3600e3, fmt: hhmm },
+      h("div", { class: "chart", id: "mt-chart" }, chart({ title: "Hourly matching, Wh", desc: `${hs.length} hours from ${hourOf(hs[0].hour)} UTC: each hour's matched energy is capped at its consumption`, box,
+        x: { min: t(hs[0]), max: t(hs[hs.length - 1]) + 3600e3, fmt: hhmm, time: true },
         y: { min: 0, max: maxOf(hs.map(x => Math.max(x.consumption_wh, x.retired_wh))) * 1.1, fmt: v => fmtInt.format(v) },
         series: [
           { name: "Consumption", cls: "consumption", kind: "bar", width: 3600e3 * 0.45, offset: 3600e3 * 0.05, points: hs.map(x => [t(x), x.consumption_wh]) },
@@ -849,6 +871,8 @@
     running = true;
     const v = views[current];
     try { await v.refresh(); } catch (e) { v.failed(e); } finally { running = false; }
+    // Tests wait on this count: a view drawn after a change of width.
+    document.documentElement.dataset.renders = String(Number(document.documentElement.dataset.renders || 0) + 1);
   }
   function route() {
     const name = (location.hash.replace(/^#\/?/, "") || "node").split("/")[0];
@@ -870,6 +894,9 @@
   initBuyer();
   $("#home-site").addEventListener("change", () => { samples.length = 0; home.site = $("#home-site").value; refreshNow(); });
   window.addEventListener("hashchange", route);
+  // Charts are drawn at their width: draw them again after a resize.
+  let resized = null;
+  window.addEventListener("resize", () => { clearTimeout(resized); resized = setTimeout(refreshNow, 150); });
   route();
   document.documentElement.dataset.app = "ready";
 })();
