@@ -50,7 +50,9 @@ func newBrowser(t *testing.T) context.Context {
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(allocCtx)
 	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, patience) // the whole browser session: start, load, poll
+	// The whole browser session: start, load, and every wait of the test,
+	// each bounded by patience itself.
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*patience)
 	t.Cleanup(cancelTimeout)
 	return ctx
 }
