@@ -10,6 +10,7 @@ import (
 	"math/big"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -168,8 +169,16 @@ func (p *page) screenshots(name string) {
 			p.t.Fatal(err)
 		}
 		if *updateScreenshots {
-			if err := os.WriteFile(filepath.Join("..", "docs", "screenshots", file), buf, 0o644); err != nil {
+			docs := filepath.Join("..", "docs", "screenshots", file)
+			if err := os.WriteFile(docs, buf, 0o644); err != nil {
 				p.t.Fatal(err)
+			}
+			// The committed copies are quantised to a palette (a third
+			// of the size) when pngquant is installed (Debian: pngquant).
+			if q, err := exec.LookPath("pngquant"); err == nil {
+				if out, err := exec.Command(q, "--quality=70-90", "--speed=1", "--force", "--ext=.png", docs).CombinedOutput(); err != nil {
+					p.t.Errorf("pngquant %s: %v %s", docs, err, out)
+				}
 			}
 		}
 	}
