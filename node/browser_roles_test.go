@@ -108,7 +108,8 @@ func (p *page) do(what string, actions ...chromedp.Action[chromedp.Void]) {
 func (p *page) wait(what, expr string, bound time.Duration) {
 	p.t.Helper()
 	if _, err := chromedp.Run(p.ctx, chromedp.Poll[bool](expr, chromedp.WithPollingTimeout(bound), chromedp.WithPollingInterval(100*time.Millisecond))); err != nil {
-		p.t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+		view, _ := chromedp.Run(p.ctx, chromedp.Evaluate[string](`(document.querySelector("main section:not([hidden])") || document.body).innerText.slice(0, 3000)`))
+		p.t.Fatalf("waiting for %s (%s): %v\nthe view shows:\n%s", what, expr, err, view)
 	}
 }
 

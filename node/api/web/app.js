@@ -643,7 +643,9 @@
     const recs = de.deliveries;
     if (!recs.length) return h("p", { class: "hint" }, `Delivery: ${de.state}; no award measured yet.`);
     const start = Date.parse(de.request.window_start), end = Date.parse(de.request.window_end);
+    for (const r of recs) r.intervals_mwh = r.intervals_mwh || [];
     const step = (recs[0].step_s || 300) * 1000, n = Math.max(...recs.map(r => r.intervals_mwh.length));
+    if (!n) return h("p", { class: "hint" }, `Delivery: ${de.state}; ${recs.length} award${recs.length === 1 ? "" : "s"} without metered intervals yet.`);
     const hours = (end - start) / 3600e3;
     const delivered = [];
     for (let i = 0; i < n; i++) {
