@@ -645,7 +645,10 @@
     const start = Date.parse(de.request.window_start), end = Date.parse(de.request.window_end);
     for (const r of recs) r.intervals_mwh = r.intervals_mwh || [];
     const step = (recs[0].step_s || 300) * 1000, n = Math.max(...recs.map(r => r.intervals_mwh.length));
-    if (!n) return h("p", { class: "hint" }, `Delivery: ${de.state}; ${recs.length} award${recs.length === 1 ? "" : "s"} without metered intervals yet.`);
+    if (!n) {
+      const why = [...new Set(recs.map(r => r.reason || r.baseline_error || "not metered yet"))].join(", ");
+      return h("p", { class: "hint", id: "ut-delivery-none" }, `Delivery: ${de.state}; ${recs.length} award${recs.length === 1 ? "" : "s"} without metered intervals (${why}).`);
+    }
     const hours = (end - start) / 3600e3;
     const delivered = [];
     for (let i = 0; i < n; i++) {
