@@ -243,7 +243,7 @@ func TestWebAppRoles(t *testing.T) {
 	if testing.Short() {
 		t.Skip("two demo nodes and a browser")
 	}
-	chromium := chromiumPath(t)
+	chromiumPath(t) // skip early without a browser
 	const speed = 60
 	clock, err := gridmint.NewScaledClock(time.Date(2026, 6, 21, 9, 45, 0, 0, time.UTC), time.Now(), speed)
 	if err != nil {
@@ -327,14 +327,7 @@ func TestWebAppRoles(t *testing.T) {
 	waitFor(t, "C meshed with A", func() bool { return len(c.Node.P2P().Peers()) >= 1 })
 
 	// One browser for the three roles, for as long as the test may take.
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.Headless,
-		chromedp.DisableGPU, chromedp.NoFirstRun, chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("disable-quic", true), chromedp.UserDataDir(t.TempDir()))
-	t.Cleanup(cancelAlloc)
-	bctx, cancel := chromedp.NewContext(alloc)
-	t.Cleanup(cancel)
-	bctx, cancelTimeout := context.WithTimeout(bctx, 8*time.Minute)
-	t.Cleanup(cancelTimeout)
+	bctx := newBrowserFor(t, 8*time.Minute)
 	p := &page{t: t, ctx: bctx, errs: &consoleErrors{}, arts: artefactDir(t)}
 	p.errs.listen(t, bctx)
 
