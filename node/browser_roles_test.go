@@ -185,6 +185,14 @@ func (p *page) screenshots(name string) {
 	}
 	p.do("resizing back", chromedp.EmulateViewport(1400, 900))
 	p.errs.check(p.t, name)
+	// Every control of the view is labelled, so a screen reader names it
+	// and a keyboard user knows where the focus is.
+	unlabelled := evalString(p.t, p.ctx, `[...document.querySelectorAll("input, select, textarea, button")]
+		.filter(e => e.type !== "hidden" && !(e.labels && e.labels.length) && !e.getAttribute("aria-label") && !e.textContent.trim())
+		.map(e => e.outerHTML.slice(0, 80)).join("; ")`)
+	if unlabelled != "" {
+		p.t.Errorf("%s: controls without a label: %s", name, unlabelled)
+	}
 }
 
 // recompress re-encodes a PNG at the best compression: the committed
