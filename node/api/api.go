@@ -1,5 +1,5 @@
 // Package api is the node's HTTP interface: the JSON API under /api/v1,
-// the health check, Prometheus metrics and a small web page.
+// the health check, Prometheus metrics and the web app (web.go, web/).
 //
 // Only package node imports it. The server reads the node through the
 // small interfaces below, so tests pass hand-written fakes.
