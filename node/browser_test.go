@@ -34,25 +34,46 @@ func chromiumPath(t *testing.T) string {
 // newBrowser starts headless Chromium for one test.
 func newBrowser(t *testing.T) context.Context {
 	t.Helper()
+	// The whole browser session: start, load, and every wait of the test,
+	// each bounded by patience itself.
+	return newBrowserFor(t, 3*patience)
+}
+
+// newBrowserFor starts headless Chromium for a session of at most bound.
+// A browser that fails to start (on a loaded machine it sometimes exits
+// before it listens) is started again, up to three times.
+func newBrowserFor(t *testing.T, bound time.Duration) context.Context {
+	t.Helper()
 	chromium := chromiumPath(t)
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(chromium),
-		chromedp.NoSandbox,
-		chromedp.Headless,
-		chromedp.DisableGPU,
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, patience) // the whole browser session: start, load, poll
-	t.Cleanup(cancelTimeout)
-	return ctx
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+			chromedp.ExecPath(chromium),
+			chromedp.NoSandbox,
+			chromedp.Headless,
+			chromedp.DisableGPU,
+			chromedp.NoFirstRun,
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-quic", true),
+			chromedp.UserDataDir(t.TempDir()),
+		)
+		ctx, cancel := chromedp.NewContext(allocCtx)
+		ctx, cancelTimeout := context.WithTimeout(ctx, bound)
+		if err = chromedp.Do(ctx); err == nil { // starts the browser
+			t.Cleanup(cancelAlloc)
+			t.Cleanup(cancel)
+			t.Cleanup(cancelTimeout)
+			return ctx
+		}
+		cancelTimeout()
+		cancel()
+		cancelAlloc()
+		t.Logf("starting chromium, attempt %d: %v", attempt, err)
+	}
+	t.Fatalf("chromium did not start: %v", err)
+	return nil
 }
 
 // evalString evaluates a JavaScript expression that yields a string.

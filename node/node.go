@@ -354,6 +354,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			Claims:       n.claimsAPI(),
 			Market:       n.marketAPI(),
 			Deliveries:   n.deliveriesAPI(),
+			Policy:       n.policyAPI(),
 			Token:        n.apiToken,
 			Clock:        opts.Clock,
 			Health:       n.health,

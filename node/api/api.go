@@ -1,5 +1,5 @@
 // Package api is the node's HTTP interface: the JSON API under /api/v1,
-// the health check, Prometheus metrics and a small web page.
+// the health check, Prometheus metrics and the web app (web.go, web/).
 //
 // Only package node imports it. The server reads the node through the
 // small interfaces below, so tests pass hand-written fakes.
@@ -147,6 +147,9 @@ type Config struct {
 	// OpenADR serves the OpenADR 3.1.0 VTN (package node/openadr) under
 	// /openadr3/3.1.0/, with that prefix stripped; nil leaves it out.
 	OpenADR http.Handler
+	// Policy reads the homeowner's offer policy for
+	// GET /api/v1/market/policy (web.go); nil leaves the route out.
+	Policy func() OfferPolicy
 	// Metrics serves /metrics; nil leaves it out.
 	Metrics http.Handler
 	// Registerer takes the server's own metrics (refusals by route and
@@ -165,8 +168,11 @@ type Server struct {
 	refusals *refusals
 }
 
-//go:embed page.html
-var pageFS embed.FS
+// webFS is the web app (web.go): index.html is the page's template,
+// the rest static assets under /web/.
+//
+//go:embed web
+var webFS embed.FS
 
 // New builds the server's routes.
 func New(cfg Config) *Server {
@@ -181,7 +187,7 @@ func New(cfg Config) *Server {
 		mux:      http.NewServeMux(),
 		hosts:    newHostGuard(cfg.AllowedHosts),
 		refusals: newRefusals(),
-		page: template.Must(template.New("page.html").Funcs(template.FuncMap{
+		page: template.Must(template.New("index.html").Funcs(template.FuncMap{
 			"kwh":   func(wh float64) float64 { return wh / 1000 },
 			"deref": func(v *float64) float64 { return *v },
 			// wallOfHour is how long a demo hour takes on the wall clock.
@@ -194,7 +200,7 @@ func New(cfg Config) *Server {
 				}
 				return string(s)
 			},
-		}).ParseFS(pageFS, "page.html")),
+		}).ParseFS(webFS, "web/index.html")),
 	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /api/v1/devices", s.listDevices)
@@ -246,6 +252,7 @@ func New(cfg Config) *Server {
 		s.mux.Handle("POST /api/v1/chain/rpc", cfg.ChainRPC)
 	}
 	s.mux.HandleFunc("GET /{$}", s.index)
+	s.routeWeb()
 	if cfg.Metrics != nil {
 		s.mux.Handle("GET /metrics", cfg.Metrics)
 	}
@@ -420,6 +427,7 @@ func (s *Server) index(w http.ResponseWriter, r *http.Request) {
 		data.Sites = sites
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	setPageHeaders(w)
 	if err := s.page.Execute(w, data); err != nil {
 		s.cfg.Logger.Warn("rendering page", "err", err)
 	}
