@@ -2,10 +2,15 @@ package openadr
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/node/store"
@@ -222,4 +227,69 @@ func TestVENClientReportsDelivery(t *testing.T) {
 		t.Fatalf("%d reports, want the market's and one delivery report: %+v", len(reps), reps)
 	}
 	checkDeliveryReport(t, reps[1], reqs[0].req)
+}
+
+// TestDeliveryReportEdges: one meter (DIRECT_READ), an increase (up:
+// DELTA_USAGE positive), a net export over the window (USAGE 0, BAD),
+// no baseline (MISSING); the report is valid against the specification's
+// reportRequest schema (what a VEN posts).
+func TestDeliveryReportEdges(t *testing.T) {
+	start := t0.Add(time.Hour)
+	r := gridmint.Request{Zone: "NL", WindowStart: start, WindowEnd: start.Add(10 * time.Minute), Power: 6e3, Direction: gridmint.DirectionUp}
+	a := AwardDelivery{DeliveryRecord: gridmint.DeliveryRecord{Direction: r.Direction, WindowStart: start, WindowEnd: r.WindowEnd,
+		StepSeconds: 300, Awarded: 1e6, Delivered: 750e3, Intervals: []gridmint.MWh{500e3, 250e3}}, MeteredMWh: mwh(-2.5)}
+	d := DeliveriesFunc(func(context.Context, string) (Delivery, bool, error) {
+		return Delivery{Request: r, Price: 5, Awards: []AwardDelivery{a}}, true, nil
+	})
+	rep, ready, err := deliveryReport(context.Background(), d, "e1", "c", []requestRef{{Interval: 3, Request: "x"}}, r.WindowEnd, r.WindowEnd)
+	if err != nil || !ready {
+		t.Fatalf("%v %v", ready, err)
+	}
+	b, err := json.Marshal(rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	_ = json.Unmarshal(b, &v)
+	if err := spec(t).Components.Schemas["reportRequest"].Value.VisitJSON(v, openapi3.SetSchemaRegexCompiler(RegexCompiler)); err != nil {
+		t.Fatalf("report deviates from OpenADR 3.1.0: %v\n%s", err, b)
+	}
+	for _, pd := range rep.PayloadDescriptors {
+		if pd.PayloadType == PayloadUsage && *pd.ReadingType != "DIRECT_READ" {
+			t.Errorf("USAGE reading type %s with one meter", *pd.ReadingType)
+		}
+	}
+	var got []string
+	for _, iv := range rep.Resources[0].Intervals {
+		s := fmt.Sprint(*iv.ID, " ", *iv.IntervalPeriod.Start, " ", *iv.IntervalPeriod.Duration)
+		for _, p := range iv.Payloads {
+			s += fmt.Sprint(" ", p.Type, "=", p.Values[0])
+		}
+		got = append(got, s)
+	}
+	s0, s1 := start.Format(time.RFC3339), start.Add(5*time.Minute).Format(time.RFC3339)
+	want := []string{
+		"3 " + s0 + " PT10M GRIDMINT_AWARDED=1",
+		"3 " + s0 + " PT10M GRIDMINT_CLEARING_PRICE=5",
+		"3 " + s0 + " PT10M BASELINE=0 DATA_QUALITY=MISSING",
+		"3 " + s0 + " PT10M USAGE=0 DATA_QUALITY=BAD",
+		"3 " + s0 + " PT5M DELTA_USAGE=0.5 DATA_QUALITY=OK",
+		"3 " + s1 + " PT5M DELTA_USAGE=0.25 DATA_QUALITY=OK",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("intervals:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestISODuration(t *testing.T) {
+	for d, want := range map[time.Duration]string{0: "PT0S", time.Hour: "PT1H", 90 * time.Minute: "PT1H30M", 5 * time.Minute: "PT5M",
+		1500 * time.Millisecond: "PT1.5S", 26 * time.Hour: "PT26H"} {
+		got := isoDuration(d)
+		if got != want {
+			t.Errorf("%v: %s, want %s", d, got, want)
+		}
+		if back, err := parseDuration(got); err != nil || back != d {
+			t.Errorf("%s parses as %v, %v", got, back, err)
+		}
+	}
 }
