@@ -26,7 +26,7 @@ STATICCHECK_VERSION := v0.8.2
 STATICCHECK := $(BIN)/tools/staticcheck-$(STATICCHECK_VERSION)
 
 .DEFAULT_GOAL := help
-.PHONY: help build run demo-net test bench bench-ingest lint fuzz generate clean
+.PHONY: help build run demo-net test wallettest-deps bench bench-ingest lint fuzz generate clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,11 +41,21 @@ run: build ## run the demo: embedded broker, simulated devices and the node (HTT
 demo-net: build ## run NODES (default 3) demo nodes on one chain, an hour a minute (SPEED=60, CHAIN=embedded|geth)
 	$(BIN)/gridmint demo --nodes $(NODES) --speed $(SPEED) --chain $(CHAIN) --http-addr $(HTTP_ADDR) --data-dir $(DATA_DIR)/demo-net
 
-test: ## gofmt check, go vet, and every test with the race detector
+test: wallettest-deps ## gofmt check, go vet, and every test with the race detector
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	  if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 15m ./... # a hang guard per package, with room for a loaded machine
+
+# ethers.js for chain/wallettest, pinned in its package-lock.json, is
+# installed again when the lock file changes. Without npm (or the npm
+# registry) the step says so and the test skips, except under CI=1.
+WALLETTEST_DEPS := chain/wallettest/node_modules/.package-lock.json
+wallettest-deps: $(WALLETTEST_DEPS)
+$(WALLETTEST_DEPS): chain/wallettest/package-lock.json
+	@if ! command -v npm >/dev/null 2>&1; then echo "npm not found: chain/wallettest's ethers test skips"; [ -z "$$CI" ]; \
+	else cd chain/wallettest && npm ci --no-audit --no-fund --loglevel=error || \
+	  { echo "npm ci failed: chain/wallettest's ethers test skips"; [ -z "$$CI" ]; }; fi
 
 bench: ## run the benchmarks (BENCHTIME=1s); paste results with this command line
 	$(GO) test -run='^$$' -bench=. -benchmem -benchtime=$(BENCHTIME) ./...

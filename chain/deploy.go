@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
@@ -27,8 +28,26 @@ type DeployConfig struct {
 	Attestors []common.Address
 	// Threshold is k, 1 <= k <= len(Attestors).
 	Threshold uint64
-	// URI is the ERC-1155 metadata URI template; "" gives a default.
+	// URI is the ERC-1155 metadata URI template (REC.uri), fixed at
+	// deployment: RECMetadataURI of a node's public base URL, whose
+	// /api/v1/metadata/rec/{id}.json serves each token's metadata. ""
+	// is DefaultRECURI.
 	URI string
+}
+
+// RECMetadataPath is the node API's metadata route with the ERC-1155
+// {id} placeholder, which a wallet replaces with the token id as 64
+// lower-case hex digits.
+const RECMetadataPath = "/api/v1/metadata/rec/{id}.json"
+
+// DefaultRECURI is the URI template of a deployment that names none: a
+// node on its default address on the same machine (the demo's).
+const DefaultRECURI = "http://127.0.0.1:8088" + RECMetadataPath
+
+// RECMetadataURI is the URI template for a node serving at base (scheme,
+// host and optional path, e.g. https://node.example.org).
+func RECMetadataURI(base string) string {
+	return strings.TrimSuffix(base, "/") + RECMetadataPath
 }
 
 // Deploy deploys the attestor registry, REC and FLEX with key's account
@@ -55,7 +74,7 @@ func (c *Client) Deploy(ctx context.Context, dc DeployConfig) (Addresses, error)
 	}
 	uri := dc.URI
 	if uri == "" {
-		uri = "gridmint:rec:{id}"
+		uri = DefaultRECURI
 	}
 	regAddr, block, err := c.create(ctx, "AttestorRegistry", registry.AttestorRegistryMetaData.Bin,
 		c.reg.PackConstructor(owner, dc.Attestors, new(big.Int).SetUint64(dc.Threshold)))
@@ -155,4 +174,10 @@ func (c *Client) waitMined(ctx context.Context, h common.Hash) (*types.Receipt, 
 		}
 		delay = min(delay*2, c.cfg.PollInterval)
 	}
+}
+
+// RECURI is the REC contract's ERC-1155 uri(token): the deployment's
+// metadata URI template, {id} not substituted (wallets do that).
+func (c *Client) RECURI(ctx context.Context, token TokenID) (string, error) {
+	return call(ctx, c, c.Contracts().REC, c.rec.PackUri(token.Big()), c.rec.UnpackUri)
 }

@@ -331,10 +331,12 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	var vtn http.Handler
 	if cfg.OpenADR.Enabled {
 		if n.openadr, err = openadr.New(openadr.Options{Config: cfg.OpenADR, Store: openadr.StoreOn(n.store), Clock: opts.Clock,
-			Market: requests, Registerer: n.metrics.registry, Logger: n.log.With("component", "openadr")}); err != nil {
+			Market: requests, Deliveries: n.openadrDeliveries(), Registerer: n.metrics.registry, Logger: n.log.With("component", "openadr")}); err != nil {
 			return nil, err
 		}
 		vtn = n.openadr
+		n.wg.Add(1)
+		go func() { defer n.wg.Done(); n.openadr.RunDeliveries(ctx, openadrDeliveryEvery) }()
 	}
 	if cfg.OpenADR.VEN.VTN != "" {
 		if err := n.followVTN(ctx, cfg.OpenADR.VEN, requests, opts.Clock); err != nil {
@@ -813,7 +815,7 @@ const closeTimeout = 10 * time.Second
 // followVTN runs the OpenADR VEN client (openadr.ven) until ctx ends.
 func (n *Node) followVTN(ctx context.Context, c openadr.VENConfig, market openadr.Market, clock gridmint.Clock) error {
 	vc, err := openadr.NewVENClient(openadr.VENOptions{Config: c, Store: openadr.StoreOn(n.store), Clock: clock,
-		Market: market, Logger: n.log.With("component", "openadr-ven")})
+		Market: market, Deliveries: n.openadrDeliveries(), Logger: n.log.With("component", "openadr-ven")})
 	if err != nil {
 		return err
 	}

@@ -239,6 +239,7 @@ func New(cfg Config) *Server {
 		s.mux.HandleFunc("GET /api/v1/certificates/retirements/{id}", s.statement)
 		s.mux.HandleFunc("POST /api/v1/certificates/matching", s.matching)
 		s.mux.HandleFunc("GET /api/v1/certificates/energytag.csv", s.energyTag)
+		s.mux.HandleFunc("GET "+MetadataPath+"{id}", s.recMetadata)
 	}
 	if cfg.Claims != nil {
 		s.mux.HandleFunc("GET /api/v1/claims", s.claims)

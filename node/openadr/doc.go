@@ -18,11 +18,16 @@
 // EXPORT_CAPACITY_LIMIT, DISPATCH_SETPOINT or SIMPLE payloads becomes one
 // flexibility request of the market per interval (market.go documents the
 // mapping); the VTN records what it published as a report on the event.
+// Once the market has verified the awards' delivery (Deliveries: the
+// node adapts node/market/mv), the VTN writes a second report on the
+// event with the awards, BASELINE, USAGE and DELTA_USAGE, reading types
+// and DATA_QUALITY (delivery.go documents the layout).
 //
 // VENClient is the other side: the node as a VEN of an external VTN,
-// mapping that VTN's events the same way and reporting back.
+// mapping that VTN's events the same way and reporting back, requests
+// and then delivery.
 //
-// Not built: reports of measured delivery from the market's M&V
-// (Deliveries is the interface they will come through) and the MQTT
-// notifier binding.
+// Not built: the MQTT notifier binding; delivery reports aggregate the
+// node's whole market (one AGGREGATED_REPORT resource), not per VEN or
+// resource.
 package openadr

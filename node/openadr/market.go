@@ -27,25 +27,6 @@ func (f MarketFunc) PublishRequest(ctx context.Context, r gridmint.Request) (str
 	return f(ctx, r)
 }
 
-// Deliveries is where the measured outcome of a published request will
-// come from (the market's M&V: baseline, metered usage, delivered
-// flexibility), to be reported on the event as BASELINE, USAGE and
-// DELTA_USAGE reports. Not wired yet: the node passes nil and the VTN
-// writes no delivery reports.
-type Deliveries interface {
-	// Delivery returns the request's measured delivery, ok false while
-	// none is known. Powers are W, one value per Interval from Start.
-	Delivery(ctx context.Context, requestID string) (d Delivery, ok bool, err error)
-}
-
-// Delivery is one request's measured delivery.
-type Delivery struct {
-	Start     time.Time
-	Interval  time.Duration
-	BaselineW []float64
-	UsageW    []float64
-}
-
 // The event → request mapping. Names a utility puts in its programs and
 // events; README ("OpenADR 3") documents them.
 const (
@@ -381,18 +362,8 @@ func request(p Program, e Event, iv Interval, payload ValuesMap, start time.Time
 // eventOver reports whether all of the event's intervals ended before
 // now; an event whose end is unknown (no start, "now", years) is not.
 func eventOver(e Event, now time.Time) bool {
-	var next, end time.Time
-	for _, iv := range e.Intervals {
-		start, dur, err := window(e, iv, next)
-		if err != nil {
-			return false
-		}
-		next = start.Add(dur)
-		if next.After(end) {
-			end = next
-		}
-	}
-	return !end.IsZero() && !end.After(now)
+	end, ok := eventEnd(e)
+	return ok && !end.After(now)
 }
 
 // toMarketLocked maps a new event to requests, publishes them and

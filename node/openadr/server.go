@@ -40,8 +40,9 @@ type Options struct {
 	// Market receives the flexibility requests events map to; nil
 	// stores events without mapping them (the VTN's report says so).
 	Market Market
-	// Deliveries is where measured delivery will come from. Not wired
-	// yet: nil, and the VTN writes no delivery reports.
+	// Deliveries is the market's verified delivery; ReportDeliveries
+	// (RunDeliveries) turns it into delivery reports on the events. Nil
+	// writes none.
 	Deliveries Deliveries
 	// HTTPClient posts webhook notifications; nil is a client with a
 	// 10 s timeout.

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,6 +62,9 @@ type VENOptions struct {
 	// Clock is the time requests are checked against (gate closure).
 	Clock  gridmint.Clock
 	Market Market
+	// Deliveries is the market's verified delivery, reported to the VTN
+	// per event (delivery.go); nil reports none.
+	Deliveries Deliveries
 	// HTTPClient talks to the VTN; nil is a client with a 30 s timeout.
 	HTTPClient *http.Client
 	Logger     *slog.Logger
@@ -70,8 +74,9 @@ type VENOptions struct {
 // turns those with market payloads into flexibility requests (MapEvent,
 // the same mapping as the node's own VTN) and reports the outcome back to
 // the VTN, per event, as a report with GRIDMINT_REQUEST_ID or
-// GRIDMINT_NOT_MAPPED per interval. Reports of measured delivery are not
-// built (see Deliveries).
+// GRIDMINT_NOT_MAPPED per interval; once the market verified the
+// requests' delivery, a second report with BASELINE, USAGE and
+// DELTA_USAGE (delivery.go).
 type VENClient struct {
 	opts    VENOptions
 	base    string
@@ -181,10 +186,13 @@ func (c *VENClient) Poll(ctx context.Context) (int, error) {
 				}
 				programs[e.ProgramID] = p
 			}
-			rec = &venRecord{Report: c.publish(ctx, p, e)}
+			rep, refs := c.publish(ctx, p, e)
+			rec = &venRecord{EventID: e.ID, Report: rep, Requests: refs}
+			rec.End, _ = eventEnd(e)
 			if err := c.save(key, rec); err != nil {
 				return handled, err
 			}
+			seen[key] = rec
 			handled++
 		}
 		if rec.Report == nil || rec.Reported {
@@ -199,13 +207,57 @@ func (c *VENClient) Poll(ctx context.Context) (int, error) {
 			return handled, err
 		}
 	}
-	return handled, nil
+	return handled, c.reportDeliveries(ctx, seen)
+}
+
+// reportDeliveries posts the delivery report of each handled event
+// whose requests the market has verified (or whose horizon passed), in
+// key order, once.
+func (c *VENClient) reportDeliveries(ctx context.Context, seen map[string]*venRecord) error {
+	if c.opts.Deliveries == nil {
+		return nil
+	}
+	keys := make([]string, 0, len(seen))
+	for k := range seen {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	now := c.opts.Clock.Now()
+	for _, k := range keys {
+		rec := seen[k]
+		if !rec.Reported || rec.Delivered || len(rec.Requests) == 0 || rec.EventID == "" {
+			continue
+		}
+		rep, ready, err := deliveryReport(ctx, c.opts.Deliveries, rec.EventID, c.opts.Config.ClientID, rec.Requests, rec.End, now)
+		if err != nil {
+			return err
+		}
+		if !ready {
+			continue
+		}
+		var out Report
+		if err := c.call(ctx, "POST", "/reports", rep, &out); err != nil {
+			return err
+		}
+		rec.Delivered = true
+		if err := c.save(k, rec); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // venRecord is what the client keeps per event of the VTN.
 type venRecord struct {
+	EventID  string  `json:"event,omitempty"`
 	Report   *Report `json:"report,omitempty"` // nil: no market payloads
 	Reported bool    `json:"reported"`
+	// Requests are the event's intervals published as requests; End the
+	// event's end (zero: unknown); Delivered: the delivery report was
+	// taken by the VTN.
+	Requests  []requestRef `json:"requests,omitempty"`
+	End       time.Time    `json:"end,omitzero"`
+	Delivered bool         `json:"delivered,omitempty"`
 }
 
 func (c *VENClient) save(key string, r *venRecord) error {
@@ -217,13 +269,15 @@ func (c *VENClient) save(key string, r *venRecord) error {
 }
 
 // publish publishes the event's requests and returns the report of what
-// became of each interval; nil for an event without market payloads.
-func (c *VENClient) publish(ctx context.Context, p Program, e Event) *Report {
+// became of each interval (nil for an event without market payloads) and
+// the requests published.
+func (c *VENClient) publish(ctx context.Context, p Program, e Event) (*Report, []requestRef) {
 	mapped, ok := MapEvent(p, e, c.opts.Clock.Now())
 	if !ok {
-		return nil
+		return nil, nil
 	}
 	var intervals []Interval
+	var refs []requestRef
 	for _, m := range mapped {
 		id := m.IntervalID
 		iv := Interval{ID: &id}
@@ -236,6 +290,7 @@ func (c *VENClient) publish(ctx context.Context, p Program, e Event) *Report {
 				m.Reason = "publishing: " + err.Error()
 			} else {
 				iv.Payloads = []ValuesMap{{Type: PayloadRequestID, Values: []any{reqID}}}
+				refs = append(refs, requestRef{Interval: id, Request: reqID})
 			}
 		}
 		if m.Reason != "" {
@@ -245,7 +300,7 @@ func (c *VENClient) publish(ctx context.Context, p Program, e Event) *Report {
 	}
 	name := "market requests of event " + e.ID
 	return &Report{EventID: e.ID, ClientName: c.opts.Config.ClientID, ReportName: &name,
-		Resources: []ReportResource{{ResourceName: "AGGREGATED_REPORT", Intervals: intervals}}}
+		Resources: []ReportResource{{ResourceName: "AGGREGATED_REPORT", Intervals: intervals}}}, refs
 }
 
 // call does one JSON request with a bearer token, fetching a new token
