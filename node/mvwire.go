@@ -78,7 +78,7 @@ func (d mvDeliveries) DeliveryEvents(request *gridmint.RequestID) []api.Delivery
 		for _, r := range e.Deliveries {
 			dv := api.Delivery{DeliveryRecord: r.DeliveryRecord, BaselineMWh: r.BaselineMWh, MeteredMWh: r.MeteredMWh, BaselineErr: r.BaselineErr,
 				Performance: float64(r.Performance()) / 1e6, Paid: "0", Slashed: "0", Evidence: r.Evidence,
-				SlashState: r.SlashState, SlashTx: r.SlashTx}
+				SlashState: r.SlashState, SlashTx: r.SlashTx, Schedule: r.Schedule, NoSchedule: r.NoSchedule}
 			if r.Payment != nil {
 				dv.Paid = r.Payment.String()
 			}

@@ -117,6 +117,11 @@ func (s *Service) checkedOffer(ctx context.Context, o gridmint.Offer, req gridmi
 	r.Own, r.Local, r.Request = true, o.Device, req
 	s.saveOfferLocked(r)
 	s.mu.Unlock()
+	if o.Baseline == gridmint.BaselineSchedule {
+		// The plan goes out with the offer, long before the gate closure:
+		// an award of it is measured against this plan.
+		s.publishSchedule(ctx, m, st, pol, o)
+	}
 	s.log.Info("market: offered", "device", o.Device, "power_w", o.Power, "direction", o.Direction, "price", o.FloorPrice,
 		"window_start", o.WindowStart, "request", req)
 	return m, err
