@@ -121,8 +121,9 @@ func TestMarketCycle(t *testing.T) {
 
 	// A request for more than all batteries together: every offer
 	// clears (short), so both homes have awards.
-	now := clock.Now().Truncate(time.Minute)
-	gate, start := now.Add(10*time.Minute), now.Add(30*time.Minute)
+	// On five-minute steps: the meter data and schedules are.
+	now := clock.Now().Truncate(5 * time.Minute)
+	gate, start := now.Add(15*time.Minute), now.Add(35*time.Minute)
 	body := fmt.Sprintf(`{"zone": %q, "window_start": %q, "window_end": %q, "power_w": 50000, "direction": "down", "max_price": 500000, "gate_closure": %q}`,
 		DemoZone, start.Format(time.RFC3339), start.Add(30*time.Minute).Format(time.RFC3339), gate.Format(time.RFC3339))
 	req, _ := http.NewRequest(http.MethodPost, "http://"+c.Node.HTTPAddr()+"/api/v1/requests", bytes.NewReader([]byte(body)))
@@ -243,6 +244,40 @@ func TestMarketCycle(t *testing.T) {
 			return true
 		})
 	}
+	// Measurement: each battery's award names the schedule baseline; its
+	// home signed the battery's plan (idle) with the offer, and every
+	// node measures the discharge against that plan and pays it.
+	deliveries := func(n *Node) (de api.DeliveryEvent) {
+		resp, err := http.Get("http://" + n.HTTPAddr() + "/api/v1/market/deliveries/" + posted.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			_ = json.NewDecoder(resp.Body).Decode(&de)
+		}
+		return de
+	}
+	for i, n := range nodes {
+		waitLong(t, 3*time.Minute, fmt.Sprintf("node %d verified the deliveries", i), func() bool {
+			s := deliveries(n).State
+			return s == "verified" || s == "settled"
+		})
+		de := deliveries(n)
+		if len(de.Deliveries) != len(evC.Clearing.Awards) {
+			t.Errorf("node %d: %d delivery records for %d awards", i, len(de.Deliveries), len(evC.Clearing.Awards))
+		}
+		for _, d := range de.Deliveries {
+			if d.Baseline != "schedule/v1" || d.Schedule == nil || d.NoSchedule || d.Delivered <= 0 || d.Paid == "0" {
+				t.Errorf("node %d delivery %+v: want measured against a signed schedule (schedule/v1), delivered and paid", i, d)
+			}
+		}
+	}
+	// The reward batch (attested by the peers of each provider) settles.
+	waitLong(t, 3*time.Minute, "the delivery rewards settled on chain", func() bool {
+		return deliveries(a.Node).State == "settled"
+	})
+
 	// The counters (C's demo posts a request of its own at start too:
 	// at least one of each).
 	metric := func(n *Node, name string) float64 {
@@ -260,6 +295,12 @@ func TestMarketCycle(t *testing.T) {
 			t.Errorf("home %d /metrics: firm %v, root_mismatch %v, setpoints refused %v sent %v; want firm, none refused", i,
 				metric(h, "gridmint_market_firm_total"), metric(h, `gridmint_market_refused_total{reason="root_mismatch"}`),
 				metric(h, `gridmint_market_setpoints_total{result="refused"}`), metric(h, `gridmint_market_setpoints_total{result="sent"}`))
+		}
+	}
+	for i, h := range homes {
+		if metric(h, "gridmint_market_schedules_made_total") < 1 || metric(h, "gridmint_market_schedules_received_total") < 1 {
+			t.Errorf("home %d /metrics: schedules made %v, received %v; want both", i,
+				metric(h, "gridmint_market_schedules_made_total"), metric(h, "gridmint_market_schedules_received_total"))
 		}
 	}
 	if metric(c.Node, "gridmint_market_reservations_total") < 1 || metric(c.Node, "gridmint_market_roots_published_total") < 1 {
