@@ -181,12 +181,16 @@ func (s *Service) produce(ctx context.Context, now time.Time) {
 					continue
 				}
 			}
-			if budget == 0 {
-				return // the rest next tick
-			}
-			budget--
 			o := gridmint.Offer{Device: st.ID, Zone: r.Zone, WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, Power: c.Power,
 				Direction: r.Direction, FloorPrice: pol.MinPrice, Baseline: flex.DefaultBaseline(st.Kind), Expiry: r.GateClosure}
+			cost := 1
+			if o.Baseline == gridmint.BaselineSchedule {
+				cost = 2 // the offer and its schedule: two signed messages
+			}
+			if budget < cost {
+				return // the rest next tick
+			}
+			budget -= cost
 			if _, err := s.publishOffer(ctx, o, ids[i]); err != nil {
 				s.setIdle(k, flex.Reason(err))
 				s.log.Warn("market: offer not made", "device", st.ID, "request", ids[i], "err", err)
