@@ -32,6 +32,9 @@ func (n *Node) startMV(ctx context.Context, attestors *settle.Attestors) error {
 			return out
 		},
 		Key: n.identity.DeviceKey,
+		// Late intervals get up to 25 minutes more: nodes that verify
+		// the same data attest the same batch.
+		Config: mv.Config{Wait: 25 * time.Minute},
 	}
 	if n.p2p != nil {
 		o.Publish = func(ctx context.Context, b p2p.Body) (p2p.Message, error) { return n.p2p.Publish(ctx, b) }

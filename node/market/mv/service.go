@@ -50,6 +50,12 @@ type Config struct {
 	// Retention is how long events, intervals and records are kept.
 	// Default 7 days.
 	Retention time.Duration
+	// Wait is how much longer than Collect the node waits for intervals
+	// still missing from an event's awards before verifying without
+	// them; an event whose every award has its data is verified at
+	// Collect. Waiting only makes nodes agree more (late gossip, a loaded
+	// demo at ×60). Default 0: verify at Collect.
+	Wait time.Duration
 }
 
 func (c *Config) applyDefaults() {
@@ -406,7 +412,8 @@ func (s *Service) Step(ctx context.Context) {
 		if !e.Metered && len(e.Local) > 0 && !now.Before(end.Add(s.cfg.Grace)) {
 			toMeter = append(toMeter, e)
 		}
-		if !e.Verified && !now.Before(end.Add(s.cfg.Grace+s.cfg.Collect)) {
+		if !e.Verified && !now.Before(end.Add(s.cfg.Grace+s.cfg.Collect)) &&
+			(!now.Before(end.Add(s.cfg.Grace+s.cfg.Collect+s.cfg.Wait)) || s.completeLocked(e)) {
 			toVerify = append(toVerify, e)
 		}
 		if e.Verified && e.Batch != (common.Hash{}) {
@@ -424,6 +431,28 @@ func (s *Service) Step(ctx context.Context) {
 	}
 	s.follow(toFollow)
 	s.prune(now)
+}
+
+// completeLocked reports whether every award of e has all the steps its
+// baseline needs from its provider.
+func (s *Service) completeLocked(e *event) bool {
+	for _, a := range e.Clearing.Awards {
+		key, ok := keyOf(a.Meter)
+		if !ok || !common.IsHexAddress(a.Provider) {
+			return false
+		}
+		r := s.intervals[e.Clearing.RequestID][source{common.HexToAddress(a.Provider), key}]
+		if r == nil {
+			return false
+		}
+		from, to := lookback(a.Baseline, a.WindowStart, a.WindowEnd)
+		for t := from; t.Before(to); t = t.Add(r.step) {
+			if _, ok := r.steps[t.Unix()]; !ok {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func sortEvents(es []*event) {
