@@ -20,8 +20,9 @@
 //
 //  2. Verification. Config.Collect later (up to Config.Wait more while
 //     an award's data is incomplete: late gossip; the node waits 25
-//     minutes) every node that tracks the event builds each award's series from the intervals its provider
-//     signed for the award's meter key (author and key must match the
+//     minutes) every node that tracks the event builds each award's
+//     series from the intervals its provider signed for the award's
+//     meter key (author and key must match the
 //     award; the first value of a step stands), computes the baseline
 //     with the award's method (flex.MethodFor) and the records with
 //     flex.Verify. Steps of the window missing from a provider that sent
