@@ -40,7 +40,10 @@ import (
 //     claimed first (foreign_device) never reaches the checker; one whose
 //     hour ended more than LateLimit ago is checked, to keep the device's
 //     chain, and refused (too_late).
-//  3. Attest. The claims of one node and hour that pass are one batch
+//  3. Attest. A claim that passed waits Hold after its check (findings
+//     about earlier hours, rec.Report.Later, may still refuse it: a copy
+//     found over several hours, a device suspended for an impossible
+//     claim); then the claims of one node and hour that pass are one batch
 //     (rec.Assemble, within the gas model and the contract's high-water
 //     mark), handed to the settlement engine: attested by every other
 //     registered attestor, proposed by the claimant (whose own signature
@@ -73,6 +76,14 @@ type ClaimsConfig struct {
 	LateLimit time.Duration `yaml:"late_limit"`
 	// Retention is how long claims are kept and shown. Default 48h.
 	Retention time.Duration `yaml:"retention"`
+	// Hold is how long a claim that passed its check waits before this
+	// node attests it (or proposes it, for its own), so that a finding
+	// about its hour made while checking a later hour (rec.Report.Later:
+	// its device's profile found copied over several hours, or the device
+	// suspended for an impossible claim) withholds the attestation. 0
+	// (the default) attests at once; such a finding then only marks the
+	// attested claim. At most late_limit.
+	Hold time.Duration `yaml:"hold"`
 	// Disabled turns the cycle off (no claims made, none checked).
 	Disabled bool `yaml:"disabled"`
 }
@@ -97,6 +108,8 @@ func (c ClaimsConfig) validate() error {
 		return fieldErr("claims.collect", "%v: want 0 to 1h", c.Collect)
 	case c.LateLimit < c.Grace+c.Collect || c.LateLimit > 24*time.Hour:
 		return fieldErr("claims.late_limit", "%v: want grace + collect (%v) to 24h (the gossip retention)", c.LateLimit, c.Grace+c.Collect)
+	case c.Hold < 0 || c.Hold > c.LateLimit:
+		return fieldErr("claims.hold", "%v: want 0 to late_limit (%v)", c.Hold, c.LateLimit)
 	case c.Retention < c.LateLimit || c.Retention > 30*24*time.Hour:
 		return fieldErr("claims.retention", "%v: want late_limit to 720h", c.Retention)
 	}
@@ -129,11 +142,14 @@ type claimRecord struct {
 	Sent     bool           `json:"sent,omitempty"` // own: gossiped
 	Received time.Time      `json:"received"`
 	Checked  bool           `json:"checked,omitempty"`
-	Status   string         `json:"status"`
-	Findings []rec.Finding  `json:"findings,omitempty"`
-	Batch    common.Hash    `json:"batch,omitzero"`
-	Tx       *common.Hash   `json:"tx,omitempty"`
-	Message  common.Hash    `json:"message,omitzero"` // the gossip envelope's id
+	// CheckedAt is when the checker gave its verdict (node time); a
+	// passing claim is attested Hold later.
+	CheckedAt time.Time     `json:"checked_at,omitzero"`
+	Status    string        `json:"status"`
+	Findings  []rec.Finding `json:"findings,omitempty"`
+	Batch     common.Hash   `json:"batch,omitzero"`
+	Tx        *common.Hash  `json:"tx,omitempty"`
+	Message   common.Hash   `json:"message,omitzero"` // the gossip envelope's id
 }
 
 // builderRecord is a device's rec.Builder state and how far its readings
@@ -271,6 +287,7 @@ func (s *claimService) step(ctx context.Context) {
 		s.produce(ctx, now)
 	}
 	s.checkDue(ctx, now)
+	s.attestDue(ctx, now)
 	s.follow()
 	s.prune(now)
 }
@@ -511,12 +528,42 @@ func (s *claimService) applyLocked(recs []*claimRecord, rep rec.Report) {
 		s.refuseLocked(r, v.Findings...)
 	}
 	for _, f := range rep.Later {
-		if r, ok := s.records[f.Claim]; ok && f.Refuse && r.Status != ClaimIssued {
-			s.refuseLocked(r, f)
-			_ = s.saveLocked(r)
+		r, ok := s.records[f.Claim]
+		if !ok || !f.Refuse {
+			continue
 		}
+		f.Detail = "found later: " + f.Detail
+		if slices.Contains(r.Findings, f) {
+			continue
+		}
+		switch {
+		case r.Status == ClaimRefused:
+			r.Findings = append(r.Findings, f)
+			s.m.later.WithLabelValues(string(f.Reason), laterRefused).Inc()
+		case r.Batch == (common.Hash{}):
+			// Passed, still held: never attested.
+			s.refuseLocked(r, f)
+			s.m.later.WithLabelValues(string(f.Reason), laterWithheld).Inc()
+		default:
+			// Attested (or proposed) already: the signature is out, and
+			// the status stays what the chain will say; the finding
+			// shows with the claim.
+			r.Findings = append(r.Findings, f)
+			s.m.later.WithLabelValues(string(f.Reason), laterAttested).Inc()
+			s.log.Warn("claims: a finding about a claim already attested", "device", r.Claim.Device, "hour", r.Claim.Hour,
+				"reason", f.Reason, "status", r.Status, "detail", f.Detail)
+		}
+		_ = s.saveLocked(r)
 	}
 }
+
+// Outcomes of a finding about an earlier hour (rec.Report.Later): the
+// outcome label of gridmint_rec_claims_found_later_total.
+const (
+	laterWithheld = "withheld" // passed, held (claims.hold): refused, never attested
+	laterAttested = "attested" // attested or proposed already: marked only
+	laterRefused  = "refused"  // refused already for another reason
+)
 
 func (s *claimService) saveLocked(r *claimRecord) error {
 	v, err := json.Marshal(r)
@@ -575,20 +622,28 @@ func (s *claimService) checkDue(ctx context.Context, now time.Time) {
 				Detail: fmt.Sprintf("the hour ended %v ago, over claims.late_limit %v", now.Sub(r.Claim.Hour.End()).Round(time.Second), s.cfg.LateLimit)})
 		}
 	}
-	// Passing claims, per claiming node and hour.
-	groups := map[string][]gridmint.Claim{}
 	for _, r := range due {
-		if r.Status == ClaimRefused {
-			continue
-		}
-		k := fmt.Sprintf("%s/%d", r.Claim.Node, r.Claim.Hour)
-		groups[k] = append(groups[k], r.Claim)
-	}
-	for _, r := range due {
+		r.CheckedAt = now
 		_ = s.saveLocked(r)
 	}
 	s.mu.Unlock()
+}
 
+// attestDue attests the claims that passed and have been held for
+// claims.hold, per claiming node and hour; a round that fails (the
+// contract's high-water mark unread, the engine refusing a batch) leaves
+// them for the next round.
+func (s *claimService) attestDue(ctx context.Context, now time.Time) {
+	s.mu.Lock()
+	groups := map[string][]gridmint.Claim{}
+	for _, r := range s.records {
+		if !r.Checked || r.Status != ClaimPending || r.Batch != (common.Hash{}) || now.Before(r.CheckedAt.Add(s.cfg.Hold)) {
+			continue
+		}
+		k := fmt.Sprintf("%s/%020d", r.Claim.Node, int64(r.Claim.Hour))
+		groups[k] = append(groups[k], r.Claim)
+	}
+	s.mu.Unlock()
 	keys := make([]string, 0, len(groups))
 	for k := range groups {
 		keys = append(keys, k)
@@ -775,7 +830,7 @@ func (s *claimService) Claims(status string, limit int) []api.ClaimView {
 type claimMetrics struct {
 	made, received, attested, issued, equivocations prometheus.Counter
 	issuedWh                                        prometheus.Counter
-	refused                                         *prometheus.CounterVec
+	refused, later                                  *prometheus.CounterVec
 }
 
 func newClaimMetrics() *claimMetrics {
@@ -791,13 +846,21 @@ func newClaimMetrics() *claimMetrics {
 		equivocations: c("gridmint_rec_equivocations_total", "Second claims for a device-hour with other content; both are refused and kept."),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridmint_rec_claims_refused_total",
 			Help: "Claims refused here, by reason (rec's rule reasons, too_late, foreign_device)."}, []string{"reason"}),
+		later: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridmint_rec_claims_found_later_total",
+			Help: "Refusing findings about a claim checked before (rec's Report.Later: a copy found over several hours, its device suspended for an impossible claim), by reason and outcome: withheld (held by claims.hold: refused, never attested), attested (signed already: marked only), refused (refused already)."},
+			[]string{"reason", "outcome"}),
 	}
 	for _, r := range claimReasons {
 		m.refused.WithLabelValues(string(r))
+	}
+	for _, r := range gridmint.ClaimReasons {
+		for _, o := range []string{laterWithheld, laterAttested, laterRefused} {
+			m.later.WithLabelValues(string(r), o)
+		}
 	}
 	return m
 }
 
 func (m *claimMetrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.made, m.received, m.attested, m.issued, m.issuedWh, m.equivocations, m.refused}
+	return []prometheus.Collector{m.made, m.received, m.attested, m.issued, m.issuedWh, m.equivocations, m.refused, m.later}
 }

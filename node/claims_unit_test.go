@@ -283,3 +283,88 @@ func counterValue(c prometheus.Counter) float64 {
 	}
 	return mfs[0].GetMetric()[0].GetCounter().GetValue()
 }
+
+// TestClaimServiceActsOnLaterFindings: a device whose claim is impossible
+// (more than its nameplate allows in an hour of quality ok) is suspended
+// by rec's Checker, and its earlier hours are found refused too
+// (rec.Report.Later). With claims.hold, the earlier hour that passed is
+// still held: it is refused and never attested, counted as withheld per
+// reason, and the API shows the finding. Without a hold it was attested
+// already: it keeps its status, shows the finding and is counted as
+// attested.
+func TestClaimServiceActsOnLaterFindings(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		hold    time.Duration
+		status  string // of the earlier hour after the finding
+		outcome string
+		batches int // attested batches of the earlier hour
+	}{
+		{"hold 2h", 2 * time.Hour, ClaimRefused, laterWithheld, 0},
+		{"no hold", 0, ClaimAttested, laterAttested, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			clock := fakeclock.New(claimHour.End().Add(time.Minute))
+			store := &claimTestStore{MemStore: settle.NewMemStore()}
+			eng := &fakeClaimEngine{settled: map[common.Hash]bool{}}
+			s := newTestClaimService(t, store, clock, eng, false)
+			s.cfg.Hold = tc.hold
+			if err := s.cfg.validate(); err != nil {
+				t.Fatal(err)
+			}
+
+			good := testClaim(claimNodeA, 1, claimHour, 0)
+			s.handle(claimMessage(good))
+			clock.Add(10 * time.Minute)
+			s.step(t.Context())
+			key := "0x01@" + claimHour.String() + "/0x0a"
+			wantFirst := ClaimAttested
+			if tc.hold > 0 {
+				wantFirst = ClaimPending
+			}
+			if st := claimStatus(s)[key]; st != wantFirst {
+				t.Fatalf("the good hour after its check: %q, want %q", st, wantFirst)
+			}
+
+			// The next hour: 90 Wh every five minutes from an 800 W
+			// inverter, 1,080 Wh, over 800 W × 1 h × 1.1.
+			bad := testClaim(claimNodeA, 1, claimHour+1, good.CounterEnd)
+			for i := range bad.Profile {
+				bad.Profile[i] = 90_000
+			}
+			bad.CounterEnd = bad.CounterStart + bad.Profile.Sum()
+			bad.Wh = gridmint.Wh(bad.Energy() / 1000)
+			s.handle(claimMessage(bad))
+			clock.Add(time.Hour)
+			s.step(t.Context())
+			clock.Add(2 * time.Hour) // past the hold
+			s.step(t.Context())
+
+			got := claimStatus(s)
+			if w := tc.status + " nameplate_exceeded"; got[key] != w {
+				t.Errorf("the earlier hour: %q, want %q", got[key], w)
+			}
+			if st := got["0x01@"+(claimHour+1).String()+"/0x0a"]; !strings.HasPrefix(st, "refused nameplate_exceeded") {
+				t.Errorf("the impossible hour: %q", st)
+			}
+			if n := len(eng.attested); n != tc.batches {
+				t.Errorf("%d batches attested, want %d", n, tc.batches)
+			}
+			if c := counterValue(s.m.later.WithLabelValues("nameplate_exceeded", tc.outcome)); c != 1 {
+				t.Errorf("found_later{nameplate_exceeded,%s} = %v, want 1", tc.outcome, c)
+			}
+			for _, v := range s.Claims("", 0) {
+				if v.Claim.Hour == claimHour && (len(v.Findings) != 1 || !strings.HasPrefix(v.Findings[0].Detail, "found later: device suspended")) {
+					t.Errorf("the earlier hour's findings in the API: %+v", v.Findings)
+				}
+			}
+			// A restart keeps the verdict: nothing held is attested.
+			s2 := newTestClaimService(t, store, clock, eng, false)
+			s2.cfg.Hold = tc.hold
+			s2.step(t.Context())
+			if n := len(eng.attested); n != tc.batches {
+				t.Errorf("after a restart: %d batches attested, want %d", n, tc.batches)
+			}
+		})
+	}
+}

@@ -65,8 +65,11 @@ type Config struct {
 	// MemoryLimitMB is a soft limit on the node process's memory, MB
 	// (MiB), for the Go runtime (debug.SetMemoryLimit, as GOMEMLIMIT):
 	// near it the garbage collector runs more often instead of letting
-	// the heap grow. It is process-wide. 0 (the default) sets none and
-	// leaves GOMEMLIMIT, if set, in force.
+	// the heap grow, and freed pages go back to the kernel at once. It is
+	// process-wide. 0 (the default) is automatic: after every collection
+	// the limit is set to twice the live heap plus 16 MiB, at least
+	// 64 MiB (internal/memgov), unless GOMEMLIMIT is set, which then
+	// stays in force; -1 sets none.
 	MemoryLimitMB int `yaml:"memory_limit_mb"`
 	// Adapters: one per firmware installation on the broker.
 	Adapters []AdapterConfig `yaml:"adapters"`
@@ -377,9 +380,10 @@ const (
 // maxStoreCacheMB bounds storage.block_cache_mb and index_cache_mb.
 const maxStoreCacheMB = 1024
 
-// minMemoryLimitMB is the least memory_limit_mb accepted: the Go heap of
-// an idle node with its embedded chain is a few tens of MB, and a limit
-// close to it would keep the garbage collector running.
+// minMemoryLimitMB is the least fixed memory_limit_mb accepted: the Go
+// heap of an idle node with its embedded chain is a few tens of MB, and a
+// fixed limit close to it would keep the garbage collector running (the
+// automatic limit follows the live heap instead).
 const minMemoryLimitMB = 128
 
 // DefaultP2PListen are the libp2p listen addresses of `gridmint run`.
@@ -616,8 +620,8 @@ func (c *Config) Validate() error {
 	if q := c.Quarantine.MaxSizeMB; q < 1 || q > maxQuarantineMaxSizeMB {
 		return fieldErr("quarantine.max_size_mb", "%d: want 1 to %d MB", q, maxQuarantineMaxSizeMB)
 	}
-	if c.MemoryLimitMB < 0 || c.MemoryLimitMB > 0 && c.MemoryLimitMB < minMemoryLimitMB {
-		return fieldErr("memory_limit_mb", "%d: want 0 (no limit) or at least %d MB", c.MemoryLimitMB, minMemoryLimitMB)
+	if c.MemoryLimitMB < -1 || c.MemoryLimitMB > 0 && c.MemoryLimitMB < minMemoryLimitMB {
+		return fieldErr("memory_limit_mb", "%d: want 0 (automatic), -1 (none) or at least %d MB", c.MemoryLimitMB, minMemoryLimitMB)
 	}
 	if c.DataDir == "" {
 		return fieldErr("data_dir", "empty")

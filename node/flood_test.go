@@ -16,6 +16,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/internal/memgov"
 	"github.com/gridmint/gridmint/node/api"
 	"github.com/gridmint/gridmint/node/store"
 )
@@ -328,18 +329,22 @@ func TestQuarantineAndMemoryConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Quarantine.MaxSizeMB != 64 || cfg.MemoryLimitMB != 0 || cfg.Chain.EmbeddedCacheMB != 0 {
-		t.Errorf("defaults: quarantine.max_size_mb %d, memory_limit_mb %d, chain.embedded_cache_mb %d; want 64, 0 (none), 0 (the chain's default)",
+		t.Errorf("defaults: quarantine.max_size_mb %d, memory_limit_mb %d, chain.embedded_cache_mb %d; want 64, 0 (automatic), 0 (the chain's default)",
 			cfg.Quarantine.MaxSizeMB, cfg.MemoryLimitMB, cfg.Chain.EmbeddedCacheMB)
 	}
 	cfg, err = ParseConfig([]byte("adapters: [{dialect: tasmota}]\nquarantine: {max_size_mb: 8}\nmemory_limit_mb: 400\nchain: {embedded_cache_mb: 16}"))
 	if err != nil || cfg.Quarantine.MaxSizeMB != 8 || cfg.MemoryLimitMB != 400 || cfg.Chain.EmbeddedCacheMB != 16 {
 		t.Errorf("set: %+v, %v", cfg, err)
 	}
+	if cfg, err := ParseConfig([]byte("adapters: [{dialect: tasmota}]\nmemory_limit_mb: -1")); err != nil || cfg.MemoryLimitMB != -1 {
+		t.Errorf("memory_limit_mb -1 (none): %d, %v", cfg.MemoryLimitMB, err)
+	}
 	for _, c := range []struct{ yaml, field string }{
 		{"quarantine: {max_size_mb: -1}", "quarantine.max_size_mb"},
 		{"quarantine: {max_size_mb: 2000000}", "quarantine.max_size_mb"},
 		{"quarantine: {max_size_mb: 1GB}", "quarantine.max_size_mb"},
 		{"memory_limit_mb: -5", "memory_limit_mb"},
+		{"memory_limit_mb: -2", "memory_limit_mb"},
 		{"memory_limit_mb: 64", "memory_limit_mb"},
 		{"chain: {embedded_cache_mb: 8}", "chain.embedded_cache_mb"},
 		{"chain: {embedded_cache_mb: 100000}", "chain.embedded_cache_mb"},
@@ -349,5 +354,48 @@ func TestQuarantineAndMemoryConfig(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), c.field) {
 			t.Errorf("%s: error %v, want one naming %s", c.yaml, err, c.field)
 		}
+	}
+}
+
+// TestAutomaticMemoryLimit: by default a node keeps the runtime's soft
+// limit a step above its live heap (internal/memgov) and gives the limit
+// back when it closes; with GOMEMLIMIT set it leaves the runtime alone.
+func TestAutomaticMemoryLimit(t *testing.T) {
+	b := startTestBroker(t)
+	start := func() *Node {
+		t.Helper()
+		cfg, err := ParseConfig(fmt.Appendf(nil, `
+data_dir: %s
+http_addr: 127.0.0.1:0
+mqtt: {broker: %s}
+p2p: {listen: [/ip4/127.0.0.1/tcp/0], mdns: false, dht: "off"}
+home_assistant: {enabled: false}
+adapters: [{dialect: tasmota}]
+`, t.TempDir(), b.URL()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := Start(context.Background(), cfg, Options{Logger: testLogger(), Passphrase: testPassphrase, CreateKey: KDFLight})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := debug.SetMemoryLimit(-1)
+	t.Setenv("GOMEMLIMIT", "")
+	n := start()
+	if got := debug.SetMemoryLimit(-1); got < memgov.Default.Floor || got > 1<<30 {
+		t.Errorf("automatic limit with a node running = %d bytes, want between the floor %d and 1 GiB", got, memgov.Default.Floor)
+	}
+	n.Close()
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("limit after Close = %d, want the one before, %d", got, before)
+	}
+
+	t.Setenv("GOMEMLIMIT", "900MiB") // read by the runtime at start only: here it tells the node to keep out
+	n = start()
+	defer n.Close()
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("with GOMEMLIMIT set the node changed the limit to %d, want it left at %d", got, before)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/gridmint/gridmint/internal/memgov"
 	"github.com/gridmint/gridmint/internal/mqtttopic"
 	"log/slog"
 	"net"
@@ -107,6 +108,7 @@ type Node struct {
 	wg           sync.WaitGroup
 	closeOnce    sync.Once
 	closeErr     error
+	leaveMemgov  func() // leaves the process's memory governor; nil when not joined
 }
 
 // Start opens the store, connects to the broker, starts the libp2p host
@@ -123,9 +125,6 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.MemoryLimitMB > 0 {
-		debug.SetMemoryLimit(int64(cfg.MemoryLimitMB) << 20)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	n := &Node{cfg: cfg, log: opts.Logger, metrics: newMetrics(), cancel: cancel, clock: opts.Clock, marketTracker: opts.MarketTracker}
 	defer func() {
@@ -133,6 +132,12 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			n.Close()
 		}
 	}()
+	switch {
+	case cfg.MemoryLimitMB > 0:
+		debug.SetMemoryLimit(int64(cfg.MemoryLimitMB) << 20)
+	case cfg.MemoryLimitMB == 0 && os.Getenv("GOMEMLIMIT") == "":
+		n.leaveMemgov = memgov.Start(memgov.Default)
+	}
 	// The disk first: below the store's own minimum even opening badger
 	// could die of SIGBUS (it creates and flushes files through memory
 	// maps), so the node refuses to start; below the reserve it starts
@@ -492,6 +497,16 @@ func (n *Node) registerDeclared(declared []gridmint.Device, now time.Time) error
 	}
 	b := n.store.NewBatch()
 	for _, d := range declared {
+		if b.Len()+2 > store.MaxBatchLen {
+			// Thousands of devices do not fit one transaction. Each
+			// device's record and snapshot go together; a crash between
+			// batches leaves the rest for the next start, which applies
+			// them the same way.
+			if err := n.store.Commit(b); err != nil {
+				return err
+			}
+			b = n.store.NewBatch()
+		}
 		snapshot, err := json.Marshal(d)
 		if err != nil {
 			return err
@@ -865,6 +880,9 @@ func (n *Node) Close() error {
 			} else {
 				errs = append(errs, n.store.Close())
 			}
+		}
+		if n.leaveMemgov != nil {
+			n.leaveMemgov()
 		}
 		n.closeErr = errors.Join(errs...)
 		n.log.Info("node stopped")

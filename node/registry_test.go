@@ -3,10 +3,12 @@ package node
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/node/store"
 )
 
 // TestRestartKeepsAPIEditsOfDeclaredDevices: the configuration seeds a
@@ -73,5 +75,43 @@ devices: [{dialect: tasmota, serial: plug, name: %q, nameplate_w: 2000}]
 	defer n.Close()
 	if st, _ := (nodeControl{n}).Device(id); !st.OptOut || st.Name != "Tea kettle" || st.Nameplate != 2000 {
 		t.Errorf("after the config renamed it: opt_out %v, name %q, nameplate %v; want the new name and the kept opt-out", st.OptOut, st.Name, st.Nameplate)
+	}
+}
+
+// TestThousandsOfDeclaredDevicesRegister: a configuration with more
+// devices than one store transaction holds (2,000 homes declare about
+// 8,000) starts, and every device is registered, at the first start and
+// again after a restart.
+func TestThousandsOfDeclaredDevicesRegister(t *testing.T) {
+	b := startTestBroker(t)
+	const devices = store.MaxBatchLen // two items each: twice what one batch takes
+	var yaml strings.Builder
+	fmt.Fprintf(&yaml, "data_dir: %s\nhttp_addr: 127.0.0.1:0\nmqtt: {broker: %s}\np2p: {listen: [/ip4/127.0.0.1/tcp/0], mdns: false, dht: \"off\"}\nhome_assistant: {enabled: false}\nadapters: [{dialect: tasmota}]\ndevices:\n", t.TempDir(), b.URL())
+	for i := range devices {
+		fmt.Fprintf(&yaml, "  - {dialect: tasmota, serial: plug%d, nameplate_w: 2000}\n", i)
+	}
+	cfg, err := ParseConfig([]byte(yaml.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for run := range 2 {
+		n, err := Start(context.Background(), cfg, Options{Logger: testLogger(), Passphrase: testPassphrase, CreateKey: KDFLight})
+		if err != nil {
+			t.Fatalf("start %d: %v", run+1, err)
+		}
+		got := 0
+		for _, i := range []int{0, devices / 2, devices - 1} {
+			if _, ok := (nodeControl{n}).Device(gridmint.DeviceID(fmt.Sprintf("%s/tasmota/plug%d", n.Identity().Address, i))); ok {
+				got++
+			}
+		}
+		all, err := n.Store().Devices()
+		n.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got != 3 || len(all) != devices {
+			t.Errorf("start %d: %d devices stored (first, middle and last found: %d of 3), want %d", run+1, len(all), got, devices)
+		}
 	}
 }

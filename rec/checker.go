@@ -89,6 +89,16 @@ type deviceRecord struct {
 	hasTip bool
 	claims map[gridmint.Hour]gridmint.Claim
 	equivo map[gridmint.Hour]bool // hours claimed twice
+	// day are the device's capacity factors and its cell's medians, per
+	// hour, for the day rule (OutlierRules).
+	day []dayEntry
+}
+
+// dayEntry is one hour of a device for the day rule: its capacity factor
+// and its cell's median.
+type dayEntry struct {
+	hour    gridmint.Hour
+	cf, med float64
 }
 
 type zoneHour struct {
@@ -99,6 +109,8 @@ type zoneHour struct {
 type zoneRecord struct {
 	fps []fingerprint // informative profiles
 	cfs []float64     // capacity factors of every claim with readings
+	// cells are the capacity factors per whole-degree cell (cellOf).
+	cells map[[2]int16][]float64
 }
 
 // pairRun is a pair's matching informative hours, in order.
@@ -287,7 +299,7 @@ func (ck *Checker) follow(c gridmint.Claim) (dup bool, fs, later []Finding, eq *
 func (ck *Checker) zoneRules(zh zoneHour, claims []gridmint.Claim, fresh []int, byID map[ClaimID]int, rep *Report) {
 	zr := ck.zones[zh]
 	if zr == nil {
-		zr = &zoneRecord{}
+		zr = &zoneRecord{cells: map[[2]int16][]float64{}}
 		ck.zones[zh] = zr
 	}
 	isNew := map[ClaimID]bool{}
@@ -300,6 +312,8 @@ func (ck *Checker) zoneRules(zh zoneHour, claims []gridmint.Claim, fresh []int, 
 		}
 		cf := capacityFactor(c)
 		newCFs = append(newCFs, cf)
+		cell := cellOf(c.Location)
+		zr.cells[cell] = append(zr.cells[cell], cf)
 		if fp, ok := ck.rules.Copy.fingerprintOf(c); ok {
 			zr.fps = append(zr.fps, fp)
 		}
@@ -327,17 +341,22 @@ func (ck *Checker) zoneRules(zh zoneHour, claims []gridmint.Claim, fresh []int, 
 		if len(run.hours) < cr.Hours {
 			continue
 		}
-		// Copied: refuse both devices' claims from the run's first hour.
-		// Claims of this call get the finding in their verdict, earlier
-		// ones (and this hour's on first detection) in Later.
+		// Copied: refuse every claim of both devices the Checker
+		// remembers, and all later ones until resolved: a device that
+		// reports another's values has no evidence of its own, in the
+		// hours before the run (dim, or clear-sky, so not informative)
+		// as in those of the run. Claims of this call get the finding in
+		// their verdict, earlier ones in Later.
 		first := len(run.hours) == cr.Hours
-		ck.suspend(p, run.hours[0])
-		hours := run.hours
-		if !first {
-			hours = hours[len(hours)-1:]
-		}
-		for _, h := range hours {
-			for _, pair := range [][2]gridmint.DeviceKey{{p.a, p.b}, {p.b, p.a}} {
+		for _, pair := range [][2]gridmint.DeviceKey{{p.a, p.b}, {p.b, p.a}} {
+			hours := []gridmint.Hour{zh.hour}
+			if first {
+				hours = ck.remembered(pair[0], zh.hour)
+			}
+			if len(hours) > 0 {
+				ck.suspend(p, min(hours[0], run.hours[0]))
+			}
+			for _, h := range hours {
 				id := ClaimID{Device: pair[0], Hour: h}
 				f := refuse(id, gridmint.ClaimCopiedProfile, "the five-minute profile matches device %s's in %d informative hours from %s to %s",
 					pair[1], len(run.hours), run.hours[0], zh.hour)
@@ -365,6 +384,7 @@ func (ck *Checker) zoneRules(zh zoneHour, claims []gridmint.Claim, fresh []int, 
 
 	// Capacity-factor outliers.
 	or := ck.rules.Outlier
+	ck.dayRule(claims, fresh, zr, byID, rep)
 	if len(zr.cfs) < or.MinDevices {
 		return
 	}
@@ -385,6 +405,78 @@ func (ck *Checker) zoneRules(zh zoneHour, claims []gridmint.Claim, fresh []int, 
 				Detail: fmt.Sprintf("capacity factor %.3f, zone %s median %.3f over %d devices, limit ±%.3f", cf, zh.zone, med, len(zr.cfs), limit)})
 		}
 	}
+}
+
+// dayRule records each fresh claim's capacity factor against its cell's
+// median of the hour, and refuses (and suspends) a device whose energy
+// over the window is above MaxRatio times what the medians give its
+// nameplate (OutlierRules).
+func (ck *Checker) dayRule(claims []gridmint.Claim, fresh []int, zr *zoneRecord, byID map[ClaimID]int, rep *Report) {
+	or := ck.rules.Outlier
+	if or.MaxRatio <= 0 {
+		return
+	}
+	meds := map[[2]int16]float64{}
+	for cell, cfs := range zr.cells {
+		if len(cfs) >= or.MinDevices {
+			meds[cell] = median(slices.Clone(cfs))
+		}
+	}
+	for _, i := range fresh {
+		c := claims[i]
+		v := &rep.Verdicts[i]
+		med, ok := meds[cellOf(c.Location)]
+		// A claim another rule refused is left out (a night liar, a
+		// glitch of an estimated hour's counters), but for an hour of
+		// quality ok above the five-minute nameplate bound: an
+		// over-rater's best hours.
+		if c.Quality == gridmint.QualityMissing || !ok || med < or.MinMedianCF {
+			continue
+		}
+		other := false
+		for _, f := range v.Findings {
+			other = other || f.Refuse && !(f.fiveMinutes && c.Quality == gridmint.QualityOK)
+		}
+		if other {
+			continue
+		}
+		d := ck.devices[c.Device]
+		d.day = append(d.day, dayEntry{c.Hour, capacityFactor(c), med})
+		var sum, exp float64
+		for _, x := range d.day {
+			if x.hour > c.Hour-or.Window && x.hour <= c.Hour {
+				sum += x.cf
+				exp += x.med
+			}
+		}
+		if exp < or.MinExpected || sum <= or.MaxRatio*exp {
+			continue
+		}
+		if _, lying := ck.lying[c.Device]; lying {
+			continue
+		}
+		f := refuse(ID(c), gridmint.ClaimCapacityOutlier, "%.2f hours at nameplate over the last %d h, %.2f× the %.2f its zone's median capacity factors give (at most %.2f×)",
+			sum, or.Window, sum/exp, exp, or.MaxRatio)
+		v.Findings = append(v.Findings, f)
+		ck.suspendDevice(c, f, byID, rep)
+	}
+}
+
+// remembered lists the hours of the device's claims the Checker
+// remembers, up to and including upTo, in order.
+func (ck *Checker) remembered(dev gridmint.DeviceKey, upTo gridmint.Hour) []gridmint.Hour {
+	d := ck.devices[dev]
+	if d == nil {
+		return nil
+	}
+	hours := make([]gridmint.Hour, 0, len(d.claims))
+	for h := range d.claims {
+		if h <= upTo {
+			hours = append(hours, h)
+		}
+	}
+	slices.Sort(hours)
+	return hours
 }
 
 // suspendLiar refuses c if its device is suspended for an impossible
@@ -411,7 +503,14 @@ func (ck *Checker) suspendLiar(c gridmint.Claim, v *Verdict, firstOf map[ClaimID
 		// The claim is refused; the device is not suspended for it.
 		return
 	}
-	ck.lying[c.Device] = *ev
+	ck.suspendDevice(c, *ev, firstOf, rep)
+}
+
+// suspendDevice suspends c's device for the finding ev about c, and
+// refuses its other remembered claims: in their verdicts when checked in
+// this call (firstOf), else in Later.
+func (ck *Checker) suspendDevice(c gridmint.Claim, ev Finding, firstOf map[ClaimID]int, rep *Report) {
+	ck.lying[c.Device] = ev
 	d := ck.devices[c.Device]
 	hours := make([]gridmint.Hour, 0, len(d.claims))
 	for h := range d.claims {
@@ -515,6 +614,7 @@ func (ck *Checker) prune() {
 				delete(d.equivo, h)
 			}
 		}
+		d.day = slices.DeleteFunc(d.day, func(x dayEntry) bool { return x.hour < cut })
 	}
 	for p, r := range ck.runs {
 		if r.last() < cut {

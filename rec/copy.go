@@ -24,6 +24,18 @@ import (
 // is copied: from that hour on both devices' claims are refused until the
 // pair is resolved (Checker.Resolve).
 //
+// Counters read to the Wh (kWh with three decimals, as OpenDTU and
+// AhoyDTU publish them) blur a small inverter's five-minute energies by a
+// counter step or so: a copy of a 500 W inverter's 10 Wh sub-intervals
+// differs from the original by up to 10 %, far over RelTol. So two
+// profiles also match when the hour holds at least StepMinWh on both,
+// their hourly energies differ by at most StepTol, and every sub-interval
+// by at most StepTol plus RelTol of the larger: each is a difference of
+// two interpolated counters, each off by under a step, and the hour's sum
+// as well. Honest neighbours under their own clouds differ by more than
+// that in some sub-interval of every rough hour; StepMinWh keeps the
+// dim hours, where whole steps are all there is, out.
+//
 // Only informative hours are compared: an hour carries a fingerprint when
 // the device produced (hourly capacity factor at least MinCF), at least
 // MinActive sub-intervals hold energy without being clipped at the
@@ -50,11 +62,15 @@ type CopyRules struct {
 	MinRoughness   float64
 	Hours          int
 	MaxSpan        gridmint.Hour
+	// StepTol (mWh) and StepMinWh: the counter-step match above.
+	StepTol   gridmint.MWh
+	StepMinWh gridmint.Wh
 }
 
 // DefaultCopyRules are the network's copy rules.
 func DefaultCopyRules() CopyRules {
-	return CopyRules{RelTol: 0.01, AbsTol: 0.001, MinCF: 0.02, MinActive: 6, ClipCF: 0.95, MinRoughness: 0.05, Hours: 3, MaxSpan: 6}
+	return CopyRules{RelTol: 0.01, AbsTol: 0.001, MinCF: 0.02, MinActive: 6, ClipCF: 0.95, MinRoughness: 0.05, Hours: 3, MaxSpan: 6,
+		StepTol: 1500, StepMinWh: 120}
 }
 
 // fingerprint is one informative claim's profile, normalised.
@@ -120,6 +136,22 @@ func (cr CopyRules) matchesRaw(a, b *fingerprint) bool {
 	for k := range a.raw {
 		x, y := float64(a.raw[k]), float64(b.raw[k])
 		if math.Abs(x-y) > cr.RelTol*math.Max(x, y)+abs {
+			return false
+		}
+	}
+	return true
+}
+
+// matchesSteps reports whether two fingerprints are the same values read
+// through Wh counters (see CopyRules).
+func (cr CopyRules) matchesSteps(a, b *fingerprint) bool {
+	tol := float64(cr.StepTol)
+	if cr.StepTol <= 0 || min(a.sum, b.sum) < float64(cr.StepMinWh.MWh()) || math.Abs(a.sum-b.sum) > tol {
+		return false
+	}
+	for k := range a.raw {
+		x, y := float64(a.raw[k]), float64(b.raw[k])
+		if math.Abs(x-y) > cr.RelTol*math.Max(x, y)+tol {
 			return false
 		}
 	}
@@ -194,10 +226,10 @@ func (cr CopyRules) matchingPairs(fps []fingerprint, isNew func(ClaimID) bool) [
 	})
 	for i, a := range bySum {
 		for _, b := range bySum[i+1:] {
-			if b.sum-a.sum > cr.RelTol*(a.sum+b.sum)+cr.AbsTol*min(a.full, b.full)*gridmint.SubIntervals {
+			if b.sum-a.sum > max(cr.RelTol*(a.sum+b.sum)+cr.AbsTol*min(a.full, b.full)*gridmint.SubIntervals, float64(cr.StepTol)) {
 				break
 			}
-			if cr.matchesRaw(a, b) {
+			if cr.matchesRaw(a, b) || cr.matchesSteps(a, b) {
 				add(a, b)
 			}
 		}
@@ -212,15 +244,50 @@ func (cr CopyRules) matchingPairs(fps []fingerprint, isNew func(ClaimID) bool) [
 // MinDevices claims of the zone and hour. It is a flag, not a refusal:
 // roofs facing east and west differ honestly, and a broken inverter is
 // an outlier too.
+//
+// Over a day, though, orientations and clouds average out: a device's
+// energy over Window hours, against what its zone's median capacity
+// factor of each hour would give its nameplate, stays near 1 (0.7 to
+// 1.12 for every honest inverter of internal/recsim's day, east and west
+// roofs alike, once the afternoon is in). A device that reports more than
+// MaxRatio times that, once the zone's medians add up to MinExpected
+// hours at nameplate, reports more than it makes (an inverter that
+// multiplies its output by 1.6 stays under its nameplate on most days and
+// under every physical bound): its claim is refused (reason
+// capacity_factor_outlier, refusing) and the device suspended as for an
+// impossible claim. Only hours whose median has at least MinDevices
+// claims and reaches MinMedianCF count, only the device's claims that no
+// other rule refused, and the comparison is within the device's zone and
+// whole degree of latitude and longitude (CoarseLocation / 10), so that a
+// sunny valley is not compared with a cloudy one a zone away.
 type OutlierRules struct {
 	MinDevices int
 	MADs       float64
 	MinDiff    float64
+	// The day rule.
+	MaxRatio    float64
+	MinExpected float64 // hours at nameplate
+	MinMedianCF float64
+	Window      gridmint.Hour
 }
 
 // DefaultOutlierRules are the network's outlier rules.
 func DefaultOutlierRules() OutlierRules {
-	return OutlierRules{MinDevices: 10, MADs: 3, MinDiff: 0.25}
+	return OutlierRules{MinDevices: 10, MADs: 3, MinDiff: 0.25, MaxRatio: 1.3, MinExpected: 1.5, MinMedianCF: 0.05, Window: 24}
+}
+
+// cellOf is the whole-degree cell of a location the day rule compares
+// within.
+func cellOf(l gridmint.CoarseLocation) [2]int16 {
+	return [2]int16{floorDiv(l.LatTenths, 10), floorDiv(l.LonTenths, 10)}
+}
+
+func floorDiv(a, b int16) int16 {
+	q := a / b
+	if a%b != 0 && (a < 0) != (b < 0) {
+		q--
+	}
+	return q
 }
 
 // capacityFactor is the claim's hourly capacity factor.

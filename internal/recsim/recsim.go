@@ -20,10 +20,16 @@ package recsim
 
 import (
 	"cmp"
+	"compress/gzip"
 	"crypto/sha256"
+	"encoding/gob"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -129,6 +135,10 @@ type Outcome struct {
 	LaterRefused bool
 	After        gridmint.Hour
 	LaterReason  gridmint.ClaimReason
+	// Source is set for an honest device whose values a copying liar
+	// reports (firmware-sim's copier copies the previous home): the copy
+	// rule refuses both devices until someone resolves the pair.
+	Source bool
 	// ProducedWh is what the inverter really fed in during the hour, Wh
 	// (simulator truth, sampled at the first step at or after each hour
 	// boundary).
@@ -168,8 +178,35 @@ type Result struct {
 	Logs map[gridmint.DeviceKey]*DeviceLog
 }
 
-// Run simulates cfg and checks every claim.
+// Run simulates cfg and checks every claim with rec.DefaultRules.
 func Run(cfg Config) (*Result, error) {
+	r, err := Simulate(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return r.Check(rec.DefaultRules()), nil
+}
+
+// Recording is a simulated run's claims before any rule saw them, with
+// the simulator's truth: what Check scores. Simulating is slow (a day of
+// 200 homes takes ten minutes of CPU); checking a recording takes
+// seconds, so rules can be tried on one recording (Save, Load).
+type Recording struct {
+	Config Config
+	// Outcomes hold the claims in hour order with their class, home and
+	// truth; the rules' fields are unset.
+	Outcomes      []Outcome
+	Devices       map[Class]int
+	Readings      int
+	Rejected      map[gridmint.Reason]int
+	BuilderErrors int
+	Faults        firmwaresim.FaultStats
+	Logs          map[gridmint.DeviceKey]*DeviceLog `json:"-"`
+}
+
+// Simulate runs the fleet of cfg through the node's ingest and the
+// Builder and returns its claims, unchecked.
+func Simulate(cfg Config) (*Recording, error) {
 	cfg = cfg.withDefaults()
 	start := cfg.Start.UTC()
 	clk := fakeclock.New(start)
@@ -206,7 +243,7 @@ func Run(cfg Config) (*Result, error) {
 		}
 		adapters = append(adapters, ad)
 	}
-	res := &Result{Config: cfg, Devices: map[Class]int{}, Rejected: map[gridmint.Reason]int{}}
+	res := &Recording{Config: cfg, Devices: map[Class]int{}, Rejected: map[gridmint.Reason]int{}}
 	byID := map[gridmint.DeviceID]*pvDev{}
 	bySerial := map[string]*pvDev{}
 	clients := map[string]bool{}
@@ -300,7 +337,6 @@ func Run(cfg Config) (*Result, error) {
 
 	// Claims, hour by hour, checked once the hour has closed.
 	first := gridmint.HourOf(start)
-	byHour := map[gridmint.Hour][]int{}
 	for _, d := range pvs {
 		for _, iv := range d.b.Hours() {
 			if iv.Hour >= first+gridmint.Hour(cfg.Hours) {
@@ -314,16 +350,36 @@ func Run(cfg Config) (*Result, error) {
 			if k := int(iv.Hour - first); k+1 < len(d.produced) {
 				o.ProducedWh = d.produced[k+1] - d.produced[k]
 			}
-			byHour[c.Hour] = append(byHour[c.Hour], len(res.Outcomes))
 			res.Outcomes = append(res.Outcomes, o)
 		}
+	}
+	slices.SortStableFunc(res.Outcomes, func(a, b Outcome) int { return cmp.Compare(a.Claim.Hour, b.Claim.Hour) })
+	return res, nil
+}
+
+// Check runs rules on the recording's claims hour by hour, as a peer
+// does once each hour has closed, with one Checker.
+func (r *Recording) Check(rules rec.Rules) *Result {
+	res := &Result{Config: r.Config, Outcomes: slices.Clone(r.Outcomes), Devices: r.Devices, Readings: r.Readings,
+		Rejected: r.Rejected, BuilderErrors: r.BuilderErrors, Faults: r.Faults, Logs: r.Logs}
+	byHour := map[gridmint.Hour][]int{}
+	copied := map[int]bool{}
+	for i, o := range res.Outcomes {
+		byHour[o.Claim.Hour] = append(byHour[o.Claim.Hour], i)
+		if o.Class == firmwaresim.DishonestCopy {
+			copied[(o.Home+r.Config.Homes-1)%r.Config.Homes] = true
+		}
+	}
+	for i := range res.Outcomes {
+		o := &res.Outcomes[i]
+		o.Source = o.Class == firmwaresim.Honest && copied[o.Home]
 	}
 	hours := make([]gridmint.Hour, 0, len(byHour))
 	for h := range byHour {
 		hours = append(hours, h)
 	}
 	slices.Sort(hours)
-	ck := rec.NewChecker(rec.DefaultRules(), 0)
+	ck := rec.NewChecker(rules, 0)
 	index := map[rec.ClaimID]int{}
 	for _, h := range hours {
 		idx := byHour[h]
@@ -353,7 +409,7 @@ func Run(cfg Config) (*Result, error) {
 			}
 		}
 	}
-	return res, nil
+	return res
 }
 
 // Cell is Wh and claims.
@@ -390,6 +446,18 @@ type Matrix struct {
 	LaterRefused Cell
 	// Flagged is the Wh of claims with a flag, per class.
 	Flagged map[Class]gridmint.Wh
+	// SourceCertified and SourceRefused are the honest claims (in
+	// HonestCertified and HonestRefused too) of devices whose values a
+	// copier reports (Outcome.Source).
+	SourceCertified, SourceRefused Cell
+}
+
+// HonestCertifiedShareExSources is HonestCertifiedShare without the
+// devices a copier copies (refused with their copier until resolved, as
+// the copy rule must: nothing in the claims tells the copy from the
+// original).
+func (m Matrix) HonestCertifiedShareExSources() float64 {
+	return share(m.HonestCertified.Wh-m.SourceCertified.Wh, m.HonestCertified.Wh+m.HonestRefused.Wh-m.SourceCertified.Wh-m.SourceRefused.Wh)
 }
 
 // HonestCertifiedShare is the share of honest Wh certified, 0..1.
@@ -428,8 +496,14 @@ func (r *Result) Matrix(hold gridmint.Hour) Matrix {
 			m.GlitchRefused.add(o)
 		case honest && !certified:
 			m.HonestRefused.add(o)
+			if o.Source {
+				m.SourceRefused.add(o)
+			}
 		case honest:
 			m.HonestCertified.add(o)
+			if o.Source {
+				m.SourceCertified.add(o)
+			}
 		case !certified:
 			m.DishonestRefused.add(o)
 		default:
@@ -495,6 +569,8 @@ func (r *Result) Print(w io.Writer, hold gridmint.Hour) {
 		r.Readings, r.Rejected, r.BuilderErrors)
 	fmt.Fprintf(w, "%-10s %14s %14s %9s\n", "Wh", "certified", "refused", "share")
 	fmt.Fprintf(w, "%-10s %14d %14d %8.3f%% certified\n", "honest", m.HonestCertified.Wh, m.HonestRefused.Wh, 100*m.HonestCertifiedShare())
+	fmt.Fprintf(w, "%-10s %14d %14d %8.3f%% certified without them (honest devices a copier copies: refused with it until resolved)\n", " copied",
+		m.SourceCertified.Wh, m.SourceRefused.Wh, 100*m.HonestCertifiedShareExSources())
 	fmt.Fprintf(w, "%-10s %14d %14d %8.3f%% refused\n", "dishonest", m.DishonestCertified.Wh, m.DishonestRefused.Wh, 100*m.DishonestRefusedShare())
 	fmt.Fprintf(w, "%-10s %14d %14d (%d + %d claims of honest devices above their truth: corrupted counters)\n", "glitch",
 		m.GlitchCertified.Wh, m.GlitchRefused.Wh, m.GlitchCertified.Claims, m.GlitchRefused.Claims)
@@ -540,4 +616,66 @@ func devicesLine(m map[Class]int) string {
 		parts = append(parts, fmt.Sprintf("%d %s", m[c], className(c)))
 	}
 	return strings.Join(parts, ", ")
+}
+
+// Save writes the recording to path (gzipped gob).
+func (r *Recording) Save(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	zw := gzip.NewWriter(f)
+	err = gob.NewEncoder(zw).Encode(r)
+	if cerr := zw.Close(); err == nil {
+		err = cerr
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("recsim: save %s: %w", path, err)
+	}
+	return nil
+}
+
+// Load reads a recording Save wrote.
+func Load(path string) (*Recording, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("recsim: load %s: %w", path, err)
+	}
+	var r Recording
+	if err := gob.NewDecoder(zr).Decode(&r); err != nil {
+		return nil, fmt.Errorf("recsim: load %s: %w", path, err)
+	}
+	return &r, nil
+}
+
+// Recorded returns the recording of cfg kept in dir (Save's file named
+// after the configuration), simulating and saving it when dir holds none;
+// an empty dir only simulates.
+func Recorded(cfg Config, dir string) (*Recording, error) {
+	cfg = cfg.withDefaults()
+	if dir == "" {
+		return Simulate(cfg)
+	}
+	f := *cfg.Faults
+	name := fmt.Sprintf("recsim-h%d-n%d-s%d-%s-p%s-%x.gob.gz", cfg.Homes, cfg.Hours, cfg.Seed, cfg.Start.UTC().Format("20060102T15"), cfg.Period,
+		sha256.Sum256(fmt.Appendf(nil, "%+v", f)))
+	path := filepath.Join(dir, name)
+	if r, err := Load(path); err == nil {
+		return r, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	r, err := Simulate(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return r, r.Save(path)
 }

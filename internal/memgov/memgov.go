@@ -1,0 +1,180 @@
+// Package memgov keeps the Go runtime's soft memory limit a step above
+// the live heap, so that a node on a small box holds about what it uses.
+//
+// Without a limit the runtime lets the heap grow to twice the live heap
+// (GOGC=100) and hands freed pages back to the kernel slowly: a node
+// ingesting 1,000 devices with a live heap of about 35 MB kept 90–110 MB
+// of anonymous memory. A fixed limit returns those pages but, set below
+// what a larger fleet keeps live, would run the collector without end.
+// The governor instead sets the limit after every collection to
+// Factor × live heap + Headroom (never below Floor): the collector runs
+// about as often as GOGC alone would make it, and the scavenger returns
+// whatever lies above the limit at once.
+//
+// The memory limit is process-wide: only a process's owner (the node's
+// command, or a node that owns its process) should start a governor, and
+// Start counts its callers so that several in one process share one.
+package memgov
+
+import (
+	"math"
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+	"sync"
+	"sync/atomic"
+)
+
+// Policy is how the limit follows the live heap. Sizes are bytes.
+type Policy struct {
+	// Floor is the least limit set: a node's heap at start is a few MB
+	// live but grows fast while the store and the chain open.
+	Floor int64
+	// Factor multiplies the live heap; 0 takes 1 + GOGC/100, what the
+	// collector's own goal is (2 at the default GOGC).
+	Factor float64
+	// Headroom is added for what is not heap: goroutine stacks, the
+	// runtime's metadata and a burst between collections.
+	Headroom int64
+}
+
+// Default is the node's policy: at least 64 MiB, twice the live heap
+// plus 16 MiB.
+var Default = Policy{Floor: 64 << 20, Headroom: 16 << 20}
+
+// Limit is the limit for a live heap of live bytes under GOGC gogc
+// percent (gogc < 0: collection off, where the limit is all there is).
+func (p Policy) Limit(live uint64, gogc int) int64 {
+	f := p.Factor
+	if f == 0 {
+		f = 2
+		if gogc >= 0 {
+			f = 1 + float64(gogc)/100
+		}
+	}
+	l := f*float64(live) + float64(p.Headroom)
+	if l >= math.MaxInt64/2 {
+		return math.MaxInt64
+	}
+	return max(int64(l), p.Floor)
+}
+
+// Governor sets the limit after each garbage collection. Its methods are
+// safe for concurrent use.
+type Governor struct {
+	policy Policy
+	// read returns the live heap in bytes and GOGC; set applies a limit.
+	// Function fields so that a test can stand in for the runtime.
+	read func() (live uint64, gogc int)
+	set  func(int64)
+
+	mu      sync.Mutex // orders Step against Stop
+	stopped bool
+	last    atomic.Int64
+}
+
+// New returns a governor of the runtime with policy p. Nothing happens
+// until Run.
+func New(p Policy) *Governor {
+	return &Governor{policy: p, read: readRuntime, set: func(l int64) { debug.SetMemoryLimit(l) }}
+}
+
+// Step reads the live heap, sets the limit and returns it; after Stop it
+// sets nothing and returns 0.
+func (g *Governor) Step() int64 {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.stopped {
+		return 0
+	}
+	l := g.policy.Limit(g.read())
+	g.set(l)
+	g.last.Store(l)
+	return l
+}
+
+// Last is the limit most recently set, 0 before the first Step.
+func (g *Governor) Last() int64 { return g.last.Load() }
+
+// Run sets the limit now and after every garbage collection until Stop.
+// It needs no goroutine or clock of its own: a finalizer on a sentinel
+// runs once per collection and re-arms itself.
+func (g *Governor) Run() {
+	g.Step()
+	arm(g)
+}
+
+func arm(g *Governor) {
+	s := new(sentinel)
+	runtime.SetFinalizer(s, func(*sentinel) {
+		if g.Step() != 0 {
+			arm(g)
+		}
+	})
+}
+
+// sentinel is only allocated to be collected. It must not be zero-sized:
+// zero-sized allocations share one address and are never freed.
+type sentinel struct{ _ byte }
+
+// Stop ends the governor; the limit it last set stays until the caller
+// resets it. No Step sets a limit after Stop returns.
+func (g *Governor) Stop() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stopped = true
+}
+
+var samples = []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/gogc:percent"}}
+
+var samplesMu sync.Mutex
+
+func readRuntime() (uint64, int) {
+	samplesMu.Lock()
+	defer samplesMu.Unlock()
+	metrics.Read(samples)
+	var live uint64
+	if samples[0].Value.Kind() == metrics.KindUint64 {
+		live = samples[0].Value.Uint64()
+	}
+	gogc := 100
+	if samples[1].Value.Kind() == metrics.KindUint64 {
+		gogc = int(samples[1].Value.Uint64())
+	}
+	return live, gogc
+}
+
+// The process's one governor, shared by every Start in it.
+var (
+	mu       sync.Mutex
+	users    int
+	shared   *Governor
+	previous int64
+)
+
+// Start starts the process's governor with policy p, or joins the one
+// running (whose policy stays). The returned function leaves it; when the
+// last user leaves, the governor stops and the limit in force before the
+// first Start is restored.
+func Start(p Policy) (stop func()) {
+	mu.Lock()
+	defer mu.Unlock()
+	if users == 0 {
+		previous = debug.SetMemoryLimit(-1)
+		shared = New(p)
+		shared.Run()
+	}
+	users++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			mu.Lock()
+			defer mu.Unlock()
+			if users--; users == 0 {
+				shared.Stop()
+				shared = nil
+				debug.SetMemoryLimit(previous)
+			}
+		})
+	}
+}
