@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/gridmint/gridmint"
 	firmwaresim "github.com/gridmint/gridmint/firmware-sim"
 	"github.com/gridmint/gridmint/node/market"
@@ -380,9 +382,14 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 		defer close(d.offersDone)
 		// Try often until the battery has reported, then every period.
 		var last time.Time
+		var lastPass time.Time
 		every(offerCtx, o.Clock, 15*time.Second, func() {
 			if now := o.Clock.Now(); now.Sub(last) >= DemoOfferPeriod && d.offerBattery(offerCtx, o.Clock) {
 				last = now
+			}
+			if now := o.Clock.Now(); now.Sub(lastPass) >= DemoFLEXPassPeriod {
+				lastPass = now
+				d.passFLEX(offerCtx, now)
 			}
 		})
 	}()
@@ -522,6 +529,38 @@ func (d *Demo) offerBattery(ctx context.Context, clock gridmint.Clock) bool {
 	}
 	d.log.Info("demo: offered the battery", "power_w", o.Power, "window_start", o.WindowStart)
 	return true
+}
+
+// DemoFLEXPassPeriod is how often (demo time) a demo home hands the FLEX
+// it earned to the demo utility.
+const DemoFLEXPassPeriod = 5 * time.Minute
+
+// passFLEX is how a demo utility gets FLEX with no pre-mine: a demo home
+// transfers all the FLEX it holds (earned as rewards) to the author of
+// the requests it holds, the demo network's utility, with an ordinary
+// ERC-20 transfer, logged and shown as such in the chain history of both
+// accounts (GET /api/v1/chain/history/<account>).
+func (d *Demo) passFLEX(ctx context.Context, now time.Time) {
+	n := d.Node
+	if n == nil || n.chain == nil || n.market == nil || n.cfg.Role != RoleHome {
+		return
+	}
+	to, ok := n.market.LastBuyer()
+	if !ok {
+		return
+	}
+	self := common.HexToAddress(n.identity.Address)
+	bal, err := n.chain.FLEXBalance(ctx, self)
+	if err != nil || bal.Sign() <= 0 {
+		return
+	}
+	ref := crypto.Keccak256Hash([]byte("gridmint/demo/flex-pass"), self[:], to[:], bal.Bytes(), []byte(now.UTC().Format(time.RFC3339Nano)))
+	rc, err := n.chain.TransferFLEX(ctx, ref, to, bal)
+	if err != nil {
+		d.log.Warn("demo: passing earned FLEX to the utility", "to", to, "amount", bal, "err", err)
+		return
+	}
+	d.log.Info("demo: transferred earned FLEX to the demo utility", "to", to, "amount", bal, "tx", rc.TxHash)
 }
 
 // DemoRequestPeriod is how often (demo time) a demo utility posts a

@@ -23,7 +23,8 @@ import (
 // process: homes A and B (each the demo's embedded broker and simulated
 // homes, batteries included) and utility C, on A's embedded chain and one
 // demo clock (×60), with real gossip. C gets FLEX the way a utility does
-// without a pre-mine (a provider's earned FLEX transferred to it), posts
+// without a pre-mine (A is rewarded, a stand-in for the first FLEX ever
+// minted, and A's demo passes its earned FLEX to C by itself), posts
 // a request over its API; the homes offer from their simulated
 // batteries; all three clear to the same root at the gate closure; C
 // publishes it and reserves on chain; every node makes the awards firm
@@ -101,8 +102,14 @@ func TestMarketCycle(t *testing.T) {
 	if _, err := a.Node.Chain().Reward(ctx, rb, sigs); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Node.Chain().TransferFLEX(ctx, common.Hash{0xf2}, common.HexToAddress(hex[2]), fund); err != nil {
-		t.Fatal(err)
+	// A's demo hands what it earned to the utility whose requests it
+	// holds (C posts one of its own at start): an ordinary transfer.
+	waitLong(t, 3*time.Minute, "A's demo transferred its earned FLEX to C", func() bool {
+		bal, err := c.Node.Chain().FLEXBalance(ctx, common.HexToAddress(hex[2]))
+		return err == nil && bal.Cmp(fund) == 0
+	})
+	if bal, err := a.Node.Chain().FLEXBalance(ctx, common.HexToAddress(hex[0])); err != nil || bal.Sign() != 0 {
+		t.Errorf("A's FLEX after passing it on: %v (%v), want 0", bal, err)
 	}
 
 	// The homes' batteries report before the request goes out.
@@ -121,8 +128,9 @@ func TestMarketCycle(t *testing.T) {
 
 	// A request for more than all batteries together: every offer
 	// clears (short), so both homes have awards.
-	now := clock.Now().Truncate(time.Minute)
-	gate, start := now.Add(10*time.Minute), now.Add(30*time.Minute)
+	// On five-minute steps: the meter data and schedules are.
+	now := clock.Now().Truncate(5 * time.Minute)
+	gate, start := now.Add(15*time.Minute), now.Add(35*time.Minute)
 	body := fmt.Sprintf(`{"zone": %q, "window_start": %q, "window_end": %q, "power_w": 50000, "direction": "down", "max_price": 500000, "gate_closure": %q}`,
 		DemoZone, start.Format(time.RFC3339), start.Add(30*time.Minute).Format(time.RFC3339), gate.Format(time.RFC3339))
 	req, _ := http.NewRequest(http.MethodPost, "http://"+c.Node.HTTPAddr()+"/api/v1/requests", bytes.NewReader([]byte(body)))
@@ -243,6 +251,40 @@ func TestMarketCycle(t *testing.T) {
 			return true
 		})
 	}
+	// Measurement: each battery's award names the schedule baseline; its
+	// home signed the battery's plan (idle) with the offer, and every
+	// node measures the discharge against that plan and pays it.
+	deliveries := func(n *Node) (de api.DeliveryEvent) {
+		resp, err := http.Get("http://" + n.HTTPAddr() + "/api/v1/market/deliveries/" + posted.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode == http.StatusOK {
+			_ = json.NewDecoder(resp.Body).Decode(&de)
+		}
+		return de
+	}
+	for i, n := range nodes {
+		waitLong(t, 3*time.Minute, fmt.Sprintf("node %d verified the deliveries", i), func() bool {
+			s := deliveries(n).State
+			return s == "verified" || s == "settled"
+		})
+		de := deliveries(n)
+		if len(de.Deliveries) != len(evC.Clearing.Awards) {
+			t.Errorf("node %d: %d delivery records for %d awards", i, len(de.Deliveries), len(evC.Clearing.Awards))
+		}
+		for _, d := range de.Deliveries {
+			if d.Baseline != "schedule/v1" || d.Schedule == nil || d.NoSchedule || d.Delivered <= 0 || d.Paid == "0" {
+				t.Errorf("node %d delivery %+v: want measured against a signed schedule (schedule/v1), delivered and paid", i, d)
+			}
+		}
+	}
+	// The reward batch (attested by the peers of each provider) settles.
+	waitLong(t, 3*time.Minute, "the delivery rewards settled on chain", func() bool {
+		return deliveries(a.Node).State == "settled"
+	})
+
 	// The counters (C's demo posts a request of its own at start too:
 	// at least one of each).
 	metric := func(n *Node, name string) float64 {
@@ -262,10 +304,18 @@ func TestMarketCycle(t *testing.T) {
 				metric(h, `gridmint_market_setpoints_total{result="refused"}`), metric(h, `gridmint_market_setpoints_total{result="sent"}`))
 		}
 	}
+	for i, h := range homes {
+		if metric(h, "gridmint_market_schedules_made_total") < 1 || metric(h, "gridmint_market_schedules_received_total") < 1 {
+			t.Errorf("home %d /metrics: schedules made %v, received %v; want both", i,
+				metric(h, "gridmint_market_schedules_made_total"), metric(h, "gridmint_market_schedules_received_total"))
+		}
+	}
 	if metric(c.Node, "gridmint_market_reservations_total") < 1 || metric(c.Node, "gridmint_market_roots_published_total") < 1 {
 		t.Errorf("C's /metrics: want a root published and a reservation")
 	}
-	if bal, err := c.Node.Chain().FLEXBalance(ctx, common.HexToAddress(hex[2])); err != nil || bal.Cmp(fund) >= 0 {
-		t.Errorf("C's FLEX after the reservation %v (%v), want less than the %v it had", bal, err, fund)
+	// C burned the cleared value; the homes pass on what they were paid
+	// for delivering it, so C gets back at most what it burned.
+	if bal, err := c.Node.Chain().FLEXBalance(ctx, common.HexToAddress(hex[2])); err != nil || bal.Cmp(fund) > 0 {
+		t.Errorf("C's FLEX after the cycle %v (%v), want at most the %v it had", bal, err, fund)
 	}
 }

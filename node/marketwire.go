@@ -48,6 +48,10 @@ func (n *Node) startMarket(ctx context.Context) error {
 		return err
 	}
 	n.market = s
+	if n.mv != nil {
+		// Schedule awards are measured against the schedules it keeps.
+		n.mv.SetSchedules(s.ScheduleFor)
+	}
 	n.metrics.registry.MustRegister(s.Collectors()...)
 	n.wg.Add(1)
 	go func() { defer n.wg.Done(); s.Run(ctx, marketTick) }()

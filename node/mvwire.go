@@ -32,6 +32,9 @@ func (n *Node) startMV(ctx context.Context, attestors *settle.Attestors) error {
 			return out
 		},
 		Key: n.identity.DeviceKey,
+		// Late intervals get up to 25 minutes more: nodes that verify
+		// the same data attest the same batch.
+		Config: mv.Config{Wait: 25 * time.Minute},
 	}
 	if n.p2p != nil {
 		o.Publish = func(ctx context.Context, b p2p.Body) (p2p.Message, error) { return n.p2p.Publish(ctx, b) }
@@ -78,7 +81,7 @@ func (d mvDeliveries) DeliveryEvents(request *gridmint.RequestID) []api.Delivery
 		for _, r := range e.Deliveries {
 			dv := api.Delivery{DeliveryRecord: r.DeliveryRecord, BaselineMWh: r.BaselineMWh, MeteredMWh: r.MeteredMWh, BaselineErr: r.BaselineErr,
 				Performance: float64(r.Performance()) / 1e6, Paid: "0", Slashed: "0", Evidence: r.Evidence,
-				SlashState: r.SlashState, SlashTx: r.SlashTx}
+				SlashState: r.SlashState, SlashTx: r.SlashTx, Schedule: r.Schedule, NoSchedule: r.NoSchedule}
 			if r.Payment != nil {
 				dv.Paid = r.Payment.String()
 			}

@@ -60,6 +60,10 @@ type Delivery struct {
 	SlashState string       `json:"slash_state,omitempty"`
 	SlashTx    *common.Hash `json:"slash_tx,omitempty"`
 	Evidence   common.Hash  `json:"evidence"`
+	// Schedule is the signed schedule message a schedule-baseline award
+	// was measured against; NoSchedule: none was received (not paid).
+	Schedule   *common.Hash `json:"schedule,omitempty"`
+	NoSchedule bool         `json:"no_schedule,omitempty"`
 }
 
 // DeliveryRefusal is a refused delivery claim.

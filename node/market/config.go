@@ -31,8 +31,9 @@ type Config struct {
 	// RenewInterval is the least time between two offers of one device
 	// for one request. Default 15m.
 	RenewInterval time.Duration `yaml:"renew_interval"`
-	// MaxOffersPerTick bounds the offers signed per tick (one second of
-	// wall time), well inside the gossip's per-author rate. Default 20.
+	// MaxOffersPerTick bounds the messages the market signs per tick (one
+	// second of wall time): an offer counts one, an offer with its
+	// schedule two. Default 20.
 	MaxOffersPerTick int `yaml:"max_offers_per_tick"`
 	// Retention is how long an event is kept and shown after its window
 	// ends. Default 48h.

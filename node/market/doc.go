@@ -11,7 +11,10 @@
 //     An offer is renewed only when the capacity moved by RenewChange and
 //     RenewInterval has passed since the device's last offer, and at most
 //     MaxOffersPerTick go out per tick: no flood. Opted-out devices offer
-//     nothing.
+//     nothing. With an offer measured by the schedule baseline the home
+//     signs and gossips the device's plan for the window (PlanSchedule,
+//     p2p.Schedule on /gridmint/1/schedules); every node keeps the plans
+//     (ScheduleFor) and refuses foreign, late or short ones.
 //  2. Clear. Every node keeps the verified offers and requests it receives
 //     (the store, until their windows pass) and, Collect after a request's
 //     gate closure, runs flex.Clear over them: the same inputs give every

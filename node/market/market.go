@@ -97,6 +97,10 @@ type Service struct {
 	idle      map[idleKey]gridmint.FlexReason
 	tracked   map[gridmint.RequestID]bool
 	retry     map[gridmint.RequestID]time.Time // a failed reserve's next try
+	// schedules are the signed device plans held (schedules.go), and
+	// how many each author has.
+	schedules     map[scheduleKey]*SignedSchedule
+	scheduleCount map[common.Address]int
 }
 
 // reserveRetry is how long (node time) a utility waits to try a failed
@@ -219,7 +223,8 @@ func New(cfg Config, d Deps) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, d: d, log: d.Log, m: newMetrics(),
 		events: map[gridmint.RequestID]*eventRecord{}, offers: map[gridmint.OfferID]*offerRecord{},
-		unmatched: map[gridmint.RequestID]chain.Event{}, idle: map[idleKey]gridmint.FlexReason{}, tracked: map[gridmint.RequestID]bool{}, retry: map[gridmint.RequestID]time.Time{}}
+		unmatched: map[gridmint.RequestID]chain.Event{}, idle: map[idleKey]gridmint.FlexReason{}, tracked: map[gridmint.RequestID]bool{}, retry: map[gridmint.RequestID]time.Time{},
+		schedules: map[scheduleKey]*SignedSchedule{}, scheduleCount: map[common.Address]int{}}
 	err := d.Store.ScanSettle(offerPrefix, func(_ string, v []byte) error {
 		var o offerRecord
 		if err := json.Unmarshal(v, &o); err != nil {
@@ -243,7 +248,10 @@ func New(cfg Config, d Deps) (*Service, error) {
 		}
 		return nil
 	})
-	return s, err
+	if err != nil {
+		return nil, err
+	}
+	return s, s.loadSchedules()
 }
 
 // Run ticks the market every tick of wall time until ctx ends.
@@ -283,6 +291,8 @@ func (s *Service) Handle(m p2p.Message) {
 		s.handleOffer(m, b)
 	case p2p.AwardsRoot:
 		s.handleRoot(m, b)
+	case p2p.Schedule:
+		s.handleSchedule(m, b)
 	}
 }
 
@@ -726,6 +736,7 @@ func (s *Service) prune(now time.Time) {
 			keys = append(keys, eventKey(id))
 		}
 	}
+	keys = append(keys, s.pruneSchedulesLocked(now)...)
 	for k := range s.idle {
 		if e, ok := s.events[k.req]; !ok || !now.Before(e.Request.GateClosure) {
 			delete(s.idle, k)

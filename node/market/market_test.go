@@ -294,7 +294,8 @@ func counter(c prometheus.Counter) float64 {
 
 // TestOfferRenewalIsBounded: an offer is renewed only when the device's
 // capacity moved by renew_change and renew_interval has passed, and no
-// more than max_offers_per_tick are signed a tick.
+// more than max_offers_per_tick messages (an offer and its schedule are
+// two) are signed a tick.
 func TestOfferRenewalIsBounded(t *testing.T) {
 	tn := newTestNet(t)
 	cfg := homeConfig(100_000)
@@ -307,13 +308,12 @@ func TestOfferRenewalIsBounded(t *testing.T) {
 		return ds
 	})
 	tn.deliver(tn.addr(8), request())
-	h.s.Step(context.Background())
-	if got := counter(h.s.m.offersMade); got != 20 {
-		t.Fatalf("first tick: %v offers, want the bound of 20", got)
-	}
-	h.s.Step(context.Background())
-	if got := counter(h.s.m.offersMade); got != 30 {
-		t.Fatalf("second tick: %v offers in all, want 30", got)
+	// Each battery offer goes out with its schedule: two messages.
+	for tick, want := range []float64{10, 20, 30} {
+		h.s.Step(context.Background())
+		if got, sc := counter(h.s.m.offersMade), counter(h.s.m.schedulesMade); got != want || sc != want {
+			t.Fatalf("tick %d: %v offers and %v schedules in all, want %v of each (20 messages a tick)", tick+1, got, sc, want)
+		}
 	}
 	// 80 % → 35 %: 3 kW → 1.5 kW for the hour, a change of half.
 	h.mu.Lock()

@@ -28,11 +28,13 @@ var reasons = []gridmint.FlexReason{
 	gridmint.FlexInvalid, gridmint.FlexIDConflict, gridmint.FlexGateClosed, gridmint.FlexOverCapacity, gridmint.FlexBelowMinPrice,
 	gridmint.FlexOptOut, gridmint.FlexUnknownDevice, gridmint.FlexRootMismatch, gridmint.FlexReservationRoot, gridmint.FlexReservationShort,
 	gridmint.FlexSafetyLimit, gridmint.FlexNotFlexible, ReasonNotBuyer, ReasonUnknownRequest, ReasonLapsed, ReasonReserveFailed, ReasonSetpointRefused,
+	gridmint.FlexScheduleLate, ReasonScheduleForeign, ReasonScheduleWindow, ReasonScheduleFlood,
 }
 
 // metrics are the market's counters (gridmint_market_*).
 type metrics struct {
 	offersMade, offersReceived, requests, roots, clearings, reserved, firm, lapsed prometheus.Counter
+	schedulesMade, schedulesReceived                                               prometheus.Counter
 	refused                                                                        *prometheus.CounterVec
 	setpoints                                                                      *prometheus.CounterVec
 }
@@ -42,14 +44,16 @@ func newMetrics() *metrics {
 		return prometheus.NewCounter(prometheus.CounterOpts{Name: name, Help: help})
 	}
 	m := &metrics{
-		offersMade:     c("gridmint_market_offers_made_total", "Offers this node signed and gossiped for its own devices."),
-		offersReceived: c("gridmint_market_offers_received_total", "Offers accepted from gossip (own ones included) and kept for clearing."),
-		requests:       c("gridmint_market_requests_received_total", "Requests accepted from gossip (own ones included) before their gate closure."),
-		roots:          c("gridmint_market_roots_published_total", "Awards roots this node (a utility) published for its requests."),
-		clearings:      c("gridmint_market_clearings_total", "Requests this node cleared at their gate closure."),
-		reserved:       c("gridmint_market_reservations_total", "Reserve transactions this node (a utility) confirmed on chain."),
-		firm:           c("gridmint_market_firm_total", "Requests whose awards a confirmed reservation made firm."),
-		lapsed:         c("gridmint_market_lapsed_total", "Requests with awards and no confirmed reservation by their window start: nothing dispatched."),
+		offersMade:        c("gridmint_market_offers_made_total", "Offers this node signed and gossiped for its own devices."),
+		offersReceived:    c("gridmint_market_offers_received_total", "Offers accepted from gossip (own ones included) and kept for clearing."),
+		requests:          c("gridmint_market_requests_received_total", "Requests accepted from gossip (own ones included) before their gate closure."),
+		roots:             c("gridmint_market_roots_published_total", "Awards roots this node (a utility) published for its requests."),
+		clearings:         c("gridmint_market_clearings_total", "Requests this node cleared at their gate closure."),
+		reserved:          c("gridmint_market_reservations_total", "Reserve transactions this node (a utility) confirmed on chain."),
+		firm:              c("gridmint_market_firm_total", "Requests whose awards a confirmed reservation made firm."),
+		lapsed:            c("gridmint_market_lapsed_total", "Requests with awards and no confirmed reservation by their window start: nothing dispatched."),
+		schedulesMade:     c("gridmint_market_schedules_made_total", "Device schedules (the schedule baseline) this node signed for its own offers."),
+		schedulesReceived: c("gridmint_market_schedules_received_total", "Device schedules accepted from other nodes and kept for measurement."),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridmint_market_refused_total",
 			Help: "Market inputs and steps refused here, by reason (flex's reason codes and the market's)."}, []string{"reason"}),
 		setpoints: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridmint_market_setpoints_total",
@@ -67,5 +71,5 @@ func newMetrics() *metrics {
 // Collectors are the metrics to register at the node's /metrics.
 func (s *Service) Collectors() []prometheus.Collector {
 	m := s.m
-	return []prometheus.Collector{m.offersMade, m.offersReceived, m.requests, m.roots, m.clearings, m.reserved, m.firm, m.lapsed, m.refused, m.setpoints}
+	return []prometheus.Collector{m.offersMade, m.offersReceived, m.requests, m.roots, m.clearings, m.reserved, m.firm, m.lapsed, m.schedulesMade, m.schedulesReceived, m.refused, m.setpoints}
 }

@@ -117,6 +117,11 @@ func (s *Service) checkedOffer(ctx context.Context, o gridmint.Offer, req gridmi
 	r.Own, r.Local, r.Request = true, o.Device, req
 	s.saveOfferLocked(r)
 	s.mu.Unlock()
+	if o.Baseline == gridmint.BaselineSchedule {
+		// The plan goes out with the offer, long before the gate closure:
+		// an award of it is measured against this plan.
+		s.publishSchedule(ctx, m, st, pol, o)
+	}
 	s.log.Info("market: offered", "device", o.Device, "power_w", o.Power, "direction", o.Direction, "price", o.FloorPrice,
 		"window_start", o.WindowStart, "request", req)
 	return m, err
@@ -176,12 +181,16 @@ func (s *Service) produce(ctx context.Context, now time.Time) {
 					continue
 				}
 			}
-			if budget == 0 {
-				return // the rest next tick
-			}
-			budget--
 			o := gridmint.Offer{Device: st.ID, Zone: r.Zone, WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, Power: c.Power,
 				Direction: r.Direction, FloorPrice: pol.MinPrice, Baseline: flex.DefaultBaseline(st.Kind), Expiry: r.GateClosure}
+			cost := 1
+			if o.Baseline == gridmint.BaselineSchedule {
+				cost = 2 // the offer and its schedule: two signed messages
+			}
+			if budget < cost {
+				return // the rest next tick
+			}
+			budget -= cost
 			if _, err := s.publishOffer(ctx, o, ids[i]); err != nil {
 				s.setIdle(k, flex.Reason(err))
 				s.log.Warn("market: offer not made", "device", st.ID, "request", ids[i], "err", err)

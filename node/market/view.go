@@ -1,6 +1,9 @@
 package market
 
 import (
+	"strings"
+
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/node/api"
 )
@@ -104,4 +107,24 @@ func (s *Service) viewLocked(e *eventRecord) api.MarketEvent {
 		v.Log = []api.MarketStep{}
 	}
 	return v
+}
+
+// LastBuyer is the author of the request this node received last, other
+// than itself: in a demo, the network's utility. False: none held.
+func (s *Service) LastBuyer() (common.Address, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var best *eventRecord
+	for _, e := range s.events {
+		if strings.EqualFold(e.Buyer, s.d.Self.Hex()) || !common.IsHexAddress(e.Buyer) {
+			continue
+		}
+		if best == nil || e.Received.After(best.Received) || (e.Received.Equal(best.Received) && e.ID.String() > best.ID.String()) {
+			best = e
+		}
+	}
+	if best == nil {
+		return common.Address{}, false
+	}
+	return common.HexToAddress(best.Buyer), true
 }

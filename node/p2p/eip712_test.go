@@ -3,6 +3,7 @@ package p2p
 import (
 	"math/big"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
@@ -93,6 +94,16 @@ func typedData(t *testing.T, m Message) (apitypes.TypedData, string) {
 			{Name: "awards", Type: "uint64"}, {Name: "value", Type: "uint256"}, {Name: "created", Type: "uint64"}}
 		msg = map[string]any{"requestId": b.RequestID.Hex(), "root": b.Root.Hex(), "awards": u(b.Awards),
 			"value": (*math.HexOrDecimal256)(b.Value), "created": created}
+	case Schedule:
+		primary = "Schedule"
+		types[primary] = []apitypes.Type{{Name: "offer", Type: "bytes32"}, {Name: "start", Type: "uint64"},
+			{Name: "step", Type: "uint64"}, {Name: "energy", Type: "int64[]"}, {Name: "created", Type: "uint64"}}
+		energy := make([]any, len(b.Energy))
+		for i, v := range b.Energy {
+			energy[i] = big.NewInt(int64(v))
+		}
+		msg = map[string]any{"offer": b.Offer.String(), "start": u(uint64(b.Start.Unix())), "step": u(uint64(b.Step / time.Second)),
+			"energy": energy, "created": created}
 	default:
 		t.Fatalf("no typed data for %T", m.Body)
 	}
@@ -107,6 +118,7 @@ func TestEnvelopeDigestsMatchGoEthereum(t *testing.T) {
 	typeHashes := map[string]common.Hash{
 		"Offer": offerTypeHash, "Request": requestTypeHash, "MeterClaim": meterClaimTypeHash,
 		"Attestation": attestationTypeHash, "AwardNotice": awardNoticeTypeHash, "RECClaim": recClaimTypeHash, "AwardsRoot": awardsRootTypeHash,
+		"Schedule": scheduleTypeHash,
 	}
 	bodies := Bodies(Key(3), Epoch, 7)
 	// A reject verdict has a reason and no chain signature.

@@ -25,10 +25,11 @@ const (
 	KindAward       Kind = 5
 	KindRECClaim    Kind = 6
 	KindAwardsRoot  Kind = 7
+	KindSchedule    Kind = 8
 )
 
 // Kinds lists every kind, in wire order.
-var Kinds = []Kind{KindOffer, KindRequest, KindMeter, KindAttestation, KindAward, KindRECClaim, KindAwardsRoot}
+var Kinds = []Kind{KindOffer, KindRequest, KindMeter, KindAttestation, KindAward, KindRECClaim, KindAwardsRoot, KindSchedule}
 
 // Version is the envelope version this package speaks. The topics carry
 // it too ("/gridmint/1/..."), so a version 2 network is a separate mesh.
@@ -45,6 +46,8 @@ const (
 	// TopicAwardsRoots carries AwardsRoot: a kind of its own, so a topic
 	// of its own (every kind has one; the validator checks the pair).
 	TopicAwardsRoots = "/gridmint/1/roots"
+	// TopicSchedules carries Schedule (schedule.go).
+	TopicSchedules = "/gridmint/1/schedules"
 )
 
 // Topic returns the topic messages of kind k travel on, "" for an unknown
@@ -65,6 +68,8 @@ func (k Kind) Topic() string {
 		return TopicClaims
 	case KindAwardsRoot:
 		return TopicAwardsRoots
+	case KindSchedule:
+		return TopicSchedules
 	}
 	return ""
 }
@@ -86,6 +91,8 @@ func (k Kind) String() string {
 		return "claim"
 	case KindAwardsRoot:
 		return "awards_root"
+	case KindSchedule:
+		return "schedule"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -110,7 +117,7 @@ func Topics() []string {
 }
 
 // Body is the payload of one envelope: one of Offer, Request, MeterClaim,
-// Attestation, AwardNotice, RECClaim, AwardsRoot. The set is closed (the interface has
+// Attestation, AwardNotice, RECClaim, AwardsRoot, Schedule. The set is closed (the interface has
 // unexported methods) because each body has a fixed wire encoding and
 // EIP-712 type.
 type Body interface {

@@ -214,6 +214,8 @@ func deadlineRules(m Message) error {
 		}
 	case IntervalEnergy:
 		return intervalRule(m)
+	case Schedule:
+		return scheduleRule(m)
 	}
 	return nil
 }

@@ -18,9 +18,11 @@
 //     it as p2p.IntervalEnergy on /gridmint/1/meter, one message per
 //     contiguous run of steps with data (at most a day each).
 //
-//  2. Verification. Config.Collect later every node that tracks the
-//     event builds each award's series from the intervals its provider
-//     signed for the award's meter key (author and key must match the
+//  2. Verification. Config.Collect later (up to Config.Wait more while
+//     an award's data is incomplete: late gossip; the node waits 25
+//     minutes) every node that tracks the event builds each award's
+//     series from the intervals its provider signed for the award's
+//     meter key (author and key must match the
 //     award; the first value of a step stands), computes the baseline
 //     with the award's method (flex.MethodFor) and the records with
 //     flex.Verify. Steps of the window missing from a provider that sent
@@ -53,11 +55,16 @@
 //     at most one reaches the threshold; the contract refuses any slash
 //     above the share of the stake it holds then.
 //
+// The schedule baseline: an award of it is measured against the schedule
+// its home signed with the offer (node/market keeps them; Options.Schedules
+// looks one up by offer and the award's provider, so another node's plan
+// never counts). The record names the schedule message and its evidence
+// commits to it; without a schedule received the record is no_schedule:
+// not paid, not slashed.
+//
 // Not built: delivery records themselves are not gossiped (each node
-// computes its own; CheckClaim is the entry point for claimed ones); the
-// schedule baseline has no signed schedule on the network, so its
-// awards are recorded without a baseline and not paid; exemptions are
-// not gossiped.
+// computes its own; CheckClaim is the entry point for claimed ones);
+// exemptions are not gossiped.
 //
 // Metrics: gridmint_flex_* (Metrics). API: GET /api/v1/market/deliveries.
 package mv

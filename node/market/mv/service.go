@@ -50,6 +50,12 @@ type Config struct {
 	// Retention is how long events, intervals and records are kept.
 	// Default 7 days.
 	Retention time.Duration
+	// Wait is how much longer than Collect the node waits for intervals
+	// still missing from an event's awards before verifying without
+	// them; an event whose every award has its data is verified at
+	// Collect. Waiting only makes nodes agree more (late gossip, a loaded
+	// demo at ×60). Default 0: verify at Collect.
+	Wait time.Duration
 }
 
 func (c *Config) applyDefaults() {
@@ -102,6 +108,10 @@ type Options struct {
 	// Stakes reads a provider's stake (FLEX base units) for the slashes
 	// shown; nil: none computed.
 	Stakes func(ctx context.Context, provider common.Address) (*big.Int, error)
+	// Schedules finds the signed schedule of an offer by its provider
+	// (node/market keeps them: Service.ScheduleFor), the baseline of its
+	// schedule awards; nil: none known.
+	Schedules func(offer gridmint.OfferID, provider common.Address) (market.SignedSchedule, bool)
 	// Metrics; nil makes a fresh set.
 	Metrics *Metrics
 }
@@ -174,9 +184,12 @@ type Record struct {
 	// the FLEX.slash transaction; filled in by Events.
 	SlashState string       `json:"slash_state,omitempty"`
 	SlashTx    *common.Hash `json:"slash_tx,omitempty"`
-	// NoSchedule: the award names the schedule baseline, which has no
-	// signed schedule on the network yet; not paid, not slashed.
-	NoSchedule bool `json:"no_schedule,omitempty"`
+	// NoSchedule: the award names the schedule baseline and this node
+	// received no signed schedule for it: not paid, not slashed (nodes
+	// that missed the gossip must not slash). Schedule is the schedule
+	// message measured against.
+	NoSchedule bool         `json:"no_schedule,omitempty"`
+	Schedule   *common.Hash `json:"schedule,omitempty"`
 	// Evidence is the reward's evidence hash: keccak256 of the record
 	// and the meter data it was computed from.
 	Evidence common.Hash `json:"evidence"`
@@ -236,6 +249,14 @@ func New(o Options) (*Service, error) {
 		return nil
 	})
 	return s, err
+}
+
+// SetSchedules sets Options.Schedules on a running service: the node
+// starts the market, which keeps the schedules, after this service.
+func (s *Service) SetSchedules(f func(gridmint.OfferID, common.Address) (market.SignedSchedule, bool)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.o.Schedules = f
 }
 
 // Metrics returns the service's counters.
@@ -391,7 +412,8 @@ func (s *Service) Step(ctx context.Context) {
 		if !e.Metered && len(e.Local) > 0 && !now.Before(end.Add(s.cfg.Grace)) {
 			toMeter = append(toMeter, e)
 		}
-		if !e.Verified && !now.Before(end.Add(s.cfg.Grace+s.cfg.Collect)) {
+		if !e.Verified && !now.Before(end.Add(s.cfg.Grace+s.cfg.Collect)) &&
+			(!now.Before(end.Add(s.cfg.Grace+s.cfg.Collect+s.cfg.Wait)) || s.completeLocked(e)) {
 			toVerify = append(toVerify, e)
 		}
 		if e.Verified && e.Batch != (common.Hash{}) {
@@ -409,6 +431,28 @@ func (s *Service) Step(ctx context.Context) {
 	}
 	s.follow(toFollow)
 	s.prune(now)
+}
+
+// completeLocked reports whether every award of e has all the steps its
+// baseline needs from its provider.
+func (s *Service) completeLocked(e *event) bool {
+	for _, a := range e.Clearing.Awards {
+		key, ok := keyOf(a.Meter)
+		if !ok || !common.IsHexAddress(a.Provider) {
+			return false
+		}
+		r := s.intervals[e.Clearing.RequestID][source{common.HexToAddress(a.Provider), key}]
+		if r == nil {
+			return false
+		}
+		from, to := lookback(a.Baseline, a.WindowStart, a.WindowEnd)
+		for t := from; t.Before(to); t = t.Add(r.step) {
+			if _, ok := r.steps[t.Unix()]; !ok {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func sortEvents(es []*event) {
@@ -516,14 +560,21 @@ func (s *Service) readings(id gridmint.DeviceID, from, to time.Time) ([]gridmint
 
 // keyOf parses a network award's device or meter: a device key's 0x
 // form, alone or as the last part of a <node>/<adapter>/<key> id (the
-// form that passes gridmint.Offer.Validate).
+// form that passes gridmint.Offer.Validate; node/market.NetDevice's
+// <author>/key/<hex> has the key without 0x).
 func keyOf(d gridmint.DeviceID) (gridmint.DeviceKey, bool) {
 	var k gridmint.DeviceKey
 	if k.UnmarshalText([]byte(d)) == nil {
 		return k, true
 	}
-	if _, _, serial, ok := d.Parts(); ok && k.UnmarshalText([]byte(serial)) == nil {
-		return k, true
+	if _, _, serial, ok := d.Parts(); ok {
+		if !strings.HasPrefix(serial, "0x") {
+			// node/market's NetDevice writes the key without 0x.
+			serial = "0x" + serial
+		}
+		if k.UnmarshalText([]byte(serial)) == nil {
+			return k, true
+		}
 	}
 	return gridmint.DeviceKey{}, false
 }
@@ -545,6 +596,23 @@ func seriesOf(r *received, from, to time.Time) (flex.Series, bool) {
 // verify measures every award of the event from the intervals received,
 // records the deliveries and settles the payments.
 func (s *Service) verify(ctx context.Context, e *event, now time.Time) {
+	// The schedules come from node/market, which has a lock of its own:
+	// look them up before taking this one.
+	schedules := map[gridmint.OfferID]market.SignedSchedule{}
+	s.mu.Lock()
+	awards := slices.Clone(e.Clearing.Awards)
+	s.mu.Unlock()
+	s.mu.Lock()
+	find := s.o.Schedules
+	s.mu.Unlock()
+	for _, a := range awards {
+		if a.Baseline != gridmint.BaselineSchedule || find == nil || !common.IsHexAddress(a.Provider) {
+			continue
+		}
+		if sc, ok := find(a.OfferID, common.HexToAddress(a.Provider)); ok {
+			schedules[a.OfferID] = sc
+		}
+	}
 	s.mu.Lock()
 	c := e.Clearing
 	var ev []flex.Evidence
@@ -569,10 +637,16 @@ func (s *Service) verify(ctx context.Context, e *event, now time.Time) {
 			if sp, off := offlineSpan(a, series); off {
 				offline = append(offline, sp)
 			}
+			in := flex.BaselineInput{Direction: a.Direction, Start: a.WindowStart, End: a.WindowEnd,
+				Metered: series, GateClosure: c.Request.GateClosure}
+			if sc, ok := schedules[a.OfferID]; ok {
+				// The plan may not move more than the offered power
+				// either way: the award's power bounds it.
+				in.Schedule, in.ScheduleSigned, in.MaxPower = &sc.Plan, sc.Signed, a.Power
+			}
 			if m, err := flex.MethodFor(a.Baseline); err != nil {
 				x.BaselineErr = err
-			} else if b, err := m.Baseline(flex.BaselineInput{Direction: a.Direction, Start: a.WindowStart, End: a.WindowEnd,
-				Metered: series, GateClosure: c.Request.GateClosure}); err != nil {
+			} else if b, err := m.Baseline(in); err != nil {
 				x.BaselineErr = err
 			} else {
 				x.Baseline = &b
@@ -599,8 +673,12 @@ func (s *Service) verify(ctx context.Context, e *event, now time.Time) {
 		v := views[r.OfferID]
 		v.DeliveryRecord = r
 		v.Payment = r.Payment()
-		v.Evidence = evidenceOf(r, metered[r.Meter])
-		v.NoSchedule = awardOf(c.Awards, r.OfferID).Baseline == gridmint.BaselineSchedule
+		sc, has := schedules[r.OfferID]
+		v.Evidence = evidenceOf(r, metered[r.Meter], sc.Message)
+		if has {
+			v.Schedule = &sc.Message
+		}
+		v.NoSchedule = awardOf(c.Awards, r.OfferID).Baseline == gridmint.BaselineSchedule && !has
 		out[i] = v
 		s.m.records.WithLabelValues(reasonLabel(r.Reason)).Inc()
 		s.m.deliveredMWh.Add(float64(r.Delivered))
@@ -684,13 +762,17 @@ func sumMWh(es []gridmint.MWh) gridmint.MWh {
 }
 
 // evidenceOf commits to a record and the meter data it rests on:
-// keccak256 of the record's JSON and the series' start, step, energies
-// and missing flags. Every node that measured the same data gets the
-// same hash; the reward names it.
-func evidenceOf(r gridmint.DeliveryRecord, s flex.Series) common.Hash {
+// keccak256 of the record's JSON, the signed schedule's message ID (zero
+// for other baselines) and the series' start, step, energies and missing
+// flags. Every node that measured the same data gets the same hash; the
+// reward names it.
+func evidenceOf(r gridmint.DeliveryRecord, s flex.Series, schedule common.Hash) common.Hash {
 	rj, _ := json.Marshal(r)
 	buf := []byte("gridmint/flex/delivery-evidence/v1")
 	buf = append(buf, ethcrypto.Keccak256(rj)...)
+	if schedule != (common.Hash{}) {
+		buf = append(buf, schedule[:]...)
+	}
 	buf = append(buf, []byte(fmt.Sprintf("%d/%d/", s.Start.Unix(), int64(s.Step/time.Second)))...)
 	for i, e := range s.Energy {
 		if s.Missing != nil && s.Missing[i] {
