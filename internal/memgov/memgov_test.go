@@ -18,9 +18,10 @@ func TestPolicyLimit(t *testing.T) {
 		want int64
 	}{
 		{"floor while the heap is small", Default, 10 * mib, 100, 64 * mib},
-		{"twice the live heap plus headroom", Default, 35 * mib, 100, 86 * mib},
-		{"GOGC 50 gives 1.5 times", Default, 100 * mib, 50, 166 * mib},
-		{"collection off: twice", Default, 100 * mib, -1, 216 * mib},
+		{"1.5 times the live heap plus headroom", Default, 40 * mib, 100, 76 * mib},
+		{"no factor: GOGC 100 gives twice", Policy{Headroom: 16 * mib}, 35 * mib, 100, 86 * mib},
+		{"no factor: GOGC 50 gives 1.5 times", Policy{Headroom: 16 * mib}, 100 * mib, 50, 166 * mib},
+		{"no factor, collection off: twice", Policy{Headroom: 16 * mib}, 100 * mib, -1, 216 * mib},
 		{"an explicit factor wins over GOGC", Policy{Factor: 3, Headroom: mib}, 10 * mib, 100, 31 * mib},
 		{"no overflow", Default, math.MaxUint64, 100, math.MaxInt64},
 	} {
@@ -33,7 +34,7 @@ func TestPolicyLimit(t *testing.T) {
 func TestStepFollowsTheLiveHeapAndStops(t *testing.T) {
 	live := uint64(40 << 20)
 	var set []int64
-	g := &Governor{policy: Default, read: func() (uint64, int) { return live, 100 }, set: func(l int64) { set = append(set, l) }}
+	g := &Governor{policy: Policy{Headroom: 16 << 20}, read: func() (uint64, int) { return live, 100 }, set: func(l int64) { set = append(set, l) }}
 	if got, want := g.Step(), int64(96<<20); got != want {
 		t.Errorf("Step at 40 MiB live = %d, want %d", got, want)
 	}
