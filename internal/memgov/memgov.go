@@ -12,6 +12,12 @@
 // the live heap), and the scavenger returns whatever lies above the limit
 // at once.
 //
+// It is opt-in (memory_limit_mb: -1): at 1,000 devices it held a node's
+// peak at 132–133 MB where no limit gave 180 MB, for the same intake, but
+// at 8,000 devices it cut the intake to a third (134 µs of CPU per
+// message against 36), the runtime returning pages at every growth of
+// the heap.
+//
 // The memory limit is process-wide: only a process's owner (the node's
 // command, or a node that owns its process) should start a governor, and
 // Start counts its callers so that several in one process share one.
@@ -127,21 +133,41 @@ func (g *Governor) Stop() {
 	g.stopped = true
 }
 
-var samples = []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/gogc:percent"}}
+var samples = []metrics.Sample{
+	{Name: "/gc/heap/live:bytes"},
+	{Name: "/gc/gogc:percent"},
+	{Name: "/memory/classes/total:bytes"},
+	{Name: "/memory/classes/heap/objects:bytes"},
+	{Name: "/memory/classes/heap/unused:bytes"},
+	{Name: "/memory/classes/heap/free:bytes"},
+	{Name: "/memory/classes/heap/released:bytes"},
+}
 
 var samplesMu sync.Mutex
 
+// readRuntime returns the live heap plus what the runtime holds besides
+// the heap (goroutine stacks, its metadata, buffers), which the memory
+// limit counts too: with thousands of devices that part grows, and a
+// limit on the live heap alone left the collector running without end
+// (8,000 devices: 134 µs of CPU per message instead of 36).
 func readRuntime() (uint64, int) {
 	samplesMu.Lock()
 	defer samplesMu.Unlock()
 	metrics.Read(samples)
-	var live uint64
-	if samples[0].Value.Kind() == metrics.KindUint64 {
-		live = samples[0].Value.Uint64()
+	v := func(i int) uint64 {
+		if samples[i].Value.Kind() == metrics.KindUint64 {
+			return samples[i].Value.Uint64()
+		}
+		return 0
+	}
+	live := v(0)
+	heap := v(3) + v(4) + v(5) + v(6)
+	if total := v(2); total > heap {
+		live += total - heap
 	}
 	gogc := 100
 	if samples[1].Value.Kind() == metrics.KindUint64 {
-		gogc = int(samples[1].Value.Uint64())
+		gogc = int(v(1))
 	}
 	return live, gogc
 }
