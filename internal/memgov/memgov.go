@@ -46,7 +46,7 @@ type Policy struct {
 }
 
 // Default is the node's policy: at least 64 MiB, 1.5 times the live heap
-// plus 16 MiB. At 1,000 devices 1.5 held the node's peak at 132–139 MB
+// plus 16 MiB. At 1,000 devices 1.5 held the node's peak at 132–133 MB
 // where 2 gave 138–171 MB, for the same CPU per message (tools/bench-ingest).
 var Default = Policy{Floor: 64 << 20, Factor: 1.5, Headroom: 16 << 20}
 
