@@ -78,6 +78,7 @@ type ackWait struct {
 	writing bool          // IDs are still being added
 	done    chan struct{} // closed once ids is empty or the connection dropped
 	closed  bool
+	lost    bool // the connection dropped while IDs were outstanding
 }
 
 // finish closes done once. Called with ackMu held.
@@ -309,6 +310,7 @@ func (c *liteClient) dropped(conn net.Conn, err error) {
 	if mine {
 		c.ackMu.Lock()
 		if c.confirm != nil {
+			c.confirm.lost = true
 			c.confirm.finish() // its PUBACKs will not come on a new connection
 		}
 		c.ackMu.Unlock()
@@ -462,13 +464,15 @@ func (c *liteClient) publishConfirmed(msgs []Message, deadline time.Time) (int, 
 	case <-t.C:
 	}
 	c.ackMu.Lock()
-	missing := len(w.ids)
+	missing, lost := len(w.ids), w.lost
 	c.ackMu.Unlock()
 	acked := sent - missing
 	switch {
 	case err != nil:
 		return acked, fmt.Errorf("write: %w", err)
-	case missing > 0 && !c.connected.Load():
+	case missing > 0 && (lost || !c.connected.Load()):
+		// lost, not only the state now: the keeper may have connected
+		// again since the drop.
 		return acked, fmt.Errorf("connection lost with %d of %d unacknowledged", missing, len(msgs))
 	case missing > 0:
 		return acked, fmt.Errorf("%d of %d not acknowledged within the shutdown budget", missing, len(msgs))
