@@ -121,9 +121,12 @@ func arm(g *Governor) {
 	})
 }
 
-// sentinel is only allocated to be collected. It must not be zero-sized:
-// zero-sized allocations share one address and are never freed.
-type sentinel struct{ _ byte }
+// sentinel is only allocated to be collected. It must be 16 bytes or
+// more: zero-sized allocations share one address and are never freed,
+// and smaller ones without pointers share a block with other small
+// objects, whose finalizer may never run (a 1-byte sentinel stepped once
+// and never again).
+type sentinel struct{ _ [16]byte }
 
 // Stop ends the governor; the limit it last set stays until the caller
 // resets it. No Step sets a limit after Stop returns.

@@ -53,28 +53,35 @@ func TestStepFollowsTheLiveHeapAndStops(t *testing.T) {
 }
 
 // TestRunStepsAfterEveryCollection uses the real runtime: the governor
-// must set a limit again after a collection, with no goroutine or clock.
+// must set a limit again after collection after collection, with no
+// goroutine or clock, while other small objects stay alive (a sentinel
+// small enough to share their block stepped once and never again).
 func TestRunStepsAfterEveryCollection(t *testing.T) {
 	steps := make(chan int64, 100)
 	g := &Governor{policy: Default, read: readRuntime, set: func(l int64) { steps <- l }}
+	var keep []*[2]byte // small objects alive across the run, as a node has
+	for range 1000 {
+		keep = append(keep, new([2]byte))
+	}
 	g.Run()
 	defer g.Stop()
 	<-steps // Run's own step
 	deadline := time.Now().Add(time.Minute)
-	for {
+	for got := 0; got < 5; {
 		runtime.GC() // the sentinel's finalizer runs after a collection, on the finalizer goroutine
 		select {
 		case l := <-steps:
 			if l < Default.Floor {
 				t.Fatalf("limit %d below the floor %d", l, Default.Floor)
 			}
-			return
+			got++
 		case <-time.After(10 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("no step after a minute of collections")
+			t.Fatalf("%d steps after a minute of collections, want 5", got)
 		}
 	}
+	runtime.KeepAlive(keep)
 }
 
 func TestStartIsSharedAndRestoresTheLimit(t *testing.T) {
