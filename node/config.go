@@ -66,13 +66,10 @@ type Config struct {
 	// (MiB), for the Go runtime (debug.SetMemoryLimit, as GOMEMLIMIT):
 	// near it the garbage collector runs more often instead of letting
 	// the heap grow, and freed pages go back to the kernel at once. It is
-	// process-wide. 0 (the default) sets none and leaves GOMEMLIMIT, if
-	// set, in force. -1 is automatic (internal/memgov): after every
-	// collection the limit is set to 1.5 times the live heap plus 16 MiB,
-	// at least 64 MiB; at 1,000 devices it held the peak near 133 MB
-	// instead of 180, but at 8,000 it cut the node's intake to a third
-	// (the runtime returning pages on every heap growth), hence not the
-	// default.
+	// process-wide. 0 (the default) is automatic (internal/memgov): after
+	// every collection the limit is set to 1.25 times the live heap plus
+	// the runtime's other memory plus 8 MiB, at least 64 MiB, unless
+	// GOMEMLIMIT is set, which then stays in force. -1 sets none.
 	MemoryLimitMB int `yaml:"memory_limit_mb"`
 	// Adapters: one per firmware installation on the broker.
 	Adapters []AdapterConfig `yaml:"adapters"`
@@ -624,7 +621,7 @@ func (c *Config) Validate() error {
 		return fieldErr("quarantine.max_size_mb", "%d: want 1 to %d MB", q, maxQuarantineMaxSizeMB)
 	}
 	if c.MemoryLimitMB < -1 || c.MemoryLimitMB > 0 && c.MemoryLimitMB < minMemoryLimitMB {
-		return fieldErr("memory_limit_mb", "%d: want 0 (none), -1 (automatic) or at least %d MB", c.MemoryLimitMB, minMemoryLimitMB)
+		return fieldErr("memory_limit_mb", "%d: want 0 (automatic), -1 (none) or at least %d MB", c.MemoryLimitMB, minMemoryLimitMB)
 	}
 	if c.DataDir == "" {
 		return fieldErr("data_dir", "empty")

@@ -329,7 +329,7 @@ func TestQuarantineAndMemoryConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.Quarantine.MaxSizeMB != 64 || cfg.MemoryLimitMB != 0 || cfg.Chain.EmbeddedCacheMB != 0 {
-		t.Errorf("defaults: quarantine.max_size_mb %d, memory_limit_mb %d, chain.embedded_cache_mb %d; want 64, 0 (none), 0 (the chain's default)",
+		t.Errorf("defaults: quarantine.max_size_mb %d, memory_limit_mb %d, chain.embedded_cache_mb %d; want 64, 0 (automatic), 0 (the chain's default)",
 			cfg.Quarantine.MaxSizeMB, cfg.MemoryLimitMB, cfg.Chain.EmbeddedCacheMB)
 	}
 	cfg, err = ParseConfig([]byte("adapters: [{dialect: tasmota}]\nquarantine: {max_size_mb: 8}\nmemory_limit_mb: 400\nchain: {embedded_cache_mb: 16}"))
@@ -337,7 +337,7 @@ func TestQuarantineAndMemoryConfig(t *testing.T) {
 		t.Errorf("set: %+v, %v", cfg, err)
 	}
 	if cfg, err := ParseConfig([]byte("adapters: [{dialect: tasmota}]\nmemory_limit_mb: -1")); err != nil || cfg.MemoryLimitMB != -1 {
-		t.Errorf("memory_limit_mb -1 (automatic): %d, %v", cfg.MemoryLimitMB, err)
+		t.Errorf("memory_limit_mb -1 (none): %d, %v", cfg.MemoryLimitMB, err)
 	}
 	for _, c := range []struct{ yaml, field string }{
 		{"quarantine: {max_size_mb: -1}", "quarantine.max_size_mb"},
@@ -357,10 +357,10 @@ func TestQuarantineAndMemoryConfig(t *testing.T) {
 	}
 }
 
-// TestAutomaticMemoryLimit: with memory_limit_mb -1 a node keeps the
-// runtime's soft limit a step above its live heap (internal/memgov) and
-// gives the limit back when it closes; with GOMEMLIMIT set it leaves the
-// runtime alone, and by default it sets none.
+// TestAutomaticMemoryLimit: by default a node keeps the runtime's soft
+// limit a step above its live heap (internal/memgov) and gives the limit
+// back when it closes; with GOMEMLIMIT set, or memory_limit_mb -1, it
+// leaves the runtime alone.
 func TestAutomaticMemoryLimit(t *testing.T) {
 	b := startTestBroker(t)
 	start := func(limitMB int) *Node {
@@ -385,12 +385,12 @@ memory_limit_mb: %d
 	}
 	before := debug.SetMemoryLimit(-1)
 	t.Setenv("GOMEMLIMIT", "")
-	n := start(0)
+	n := start(-1)
 	if got := debug.SetMemoryLimit(-1); got != before {
-		t.Errorf("by default the node changed the limit to %d, want it left at %d", got, before)
+		t.Errorf("with memory_limit_mb -1 the node changed the limit to %d, want it left at %d", got, before)
 	}
 	n.Close()
-	n = start(-1)
+	n = start(0)
 	if got := debug.SetMemoryLimit(-1); got < memgov.Default.Floor || got > 1<<30 {
 		t.Errorf("automatic limit with a node running = %d bytes, want between the floor %d and 1 GiB", got, memgov.Default.Floor)
 	}
@@ -400,7 +400,7 @@ memory_limit_mb: %d
 	}
 
 	t.Setenv("GOMEMLIMIT", "900MiB") // read by the runtime at start only: here it tells the node to keep out
-	n = start(-1)
+	n = start(0)
 	defer n.Close()
 	if got := debug.SetMemoryLimit(-1); got != before {
 		t.Errorf("with GOMEMLIMIT set the node changed the limit to %d, want it left at %d", got, before)

@@ -135,7 +135,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	switch {
 	case cfg.MemoryLimitMB > 0:
 		debug.SetMemoryLimit(int64(cfg.MemoryLimitMB) << 20)
-	case cfg.MemoryLimitMB == -1 && os.Getenv("GOMEMLIMIT") == "":
+	case cfg.MemoryLimitMB == 0 && os.Getenv("GOMEMLIMIT") == "":
 		n.leaveMemgov = memgov.Start(memgov.Default)
 	}
 	// The disk first: below the store's own minimum even opening badger

@@ -18,7 +18,7 @@ func TestPolicyLimit(t *testing.T) {
 		want int64
 	}{
 		{"floor while the heap is small", Default, 10 * mib, 100, 64 * mib},
-		{"1.5 times the live heap plus headroom", Default, 40 * mib, 100, 76 * mib},
+		{"1.25 times the live heap plus headroom", Default, 80 * mib, 100, 108 * mib},
 		{"no factor: GOGC 100 gives twice", Policy{Headroom: 16 * mib}, 35 * mib, 100, 86 * mib},
 		{"no factor: GOGC 50 gives 1.5 times", Policy{Headroom: 16 * mib}, 100 * mib, 50, 166 * mib},
 		{"no factor, collection off: twice", Policy{Headroom: 16 * mib}, 100 * mib, -1, 216 * mib},
