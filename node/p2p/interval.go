@@ -85,34 +85,48 @@ func (e IntervalEnergy) Validate() error {
 		return gridmint.Errorf(gridmint.EInvalid, "interval energy: zero device key")
 	case e.Request == gridmint.RequestID{}:
 		return gridmint.Errorf(gridmint.EInvalid, "interval energy: zero request id")
-	case len(e.Energy) == 0 || len(e.Energy) > MaxIntervalSteps:
-		return gridmint.Errorf(gridmint.EInvalid, "interval energy: %d steps: want 1 to %d", len(e.Energy), MaxIntervalSteps)
 	}
-	s, err := unixSeconds(e.Start)
-	if err != nil || s == 0 {
-		return gridmint.Errorf(gridmint.EInvalid, "interval energy: start %v: want a whole second after 1970", e.Start)
+	return validateSeries("interval energy", e.Series())
+}
+
+// validateSeries checks a signed series of step energies: 1 to
+// MaxIntervalSteps steps, a start a whole second after 1970 on a step
+// boundary, and what flex.Series.Validate checks. what names the message
+// in the error.
+func validateSeries(what string, sr flex.Series) error {
+	if len(sr.Energy) == 0 || len(sr.Energy) > MaxIntervalSteps {
+		return gridmint.Errorf(gridmint.EInvalid, "%s: %d steps: want 1 to %d", what, len(sr.Energy), MaxIntervalSteps)
 	}
-	if err := e.Series().Validate(); err != nil {
-		return gridmint.Errorf(gridmint.EInvalid, "interval energy: %v", err)
+	st, err := unixSeconds(sr.Start)
+	if err != nil || st == 0 {
+		return gridmint.Errorf(gridmint.EInvalid, "%s: start %v: want a whole second after 1970", what, sr.Start)
 	}
-	if s%uint64(e.Step/time.Second) != 0 {
-		return gridmint.Errorf(gridmint.EInvalid, "interval energy: start %v is not on a %v boundary", e.Start, e.Step)
+	if err := sr.Validate(); err != nil {
+		return gridmint.Errorf(gridmint.EInvalid, "%s: %v", what, err)
+	}
+	if st%uint64(sr.Step/time.Second) != 0 {
+		return gridmint.Errorf(gridmint.EInvalid, "%s: start %v is not on a %v boundary", what, sr.Start, sr.Step)
 	}
 	return nil
 }
 
-func (e IntervalEnergy) appendBody(dst []byte) []byte {
-	s, _ := unixSeconds(e.Start)
+// packEnergy encodes step energies as packed sint64 (zigzag) mWh.
+func packEnergy(es []gridmint.MWh) []byte {
 	var packed []byte
-	for _, v := range e.Energy {
+	for _, v := range es {
 		packed = protowire.AppendVarint(packed, protowire.EncodeZigZag(int64(v)))
 	}
+	return packed
+}
+
+func (e IntervalEnergy) appendBody(dst []byte) []byte {
+	s, _ := unixSeconds(e.Start)
 	w := writer(dst)
 	w.bytes(11, e.Device[:])
 	w.bytes(12, e.Request[:])
 	w.uint(13, s)
 	w.uint(14, uint64(e.Step/time.Second))
-	w.bytes(15, packed)
+	w.bytes(15, packEnergy(e.Energy))
 	return w
 }
 

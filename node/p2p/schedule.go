@@ -63,36 +63,19 @@ func (s Schedule) End() time.Time { return s.Start.Add(time.Duration(len(s.Energ
 // hour, Start on a step boundary, 1 to MaxIntervalSteps of them) and that
 // no step plans more than flex.MaxSitePower can move in it.
 func (s Schedule) Validate() error {
-	switch {
-	case s.Offer == gridmint.OfferID{}:
+	if s.Offer == (gridmint.OfferID{}) {
 		return gridmint.Errorf(gridmint.EInvalid, "schedule: zero offer id")
-	case len(s.Energy) == 0 || len(s.Energy) > MaxIntervalSteps:
-		return gridmint.Errorf(gridmint.EInvalid, "schedule: %d steps: want 1 to %d", len(s.Energy), MaxIntervalSteps)
 	}
-	st, err := unixSeconds(s.Start)
-	if err != nil || st == 0 {
-		return gridmint.Errorf(gridmint.EInvalid, "schedule: start %v: want a whole second after 1970", s.Start)
-	}
-	if err := s.Series().Validate(); err != nil {
-		return gridmint.Errorf(gridmint.EInvalid, "schedule: %v", err)
-	}
-	if st%uint64(s.Step/time.Second) != 0 {
-		return gridmint.Errorf(gridmint.EInvalid, "schedule: start %v is not on a %v boundary", s.Start, s.Step)
-	}
-	return nil
+	return validateSeries("schedule", s.Series())
 }
 
 func (s Schedule) appendBody(dst []byte) []byte {
 	st, _ := unixSeconds(s.Start)
-	var packed []byte
-	for _, v := range s.Energy {
-		packed = protowire.AppendVarint(packed, protowire.EncodeZigZag(int64(v)))
-	}
 	w := writer(dst)
 	w.bytes(1, s.Offer[:])
 	w.uint(2, st)
 	w.uint(3, uint64(s.Step/time.Second))
-	w.bytes(4, packed)
+	w.bytes(4, packEnergy(s.Energy))
 	return w
 }
 
