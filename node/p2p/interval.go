@@ -110,6 +110,16 @@ func validateSeries(what string, sr flex.Series) error {
 	return nil
 }
 
+// energyHash is the EIP-712 hash of a step-energy array: keccak256 of
+// its values as int256 words.
+func energyHash(es []gridmint.MWh) []byte {
+	words := make([]byte, 0, 32*len(es))
+	for _, v := range es {
+		words = append(words, intWord(int64(v))...)
+	}
+	return ethcrypto.Keccak256(words)
+}
+
 // packEnergy encodes step energies as packed sint64 (zigzag) mWh.
 func packEnergy(es []gridmint.MWh) []byte {
 	var packed []byte
@@ -189,17 +199,13 @@ func decodeIntervalEnergy(in []byte) (Body, error) {
 
 func (e IntervalEnergy) structHash(created uint64) common.Hash {
 	s, _ := unixSeconds(e.Start)
-	words := make([]byte, 0, 32*len(e.Energy))
-	for _, v := range e.Energy {
-		words = append(words, intWord(int64(v))...)
-	}
 	return ethcrypto.Keccak256Hash(
 		intervalEnergyTypeHash.Bytes(),
 		e.Device[:],
 		e.Request[:],
 		uintWord(s),
 		uintWord(uint64(e.Step/time.Second)),
-		ethcrypto.Keccak256(words),
+		energyHash(e.Energy),
 		uintWord(created),
 	)
 }

@@ -137,16 +137,12 @@ func decodeSchedule(in []byte) (Body, error) {
 
 func (s Schedule) structHash(created uint64) common.Hash {
 	st, _ := unixSeconds(s.Start)
-	words := make([]byte, 0, 32*len(s.Energy))
-	for _, v := range s.Energy {
-		words = append(words, intWord(int64(v))...)
-	}
 	return ethcrypto.Keccak256Hash(
 		scheduleTypeHash.Bytes(),
 		s.Offer[:],
 		uintWord(st),
 		uintWord(uint64(s.Step/time.Second)),
-		ethcrypto.Keccak256(words),
+		energyHash(s.Energy),
 		uintWord(created),
 	)
 }
