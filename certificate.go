@@ -309,7 +309,7 @@ const (
 	ClaimSunBelowHorizon ClaimReason = "sun_below_horizon"       // production in a sub-interval the sun never rose in
 	ClaimAboveClearSky   ClaimReason = "above_clear_sky"         // more than a clear sky allows at that place and hour
 	ClaimCopiedProfile   ClaimReason = "copied_profile"          // the same five-minute profile as another device's
-	ClaimCapacityOutlier ClaimReason = "capacity_factor_outlier" // far from the zone's devices in that hour (flag)
+	ClaimCapacityOutlier ClaimReason = "capacity_factor_outlier" // far from the zone's devices: flagged for one hour, refused (device suspended) over 24 h (rec.OutlierRules)
 	ClaimAlreadyIssued   ClaimReason = "already_issued"          // the chain's high-water mark is past this hour
 	ClaimNoQuorum        ClaimReason = "no_quorum"               // fewer than k attestors other than the claimant
 )

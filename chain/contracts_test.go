@@ -143,3 +143,19 @@ func TestIssueMintsAndAdvancesHighWater(t *testing.T) {
 		t.Errorf("balance after replays %v, want 900", got)
 	}
 }
+
+func TestRECMetadataURIOf(t *testing.T) {
+	for _, tc := range []struct{ addr, want string }{
+		{"127.0.0.1:8088", "http://127.0.0.1:8088/api/v1/metadata/rec/{id}.json"},
+		{"node.example.org:443", "http://node.example.org:443/api/v1/metadata/rec/{id}.json"},
+		{"[::1]:9000", "http://[::1]:9000/api/v1/metadata/rec/{id}.json"},
+		{"0.0.0.0:8088", ""}, // no wallet can reach the unspecified address
+		{":8088", ""},
+		{"127.0.0.1:0", ""},
+		{"nonsense", ""},
+	} {
+		if got := RECMetadataURIOf(tc.addr); got != tc.want {
+			t.Errorf("RECMetadataURIOf(%q) = %q, want %q", tc.addr, got, tc.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"net"
 	"strings"
 	"time"
 
@@ -48,6 +49,17 @@ const DefaultRECURI = "http://127.0.0.1:8088" + RECMetadataPath
 // host and optional path, e.g. https://node.example.org).
 func RECMetadataURI(base string) string {
 	return strings.TrimSuffix(base, "/") + RECMetadataPath
+}
+
+// RECMetadataURIOf is the REC metadata URI template of a node whose API
+// listens on httpAddr (host:port): its own API when the address names a
+// host and port a wallet can reach; else "" (DefaultRECURI).
+func RECMetadataURIOf(httpAddr string) string {
+	host, port, err := net.SplitHostPort(httpAddr)
+	if ip := net.ParseIP(host); err != nil || host == "" || port == "0" || (ip != nil && ip.IsUnspecified()) {
+		return ""
+	}
+	return RECMetadataURI("http://" + net.JoinHostPort(host, port))
 }
 
 // Deploy deploys the attestor registry, REC and FLEX with key's account

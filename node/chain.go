@@ -115,7 +115,7 @@ func openChain(ctx context.Context, cfg Config, id *Identity, disk *diskGuard, c
 	// A crash before the file is written leaves orphan contracts behind;
 	// the next start deploys again, which on a private chain costs
 	// nothing.
-	addrs, err = c.Deploy(ctx, chain.DeployConfig{Attestors: attestors, Threshold: threshold, URI: recMetadataURI(cfg.HTTPAddr)})
+	addrs, err = c.Deploy(ctx, chain.DeployConfig{Attestors: attestors, Threshold: threshold, URI: chain.RECMetadataURIOf(cfg.HTTPAddr)})
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("embedded chain: deploy contracts: %w", err)
@@ -128,17 +128,6 @@ func openChain(ctx context.Context, cfg Config, id *Identity, disk *diskGuard, c
 	log.Info("deployed the gridmint contracts on the embedded chain", "registry", addrs.Registry, "rec", addrs.REC, "flex", addrs.FLEX,
 		"attestors", len(attestors), "threshold", threshold)
 	return c, nil
-}
-
-// recMetadataURI is the REC metadata URI template of a node serving at
-// httpAddr: its own API, when the address names a host and port a
-// wallet can reach; else "" (chain.DefaultRECURI).
-func recMetadataURI(httpAddr string) string {
-	host, port, err := net.SplitHostPort(httpAddr)
-	if ip := net.ParseIP(host); err != nil || host == "" || port == "0" || (ip != nil && ip.IsUnspecified()) {
-		return ""
-	}
-	return chain.RECMetadataURI("http://" + net.JoinHostPort(host, port))
 }
 
 // warnAttestorsDiffer says when the registry deployed at the chain's

@@ -181,7 +181,7 @@ func prepareGethChain(ctx context.Context, g *gethProcess, procs []*demoNetNode,
 	for i, n := range procs {
 		attestors[i] = n.id.Account
 	}
-	a, err := c.Deploy(ctx, chain.DeployConfig{Attestors: attestors, Threshold: uint64(o.attestK)})
+	a, err := c.Deploy(ctx, chain.DeployConfig{Attestors: attestors, Threshold: uint64(o.attestK), URI: chain.RECMetadataURIOf(procs[0].httpAddr)})
 	if err != nil {
 		return fmt.Errorf("demo: deploying the contracts on geth: %w", err)
 	}
