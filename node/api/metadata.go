@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/hex"
 	"fmt"
+	"html"
 	"math/big"
 	"net/http"
 	"slices"
@@ -35,6 +36,10 @@ const maxMetadataDevices = 100
 type RECMetadata struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
+	// Image is the token's picture: an SVG card (zone, technology, hour,
+	// Wh) the node draws at the same path with .svg, on the host the
+	// metadata was fetched from.
+	Image string `json:"image"`
 	// Decimals is 0: one token is one Wh, the unit the contract counts.
 	Decimals   int           `json:"decimals"`
 	Properties RECProperties `json:"properties"`
@@ -81,13 +86,18 @@ type RECDeviceIssuance struct {
 // ParseMetadataID reads the {id} of a metadata URL: 64 hex digits (the
 // ERC-1155 substitution), optionally followed by ".json".
 func ParseMetadataID(s string) (chain.TokenID, error) {
-	h := strings.TrimSuffix(s, ".json")
+	return parseTokenHex(strings.TrimSuffix(s, ".json"), s)
+}
+
+// parseTokenHex reads 64 hex digits of a token id; s is what the caller
+// was given, for the error.
+func parseTokenHex(h, s string) (chain.TokenID, error) {
 	if len(h) != 64 {
-		return chain.TokenID{}, gridmint.Errorf(gridmint.EInvalid, "token id %q: want 64 hex digits (ERC-1155 {id}) and .json", clipText(s))
+		return chain.TokenID{}, gridmint.Errorf(gridmint.EInvalid, "token id %q: want 64 hex digits (ERC-1155 {id}) and .json or .svg", clipText(s))
 	}
 	b, err := hex.DecodeString(h)
 	if err != nil {
-		return chain.TokenID{}, gridmint.Errorf(gridmint.EInvalid, "token id %q: want 64 hex digits (ERC-1155 {id}) and .json", clipText(s))
+		return chain.TokenID{}, gridmint.Errorf(gridmint.EInvalid, "token id %q: want 64 hex digits (ERC-1155 {id}) and .json or .svg", clipText(s))
 	}
 	t, err := chain.DecodeTokenID(new(big.Int).SetBytes(b))
 	if err != nil {
@@ -101,7 +111,15 @@ func ParseMetadataID(s string) (chain.TokenID, error) {
 // and explorers in a browser fetch it from their own pages.
 func (s *Server) recMetadata(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Access-Control-Allow-Origin", "*")
-	tok, err := ParseMetadataID(r.PathValue("id"))
+	id := r.PathValue("id")
+	svg := strings.HasSuffix(id, ".svg")
+	var tok chain.TokenID
+	var err error
+	if svg {
+		tok, err = parseTokenHex(strings.TrimSuffix(id, ".svg"), id)
+	} else {
+		tok, err = ParseMetadataID(id)
+	}
 	if err != nil {
 		s.writeErr(w, err)
 		return
@@ -116,7 +134,56 @@ func (s *Server) recMetadata(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, gridmint.Errorf(gridmint.ENotFound, "token %s was never issued (as of block %d)", tok, l.Head.Number))
 		return
 	}
+	if svg {
+		writeRECCard(w, m)
+		return
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	m.Image = fmt.Sprintf("%s://%s%s%064x.svg", scheme, r.Host, MetadataPath, tok.Big())
 	s.writeJSON(w, http.StatusOK, m)
+}
+
+// writeRECCard draws a token's card: 400 × 400, text only, every string
+// escaped. The response forbids scripts and outside loads, so an SVG
+// opened on its own cannot run anything.
+func writeRECCard(w http.ResponseWriter, m RECMetadata) {
+	p := m.Properties
+	hour := "hour unknown"
+	if !p.HourStart.IsZero() {
+		hour = p.HourStart.Format("2006-01-02") + " · " + p.HourStart.Format("15:04") + "–" + p.HourEnd.Format("15:04") + " UTC"
+	}
+	esc := html.EscapeString
+	w.Header().Set("Content-Type", "image/svg+xml")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	fmt.Fprintf(w, `<svg xmlns="http://www.w3.org/2000/svg" width="400" height="400" viewBox="0 0 400 400" role="img" aria-label="%s">
+<rect width="400" height="400" rx="24" fill="#0f3d2e"/>
+<circle cx="330" cy="70" r="36" fill="#f5c542"/>
+<text x="32" y="80" font-family="sans-serif" font-size="44" font-weight="700" fill="#ffffff">REC</text>
+<text x="32" y="120" font-family="sans-serif" font-size="20" fill="#cde8d9">%s · %s</text>
+<text x="32" y="200" font-family="sans-serif" font-size="18" fill="#ffffff">%s</text>
+<text x="32" y="270" font-family="sans-serif" font-size="40" font-weight="700" fill="#ffffff">%s Wh</text>
+<text x="32" y="305" font-family="sans-serif" font-size="16" fill="#cde8d9">issued · %s Wh retired</text>
+<text x="32" y="370" font-family="sans-serif" font-size="13" fill="#8fbfa6">gridmint · one token = one Wh · chain %s</text>
+</svg>
+`, esc(m.Name), esc(p.Zone), esc(strings.ReplaceAll(p.Technology, "_", " ")), esc(hour),
+		groupThousands(p.Wh), groupThousands(p.WhRetired), esc(p.ChainID))
+}
+
+// groupThousands writes n with thin spaces between groups of three digits.
+func groupThousands(n uint64) string {
+	d := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range d {
+		if i > 0 && (len(d)-i)%3 == 0 {
+			b.WriteString("\u2009")
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
 }
 
 func (s *Server) recMetadataOf(l *chain.Ledger, tok chain.TokenID) (RECMetadata, bool) {

@@ -1,7 +1,9 @@
 package api
 
 import (
+	"encoding/xml"
 	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -55,6 +57,28 @@ func TestRECMetadata(t *testing.T) {
 		t.Errorf("devices %+v", p.Devices)
 	}
 
+	// The image is the token's SVG card on the host the metadata came
+	// from: it names the zone and the Wh, and may not run scripts.
+	wantImage := cc.srv.URL + MetadataPath + hexID + ".svg"
+	if m.Image != wantImage {
+		t.Errorf("image = %q, want %q", m.Image, wantImage)
+	}
+	resp, err := http.Get(m.Image)
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "image/svg+xml" ||
+		!strings.Contains(resp.Header.Get("Content-Security-Policy"), "default-src 'none'") ||
+		!strings.HasPrefix(string(card), "<svg") || !strings.Contains(string(card), "DE-LU") ||
+		!strings.Contains(string(card), "1\u2009100 Wh") || !strings.Contains(string(card), "300 Wh retired") {
+		t.Errorf("GET %s: %d %q %s", m.Image, resp.StatusCode, resp.Header, card)
+	}
+	if err := xml.Unmarshal(card, new(struct{})); err != nil {
+		t.Errorf("the card is not well-formed XML: %v", err)
+	}
+
 	for _, tc := range []struct {
 		path string
 		code int
@@ -66,6 +90,8 @@ func TestRECMetadata(t *testing.T) {
 		{tok.Big().String() + ".json", http.StatusBadRequest},      // decimal: not the ERC-1155 form
 		{strings.Repeat("0", 64) + ".json", http.StatusBadRequest}, // no zone
 		{strings.Repeat("g", 64) + ".json", http.StatusBadRequest},
+		{fmt.Sprintf("%064x.svg", cc.token(cc.hour+7).Big()), http.StatusNotFound},
+		{hexID + ".png", http.StatusBadRequest},
 	} {
 		code, body := call(t, "GET", cc.srv.URL+MetadataPath+tc.path, "", "")
 		if code != tc.code {
