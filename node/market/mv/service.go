@@ -693,9 +693,11 @@ func (s *Service) verify(ctx context.Context, e *event, now time.Time) {
 		v := views[r.OfferID]
 		v.DeliveryRecord = r
 		v.Payment = r.Payment()
-		if r.Exempt() {
-			// Withdrawn before the window (or stopped by the grid): not
-			// dispatched, so what its meter shows is no delivery.
+		if r.Reason == gridmint.FlexOptOut {
+			// Withdrawn before the window, so never dispatched: what its
+			// meter shows against the baseline is no delivery. (A grid
+			// limit stops a dispatched device part-way: what it
+			// delivered before is paid.)
 			v.Payment = new(big.Int)
 		}
 		sc, has := schedules[r.OfferID]
