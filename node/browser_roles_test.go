@@ -7,7 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"image/png"
+	"io"
 	"math/big"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -409,6 +411,7 @@ func TestWebAppRoles(t *testing.T) {
 		return false
 	})
 	p.screenshots("homeowner")
+	homeownerOptsOutOfEvent(t, p, a.Node, c.Node, clock)
 
 	// --- Buyer, on A.
 	p.open(homeURL + "#/buyer")
@@ -464,6 +467,101 @@ func TestWebAppRoles(t *testing.T) {
 	if st.Wh != 500 || st.Beneficiary != "Bakery Müller" {
 		t.Errorf("statement %+v, want 500 Wh for Bakery Müller", st)
 	}
+}
+
+// homeownerOptsOutOfEvent (issues 14, 15): utility C posts a request
+// whose window starts 90 demo minutes later; once home A has cleared it
+// with an award of one of its devices, the homeowner's events list shows
+// "Opt out of this event" for that device. With a wrong token the API's
+// 401 is shown next to the button; with the right one, after the
+// confirmation, the device is opted out of that event, the row says so,
+// and C, another node, holds the declaration too (it was gossiped).
+func homeownerOptsOutOfEvent(t *testing.T, p *page, a, c *Node, clock gridmint.Clock) {
+	t.Helper()
+	homeURL := "http://" + a.HTTPAddr() + "/"
+	now := clock.Now().Truncate(time.Minute)
+	gate, start := now.Add(8*time.Minute), now.Add(90*time.Minute)
+	body := fmt.Sprintf(`{"zone": %q, "window_start": %q, "window_end": %q, "power_w": 50000, "direction": "down", "max_price": 500000, "gate_closure": %q}`,
+		DemoZone, start.Format(time.RFC3339), start.Add(30*time.Minute).Format(time.RFC3339), gate.Format(time.RFC3339))
+	req, _ := http.NewRequest(http.MethodPost, "http://"+c.HTTPAddr()+"/api/v1/requests", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+c.apiToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reply, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var posted struct {
+		ID string `json:"id"`
+	}
+	if resp.StatusCode != http.StatusCreated || json.Unmarshal(reply, &posted) != nil {
+		t.Fatalf("POST /api/v1/requests = %d %s", resp.StatusCode, reply)
+	}
+	// event is a node's view of the request; false until it holds it.
+	event := func(base string) (ev api.MarketEvent, ok bool) {
+		resp, err := http.Get(base + "api/v1/market/events/" + posted.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		return ev, resp.StatusCode == http.StatusOK && json.NewDecoder(resp.Body).Decode(&ev) == nil
+	}
+	var award, dev gridmint.DeviceID
+	waitLong(t, 2*time.Minute, "home A's award in the new event", func() bool {
+		ev, ok := event(homeURL)
+		if !ok || ev.Clearing == nil {
+			return false
+		}
+		for net, local := range ev.Clearing.Local {
+			award, dev = net, local
+			return true
+		}
+		return false
+	})
+	if !clock.Now().Before(start) {
+		t.Fatalf("the window started before the page could be used")
+	}
+	// The view shows one site at a time: the device's.
+	var sites []struct {
+		ID      string `json:"id"`
+		Devices []struct {
+			ID gridmint.DeviceID `json:"id"`
+		} `json:"devices"`
+	}
+	getJSON(t, homeURL+"api/v1/sites", &sites)
+	site := ""
+	for _, st := range sites {
+		for _, d := range st.Devices {
+			if d.ID == dev {
+				site = st.ID
+			}
+		}
+	}
+	p.open(homeURL + "#/home")
+	p.wait("the device's site listed", fmt.Sprintf(`document.querySelector('#home-site option[value=%q]') !== null`, site), 20*time.Second)
+	evalString(t, p.ctx, fmt.Sprintf(`(s => { s.value = %q; s.dispatchEvent(new Event("change")); return s.value })(document.getElementById("home-site"))`, site))
+	ctl := fmt.Sprintf(`#home-events tr[data-request=%q] [data-optout=%q]`, posted.ID, dev)
+	button, confirm := ctl+" button.optout-event", ctl+" button.confirm-optout"
+	p.wait("the event's opt-out button", fmt.Sprintf(`document.querySelector(%q) !== null`, button), 20*time.Second)
+	p.useToken("not-the-token")
+	p.do("opting out with a wrong token", chromedp.Click(chromedp.CSS(button)))
+	p.wait("the confirmation", fmt.Sprintf(`document.querySelector(%q) !== null`, confirm), 10*time.Second)
+	p.do("confirming", chromedp.Click(chromedp.CSS(confirm)))
+	p.wait("the API's 401 next to the button", fmt.Sprintf(`(e => e && e.textContent.includes("API token"))(document.querySelector(%q))`, ctl+" .field-error"), 20*time.Second)
+	p.useToken(a.apiToken)
+	p.do("opting out", chromedp.Click(chromedp.CSS(button)))
+	p.wait("the confirmation", fmt.Sprintf(`document.querySelector(%q) !== null`, confirm), 10*time.Second)
+	p.do("confirming", chromedp.Click(chromedp.CSS(confirm)))
+	p.wait("the event showing the device opted out", fmt.Sprintf(`(e => e && e.textContent.startsWith("opted out"))(document.querySelector(%q))`, ctl+" .pill"), 20*time.Second)
+	ev, _ := event(homeURL)
+	if len(ev.Exemptions) != 1 || ev.Exemptions[0].LocalDevice != dev || ev.Exemptions[0].Reason != string(gridmint.FlexOptOut) || !ev.Exemptions[0].DeclaredAt.Before(start) {
+		t.Errorf("home A's event exemptions %+v, want %s opted out before %v", ev.Exemptions, dev, start)
+	}
+	waitFor(t, "utility C to hold the opt-out", func() bool {
+		ev, _ := event("http://" + c.HTTPAddr() + "/")
+		return len(ev.Exemptions) == 1 && ev.Exemptions[0].Device == award && ev.Exemptions[0].Reason == string(gridmint.FlexOptOut)
+	})
+	p.errs.check(t, "homeowner opt-out")
 }
 
 // webFakes serve one firm, measured event to the web app: what a

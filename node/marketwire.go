@@ -51,6 +51,8 @@ func (n *Node) startMarket(ctx context.Context) error {
 	if n.mv != nil {
 		// Schedule awards are measured against the schedules it keeps.
 		n.mv.SetSchedules(s.ScheduleFor)
+		// Opt-outs declared before the window excuse their awards.
+		n.mv.SetExemptions(s.ExemptionsFor)
 	}
 	n.metrics.registry.MustRegister(s.Collectors()...)
 	n.wg.Add(1)

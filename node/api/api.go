@@ -245,6 +245,7 @@ func New(cfg Config) *Server {
 		s.mux.HandleFunc("GET /api/v1/claims", s.claims)
 	}
 	s.routeMarket()
+	s.routeOptOut()
 	if cfg.Deliveries != nil {
 		s.mux.HandleFunc("GET /api/v1/market/deliveries", s.deliveries)
 		s.mux.HandleFunc("GET /api/v1/market/deliveries/{request}", s.deliveriesOf)

@@ -43,6 +43,8 @@ type MarketEvent struct {
 	Root        *MarketRoot        `json:"published_root,omitempty"`
 	Reservation *MarketReservation `json:"reservation,omitempty"`
 	Setpoints   []MarketSetpoint   `json:"setpoints,omitempty"`
+	// Exemptions are the awards declared exempt (optout.go).
+	Exemptions []MarketExemption `json:"exemptions,omitempty"`
 	// Log is every step, in order.
 	Log []MarketStep `json:"log"`
 }

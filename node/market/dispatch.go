@@ -152,6 +152,13 @@ func (s *Service) planLocked(e *eventRecord, now time.Time) {
 			e.logf(now, "dispatch_refused", "%s: opt_out: the homeowner's market policy", la.Device)
 			continue
 		}
+		if x, ok := s.exemptionLocked(e.ID, la.Award.Device); ok {
+			// Declared before the window start and gossiped: every node
+			// excuses the award, so it is not dispatched.
+			s.refuse(x.Reason)
+			e.logf(now, "dispatch_refused", "%s: %s: declared for this event at %s", la.Device, x.Reason, x.Declared.UTC().Format(time.RFC3339))
+			continue
+		}
 		d := flex.PlanDispatch(flex.DispatchInput{Award: a, Device: st.Device, PlanPower: planPower(st)})
 		if d.Reason != "" {
 			s.refuse(d.Reason)

@@ -31,7 +31,13 @@
 //  4. Dispatch. At the window start a home sends the setpoints of its firm
 //     awards (flex.PlanDispatch, origin market) through the node's
 //     dispatcher, which checks the device's safety limits and the
-//     homeowner's opt-out first; at the window end it restores.
+//     homeowner's opt-out first; at the window end it restores. Before
+//     the window start the homeowner may opt an awarded device out of one
+//     event (OptOut): the home signs and gossips a p2p.Exemption on
+//     /gridmint/1/exemptions and does not dispatch the device; every
+//     node keeps exemptions declared before the window for an award of
+//     the author's device (ExemptionsFor, exemptions.go) and refuses
+//     late, foreign, unknown and flooding ones.
 //  5. Measure. When a request becomes firm the Tracker (node/market/mv)
 //     gets the clearing, the reservation and this node's own awards.
 //

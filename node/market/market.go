@@ -101,6 +101,10 @@ type Service struct {
 	// how many each author has.
 	schedules     map[scheduleKey]*SignedSchedule
 	scheduleCount map[common.Address]int
+	// exemptions are the declared opt-outs and grid limits held
+	// (exemptions.go), and how many each author has.
+	exemptions     map[exemptionKey]*Exemption
+	exemptionCount map[common.Address]int
 }
 
 // reserveRetry is how long (node time) a utility waits to try a failed
@@ -224,7 +228,8 @@ func New(cfg Config, d Deps) (*Service, error) {
 	s := &Service{cfg: cfg, d: d, log: d.Log, m: newMetrics(),
 		events: map[gridmint.RequestID]*eventRecord{}, offers: map[gridmint.OfferID]*offerRecord{},
 		unmatched: map[gridmint.RequestID]chain.Event{}, idle: map[idleKey]gridmint.FlexReason{}, tracked: map[gridmint.RequestID]bool{}, retry: map[gridmint.RequestID]time.Time{},
-		schedules: map[scheduleKey]*SignedSchedule{}, scheduleCount: map[common.Address]int{}}
+		schedules: map[scheduleKey]*SignedSchedule{}, scheduleCount: map[common.Address]int{},
+		exemptions: map[exemptionKey]*Exemption{}, exemptionCount: map[common.Address]int{}}
 	err := d.Store.ScanSettle(offerPrefix, func(_ string, v []byte) error {
 		var o offerRecord
 		if err := json.Unmarshal(v, &o); err != nil {
@@ -251,7 +256,10 @@ func New(cfg Config, d Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s, s.loadSchedules()
+	if err := s.loadSchedules(); err != nil {
+		return nil, err
+	}
+	return s, s.loadExemptions()
 }
 
 // Run ticks the market every tick of wall time until ctx ends.
@@ -293,6 +301,8 @@ func (s *Service) Handle(m p2p.Message) {
 		s.handleRoot(m, b)
 	case p2p.Schedule:
 		s.handleSchedule(m, b)
+	case p2p.Exemption:
+		s.handleExemption(m, b)
 	}
 }
 
@@ -737,6 +747,7 @@ func (s *Service) prune(now time.Time) {
 		}
 	}
 	keys = append(keys, s.pruneSchedulesLocked(now)...)
+	keys = append(keys, s.pruneExemptionsLocked(now)...)
 	for k := range s.idle {
 		if e, ok := s.events[k.req]; !ok || !now.Before(e.Request.GateClosure) {
 			delete(s.idle, k)

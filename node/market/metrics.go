@@ -29,12 +29,14 @@ var reasons = []gridmint.FlexReason{
 	gridmint.FlexOptOut, gridmint.FlexUnknownDevice, gridmint.FlexRootMismatch, gridmint.FlexReservationRoot, gridmint.FlexReservationShort,
 	gridmint.FlexSafetyLimit, gridmint.FlexNotFlexible, ReasonNotBuyer, ReasonUnknownRequest, ReasonLapsed, ReasonReserveFailed, ReasonSetpointRefused,
 	gridmint.FlexScheduleLate, ReasonScheduleForeign, ReasonScheduleWindow, ReasonScheduleFlood,
+	ReasonExemptionLate, ReasonExemptionForeign, ReasonExemptionUnknown, ReasonExemptionFlood,
 }
 
 // metrics are the market's counters (gridmint_market_*).
 type metrics struct {
 	offersMade, offersReceived, requests, roots, clearings, reserved, firm, lapsed prometheus.Counter
 	schedulesMade, schedulesReceived                                               prometheus.Counter
+	exemptionsMade, exemptionsReceived                                             prometheus.Counter
 	refused                                                                        *prometheus.CounterVec
 	setpoints                                                                      *prometheus.CounterVec
 }
@@ -54,6 +56,9 @@ func newMetrics() *metrics {
 		lapsed:            c("gridmint_market_lapsed_total", "Requests with awards and no confirmed reservation by their window start: nothing dispatched."),
 		schedulesMade:     c("gridmint_market_schedules_made_total", "Device schedules (the schedule baseline) this node signed for its own offers."),
 		schedulesReceived: c("gridmint_market_schedules_received_total", "Device schedules accepted from other nodes and kept for measurement."),
+		exemptionsMade:    c("gridmint_market_exemptions_made_total", "Opt-outs of an event this node declared (signed and gossiped) for its own devices."),
+		exemptionsReceived: c("gridmint_market_exemptions_received_total",
+			"Exemptions (opt-outs, grid limits) accepted from other nodes and kept for verification."),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridmint_market_refused_total",
 			Help: "Market inputs and steps refused here, by reason (flex's reason codes and the market's)."}, []string{"reason"}),
 		setpoints: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridmint_market_setpoints_total",
@@ -71,5 +76,5 @@ func newMetrics() *metrics {
 // Collectors are the metrics to register at the node's /metrics.
 func (s *Service) Collectors() []prometheus.Collector {
 	m := s.m
-	return []prometheus.Collector{m.offersMade, m.offersReceived, m.requests, m.roots, m.clearings, m.reserved, m.firm, m.lapsed, m.schedulesMade, m.schedulesReceived, m.refused, m.setpoints}
+	return []prometheus.Collector{m.offersMade, m.offersReceived, m.requests, m.roots, m.clearings, m.reserved, m.firm, m.lapsed, m.schedulesMade, m.schedulesReceived, m.exemptionsMade, m.exemptionsReceived, m.refused, m.setpoints}
 }

@@ -83,6 +83,7 @@ func (s *Service) viewLocked(e *eventRecord) api.MarketEvent {
 			mc.Awards = []gridmint.Award{}
 		}
 		v.Clearing = mc
+		v.Exemptions = s.exemptionViewsLocked(e, mc.Local)
 	}
 	if r := e.Root; r != nil {
 		v.Root = &api.MarketRoot{Root: r.Root, Awards: r.Awards, Value: r.Value, Message: r.Message, Agreed: r.Agreed}

@@ -63,7 +63,7 @@ import (
 //	message CatchUpHint { // field number = Kind; Unix ms, 0 = no hint
 //	  uint64 offers = 1; uint64 requests = 2; uint64 meter = 3;
 //	  uint64 attestations = 4; uint64 awards = 5; uint64 claims = 6;
-//	  uint64 roots = 7; uint64 schedules = 8;
+//	  uint64 roots = 7; uint64 schedules = 8; uint64 exemptions = 9;
 //	}
 //	message RECClaim: see claim.go
 
@@ -85,7 +85,7 @@ var (
 	attestationFields = []protowire.Type{lenDelim, varint, varint, varint, lenDelim}
 	awardFields       = []protowire.Type{lenDelim, lenDelim, lenDelim, varint, varint, varint, lenDelim}
 	catchUpFields     = []protowire.Type{lenDelim, varint, varint, lenDelim, varint}
-	hintFields        = []protowire.Type{varint, varint, varint, varint, varint, varint, varint, varint}
+	hintFields        = []protowire.Type{varint, varint, varint, varint, varint, varint, varint, varint, varint}
 )
 
 // writer appends fields, leaving out zero values.
@@ -272,6 +272,8 @@ func decodeBody(k Kind, in []byte) (Body, error) {
 		return decodeAwardsRoot(in)
 	case KindSchedule:
 		return decodeSchedule(in)
+	case KindExemption:
+		return decodeExemption(in)
 	}
 	return nil, errKind
 }
@@ -523,7 +525,7 @@ func decodeCatchUpRequest(raw []byte) (CatchUpRequest, error) {
 }
 
 // hintKinds is the number of kinds a CatchUpHint has a time for.
-const hintKinds = int(KindSchedule)
+const hintKinds = int(KindExemption)
 
 // CatchUpHint tells a peer that this node has just accepted, by catch-up,
 // messages it did not have before, and from when the peer should catch
@@ -533,9 +535,9 @@ type CatchUpHint struct {
 	Since [hintKinds]time.Time // millisecond resolution
 }
 
-// maxCatchUpHint bounds a hint's encoding: eight fields of a one-byte tag
-// and a varint of at most 10 bytes are 88 bytes.
-const maxCatchUpHint = 88
+// maxCatchUpHint bounds a hint's encoding: nine fields of a one-byte tag
+// and a varint of at most 10 bytes are 99 bytes.
+const maxCatchUpHint = 99
 
 func encodeCatchUpHint(h CatchUpHint) []byte {
 	var w writer

@@ -111,7 +111,7 @@ func TestDecodeEnvelopeRejectsNonCanonical(t *testing.T) {
 		{"no signature", cat(version, kind, author, created, bodyF), nil},
 		{"version 2", cat(field(1, uint64(2)), kind, author, created, bodyF, sig), errVersion},
 		{"no version", cat(kind, author, created, bodyF, sig), errVersion},
-		{"kind 9", cat(version, field(2, uint64(9)), author, created, bodyF, sig), errKind},
+		{"kind 99", cat(version, field(2, uint64(99)), author, created, bodyF, sig), errKind},
 		{"kind 256+3", cat(version, field(2, uint64(256+3)), author, created, bodyF, sig), errKind},
 		{"no kind", cat(version, author, created, bodyF, sig), errKind},
 		{"created beyond int64", cat(version, kind, author, field(4, uint64(math.MaxUint64)), bodyF, sig), nil},

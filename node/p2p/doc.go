@@ -15,8 +15,9 @@
 //     the node's config leaves it off unless asked), and the Kademlia
 //     DHT (protocol prefix /gridmint) with a rendezvous string per
 //     network.
-//   - Gossip: GossipSub on eight versioned topics (/gridmint/1/offers,
-//     requests, meter, attestations, awards, claims, roots, schedules) with strict signing, message
+//   - Gossip: GossipSub on nine versioned topics (/gridmint/1/offers,
+//     requests, meter, attestations, awards, claims, roots, schedules,
+//     exemptions) with strict signing, message
 //     IDs from content, peer scoring, and bans of peers whose score falls
 //     below the graylist threshold (score.go explains the numbers).
 //   - Messages (message.go, codec.go): one envelope for every kind,

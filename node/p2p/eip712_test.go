@@ -104,6 +104,11 @@ func typedData(t *testing.T, m Message) (apitypes.TypedData, string) {
 		}
 		msg = map[string]any{"offer": b.Offer.String(), "start": u(uint64(b.Start.Unix())), "step": u(uint64(b.Step / time.Second)),
 			"energy": energy, "created": created}
+	case Exemption:
+		primary = "Exemption"
+		types[primary] = []apitypes.Type{{Name: "request", Type: "bytes32"}, {Name: "device", Type: "bytes32"},
+			{Name: "reason", Type: "string"}, {Name: "created", Type: "uint64"}}
+		msg = map[string]any{"request": common.Hash(b.Request).Hex(), "device": common.Hash(b.Device).Hex(), "reason": string(b.Reason), "created": created}
 	default:
 		t.Fatalf("no typed data for %T", m.Body)
 	}
@@ -118,7 +123,7 @@ func TestEnvelopeDigestsMatchGoEthereum(t *testing.T) {
 	typeHashes := map[string]common.Hash{
 		"Offer": offerTypeHash, "Request": requestTypeHash, "MeterClaim": meterClaimTypeHash,
 		"Attestation": attestationTypeHash, "AwardNotice": awardNoticeTypeHash, "RECClaim": recClaimTypeHash, "AwardsRoot": awardsRootTypeHash,
-		"Schedule": scheduleTypeHash,
+		"Schedule": scheduleTypeHash, "Exemption": exemptionTypeHash,
 	}
 	bodies := Bodies(Key(3), Epoch, 7)
 	// A reject verdict has a reason and no chain signature.

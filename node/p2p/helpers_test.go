@@ -340,6 +340,8 @@ func Bodies(key *ecdsa.PrivateKey, now time.Time, seq int) []Body {
 			Awards: 3, Value: big.NewInt(int64(1e15) + int64(seq))},
 		Schedule{Offer: gridmint.OfferID(ethcrypto.Keccak256Hash([]byte(fmt.Sprint("offer", seq)))), Start: start, Step: 5 * time.Minute,
 			Energy: []gridmint.MWh{250_000, 250_000, -1000, 0, gridmint.MWh(seq)}},
+		Exemption{Request: gridmint.RequestID(ethcrypto.Keccak256Hash([]byte(fmt.Sprint("req", seq)))),
+			Device: gridmint.DeviceKey(ethcrypto.Keccak256Hash([]byte(fmt.Sprint("device", seq)))), Reason: gridmint.FlexOptOut},
 	}
 }
 

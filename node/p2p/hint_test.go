@@ -242,7 +242,7 @@ func TestCatchUpHintAbuse(t *testing.T) {
 	valid := encodeCatchUpHint(meterHint(since))
 	malformed := [][]byte{
 		{0x18, 0x00},                            // meter 0: not canonical
-		append(slices.Clone(valid), 0x48, 0x01), // field 9
+		append(slices.Clone(valid), 0x50, 0x01), // field 10
 		bytes.Repeat(valid, 20),                 // oversized
 	}
 	for _, raw := range malformed { // within the burst: dropped for what they are
@@ -384,7 +384,7 @@ func TestCatchUpHintCodec(t *testing.T) {
 		"explicit zero": {0x08, 0x00},
 		"out of order":  {0x18, 0x01, 0x08, 0x01},
 		"repeated":      {0x08, 0x01, 0x08, 0x02},
-		"unknown field": {0x48, 0x01},
+		"unknown field": {0x50, 0x01},
 		"wrong type":    {0x0a, 0x01, 0x00},
 		"long varint":   {0x08, 0x81, 0x00},
 		"over int64 ms": append([]byte{0x08}, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01),

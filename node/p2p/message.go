@@ -26,10 +26,11 @@ const (
 	KindRECClaim    Kind = 6
 	KindAwardsRoot  Kind = 7
 	KindSchedule    Kind = 8
+	KindExemption   Kind = 9
 )
 
 // Kinds lists every kind, in wire order.
-var Kinds = []Kind{KindOffer, KindRequest, KindMeter, KindAttestation, KindAward, KindRECClaim, KindAwardsRoot, KindSchedule}
+var Kinds = []Kind{KindOffer, KindRequest, KindMeter, KindAttestation, KindAward, KindRECClaim, KindAwardsRoot, KindSchedule, KindExemption}
 
 // Version is the envelope version this package speaks. The topics carry
 // it too ("/gridmint/1/..."), so a version 2 network is a separate mesh.
@@ -48,6 +49,8 @@ const (
 	TopicAwardsRoots = "/gridmint/1/roots"
 	// TopicSchedules carries Schedule (schedule.go).
 	TopicSchedules = "/gridmint/1/schedules"
+	// TopicExemptions carries Exemption (exemption.go).
+	TopicExemptions = "/gridmint/1/exemptions"
 )
 
 // Topic returns the topic messages of kind k travel on, "" for an unknown
@@ -70,6 +73,8 @@ func (k Kind) Topic() string {
 		return TopicAwardsRoots
 	case KindSchedule:
 		return TopicSchedules
+	case KindExemption:
+		return TopicExemptions
 	}
 	return ""
 }
@@ -93,6 +98,8 @@ func (k Kind) String() string {
 		return "awards_root"
 	case KindSchedule:
 		return "schedule"
+	case KindExemption:
+		return "exemption"
 	}
 	return fmt.Sprintf("Kind(%d)", uint8(k))
 }
@@ -117,7 +124,7 @@ func Topics() []string {
 }
 
 // Body is the payload of one envelope: one of Offer, Request, MeterClaim,
-// Attestation, AwardNotice, RECClaim, AwardsRoot, Schedule. The set is closed (the interface has
+// Attestation, AwardNotice, RECClaim, AwardsRoot, Schedule, Exemption. The set is closed (the interface has
 // unexported methods) because each body has a fixed wire encoding and
 // EIP-712 type.
 type Body interface {

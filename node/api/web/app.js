@@ -339,6 +339,7 @@
       renderEarned(balances);
       renderOptOut(mine, policy);
       renderHomeEvents(events, deliveries, own);
+      renderEventOptOuts(events, own, devices);
       renderPolicy(policy, own);
     },
     failed(e) { $("#home-status").textContent = "Update failed: " + e.message; },
@@ -526,6 +527,75 @@
     });
     box.replaceChildren(rows.length ? table(["When", "Window", "Asked of the zone", "State", { label: "Asked of you", num: 1 }, { label: "Delivered", num: 1 }, { label: "Paid", num: 1 }], rows)
       : empty("No flexibility events yet."));
+  }
+  // Per-event opt-out: each upcoming event's row gets a button per
+  // awarded device of this home; after a confirmation it posts
+  // /api/v1/market/events/{request}/opt-out, which declares the opt-out
+  // to every node (the award is then not dispatched, paid or slashed).
+  // The rows are redrawn on every refresh, so what is in progress (a
+  // confirmation, an error) is kept here by request and device.
+  const eventOptOuts = new Map(); // "request|device" -> {confirm, busy, error, focus}
+  function renderEventOptOuts(events, own, devices) {
+    const box = $("#home-events");
+    const head = $("thead tr", box);
+    if (!events || !head) return;
+    if (!$("th.optout", head)) head.append(h("th", { scope: "col", class: "optout" }, "Opt out"));
+    const now = nodeNow();
+    const names = new Map(devices.map(d => [d.id, d.name || d.kind]));
+    for (const ev of events.events) {
+      const row = box.querySelector(`tr[data-request="${CSS.escape(ev.request_id)}"]`);
+      if (!row) continue;
+      const c = ev.clearing, local = c && c.local ? c.local : {};
+      const awards = c && c.awards ? c.awards.filter(a => a.device in local && (own.size === 0 || own.has(local[a.device]))) : [];
+      const declared = new Map((ev.exemptions || []).filter(x => x.local_device).map(x => [x.local_device, x]));
+      const upcoming = Date.parse(ev.request.window_start) > now;
+      const cell = h("td", { class: "optout" });
+      for (const a of awards) {
+        const dev = local[a.device], x = declared.get(dev);
+        if (x) { cell.append(h("div", { "data-optout": dev }, pill((x.reason === "opt_out" ? "opted out " : x.reason + " ") + utc(x.opted_out_at).slice(11), "bad"))); continue; }
+        if (upcoming) cell.append(optOutControl(ev.request_id, dev, names.get(dev) || dev));
+      }
+      if (!cell.childNodes.length) cell.append(DASH);
+      row.append(cell);
+    }
+    for (const k of eventOptOuts.keys()) if (!box.querySelector(`[data-optout-key="${CSS.escape(k)}"]`)) eventOptOuts.delete(k);
+  }
+  function optOutControl(req, dev, name) {
+    const key = req + "|" + dev, st = eventOptOuts.get(key) || {};
+    const set = v => { eventOptOuts.set(key, Object.assign({}, eventOptOuts.get(key), v)); };
+    const box = h("div", { "data-optout": dev, "data-optout-key": key, class: "optout-control" });
+    // Drawn again in place at once: the next refresh is seconds away.
+    const redraw = () => box.replaceWith(optOutControl(req, dev, name));
+    let focus;
+    if (st.confirm) {
+      const yes = h("button", { type: "button", class: "confirm-optout" }, `Yes, opt ${name} out`);
+      const no = h("button", { type: "button", class: "secondary" }, "Cancel");
+      yes.addEventListener("click", async () => {
+        yes.disabled = no.disabled = true;
+        try {
+          const x = await progress(yes, "opting out…", api(`/api/v1/market/events/${encodeURIComponent(req)}/opt-out`, { method: "POST", body: { device: dev }, write: true }));
+          eventOptOuts.delete(key);
+          box.replaceWith(h("div", { "data-optout": dev }, pill("opted out " + utc(x.opted_out_at).slice(11), "bad")));
+          refreshNow();
+        } catch (e) {
+          set({ confirm: false, error: e.message, focus: true });
+          if (e.status === 401) $("#token-error").textContent = e.message;
+          redraw();
+        }
+      });
+      no.addEventListener("click", () => { set({ confirm: false, focus: true }); redraw(); });
+      box.append(h("span", { class: "hint" }, `${name} will not be dispatched in this event, nor paid or slashed for it. `), yes, " ", no);
+      focus = yes;
+    } else {
+      const b = h("button", { type: "button", class: "optout-event", "aria-label": `Opt ${name} out of this event` }, "Opt out of this event");
+      b.addEventListener("click", () => { set({ confirm: true, error: "", focus: true }); redraw(); });
+      box.append(b);
+      focus = b;
+    }
+    // The API's refusal (a late opt-out, a wrong token) next to it.
+    box.append(" ", h("span", { class: "field-error", role: "alert" }, st.error || ""));
+    if (st.focus) { set({ focus: false }); queueMicrotask(() => focus.focus()); }
+    return box;
   }
   function stateLabel(st) {
     const good = ["firm", "dispatched", "done", "agreed", "cleared"], bad = ["refused", "lapsed", "no_awards"];

@@ -29,7 +29,9 @@
 //     data are an offline span (recorded, not excused, not paid); a
 //     provider that sent nothing is no_data. Exemptions (an opt-out
 //     declared before the window, a grid limit) come from
-//     Options.Exemptions and are never slashed.
+//     Options.EventExemptions (node/market's gossiped ones, the same on
+//     every node) and Options.Exemptions, and are never slashed; an
+//     opted-out award is not paid either (it was never dispatched).
 //
 //  3. Rewards. The records with a payment (clearing price × delivered
 //     kWh) become one chain.RewardBatch per request (kind delivery,

@@ -105,6 +105,11 @@ type Options struct {
 	// Exemptions are the opt-outs and grid limits this node knows of;
 	// nil: none.
 	Exemptions func() []gridmint.FlexExemption
+	// EventExemptions are the exemptions declared for one request's
+	// awards and gossiped (node/market keeps them: Service.ExemptionsFor);
+	// nil: none. Every node verifies with them, so an opt-out declared
+	// before the window is excused everywhere, not only at home.
+	EventExemptions func(gridmint.RequestID) []gridmint.FlexExemption
 	// Stakes reads a provider's stake (FLEX base units) for the slashes
 	// shown; nil: none computed.
 	Stakes func(ctx context.Context, provider common.Address) (*big.Int, error)
@@ -257,6 +262,14 @@ func (s *Service) SetSchedules(f func(gridmint.OfferID, common.Address) (market.
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.o.Schedules = f
+}
+
+// SetExemptions sets Options.EventExemptions (node/market starts after
+// the service).
+func (s *Service) SetExemptions(f func(gridmint.RequestID) []gridmint.FlexExemption) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.o.EventExemptions = f
 }
 
 // Metrics returns the service's counters.
@@ -604,7 +617,17 @@ func (s *Service) verify(ctx context.Context, e *event, now time.Time) {
 	s.mu.Unlock()
 	s.mu.Lock()
 	find := s.o.Schedules
+	var ex []gridmint.FlexExemption
+	if s.o.Exemptions != nil {
+		ex = s.o.Exemptions()
+	}
+	exFor, req := s.o.EventExemptions, e.Clearing.RequestID
 	s.mu.Unlock()
+	var eventEx []gridmint.FlexExemption
+	if exFor != nil {
+		// The market's lock, like find's: not under this one.
+		eventEx = exFor(req)
+	}
 	for _, a := range awards {
 		if a.Baseline != gridmint.BaselineSchedule || find == nil || !common.IsHexAddress(a.Provider) {
 			continue
@@ -663,16 +686,20 @@ func (s *Service) verify(ctx context.Context, e *event, now time.Time) {
 		views[a.OfferID] = rv
 		ev = append(ev, x)
 	}
-	var ex []gridmint.FlexExemption
-	if s.o.Exemptions != nil {
-		ex = s.o.Exemptions()
-	}
+	ex = append(ex, eventEx...)
 	recs := flex.Verify(flex.VerifyInput{Evidence: ev, Metered: metered, Exemptions: ex, Offline: offline})
 	out := make([]Record, len(recs))
 	for i, r := range recs {
 		v := views[r.OfferID]
 		v.DeliveryRecord = r
 		v.Payment = r.Payment()
+		if r.Reason == gridmint.FlexOptOut {
+			// Withdrawn before the window, so never dispatched: what its
+			// meter shows against the baseline is no delivery. (A grid
+			// limit stops a dispatched device part-way: what it
+			// delivered before is paid.)
+			v.Payment = new(big.Int)
+		}
 		sc, has := schedules[r.OfferID]
 		v.Evidence = evidenceOf(r, metered[r.Meter], sc.Message)
 		if has {
