@@ -29,6 +29,8 @@ var reasons = []gridmint.FlexReason{
 	gridmint.FlexOptOut, gridmint.FlexUnknownDevice, gridmint.FlexRootMismatch, gridmint.FlexReservationRoot, gridmint.FlexReservationShort,
 	gridmint.FlexSafetyLimit, gridmint.FlexNotFlexible, ReasonNotBuyer, ReasonUnknownRequest, ReasonLapsed, ReasonReserveFailed, ReasonSetpointRefused,
 	gridmint.FlexScheduleLate, ReasonScheduleForeign, ReasonScheduleWindow, ReasonScheduleFlood,
+	ReasonNotCleared, ReasonNoAwards, ReasonAlreadyReserved, ReasonWindowStarted, ReasonEventRefused, ReasonInsufficientFLEX, ReasonNoChain,
+	ReasonPolicyInvalid,
 }
 
 // metrics are the market's counters (gridmint_market_*).
