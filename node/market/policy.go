@@ -229,8 +229,15 @@ func (s *Service) SetPolicy(_ context.Context, device string, o api.PolicyOverri
 			if id != "" {
 				what = string(id)
 			}
+			msg := err.Error()
+			for _, pre := range []string{"policy: ", "policy.", "flex policy: "} {
+				msg = strings.TrimPrefix(msg, pre)
+			}
+			if !strings.HasPrefix(msg, field) {
+				msg = field + ": " + msg
+			}
 			return api.OfferPolicy{}, &api.PolicyRefusal{Reason: string(ReasonPolicyInvalid), Code: gridmint.EInvalid, Field: field,
-				Message: fmt.Sprintf("%s: %s (for %s)", field, err, what)}
+				Message: fmt.Sprintf("%s (for %s)", msg, what)}
 		}
 	}
 	var err error
