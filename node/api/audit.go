@@ -67,6 +67,8 @@ type AuditView struct {
 	// Clean: every check passed.
 	Clean  bool               `json:"clean"`
 	Checks []AuditCheck       `json:"checks,omitempty"`
+	// Tokens names report.rec's token ids, in its order.
+	Tokens []ChainToken        `json:"tokens,omitempty"`
 	Report *chain.AuditReport `json:"report,omitempty"`
 }
 
@@ -113,6 +115,9 @@ func (c *AuditCache) runOnce(started time.Time) {
 	} else {
 		v.Report = rep
 		v.Checks = AuditChecks(rep)
+		for _, r := range rep.REC {
+			v.Tokens = append(v.Tokens, toChainToken(r.Token))
+		}
 		v.Clean = len(rep.Differences) == 0
 	}
 	c.mu.Lock()
@@ -179,13 +184,13 @@ func AuditChecks(rep *chain.AuditReport) []AuditCheck {
 		sum(func(s chain.SupplyREC) *big.Int { return s.Supply })
 	a, fa := rep.Attestations, rep.FLEXAttestations
 	checks := []AuditCheck{
-		{Count: len(rep.REC), Detail: fmt.Sprintf("%d token ids: issued %s Wh − retired %s Wh = %s Wh held", len(rep.REC), minted, retired, supply)},
+		{Count: len(rep.REC), Detail: fmt.Sprintf("%d token id(s): issued %s Wh − retired %s Wh = %s Wh held", len(rep.REC), minted, retired, supply)},
 		{Count: a.Batches + rep.EvidenceBatches, Detail: fmt.Sprintf("%s Wh minted, %s Wh in %d Issued batches; %d of this node's batches checked on chain, %d of its certificates matched to issued claims",
 			minted, bigText(rep.RECIssued), a.Batches, rep.EvidenceBatches, a.EvidenceClaims)},
 		{Count: a.Claims, Detail: fmt.Sprintf("%d batches, %d claims checked", a.Batches, a.Claims)},
-		{Count: 1, Detail: fmt.Sprintf("minted %s − burned %s = %s; totalSupply %s (base units)", bigText(f.Minted), bigText(f.Burned), bigText(f.Supply), bigText(f.OnChain))},
-		{Count: fa.Records + rep.EvidenceRecords, Detail: fmt.Sprintf("%s minted, %s in %d reward records of %d transactions", bigText(f.Minted), bigText(f.Rewarded), fa.Records, fa.RewardTxs)},
-		{Count: fa.BurnTxs, Detail: fmt.Sprintf("%s burned in %d transactions: %s reserved, %s slashed", bigText(f.Burned), fa.BurnTxs, bigText(f.Reserved), bigText(f.Slashed))},
+		{Count: 1, Detail: fmt.Sprintf("minted %s − burned %s = %s; totalSupply %s", flexText(f.Minted), flexText(f.Burned), flexText(f.Supply), flexText(f.OnChain))},
+		{Count: fa.Records + rep.EvidenceRecords, Detail: fmt.Sprintf("%s minted, %s in %d reward records of %d transactions", flexText(f.Minted), flexText(f.Rewarded), fa.Records, fa.RewardTxs)},
+		{Count: fa.BurnTxs, Detail: fmt.Sprintf("%s burned in %d transactions: %s reserved, %s slashed", flexText(f.Burned), fa.BurnTxs, flexText(f.Reserved), flexText(f.Slashed))},
 	}
 	for i, r := range auditRules {
 		checks[i].ID, checks[i].Name = r.id, r.name
@@ -212,6 +217,9 @@ func AuditChecks(rep *chain.AuditReport) []AuditCheck {
 	}
 	return checks
 }
+
+// flexText is FLEX base units as FLEX.
+func flexText(v *big.Int) string { return formatUnits(v, flexDecimals) + " FLEX" }
 
 func bigText(v *big.Int) string {
 	if v == nil {

@@ -1050,17 +1050,21 @@
       td(c.name), h("td", {}, pill(c.pass ? "pass" : "fail", c.pass ? "good" : "bad")), td(fmtInt.format(c.count), "num"),
       h("td", {}, c.detail, (c.differences || []).length ? h("ul", { class: "differences" }, c.differences.map(d => h("li", {}, d.message ? `${d.what}: ${d.message}` : `${d.what}: chain events ${d.got}, expected ${d.want}`))) : null)));
     const whs = x => fmtInt.format(Number(x)) + " Wh";
-    const recs = (r.rec || []).map(s => h("tr", {}, td(short(s.token), "mono"), td(whs(s.minted), "num"), td(whs(s.retired), "num"), td(whs(s.supply), "num"), td(whs(s.on_chain), "num")));
+    const recs = (r.rec || []).map((s, i) => {
+      const t = (v.tokens || [])[i] || {};
+      return h("tr", { "data-token": t.id }, td(`${t.zone || "?"} ${t.technology_name || ""} ${t.hour ? utc(t.hour) : ""}`), td(whs(s.minted), "num"), td(whs(s.retired), "num"), td(whs(s.supply), "num"), td(whs(s.on_chain), "num"));
+    });
     $("#audit-result").replaceChildren(
       h("p", { id: "audit-summary" }, v.clean ? pill("clean", "good") : pill(`${r.differences.length} difference${r.differences.length === 1 ? "" : "s"}`, "bad"),
         ` Audited up to block ${r.block.number}: ${v.checks.filter(c => c.pass).length} of ${v.checks.length} checks pass.`),
       table(["Check", "Result", { label: "Checked", num: 1 }, "Figures"], checks, { caption: "Checks" }),
       h("dl", { class: "figures", id: "audit-flex" },
         h("div", {}, h("dt", {}, "FLEX minted (rewards)"), h("dd", {}, flex(f.minted))),
-        h("div", {}, h("dt", {}, "FLEX burned (reserved + slashed)"), h("dd", {}, `${flex(f.burned)} = ${flex(f.reserved)} + ${flex(f.slashed)}`)),
-        h("div", {}, h("dt", {}, "FLEX supply / totalSupply"), h("dd", {}, `${flex(f.supply)} / ${flex(f.on_chain)}`)),
+        h("div", {}, h("dt", {}, "FLEX reserved (burned)"), h("dd", {}, flex(f.reserved))),
+        h("div", {}, h("dt", {}, "FLEX slashed (burned)"), h("dd", {}, flex(f.slashed))),
+        h("div", {}, h("dt", {}, "FLEX supply"), h("dd", { title: "totalSupply " + flex(f.on_chain) }, flex(f.supply))),
         h("div", {}, h("dt", {}, "REC issued in attested batches"), h("dd", {}, whs(r.rec_issued)))),
-      recs.length ? table(["REC token", { label: "Issued", num: 1 }, { label: "Retired", num: 1 }, { label: "Supply", num: 1 }, { label: "totalSupply", num: 1 }], recs, { caption: "REC supply by token: issued − retired" }) : empty("No certificates issued yet."));
+      recs.length ? table(["REC token (zone, technology, hour)", { label: "Issued", num: 1 }, { label: "Retired", num: 1 }, { label: "Supply", num: 1 }, { label: "totalSupply", num: 1 }], recs, { caption: "REC supply by token: issued − retired" }) : empty("No certificates issued yet."));
   }
   function initAudit() {
     $("#audit-run").addEventListener("click", () => { refreshAudit(true).catch(e => { $("#audit-state").textContent = "Cannot audit: " + e.message; }); });
