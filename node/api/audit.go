@@ -65,10 +65,10 @@ type AuditView struct {
 	DurationMS int64      `json:"duration_ms,omitempty"`
 	Error      string     `json:"error,omitempty"`
 	// Clean: every check passed.
-	Clean  bool               `json:"clean"`
-	Checks []AuditCheck       `json:"checks,omitempty"`
+	Clean  bool         `json:"clean"`
+	Checks []AuditCheck `json:"checks,omitempty"`
 	// Tokens names report.rec's token ids, in its order.
-	Tokens []ChainToken        `json:"tokens,omitempty"`
+	Tokens []ChainToken       `json:"tokens,omitempty"`
 	Report *chain.AuditReport `json:"report,omitempty"`
 }
 
