@@ -27,6 +27,7 @@ import (
 	"github.com/gridmint/gridmint/chain"
 	"github.com/gridmint/gridmint/devices"
 	"github.com/gridmint/gridmint/node/api"
+	"github.com/gridmint/gridmint/node/market"
 )
 
 // updateScreenshots copies the role views' screenshots to
@@ -286,6 +287,7 @@ func TestWebAppRoles(t *testing.T) {
 	zero := uint64(0)
 	oc := opts(dirC, 3)
 	oc.Role = RoleUtility
+	oc.Reserve = market.ReserveManual // the utility reserves with the page's button
 	oc.Bootstrap = []string{a.Node.P2PAddrs()[0]}
 	oc.Chain = ChainConfig{RPC: a.Node.ChainRPCURL(), ChainID: 1337, Confirmations: &zero,
 		Contracts: ContractsConfig{Registry: ca.Registry.Hex(), REC: ca.REC.Hex(), FLEX: ca.FLEX.Hex(), DeployBlock: ca.DeployBlock}}
@@ -372,6 +374,7 @@ func TestWebAppRoles(t *testing.T) {
 	if reqID == "" {
 		t.Fatalf("C holds no 50 kW request: %+v", events.Events)
 	}
+	utilityReserves(t, p, utilityURL, c.Node.apiToken, reqID)
 	row := fmt.Sprintf(`document.querySelector('#ut-events tr[data-request=%q]')`, reqID)
 	p.wait("the request's reservation firm on the page", row+` && `+row+`.querySelector(".reservation").textContent.startsWith("firm: burned")`, 4*time.Minute)
 	p.do("opening the event", chromedp.Click(chromedp.CSS(fmt.Sprintf(`button[data-open=%q]`, reqID))))
@@ -388,6 +391,8 @@ func TestWebAppRoles(t *testing.T) {
 	battery := gridmint.DeviceID(idA.Address + "/victron/" + DemoBatterySerial)
 	sw := fmt.Sprintf(`#home-optout li[data-device=%q] input`, battery)
 	p.wait("the battery's market switch, on", fmt.Sprintf(`(i => i && i.checked)(document.querySelector(%q))`, sw), 20*time.Second)
+	p.useToken(a.Node.apiToken)
+	homeownerEditsPolicy(t, p, homeURL, battery)
 	p.useToken("not-the-token")
 	p.do("switching the battery off with a wrong token", chromedp.Click(chromedp.CSS(sw)))
 	state := fmt.Sprintf(`document.querySelector('#home-optout li[data-device=%q] .state')`, battery)
@@ -444,6 +449,7 @@ func TestWebAppRoles(t *testing.T) {
 	p.do("matching a consumption file", chromedp.SetUploadFiles(chromedp.CSS("#mt-file"), []string{csv}), chromedp.Click(chromedp.CSS(`#matching-form button[type=submit]`)))
 	// 500 of 1,800 Wh matched: 27.8 %.
 	p.wait("the matching chart and score", `(s => s && s.textContent === "27.8 %")(document.getElementById("mt-score")) && document.querySelector("#mt-chart svg") !== null`, 30*time.Second)
+	buyerSeesAudit(t, p)
 	p.screenshots("buyer")
 	href := evalString(t, bctx, `document.getElementById("statement-html").href`)
 	p.do("opening the printable statement", chromedp.Navigate(href))

@@ -63,6 +63,8 @@ type DemoOptions struct {
 	// accounts and the attestor registry. Zero: the node's own
 	// embedded chain, with itself the only attestor.
 	Chain ChainConfig
+	// Reserve is the node's market.reserve: auto ("" too) or manual.
+	Reserve string
 	// Passphrase unlocks a key made with `gridmint init` in DataDir.
 	// Without one, the demo makes a throw-away key whose passphrase it
 	// keeps in DataDir/demo-passphrase.
@@ -151,6 +153,7 @@ func demoConfig(o DemoOptions, brokerURL string, fleet *firmwaresim.Fleet) Confi
 		Claims: ClaimsConfig{Disabled: o.NoClaims, Hold: new(time.Duration)},
 		Market: demoMarket(),
 	}
+	cfg.Market.Reserve = o.Reserve
 	if fleet == nil { // a utility: no devices
 		cfg.applyDefaults()
 		return cfg

@@ -32,6 +32,7 @@ func (n *Node) startMarket(ctx context.Context) error {
 	}
 	if n.cfg.Role == RoleUtility {
 		deps.Reserver = n.chain
+		deps.Balance = n.flexBalance
 	} else {
 		deps.Setpoints = nodeControl{n}
 		deps.Command = func(id string) (gridmint.CommandRecord, error) { return n.store.Command(id) }

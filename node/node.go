@@ -357,6 +357,8 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			Market:       n.marketAPI(),
 			Deliveries:   n.deliveriesAPI(),
 			Policy:       n.policyAPI(),
+			PolicyEdit:   n.policyEditAPI(),
+			Audit:        n.auditAPI(ctx),
 			Token:        n.apiToken,
 			Clock:        opts.Clock,
 			Health:       n.health,

@@ -150,6 +150,11 @@ type Config struct {
 	// Policy reads the homeowner's offer policy for
 	// GET /api/v1/market/policy (web.go); nil leaves the route out.
 	Policy func() OfferPolicy
+	// PolicyEdit serves PUT /api/v1/market/policy/{device} (policy.go);
+	// nil leaves the route out.
+	PolicyEdit PolicyEditor
+	// Audit serves GET /api/v1/audit (audit.go); nil leaves it out.
+	Audit *AuditCache
 	// Metrics serves /metrics; nil leaves it out.
 	Metrics http.Handler
 	// Registerer takes the server's own metrics (refusals by route and

@@ -1,6 +1,8 @@
 package api
 
 import (
+	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -140,6 +142,78 @@ func (s *Server) routeMarket() {
 	s.mux.HandleFunc("GET /api/v1/market/events", s.marketEvents)
 	s.mux.HandleFunc("GET /api/v1/market/events/{request}", s.marketEvent)
 	s.mux.HandleFunc("GET /api/v1/market/offers", s.marketOffers)
+	if _, ok := s.cfg.Market.(MarketReserver); ok {
+		s.mux.HandleFunc("POST /api/v1/market/events/{request}/reserve", s.marketReserve)
+	}
+}
+
+// MarketReserver is a market that reserves (burns FLEX for) one of the
+// node's own cleared requests when asked: a utility's, with
+// market.reserve manual (or to reserve before the automatic retry).
+type MarketReserver interface {
+	// ReserveEvent burns the request's cleared value and returns once
+	// the transaction is mined; a refusal is a *ReserveRefusal.
+	ReserveEvent(ctx context.Context, id gridmint.RequestID) (MarketReserveResult, error)
+}
+
+// MarketReserveResult is POST /api/v1/market/events/{request}/reserve's
+// answer: the mined reserve transaction. The event turns firm once the
+// node's chain index confirms the Reserved event (GET the event).
+type MarketReserveResult struct {
+	RequestID gridmint.RequestID `json:"request_id"`
+	Tx        common.Hash        `json:"tx"`
+	Block     uint64             `json:"block"`
+	Root      common.Hash        `json:"root"`
+	Amount    string             `json:"amount"` // FLEX base units burned
+	State     string             `json:"state"`  // the event's state now
+}
+
+// ReserveRefusal is a refused reserve: the error body carries Reason (a
+// reason code: not_cleared, no_awards, already_reserved, window_started,
+// event_refused, insufficient_flex, reserve_failed, not_buyer,
+// unknown_request, no_chain) and, for insufficient_flex, the balance and
+// the amount needed (FLEX base units).
+type ReserveRefusal struct {
+	Reason  string
+	Code    string // a gridmint error code: the HTTP status
+	Message string
+	Balance string
+	Needed  string
+}
+
+func (r *ReserveRefusal) Error() string { return r.Message }
+
+// marketReserve is POST /api/v1/market/events/{request}/reserve.
+func (s *Server) marketReserve(w http.ResponseWriter, r *http.Request) {
+	if !s.authorized(w, r) {
+		return
+	}
+	var id gridmint.RequestID
+	if err := id.UnmarshalText([]byte(r.PathValue("request"))); err != nil {
+		s.writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	res, err := s.cfg.Market.(MarketReserver).ReserveEvent(r.Context(), id)
+	var rf *ReserveRefusal
+	switch {
+	case errors.As(err, &rf):
+		status, ok := errorStatus[rf.Code]
+		if !ok {
+			status = http.StatusInternalServerError
+		}
+		noteCode(w, rf.Code)
+		s.writeJSON(w, status, struct {
+			Error   string `json:"error"`
+			Code    string `json:"code"`
+			Reason  string `json:"reason"`
+			Balance string `json:"balance,omitempty"`
+			Needed  string `json:"needed,omitempty"`
+		}{rf.Message, rf.Code, rf.Reason, rf.Balance, rf.Needed})
+	case err != nil:
+		s.writeErr(w, err)
+	default:
+		s.writeJSON(w, http.StatusOK, res)
+	}
 }
 
 // marketEvents is GET /api/v1/market/events?limit=.

@@ -68,6 +68,8 @@ func (s *Server) routeWeb() {
 	if s.cfg.Policy != nil {
 		s.mux.HandleFunc("GET /api/v1/market/policy", s.offerPolicy)
 	}
+	s.routePolicy()
+	s.routeAudit()
 }
 
 // webFile serves an embedded asset. Browsers revalidate it (no-cache)
@@ -86,15 +88,19 @@ func (s *Server) webFile(w http.ResponseWriter, r *http.Request) {
 
 // OfferPolicy is GET /api/v1/market/policy: the homeowner's market
 // consent and each flexible device's policy as the market applies it.
-// It is read-only: the market reads its policy from the configuration
-// (market.offer, market.defaults, market.devices) at start; a device's
-// opt-out is also PATCH /api/v1/devices/<id> {"opt_out": true}.
+// The configuration (market.defaults, market.devices) sets it at start;
+// PUT /api/v1/market/policy/{device|defaults} edits it (policy.go),
+// kept in the node's store and winning over the configuration field by
+// field; Sources names each value's origin (config.defaults,
+// config.device, api.defaults, api.device or unset). A device's opt-out
+// is also PATCH /api/v1/devices/<id> {"opt_out": true}.
 type OfferPolicy struct {
 	// Offer is the homeowner's consent (market.offer): without it the
 	// home offers nothing.
-	Offer    bool         `json:"offer"`
-	Defaults PolicyView   `json:"defaults"`
-	Devices  []PolicyItem `json:"devices"`
+	Offer           bool              `json:"offer"`
+	Defaults        PolicyView        `json:"defaults"`
+	DefaultsSources map[string]string `json:"defaults_sources,omitempty"`
+	Devices         []PolicyItem      `json:"devices"`
 }
 
 // PolicyView is one device's market policy.
@@ -120,8 +126,11 @@ type PolicyItem struct {
 	Kind   gridmint.DeviceKind `json:"kind"`
 	Policy PolicyView          `json:"policy"`
 	// OptOut is the device's opt-out as the market applies it: the
-	// configuration's or the registry's (PATCH opt_out).
+	// policy's or the registry's (PATCH opt_out).
 	OptOut bool `json:"opt_out"`
+	// Sources names where each of Policy's values comes from, by its
+	// JSON name.
+	Sources map[string]string `json:"sources,omitempty"`
 }
 
 func (s *Server) offerPolicy(w http.ResponseWriter, _ *http.Request) {

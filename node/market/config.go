@@ -38,7 +38,19 @@ type Config struct {
 	// Retention is how long an event is kept and shown after its window
 	// ends. Default 48h.
 	Retention time.Duration `yaml:"retention"`
+	// Reserve is how a utility burns FLEX for its own cleared requests:
+	// auto (default) as soon as a clearing has awards, retried until the
+	// window starts; manual only when asked
+	// (POST /api/v1/market/events/{request}/reserve, the web app's
+	// Reserve button).
+	Reserve string `yaml:"reserve"`
 }
+
+// Reserve modes (Config.Reserve).
+const (
+	ReserveAuto   = "auto"
+	ReserveManual = "manual"
+)
 
 // Policy is a homeowner's market policy for a device (gridmint.FlexPolicy
 // in the configuration's terms).
@@ -75,6 +87,9 @@ func (c *Config) ApplyDefaults() {
 	if c.MaxOffersPerTick == 0 {
 		c.MaxOffersPerTick = 20
 	}
+	if c.Reserve == "" {
+		c.Reserve = ReserveAuto
+	}
 }
 
 // Validate checks the settings; field names are the configuration's.
@@ -90,6 +105,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("market.max_offers_per_tick: %d: want 1 to 200", c.MaxOffersPerTick)
 	case c.Retention < time.Hour || c.Retention > 30*24*time.Hour:
 		return fmt.Errorf("market.retention: %v: want 1h to 720h", c.Retention)
+	case c.Reserve != "" && c.Reserve != ReserveAuto && c.Reserve != ReserveManual:
+		return fmt.Errorf("market.reserve: %q: want auto or manual", c.Reserve)
 	}
 	if err := c.Defaults.check("market.defaults"); err != nil {
 		return err

@@ -76,7 +76,7 @@ func (s *Service) dispatchDue(ctx context.Context, now time.Time) {
 		s.mu.Unlock()
 		var reason, cmd string
 		var status gridmint.CommandStatus
-		if s.cfg.PolicyFor(st.Setpoint.Device).OptOut {
+		if s.policyFor(st.Setpoint.Device).OptOut {
 			reason = "opt_out: the homeowner's market policy"
 		} else {
 			rec, err := s.d.Setpoints.Send(ctx, st.Setpoint)
@@ -147,7 +147,7 @@ func (s *Service) planLocked(e *eventRecord, now time.Time) {
 		st := states[la.Award.Device]
 		a := la.Award
 		a.Device = la.Device
-		if s.cfg.PolicyFor(la.Device).OptOut {
+		if s.policyFor(la.Device).OptOut {
 			s.refuse(gridmint.FlexOptOut)
 			e.logf(now, "dispatch_refused", "%s: opt_out: the homeowner's market policy", la.Device)
 			continue

@@ -70,7 +70,11 @@ type Deps struct {
 	// Publish signs and gossips a body as the node.
 	Publish func(ctx context.Context, b p2p.Body) (p2p.Message, error)
 	// Reserver burns FLEX for the node's own requests; nil: never.
-	Reserver     chain.Reserver
+	Reserver chain.Reserver
+	// Balance reads the node's FLEX balance, base units, so that a
+	// reserve asked for by the API is refused with what is missing
+	// before a transaction fails; nil: not checked.
+	Balance      func(ctx context.Context) (*big.Int, error)
 	Reservations Reservations
 	// Setpoints and Command (the command log) are a home's; nil on a
 	// utility.
@@ -97,6 +101,10 @@ type Service struct {
 	idle      map[idleKey]gridmint.FlexReason
 	tracked   map[gridmint.RequestID]bool
 	retry     map[gridmint.RequestID]time.Time // a failed reserve's next try
+	reserving map[gridmint.RequestID]bool      // a reserve transaction in flight
+	// policy is the homeowner's edits over the configuration's policy
+	// (policy.go); its own lock, taken without s.mu.
+	policy policyOverrides
 	// schedules are the signed device plans held (schedules.go), and
 	// how many each author has.
 	schedules     map[scheduleKey]*SignedSchedule
@@ -228,6 +236,7 @@ func New(cfg Config, d Deps) (*Service, error) {
 	s := &Service{cfg: cfg, d: d, log: d.Log, m: newMetrics(),
 		events: map[gridmint.RequestID]*eventRecord{}, offers: map[gridmint.OfferID]*offerRecord{},
 		unmatched: map[gridmint.RequestID]chain.Event{}, idle: map[idleKey]gridmint.FlexReason{}, tracked: map[gridmint.RequestID]bool{}, retry: map[gridmint.RequestID]time.Time{},
+		reserving: map[gridmint.RequestID]bool{},
 		schedules: map[scheduleKey]*SignedSchedule{}, scheduleCount: map[common.Address]int{},
 		exemptions: map[exemptionKey]*Exemption{}, exemptionCount: map[common.Address]int{}}
 	err := d.Store.ScanSettle(offerPrefix, func(_ string, v []byte) error {
@@ -254,6 +263,9 @@ func New(cfg Config, d Deps) (*Service, error) {
 		return nil
 	})
 	if err != nil {
+		return nil, err
+	}
+	if err := s.loadPolicy(); err != nil {
 		return nil, err
 	}
 	if err := s.loadSchedules(); err != nil {
@@ -516,18 +528,20 @@ func (s *Service) publishRoot(ctx context.Context, e *eventRecord) {
 }
 
 // reserveDue burns FLEX for own requests with awards, until confirmed or
-// the window starts.
+// the window starts; with market.reserve manual it leaves that to
+// ReserveEvent.
 func (s *Service) reserveDue(ctx context.Context, now time.Time) {
-	if s.d.Reserver == nil {
+	if s.d.Reserver == nil || s.cfg.Reserve == ReserveManual {
 		return
 	}
 	s.mu.Lock()
 	var due []*eventRecord
 	for _, e := range s.events {
 		own := strings.EqualFold(e.Buyer, s.d.Self.Hex())
-		if own && e.Clearing != nil && len(e.Clearing.Awards) > 0 && e.ReserveTx == (common.Hash{}) && e.Reservation == nil &&
+		if own && e.Clearing != nil && len(e.Clearing.Awards) > 0 && e.ReserveTx == (common.Hash{}) && e.Reservation == nil && !s.reserving[e.ID] &&
 			e.State != StateRefused && e.State != StateLapsed && !e.windowStarted(now) && !now.Before(s.retry[e.ID]) {
 			due = append(due, e)
+			s.reserving[e.ID] = true
 		}
 	}
 	s.mu.Unlock()
@@ -535,28 +549,42 @@ func (s *Service) reserveDue(ctx context.Context, now time.Time) {
 		s.mu.Lock()
 		c := *e.Clearing
 		s.mu.Unlock()
-		v := c.Value()
-		if v.Sign() == 0 {
+		if c.Value().Sign() != 0 {
 			// Every award at price 0: nothing to burn, and the contract
 			// refuses a zero reserve. Such awards cannot become firm.
-			continue
+			_, _ = s.reserveOne(ctx, e, c, "auto")
 		}
-		rc, err := s.d.Reserver.Reserve(ctx, common.Hash(e.ID), rootOf(&c), v)
-		now := s.d.Clock.Now()
 		s.mu.Lock()
-		if err != nil {
-			s.refuse(ReasonReserveFailed)
-			s.retry[e.ID] = now.Add(reserveRetry)
-			e.logf(now, "reserve_failed", "%v (retried every %v until the window starts)", err, reserveRetry)
-			s.log.Warn("market: reserve", "request", e.ID, "err", err)
-		} else {
-			s.m.reserved.Inc()
-			e.ReserveTx = rc.TxHash
-			e.logf(now, "reserve_sent", "burned %s FLEX base units for root %s in tx %s (block %d)", v, rootOf(&c).Hex(), rc.TxHash.Hex(), rc.Block)
-		}
-		s.saveEventLocked(e)
+		delete(s.reserving, e.ID)
 		s.mu.Unlock()
 	}
+}
+
+// reserveOne burns c's value for e (the path of both reserveDue and
+// ReserveEvent); by says who asked, for the event's log. The caller
+// holds e in s.reserving.
+func (s *Service) reserveOne(ctx context.Context, e *eventRecord, c flex.Clearing, by string) (*chain.Receipt, error) {
+	v := c.Value()
+	rc, err := s.d.Reserver.Reserve(ctx, common.Hash(e.ID), rootOf(&c), v)
+	now := s.d.Clock.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		s.refuse(ReasonReserveFailed)
+		s.retry[e.ID] = now.Add(reserveRetry)
+		if s.cfg.Reserve == ReserveManual {
+			e.logf(now, "reserve_failed", "%v (asked by %s)", err, by)
+		} else {
+			e.logf(now, "reserve_failed", "%v (retried every %v until the window starts)", err, reserveRetry)
+		}
+		s.log.Warn("market: reserve", "request", e.ID, "by", by, "err", err)
+	} else {
+		s.m.reserved.Inc()
+		e.ReserveTx = rc.TxHash
+		e.logf(now, "reserve_sent", "burned %s FLEX base units for root %s in tx %s (block %d), asked by %s", v, rootOf(&c).Hex(), rc.TxHash.Hex(), rc.Block, by)
+	}
+	s.saveEventLocked(e)
+	return rc, err
 }
 
 // followReservations reads new confirmed Reserved events.

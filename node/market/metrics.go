@@ -30,6 +30,8 @@ var reasons = []gridmint.FlexReason{
 	gridmint.FlexSafetyLimit, gridmint.FlexNotFlexible, ReasonNotBuyer, ReasonUnknownRequest, ReasonLapsed, ReasonReserveFailed, ReasonSetpointRefused,
 	gridmint.FlexScheduleLate, ReasonScheduleForeign, ReasonScheduleWindow, ReasonScheduleFlood,
 	ReasonExemptionLate, ReasonExemptionForeign, ReasonExemptionUnknown, ReasonExemptionFlood,
+	ReasonNotCleared, ReasonNoAwards, ReasonAlreadyReserved, ReasonWindowStarted, ReasonEventRefused, ReasonInsufficientFLEX, ReasonNoChain,
+	ReasonPolicyInvalid,
 }
 
 // metrics are the market's counters (gridmint_market_*).

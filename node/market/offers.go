@@ -51,7 +51,7 @@ func planPower(st devices.DeviceState) gridmint.W {
 // capacityOf is what device st can offer for o's direction and window at
 // now under its policy.
 func (s *Service) capacityOf(st devices.DeviceState, dir gridmint.Direction, start, end, now time.Time) (flex.Capacity, gridmint.FlexPolicy) {
-	pol := s.cfg.PolicyFor(st.ID).flex(now)
+	pol := s.policyFor(st.ID).flex(now)
 	return flex.OfferableCapacity(flexState(st), pol, dir, start, end, now, 1_000_000), pol
 }
 
@@ -132,6 +132,7 @@ func (s *Service) checkedOffer(ctx context.Context, o gridmint.Offer, req gridmi
 func (s *Service) produce(ctx context.Context, now time.Time) {
 	type last struct {
 		power  gridmint.W
+		price  gridmint.MicroFLEX
 		signed time.Time
 	}
 	s.mu.Lock()
@@ -148,7 +149,7 @@ func (s *Service) produce(ctx context.Context, now time.Time) {
 		}
 		k := idleKey{o.Local, o.Request}
 		if l, ok := latest[k]; !ok || o.Signed.After(l.signed) {
-			latest[k] = last{o.Offer.Power, o.Signed}
+			latest[k] = last{o.Offer.Power, o.Offer.FloorPrice, o.Signed}
 		}
 	}
 	reqs := make([]gridmint.Request, len(open))
@@ -177,7 +178,11 @@ func (s *Service) produce(ctx context.Context, now time.Time) {
 			}
 			if l, ok := latest[k]; ok {
 				moved := math.Abs(float64(c.Power-l.power)) >= s.cfg.RenewChange*float64(l.power)
-				if now.Sub(l.signed) < s.cfg.RenewInterval || !moved {
+				// A policy edit since the last offer renews it at once
+				// when its power or price changed (policy.go).
+				changed := s.policyChanged(st.ID)
+				edited := !changed.IsZero() && !l.signed.After(changed) && (c.Power != l.power || pol.MinPrice != l.price)
+				if !edited && (now.Sub(l.signed) < s.cfg.RenewInterval || !moved) {
 					continue
 				}
 			}

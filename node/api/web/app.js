@@ -62,7 +62,7 @@
   class APIError extends Error {
     constructor(status, body) {
       super((body && body.error) || ("HTTP " + status));
-      this.status = status; this.code = body && body.code;
+      this.status = status; this.code = body && body.code; this.body = body || {};
     }
   }
   function token() { try { return sessionStorage.getItem(TOKEN_KEY) || ""; } catch { return ""; } }
@@ -341,6 +341,7 @@
       renderHomeEvents(events, deliveries, own);
       renderEventOptOuts(events, own, devices);
       renderPolicy(policy, own);
+      renderPolicyForm(policy, own);
     },
     failed(e) { $("#home-status").textContent = "Update failed: " + e.message; },
   };
@@ -604,12 +605,15 @@
   function renderPolicy(p, own) {
     const box = $("#home-policy");
     if (!p) { box.replaceChildren(empty("This node does not offer flexibility (a utility, or the market is off).")); return; }
-    const row = (name, v) => h("tr", {}, td(name), td(v.min_price ? microFlex(v.min_price) : DASH, "num"), td(v.reserve_soc_pct + " %", "num"),
-      td(v.departure || DASH), td(v.energy_needed_wh ? (v.energy_needed_wh / 1000).toFixed(1) + " kWh" : DASH, "num"));
+    // A value the homeowner saved here (not the configuration's) says so.
+    const ed = (src, k, text) => src && String(src[k] || "").startsWith("api.") ? text + " (saved here)" : text;
+    const row = (name, v, src, dev) => h("tr", { "data-policy": dev }, td(name), td(ed(src, "min_price", v.min_price ? microFlex(v.min_price) : DASH), "num"),
+      td(ed(src, "reserve_soc_pct", v.reserve_soc_pct + " %"), "num reserve"),
+      td(ed(src, "departure", v.departure || DASH)), td(ed(src, "energy_needed_wh", v.energy_needed_wh ? (v.energy_needed_wh / 1000).toFixed(1) + " kWh" : DASH), "num"));
     box.replaceChildren(
       h("p", {}, "Offers: ", p.offer ? pill("on: the home offers its flexible devices", "good") : pill("off: the home offers nothing (market.offer)", "bad")),
       table(["Device", { label: "Minimum price", num: 1 }, { label: "Battery reserve", num: 1 }, "Car departure (UTC)", { label: "Energy by departure", num: 1 }],
-        [row("Every device (defaults)", p.defaults), ...p.devices.filter(d => own.size === 0 || own.has(d.device)).map(d => row(d.device.split("/").slice(1).join("/") + (d.opt_out ? " (opted out)" : ""), d.policy))]));
+        [row("Every device (defaults)", p.defaults, p.defaults_sources, "defaults"), ...p.devices.filter(d => own.size === 0 || own.has(d.device)).map(d => row(d.device.split("/").slice(1).join("/") + (d.opt_out ? " (opted out)" : ""), d.policy, d.sources, d.device))]));
   }
 
   // ------------------------------------------------------------ utility
@@ -621,6 +625,7 @@
       const zone = $("#of-zone").value.trim();
       const from = new Date(nodeNow() - 24 * 3600e3).toISOString(), to = new Date(nodeNow() + 24 * 3600e3).toISOString();
       const [events, msgs] = await Promise.all([maybe("/api/v1/market/events?limit=50"), maybe(`/api/v1/p2p/messages?topic=offers&limit=1000&from=${from}&to=${to}`)]);
+      await loadFlexBalance();
       renderOffers(msgs, zone);
       renderUtilityEvents(events);
       if (this.selected) await renderEvent(this.selected);
@@ -660,7 +665,7 @@
         td(short(ev.request_id), "mono"), td(ev.request.zone), td(utc(ev.request.window_start) + " – " + ev.request.window_end.slice(11, 16)),
         td(ev.request.direction + " " + kw(ev.request.power_w)), td(stateLabel(ev.state)),
         td(ev.clearing ? kw(ev.clearing.awarded_w) + " at " + microFlex(ev.clearing.price) : DASH),
-        h("td", { class: "reservation" }, reservationText(ev)), h("td", {}, b));
+        h("td", { class: "reservation" }, reservationText(ev), reserveControl(ev, "row")), h("td", {}, b));
     });
     box.replaceChildren(rows.length ? table(["Request", "Zone", "Window", "Asked", "State", "Cleared", "Reservation", ""], rows)
       : empty("No requests yet: post one above."));
@@ -675,6 +680,7 @@
     if (ev.state === "open") return pill("after clearing", "wait");
     if (ev.state === "no_awards") return pill("nothing to reserve", "");
     if (ev.state === "lapsed") return pill("none: lapsed", "bad");
+    if (reservable(ev)) return pill("not reserved yet", "wait");
     return pill(ev.buyer.toLowerCase() === (node && node.address.toLowerCase()) ? "pending" : "by the buyer", "wait");
   }
   async function renderEvent(id, focus) {
@@ -692,8 +698,11 @@
         h("dt", {}, "Offers considered"), h("dd", {}, String(ev.offers_considered)),
         h("dt", {}, "Clearing"), h("dd", {}, c ? `${kw(c.awarded_w)} awarded at ${microFlex(c.price)} (pay-as-clear)${c.short ? ", short of the request" : ""}; value ${flex(c.value)}` : "after the gate closure"),
         c ? h("dt", {}, "Awards root") : null, c ? h("dd", { class: "mono" }, c.root) : null,
+        c ? h("dt", {}, "Cleared value") : null, c ? h("dd", { id: "ut-event-value" }, flex(c.value)) : null,
+        h("dt", {}, "This node's FLEX"), h("dd", { id: "ut-event-balance" }, flexBalance === null ? DASH : flex(flexBalance)),
         h("dt", {}, "Reservation"), h("dd", { id: "ut-event-reservation" }, reservationText(ev),
-          ev.reservation ? h("span", { class: "mono" }, " tx " + ev.reservation.tx + " block " + ev.reservation.block) : null)),
+          ev.reservation ? h("span", { class: "mono" }, " tx " + ev.reservation.tx + " block " + ev.reservation.block) : null),
+        h("dt", {}, "Reserve"), h("dd", { id: "ut-event-reserve" }, reserveControl(ev, "event") || DASH)),
     ];
     if (c && c.awards && c.awards.length) {
       parts.push(table(["Offer", "Provider", { label: "Power", num: 1 }, { label: "Price", num: 1 }],
@@ -774,6 +783,7 @@
       const rets = await maybe("/api/v1/chain/retirements?account=" + certs.owner);
       renderRetirements(rets);
       if (lastMatching) renderMatching(lastMatching);
+      await refreshAudit(false);
     },
     failed(e) { $("#certs-owner").textContent = "Update failed: " + e.message; },
   };
@@ -936,6 +946,200 @@
           { name: "Surplus (counts for nothing)", cls: "surplus", kind: "bar", width: 3600e3 * 0.2, offset: 3600e3 * 0.75, points: hs.filter(x => x.surplus_wh).map(x => [t(x), x.surplus_wh]) }] })));
   }
 
+  // ------------------------------------------------------------ homeowner: offer policy form
+
+  // The form edits one device's policy (or the defaults) with
+  // PUT /api/v1/market/policy/{device}. It is filled from the policy
+  // when the page opens, the device changes or a save returns, not on
+  // every refresh, so typing is never overwritten.
+  const policyKeys = [["min_price", "#pl-min-price"], ["reserve_soc_pct", "#pl-reserve"], ["departure", "#pl-departure"], ["energy_needed_wh", "#pl-energy"], ["opt_out", "#pl-opt-out"]];
+  const sourceText = { "config.defaults": "from market.defaults", "config.device": "from market.devices", "api.defaults": "saved here for every device", "api.device": "saved here", unset: "not set" };
+  let policyLoaded = null; // {device, policy, sources} the form shows
+  let policyOwn = new Set(); // the home's devices (all when empty)
+  function policyOf(p, dev) {
+    if (dev === "defaults") return { policy: p.defaults, sources: p.defaults_sources || {} };
+    const d = p.devices.find(x => x.device === dev);
+    return d ? { policy: d.policy, sources: d.sources || {} } : null;
+  }
+  function renderPolicyForm(p, own, force) {
+    const f = $("#policy-form"), sel = $("#pl-device");
+    if (own) policyOwn = own; else own = policyOwn;
+    f.hidden = !p;
+    if (!p) return;
+    const devs = p.devices.filter(d => own.size === 0 || own.has(d.device));
+    const opts = [["defaults", "Every device (defaults)"], ...devs.map(d => [d.device, `${d.kind}: ${d.device.split("/").slice(1).join("/")}`])];
+    if (sel.options.length !== opts.length || [...sel.options].some((o, i) => o.value !== opts[i][0])) {
+      const keep = sel.value;
+      sel.replaceChildren(...opts.map(([v, t]) => h("option", { value: v }, t)));
+      // A home's battery first: the reserve is what homeowners set most.
+      const battery = devs.find(d => d.kind === "battery");
+      sel.value = opts.some(o => o[0] === keep) ? keep : battery ? battery.device : "defaults";
+    }
+    if (!force && policyLoaded && policyLoaded.device === sel.value) return;
+    const cur = policyOf(p, sel.value);
+    if (!cur) return;
+    policyLoaded = { device: sel.value, ...cur };
+    for (const [k, q] of policyKeys) {
+      const el = $(q), v = cur.policy[k];
+      if (k === "opt_out") el.checked = !!v;
+      else el.value = v === 0 || v === "" || v === undefined ? "" : String(v);
+      $(q + "-src").textContent = sourceText[cur.sources[k]] || "";
+    }
+  }
+  function initPolicyForm() {
+    const f = $("#policy-form");
+    f.hidden = true;
+    $("#pl-device").addEventListener("change", () => { policyLoaded = null; if (policyCache) renderPolicyForm(policyCache); });
+    form(f, {
+      values: () => {
+        const v = { device: $("#pl-device").value };
+        for (const [k, q] of policyKeys) v[k] = k === "opt_out" ? $(q).checked : $(q).value.trim();
+        return v;
+      },
+      check(v) {
+        const bad = {};
+        if (!v.device) bad.device = "choose a device";
+        if (v.min_price !== "" && !intIn(v.min_price, 0, 1e15)) bad.min_price = "whole µFLEX per kWh, 0 or more";
+        if (v.reserve_soc_pct !== "" && !/^\d+(\.\d+)?$/.test(v.reserve_soc_pct)) bad.reserve_soc_pct = "a percentage, e.g. 30";
+        if (v.departure !== "" && !/^\d\d:\d\d$/.test(v.departure)) bad.departure = "HH:MM in UTC, e.g. 07:30";
+        if (v.energy_needed_wh !== "" && !intIn(v.energy_needed_wh, 0, 1e12)) bad.energy_needed_wh = "whole Wh, 0 or more";
+        return bad;
+      },
+      async send(v) {
+        // Only what the homeowner changed or saved before is sent: the
+        // rest keeps following the configuration.
+        const was = policyLoaded || { policy: {}, sources: {} }, body = {};
+        for (const [k] of policyKeys) {
+          const old = was.policy[k], saved = was.sources[k] === (v.device === "defaults" ? "api.defaults" : "api.device");
+          let val = v[k];
+          if (k === "opt_out") { if (saved || val !== !!old) body[k] = val; continue; }
+          if (val === "") continue;
+          val = k === "departure" ? val : Number(val);
+          if (saved || String(val) !== String(old === 0 ? "" : old)) body[k] = val;
+        }
+        const p = await api("/api/v1/market/policy/" + v.device, { method: "PUT", write: true, body });
+        policyCache = p;
+        renderPolicyForm(p, null, true);
+        refreshNow();
+        const n = Object.keys(body).length;
+        return n ? `Saved ${n} value${n === 1 ? "" : "s"}: offers follow from now on.` : "Saved: this device follows the configuration.";
+      },
+      fieldOf: msg => { const m = /^(min_price|reserve_soc_pct|max_soc_pct|departure|energy_needed_wh|opt_out)\b/.exec(msg); return m ? (m[1] === "max_soc_pct" ? "reserve_soc_pct" : m[1]) : null; },
+      busy: "Saving…",
+    });
+    $("#pl-reset").addEventListener("click", async () => {
+      const st = $("#policy-form .actions .state"), dev = $("#pl-device").value;
+      try {
+        const p = await progress(st, "Saving…", api("/api/v1/market/policy/" + dev, { method: "PUT", write: true, body: {} }));
+        policyCache = p;
+        renderPolicyForm(p, null, true);
+        st.textContent = "Back to the configuration's policy.";
+        refreshNow();
+      } catch (e) { st.textContent = e.message; }
+    });
+  }
+
+  // ------------------------------------------------------------ utility: reserve
+
+  // flexBalance is the node's FLEX, base units (null: unknown).
+  let flexBalance = null;
+  async function loadFlexBalance() {
+    if (!node) return;
+    const b = await maybe("/api/v1/chain/balances/" + node.address).catch(() => null);
+    flexBalance = b ? b.flex_base_units : null;
+    $("#ut-balance").textContent = b ? `This node's account ${b.account} holds ${flex(b.flex_base_units)} to reserve with.` : "This node has no chain: it cannot reserve.";
+  }
+  // reserving is what the page knows of each reserve it asked for:
+  // {busy} while the transaction confirms, {tx} after, {error, body}.
+  const reserving = new Map();
+  function reservable(ev) {
+    const c = ev.clearing;
+    return node && ev.buyer.toLowerCase() === node.address.toLowerCase() && c && c.awards.length > 0 && c.value !== "0" && !ev.reservation &&
+      !ev.log.some(l => l.step === "reserve_sent") && (ev.state === "cleared" || ev.state === "agreed") && Date.parse(ev.request.window_start) > nodeNow();
+  }
+  // reserveControl is the Reserve button of an own cleared request, its
+  // progress, the transaction, or why it was refused; null when there is
+  // nothing to do.
+  function reserveControl(ev, where) {
+    const r = reserving.get(ev.request_id) || {};
+    if (r.busy) return h("span", { class: "state", role: "status", "data-reserve": "busy" }, h("span", { class: "spinner", "aria-hidden": "true" }), " Reserving: waiting for the transaction…");
+    if (r.tx && !ev.reservation) return h("span", { class: "state", "data-reserve": "sent" }, " Sent in tx ", h("span", { class: "mono" }, short(r.tx)), ": waiting for the chain index…");
+    const err = r.error ? h("span", { class: "field-error", "data-reserve": "error", role: "alert" }, " " + reserveErrorText(r)) : null;
+    if (!reservable(ev)) return r.tx ? h("span", { class: "hint" }, " tx ", h("span", { class: "mono" }, short(r.tx))) : err;
+    const b = h("button", { type: "button", "data-reserve-id": ev.request_id, "data-where": where, "aria-label": `Reserve ${flex(ev.clearing.value)} for request ${ev.request_id.slice(0, 10)}` }, "Reserve " + flex(ev.clearing.value));
+    b.addEventListener("click", () => reserveEvent(ev.request_id));
+    return h("span", { class: "reserve" }, " ", b, err);
+  }
+  function reserveErrorText(r) {
+    const b = r.body || {};
+    if (b.reason === "insufficient_flex") return `Not enough FLEX: this node holds ${flex(b.balance)}, the cleared value is ${flex(b.needed)}.`;
+    return r.error + (b.reason ? ` (${b.reason})` : "");
+  }
+  async function reserveEvent(id) {
+    reserving.set(id, { busy: true });
+    await redrawReserve(id);
+    try {
+      const r = await api(`/api/v1/market/events/${id}/reserve`, { method: "POST", write: true });
+      reserving.set(id, { tx: r.tx });
+    } catch (e) {
+      reserving.set(id, { error: e.message, body: e.body });
+      if (e.status === 401) { $("#token-error").textContent = e.message; $("#token").setAttribute("aria-invalid", "true"); }
+    }
+    await loadFlexBalance().catch(() => {});
+    await redrawReserve(id);
+  }
+  // redrawReserve draws the request's row and open event again at once.
+  async function redrawReserve(id) {
+    try {
+      const ev = await api("/api/v1/market/events/" + id);
+      const cell = $(`#ut-events tr[data-request="${CSS.escape(id)}"] .reservation`);
+      if (cell) cell.replaceChildren(reservationText(ev), reserveControl(ev, "row") || "");
+      if (utility.selected === id && !$("#ut-event").hidden) await renderEvent(id);
+    } catch (e) { /* the next refresh draws it */ }
+  }
+
+  // ------------------------------------------------------------ buyer: supply audit
+
+  let auditTimer = null;
+  async function refreshAudit(again) {
+    const st = $("#audit-state");
+    const v = await maybe("/api/v1/audit" + (again ? "?refresh=1" : ""));
+    if (!v) { st.textContent = "This node has no chain to audit."; $("#audit-run").hidden = true; return; }
+    $("#audit-run").disabled = v.running;
+    if (v.running) {
+      st.replaceChildren(h("span", { class: "spinner", "aria-hidden": "true" }), ` Auditing every event since the contracts' deployment… ${(v.running_for_ms / 1000).toFixed(0)} s`);
+      clearTimeout(auditTimer);
+      auditTimer = setTimeout(() => { if (current === "buyer") refreshAudit(false).catch(() => {}); }, 1000);
+    } else st.textContent = v.finished ? `Audited in ${(v.duration_ms / 1000).toFixed(1)} s at ${new Date(v.finished).toLocaleTimeString()}.` : "";
+    if (v.state === "failed") { $("#audit-result").replaceChildren(h("p", { class: "form-error" }, "The audit could not run: " + v.error)); return; }
+    if (v.report) renderAudit(v);
+  }
+  function renderAudit(v) {
+    const r = v.report, f = r.flex;
+    const checks = v.checks.map(c => h("tr", { "data-check": c.id, class: c.pass ? "pass" : "fail" },
+      td(c.name), h("td", {}, pill(c.pass ? "pass" : "fail", c.pass ? "good" : "bad")), td(fmtInt.format(c.count), "num"),
+      h("td", {}, c.detail, (c.differences || []).length ? h("ul", { class: "differences" }, c.differences.map(d => h("li", {}, d.message ? `${d.what}: ${d.message}` : `${d.what}: chain events ${d.got}, expected ${d.want}`))) : null)));
+    const whs = x => fmtInt.format(Number(x)) + " Wh";
+    const recs = (r.rec || []).map((s, i) => {
+      const t = (v.tokens || [])[i] || {};
+      return h("tr", { "data-token": t.id }, td(`${t.zone || "?"} ${t.technology_name || ""} ${t.hour ? utc(t.hour) : ""}`), td(whs(s.minted), "num"), td(whs(s.retired), "num"), td(whs(s.supply), "num"), td(whs(s.on_chain), "num"));
+    });
+    $("#audit-result").replaceChildren(
+      h("p", { id: "audit-summary" }, v.clean ? pill("clean", "good") : pill(`${r.differences.length} difference${r.differences.length === 1 ? "" : "s"}`, "bad"),
+        ` Audited up to block ${r.block.number}: ${v.checks.filter(c => c.pass).length} of ${v.checks.length} checks pass.`),
+      table(["Check", "Result", { label: "Checked", num: 1 }, "Figures"], checks, { caption: "Checks" }),
+      h("dl", { class: "figures", id: "audit-flex" },
+        h("div", {}, h("dt", {}, "FLEX minted (rewards)"), h("dd", {}, flex(f.minted))),
+        h("div", {}, h("dt", {}, "FLEX reserved (burned)"), h("dd", {}, flex(f.reserved))),
+        h("div", {}, h("dt", {}, "FLEX slashed (burned)"), h("dd", {}, flex(f.slashed))),
+        h("div", {}, h("dt", {}, "FLEX supply"), h("dd", { title: "totalSupply " + flex(f.on_chain) }, flex(f.supply))),
+        h("div", {}, h("dt", {}, "REC issued in attested batches"), h("dd", {}, whs(r.rec_issued)))),
+      recs.length ? table(["REC token (zone, technology, hour)", { label: "Issued", num: 1 }, { label: "Retired", num: 1 }, { label: "Supply", num: 1 }, { label: "totalSupply", num: 1 }], recs, { caption: "REC supply by token: issued − retired" }) : empty("No certificates issued yet."));
+  }
+  function initAudit() {
+    $("#audit-run").addEventListener("click", () => { refreshAudit(true).catch(e => { $("#audit-state").textContent = "Cannot audit: " + e.message; }); });
+  }
+
   // ------------------------------------------------------------ routing
 
   const views = { node: overview, home, utility, buyer };
@@ -967,6 +1171,8 @@
   initToken();
   initUtility();
   initBuyer();
+  initPolicyForm();
+  initAudit();
   $("#home-site").addEventListener("change", () => { samples.length = 0; home.site = $("#home-site").value; refreshNow(); });
   window.addEventListener("hashchange", route);
   // Charts are drawn at their width: draw them again after a resize.
