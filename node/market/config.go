@@ -38,6 +38,9 @@ type Config struct {
 	// Retention is how long an event is kept and shown after its window
 	// ends. Default 48h.
 	Retention time.Duration `yaml:"retention"`
+	// Tests are the proof-of-flexibility test dispatches
+	// (node/market/pof).
+	Tests TestsConfig `yaml:"tests"`
 }
 
 // Policy is a homeowner's market policy for a device (gridmint.FlexPolicy
@@ -75,6 +78,7 @@ func (c *Config) ApplyDefaults() {
 	if c.MaxOffersPerTick == 0 {
 		c.MaxOffersPerTick = 20
 	}
+	c.Tests.applyDefaults()
 }
 
 // Validate checks the settings; field names are the configuration's.
@@ -90,6 +94,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("market.max_offers_per_tick: %d: want 1 to 200", c.MaxOffersPerTick)
 	case c.Retention < time.Hour || c.Retention > 30*24*time.Hour:
 		return fmt.Errorf("market.retention: %v: want 1h to 720h", c.Retention)
+	}
+	if err := c.Tests.validate(); err != nil {
+		return err
 	}
 	if err := c.Defaults.check("market.defaults"); err != nil {
 		return err

@@ -101,6 +101,9 @@ type Service struct {
 	// how many each author has.
 	schedules     map[scheduleKey]*SignedSchedule
 	scheduleCount map[common.Address]int
+	// derate is the part, ppm, of a device's capacity it may offer after
+	// its proof-of-flexibility tests (SetDerate); nil: all of it.
+	derate func(gridmint.DeviceID) int64
 }
 
 // reserveRetry is how long (node time) a utility waits to try a failed
