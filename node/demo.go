@@ -189,11 +189,13 @@ func demoConfig(o DemoOptions, brokerURL string, fleet *firmwaresim.Fleet) Confi
 // their batteries (and EV chargers and PV, which offer nothing without a
 // car's departure or a forecast) at 150,000 µFLEX/kWh (0.15 FLEX), never
 // below 20 % charge. Proof-of-flexibility tests are on: a round every
-// two demo hours, tests from ten demo minutes after the seed block, 1
-// FLEX per kW of a passed test (the FLEX a demo utility reserves with).
+// two demo hours, tests from ten demo minutes after the seed block, the
+// setpoint five demo minutes ahead (one simulation step at ×60: the
+// simulated battery acts on the next step), 1 FLEX per kW of a passed
+// test (the FLEX a demo utility reserves with).
 func demoMarket() market.Config {
 	return market.Config{Offer: true, Defaults: market.Policy{MinPrice: 150_000, ReserveSoC: 20},
-		Tests: market.TestsConfig{Enabled: true, Every: 2 * time.Hour, Lead: 10 * time.Minute, RewardPerKW: 1_000_000}}
+		Tests: market.TestsConfig{Enabled: true, Every: 2 * time.Hour, Lead: 10 * time.Minute, PreRoll: 5 * time.Minute, RewardPerKW: 1_000_000}}
 }
 
 func demoSiteID(home int) string { return fmt.Sprintf("home-%d", home) }

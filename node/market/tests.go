@@ -32,6 +32,12 @@ type TestsConfig struct {
 	// earliest: the time every node has to see the block, draw the same
 	// tests, and the home to send its setpoints. Default 15m.
 	Lead time.Duration `yaml:"lead"`
+	// PreRoll is how long before a test's start a home sends its
+	// setpoint, so that a device that takes time to reach power (or a
+	// node that ticks once a second, a demo minute at ×60) delivers for
+	// the whole test, which is measured over its own window only. At
+	// most 5m. Default 1m.
+	PreRoll time.Duration `yaml:"pre_roll"`
 	// RewardPerKW is the availability reward of a passed test, µFLEX per
 	// kW tested (within the contract's epoch emission cap). Default
 	// 1,000,000 (1 FLEX).
@@ -54,6 +60,9 @@ func (c *TestsConfig) applyDefaults() {
 	if c.RewardPerKW == 0 {
 		c.RewardPerKW = 1_000_000
 	}
+	if c.PreRoll == 0 {
+		c.PreRoll = time.Minute
+	}
 }
 
 func (c TestsConfig) validate() error {
@@ -66,6 +75,8 @@ func (c TestsConfig) validate() error {
 		return fmt.Errorf("market.tests.duration: %v: want 5m, 10m or 15m", c.Duration)
 	case c.Lead < time.Minute || c.Lead > 6*time.Hour || c.Lead >= c.Every:
 		return fmt.Errorf("market.tests.lead: %v: want 1m to 6h, less than market.tests.every", c.Lead)
+	case c.PreRoll < 0 || c.PreRoll > 5*time.Minute:
+		return fmt.Errorf("market.tests.pre_roll: %v: want 0 to 5m", c.PreRoll)
 	case c.RewardPerKW < 0 || c.RewardPerKW > 1_000_000_000:
 		return fmt.Errorf("market.tests.reward_per_kw: %d: want 0 to 1000000000 µFLEX", c.RewardPerKW)
 	}
@@ -97,36 +108,60 @@ func (s *Service) derateOf(id gridmint.DeviceID) int64 {
 }
 
 // TestCandidates are the offers held that were signed before seedTime,
-// and those not to be tested (skip): offers awarded in a clearing held
-// here (their event measures them), and offers in the zone, direction
-// and window of a request held but not cleared here yet (they may still
-// be awarded, and a device is not dispatched twice at once).
+// and those not to be tested (skip). Only what was fixed at seedTime
+// decides, so that every node skips the same offers whenever it draws:
+//   - of a request signed before seedTime and cleared by then (gate
+//     closure + Collect at or before seedTime): the offers it awarded
+//     (their event measures them);
+//   - of a request signed before seedTime and not cleared by then: every
+//     offer in its zone, direction and window (it may still award them);
+//   - any offer of a device whose window overlaps one of those: a device
+//     is never dispatched by a test and an award at once, nor measured
+//     for both.
+//
+// A request signed after seedTime can still award an offer of a device
+// under test in an overlapping window (not built: excluding it).
 func (s *Service) TestCandidates(seedTime time.Time) ([]flex.SignedOffer, map[gridmint.OfferID]bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	type span struct{ start, end time.Time }
 	skip := map[gridmint.OfferID]bool{}
-	var open []gridmint.Request
-	for _, e := range s.events {
-		if e.Clearing == nil {
-			open = append(open, e.Request)
-			continue
-		}
-		for _, a := range e.Clearing.Awards {
-			skip[a.OfferID] = true
-		}
-	}
+	busy := map[gridmint.DeviceID][]span{}
 	var out []flex.SignedOffer
 	for _, o := range s.offers {
-		if !o.Signed.Before(seedTime) {
+		if o.Signed.Before(seedTime) {
+			out = append(out, o.signed())
+		}
+	}
+	for _, e := range s.events {
+		if !e.Signed.Before(seedTime) {
 			continue
 		}
-		for _, r := range open {
+		if !e.Request.GateClosure.Add(s.cfg.Collect).After(seedTime) {
+			if e.Clearing == nil {
+				continue // cleared here after a restart or not at all: nothing awarded that this node knows of
+			}
+			for _, a := range e.Clearing.Awards {
+				skip[a.OfferID] = true
+				busy[a.Device] = append(busy[a.Device], span{a.WindowStart, a.WindowEnd})
+			}
+			continue
+		}
+		r := e.Request
+		for _, o := range out {
 			if r.Zone == o.Offer.Zone && r.Direction == o.Offer.Direction &&
 				r.WindowStart.Before(o.Offer.WindowEnd) && o.Offer.WindowStart.Before(r.WindowEnd) {
 				skip[o.ID] = true
+				busy[o.Offer.Device] = append(busy[o.Offer.Device], span{o.Offer.WindowStart, o.Offer.WindowEnd})
 			}
 		}
-		out = append(out, o.signed())
+	}
+	for _, o := range out {
+		for _, b := range busy[o.Offer.Device] {
+			if b.start.Before(o.Offer.WindowEnd) && o.Offer.WindowStart.Before(b.end) {
+				skip[o.ID] = true
+			}
+		}
 	}
 	return out, skip
 }

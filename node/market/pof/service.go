@@ -358,6 +358,9 @@ func (s *Service) selectRound(r *round, b chain.Block) {
 				s.log.Warn("pof: test of an own device not dispatched", "test", d.ID, "device", d.Device, "err", err)
 			}
 			for _, st := range steps {
+				if !st.Restore {
+					st.At = st.At.Add(-s.cfg.PreRoll)
+				}
 				t.Steps = append(t.Steps, step{Step: st})
 			}
 		}
