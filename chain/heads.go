@@ -94,3 +94,11 @@ func (c *Client) FLEXGenesis(ctx context.Context) (time.Time, error) {
 
 // FLEXEpoch is the FLEX contract's EPOCH: the availability cap's period.
 const FLEXEpoch = 24 * time.Hour
+
+// FollowClock seals an empty block stamped with the clock's time (less a
+// second) when the head is behind it. A chain that seals only on
+// transactions (this one, geth --dev) may have no block for a long time
+// on a quiet network; a demo calls this every few minutes of its clock so
+// that, as on a chain with a block time, there is soon a block at or
+// after any moment (proof-of-flexibility seeds wait for one).
+func (s *Simulated) FollowClock() { s.catchUpForEstimate() }
