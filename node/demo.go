@@ -189,13 +189,13 @@ func demoConfig(o DemoOptions, brokerURL string, fleet *firmwaresim.Fleet) Confi
 // their batteries (and EV chargers and PV, which offer nothing without a
 // car's departure or a forecast) at 150,000 µFLEX/kWh (0.15 FLEX), never
 // below 20 % charge. Proof-of-flexibility tests are on: a round every
-// two demo hours, tests from five demo minutes after the seed block, the
+// demo hour, tests from five demo minutes after the seed block, the
 // setpoint five demo minutes ahead (one simulation step at ×60: the
 // simulated battery acts on the next step), 1 FLEX per kW of a passed
 // test (the FLEX a demo utility reserves with).
 func demoMarket() market.Config {
 	return market.Config{Offer: true, Defaults: market.Policy{MinPrice: 150_000, ReserveSoC: 20},
-		Tests: market.TestsConfig{Enabled: true, Every: 2 * time.Hour, Lead: 5 * time.Minute, PreRoll: 5 * time.Minute, RewardPerKW: 1_000_000}}
+		Tests: market.TestsConfig{Enabled: true, Every: time.Hour, Lead: 5 * time.Minute, PreRoll: 5 * time.Minute, RewardPerKW: 1_000_000}}
 }
 
 func demoSiteID(home int) string { return fmt.Sprintf("home-%d", home) }
@@ -536,7 +536,11 @@ func (d *Demo) offerBattery(ctx context.Context, clock gridmint.Clock) bool {
 		Power: gridmint.W(float64(int64(power))), Direction: gridmint.DirectionDown,
 		FloorPrice: 150_000, Baseline: gridmint.BaselineSchedule, Expiry: start.Add(-time.Minute),
 	}
-	if _, err := (nodeNetwork{p2p: d.Node.p2p, store: d.Node.store, clock: clock, identity: d.Node.identity}).PublishOffer(ctx, o); err != nil {
+	// Through the market when it offers (market.offer): checked against
+	// the battery's (derated) capacity, with its signed schedule, so that
+	// a test of it is measured against the schedule.
+	nn := nodeNetwork{p2p: d.Node.p2p, store: d.Node.store, clock: clock, identity: d.Node.identity, market: d.Node.offerChecker()}
+	if _, err := nn.PublishOffer(ctx, o); err != nil {
 		d.log.Warn("demo offer", "err", err)
 		return false
 	}

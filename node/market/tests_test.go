@@ -2,11 +2,13 @@ package market
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/flex"
+	"go.yaml.in/yaml/v3"
 )
 
 // TestTestCandidatesSkipWhatAnEventMayDispatch: offers of a request not
@@ -110,5 +112,38 @@ func TestPlanTest(t *testing.T) {
 	h.start(cfg, true)
 	if _, _, err := h.s.PlanTest(td); flex.Reason(err) != gridmint.FlexOptOut {
 		t.Fatalf("opted out: %v", err)
+	}
+}
+
+// TestTestsConfig: the README's market.tests example is valid, the
+// defaults are, and out-of-range settings are refused naming the field.
+func TestTestsConfig(t *testing.T) {
+	var c Config
+	raw := "tests:\n  enabled: true\n  every: 24h\n  share_ppm: 20000\n  duration: 15m\n  lead: 15m\n  pre_roll: 1m\n  reward_per_kw: 1000000\n"
+	if err := yaml.Unmarshal([]byte(raw), &c); err != nil {
+		t.Fatal(err)
+	}
+	c.ApplyDefaults()
+	if err := c.Validate(); err != nil || !c.Tests.Enabled || c.Tests.Every != 24*time.Hour {
+		t.Fatalf("README example: %+v, %v", c.Tests, err)
+	}
+	var d Config
+	d.ApplyDefaults()
+	if err := d.Validate(); err != nil || d.Tests.Enabled || d.Tests.Lead != 15*time.Minute || d.Tests.SharePPM != 20_000 {
+		t.Fatalf("defaults %+v: %v", d.Tests, err)
+	}
+	for _, bad := range []func(*TestsConfig){
+		func(c *TestsConfig) { c.Every = 7 * time.Hour },
+		func(c *TestsConfig) { c.Duration = 20 * time.Minute },
+		func(c *TestsConfig) { c.Lead = 24 * time.Hour },
+		func(c *TestsConfig) { c.SharePPM = 2_000_000 },
+		func(c *TestsConfig) { c.PreRoll = time.Hour },
+		func(c *TestsConfig) { c.RewardPerKW = -1 },
+	} {
+		c := d
+		bad(&c.Tests)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "market.tests.") {
+			t.Errorf("%+v: %v, want a market.tests error", c.Tests, err)
+		}
 	}
 }
