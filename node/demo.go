@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/gridmint/gridmint"
 	firmwaresim "github.com/gridmint/gridmint/firmware-sim"
+	"github.com/gridmint/gridmint/flex"
 	"github.com/gridmint/gridmint/node/market"
 )
 
@@ -541,6 +542,12 @@ func (d *Demo) offerBattery(ctx context.Context, clock gridmint.Clock) bool {
 	// a test of it is measured against the schedule.
 	nn := nodeNetwork{p2p: d.Node.p2p, store: d.Node.store, clock: clock, identity: d.Node.identity, market: d.Node.offerChecker()}
 	if _, err := nn.PublishOffer(ctx, o); err != nil {
+		if r := flex.Reason(err); r != gridmint.FlexInvalid {
+			// The market refused it (the battery at its reserve, derated
+			// by a failed test): tried, next period.
+			d.log.Info("demo: battery not offered", "reason", err)
+			return true
+		}
 		d.log.Warn("demo offer", "err", err)
 		return false
 	}

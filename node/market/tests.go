@@ -194,24 +194,22 @@ func (s *Service) PlanTest(t gridmint.TestDispatch) ([]flex.Step, gridmint.Devic
 // SendStep sends one planned test step through the node's setpoint path
 // (the dispatcher checks the device's safety limits; the homeowner's
 // opt-out is checked here first, at sending). It returns the command id,
-// or why nothing was sent; status failed comes back with both.
+// or why nothing was sent; status failed comes back with both. The
+// market's setpoint counters count awards only: node/market/pof counts
+// the tests'.
 func (s *Service) SendStep(ctx context.Context, st flex.Step) (cmd string, reason string) {
 	if s.d.Setpoints == nil {
 		return "", "no setpoint path on this node"
 	}
 	if s.cfg.PolicyFor(st.Setpoint.Device).OptOut {
-		s.refuse(gridmint.FlexOptOut)
 		return "", "opt_out: the homeowner's market policy"
 	}
 	rec, err := s.d.Setpoints.Send(ctx, st.Setpoint)
 	switch {
 	case err != nil:
-		s.m.setpoints.WithLabelValues("refused").Inc()
 		return "", err.Error()
 	case rec.Status == gridmint.CommandFailed:
-		s.m.setpoints.WithLabelValues("failed").Inc()
 		return rec.ID, rec.Reason
 	}
-	s.m.setpoints.WithLabelValues("sent").Inc()
 	return rec.ID, ""
 }
