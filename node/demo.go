@@ -13,6 +13,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/gridmint/gridmint"
 	firmwaresim "github.com/gridmint/gridmint/firmware-sim"
+	"github.com/gridmint/gridmint/flex"
 	"github.com/gridmint/gridmint/node/market"
 )
 
@@ -191,9 +192,14 @@ func demoConfig(o DemoOptions, brokerURL string, fleet *firmwaresim.Fleet) Confi
 // demoMarket is the demo's market: the simulated homes consent to offer
 // their batteries (and EV chargers and PV, which offer nothing without a
 // car's departure or a forecast) at 150,000 µFLEX/kWh (0.15 FLEX), never
-// below 20 % charge.
+// below 20 % charge. Proof-of-flexibility tests are on: a round every
+// demo hour, tests from five demo minutes after the seed block, the
+// setpoint five demo minutes ahead (one simulation step at ×60: the
+// simulated battery acts on the next step), 1 FLEX per kW of a passed
+// test (the FLEX a demo utility reserves with).
 func demoMarket() market.Config {
-	return market.Config{Offer: true, Defaults: market.Policy{MinPrice: 150_000, ReserveSoC: 20}}
+	return market.Config{Offer: true, Defaults: market.Policy{MinPrice: 150_000, ReserveSoC: 20},
+		Tests: market.TestsConfig{Enabled: true, Every: time.Hour, Lead: 5 * time.Minute, PreRoll: 5 * time.Minute, RewardPerKW: 1_000_000}}
 }
 
 func demoSiteID(home int) string { return fmt.Sprintf("home-%d", home) }
@@ -385,8 +391,16 @@ func StartDemo(ctx context.Context, o DemoOptions) (_ *Demo, err error) {
 		defer close(d.offersDone)
 		// Try often until the battery has reported, then every period.
 		var last time.Time
-		var lastPass time.Time
+		var lastPass, lastBlock time.Time
+		sim := d.Node.chain.Simulated() // the network's embedded chain, on the node that hosts it
 		every(offerCtx, o.Clock, 15*time.Second, func() {
+			if now := o.Clock.Now(); sim != nil && now.Sub(lastBlock) >= DemoBlockPeriod {
+				// A block at least every few demo minutes, as on a chain
+				// with a block time: proof-of-flexibility rounds are
+				// seeded by the first block at or after their time.
+				lastBlock = now
+				sim.FollowClock()
+			}
 			if now := o.Clock.Now(); now.Sub(last) >= DemoOfferPeriod && d.offerBattery(offerCtx, o.Clock) {
 				last = now
 			}
@@ -526,13 +540,27 @@ func (d *Demo) offerBattery(ctx context.Context, clock gridmint.Clock) bool {
 		Power: gridmint.W(float64(int64(power))), Direction: gridmint.DirectionDown,
 		FloorPrice: 150_000, Baseline: gridmint.BaselineSchedule, Expiry: start.Add(-time.Minute),
 	}
-	if _, err := (nodeNetwork{p2p: d.Node.p2p, store: d.Node.store, clock: clock, identity: d.Node.identity}).PublishOffer(ctx, o); err != nil {
+	// Through the market when it offers (market.offer): checked against
+	// the battery's (derated) capacity, with its signed schedule, so that
+	// a test of it is measured against the schedule.
+	nn := nodeNetwork{p2p: d.Node.p2p, store: d.Node.store, clock: clock, identity: d.Node.identity, market: d.Node.offerChecker()}
+	if _, err := nn.PublishOffer(ctx, o); err != nil {
+		if r := flex.Reason(err); r != gridmint.FlexInvalid {
+			// The market refused it (the battery at its reserve, derated
+			// by a failed test): tried, next period.
+			d.log.Info("demo: battery not offered", "reason", err)
+			return true
+		}
 		d.log.Warn("demo offer", "err", err)
 		return false
 	}
 	d.log.Info("demo: offered the battery", "power_w", o.Power, "window_start", o.WindowStart)
 	return true
 }
+
+// DemoBlockPeriod is the longest a demo's embedded chain goes without a
+// block (demo time): an empty one is sealed when no transaction came.
+const DemoBlockPeriod = 5 * time.Minute
 
 // DemoFLEXPassPeriod is how often (demo time) a demo home hands the FLEX
 // it earned to the demo utility.

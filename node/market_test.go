@@ -15,7 +15,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/gridmint/gridmint"
-	"github.com/gridmint/gridmint/chain"
 	"github.com/gridmint/gridmint/node/api"
 )
 
@@ -23,8 +22,10 @@ import (
 // process: homes A and B (each the demo's embedded broker and simulated
 // homes, batteries included) and utility C, on A's embedded chain and one
 // demo clock (×60), with real gossip. C gets FLEX the way a utility does
-// without a pre-mine (A is rewarded, a stand-in for the first FLEX ever
-// minted, and A's demo passes its earned FLEX to C by itself), posts
+// without a pre-mine: nothing is minted by hand; a home battery's
+// proof-of-flexibility test passes, its availability reward is attested
+// and minted to the home, and the home's demo passes its earned FLEX to
+// C by itself. C then posts
 // a request over its API; the homes offer from their simulated
 // batteries; all three clear to the same root at the gate closure; C
 // publishes it and reserves on chain; every node makes the awards firm
@@ -37,7 +38,10 @@ func TestMarketCycle(t *testing.T) {
 		t.Skip("three demo nodes")
 	}
 	const speed = 60
-	clock, err := gridmint.NewScaledClock(time.Date(2026, 6, 21, 9, 45, 0, 0, time.UTC), time.Now(), speed)
+	// A summer morning ahead of the wall clock: the embedded chain stamps
+	// blocks with the demo clock only while it is ahead of the wall
+	// (proof-of-flexibility rounds are seeded by those blocks).
+	clock, err := gridmint.NewScaledClock(time.Date(time.Now().Year()+1, 6, 21, 9, 50, 0, 0, time.UTC), time.Now(), speed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,30 +90,42 @@ func TestMarketCycle(t *testing.T) {
 	nodes := []*Node{a.Node, b.Node, c.Node}
 	homes := []*Node{a.Node, b.Node}
 
-	// FLEX for C: a reward to A (attested by A and B, k = 2) that A
-	// transfers to C.
+	// FLEX for C: the 10:00 round tests a home battery's quarter-hour
+	// offer (the demo's); the passed test's availability reward (1 FLEX
+	// per kW), attested by the peers, is minted to the home, whose demo
+	// hands what it earned to the utility whose requests it holds (C
+	// posts one of its own at start): an ordinary transfer.
 	ctx := context.Background()
-	fund := new(big.Int).Mul(big.NewInt(1000), big.NewInt(1e18))
-	rb := chain.NewRewardBatch([]chain.Reward{{RecordID: common.Hash{0xf1}, Provider: common.HexToAddress(hex[0]), Amount: fund, Kind: chain.RewardDelivery}})
-	var sigs [][]byte
-	for _, id := range ids[:2] {
-		s, err := chain.Sign(id.Private, a.Node.Chain().FLEXDomain().Digest(rb.StructHash()))
-		if err != nil {
-			t.Fatal(err)
+	fund := new(big.Int)
+	enough := new(big.Int).Mul(big.NewInt(2), big.NewInt(1e18)) // more than the request's cleared value
+	t.Cleanup(func() {
+		if t.Failed() {
+			for _, r := range c.Node.PoF().TestRounds() {
+				t.Logf("C's round %s: %s, block %v at %s, %d offers, %d skipped, batch %s", r.SeedTime.Format(time.RFC3339), r.State, r.SeedBlock, r.SeedBlockTime, r.Offers, r.Skipped, r.BatchState)
+				for _, tv := range r.Tests {
+					t.Logf("  test of %s [%s, %s) %v W: %s %s, reward %s", tv.Test.Device, tv.Test.Start.Format("15:04"), tv.Test.End.Format("15:04"), tv.Test.Power, tv.Outcome, tv.Reason, tv.Reward)
+				}
+			}
 		}
-		sigs = append(sigs, s)
-	}
-	if _, err := a.Node.Chain().Reward(ctx, rb, sigs); err != nil {
-		t.Fatal(err)
-	}
-	// A's demo hands what it earned to the utility whose requests it
-	// holds (C posts one of its own at start): an ordinary transfer.
-	waitLong(t, 3*time.Minute, "A's demo transferred its earned FLEX to C", func() bool {
-		bal, err := c.Node.Chain().FLEXBalance(ctx, common.HexToAddress(hex[2]))
-		return err == nil && bal.Cmp(fund) == 0
 	})
-	if bal, err := a.Node.Chain().FLEXBalance(ctx, common.HexToAddress(hex[0])); err != nil || bal.Sign() != 0 {
-		t.Errorf("A's FLEX after passing it on: %v (%v), want 0", bal, err)
+	waitLong(t, 4*time.Minute, "availability FLEX earned by a tested battery and passed on to C", func() bool {
+		bal, err := c.Node.Chain().FLEXBalance(ctx, common.HexToAddress(hex[2]))
+		if err == nil {
+			fund = bal
+		}
+		return err == nil && bal.Cmp(enough) >= 0
+	})
+	t.Logf("C holds %v FLEX of availability rewards at %s", fund, clock.Now().Format("15:04"))
+	passed := 0
+	for _, r := range c.Node.PoF().TestRounds() {
+		for _, tv := range r.Tests {
+			if tv.Outcome == gridmint.TestPassed && r.State == "settled" && tv.Reward != "0" {
+				passed++
+			}
+		}
+	}
+	if passed == 0 {
+		t.Fatalf("C holds %v FLEX with no settled, passed test in its rounds %+v", fund, c.Node.PoF().TestRounds())
 	}
 
 	// The homes' batteries report before the request goes out.
@@ -213,12 +229,25 @@ func TestMarketCycle(t *testing.T) {
 		})
 	}
 	evC := event(c.Node)
-	if len(evC.Clearing.Awards) < 2 || !evC.Clearing.Short {
+	if len(evC.Clearing.Awards) < 1 || !evC.Clearing.Short {
 		t.Errorf("C's clearing: %d awards, short %v; want every battery's offer (short of 50 kW)", len(evC.Clearing.Awards), evC.Clearing.Short)
+	}
+	// A battery whose test drained it to its reserve before the request
+	// offers nothing for it: the homes with awards are dispatched.
+	awarded := func(h *Node) bool {
+		for _, a := range evC.Clearing.Awards {
+			if strings.EqualFold(a.Provider, h.Identity().Address) {
+				return true
+			}
+		}
+		return false
 	}
 	// Dispatch at the window start, confirmed by the simulated GX; the
 	// restore at the end.
 	for i, h := range homes {
+		if !awarded(h) {
+			continue
+		}
 		waitLong(t, 3*time.Minute, fmt.Sprintf("home %d done", i), func() bool { return event(h).State == "done" })
 		ev := event(h)
 		var starts, restores int
@@ -297,8 +326,12 @@ func TestMarketCycle(t *testing.T) {
 		return -1
 	}
 	for i, h := range homes {
+		sent := 2.0
+		if !awarded(h) {
+			sent = 0
+		}
 		if metric(h, "gridmint_market_firm_total") < 1 || metric(h, `gridmint_market_refused_total{reason="root_mismatch"}`) != 0 ||
-			metric(h, `gridmint_market_setpoints_total{result="refused"}`) != 0 || metric(h, `gridmint_market_setpoints_total{result="sent"}`) < 2 {
+			metric(h, `gridmint_market_setpoints_total{result="refused"}`) != 0 || metric(h, `gridmint_market_setpoints_total{result="sent"}`) < sent {
 			t.Errorf("home %d /metrics: firm %v, root_mismatch %v, setpoints refused %v sent %v; want firm, none refused", i,
 				metric(h, "gridmint_market_firm_total"), metric(h, `gridmint_market_refused_total{reason="root_mismatch"}`),
 				metric(h, `gridmint_market_setpoints_total{result="refused"}`), metric(h, `gridmint_market_setpoints_total{result="sent"}`))
@@ -314,8 +347,17 @@ func TestMarketCycle(t *testing.T) {
 		t.Errorf("C's /metrics: want a root published and a reservation")
 	}
 	// C burned the cleared value; the homes pass on what they were paid
-	// for delivering it, so C gets back at most what it burned.
-	if bal, err := c.Node.Chain().FLEXBalance(ctx, common.HexToAddress(hex[2])); err != nil || bal.Cmp(fund) > 0 {
-		t.Errorf("C's FLEX after the cycle %v (%v), want at most the %v it had", bal, err, fund)
+	// for delivering it, so C gets back at most what it burned, plus the
+	// availability FLEX of tests passed since.
+	avail := new(big.Int)
+	for _, r := range c.Node.PoF().TestRounds() {
+		for _, tv := range r.Tests {
+			if v, ok := new(big.Int).SetString(tv.Reward, 10); ok {
+				avail.Add(avail, v)
+			}
+		}
+	}
+	if bal, err := c.Node.Chain().FLEXBalance(ctx, common.HexToAddress(hex[2])); err != nil || bal.Cmp(new(big.Int).Add(fund, avail)) > 0 {
+		t.Errorf("C's FLEX after the cycle %v (%v), want at most the %v it had plus the %v availability FLEX minted", bal, err, fund, avail)
 	}
 }

@@ -32,6 +32,7 @@ import (
 	"github.com/gridmint/gridmint/node/api"
 	"github.com/gridmint/gridmint/node/market"
 	"github.com/gridmint/gridmint/node/market/mv"
+	"github.com/gridmint/gridmint/node/market/pof"
 	"github.com/gridmint/gridmint/node/openadr"
 	"github.com/gridmint/gridmint/node/p2p"
 	"github.com/gridmint/gridmint/node/settle"
@@ -83,6 +84,7 @@ type Node struct {
 	market        *market.Service
 	marketTracker market.Tracker // Options.MarketTracker
 	mv            *mv.Service
+	pof           *pof.Service // proof-of-flexibility tests; nil when market.tests is off
 	openadr       *openadr.VTN // nil unless openadr.enabled
 	http          *http.Server
 	httpAddr      string
@@ -294,6 +296,9 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 	if err := n.startMarket(ctx); err != nil {
 		return nil, err
 	}
+	if err := n.startPoF(ctx, attestors); err != nil {
+		return nil, err
+	}
 	n.p2p.Handle(n.onGossip)
 	n.metrics.registry.MustRegister(p2pCollector{n.p2p})
 	n.wg.Add(1)
@@ -356,6 +361,7 @@ func Start(ctx context.Context, cfg Config, opts Options) (_ *Node, err error) {
 			Claims:       n.claimsAPI(),
 			Market:       n.marketAPI(),
 			Deliveries:   n.deliveriesAPI(),
+			Tests:        n.testsAPI(),
 			Policy:       n.policyAPI(),
 			PolicyEdit:   n.policyEditAPI(),
 			Audit:        n.auditAPI(ctx),
@@ -799,6 +805,9 @@ func (n *Node) onGossip(m p2p.Message) {
 	}
 	if n.mv != nil && m.Kind == p2p.KindMeter {
 		n.mv.HandleMessage(m)
+	}
+	if n.pof != nil && m.Kind == p2p.KindMeter {
+		n.pof.HandleMessage(m)
 	}
 }
 

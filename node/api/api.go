@@ -137,6 +137,9 @@ type Config struct {
 	// Deliveries serves GET /api/v1/market/deliveries[/{request}]; nil
 	// leaves the routes out.
 	Deliveries Deliveries
+	// Tests serves GET /api/v1/market/tests (tests.go); nil leaves the
+	// route out.
+	Tests Tests
 	// ChainRPC serves the embedded chain's JSON-RPC, read-only, at
 	// POST /api/v1/chain/rpc (chain.ReadOnlyRPC); nil leaves it out.
 	ChainRPC http.Handler
@@ -254,6 +257,9 @@ func New(cfg Config) *Server {
 	if cfg.Deliveries != nil {
 		s.mux.HandleFunc("GET /api/v1/market/deliveries", s.deliveries)
 		s.mux.HandleFunc("GET /api/v1/market/deliveries/{request}", s.deliveriesOf)
+	}
+	if cfg.Tests != nil {
+		s.mux.HandleFunc("GET /api/v1/market/tests", s.tests)
 	}
 	if cfg.ChainRPC != nil {
 		s.mux.Handle("POST /api/v1/chain/rpc", cfg.ChainRPC)

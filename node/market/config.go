@@ -44,6 +44,9 @@ type Config struct {
 	// (POST /api/v1/market/events/{request}/reserve, the web app's
 	// Reserve button).
 	Reserve string `yaml:"reserve"`
+	// Tests are the proof-of-flexibility test dispatches
+	// (node/market/pof).
+	Tests TestsConfig `yaml:"tests"`
 }
 
 // Reserve modes (Config.Reserve).
@@ -90,6 +93,7 @@ func (c *Config) ApplyDefaults() {
 	if c.Reserve == "" {
 		c.Reserve = ReserveAuto
 	}
+	c.Tests.applyDefaults()
 }
 
 // Validate checks the settings; field names are the configuration's.
@@ -107,6 +111,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("market.retention: %v: want 1h to 720h", c.Retention)
 	case c.Reserve != "" && c.Reserve != ReserveAuto && c.Reserve != ReserveManual:
 		return fmt.Errorf("market.reserve: %q: want auto or manual", c.Reserve)
+	}
+	if err := c.Tests.validate(); err != nil {
+		return err
 	}
 	if err := c.Defaults.check("market.defaults"); err != nil {
 		return err

@@ -113,6 +113,9 @@ type Service struct {
 	// (exemptions.go), and how many each author has.
 	exemptions     map[exemptionKey]*Exemption
 	exemptionCount map[common.Address]int
+	// derate is the part, ppm, of a device's capacity it may offer after
+	// its proof-of-flexibility tests (SetDerate); nil: all of it.
+	derate func(gridmint.DeviceID) int64
 }
 
 // reserveRetry is how long (node time) a utility waits to try a failed

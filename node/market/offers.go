@@ -52,7 +52,7 @@ func planPower(st devices.DeviceState) gridmint.W {
 // now under its policy.
 func (s *Service) capacityOf(st devices.DeviceState, dir gridmint.Direction, start, end, now time.Time) (flex.Capacity, gridmint.FlexPolicy) {
 	pol := s.policyFor(st.ID).flex(now)
-	return flex.OfferableCapacity(flexState(st), pol, dir, start, end, now, 1_000_000), pol
+	return flex.OfferableCapacity(flexState(st), pol, dir, start, end, now, s.derateOf(st.ID)), pol
 }
 
 // PublishOffer checks an offer of one of the node's own devices against
