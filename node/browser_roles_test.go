@@ -339,7 +339,7 @@ func TestWebAppRoles(t *testing.T) {
 	waitFor(t, "C meshed with A", func() bool { return len(c.Node.P2P().Peers()) >= 1 })
 
 	// One browser for the three roles, for as long as the test may take.
-	bctx := newBrowserFor(t, 8*time.Minute)
+	bctx := newBrowserFor(t, 12*time.Minute) // the reserve, policy and audit steps take longer on a loaded machine
 	p := &page{t: t, ctx: bctx, errs: &consoleErrors{}, arts: artefactDir(t)}
 	p.errs.listen(t, bctx)
 
