@@ -1,6 +1,7 @@
 package node
 
 import (
+	"flag"
 	"io"
 	"log/slog"
 	"os"
@@ -8,6 +9,60 @@ import (
 	"testing"
 	"time"
 )
+
+// Most tests here wait rather than compute (demo clocks, a browser,
+// gossip meshes forming, a chain indexed): run one at a time with
+// -race, the package used about half of 2 cores. So they overlap, in
+// two classes:
+//
+//   - the longest waiters (demo networks running whole market or
+//     certificate cycles, the web app in a browser) call t.Parallel()
+//     alone and all start as soon as the sequential tests are done:
+//     any of them started late would set the package's time alone;
+//   - the others call parallel(t) and take turns in parallelSlots
+//     slots beside them.
+//
+// The slots stay few because a demo simulates its devices all the time
+// it runs, so the CPU a test needs grows with its wall time: with 2
+// slots on a loaded 2-core machine (load 10-20 from other builds) the
+// simulated fleets were starved into timeouts (fewer than 10 publish
+// cycles in 2 minutes), and the package got no faster.
+//
+// -test.parallel defaults to GOMAXPROCS and would pick which tests
+// start first in no set order (a long waiter could start last), so
+// TestMain lifts it out of the way unless it is given. Tests that
+// change process-wide state (the runtime's memory limit, environment
+// variables) call neither: they run first, alone, before any parallel
+// test resumes.
+const parallelSlots = 1
+
+var slots = make(chan struct{}, parallelSlots)
+
+// parallel runs t in parallel with the other tests, within the
+// package's parallelSlots (a test's reported time includes its wait for
+// a slot).
+func parallel(t *testing.T) {
+	t.Helper()
+	t.Parallel()
+	slots <- struct{}{}
+	t.Cleanup(func() { <-slots }) // the first registered: runs last
+}
+
+// TestMain sets -test.parallel high enough that the parallel tests are
+// limited by their own classes (above), not by the order in which the
+// testing package would happen to resume them; an explicit -parallel
+// still applies.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		if err := flag.Set("test.parallel", "64"); err != nil {
+			panic(err)
+		}
+	}
+	os.Exit(m.Run())
+}
 
 // testLogger discards logs unless GRIDMINT_TEST_LOG is set.
 func testLogger() *slog.Logger {
