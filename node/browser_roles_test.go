@@ -248,7 +248,6 @@ func artefactDir(t *testing.T) string {
 // Any console error or exception fails the test; each view is saved at
 // 375 and 1,400 px (artefactDir).
 func TestWebAppRoles(t *testing.T) {
-	t.Parallel()
 	if testing.Short() {
 		t.Skip("two demo nodes and a browser")
 	}
@@ -497,7 +496,6 @@ func (f webFakes) DeliveryEvents(*gridmint.RequestID) []api.DeliveryEvent {
 // look-back after the window). No console errors; screenshots at both
 // widths.
 func TestWebDeliveryChart(t *testing.T) {
-	t.Parallel()
 	ctx := newBrowser(t)
 	now := time.Now().UTC().Truncate(time.Minute)
 	start, end := now.Add(-time.Hour), now.Add(-30*time.Minute)

@@ -13,39 +13,51 @@ import (
 // Most tests here wait rather than compute (demo clocks, a browser,
 // gossip meshes forming, a chain indexed): run one at a time with
 // -race, the package used about half of 2 cores. So they overlap, in
-// two classes:
+// two lanes of one test at a time each:
 //
-//   - the longest waiters (demo networks running whole market or
-//     certificate cycles, the web app in a browser) call t.Parallel()
-//     alone and all start as soon as the sequential tests are done:
-//     any of them started late would set the package's time alone;
-//   - the others call parallel(t) and take turns in parallelSlots
-//     slots beside them.
+//   - demoLane(t): the demo networks that run whole market or
+//     certificate cycles against demo-time deadlines, each long;
+//   - parallel(t): all the other tests, shorter, in turn.
 //
-// The slots stay few because a demo simulates its devices all the time
-// it runs, so the CPU a test needs grows with its wall time: with 2
-// slots on a loaded 2-core machine (load 10-20 from other builds) the
-// simulated fleets were starved into timeouts (fewer than 10 publish
-// cycles in 2 minutes), and the package got no faster.
+// Not more: a demo simulates its devices all the time it runs, so the
+// CPU a test needs grows with its wall time, and on a loaded 2-core
+// machine (load 10-20 from other builds) more overlap starved the demo
+// networks past their deadlines (a reservation confirmed after its
+// window started, a setpoint refused, simulated devices that could not
+// subscribe within 10 s, a demo fleet publishing 5 times in 2 minutes).
+// For the same reason the web app's browser tests in browser_roles_test.go
+// (their screenshots' PNG recompression costs tens of CPU seconds each
+// under -race) run alone, before the lanes start.
 //
 // -test.parallel defaults to GOMAXPROCS and would pick which tests
-// start first in no set order (a long waiter could start last), so
-// TestMain lifts it out of the way unless it is given. Tests that
-// change process-wide state (the runtime's memory limit, environment
-// variables) call neither: they run first, alone, before any parallel
-// test resumes.
-const parallelSlots = 1
+// start first in no set order, so TestMain lifts it out of the way
+// unless it is given. Tests that change process-wide state (the
+// runtime's memory limit, environment variables) call neither: they
+// run first, alone, before any parallel test resumes.
+var (
+	otherLane = make(chan struct{}, 1)
+	demoNets  = make(chan struct{}, 1)
+)
 
-var slots = make(chan struct{}, parallelSlots)
-
-// parallel runs t in parallel with the other tests, within the
-// package's parallelSlots (a test's reported time includes its wait for
-// a slot).
+// parallel runs t in parallel with the other tests, in the lane of
+// the shorter tests (a test's reported time includes its wait there).
 func parallel(t *testing.T) {
 	t.Helper()
+	inLane(t, otherLane)
+}
+
+// demoLane runs t in parallel with the other tests, in the lane of the
+// long demo-network tests.
+func demoLane(t *testing.T) {
+	t.Helper()
+	inLane(t, demoNets)
+}
+
+func inLane(t *testing.T, lane chan struct{}) {
+	t.Helper()
 	t.Parallel()
-	slots <- struct{}{}
-	t.Cleanup(func() { <-slots }) // the first registered: runs last
+	lane <- struct{}{}
+	t.Cleanup(func() { <-lane }) // the first registered: runs last
 }
 
 // TestMain sets -test.parallel high enough that the parallel tests are
