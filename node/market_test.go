@@ -33,7 +33,6 @@ import (
 // restore them at the end; /metrics counts it. (C, a demo utility, also
 // posts its own request for a later hour at start: it clears too.)
 func TestMarketCycle(t *testing.T) {
-	demoLane(t)
 	if testing.Short() {
 		t.Skip("three demo nodes")
 	}
