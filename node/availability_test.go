@@ -18,6 +18,7 @@ import (
 // reaches a restarted node first (a Shelly's online=false, a Tasmota LWT
 // for a two-channel topic) marks devices the fresh decoders never saw.
 func TestAvailabilitySurvivesRestart(t *testing.T) {
+	parallel(t)
 	b := startTestBroker(t)
 	cfg, err := ParseConfig(fmt.Appendf(nil, `
 data_dir: %s

@@ -17,6 +17,7 @@ import (
 // and writers race here; with the recursive read locks the loop stops within
 // a few thousand rounds and the deadline below fails the test.
 func TestEmbeddedBrokerReadLocksAreNotRecursive(t *testing.T) {
+	parallel(t)
 	clients := mqtt.NewClients()
 	inflight := mqtt.NewInflights()
 	const rounds = 20000

@@ -91,6 +91,7 @@ func evalString(t *testing.T, ctx context.Context, expr string) string {
 // energy column and the demo time live, and that it shows the node's
 // role, the chain's attestor set and k, and each home's site totals.
 func TestWebPageInBrowser(t *testing.T) {
+	parallel(t)
 	ctx := newBrowser(t)
 	clock, err := gridmint.NewScaledClock(time.Date(2026, 6, 21, 11, 0, 0, 0, time.UTC), time.Now(), demoSpeed)
 	if err != nil {
@@ -227,6 +228,7 @@ func TestWebPageInBrowser(t *testing.T) {
 // 11 kW turns, without a reload, into a dash and "offline" on the page,
 // and its site says its totals are partial.
 func TestWebPageShowsOfflineDevice(t *testing.T) {
+	parallel(t)
 	ctx := newBrowser(t)
 	b := startTestBroker(t)
 	r := &sitesRig{t: t, dir: t.TempDir(), url: b.URL(), clock: newFastClock(time.Date(2026, 6, 21, 12, 0, 0, 0, time.Local), 10)}

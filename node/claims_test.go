@@ -101,6 +101,7 @@ func claimsOf(t *testing.T, n *Node) []api.ClaimView {
 // nodes only counting; the API shows the claim issued on all three nodes
 // and /metrics counts the cycle with every refusal reason at zero.
 func TestClaimsBecomeCertificates(t *testing.T) {
+	demoLane(t)
 	if testing.Short() {
 		t.Skip("three demo nodes")
 	}

@@ -121,6 +121,7 @@ func power(d map[string]any) float64 { f, _ := d["power_w"].(float64); return f 
 // next telemetry; setpoints outside the limits or against the opt-out are
 // refused before anything is sent.
 func TestSetpointsRoundTripAgainstMosquitto(t *testing.T) {
+	parallel(t)
 	url := startMosquitto(t)
 	w := tapWire(t, url) // before the devices start: it sees every value they publish
 	r := startControlRig(t, url, true, "2m")
@@ -244,6 +245,7 @@ func TestSetpointsRoundTripAgainstMosquitto(t *testing.T) {
 // while; when it stops, the GX falls silent and the node shows the battery
 // offline.
 func TestVictronWithoutKeepAliveGoesOffline(t *testing.T) {
+	parallel(t)
 	url := startMosquitto(t)
 	r := startControlRig(t, url, false, "30s")
 	battery := r.id("victron", DemoBatterySerial)

@@ -146,6 +146,7 @@ devices:
 // says and is acknowledged by the broker, over the control connection.
 // Once the pipeline resumes every flooded message is processed.
 func TestControlDoesNotWaitBehindTelemetry(t *testing.T) {
+	parallel(t)
 	url := startMosquitto(t)
 	clock := &stepClock{now: time.Date(2026, 6, 21, 11, 0, 0, 0, time.UTC)}
 	sim, err := firmwaresim.New(firmwaresim.Config{

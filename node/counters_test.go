@@ -72,6 +72,7 @@ func scrapeRejections(t *testing.T, n *Node) map[gridmint.Reason]float64 {
 // bug); TestPipelineQuarantinesBatchTheStoreRefuses makes it with a store
 // that refuses, and this test checks that the metric has it from the start.
 func TestEveryRejectionReasonCountedAtMetrics(t *testing.T) {
+	parallel(t)
 	b := startTestBroker(t)
 	cfg, err := ParseConfig(fmt.Appendf(nil, `
 data_dir: %s
@@ -180,6 +181,7 @@ devices:
 // handler once per matching filter). Listed the other way round, the
 // configuration is refused, naming both.
 func TestOverlappingAdaptersOneMessageOneReading(t *testing.T) {
+	parallel(t)
 	const adapters = `
 adapters:
   - dialect: generic
@@ -262,6 +264,7 @@ func (l *lockedBuffer) String() string {
 // chargers refuses the third and fourth; /healthz fails its device_caps
 // check naming the setting, and the log says it once.
 func TestDeviceCapSaidAtHealthzAndLoggedOnce(t *testing.T) {
+	parallel(t)
 	b := startTestBroker(t)
 	cfg, err := ParseConfig(fmt.Appendf(nil, `
 data_dir: %s

@@ -26,6 +26,7 @@ import (
 // /api/v1/peers, and the demo's battery offer signed and kept in the
 // gossip history. A restart keeps the same chain and contracts.
 func TestDemoSettlementAndNetwork(t *testing.T) {
+	parallel(t)
 	dir := t.TempDir()
 	clock := newFastClock(time.Date(2026, 6, 21, 11, 0, 0, 0, time.UTC), demoSpeed)
 	d, err := StartDemo(context.Background(), demoOptions(dir, clock))
@@ -131,6 +132,7 @@ func TestDemoSettlementAndNetwork(t *testing.T) {
 // clean; with the record of it gone, the chain holds REC the node cannot
 // account for, and the audit says so.
 func TestAuditChecksTheNodesOwnBatches(t *testing.T) {
+	parallel(t)
 	dir := t.TempDir()
 	clock := newFastClock(time.Date(2026, 6, 21, 11, 0, 0, 0, time.UTC), demoSpeed)
 	d, err := StartDemo(context.Background(), demoOptions(dir, clock))

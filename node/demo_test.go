@@ -31,6 +31,7 @@ func demoOptions(dir string, clock gridmint.Clock) DemoOptions {
 // what the devices published, every device of the fleet in the API and on
 // the page, and a restart on the same data dir.
 func TestDemoEndToEnd(t *testing.T) {
+	parallel(t)
 	dir := t.TempDir()
 	clock := newFastClock(time.Date(2026, 6, 21, 11, 0, 0, 0, time.UTC), demoSpeed)
 	d, err := StartDemo(context.Background(), demoOptions(dir, clock))

@@ -17,6 +17,7 @@ import (
 // as the plain keccak256 of the id that anyone could recompute by trying
 // serials.
 func TestDeviceKey(t *testing.T) {
+	parallel(t)
 	ks := filepath.Join(t.TempDir(), "keystore")
 	pass := []byte("correct horse battery")
 	a, err := CreateIdentity(ks, pass, KDFLight)

@@ -76,6 +76,7 @@ func call(t *testing.T, method, url, token, body string) (int, string) {
 // unacknowledged and refuses every write that needs the disk with 503;
 // with room again it resumes by itself and stores what it held.
 func TestNodeStopsStoringBelowTheDiskReserve(t *testing.T) {
+	parallel(t)
 	b := startTestBroker(t)
 	dir := t.TempDir()
 	cfg, err := ParseConfig(fmt.Appendf(nil, `

@@ -89,6 +89,7 @@ func fill(t *testing.T, path string, below uint64) {
 // publisher is stored exactly once, checked through the API and finally
 // in the store itself.
 func TestFullDiskPausesAndLosesNothing(t *testing.T) {
+	parallel(t)
 	disk := mountTmpfs(t, 128)
 	url := startMosquitto(t)
 	cfgPath := filepath.Join(t.TempDir(), "node.yaml")

@@ -49,6 +49,7 @@ func (f *fakeGoEV1) command(payload string) {
 // by the goe adapter, a charge current goes out as cmd/req amx=<A> and is
 // confirmed by the next status that shows it; start/stop is refused.
 func TestGoEV1ChargeCurrentOverMosquitto(t *testing.T) {
+	parallel(t)
 	url := startMosquitto(t)
 	charger := &fakeGoEV1{amp: 16, eto: 4900}
 	c := paho.NewClient(paho.NewClientOptions().AddBroker(url).SetClientID("go-e-v1-fake"))

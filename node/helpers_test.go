@@ -1,6 +1,7 @@
 package node
 
 import (
+	"flag"
 	"io"
 	"log/slog"
 	"os"
@@ -8,6 +9,75 @@ import (
 	"testing"
 	"time"
 )
+
+// Most tests here wait rather than compute (demo clocks, a browser,
+// gossip meshes forming, a chain indexed): run one at a time with
+// -race, the package used about half of 2 cores. So they overlap, in
+// two lanes of one test at a time each:
+//
+//   - demoLane(t): the demo network that runs a whole certificate cycle
+//     against demo-time deadlines, long;
+//   - parallel(t): all the other tests, shorter, in turn.
+//
+// Not more: a demo simulates its devices all the time it runs, so the
+// CPU a test needs grows with its wall time, and on a loaded 2-core
+// machine (load 10-20 from other builds) more overlap starved the demo
+// networks past their deadlines (a reservation confirmed after its
+// window started, a setpoint refused, simulated devices that could not
+// subscribe within 10 s, a demo fleet publishing 5 times in 2 minutes).
+// For the same reason TestMarketCycle, which failed beside even one
+// other test on that machine (rewards not settled within 3 minutes
+// under stress-ng), and the web app's browser tests in
+// browser_roles_test.go (their screenshots' PNG recompression costs
+// tens of CPU seconds each under -race) run alone, before the lanes
+// start.
+//
+// -test.parallel defaults to GOMAXPROCS and would pick which tests
+// start first in no set order, so TestMain lifts it out of the way
+// unless it is given. Tests that change process-wide state (the
+// runtime's memory limit, environment variables) call neither: they
+// run first, alone, before any parallel test resumes.
+var (
+	otherLane = make(chan struct{}, 1)
+	demoNets  = make(chan struct{}, 1)
+)
+
+// parallel runs t in parallel with the other tests, in the lane of
+// the shorter tests (a test's reported time includes its wait there).
+func parallel(t *testing.T) {
+	t.Helper()
+	inLane(t, otherLane)
+}
+
+// demoLane runs t in parallel with the other tests, in the lane of the
+// long demo-network tests.
+func demoLane(t *testing.T) {
+	t.Helper()
+	inLane(t, demoNets)
+}
+
+func inLane(t *testing.T, lane chan struct{}) {
+	t.Helper()
+	t.Parallel()
+	lane <- struct{}{}
+	t.Cleanup(func() { <-lane }) // the first registered: runs last
+}
+
+// TestMain sets -test.parallel high enough that the parallel tests are
+// limited by their own classes (above), not by the order in which the
+// testing package would happen to resume them; an explicit -parallel
+// still applies.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		if err := flag.Set("test.parallel", "64"); err != nil {
+			panic(err)
+		}
+	}
+	os.Exit(m.Run())
+}
 
 // testLogger discards logs unless GRIDMINT_TEST_LOG is set.
 func testLogger() *slog.Logger {

@@ -41,6 +41,7 @@ func TestIdentityAddressKnownVector(t *testing.T) {
 }
 
 func TestIdentityKeystore(t *testing.T) {
+	parallel(t)
 	dir := t.TempDir()
 	ks := filepath.Join(dir, "keystore")
 	pass, _ := testPassphrase()
@@ -96,6 +97,7 @@ func TestIdentityKeystore(t *testing.T) {
 }
 
 func TestIdentityMigratesLegacyKey(t *testing.T) {
+	parallel(t)
 	dir := t.TempDir()
 	legacy, _, err := crypto.GenerateSecp256k1Key(nil)
 	if err != nil {

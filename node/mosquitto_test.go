@@ -105,6 +105,7 @@ devices:
 // TestRunAgainstMosquitto is `gridmint run --config` against a real
 // Mosquitto with the simulator publishing to it.
 func TestRunAgainstMosquitto(t *testing.T) {
+	parallel(t)
 	url := startMosquitto(t)
 	dir := t.TempDir()
 	cfg, err := ParseConfig([]byte(fmt.Sprintf(mosquittoNodeConfig, dir, url)))
@@ -241,6 +242,7 @@ func startNodeProcess(t *testing.T, cfgPath string) (*exec.Cmd, string) {
 // acknowledges a message only after its reading is durable and the broker
 // re-delivers the rest to the node's persistent session.
 func TestCrashNeverLosesAcknowledgedReadings(t *testing.T) {
+	parallel(t)
 	url := startMosquitto(t)
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "node.yaml")

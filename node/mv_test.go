@@ -18,6 +18,7 @@ import (
 // counters with their reason labels. (The whole cycle on a network is
 // node/market/mv's TestDeliveriesAreMeteredAttestedAndPaid.)
 func TestNodeTracksFirmEvents(t *testing.T) {
+	parallel(t)
 	sp := startSharedPair(t)
 	now := sp.clock.Now().Truncate(time.Hour)
 	r := gridmint.Request{Zone: "DE-LU", WindowStart: now.Add(2 * time.Hour), WindowEnd: now.Add(3 * time.Hour), Power: 1000,

@@ -22,6 +22,7 @@ func (f fakeMVEvents) Events(r *gridmint.RequestID) []mv.Event {
 // event once verified or settled, with each award's record, baseline and
 // metered energy.
 func TestOpenADRDeliveriesFromMV(t *testing.T) {
+	parallel(t)
 	start := time.Date(2026, 6, 1, 18, 0, 0, 0, time.UTC)
 	req := gridmint.Request{Zone: "NL", WindowStart: start, WindowEnd: start.Add(time.Hour), Power: 50e3, Direction: gridmint.DirectionDown}
 	base, met := gridmint.MWh(9e6), gridmint.MWh(4e6)

@@ -439,6 +439,7 @@ func (l *cuttableLink) close() {
 // C's offer, and C's chain index shows the batch's Issued event and the
 // owner's certificates as A's does (GET /api/v1/chain/balances).
 func TestPartitionedNodeRejoins(t *testing.T) {
+	parallel(t)
 	pn := startPartitionNet(t)
 	before := pn.publishOffer(t, pn.a)
 	awaitTB(t, "an offer before the partition at C", func() bool { return acceptedIDs(t, pn.c)[before] })

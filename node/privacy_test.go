@@ -18,6 +18,7 @@ import (
 // node's own device id, and what the node signs, returns and keeps in
 // its gossip history names the device by its key, without the serial.
 func TestPostedOfferGossipsTheDeviceKey(t *testing.T) {
+	parallel(t)
 	b := startTestBroker(t)
 	const serial = "HQ2207ABCDE"
 	cfg, err := ParseConfig(fmt.Appendf(nil, `data_dir: %s

@@ -16,6 +16,7 @@ import (
 // a later change in the configuration file still applies, field by field.
 // Commands left pending by a stopped node are failed at the next start.
 func TestRestartKeepsAPIEditsOfDeclaredDevices(t *testing.T) {
+	parallel(t)
 	b := startTestBroker(t)
 	dir := t.TempDir()
 	config := func(name string) Config {
@@ -83,6 +84,7 @@ devices: [{dialect: tasmota, serial: plug, name: %q, nameplate_w: 2000}]
 // 8,000) starts, and every device is registered, at the first start and
 // again after a restart.
 func TestThousandsOfDeclaredDevicesRegister(t *testing.T) {
+	parallel(t)
 	b := startTestBroker(t)
 	const devices = store.MaxBatchLen // two items each: twice what one batch takes
 	var yaml strings.Builder

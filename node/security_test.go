@@ -37,6 +37,7 @@ func (s *syncBuffer) String() string {
 // URL log in to a Mosquitto that requires them, and appear nowhere the
 // node shows its broker: the API, the health check, the page and the log.
 func TestBrokerCredentialsNeverShown(t *testing.T) {
+	parallel(t)
 	const user, secret = "gridmint", "s3cret-Pa55word"
 	passwd := filepath.Join(t.TempDir(), "passwd")
 	if bin, err := exec.LookPath("mosquitto_passwd"); err == nil {
@@ -133,6 +134,7 @@ func TestBrokerCredentialsConfig(t *testing.T) {
 // TestNodeRefusesForeignHosts: the running node answers its own names
 // and allowed_hosts, and refuses a rebound name on every route.
 func TestNodeRefusesForeignHosts(t *testing.T) {
+	parallel(t)
 	b := startTestBroker(t)
 	cfg, err := ParseConfig(fmt.Appendf(nil, "data_dir: %s\nhttp_addr: 127.0.0.1:0\nallowed_hosts: [gridmint.lan]\nmqtt: {broker: %s}\np2p: {listen: [/ip4/127.0.0.1/tcp/0], mdns: false}\nadapters: [{dialect: tasmota}]\n", t.TempDir(), b.URL()))
 	if err != nil {

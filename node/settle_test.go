@@ -18,6 +18,7 @@ import (
 // transaction, shown at GET /api/v1/batches, counted at /metrics, and
 // still known after a restart.
 func TestNodeSettlesAttestedBatch(t *testing.T) {
+	parallel(t)
 	b := startTestBroker(t)
 	cfg, err := ParseConfig(fmt.Appendf(nil, "data_dir: %s\nhttp_addr: 127.0.0.1:0\nmqtt: {broker: %s}\np2p: {listen: [/ip4/127.0.0.1/tcp/0]}\nadapters: [{dialect: opendtu}]\n", t.TempDir(), b.URL()))
 	if err != nil {

@@ -34,6 +34,7 @@ type chainStatus struct {
 // node pointed at the chain with another chain id, or at contracts that
 // are not there, refuses to start.
 func TestNodesShareOneChain(t *testing.T) {
+	parallel(t)
 	ctx := context.Background()
 	sp := startSharedPair(t)
 	a, b, idA, idB, clock, shared, start := sp.a, sp.b, sp.idA, sp.idB, sp.clock, sp.shared, sp.start

@@ -22,6 +22,7 @@ import (
 // by the elected node, and both nodes show it settled in the same
 // transaction at GET /api/v1/batches.
 func TestNodesSettleOnTheSharedChain(t *testing.T) {
+	parallel(t)
 	sp := startSharedPair(t)
 	a, b := sp.a, sp.b
 	addrA, addrB := common.HexToAddress(sp.idA.Address), common.HexToAddress(sp.idB.Address)

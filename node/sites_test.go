@@ -126,6 +126,7 @@ func num(p *float64) string {
 // keeps its energy, and makes the totals partial; site edits over the API
 // follow the rules and survive a restart.
 func TestSitesAgainstBroker(t *testing.T) {
+	parallel(t)
 	b := startTestBroker(t)
 	// Noon of a fixed day in the node's zone, so that "today" does not
 	// depend on when the test runs.
