@@ -133,3 +133,48 @@ func mulDivRound(a, n, d int64) int64 {
 	}
 	return v.Int64()
 }
+
+// Sum is the energy of the steps that start in [from, to); false if one
+// of them is missing.
+func (s Series) Sum(from, to time.Time) (gridmint.MWh, bool) {
+	var tot gridmint.MWh
+	for i, v := range s.Energy {
+		at := s.Start.Add(time.Duration(i) * s.Step)
+		if at.Before(from) || !at.Before(to) {
+			continue
+		}
+		if s.Missing != nil && s.Missing[i] {
+			return 0, false
+		}
+		tot += v
+	}
+	return tot, true
+}
+
+// MissingSpan is the span from the first missing step starting in
+// [from, to) to the end of the last one, as device's offline Span; false
+// when no step there is missing. A meter that sent data for some steps of
+// a window but not for others was offline in between.
+func (s Series) MissingSpan(device gridmint.DeviceID, from, to time.Time) (Span, bool) {
+	var first, last time.Time
+	for i := range s.Energy {
+		at := s.Start.Add(time.Duration(i) * s.Step)
+		if at.Before(from) || !at.Before(to) || s.Missing == nil || !s.Missing[i] {
+			continue
+		}
+		if first.IsZero() {
+			first = at
+		}
+		last = at.Add(s.Step)
+	}
+	return Span{Device: device, Start: first, End: last}, !first.IsZero()
+}
+
+// Total is the sum of energies.
+func Total(es []gridmint.MWh) gridmint.MWh {
+	var t gridmint.MWh
+	for _, e := range es {
+		t += e
+	}
+	return t
+}

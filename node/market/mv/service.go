@@ -657,7 +657,7 @@ func (s *Service) verify(ctx context.Context, e *event, now time.Time) {
 			if old, ok := metered[a.Meter]; !ok || len(old.Energy) < len(series.Energy) {
 				metered[a.Meter] = series
 			}
-			if sp, off := offlineSpan(a, series); off {
+			if sp, off := series.MissingSpan(a.Device, a.WindowStart, a.WindowEnd); off {
 				offline = append(offline, sp)
 			}
 			in := flex.BaselineInput{Direction: a.Direction, Start: a.WindowStart, End: a.WindowEnd,
@@ -673,10 +673,10 @@ func (s *Service) verify(ctx context.Context, e *event, now time.Time) {
 				x.BaselineErr = err
 			} else {
 				x.Baseline = &b
-				bs := sumMWh(b.Energy)
+				bs := flex.Total(b.Energy)
 				rv.BaselineMWh = &bs
 			}
-			if w, ok := windowSum(series, a.WindowStart, a.WindowEnd); ok {
+			if w, ok := series.Sum(a.WindowStart, a.WindowEnd); ok {
 				rv.MeteredMWh = &w
 			}
 		}
@@ -746,46 +746,6 @@ func awardOf(as []gridmint.Award, id gridmint.OfferID, req ...gridmint.RequestID
 		}
 	}
 	return gridmint.Award{}
-}
-
-// offlineSpan: a provider that sent data for the award's meter but none
-// for some steps of the window had its meter offline there.
-func offlineSpan(a gridmint.Award, s flex.Series) (flex.Span, bool) {
-	var first, last time.Time
-	for i := range s.Energy {
-		t := s.Start.Add(time.Duration(i) * s.Step)
-		if t.Before(a.WindowStart) || !t.Before(a.WindowEnd) || !s.Missing[i] {
-			continue
-		}
-		if first.IsZero() {
-			first = t
-		}
-		last = t.Add(s.Step)
-	}
-	return flex.Span{Device: a.Device, Start: first, End: last}, !first.IsZero()
-}
-
-func windowSum(s flex.Series, from, to time.Time) (gridmint.MWh, bool) {
-	var t gridmint.MWh
-	for i, v := range s.Energy {
-		at := s.Start.Add(time.Duration(i) * s.Step)
-		if at.Before(from) || !at.Before(to) {
-			continue
-		}
-		if s.Missing[i] {
-			return 0, false
-		}
-		t += v
-	}
-	return t, true
-}
-
-func sumMWh(es []gridmint.MWh) gridmint.MWh {
-	var t gridmint.MWh
-	for _, e := range es {
-		t += e
-	}
-	return t
 }
 
 // evidenceOf commits to a record and the meter data it rests on:

@@ -715,13 +715,13 @@ func (s *Service) evaluateRound(ctx context.Context, r *round) {
 				baseErr = err
 			} else {
 				base = &b
-				bs := sum(b.Energy)
+				bs := flex.Total(b.Energy)
 				t.BaselineMWh = &bs
 			}
-			if w, ok := windowSum(series, t.Test.Start, t.Test.End); ok {
+			if w, ok := series.Sum(t.Test.Start, t.Test.End); ok {
 				t.MeteredMWh = &w
 			}
-			if sp, off := offlineSpan(t.Test, series); off {
+			if sp, off := series.MissingSpan(t.Test.Device, t.Test.Start, t.Test.End); off {
 				offline = append(offline, sp)
 			}
 		} else {
@@ -894,44 +894,6 @@ func (s *Service) Derate(device gridmint.DeviceID) int64 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return flex.DerateFactor(s.historyLocked(), device)
-}
-
-func offlineSpan(t gridmint.TestDispatch, sr flex.Series) (flex.Span, bool) {
-	var first, last time.Time
-	for i := range sr.Energy {
-		at := sr.Start.Add(time.Duration(i) * sr.Step)
-		if at.Before(t.Start) || !at.Before(t.End) || !sr.Missing[i] {
-			continue
-		}
-		if first.IsZero() {
-			first = at
-		}
-		last = at.Add(sr.Step)
-	}
-	return flex.Span{Device: t.Device, Start: first, End: last}, !first.IsZero()
-}
-
-func windowSum(sr flex.Series, from, to time.Time) (gridmint.MWh, bool) {
-	var tot gridmint.MWh
-	for i, v := range sr.Energy {
-		at := sr.Start.Add(time.Duration(i) * sr.Step)
-		if at.Before(from) || !at.Before(to) {
-			continue
-		}
-		if sr.Missing[i] {
-			return 0, false
-		}
-		tot += v
-	}
-	return tot, true
-}
-
-func sum(es []gridmint.MWh) gridmint.MWh {
-	var t gridmint.MWh
-	for _, e := range es {
-		t += e
-	}
-	return t
 }
 
 // evidenceOf commits to a test's result and the meter data it rests on:
