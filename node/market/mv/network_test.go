@@ -329,7 +329,7 @@ func TestDeliveriesAreMeteredAttestedAndPaid(t *testing.T) {
 		nd.svc.mu.Lock()
 		defer nd.svc.mu.Unlock()
 		r := nd.svc.intervals[req][src]
-		return r != nil && len(r.steps) >= n
+		return r != nil && r.Len() >= n
 	}
 	// Per event in window order: metering after its window, the 15 min
 	// after-span and the grace; verification Collect later, once every

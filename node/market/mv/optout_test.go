@@ -200,7 +200,7 @@ func TestOptOutExcusedOnEveryNode(t *testing.T) {
 				nd.svc.mu.Lock()
 				defer nd.svc.mu.Unlock()
 				got := nd.svc.intervals[id][src]
-				return got != nil && len(got.steps) >= 12
+				return got != nil && got.Len() >= 12
 			})
 		}
 	}

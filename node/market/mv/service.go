@@ -134,7 +134,7 @@ type Service struct {
 	events map[gridmint.RequestID]*event
 	// intervals by request, then provider and meter key, then step start
 	// (Unix s): the energies received.
-	intervals map[gridmint.RequestID]map[source]*received
+	intervals map[gridmint.RequestID]map[source]*Received
 	// tamper, for tests, changes this node's own delivery records before
 	// they are settled (an inflating provider).
 	tamper func(*gridmint.DeliveryRecord)
@@ -144,12 +144,6 @@ type Service struct {
 type source struct {
 	Author common.Address
 	Device gridmint.DeviceKey
-}
-
-// received are the steps of one source for one request.
-type received struct {
-	steps map[int64]gridmint.MWh
-	step  time.Duration
 }
 
 // event is one tracked firm event and what became of it; kept in the
@@ -232,7 +226,7 @@ func New(o Options) (*Service, error) {
 		o.Devices = func() []gridmint.Device { return nil }
 	}
 	s := &Service{o: o, cfg: o.Config, log: o.Log, m: o.Metrics,
-		events: map[gridmint.RequestID]*event{}, intervals: map[gridmint.RequestID]map[source]*received{}}
+		events: map[gridmint.RequestID]*event{}, intervals: map[gridmint.RequestID]map[source]*Received{}}
 	err := o.Store.ScanSettle(eventPrefix, func(_ string, v []byte) error {
 		var e event
 		if err := json.Unmarshal(v, &e); err != nil {
@@ -372,31 +366,17 @@ func spanOf(awards []gridmint.Award, author common.Address, key gridmint.DeviceK
 func (s *Service) addLocked(author common.Address, b p2p.IntervalEnergy) bool {
 	byReq := s.intervals[b.Request]
 	if byReq == nil {
-		byReq = map[source]*received{}
+		byReq = map[source]*Received{}
 		s.intervals[b.Request] = byReq
 	}
 	src := source{author, b.Device}
 	r := byReq[src]
 	if r == nil {
-		r = &received{steps: map[int64]gridmint.MWh{}, step: b.Step}
+		r = NewReceived(b.Step)
 		byReq[src] = r
 	}
-	if r.step != b.Step {
-		s.m.intervalConflicts.Inc()
-		return false
-	}
-	added := false
-	for i, v := range b.Energy {
-		t := b.Start.Add(time.Duration(i) * b.Step).Unix()
-		if old, ok := r.steps[t]; ok {
-			if old != v {
-				s.m.intervalConflicts.Inc()
-			}
-			continue
-		}
-		r.steps[t] = v
-		added = true
-	}
+	added, conflicts := r.Add(b.Start, b.Step, b.Energy)
+	s.m.intervalConflicts.Add(float64(conflicts))
 	return added
 }
 
@@ -454,15 +434,9 @@ func (s *Service) completeLocked(e *event) bool {
 		if !ok || !common.IsHexAddress(a.Provider) {
 			return false
 		}
-		r := s.intervals[e.Clearing.RequestID][source{common.HexToAddress(a.Provider), key}]
-		if r == nil {
-			return false
-		}
 		from, to := lookback(a.Baseline, a.WindowStart, a.WindowEnd)
-		for t := from; t.Before(to); t = t.Add(r.step) {
-			if _, ok := r.steps[t.Unix()]; !ok {
-				return false
-			}
+		if _, ok, complete := s.intervals[e.Clearing.RequestID][source{common.HexToAddress(a.Provider), key}].Series(from, to); !ok || !complete {
+			return false
 		}
 	}
 	return true
@@ -592,20 +566,6 @@ func keyOf(d gridmint.DeviceID) (gridmint.DeviceKey, bool) {
 	return gridmint.DeviceKey{}, false
 }
 
-// seriesOf assembles what was received of one source over [from, to).
-func seriesOf(r *received, from, to time.Time) (flex.Series, bool) {
-	if r == nil || r.step != Step {
-		return flex.Series{}, false
-	}
-	n := int(to.Sub(from) / Step)
-	s := flex.Series{Start: from, Step: Step, Energy: make([]gridmint.MWh, n), Missing: make([]bool, n)}
-	for i := range n {
-		v, ok := r.steps[from.Add(time.Duration(i)*Step).Unix()]
-		s.Energy[i], s.Missing[i] = v, !ok
-	}
-	return s, true
-}
-
 // verify measures every award of the event from the intervals received,
 // records the deliveries and settles the payments.
 func (s *Service) verify(ctx context.Context, e *event, now time.Time) {
@@ -648,7 +608,7 @@ func (s *Service) verify(ctx context.Context, e *event, now time.Time) {
 		var series flex.Series
 		var have bool
 		if ok && common.IsHexAddress(a.Provider) {
-			series, have = seriesOf(s.intervals[c.RequestID][source{common.HexToAddress(a.Provider), key}], from, to)
+			series, have, _ = s.intervals[c.RequestID][source{common.HexToAddress(a.Provider), key}].Series(from, to)
 		}
 		rv := Record{}
 		x := flex.Evidence{Award: a}

@@ -109,17 +109,12 @@ type Service struct {
 	cursor    time.Time        // next round to create
 	hint      uint64           // a block before every pending round's seed
 	genesis   *time.Time
-	intervals map[gridmint.TestID]map[source]*received
+	intervals map[gridmint.TestID]map[source]*mv.Received
 }
 
 type source struct {
 	Author common.Address
 	Device gridmint.DeviceKey
-}
-
-type received struct {
-	steps map[int64]gridmint.MWh
-	step  time.Duration
 }
 
 // round is one selection and what became of it; kept as JSON.
@@ -189,7 +184,7 @@ func New(o Options) (*Service, error) {
 	p := flex.DefaultTestParams()
 	p.Share, p.Duration = o.Config.SharePPM, o.Config.Duration
 	s := &Service{o: o, cfg: o.Config, p: p, log: o.Log, m: o.Metrics, rounds: map[int64]*round{},
-		intervals: map[gridmint.TestID]map[source]*received{}}
+		intervals: map[gridmint.TestID]map[source]*mv.Received{}}
 	err := o.Store.ScanSettle(roundPrefix, func(_ string, v []byte) error {
 		var r round
 		if err := json.Unmarshal(v, &r); err != nil {
@@ -595,31 +590,17 @@ func (s *Service) addLocked(author common.Address, b p2p.IntervalEnergy) bool {
 	id := gridmint.TestID(b.Request)
 	by := s.intervals[id]
 	if by == nil {
-		by = map[source]*received{}
+		by = map[source]*mv.Received{}
 		s.intervals[id] = by
 	}
 	src := source{author, b.Device}
 	r := by[src]
 	if r == nil {
-		r = &received{steps: map[int64]gridmint.MWh{}, step: b.Step}
+		r = mv.NewReceived(b.Step)
 		by[src] = r
 	}
-	if r.step != b.Step {
-		s.m.intervalConflicts.Inc()
-		return false
-	}
-	added := false
-	for i, v := range b.Energy {
-		at := b.Start.Add(time.Duration(i) * b.Step).Unix()
-		if old, ok := r.steps[at]; ok {
-			if old != v {
-				s.m.intervalConflicts.Inc()
-			}
-			continue
-		}
-		r.steps[at] = v
-		added = true
-	}
+	added, conflicts := r.Add(b.Start, b.Step, b.Energy)
+	s.m.intervalConflicts.Add(float64(conflicts))
 	return added
 }
 
@@ -629,18 +610,10 @@ func (s *Service) seriesLocked(t *test) (flex.Series, bool) {
 	if !ok || !common.IsHexAddress(t.Test.Provider) {
 		return flex.Series{}, false
 	}
-	r := s.intervals[t.Test.ID][source{common.HexToAddress(t.Test.Provider), key}]
-	if r == nil || r.step != mv.Step {
-		return flex.Series{}, false
-	}
 	from, to := mv.Lookback(t.Test.Baseline, t.Test.Start, t.Test.End)
-	n := int(to.Sub(from) / mv.Step)
-	sr := flex.Series{Start: from, Step: mv.Step, Energy: make([]gridmint.MWh, n), Missing: make([]bool, n)}
-	complete := true
-	for i := range n {
-		v, ok := r.steps[from.Add(time.Duration(i)*mv.Step).Unix()]
-		sr.Energy[i], sr.Missing[i] = v, !ok
-		complete = complete && ok
+	sr, ok, complete := s.intervals[t.Test.ID][source{common.HexToAddress(t.Test.Provider), key}].Series(from, to)
+	if !ok {
+		return flex.Series{}, false
 	}
 	return sr, complete
 }
