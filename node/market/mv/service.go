@@ -530,19 +530,7 @@ func (s *Service) meterOf(la LocalAward) (gridmint.DeviceID, bool) {
 
 // readings pages through the store.
 func (s *Service) readings(id gridmint.DeviceID, from, to time.Time) ([]gridmint.Reading, error) {
-	const page = 10000
-	var out []gridmint.Reading
-	for {
-		rs, err := s.o.Store.Readings(id, from, to, page)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rs...)
-		if len(rs) < page {
-			return out, nil
-		}
-		from = rs[len(rs)-1].Time.Add(time.Millisecond)
-	}
+	return ReadingsBetween(s.o.Store, id, from, to)
 }
 
 // keyOf parses a network award's device or meter: a device key's 0x

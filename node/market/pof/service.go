@@ -515,19 +515,7 @@ func (s *Service) meterOf(t *test) (gridmint.DeviceID, bool) {
 }
 
 func (s *Service) readings(id gridmint.DeviceID, from, to time.Time) ([]gridmint.Reading, error) {
-	const page = 10000
-	var out []gridmint.Reading
-	for {
-		rs, err := s.o.Store.Readings(id, from, to, page)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, rs...)
-		if len(rs) < page {
-			return out, nil
-		}
-		from = rs[len(rs)-1].Time.Add(time.Millisecond)
-	}
+	return mv.ReadingsBetween(s.o.Store, id, from, to)
 }
 
 // storedInterval is a received interval message as kept.
