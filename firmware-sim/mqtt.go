@@ -9,6 +9,7 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/internal/mqttstore"
 )
 
 // publishTimeout bounds how long one cycle waits for its messages to be
@@ -98,6 +99,7 @@ func (s *Sim) connect(ctx context.Context, ep endpoint) (*conn, error) {
 		SetClientID(id).
 		SetCleanSession(true).
 		SetKeepAlive(30 * time.Second).
+		SetStore(mqttstore.New()). // paho's MemoryStore races on resume (upstream #703)
 		SetConnectTimeout(s.cfg.ConnectTimeout).
 		SetWriteTimeout(publishTimeout).
 		SetConnectRetry(false). // the first connect must fail fast and clearly

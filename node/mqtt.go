@@ -14,6 +14,7 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/devices"
+	"github.com/gridmint/gridmint/internal/mqttstore"
 	"github.com/gridmint/gridmint/internal/mqtttopic"
 )
 
@@ -84,7 +85,8 @@ func clientOptions(cfg MQTTConfig, clientID, password string) *paho.ClientOption
 		SetConnectRetry(true).
 		SetConnectRetryInterval(2 * time.Second).
 		SetMaxReconnectInterval(30 * time.Second).
-		SetKeepAlive(30 * time.Second)
+		SetKeepAlive(30 * time.Second).
+		SetStore(mqttstore.New()) // paho's MemoryStore races on resume (upstream #703)
 }
 
 // connectSubscribed connects c and waits for the first subscription's
