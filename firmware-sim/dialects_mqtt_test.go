@@ -23,7 +23,7 @@ func TestDialectsAgainstBroker(t *testing.T) {
 	s, clk := newSim(t, t0, Config{
 		Broker:         broker,
 		Period:         time.Hour, // the test drives Step itself
-		ConnectTimeout: 5 * time.Second,
+		ConnectTimeout: patience,  // a bound on failure: a starved CI machine may take seconds
 		ShellyPlugs:    []ShellyPlugConfig{{MAC: "02a1b2000001"}},
 		ShellyMeters:   []ShellyMeterConfig{{MAC: "02a1b3000001"}},
 		Victron:        []VictronConfig{{PortalID: testPortal}},
