@@ -37,7 +37,10 @@
 //     /gridmint/1/exemptions and does not dispatch the device; every
 //     node keeps exemptions declared before the window for an award of
 //     the author's device (ExemptionsFor, exemptions.go) and refuses
-//     late, foreign, unknown and flooding ones.
+//     late, foreign, unknown and flooding ones. A device opted out of
+//     the market altogether (policy or registry) after its offer went
+//     out gets the same declaration for each upcoming event it is
+//     awarded in, at the next Step (exemptOptedOut).
 //  5. Measure. When a request becomes firm the Tracker (node/market/mv)
 //     gets the clearing, the reservation and this node's own awards.
 //

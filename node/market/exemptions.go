@@ -11,6 +11,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/gridmint/gridmint"
+	"github.com/gridmint/gridmint/devices"
 	"github.com/gridmint/gridmint/flex"
 	"github.com/gridmint/gridmint/node/api"
 	"github.com/gridmint/gridmint/node/p2p"
@@ -314,4 +315,52 @@ func (s *Service) pruneExemptionsLocked(now time.Time) []string {
 		}
 	}
 	return keys
+}
+
+// exemptOptedOut declares an exemption for every award, in an event whose
+// window has not started, of a device the homeowner's market policy now
+// opts out (opt_out in the configuration or the registry, or the web
+// app's market switch turned off after the device's offer went out). Without it the home
+// would refuse the dispatch alone, and every other node would measure
+// the award as undelivered and slash it; with it the award is excused
+// on every node, as an opt-out of that one event is.
+func (s *Service) exemptOptedOut(ctx context.Context, now time.Time) {
+	if !s.d.Home || s.d.Key == nil {
+		return
+	}
+	type due struct {
+		request gridmint.RequestID
+		device  gridmint.DeviceID
+	}
+	var todo []due
+	var local map[gridmint.DeviceID]devices.DeviceState
+	s.mu.Lock()
+	for _, e := range s.events {
+		if e.Clearing == nil || e.windowStarted(now) {
+			continue
+		}
+		if e.State != StateCleared && e.State != StateAgreed && e.State != StateFirm {
+			continue
+		}
+		var las []LocalAward
+		las, local = s.localAwardsWith(e.Clearing, local)
+		for _, la := range las {
+			if _, ok := s.exemptionLocked(e.ID, la.Award.Device); ok {
+				continue
+			}
+			// The registry's opt-out (PATCH /api/v1/devices/<id>) counts too.
+			if !s.policyFor(la.Device).OptOut && !local[la.Award.Device].OptOut {
+				continue
+			}
+			todo = append(todo, due{e.ID, la.Device})
+		}
+	}
+	s.mu.Unlock()
+	for _, d := range todo {
+		if _, _, err := s.OptOut(ctx, d.request, d.device); err != nil {
+			s.log.Warn("market: opted-out device's award not exempted", "request", d.request, "device", d.device, "err", err)
+			continue
+		}
+		s.log.Info("market: award of an opted-out device exempted", "request", d.request, "device", d.device)
+	}
 }

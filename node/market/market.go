@@ -291,13 +291,15 @@ func (s *Service) Run(ctx context.Context, tick time.Duration) {
 	}
 }
 
-// Step is one round: follow reservations, clear what is due, dispatch
-// and restore what is due, lapse what was not reserved, offer, prune.
+// Step is one round: follow reservations, clear what is due, exempt the
+// awards of devices the homeowner opted out, dispatch and restore what
+// is due, lapse what was not reserved, offer, prune.
 func (s *Service) Step(ctx context.Context) {
 	s.followReservations(ctx)
 	now := s.d.Clock.Now()
 	s.clearDue(ctx, now)
 	s.reserveDue(ctx, now)
+	s.exemptOptedOut(ctx, now)
 	s.dispatchDue(ctx, now)
 	if s.d.Home && s.cfg.Offer {
 		s.produce(ctx, now)

@@ -263,13 +263,15 @@ func TestReservationMustNameRootAndValue(t *testing.T) {
 }
 
 // TestOptOutAfterAwardWins: a homeowner who opts out after the award
-// gets no market setpoint (the dispatcher's check, which the fake runs).
+// gets no market setpoint (the dispatcher's check, which the fake runs),
+// and the home declares the opt-out for the event, so no node slashes it.
 func TestOptOutAfterAwardWins(t *testing.T) {
 	cn := newCycleNet(t)
 	cn.at(t0.Add(time.Hour + time.Minute))
 	cn.h0.mu.Lock()
 	cn.h0.devs[0].OptOut = true
 	cn.h0.mu.Unlock()
+	cn.at(t0.Add(90 * time.Minute)) // a tick before the window
 	cn.at(t0.Add(2 * time.Hour))
 	if sp := cn.h0.setpoints(); len(sp) != 0 {
 		t.Errorf("opted-out home sent %v", sp)
@@ -280,6 +282,15 @@ func TestOptOutAfterAwardWins(t *testing.T) {
 	ev, _ := cn.h0.s.MarketEvent(cn.id)
 	if len(ev.Setpoints) != 0 && ev.Setpoints[0].Status != "refused" {
 		t.Errorf("opted-out home's view %+v", ev.Setpoints)
+	}
+	// The home declared the opt-out for the event before its window, so
+	// every node excuses the award instead of measuring it undelivered.
+	net := NetDevice(cn.h0.addr, cn.h0.s.d.Key(cn.h0.devs[0].ID))
+	for i, n := range cn.nodes {
+		ex := n.s.ExemptionsFor(cn.id)
+		if len(ex) != 1 || ex[0].Device != net || ex[0].Reason != gridmint.FlexOptOut || !ex[0].DeclaredAt.Before(request().WindowStart) {
+			t.Errorf("node %d keeps exemptions %+v, want home 0's opt-out declared before the window", i, ex)
+		}
 	}
 }
 
