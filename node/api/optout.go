@@ -21,6 +21,11 @@ type MarketOptOut interface {
 	// before (the first declaration stands). Errors carry a gridmint code and a flex reason
 	// (flex.Reason): unknown_device, exemption_unknown, exemption_late.
 	OptOut(ctx context.Context, request gridmint.RequestID, device gridmint.DeviceID) (x MarketExemption, declared bool, err error)
+	// Exempt is OptOut with the reason declared: gridmint.FlexOptOut (the
+	// homeowner's choice) or gridmint.FlexGridLimit (the grid operator
+	// limited the device, e.g. a DSO's dimming order, so it cannot
+	// deliver). Either excuses the award: not dispatched, paid or slashed.
+	Exempt(ctx context.Context, request gridmint.RequestID, device gridmint.DeviceID, reason gridmint.FlexReason) (x MarketExemption, declared bool, err error)
 }
 
 // MarketExemption is a declared exemption of one award: the homeowner's
@@ -53,7 +58,8 @@ func (s *Server) routeOptOut() {
 	}
 }
 
-// optOut: body {"device": "<this node's device id>"}; 201 with the
+// optOut: body {"device": "<this node's device id>", "reason":
+// "opt_out" (the default) or "grid_limit"}; 201 with the
 // declaration (200 when it was declared before), else the error with its
 // code and reason (409 exemption_late after the window start).
 func (s *Server) optOut(w http.ResponseWriter, r *http.Request, o MarketOptOut) {
@@ -69,12 +75,12 @@ func (s *Server) optOut(w http.ResponseWriter, r *http.Request, o MarketOptOut) 
 	if !ok {
 		return
 	}
-	dev, err := DecodeOptOut(body)
+	dev, reason, err := DecodeOptOut(body)
 	if err != nil {
 		s.writeErr(w, err)
 		return
 	}
-	x, declared, err := o.OptOut(r.Context(), id, dev)
+	x, declared, err := o.Exempt(r.Context(), id, dev, reason)
 	if err != nil {
 		s.writeOptOutErr(w, err)
 		return
@@ -114,17 +120,26 @@ func (s *Server) writeOptOutErr(w http.ResponseWriter, err error) {
 // maxOptOutDevice bounds the device id in an opt-out body.
 const maxOptOutDevice = 256
 
-// DecodeOptOut parses an opt-out body, {"device": "<device id>"}: one
-// JSON object, no other fields, the id text of at most 256 bytes.
-func DecodeOptOut(body []byte) (gridmint.DeviceID, error) {
+// DecodeOptOut parses an opt-out body, {"device": "<device id>",
+// "reason": "opt_out" | "grid_limit"}: one JSON object, no other fields,
+// the id text of at most 256 bytes; no reason is opt_out.
+func DecodeOptOut(body []byte) (gridmint.DeviceID, gridmint.FlexReason, error) {
 	var in struct {
-		Device gridmint.DeviceID `json:"device"`
+		Device gridmint.DeviceID   `json:"device"`
+		Reason gridmint.FlexReason `json:"reason"`
 	}
 	if err := decodeStrict(body, &in); err != nil {
-		return "", err
+		return "", "", err
 	}
 	if in.Device == "" || len(in.Device) > maxOptOutDevice {
-		return "", gridmint.Errorf(gridmint.EInvalid, "device: want this node's device id (1 to %d bytes)", maxOptOutDevice)
+		return "", "", gridmint.Errorf(gridmint.EInvalid, "device: want this node's device id (1 to %d bytes)", maxOptOutDevice)
 	}
-	return in.Device, nil
+	switch in.Reason {
+	case "":
+		in.Reason = gridmint.FlexOptOut
+	case gridmint.FlexOptOut, gridmint.FlexGridLimit:
+	default:
+		return "", "", gridmint.Errorf(gridmint.EInvalid, "reason %q: want %s or %s", in.Reason, gridmint.FlexOptOut, gridmint.FlexGridLimit)
+	}
+	return in.Device, in.Reason, nil
 }

@@ -22,7 +22,11 @@ type optOutMarket struct {
 	declared map[gridmint.DeviceID]bool
 }
 
-func (m *optOutMarket) OptOut(_ context.Context, req gridmint.RequestID, dev gridmint.DeviceID) (MarketExemption, bool, error) {
+func (m *optOutMarket) OptOut(ctx context.Context, req gridmint.RequestID, dev gridmint.DeviceID) (MarketExemption, bool, error) {
+	return m.Exempt(ctx, req, dev, gridmint.FlexOptOut)
+}
+
+func (m *optOutMarket) Exempt(_ context.Context, req gridmint.RequestID, dev gridmint.DeviceID, reason gridmint.FlexReason) (MarketExemption, bool, error) {
 	switch {
 	case req != m.ev.RequestID:
 		return MarketExemption{}, false, &flex.ReasonError{Reason: "exemption_unknown", Err: gridmint.Errorf(gridmint.ENotFound, "request not held")}
@@ -33,7 +37,7 @@ func (m *optOutMarket) OptOut(_ context.Context, req gridmint.RequestID, dev gri
 	}
 	first := !m.declared[dev]
 	m.declared[dev] = true
-	return MarketExemption{RequestID: req, LocalDevice: dev, Reason: "opt_out"}, first, nil
+	return MarketExemption{RequestID: req, LocalDevice: dev, Reason: string(reason)}, first, nil
 }
 
 // TestOptOutRoute: token required, body checked, 201 then 200 for the
@@ -69,8 +73,10 @@ func TestOptOutRoute(t *testing.T) {
 		{"unknown field", id, testToken, `{"device":"x","why":"y"}`, http.StatusBadRequest, "why"},
 		{"another's device", id, testToken, `{"device":"0xother/goe/1"}`, http.StatusNotFound, `"reason": "unknown_device"`},
 		{"unknown request", gridmint.RequestID{1}.String(), testToken, good, http.StatusNotFound, `"reason": "exemption_unknown"`},
+		{"another reason", id, testToken, `{"device":"0xn/victron/battery-512","reason":"offline"}`, http.StatusBadRequest, "grid_limit"},
 		{"declared", id, testToken, good, http.StatusCreated, `"reason": "opt_out"`},
 		{"again", id, testToken, good, http.StatusOK, `"reason": "opt_out"`},
+		{"a grid limit", id, testToken, `{"device":"0xn/victron/battery-512","reason":"grid_limit"}`, http.StatusOK, `"reason": "grid_limit"`},
 	}
 	for _, c := range cases {
 		if code, body := post(c.req, c.token, c.body); code != c.code || !strings.Contains(body, c.want) {
@@ -94,14 +100,16 @@ func TestOptOutRoute(t *testing.T) {
 }
 
 // FuzzDecodeOptOut: never panics; what it accepts is a non-empty,
-// bounded, valid UTF-8 device id.
+// bounded, valid UTF-8 device id and opt_out or grid_limit.
 func FuzzDecodeOptOut(f *testing.F) {
 	f.Add([]byte(`{"device":"0xn/victron/battery-512"}`))
 	f.Add([]byte(`{"device":""}`))
 	f.Add([]byte(`{"device":"\ud800"}`))
 	f.Add([]byte(`{}`))
+	f.Add([]byte(`{"device":"d","reason":"grid_limit"}`))
+	f.Add([]byte(`{"device":"d","reason":"offline"}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		dev, err := DecodeOptOut(body)
+		dev, reason, err := DecodeOptOut(body)
 		if err != nil {
 			if gridmint.ErrorCode(err) != gridmint.EInvalid {
 				t.Fatalf("error %v has code %q, want invalid", err, gridmint.ErrorCode(err))
@@ -110,6 +118,9 @@ func FuzzDecodeOptOut(f *testing.F) {
 		}
 		if dev == "" || len(dev) > maxOptOutDevice || !utf8.ValidString(string(dev)) {
 			t.Fatalf("accepted device %q", dev)
+		}
+		if reason != gridmint.FlexOptOut && reason != gridmint.FlexGridLimit {
+			t.Fatalf("accepted reason %q", reason)
 		}
 	})
 }

@@ -193,6 +193,16 @@ func (s *Service) exemptionLocked(request gridmint.RequestID, dev gridmint.Devic
 // records its award as opt_out: not paid, not slashed. Declaring again
 // answers the first declaration.
 func (s *Service) OptOut(ctx context.Context, request gridmint.RequestID, device gridmint.DeviceID) (api.MarketExemption, bool, error) {
+	return s.Exempt(ctx, request, device, gridmint.FlexOptOut)
+}
+
+// Exempt implements api.MarketOptOut: OptOut with the reason declared,
+// gridmint.FlexOptOut or gridmint.FlexGridLimit (a grid operator's limit
+// on the device, e.g. a DSO's dimming order, that the home relays).
+func (s *Service) Exempt(ctx context.Context, request gridmint.RequestID, device gridmint.DeviceID, reason gridmint.FlexReason) (api.MarketExemption, bool, error) {
+	if reason != gridmint.FlexOptOut && reason != gridmint.FlexGridLimit {
+		return api.MarketExemption{}, false, gridmint.Errorf(gridmint.EInvalid, "exemption reason %q: want %s or %s", reason, gridmint.FlexOptOut, gridmint.FlexGridLimit)
+	}
 	if !s.d.Home || s.d.Key == nil {
 		return api.MarketExemption{}, false, reasonErr(gridmint.FlexUnknownDevice, gridmint.ENotFound, "this node has no devices")
 	}
@@ -239,7 +249,7 @@ func (s *Service) OptOut(ctx context.Context, request gridmint.RequestID, device
 		s.refuse(flex.Reason(err))
 		return api.MarketExemption{}, false, err
 	}
-	b := p2p.Exemption{Request: request, Device: key, Reason: gridmint.FlexOptOut}
+	b := p2p.Exemption{Request: request, Device: key, Reason: reason}
 	m, perr := s.d.Publish(ctx, b)
 	if perr != nil && len(m.Raw) == 0 {
 		return api.MarketExemption{}, false, gridmint.Errorf(gridmint.EUnavailable, "opt-out not signed: %v", perr)

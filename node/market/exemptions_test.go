@@ -130,3 +130,25 @@ func TestExemptionsSurviveRestart(t *testing.T) {
 		t.Errorf("after a restart: %+v", ex)
 	}
 }
+
+// TestGridLimitExemption: a home relays a grid operator's limit on its
+// device as an exemption with reason grid_limit; every node keeps that
+// reason (measurement excuses it like an opt-out, flex.Measure). Other
+// reasons are refused.
+func TestGridLimitExemption(t *testing.T) {
+	cn := newCycleNet(t)
+	ctx := context.Background()
+	cn.at(t0.Add(time.Hour + time.Minute))
+	if _, _, err := cn.h0.s.Exempt(ctx, cn.id, cn.h0.devs[0].ID, gridmint.FlexOffline); gridmint.ErrorCode(err) != gridmint.EInvalid {
+		t.Errorf("exemption for reason offline: %v, want an invalid error", err)
+	}
+	x, declared, err := cn.h0.s.Exempt(ctx, cn.id, cn.h0.devs[0].ID, gridmint.FlexGridLimit)
+	if err != nil || !declared || x.Reason != string(gridmint.FlexGridLimit) {
+		t.Fatalf("grid limit: %+v, declared %v, %v", x, declared, err)
+	}
+	for i, n := range cn.nodes {
+		if ex := n.s.ExemptionsFor(cn.id); len(ex) != 1 || ex[0].Reason != gridmint.FlexGridLimit {
+			t.Errorf("node %d keeps %+v, want one grid_limit exemption", i, ex)
+		}
+	}
+}
