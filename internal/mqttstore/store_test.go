@@ -6,9 +6,10 @@ import (
 	"github.com/eclipse/paho.mqtt.golang/packets"
 )
 
-// resume marks a stored PUBLISH as a duplicate on the packet Get returns;
-// the packet a writer may still hold must not change.
-func TestGetReturnsACopyOfAPublish(t *testing.T) {
+// resume marks a stored PUBLISH as a duplicate on the packet Get returns,
+// while the connection's writer encodes the packet it stored: neither
+// may touch the other's.
+func TestStoreCopiesAPublishInAndOut(t *testing.T) {
 	s := New()
 	s.Open()
 	defer s.Close()
@@ -16,6 +17,9 @@ func TestGetReturnsACopyOfAPublish(t *testing.T) {
 	pub.Qos, pub.MessageID, pub.TopicName, pub.Payload = 1, 7, "a/b", []byte("x")
 	s.Put("o.7", pub)
 
+	// The client's writer encodes the packet it stored (Write sets the
+	// remaining length) while a resume may read the stored one.
+	pub.RemainingLength = 99
 	got, ok := s.Get("o.7").(*packets.PublishPacket)
 	if !ok {
 		t.Fatalf("Get(o.7) = %T, want *packets.PublishPacket", s.Get("o.7"))
@@ -26,6 +30,9 @@ func TestGetReturnsACopyOfAPublish(t *testing.T) {
 	got.Dup = true
 	if pub.Dup {
 		t.Error("setting Dup on the copy changed the stored packet")
+	}
+	if got.RemainingLength == 99 {
+		t.Error("the stored packet is the one the client went on to write, want a copy taken at Put")
 	}
 	if got.MessageID != 7 || got.TopicName != "a/b" || string(got.Payload) != "x" || got.Qos != 1 {
 		t.Errorf("copy = id %d topic %q payload %q qos %d, want 7 a/b x 1", got.MessageID, got.TopicName, got.Payload, got.Qos)
