@@ -39,8 +39,11 @@ import (
 // store's, or its API's while it runs): their nodes let the audit check
 // that no claim's own node counts among its k attestors, and each claim
 // the node has as issued must be a claim of an Issued batch with the same
-// device, hour and Wh. The flexibility module that would submit FLEX
-// reward records is not built, so those records are none.
+// device, hour and Wh. FLEX reward records (delivery rewards from
+// node/market/mv, availability rewards from node/market/pof) are the
+// node's reward intents; the chain side traces every FLEX minted to a
+// Rewarded record and every burn to a Reserved or Slashed event
+// (chain.Audit, audit_flex.go).
 func Audit(ctx context.Context, cfg Config, opts Options) (*chain.AuditReport, error) {
 	if opts.Clock == nil {
 		opts.Clock = gridmint.SystemClock{}

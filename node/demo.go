@@ -517,9 +517,11 @@ const DemoOfferPeriod = 5 * time.Minute
 
 // offerBattery gossips an offer of the demo battery's discharge for the
 // next quarter hour, sized by its charge above the SoC floor, so a demo
-// network has signed offers flowing. This is the demo's doing, not a
-// market strategy: deciding what to offer is the flexibility module's
-// job (not built yet).
+// network has short offers flowing for proof-of-flexibility tests every
+// demo hour. This is the demo's doing, not a market strategy: the market
+// (node/market, market.offer) offers every flexible device for the
+// requests it holds; this offer goes through the same capacity and
+// derate checks.
 func (d *Demo) offerBattery(ctx context.Context, clock gridmint.Clock) bool {
 	id := gridmint.DeviceID(d.Node.Identity().Address + "/victron/" + DemoBatterySerial)
 	st, _, ok := d.Node.ingest.Device(id)
