@@ -499,8 +499,8 @@ func TestAwardOverlappingTestVoidsIt(t *testing.T) {
 					t.Fatalf("derate %d after a void test", d)
 				}
 				rs := s.TestRounds()
-				if rs[0].State != "evaluated" || rs[0].Batch != nil {
-					t.Fatalf("round %+v: want evaluated, no reward batch", rs[0])
+				if rs[0].State != "evaluated" || rs[0].Batch != nil || rs[0].Tests[0].VoidedBy == nil || *rs[0].Tests[0].VoidedBy != aw.RequestID {
+					t.Fatalf("round %+v: want evaluated, no reward batch, the test shown voided by the request", rs[0])
 				}
 			}
 			home := n.only(n.home)
