@@ -22,8 +22,10 @@ type TestsConfig struct {
 	// Every is the time between two selection rounds; round r is drawn at
 	// the first multiple of Every since the Unix epoch. Default 24h.
 	Every time.Duration `yaml:"every"`
-	// SharePPM is the part of the eligible offered power tested per
-	// round, parts per million. Default 20,000 (2 %).
+	// SharePPM is each device's chance, parts per million, of being
+	// tested in a round when it has an eligible offer (flex.Drawn): the
+	// expected part of the eligible offered power tested. Default 20,000
+	// (2 %).
 	SharePPM int64 `yaml:"share_ppm"`
 	// Duration is the longest test (at most 15m, a multiple of 5m).
 	// Default 15m.
