@@ -156,6 +156,7 @@ const (
 	FlexOffline          FlexReason = "offline"         // the device was offline in the window
 	FlexNoData           FlexReason = "no_data"         // meter data missing for part of the window
 	FlexUnderDelivered   FlexReason = "under_delivered" // delivered below the tolerance
+	FlexAwardOverlap     FlexReason = "award_overlap"   // a test voided by an award of its device overlapping it
 )
 
 // DeliveryRecord is the measured delivery of one award: what every peer
@@ -284,6 +285,9 @@ const (
 	// TestExcused: the homeowner's opt-out (declared before the test) or
 	// a grid limit; neither passed nor failed.
 	TestExcused TestOutcome = "excused"
+	// TestVoid: the test did not stand (an award of the device overlaps
+	// it: the event's dispatch wins); neither rewarded nor derated.
+	TestVoid TestOutcome = "void"
 )
 
 // TestResult is a test and, once measured, its outcome.

@@ -98,13 +98,17 @@
 // # Proof of flexibility
 //
 // SelectTests, EvaluateTest, DerateFactor, AvailabilityRewards.
-// Unannounced tests are drawn from a future block hash: each offer signed
-// before that block draws SHA-256 of seed and offer ID; in draw order,
-// offers are tested until 2 % of the offered capacity is covered, each at
-// its power for at most 15 minutes within its window, a device at most
-// once a week. A passed test earns the availability reward, scaled to fit
-// the FLEX contract's epoch emission cap (EpochCap); each consecutive
-// failure halves what the device may offer (down to 1/8) until it passes.
+// Unannounced tests are drawn from a future block hash, from the offers
+// signed before that block. Each device with such an offer is drawn on
+// its own (Drawn: SHA-256 of seed, provider and device below 2 % by
+// default), so the draw of one device never depends on the other
+// devices' offers a node holds; a drawn device is tested on its offer
+// with the lowest SHA-256 of seed and offer ID (DrawTest), at its power
+// for at most 15 minutes within its window, at most once a week. A test
+// overlapped by an award of its device is void (VoidTest). A passed test
+// earns the availability reward, scaled to fit the FLEX contract's epoch
+// emission cap (EpochCap); each consecutive failure halves what the
+// device may offer (down to 1/8) until it passes.
 //
 // # Dispatch (PlanDispatch, Schedule)
 //

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"math/big"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -17,8 +18,9 @@ import (
 
 // TestParams are the rules of test selection and evaluation.
 type TestParams struct {
-	// Share is the part of the offered capacity tested per selection,
-	// parts per million.
+	// Share is the probability, parts per million, that a device with an
+	// eligible offer is tested in a selection: the expected part of the
+	// offered capacity tested (SelectTests).
 	Share int64
 	// Duration is the longest test; tests are as long as this or as the
 	// rest of the offer's window, whichever is shorter, and at least
@@ -33,7 +35,7 @@ type TestParams struct {
 	PassAt int64
 }
 
-// DefaultTestParams: 2 % of offered capacity per selection, tests of at
+// DefaultTestParams: 2 % of the offering devices per selection, tests of at
 // most 15 minutes on 5-minute steps, at most one per device per week,
 // passed at 80 % of the offered power.
 func DefaultTestParams() TestParams {
@@ -71,7 +73,7 @@ func (p TestParams) bounded() TestParams {
 	return p
 }
 
-// ticket is an offer's draw for a seed.
+// ticket is an offer's draw for a seed: the test's ID, and its start.
 func ticket(seed [32]byte, id gridmint.OfferID) gridmint.TestID {
 	e := newEncoder("gridmint/flex/test/v1")
 	e.b = append(e.b, seed[:]...)
@@ -79,80 +81,129 @@ func ticket(seed [32]byte, id gridmint.OfferID) gridmint.TestID {
 	return gridmint.TestID(e.sum())
 }
 
+// deviceTicket is a device's draw for a seed: whether it is tested.
+func deviceTicket(seed [32]byte, provider string, device gridmint.DeviceID) [32]byte {
+	e := newEncoder("gridmint/flex/test-device/v1")
+	e.b = append(e.b, seed[:]...)
+	e.str(strings.ToLower(provider))
+	e.str(string(device))
+	return e.sum()
+}
+
+// Drawn reports whether a device is drawn for a test by seed, with
+// probability share ppm: its device ticket, read as a fraction of 2^256,
+// is below share / 10^6 (the first 8 bytes decide: x·10^6 < share·2^64).
+func Drawn(seed [32]byte, provider string, device gridmint.DeviceID, share int64) bool {
+	if share >= ppm {
+		return true
+	}
+	if share <= 0 {
+		return false
+	}
+	t := deviceTicket(seed, provider, device)
+	hi, _ := bits.Mul64(binary.BigEndian.Uint64(t[:8]), ppm)
+	return hi < uint64(share)
+}
+
+// DrawTest is the test an offer would be if its device's test fell on
+// it: ID = its ticket, at its offered power, min(Duration, what is left
+// of its window from now) long, on the Align step the ticket picks. ok is
+// false when the window has no room for a test of Align from now. It
+// reads nothing but the seed, the offer and now.
+func DrawTest(seed [32]byte, so SignedOffer, now time.Time, params TestParams) (gridmint.TestDispatch, bool) {
+	p := params.bounded()
+	o := so.Offer
+	lo := o.WindowStart
+	if lo.Before(now) {
+		lo = now
+	}
+	if r := lo.Sub(o.WindowStart) % p.Align; r != 0 {
+		lo = lo.Add(p.Align - r)
+	}
+	room := o.WindowEnd.Sub(lo)
+	if room < p.Align {
+		return gridmint.TestDispatch{}, false
+	}
+	d := min(p.Duration, room-room%p.Align)
+	tk := ticket(seed, so.ID)
+	slots := int64((room-d)/p.Align) + 1
+	start := lo.Add(time.Duration(binary.BigEndian.Uint64(tk[24:])%uint64(slots)) * p.Align)
+	return gridmint.TestDispatch{
+		ID: tk, OfferID: so.ID, Provider: so.Provider, Device: o.Device, Meter: o.MeterOfRecord(),
+		Direction: o.Direction, Start: start, End: start.Add(d), Power: o.Power, Baseline: o.Baseline,
+	}, true
+}
+
 // SelectTests draws the test dispatches of one selection.
 //
 // seed is the hash of a block produced after seedTime; only offers signed
 // before seedTime take part, so no one knows at signing which offers a
-// seed will pick. now is node time when the selection runs.
+// seed will pick. now is the earliest a test may start (the seed block's
+// time plus a lead: the same on every node).
 //
-// Rules:
-//   - Each eligible offer draws ticket = SHA-256("gridmint/flex/test/v1"
-//     ‖ 0 ‖ seed ‖ offer ID). Eligible: valid, signed before seedTime, not
-//     in skip (e.g. offers already awarded: their event measures them),
-//     its window not over, and room in it for a test of at least Align
-//     from now.
-//   - A test lasts min(Duration, what is left of the window after now),
-//     a multiple of Align, never more than 15 minutes; it starts on an
-//     Align step chosen by the ticket within the window.
+// Every node must draw the same tests although nodes hold different sets
+// of offers (gossip loss, a node that joined late). So whether a device
+// is tested, and when, never depends on the other devices' offers or on
+// how much power is offered in all:
+//   - An offer is eligible when valid, signed before seedTime, not in
+//     skip (e.g. offers already awarded: their event measures them) and
+//     its window has room for a test of at least Align from now.
+//   - A device (provider and device name) with an eligible offer is
+//     drawn with probability Share (Drawn: its ticket
+//     SHA-256("gridmint/flex/test-device/v1" ‖ seed ‖ provider ‖ device)
+//     below Share / 10^6), independently of every other device: Share is
+//     the expected part of the eligible devices, and so of their offered
+//     power, tested per selection.
+//   - A drawn device is tested once per selection, on its eligible offer
+//     with the lowest offer ticket SHA-256("gridmint/flex/test/v1" ‖ 0 ‖
+//     seed ‖ offer ID) (DrawTest), at that offer's power, for
+//     min(Duration, what is left of the window after now), a multiple of
+//     Align and never more than 15 minutes, starting on the Align step
+//     the ticket picks. Removing an offer changes nothing for other
+//     devices; for its own device at most which of its offers is the
+//     lowest (the home holds all its own, so it runs that one; a node
+//     that missed it holds another test of the device, which the home
+//     does not run: node/market/pof says what becomes of that).
 //   - A device is tested at most once per MinGap (at least a week): no
-//     test of it in history (any outcome) may start within MinGap of the
-//     new one, and a selection tests a device once.
-//   - Offers are taken in ticket order while the tested power is below
-//     Share of the eligible offers' total power (so at least one, when
-//     any is eligible); each is tested at its offered power.
+//     test of it in history may start within MinGap of the new one.
+//     Every test drawn counts, whatever its outcome (pending, failed,
+//     excused, void): an outcome can differ between nodes (one missed
+//     the data or the request that voids it), the draw cannot, except
+//     at a node that held none of the device's offers in that earlier
+//     selection.
 func SelectTests(seed [32]byte, seedTime time.Time, offers []SignedOffer, skip map[gridmint.OfferID]bool, history []gridmint.TestResult, now time.Time, params TestParams) []gridmint.TestDispatch {
 	p := params.bounded()
 	var ignored []Skipped
 	kept := dedupOffers(offers, &ignored)
-	type cand struct {
-		t gridmint.TestDispatch
-		o *SignedOffer
+	type key struct {
+		provider string
+		device   gridmint.DeviceID
 	}
-	var cands []cand
-	var total int64
+	best := map[key]gridmint.TestDispatch{}
 	for _, i := range kept {
 		so := &offers[i]
-		o := so.Offer
 		if !so.Signed.Before(seedTime) || skip[so.ID] {
 			continue
 		}
-		lo := o.WindowStart
-		if lo.Before(now) {
-			lo = now
-		}
-		if r := lo.Sub(o.WindowStart) % p.Align; r != 0 {
-			lo = lo.Add(p.Align - r)
-		}
-		room := o.WindowEnd.Sub(lo)
-		if room < p.Align {
+		k := key{strings.ToLower(so.Provider), so.Offer.Device}
+		if !Drawn(seed, k.provider, k.device, p.Share) {
 			continue
 		}
-		d := min(p.Duration, room-room%p.Align)
-		tk := ticket(seed, so.ID)
-		slots := int64((room-d)/p.Align) + 1
-		start := lo.Add(time.Duration(binary.BigEndian.Uint64(tk[24:])%uint64(slots)) * p.Align)
-		cands = append(cands, cand{gridmint.TestDispatch{
-			ID: tk, OfferID: so.ID, Provider: so.Provider, Device: o.Device, Meter: o.MeterOfRecord(),
-			Direction: o.Direction, Start: start, End: start.Add(d), Power: o.Power, Baseline: o.Baseline,
-		}, so})
-		total += int64(o.Power)
+		t, ok := DrawTest(seed, *so, now, p)
+		if !ok {
+			continue
+		}
+		if b, have := best[k]; !have || bytes.Compare(t.ID[:], b.ID[:]) < 0 {
+			best[k] = t
+		}
 	}
-	slices.SortFunc(cands, func(a, b cand) int { return bytes.Compare(a.t.ID[:], b.t.ID[:]) })
-	target := (total*p.Share + ppm - 1) / ppm
 	var out []gridmint.TestDispatch
-	var tested int64
-	picked := map[gridmint.DeviceID]bool{}
-	for _, c := range cands {
-		if tested >= target {
-			break
+	for _, t := range best {
+		if !testedWithin(history, t.Device, t.Start, p.MinGap) {
+			out = append(out, t)
 		}
-		if picked[c.t.Device] || testedWithin(history, c.t.Device, c.t.Start, p.MinGap) {
-			continue
-		}
-		picked[c.t.Device] = true
-		out = append(out, c.t)
-		tested += int64(c.t.Power)
 	}
+	slices.SortFunc(out, func(a, b gridmint.TestDispatch) int { return bytes.Compare(a.ID[:], b.ID[:]) })
 	return out
 }
 
@@ -166,6 +217,29 @@ func testedWithin(history []gridmint.TestResult, dev gridmint.DeviceID, start ti
 		}
 	}
 	return false
+}
+
+// VoidTest decides whether a test stands against the awards known: a
+// test of a device that holds an award (of any request cleared, reserved
+// or not) whose window overlaps the test's [Start, End) is void, and
+// the award is returned. Such a request was signed after the selection's
+// seed time (earlier ones keep the device out of the draw): the event's
+// dispatch wins, the test is not dispatched (or what is left of it is
+// withdrawn) and is neither rewarded nor derated. Awards name devices as
+// offers do.
+func VoidTest(t gridmint.TestDispatch, awards []gridmint.Award) (gridmint.Award, bool) {
+	for _, a := range awards {
+		if a.Device == t.Device && a.WindowStart.Before(t.End) && t.Start.Before(a.WindowEnd) {
+			return a, true
+		}
+	}
+	return gridmint.Award{}, false
+}
+
+// VoidResult is the result of a void test (VoidTest): outcome void,
+// reason award_overlap, nothing expected or delivered.
+func VoidResult(t gridmint.TestDispatch) gridmint.TestResult {
+	return gridmint.TestResult{Test: t, Outcome: gridmint.TestVoid, Reason: gridmint.FlexAwardOverlap}
 }
 
 // EvaluateTest measures a test like an award (Verify, with the test as a

@@ -196,10 +196,13 @@ func demoConfig(o DemoOptions, brokerURL string, fleet *firmwaresim.Fleet) Confi
 // demo hour, tests from five demo minutes after the seed block, the
 // setpoint five demo minutes ahead (one simulation step at ×60: the
 // simulated battery acts on the next step), 1 FLEX per kW of a passed
-// test (the FLEX a demo utility reserves with).
+// test (the FLEX a demo utility reserves with). Every offering device is
+// drawn (share 100 %: each device's draw is its own, so at 2 % a demo of
+// a few batteries would see a test about once a day), still at most
+// once a week of demo time.
 func demoMarket() market.Config {
 	return market.Config{Offer: true, Defaults: market.Policy{MinPrice: 150_000, ReserveSoC: 20},
-		Tests: market.TestsConfig{Enabled: true, Every: time.Hour, Lead: 5 * time.Minute, PreRoll: 5 * time.Minute, RewardPerKW: 1_000_000}}
+		Tests: market.TestsConfig{Enabled: true, Every: time.Hour, SharePPM: 1_000_000, Lead: 5 * time.Minute, PreRoll: 5 * time.Minute, RewardPerKW: 1_000_000}}
 }
 
 func demoSiteID(home int) string { return fmt.Sprintf("home-%d", home) }

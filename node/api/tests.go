@@ -67,6 +67,9 @@ type TestView struct {
 	RecordID *common.Hash `json:"record_id,omitempty"`
 	Reward   string       `json:"reward"`
 	Evidence common.Hash  `json:"evidence,omitzero"`
+	// VoidedBy is the request whose award of the device overlaps a void
+	// test (outcome void, reason award_overlap).
+	VoidedBy *gridmint.RequestID `json:"voided_by,omitempty"`
 }
 
 // TestSetpoint is one step of a test dispatch of an own device.

@@ -22,8 +22,10 @@ type TestsConfig struct {
 	// Every is the time between two selection rounds; round r is drawn at
 	// the first multiple of Every since the Unix epoch. Default 24h.
 	Every time.Duration `yaml:"every"`
-	// SharePPM is the part of the eligible offered power tested per
-	// round, parts per million. Default 20,000 (2 %).
+	// SharePPM is each device's chance, parts per million, of being
+	// tested in a round when it has an eligible offer (flex.Drawn): the
+	// expected part of the eligible offered power tested. Default 20,000
+	// (2 %).
 	SharePPM int64 `yaml:"share_ppm"`
 	// Duration is the longest test (at most 15m, a multiple of 5m).
 	// Default 15m.
@@ -119,8 +121,9 @@ func (s *Service) derateOf(id gridmint.DeviceID) int64 {
 //     is never dispatched by a test and an award at once, nor measured
 //     for both.
 //
-// A request signed after seedTime can still award an offer of a device
-// under test in an overlapping window (not built: excluding it).
+// A request signed after seedTime can still award a device drawn for a
+// test in an overlapping window: AwardsOf gives node/market/pof the
+// awards that void such a test (flex.VoidTest).
 func (s *Service) TestCandidates(seedTime time.Time) ([]flex.SignedOffer, map[gridmint.OfferID]bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -164,6 +167,27 @@ func (s *Service) TestCandidates(seedTime time.Time) ([]flex.SignedOffer, map[gr
 		}
 	}
 	return out, skip
+}
+
+// AwardsOf are the awards to device (its network name, as offers name
+// it) of every clearing this node holds, reserved or not: a test of the
+// device that one of them overlaps is void (flex.VoidTest), the event's
+// dispatch wins.
+func (s *Service) AwardsOf(device gridmint.DeviceID) []gridmint.Award {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []gridmint.Award
+	for _, e := range s.events {
+		if e.Clearing == nil {
+			continue
+		}
+		for _, a := range e.Clearing.Awards {
+			if a.Device == device {
+				out = append(out, a)
+			}
+		}
+	}
+	return out
 }
 
 // PlanTest plans a test of one of this node's devices like an award's

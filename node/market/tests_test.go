@@ -56,6 +56,20 @@ func TestTestCandidatesSkipWhatAnEventMayDispatch(t *testing.T) {
 	if offers, _ := cn.u.s.TestCandidates(t0.Add(time.Hour)); len(offers) != 2 {
 		t.Fatalf("%d offers signed before 11:00, want the 2 of the request", len(offers))
 	}
+	// Every node holds each battery's award, by the name offers give the
+	// device: what voids a test of it that the award overlaps (pof).
+	for i, n := range cn.nodes {
+		offers, _ := n.s.TestCandidates(seed)
+		for _, o := range offers {
+			aw := n.s.AwardsOf(o.Offer.Device)
+			if len(aw) != 1 || aw[0].Device != o.Offer.Device || !aw[0].WindowStart.Equal(t0.Add(2*time.Hour)) || !aw[0].WindowEnd.Equal(t0.Add(3*time.Hour)) {
+				t.Fatalf("node %d: awards of %s: %+v, want the request's one for [12:00, 13:00)", i, o.Offer.Device, aw)
+			}
+		}
+		if aw := n.s.AwardsOf("0x0000000000000000000000000000000000000001/key/00"); len(aw) != 0 {
+			t.Fatalf("node %d: awards of an unknown device: %+v", i, aw)
+		}
+	}
 }
 
 // TestDerateShrinksOffers: a device derated by its tests offers that

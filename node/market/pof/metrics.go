@@ -26,18 +26,18 @@ func NewMetrics() *Metrics {
 		intervalConflicts: c("gridmint_flex_test_interval_conflicts_total", "Test interval steps received twice with different energy (the first stands) or another step length."),
 		rewardedFLEX:      c("gridmint_flex_availability_rewarded_flex_total", "FLEX of the availability rewards settled on chain, as this node saw them."),
 		tests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridmint_flex_tests_total",
-			Help: "Test dispatches: drawn (outcome pending) and evaluated, by outcome (passed, failed, excused)."}, []string{"outcome"}),
+			Help: "Test dispatches: drawn (outcome pending) and evaluated, by outcome (passed, failed, excused, void: an award of the device overlaps the test)."}, []string{"outcome"}),
 		setpoints: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridmint_flex_test_setpoints_total",
-			Help: "Test setpoints of this node's devices, by result (sent, refused)."}, []string{"result"}),
+			Help: "Test setpoints of this node's devices, by result (sent, refused, withdrawn: the test became void before it was sent)."}, []string{"result"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridmint_flex_tests_refused_total",
 			Help: "Tests of this node's devices it could not dispatch or meter, by reason (unknown_device, opt_out, safety_limit, not_flexible, ...)."}, []string{"reason"}),
 		intervalsIgnored: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridmint_flex_test_intervals_ignored_total",
 			Help: "Interval energy messages naming a test not kept, by reason: not_tested (author or meter not the test's), outside_span (steps outside what its baseline needs)."}, []string{"reason"}),
 	}
-	for _, o := range []gridmint.TestOutcome{gridmint.TestPending, gridmint.TestPassed, gridmint.TestFailed, gridmint.TestExcused} {
+	for _, o := range []gridmint.TestOutcome{gridmint.TestPending, gridmint.TestPassed, gridmint.TestFailed, gridmint.TestExcused, gridmint.TestVoid} {
 		m.tests.WithLabelValues(string(o))
 	}
-	for _, r := range []string{"sent", "refused"} {
+	for _, r := range []string{"sent", "refused", "withdrawn"} {
 		m.setpoints.WithLabelValues(r)
 	}
 	for _, r := range []gridmint.FlexReason{gridmint.FlexUnknownDevice, gridmint.FlexOptOut, gridmint.FlexSafetyLimit, gridmint.FlexNotFlexible} {

@@ -89,6 +89,10 @@ type netNode struct {
 	devs   []devices.DeviceState
 	mu     sync.Mutex
 	sent   []gridmint.Setpoint
+	// drop, when set, keeps a gossiped message from the node's market:
+	// a message lost on its way to this node (nothing in it tells the
+	// node it missed one).
+	drop func(p2p.Message) bool
 }
 
 func (n *netNode) Send(_ context.Context, sp gridmint.Setpoint) (gridmint.CommandRecord, error) {
@@ -109,10 +113,17 @@ type pofNet struct {
 
 func newPoFNet(t *testing.T, start time.Time, devs map[int][]devices.DeviceState) *pofNet {
 	t.Helper()
+	return newPoFNetOf(t, 3, start, devs, nil)
+}
+
+// newPoFNetOf is a network of count nodes, every one an attestor (k = 2);
+// drops[i] is node i's netNode.drop.
+func newPoFNetOf(t *testing.T, count int, start time.Time, devs map[int][]devices.DeviceState, drops map[int]func(p2p.Message) bool) *pofNet {
+	t.Helper()
 	nw := &pofNet{clock: fakeclock.New(start), wall: fakeclock.New(start), deployer: netKey(100)}
 	alloc := types.GenesisAlloc{ethcrypto.PubkeyToAddress(nw.deployer.PublicKey): {Balance: chain.SimulatedFunds}}
 	var attestors []common.Address
-	for i := range 3 {
+	for i := range count {
 		alloc[netAddr(i)] = types.Account{Balance: chain.SimulatedFunds}
 		attestors = append(attestors, netAddr(i))
 	}
@@ -124,20 +135,20 @@ func newPoFNet(t *testing.T, start time.Time, devs map[int][]devices.DeviceState
 	if nw.addrs, err = chain.Deploy(t.Context(), nw.sim.Backend(), nw.deployer, chain.DeployConfig{Attestors: attestors, Threshold: 2}); err != nil {
 		t.Fatal(err)
 	}
-	for i := range 3 {
-		nw.nodes = append(nw.nodes, nw.start(t, i, devs[i]))
+	for i := range count {
+		nw.nodes = append(nw.nodes, nw.start(t, i, devs[i], drops[i]))
 	}
-	for i := range 3 {
-		for j := i + 1; j < 3; j++ {
+	for i := range count {
+		for j := i + 1; j < count; j++ {
 			link(t, nw.nodes[i], nw.nodes[j])
 		}
 	}
 	return nw
 }
 
-func (nw *pofNet) start(t *testing.T, i int, devs []devices.DeviceState) *netNode {
+func (nw *pofNet) start(t *testing.T, i int, devs []devices.DeviceState, drop func(p2p.Message) bool) *netNode {
 	t.Helper()
-	nd := &netNode{i: i, devs: devs}
+	nd := &netNode{i: i, devs: devs, drop: drop}
 	var err error
 	if nd.st, err = store.Open("", store.Options{InMemory: true}); err != nil {
 		t.Fatal(err)
@@ -185,7 +196,11 @@ func (nw *pofNet) start(t *testing.T, i int, devs []devices.DeviceState) *netNod
 	}
 	nd.mkt.SetDerate(nd.svc.Derate)
 	nd.p2p.Handle(nd.eng.HandleMessage)
-	nd.p2p.Handle(nd.mkt.Handle)
+	nd.p2p.Handle(func(m p2p.Message) {
+		if nd.drop == nil || !nd.drop(m) {
+			nd.mkt.Handle(m)
+		}
+	})
 	nd.p2p.Handle(nd.svc.HandleMessage)
 	wg.Add(2)
 	go func() { defer wg.Done(); indexer.Run(ctx) }()
@@ -426,4 +441,156 @@ func TestTestDispatchedMeasuredAndRewardedOnChain(t *testing.T) {
 	if _, err := home.mkt.PublishOffer(ctx, o3); err != nil {
 		t.Fatalf("an offer of half the power after a failed test: %v", err)
 	}
+}
+
+// TestNodeMissingAnOfferDrawsTheSameTestsAndTheRoundSettles: home 1
+// offers two batteries; node 3 never gets battery A's offer (lost on its
+// way; p2p kept it, the market never saw it). Every node still draws
+// the same test of battery B (a device's draw does not depend on the
+// other devices' offers), nodes 0 to 2 the same two tests; node 3 has
+// no test of A, so its reward batch lacks A's reward and its signature
+// does not count for the others' batch, but nodes 0 and 2 are enough
+// (k = 2; the provider's own does not count): both rewards are minted.
+func TestNodeMissingAnOfferDrawsTheSameTestsAndTheRoundSettles(t *testing.T) {
+	if testing.Short() {
+		t.Skip("four libp2p nodes on a simulated chain")
+	}
+	ctx := t.Context()
+	seed := time.Now().UTC().Add(48 * time.Hour).Truncate(24 * time.Hour)
+	batA, batB := netBattery(1, 80), netBattery(1, 80)
+	batB.Serial = "bat-1b"
+	batB.ID = gridmint.DeviceID(netAddr(1).Hex() + "/victron/" + batB.Serial)
+	keyA := netDeviceKey(1)(batA.ID)
+	var dropped sync.Map
+	drop := func(m p2p.Message) bool {
+		if o, ok := m.Body.(p2p.Offer); ok && o.Device == keyA {
+			dropped.Store(m.ID, true)
+			return true
+		}
+		return false
+	}
+	nw := newPoFNetOf(t, 4, seed.Add(-30*time.Minute), map[int][]devices.DeviceState{1: {batA, batB}}, map[int]func(p2p.Message) bool{3: drop})
+	home, lossy := nw.nodes[1], nw.nodes[3]
+
+	ws := seed.Add(20 * time.Minute)
+	var ids []gridmint.OfferID
+	for _, b := range []devices.DeviceState{batA, batB} {
+		o := gridmint.Offer{Device: b.ID, Zone: "DE-LU", WindowStart: ws, WindowEnd: ws.Add(15 * time.Minute), Power: 3000,
+			Direction: gridmint.DirectionDown, FloorPrice: 100_000, Baseline: gridmint.BaselineSchedule, Expiry: ws.Add(-time.Minute)}
+		m, err := home.mkt.PublishOffer(ctx, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, gridmint.OfferID(m.ID))
+	}
+	for _, n := range nw.nodes {
+		want := 2
+		if n == lossy {
+			want = 1
+		}
+		waitFor(t, fmt.Sprintf("node %d holding %d offers and B's schedule", n.i, want), func() bool {
+			offers, _ := n.mkt.TestCandidates(seed)
+			_, ok := n.mkt.ScheduleFor(ids[1], netAddr(1))
+			return len(offers) == want && ok
+		})
+	}
+	waitFor(t, "node 3 losing A's offer", func() bool { _, ok := dropped.Load(common.Hash(ids[0])); return ok })
+
+	nw.at(seed.Add(-time.Minute))
+	nw.clock.Set(seed.Add(30 * time.Second))
+	nw.seal(t)
+	nw.at(seed.Add(OfferCollect))
+	tests := func(n *netNode) map[gridmint.OfferID]gridmint.TestDispatch {
+		rs := n.svc.TestRounds()
+		if len(rs) == 0 || rs[0].SeedTime != seed {
+			t.Fatalf("node %d rounds %+v: want the round at %v", n.i, rs, seed)
+		}
+		out := map[gridmint.OfferID]gridmint.TestDispatch{}
+		for _, tv := range rs[0].Tests {
+			out[tv.Test.OfferID] = tv.Test
+		}
+		return out
+	}
+	all := tests(nw.nodes[0])
+	if len(all) != 2 {
+		t.Fatalf("node 0 drew %+v: want a test of each battery (share 100 %%)", all)
+	}
+	for _, n := range nw.nodes {
+		got := tests(n)
+		if n == lossy {
+			if len(got) != 1 || got[ids[1]] != all[ids[1]] {
+				t.Fatalf("node 3 drew %+v: want only B's test, the same as node 0's %+v", got, all[ids[1]])
+			}
+			continue
+		}
+		if len(got) != 2 || got[ids[0]] != all[ids[0]] || got[ids[1]] != all[ids[1]] {
+			t.Fatalf("node %d drew %+v, node 0 %+v", n.i, got, all)
+		}
+	}
+	td := all[ids[0]]
+	if b := all[ids[1]]; b.Start != td.Start || b.End != td.End {
+		t.Fatalf("tests %+v and %+v: want both the whole quarter hour", td, b)
+	}
+	// Both batteries discharge at the offered power during the tests.
+	b := home.st.NewBatch()
+	for _, bat := range []devices.DeviceState{batA, batB} {
+		var e gridmint.MWh
+		for at := seed.Add(-time.Hour); !at.After(td.End.Add(time.Hour)); at = at.Add(time.Minute) {
+			b.PutReading(gridmint.Reading{Device: bat.ID, Time: at, Fields: gridmint.FieldEnergy | gridmint.FieldEnergyReverse, Energy: e, Quality: gridmint.QualityOK})
+			if !at.Before(td.Start.Add(-cfg.PreRoll)) && at.Before(td.End) {
+				e += gridmint.EnergyAt(3000, time.Minute)
+			}
+		}
+	}
+	if err := home.st.Commit(b); err != nil {
+		t.Fatal(err)
+	}
+	before, err := home.client.FLEXBalance(ctx, netAddr(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw.at(td.Start.Add(-cfg.PreRoll))
+	nw.at(td.End)
+	if len(home.sent) != 4 {
+		t.Fatalf("home sent %+v: want each battery's discharge and restore", home.sent)
+	}
+	nw.at(td.End.Add(Grace))
+	for _, n := range nw.nodes {
+		for _, id := range ids {
+			tt, ok := tests(n)[id]
+			if !ok {
+				continue
+			}
+			waitFor(t, fmt.Sprintf("node %d holding test %v's intervals", n.i, tt.ID), func() bool {
+				n.svc.mu.Lock()
+				defer n.svc.mu.Unlock()
+				_, complete := n.svc.seriesLocked(n.svc.testLocked(tt.ID))
+				return complete
+			})
+		}
+	}
+	nw.at(td.End.Add(Grace + Collect))
+	for _, n := range nw.nodes {
+		rs := n.svc.TestRounds()
+		for _, tv := range rs[0].Tests {
+			if tv.Outcome != gridmint.TestPassed {
+				t.Fatalf("node %d: %+v: want passed", n.i, tv.TestResult)
+			}
+		}
+		if rs[0].Batch == nil {
+			t.Fatalf("node %d: no reward batch", n.i)
+		}
+	}
+	if *nw.nodes[0].svc.TestRounds()[0].Batch == *lossy.svc.TestRounds()[0].Batch {
+		t.Fatal("node 3's batch is the others': it holds one test fewer")
+	}
+	want := new(big.Int).Add(before, new(big.Int).Mul(big.NewInt(6), big.NewInt(1e18))) // two 3 kW tests at 1 FLEX/kW
+	waitFor(t, "both availability rewards minted with node 3's batch short of one", func() bool {
+		bal, err := home.client.FLEXBalance(ctx, netAddr(1))
+		return err == nil && bal.Cmp(want) == 0
+	})
+	waitFor(t, "the round settled on node 0", func() bool {
+		rs := nw.nodes[0].svc.TestRounds()
+		return rs[0].State == "settled" && rs[0].RewardTx != nil
+	})
 }

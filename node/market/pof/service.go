@@ -30,6 +30,9 @@ type Market interface {
 	PlanTest(t gridmint.TestDispatch) ([]flex.Step, gridmint.DeviceID, error)
 	SendStep(ctx context.Context, st flex.Step) (cmd string, reason string)
 	ScheduleFor(offer gridmint.OfferID, provider common.Address) (market.SignedSchedule, bool)
+	// AwardsOf are the awards of every clearing held to a device (its
+	// network name): those overlapping a test void it (flex.VoidTest).
+	AwardsOf(device gridmint.DeviceID) []gridmint.Award
 }
 
 // Store is what the service keeps and reads (node/store.Store).
@@ -148,6 +151,9 @@ type test struct {
 	BaselineErr string            `json:"baseline_error,omitempty"`
 	Evidence    common.Hash       `json:"evidence,omitzero"`
 	Reward      *big.Int          `json:"reward,omitempty"`
+	// VoidedBy is the request whose award of the device overlaps the
+	// test (outcome void).
+	VoidedBy gridmint.RequestID `json:"voided_by,omitzero"`
 }
 
 type step struct {
@@ -407,6 +413,9 @@ func (s *Service) send(ctx context.Context) {
 	}
 	s.mu.Unlock()
 	for _, d := range todo {
+		if s.voided(d.r, d.t) {
+			continue // its setpoints are withdrawn: the event's dispatch has the device
+		}
 		s.mu.Lock()
 		st := d.t.Steps[d.i].Step
 		s.mu.Unlock()
@@ -427,6 +436,43 @@ func (s *Service) send(ctx context.Context) {
 	}
 }
 
+// voided checks a pending test against the awards the market holds
+// (flex.VoidTest) and marks it void once: outcome void, reason
+// award_overlap, its setpoints not yet sent withdrawn (a start already
+// sent is not restored by the test: the event's dispatch takes the
+// device over within the test and restores it at its own end). Every
+// node applies it to every test of a round before evaluating it, so
+// nodes that hold the same clearings agree. An evaluated test stands.
+func (s *Service) voided(r *round, t *test) bool {
+	s.mu.Lock()
+	out, td := t.Outcome, t.Test
+	s.mu.Unlock()
+	if out != gridmint.TestPending {
+		return out == gridmint.TestVoid
+	}
+	a, void := flex.VoidTest(td, s.o.Market.AwardsOf(td.Device))
+	if !void {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t.Outcome != gridmint.TestPending {
+		return t.Outcome == gridmint.TestVoid
+	}
+	t.TestResult, t.VoidedBy = flex.VoidResult(td), a.RequestID
+	for i := range t.Steps {
+		if st := &t.Steps[i]; !st.Sent && st.Reason == "" {
+			st.Reason = fmt.Sprintf("%s: withdrawn, request %s awards the device in [%s, %s)", gridmint.FlexAwardOverlap, a.RequestID,
+				a.WindowStart.UTC().Format(time.RFC3339), a.WindowEnd.UTC().Format(time.RFC3339))
+			s.m.setpoints.WithLabelValues("withdrawn").Inc()
+		}
+	}
+	s.saveLocked(r)
+	s.m.tests.WithLabelValues(string(gridmint.TestVoid)).Inc()
+	s.log.Info("pof: test void, an award of its device overlaps it", "test", td.ID, "device", td.Device, "request", a.RequestID)
+	return true
+}
+
 // meter gossips the interval energy of own tested devices' meters over
 // what their baselines need, once it is all there.
 func (s *Service) meter(ctx context.Context) {
@@ -442,7 +488,7 @@ func (s *Service) meter(ctx context.Context) {
 	s.mu.Lock()
 	for _, r := range s.rounds {
 		for _, t := range r.Tests {
-			if !t.Own || t.Metered || t.Local == "" {
+			if !t.Own || t.Metered || t.Local == "" || t.Outcome == gridmint.TestVoid {
 				continue
 			}
 			if _, to := mv.Lookback(t.Test.Baseline, t.Test.Start, t.Test.End); !now.Before(to.Add(Grace)) {
@@ -459,6 +505,9 @@ func (s *Service) meter(ctx context.Context) {
 		kinds[d.ID] = d.Kind
 	}
 	for _, d := range todo {
+		if s.voided(d.r, d.t) {
+			continue // not run: nothing to measure
+		}
 		meter, ok := s.meterOf(d.t)
 		if !ok {
 			s.m.refused.WithLabelValues(string(gridmint.FlexUnknownDevice)).Inc()
@@ -610,6 +659,25 @@ func (s *Service) seriesLocked(t *test) (flex.Series, bool) {
 // complete) and settles their availability rewards.
 func (s *Service) evaluate(ctx context.Context) {
 	now := s.o.Clock.Now()
+	// A test voided by an award (flex.VoidTest) needs no data: checked
+	// once its data would be due, so that its round need not wait for it.
+	type ref struct {
+		r *round
+		t *test
+	}
+	var check []ref
+	s.mu.Lock()
+	for _, r := range s.rounds {
+		for _, t := range r.Tests {
+			if _, to := mv.Lookback(t.Test.Baseline, t.Test.Start, t.Test.End); r.Selected && !r.Evaluated && t.Outcome == gridmint.TestPending && !now.Before(to.Add(Grace)) {
+				check = append(check, ref{r, t})
+			}
+		}
+	}
+	s.mu.Unlock()
+	for _, c := range check {
+		s.voided(c.r, c.t)
+	}
 	s.mu.Lock()
 	var due []*round
 	for _, r := range s.rounds {
@@ -623,7 +691,7 @@ func (s *Service) evaluate(ctx context.Context) {
 				last = to
 			}
 			_, c := s.seriesLocked(t)
-			complete = complete && c
+			complete = complete && (c || t.Outcome == gridmint.TestVoid)
 		}
 		at := last.Add(Grace + Collect)
 		if !now.Before(at.Add(Wait)) || !now.Before(at) && complete {
@@ -643,6 +711,9 @@ func (s *Service) evaluateRound(ctx context.Context, r *round) {
 	s.mu.Lock()
 	tests := slices.Clone(r.Tests)
 	s.mu.Unlock()
+	for _, t := range tests {
+		s.voided(r, t)
+	}
 	var ex []gridmint.FlexExemption
 	if s.o.Exemptions != nil {
 		ex = s.o.Exemptions()
@@ -660,6 +731,10 @@ func (s *Service) evaluateRound(ctx context.Context, r *round) {
 	s.mu.Lock()
 	var results []gridmint.TestResult
 	for _, t := range tests {
+		if t.Outcome == gridmint.TestVoid {
+			results = append(results, t.TestResult)
+			continue
+		}
 		series, _ := s.seriesLocked(t)
 		have := series.Step != 0
 		var base *flex.Baseline

@@ -3,6 +3,7 @@ package pof
 import (
 	"context"
 	"encoding/hex"
+	"fmt"
 	"math/big"
 	"slices"
 	"strings"
@@ -112,6 +113,7 @@ type fakeMarket struct {
 	local    map[gridmint.DeviceID]gridmint.DeviceID // network name → own id
 	sent     []flex.Step
 	schedule map[gridmint.OfferID]market.SignedSchedule
+	awards   []gridmint.Award
 }
 
 func (f *fakeMarket) TestCandidates(seedTime time.Time) ([]flex.SignedOffer, map[gridmint.OfferID]bool) {
@@ -142,6 +144,18 @@ func (f *fakeMarket) SendStep(_ context.Context, st flex.Step) (string, string) 
 	defer f.mu.Unlock()
 	f.sent = append(f.sent, st)
 	return "cmd-" + st.At.Format(time.RFC3339), ""
+}
+
+func (f *fakeMarket) AwardsOf(d gridmint.DeviceID) []gridmint.Award {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []gridmint.Award
+	for _, a := range f.awards {
+		if a.Device == d {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 func (f *fakeMarket) ScheduleFor(o gridmint.OfferID, _ common.Address) (market.SignedSchedule, bool) {
@@ -198,7 +212,9 @@ type net struct {
 
 var (
 	seedTime = time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC)
-	cfg      = market.TestsConfig{Enabled: true, Every: 2 * time.Hour, SharePPM: 20_000, Duration: 15 * time.Minute, Lead: 10 * time.Minute, PreRoll: time.Minute, RewardPerKW: 1_000_000}
+	// Share 100 %: every device with an eligible offer is drawn (each
+	// device's draw is its own, flex.Drawn).
+	cfg = market.TestsConfig{Enabled: true, Every: 2 * time.Hour, SharePPM: 1_000_000, Duration: 15 * time.Minute, Lead: 10 * time.Minute, PreRoll: time.Minute, RewardPerKW: 1_000_000}
 )
 
 func newNet(t *testing.T) *net {
@@ -430,5 +446,71 @@ func TestBudgetIsHalfTheRoundsShareOfTheEpochCap(t *testing.T) {
 	want := new(big.Int).Div(flex.EpochCap(1), big.NewInt(24)) // 2 h of a day, halved
 	if got.Cmp(want) != 0 {
 		t.Fatalf("budget %v, want %v", got, want)
+	}
+}
+
+// TestAwardOverlappingTestVoidsIt: a request signed after the round's
+// seed time awards the drawn device in a window overlapping its test.
+// Known before the test starts: nothing is sent. Known after the start
+// was sent (an event from within the test): the test's restore is
+// withdrawn, the event's dispatch has the device. Either way every node
+// records the test void (award_overlap, naming the request), nothing is
+// metered, rewarded or derated.
+func TestAwardOverlappingTestVoidsIt(t *testing.T) {
+	for _, late := range []bool{false, true} {
+		t.Run(fmt.Sprint("known after the start: ", late), func(t *testing.T) {
+			n := newNet(t)
+			n.stepTo(seedTime.Add(-time.Minute))
+			n.heads.seal(seedTime.Add(20 * time.Second))
+			n.stepTo(seedTime.Add(OfferCollect))
+			td := n.only(n.home).Test
+			aw := gridmint.Award{RequestID: gridmint.RequestID{0xe7}, OfferID: gridmint.OfferID{0xe8}, Provider: n.homeAddr.Hex(), Device: n.netDev,
+				Direction: gridmint.DirectionDown, WindowStart: td.Start.Add(-time.Hour), WindowEnd: td.Start.Add(5 * time.Minute), Power: 3000}
+			if late {
+				aw.WindowStart, aw.WindowEnd = td.Start.Add(5*time.Minute), td.End.Add(time.Hour)
+			} else {
+				n.mkt.mu.Lock()
+				n.mkt.awards = []gridmint.Award{aw}
+				n.mkt.mu.Unlock()
+			}
+			n.discharge(3000, td.Start.Add(-cfg.PreRoll), td.End, td.End.Add(time.Hour))
+			n.stepTo(td.Start.Add(-cfg.PreRoll))
+			if late {
+				n.mkt.mu.Lock()
+				n.mkt.awards = []gridmint.Award{aw}
+				n.mkt.mu.Unlock()
+			}
+			n.stepTo(td.End)
+			n.stepTo(td.End.Add(Grace))
+			n.stepTo(td.End.Add(Grace + Collect))
+			wantSent := 0
+			if late {
+				wantSent = 1
+			}
+			if len(n.mkt.sent) != wantSent || late && n.mkt.sent[0].Restore {
+				t.Fatalf("sent %+v: want %d setpoints, no restore", n.mkt.sent, wantSent)
+			}
+			for _, s := range []*Service{n.home, n.peer} {
+				got := n.only(s)
+				if got.Outcome != gridmint.TestVoid || got.Reason != gridmint.FlexAwardOverlap || got.VoidedBy != aw.RequestID || got.Metered {
+					t.Fatalf("result %+v voided by %v, metered %v: want void, award_overlap, by the request, not metered", got.TestResult, got.VoidedBy, got.Metered)
+				}
+				if d := s.Derate(n.netDev); d != 1_000_000 {
+					t.Fatalf("derate %d after a void test", d)
+				}
+				rs := s.TestRounds()
+				if rs[0].State != "evaluated" || rs[0].Batch != nil || rs[0].Tests[0].VoidedBy == nil || *rs[0].Tests[0].VoidedBy != aw.RequestID {
+					t.Fatalf("round %+v: want evaluated, no reward batch, the test shown voided by the request", rs[0])
+				}
+			}
+			home := n.only(n.home)
+			withdrawn := home.Steps[len(home.Steps)-1]
+			if withdrawn.Sent || !strings.HasPrefix(withdrawn.Reason, string(gridmint.FlexAwardOverlap)) {
+				t.Fatalf("last step %+v: want withdrawn, naming award_overlap", withdrawn)
+			}
+			if len(n.eng.all())+len(n.peng.all()) != 0 {
+				t.Fatal("a void test was rewarded")
+			}
+		})
 	}
 }

@@ -49,6 +49,10 @@ func (s *Service) TestRounds() []api.TestRound {
 				id := common.Hash(flex.AvailabilityRecordID(t.Test.ID))
 				tv.RecordID = &id
 			}
+			if t.VoidedBy != (gridmint.RequestID{}) {
+				id := t.VoidedBy
+				tv.VoidedBy = &id
+			}
 			if t.PlanReason != "" {
 				tv.Setpoints = append(tv.Setpoints, api.TestSetpoint{Device: t.Local, Reason: t.PlanReason})
 			}
