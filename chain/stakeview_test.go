@@ -1,11 +1,13 @@
 package chain
 
 import (
+	"crypto/ecdsa"
 	"errors"
 	"math/big"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 )
 
 // TestStakeOfAt reads a stake as it was at a block after it changed, and
@@ -56,5 +58,55 @@ func TestStakeOfAt(t *testing.T) {
 	}
 	if got, err := h.c.StakeOfAt(h.ctx, me, h.sim.Head()); err != nil || got.Cmp(fx(65)) != 0 {
 		t.Errorf("StakeOfAt(head) = %v, %v; want %v", got, err, fx(65))
+	}
+}
+
+// TestStakeOfAtArchive: the embedded chain with a data dir (the node's)
+// is an archive: a stake 200 blocks back is still read.
+func TestStakeOfAtArchive(t *testing.T) {
+	if testing.Short() {
+		t.Skip("an on-disk chain")
+	}
+	key := testKey("submitter")
+	me := addr(key)
+	sim, err := NewSimulated(SimulatedConfig{Dir: t.TempDir(), Alloc: types.GenesisAlloc{me: {Balance: SimulatedFunds}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	ctx := t.Context()
+	a0, a1 := testKey("attestor0"), testKey("attestor1")
+	addrs, err := Deploy(ctx, sim.Backend(), key, DeployConfig{Attestors: []common.Address{addr(a0), addr(a1)}, Threshold: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := New(ctx, sim.Backend(), Config{Key: key, Contracts: addrs, Logger: testLogger(t), Sleep: fastSleep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb := NewRewardBatch([]Reward{{RecordID: common.Hash{1}, Provider: me, Amount: fx(10), Kind: RewardDelivery}})
+	var sigs [][]byte
+	for _, k := range []*ecdsa.PrivateKey{a0, a1} {
+		s, err := Sign(k, c.FLEXDomain().Digest(rb.StructHash()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sigs = append(sigs, s)
+	}
+	if _, err := c.Reward(ctx, rb, sigs); err != nil {
+		t.Fatal(err)
+	}
+	first, err := c.Stake(ctx, common.Hash{1}, fx(4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Stake(ctx, common.Hash{2}, fx(2)); err != nil {
+		t.Fatal(err)
+	}
+	for sim.Head() < first.Block+200 {
+		sim.Commit()
+	}
+	if got, err := c.StakeOfAt(ctx, me, first.Block); err != nil || got.Cmp(fx(4)) != 0 {
+		t.Errorf("StakeOfAt(block %d, 200 back) = %v, %v; want 4 FLEX", first.Block, got, err)
 	}
 }
