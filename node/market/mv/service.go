@@ -799,9 +799,11 @@ const (
 
 // providers are the awarded providers of an event, lower-case, sorted.
 func (e *event) providers() []string {
+	seen := map[string]bool{}
 	var out []string
 	for _, a := range e.Clearing.Awards {
-		if p := strings.ToLower(a.Provider); common.IsHexAddress(p) && !slices.Contains(out, p) {
+		if p := strings.ToLower(a.Provider); common.IsHexAddress(p) && !seen[p] {
+			seen[p] = true
 			out = append(out, p)
 		}
 	}
