@@ -197,6 +197,22 @@ func TestGethDevIntegration(t *testing.T) {
 	if len(rep.Differences) != 0 || rep.FLEX.Supply.Cmp(fx(20)) != 0 || rep.REC[0].Supply.Int64() != 1500 {
 		t.Errorf("audit: %+v", rep)
 	}
+
+	// A stake read at a block is the one in that block's state (geth
+	// keeps the recent blocks' state even when pruning).
+	staked, err := c.Stake(ctx, common.Hash{11}, fx(5))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Stake(ctx, common.Hash{12}, fx(3)); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := c.StakeOfAt(ctx, me, staked.Block); err != nil || got.Cmp(fx(5)) != 0 {
+		t.Errorf("StakeOfAt(block %d) = %v, %v; want 5 FLEX", staked.Block, got, err)
+	}
+	if got, err := c.StakeOf(ctx, me); err != nil || got.Cmp(fx(8)) != 0 {
+		t.Errorf("StakeOf = %v, %v; want 8 FLEX", got, err)
+	}
 }
 
 func must[T any](v T, err error) T {

@@ -64,7 +64,7 @@ func TestRevertPaths(t *testing.T) {
 	badKind := NewRewardBatch([]Reward{{RecordID: crypto.Keccak256Hash([]byte("rec2")), Provider: me, Amount: fx(1), Kind: 7}})
 	overCap := NewRewardBatch([]Reward{{RecordID: crypto.Keccak256Hash([]byte("rec3")), Provider: me, Amount: fx(10_001), Kind: RewardAvailability}})
 	slash := Slash{RecordID: crypto.Keccak256Hash([]byte("slash1")), Provider: me, Award: crypto.Keccak256Hash([]byte("award1")),
-		AwardPrice: fx(10), WindowValue: fx(40), Amount: fx(11), Evidence: common.Hash{2}} // share = 40 × 10/40 = 10
+		AwardPrice: fx(50), WindowValue: fx(40), Amount: fx(1), Evidence: common.Hash{2}} // an award worth more than the window
 	slashSigs := h.sign(h.c.FLEXDomain().Digest(slash.StructHash()), 0, 1)
 
 	for _, tc := range []struct {
@@ -103,7 +103,7 @@ func TestRevertPaths(t *testing.T) {
 		{"reward below threshold", me, h.addrs.FLEX, reward(badKind, h.signReward(badKind, 2)), "BelowThreshold"},
 		{"unknown reward kind", me, h.addrs.FLEX, reward(badKind, h.signReward(badKind, 0, 1)), "InvalidKind"},
 		{"availability over the epoch cap", me, h.addrs.FLEX, reward(overCap, h.signReward(overCap, 1, 2)), "EmissionCapExceeded"},
-		{"slash over the award's share", me, h.addrs.FLEX, fl.PackSlash(flexSlash(slash), slashSigs), "SlashExceedsShare"},
+		{"slash of an award worth more than its window", me, h.addrs.FLEX, fl.PackSlash(flexSlash(slash), slashSigs), "InvalidShare"},
 		{"unstake more than staked", me, h.addrs.FLEX, fl.PackRequestUnstake(fx(41)), "InsufficientStake"},
 		{"withdraw before unbonding", me, h.addrs.FLEX, fl.PackWithdraw(), "NotUnlocked"},
 		{"registry: not the owner", addr(alice), h.addrs.Registry, rg.PackAddAttestor(addr(alice)), "OwnableUnauthorizedAccount"},
@@ -153,35 +153,63 @@ func TestSlashBoundedByAwardShare(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Four awards of 10 in one window of 40: each may take at most a
-	// quarter of the stake left when it is slashed.
+	// quarter of the stake left when it is slashed. The attestors compute
+	// each amount from the stake at the award's reservation block (40);
+	// an amount above the share left is capped to it, not refused, so a
+	// slash that lands after another still takes its (smaller) share.
 	slashOf := func(award string, amount *big.Int) Slash {
 		return Slash{RecordID: crypto.Keccak256Hash([]byte("s" + award)), Provider: me, Award: crypto.Keccak256Hash([]byte(award)),
 			AwardPrice: fx(10), WindowValue: fx(40), Amount: amount}
 	}
+	half := func(v *big.Int) *big.Int { return new(big.Int).Div(v, big.NewInt(2)) }
+	stake := fx(40)
 	for _, tc := range []struct {
 		award  string
 		amount *big.Int
-		want   string // revert, "" for success
+		burn   *big.Int // nil: refused with want
+		want   string
 	}{
-		{"a1", fx(10), ""},                                  // share 40 × 1/4 = 10
-		{"a2", fx(8), "SlashExceedsShare"},                  // share 30 × 1/4 = 7.5
-		{"a2", new(big.Int).Div(fx(15), big.NewInt(2)), ""}, // exactly 7.5
-		{"a2", fx(1), "AwardAlreadySlashed"},
+		{"a1", fx(10), fx(10), ""},                                      // share 40 × 1/4 = 10
+		{"a2", fx(10), half(fx(15)), ""},                                // share 30 × 1/4 = 7.5: capped
+		{"a3", fx(1), fx(1), ""},                                        // share 22.5 × 1/4 = 5.625: within
+		{"a2", fx(1), nil, "AwardAlreadySlashed"},                       // another record for a2
+		{"a4", fx(40), new(big.Int).Div(fx(2150), big.NewInt(400)), ""}, // share 21.5 × 1/4 = 5.375
 	} {
 		s := slashOf(tc.award, tc.amount)
 		if tc.want == "AwardAlreadySlashed" {
 			s.RecordID = crypto.Keccak256Hash([]byte("another record"))
 		}
-		_, err := h.c.Slash(h.ctx, s, h.sign(h.c.FLEXDomain().Digest(s.StructHash()), 0, 2))
-		if tc.want == "" && err != nil {
-			t.Errorf("slash %s %v: %v", tc.award, tc.amount, err)
+		rc, err := h.c.Slash(h.ctx, s, h.sign(h.c.FLEXDomain().Digest(s.StructHash()), 0, 2))
+		if tc.want != "" {
+			if !IsRevert(err, tc.want) {
+				t.Errorf("slash %s %v: %v, want %s", tc.award, tc.amount, err, tc.want)
+			}
+			continue
 		}
-		if tc.want != "" && !IsRevert(err, tc.want) {
-			t.Errorf("slash %s %v: %v, want %s", tc.award, tc.amount, err, tc.want)
+		if err != nil {
+			t.Fatalf("slash %s %v: %v", tc.award, tc.amount, err)
 		}
+		full, err := h.sim.Backend().TransactionReceipt(h.ctx, rc.TxHash)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var burned *big.Int
+		for _, l := range full.Logs {
+			if ev, err := h.c.flex.UnpackSlashedEvent(l); err == nil {
+				burned = ev.Amount
+			}
+		}
+		if burned == nil || burned.Cmp(tc.burn) != 0 {
+			t.Errorf("slash %s of %v burned %v, want %v", tc.award, tc.amount, burned, tc.burn)
+		}
+		stake.Sub(stake, tc.burn)
 	}
 	st, err := call(h.ctx, h.c, h.addrs.FLEX, h.c.flex.PackStakes(me), h.c.flex.UnpackStakes)
-	if want := new(big.Int).Sub(fx(30), new(big.Int).Div(fx(15), big.NewInt(2))); err != nil || st.Bonded.Cmp(want) != 0 {
-		t.Errorf("stake after slashes %v (%v), want %v", st.Bonded, err, want)
+	if err != nil || st.Bonded.Cmp(stake) != 0 {
+		t.Errorf("stake after slashes %v (%v), want %v", st.Bonded, err, stake)
+	}
+	// The window's four slashes took less than the stake.
+	if stake.Sign() <= 0 {
+		t.Errorf("stake left %v: one window's slashes took it all", stake)
 	}
 }

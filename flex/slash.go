@@ -43,10 +43,13 @@ type Slash struct {
 //     day's awards add up to at most the stake. Call Slashes for a day
 //     only when the day is over: every award starting in it has cleared
 //     (gate closure ≤ window start), so WindowValue is final.
-//   - Share = ⌊stake × AwardValue / WindowValue⌋ with the stake as it is
-//     when this slash executes; Amount = ⌊Share × shortfall / Awarded⌋,
-//     shortfall = Awarded − Delivered. So one award never takes more than
-//     its share, and one day never more than the stake.
+//   - Share = ⌊stake × AwardValue / WindowValue⌋ with the stake given
+//     (node/market/mv passes the stake at the event's reservation block,
+//     the same on every node) less the slashes before it;
+//     Amount = ⌊Share × shortfall / Awarded⌋, shortfall = Awarded −
+//     Delivered. So one award never takes more than its share, and one day
+//     never more than the stake. The FLEX contract burns Amount capped at
+//     the share of the stake when the slash executes.
 //   - Order: provider, day, request ID, offer ID; the stake a slash sees
 //     is the stake after the ones before it, as on chain.
 //

@@ -44,7 +44,9 @@ func (n *Node) startMV(ctx context.Context, attestors *settle.Attestors) error {
 		o.IsAttestor = func() bool { return attestors.IsAttestor(n.settle.Address()) }
 	}
 	if n.chain != nil {
-		o.Stakes = func(ctx context.Context, p common.Address) (*big.Int, error) { return n.chain.StakeOf(ctx, p) }
+		o.StakesAt = func(ctx context.Context, p common.Address, block uint64) (*big.Int, error) {
+			return n.chain.StakeOfAt(ctx, p, block)
+		}
 	}
 	s, err := mv.New(o)
 	if err != nil {
@@ -77,11 +79,11 @@ func (d mvDeliveries) DeliveryEvents(request *gridmint.RequestID) []api.Delivery
 	out := make([]api.DeliveryEvent, len(evs))
 	for i, e := range evs {
 		v := api.DeliveryEvent{RequestID: e.RequestID, Request: e.Request, Price: e.Price, Root: e.Root, ReservationTx: e.ReservationTx,
-			Reserved: e.Reserved, State: e.State, Batch: e.Batch, BatchState: e.BatchState, RewardTx: e.RewardTx, Deliveries: []api.Delivery{}}
+			ReservationBlock: e.ReservationBlock, Reserved: e.Reserved, State: e.State, Batch: e.Batch, BatchState: e.BatchState, RewardTx: e.RewardTx, Deliveries: []api.Delivery{}}
 		for _, r := range e.Deliveries {
 			dv := api.Delivery{DeliveryRecord: r.DeliveryRecord, BaselineMWh: r.BaselineMWh, MeteredMWh: r.MeteredMWh, BaselineErr: r.BaselineErr,
 				Performance: float64(r.Performance()) / 1e6, Paid: "0", Slashed: "0", Evidence: r.Evidence,
-				SlashState: r.SlashState, SlashTx: r.SlashTx, Schedule: r.Schedule, NoSchedule: r.NoSchedule}
+				SlashState: r.SlashState, SlashTx: r.SlashTx, SlashNotComputable: r.SlashNotComputable, Schedule: r.Schedule, NoSchedule: r.NoSchedule}
 			if r.Payment != nil {
 				dv.Paid = r.Payment.String()
 			}

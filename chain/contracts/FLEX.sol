@@ -23,10 +23,14 @@ import {AttestorRegistry, IAttestation} from "./AttestorRegistry.sol";
 ///
 /// Optional stake: a provider may stake FLEX (held by this contract). An
 /// attested Slash burns part of it for one under-delivered award, at most
-/// that award's share of the stake: stake * awardPrice / windowValue, where
-/// windowValue is the provider's total awarded value in the window. So the
-/// slashes of one window together never exceed the stake, and each award
-/// can be slashed once. Unstaking waits UNBONDING seconds and stays slashable.
+/// that award's share of the stake when it executes: stake * awardPrice /
+/// windowValue, where windowValue is the provider's total awarded value in
+/// the window. An attested amount above that share is capped to it, not
+/// refused: attestors compute it from the stake at the award's reservation
+/// block, and an earlier slash (or a withdrawal) may have lowered the stake
+/// since. So the slashes of one window together never exceed the stake,
+/// and each award can be slashed once. Unstaking waits UNBONDING seconds and
+/// stays slashable.
 contract FLEX is ERC20, EIP712, IAttestation {
     /// @notice One reward record (EIP-712 type Reward).
     struct Reward {
@@ -118,8 +122,9 @@ contract FLEX is ERC20, EIP712, IAttestation {
     event UnstakeRequested(address indexed provider, uint256 amount, uint256 unlockAt);
     /// @notice `provider` withdrew `amount` unbonded units.
     event Withdrawn(address indexed provider, uint256 amount);
-    /// @notice `amount` units of `provider`'s stake were burned for `award`;
-    /// `share` was the most that could be.
+    /// @notice `amount` units of `provider`'s stake were burned for `award`
+    /// (the attested amount, capped at `share`); `share` was the most that
+    /// could be.
     event Slashed(bytes32 indexed recordId, address indexed provider, bytes32 indexed award, uint256 amount, uint256 share);
 
     /// @notice The batch has no rewards.
@@ -146,8 +151,6 @@ contract FLEX is ERC20, EIP712, IAttestation {
     error AwardAlreadySlashed(bytes32 award);
     /// @notice A slash must name a price within its window value.
     error InvalidShare(uint256 awardPrice, uint256 windowValue);
-    /// @notice The slash exceeds the award's share of the stake.
-    error SlashExceedsShare(uint256 amount, uint256 share);
 
     /// @param registry_ the attestor registry
     constructor(AttestorRegistry registry_) ERC20("gridmint FLEX", "FLEX") EIP712("gridmint FLEX", "1") {
@@ -280,9 +283,11 @@ contract FLEX is ERC20, EIP712, IAttestation {
         emit Withdrawn(msg.sender, amount);
     }
 
-    /// @notice Burns part of a provider's stake for one under-delivered award,
-    /// at most the award's share stake * awardPrice / windowValue.
-    function slash(Slash calldata s, bytes[] calldata signatures) external returns (uint256 share) {
+    /// @notice Burns part of a provider's stake for one under-delivered award:
+    /// the attested amount, capped at the award's share of the stake now,
+    /// stake * awardPrice / windowValue (zero if nothing is staked: the record
+    /// and the award are used up all the same). Returns what was burned.
+    function slash(Slash calldata s, bytes[] calldata signatures) external returns (uint256 burned) {
         if (recordUsed[s.recordId]) revert RecordUsed(s.recordId);
         if (awardSlashed[s.award]) revert AwardAlreadySlashed(s.award);
         if (s.amount == 0) revert ZeroAmount();
@@ -293,13 +298,13 @@ contract FLEX is ERC20, EIP712, IAttestation {
 
         Stake storage st = stakes[s.provider];
         uint256 staked = uint256(st.bonded) + st.unbonding;
-        share = (staked * s.awardPrice) / s.windowValue;
-        if (s.amount > share) revert SlashExceedsShare(s.amount, share);
-        uint256 fromBonded = s.amount <= st.bonded ? s.amount : st.bonded;
+        uint256 share = (staked * s.awardPrice) / s.windowValue;
+        burned = s.amount < share ? s.amount : share;
+        uint256 fromBonded = burned <= st.bonded ? burned : st.bonded;
         st.bonded -= uint128(fromBonded);
-        st.unbonding -= uint128(s.amount - fromBonded); // amount <= share <= bonded + unbonding
-        _burn(address(this), s.amount);
-        emit Slashed(s.recordId, s.provider, s.award, s.amount, share);
+        st.unbonding -= uint128(burned - fromBonded); // burned <= share <= bonded + unbonding
+        if (burned > 0) _burn(address(this), burned);
+        emit Slashed(s.recordId, s.provider, s.award, burned, share);
     }
 
     /// @notice The EIP-712 digest attestors sign for `s`.

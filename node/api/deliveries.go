@@ -27,6 +27,9 @@ type DeliveryEvent struct {
 	// ReservationTx burned Reserved FLEX base units.
 	ReservationTx common.Hash `json:"reservation_tx"`
 	Reserved      string      `json:"reserved"`
+	// ReservationBlock is the reservation's block: slashes use the
+	// providers' stakes in its state, the same on every node.
+	ReservationBlock uint64 `json:"reservation_block,omitempty"`
 	// State is tracking (window not yet measured), metered (this node's
 	// intervals gossiped), verified (records computed) or settled (the
 	// reward batch is on chain).
@@ -59,7 +62,11 @@ type Delivery struct {
 	// transaction.
 	SlashState string       `json:"slash_state,omitempty"`
 	SlashTx    *common.Hash `json:"slash_tx,omitempty"`
-	Evidence   common.Hash  `json:"evidence"`
+	// SlashNotComputable: under-delivered, but this node does not know
+	// the provider's stake at the reservation block, so it attests no
+	// slash (stake_unavailable, no_reservation_block).
+	SlashNotComputable string      `json:"slash_not_computable,omitempty"`
+	Evidence           common.Hash `json:"evidence"`
 	// Schedule is the signed schedule message a schedule-baseline award
 	// was measured against; NoSchedule: none was received (not paid).
 	Schedule   *common.Hash `json:"schedule,omitempty"`

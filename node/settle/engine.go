@@ -834,7 +834,7 @@ var (
 	// voidReverts: the contract will never take this batch.
 	voidReverts = []string{"HourAlreadyIssued", "RecordUsed", "BatchIdMismatch", "EmptyBatch", "InvalidZone",
 		"InvalidTechnology", "ZeroAmount", "InvalidKind", "ERC1155InvalidReceiver", "ERC20InvalidReceiver", "DuplicateAttestor",
-		"AwardAlreadySlashed", "InvalidShare", "SlashExceedsShare"}
+		"AwardAlreadySlashed", "InvalidShare"}
 )
 
 func revertName(err error) string {

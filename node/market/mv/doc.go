@@ -52,10 +52,32 @@
 //     stake, stake × award value / the provider's awarded value that day,
 //     in proportion to the shortfall), as an attested chain.Slash
 //     (settle.KindFLEXSlash, FLEX.slash; the provider's own signature does
-//     not count). Stakes are read from the chain when the node verifies,
-//     so nodes that read different stakes attest different slashes and
-//     at most one reaches the threshold; the contract refuses any slash
-//     above the share of the stake it holds then.
+//     not count).
+//
+//     The stake is the one at the reservation block: the block of the
+//     confirmed FLEX.reserve that made the event firm
+//     (FirmEvent.ReservationBlock), the same for every node. Nodes verify
+//     at different times and stakes change (stake, withdrawal, earlier
+//     slashes); a stake read at verification would give different amounts
+//     and no slash would reach the threshold. The first Step after Track
+//     reads every awarded provider's stake in that block's state
+//     (Options.StakesAt, chain.Client.StakeOfAt: an eth_call at the block)
+//     and keeps it with the event in the store, so a restart or a late
+//     verification uses the same numbers: read promptly, since a pruning
+//     node (geth's default) keeps only the last 128 blocks' state. If no
+//     stake was kept and the state is gone (the node was down, the
+//     endpoint failed), the node does not guess: the record gets no slash
+//     and SlashNotComputable (stake_unavailable; no_reservation_block for
+//     an event tracked without its block), counted in
+//     gridmint_flex_slashes_not_computable_total and shown in the API.
+//
+//     On chain FLEX.slash burns the attested amount capped at the award's
+//     share of the stake when it executes (the Slashed event says what it
+//     burned): a stake that fell after the reservation block (an earlier
+//     slash landed first, or unbonded units were withdrawn) lowers what is
+//     burned, never refuses the slash and never takes more than the
+//     share. Each slash is a batch of its own, so nothing else reverts
+//     with it; the API's slashed is the attested amount.
 //
 // The schedule baseline: an award of it is measured against the schedule
 // its home signed with the offer (node/market keeps them; Options.Schedules

@@ -11,6 +11,7 @@ type Metrics struct {
 	intervalsSent, intervalsReceived, intervalConflicts prometheus.Counter
 	deliveredMWh, paidFLEX                              prometheus.Counter
 	records, refused, intervalsIgnored                  *prometheus.CounterVec
+	slashesNotComputable                                *prometheus.CounterVec
 }
 
 // reasonLabel is a record's reason as a label: "none" for a delivery
@@ -41,12 +42,17 @@ func NewMetrics() *Metrics {
 			Help: "Delivery records this node computed, by reason (none: delivered within tolerance)."}, []string{"reason"}),
 		intervalsIgnored: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridmint_flex_intervals_ignored_total",
 			Help: "Interval energy messages not kept, by reason: untracked (no firm event here for the request), not_awarded (no award of the author at that meter), outside_span (steps outside what the award's baseline needs)."}, []string{"reason"}),
+		slashesNotComputable: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridmint_flex_slashes_not_computable_total",
+			Help: "Under-delivered awards left unslashed because the provider's stake at the reservation block is not known here, by reason (stake_unavailable: not read while the state was there and not readable now; no_reservation_block: event tracked without its block)."}, []string{"reason"}),
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gridmint_flex_deliveries_refused_total",
 			Help: "Claimed delivery records refused here, by reason (inflated_delivery, delivery_mismatch, unknown_device)."}, []string{"reason"}),
 	}
 	for _, r := range []gridmint.FlexReason{"", gridmint.FlexOptOut, gridmint.FlexGridLimit, gridmint.FlexOffline, gridmint.FlexNoData,
 		gridmint.FlexUnderDelivered, gridmint.FlexInsufficientHist, gridmint.FlexScheduleLate, gridmint.FlexInvalid} {
 		m.records.WithLabelValues(reasonLabel(r))
+	}
+	for _, r := range []string{SlashStakeUnavailable, SlashNoReservationBlock} {
+		m.slashesNotComputable.WithLabelValues(r)
 	}
 	for _, r := range []string{"untracked", "not_awarded", "outside_span"} {
 		m.intervalsIgnored.WithLabelValues(r)
@@ -60,5 +66,5 @@ func NewMetrics() *Metrics {
 // Collectors are the counters to register.
 func (m *Metrics) Collectors() []prometheus.Collector {
 	return []prometheus.Collector{m.tracked, m.verified, m.batches, m.slashesDue, m.intervalsSent, m.intervalsReceived,
-		m.intervalConflicts, m.deliveredMWh, m.paidFLEX, m.records, m.refused, m.intervalsIgnored}
+		m.intervalConflicts, m.deliveredMWh, m.paidFLEX, m.records, m.refused, m.intervalsIgnored, m.slashesNotComputable}
 }

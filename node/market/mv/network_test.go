@@ -155,7 +155,7 @@ func (nw *mvNet) start(t *testing.T, i int, devices []gridmint.Device) *mvNode {
 	if nd.svc, err = New(Options{Self: testAddr(i), Clock: nw.clock, Log: testLog(i), Store: nd.st,
 		Devices: func() []gridmint.Device { return nd.devices }, Key: testDeviceKey(i),
 		Publish: nd.p2p.Publish, Engine: nd.eng, IsAttestor: func() bool { return attestors.IsAttestor(testAddr(i)) },
-		Stakes: nd.client.StakeOf}); err != nil {
+		StakesAt: nd.client.StakeOfAt}); err != nil {
 		t.Fatal(err)
 	}
 	nd.p2p.Handle(nd.eng.HandleMessage)
@@ -297,7 +297,7 @@ func TestDeliveriesAreMeteredAttestedAndPaid(t *testing.T) {
 	}
 	track := func(c flex.Clearing) {
 		for _, nd := range nw.nodes {
-			ev := FirmEvent{Clearing: c, ReservationTx: common.Hash{byte(c.Request.WindowStart.Hour())}, Reserved: c.Value()}
+			ev := FirmEvent{Clearing: c, ReservationTx: common.Hash{byte(c.Request.WindowStart.Hour())}, Reserved: c.Value(), ReservationBlock: nw.sim.Head()}
 			for _, a := range c.Awards {
 				switch {
 				case nd.i == 1 && a.Device == wireID(1, k1):

@@ -158,7 +158,7 @@ func TestOptOutExcusedOnEveryNode(t *testing.T) {
 		}
 	}
 	for _, nd := range nw.nodes {
-		ev := FirmEvent{Clearing: c, ReservationTx: common.Hash{0xaa}, Reserved: c.Value()}
+		ev := FirmEvent{Clearing: c, ReservationTx: common.Hash{0xaa}, Reserved: c.Value(), ReservationBlock: nw.sim.Head()}
 		for _, a := range c.Awards {
 			if a.Provider == testAddr(nd.i).Hex() {
 				ev.Local = append(ev.Local, LocalAward{Award: a, Device: local[nd.i]})

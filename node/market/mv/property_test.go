@@ -72,7 +72,7 @@ func TestMVProperties(t *testing.T) {
 		var exemptions []gridmint.FlexExemption
 		svc, err := New(Options{Self: testAddr(0), Clock: clock, Store: st, Engine: eng,
 			Exemptions: func() []gridmint.FlexExemption { return exemptions },
-			Stakes: func(_ context.Context, p common.Address) (*big.Int, error) {
+			StakesAt: func(_ context.Context, p common.Address, _ uint64) (*big.Int, error) {
 				if s, ok := stakes[p]; ok {
 					return new(big.Int).Set(s), nil
 				}
@@ -141,7 +141,7 @@ func TestMVProperties(t *testing.T) {
 			t.Fatalf("iteration %d: clearing %+v", iter, res)
 		}
 		c := res.Clearings[0]
-		svc.Track(t.Context(), FirmEvent{Clearing: c, Reserved: c.Value()})
+		svc.Track(t.Context(), FirmEvent{Clearing: c, Reserved: c.Value(), ReservationBlock: 1})
 		for _, m := range msgs {
 			svc.HandleMessage(m)
 		}

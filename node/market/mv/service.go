@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/big"
 	"slices"
 	"strings"
@@ -110,9 +112,12 @@ type Options struct {
 	// nil: none. Every node verifies with them, so an opt-out declared
 	// before the window is excused everywhere, not only at home.
 	EventExemptions func(gridmint.RequestID) []gridmint.FlexExemption
-	// Stakes reads a provider's stake (FLEX base units) for the slashes
-	// shown; nil: none computed.
-	Stakes func(ctx context.Context, provider common.Address) (*big.Int, error)
+	// StakesAt reads a provider's slashable stake (FLEX base units) in
+	// the state after a block (chain.Client.StakeOfAt): the slashes use
+	// the stake at the event's reservation block, the same for every
+	// node. An error matching chain.ErrStateUnavailable says that state
+	// is gone (pruned). nil: no slashes computed.
+	StakesAt func(ctx context.Context, provider common.Address, block uint64) (*big.Int, error)
 	// Schedules finds the signed schedule of an offer by its provider
 	// (node/market keeps them: Service.ScheduleFor), the baseline of its
 	// schedule awards; nil: none known.
@@ -149,20 +154,30 @@ type source struct {
 // event is one tracked firm event and what became of it; kept in the
 // store as JSON.
 type event struct {
-	V             int              `json:"v"`
-	Clearing      flex.Clearing    `json:"clearing"`
-	ReservationTx common.Hash      `json:"reservation_tx"`
-	Reserved      *big.Int         `json:"reserved"`
-	Local         []LocalAward     `json:"local,omitempty"`
-	Tracked       time.Time        `json:"tracked"`
-	Metered       bool             `json:"metered,omitempty"` // own intervals gossiped
-	Verified      bool             `json:"verified,omitempty"`
-	Records       []Record         `json:"records,omitempty"`
-	Batch         common.Hash      `json:"batch,omitzero"`
-	Refused       []Refusal        `json:"refused,omitempty"`
-	MeteredAt     time.Time        `json:"metered_at,omitzero"`
-	VerifiedAt    time.Time        `json:"verified_at,omitzero"`
-	Skipped       map[string]int64 `json:"skipped,omitempty"`
+	V             int           `json:"v"`
+	Clearing      flex.Clearing `json:"clearing"`
+	ReservationTx common.Hash   `json:"reservation_tx"`
+	Reserved      *big.Int      `json:"reserved"`
+	// ReservationBlock is the block of the confirmed FLEX.reserve (0:
+	// unknown, an event tracked before it was recorded). Stakes are the
+	// awarded providers' stakes (FLEX base units, by lower-case address)
+	// in that block's state, read once, promptly (a pruning node keeps
+	// recent state only) and kept, so a restart or a late verification
+	// slashes from the same numbers as every other node. StakeGone:
+	// providers whose stake at the block could not be read (why).
+	ReservationBlock uint64              `json:"reservation_block,omitempty"`
+	Stakes           map[string]*big.Int `json:"stakes,omitempty"`
+	StakeGone        map[string]string   `json:"stake_gone,omitempty"`
+	Local            []LocalAward        `json:"local,omitempty"`
+	Tracked          time.Time           `json:"tracked"`
+	Metered          bool                `json:"metered,omitempty"` // own intervals gossiped
+	Verified         bool                `json:"verified,omitempty"`
+	Records          []Record            `json:"records,omitempty"`
+	Batch            common.Hash         `json:"batch,omitzero"`
+	Refused          []Refusal           `json:"refused,omitempty"`
+	MeteredAt        time.Time           `json:"metered_at,omitzero"`
+	VerifiedAt       time.Time           `json:"verified_at,omitzero"`
+	Skipped          map[string]int64    `json:"skipped,omitempty"`
 }
 
 // Record is one award's measured delivery with what it rests on.
@@ -179,6 +194,11 @@ type Record struct {
 	// units; SlashBatch the attested FLEX.slash it went into.
 	Slash      *big.Int    `json:"slash,omitempty"`
 	SlashBatch common.Hash `json:"slash_batch,omitzero"`
+	// SlashNotComputable: the award is due a slash but this node cannot
+	// compute it from the stake at the reservation block (a reason code:
+	// SlashStakeUnavailable, SlashNoReservationBlock); nothing is
+	// attested rather than a number other nodes may not share.
+	SlashNotComputable string `json:"slash_not_computable,omitempty"`
 	// SlashState and SlashTx: where the slash stands (node/settle) and
 	// the FLEX.slash transaction; filled in by Events.
 	SlashState string       `json:"slash_state,omitempty"`
@@ -278,7 +298,8 @@ func (s *Service) Track(ctx context.Context, ev FirmEvent) {
 	if _, ok := s.events[id]; ok {
 		return
 	}
-	e := &event{V: 1, Clearing: ev.Clearing, ReservationTx: ev.ReservationTx, Reserved: ev.Reserved, Local: slices.Clone(ev.Local), Tracked: s.o.Clock.Now()}
+	e := &event{V: 1, Clearing: ev.Clearing, ReservationTx: ev.ReservationTx, Reserved: ev.Reserved, ReservationBlock: ev.ReservationBlock,
+		Local: slices.Clone(ev.Local), Tracked: s.o.Clock.Now()}
 	s.events[id] = e
 	s.m.tracked.Inc()
 	s.saveLocked(e)
@@ -399,9 +420,12 @@ func (s *Service) Run(ctx context.Context, tick time.Duration) {
 func (s *Service) Step(ctx context.Context) {
 	now := s.o.Clock.Now()
 	s.mu.Lock()
-	var toMeter, toVerify, toFollow []*event
+	var toSnap, toMeter, toVerify, toFollow []*event
 	for _, e := range s.events {
 		end := eventEnd(e)
+		if s.o.StakesAt != nil && e.ReservationBlock > 0 && !e.Verified && len(e.stakesMissing()) > 0 {
+			toSnap = append(toSnap, e)
+		}
 		if !e.Metered && len(e.Local) > 0 && !now.Before(end.Add(s.cfg.Grace)) {
 			toMeter = append(toMeter, e)
 		}
@@ -414,8 +438,12 @@ func (s *Service) Step(ctx context.Context) {
 		}
 	}
 	s.mu.Unlock()
+	sortEvents(toSnap)
 	sortEvents(toMeter)
 	sortEvents(toVerify)
+	for _, e := range toSnap {
+		s.snapshotStakes(ctx, e)
+	}
 	for _, e := range toMeter {
 		s.meter(ctx, e)
 	}
@@ -673,7 +701,7 @@ func (s *Service) verify(ctx context.Context, e *event, now time.Time) {
 			}
 		}
 	}
-	s.slashes(ctx, out)
+	s.slashes(ctx, e, out)
 
 	batch, err := s.settle(ctx, c, out)
 	if err != nil {
@@ -757,10 +785,100 @@ func (s *Service) settle(ctx context.Context, c flex.Clearing, recs []Record) (c
 	return b.ID(), nil
 }
 
-// slashes computes the slashes the rules call for, from the providers'
-// stakes now (shown, not submitted).
-func (s *Service) slashes(ctx context.Context, recs []Record) {
-	if s.o.Stakes == nil {
+// Reasons a slash is not computable (Record.SlashNotComputable, label of
+// gridmint_flex_slashes_not_computable_total).
+const (
+	// SlashStakeUnavailable: the provider's stake at the reservation
+	// block was not read while the state was there (the node was down,
+	// the endpoint failed) and cannot be read now.
+	SlashStakeUnavailable = "stake_unavailable"
+	// SlashNoReservationBlock: the event was tracked without its
+	// reservation's block (by an older version of the node).
+	SlashNoReservationBlock = "no_reservation_block"
+)
+
+// providers are the awarded providers of an event, lower-case, sorted.
+func (e *event) providers() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, a := range e.Clearing.Awards {
+		if p := strings.ToLower(a.Provider); common.IsHexAddress(p) && !seen[p] {
+			seen[p] = true
+			out = append(out, p)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// stakesMissing are the providers of e with neither a stake read nor a
+// reason it could not be.
+func (e *event) stakesMissing() []string {
+	var out []string
+	for _, p := range e.providers() {
+		if _, ok := e.Stakes[p]; ok {
+			continue
+		}
+		if _, gone := e.StakeGone[p]; !gone {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// snapshotStakes reads the stakes of e's providers at its reservation
+// block and keeps them. A failed read is tried again next step; state
+// the endpoint does not have is recorded (and tried once more when the
+// event is verified).
+func (s *Service) snapshotStakes(ctx context.Context, e *event) {
+	s.mu.Lock()
+	missing, block := e.stakesMissing(), e.ReservationBlock
+	s.mu.Unlock()
+	read := map[string]*big.Int{}
+	gone := map[string]string{}
+	for _, p := range missing {
+		st, err := s.o.StakesAt(ctx, common.HexToAddress(p), block)
+		switch {
+		case err == nil:
+			read[p] = st
+		case errors.Is(err, chain.ErrStateUnavailable):
+			gone[p] = err.Error()
+			s.log.Warn("mv: stake at the reservation block is not available", "request", e.Clearing.RequestID, "provider", p, "block", block, "err", err)
+		default:
+			s.log.Warn("mv: stake at the reservation block", "request", e.Clearing.RequestID, "provider", p, "block", block, "err", err)
+		}
+	}
+	if len(read)+len(gone) == 0 {
+		return
+	}
+	s.mu.Lock()
+	if e.Stakes == nil {
+		e.Stakes = map[string]*big.Int{}
+	}
+	maps.Copy(e.Stakes, read)
+	if len(gone) > 0 && e.StakeGone == nil {
+		e.StakeGone = map[string]string{}
+	}
+	maps.Copy(e.StakeGone, gone)
+	s.saveLocked(e)
+	s.mu.Unlock()
+	s.log.Info("mv: stakes at the reservation block", "request", e.Clearing.RequestID, "block", block, "read", len(read), "unavailable", len(gone))
+}
+
+// slashDue reports whether a record calls for a slash, given a stake
+// (flex.Slashes's rule; no_schedule records are never slashed).
+func slashDue(r Record) bool {
+	return !r.NoSchedule && !r.Exempt() && r.Awarded > 0 && r.Performance() < flex.Tolerance
+}
+
+// slashes computes the slashes the rules call for from the providers'
+// stakes at e's reservation block (read when it was confirmed and kept)
+// and attests them. A record due a slash whose provider's stake at that
+// block is not known here gets no slash but a reason
+// (Record.SlashNotComputable): every node attests the same number or
+// none.
+func (s *Service) slashes(ctx context.Context, e *event, recs []Record) {
+	if s.o.StakesAt == nil {
 		return
 	}
 	s.mu.Lock()
@@ -768,28 +886,52 @@ func (s *Service) slashes(ctx context.Context, recs []Record) {
 	for _, e := range s.events {
 		awards = append(awards, e.Clearing.Awards...)
 	}
-	s.mu.Unlock()
+	block := e.ReservationBlock
 	stakes := map[string]*big.Int{}
-	drs := make([]gridmint.DeliveryRecord, len(recs))
-	for i, r := range recs {
-		drs[i] = r.DeliveryRecord
-		if _, ok := stakes[strings.ToLower(r.Provider)]; ok || !common.IsHexAddress(r.Provider) {
+	for p, st := range e.Stakes {
+		stakes[p] = new(big.Int).Set(st)
+	}
+	s.mu.Unlock()
+	notComputable := map[string]string{}
+	for _, r := range recs {
+		p := strings.ToLower(r.Provider)
+		if !slashDue(r) || !common.IsHexAddress(p) || stakes[p] != nil || notComputable[p] != "" {
 			continue
 		}
-		st, err := s.o.Stakes(ctx, common.HexToAddress(r.Provider))
+		if block == 0 {
+			notComputable[p] = SlashNoReservationBlock
+			continue
+		}
+		// Not read yet (tracked and verified in one step) or not read
+		// while the state was there: one more try, at the same block.
+		st, err := s.o.StakesAt(ctx, common.HexToAddress(p), block)
 		if err != nil {
-			s.log.Warn("mv: stake", "provider", r.Provider, "err", err)
+			s.log.Warn("mv: slash not computable: no stake at the reservation block", "request", e.Clearing.RequestID, "provider", p, "block", block, "err", err)
+			notComputable[p] = SlashStakeUnavailable
 			continue
 		}
-		stakes[strings.ToLower(r.Provider)] = st
+		stakes[p] = st
+		s.mu.Lock()
+		if e.Stakes == nil {
+			e.Stakes = map[string]*big.Int{}
+		}
+		e.Stakes[p] = new(big.Int).Set(st)
+		delete(e.StakeGone, p)
+		s.mu.Unlock()
 	}
 	var slashable []gridmint.DeliveryRecord
 	for i, r := range recs {
+		if reason := notComputable[strings.ToLower(r.Provider)]; reason != "" && slashDue(r) {
+			recs[i].SlashNotComputable = reason
+			s.m.slashesNotComputable.WithLabelValues(reason).Inc()
+			continue
+		}
 		if !r.NoSchedule {
-			slashable = append(slashable, drs[i])
+			slashable = append(slashable, r.DeliveryRecord)
 		}
 	}
 	for _, sl := range flex.Slashes(awards, slashable, stakes) {
+
 		for i := range recs {
 			if recs[i].RequestID != sl.RequestID || recs[i].OfferID != sl.OfferID {
 				continue
@@ -934,12 +1076,15 @@ type Event struct {
 	Root          common.Hash        `json:"awards_root"`
 	ReservationTx common.Hash        `json:"reservation_tx"`
 	Reserved      string             `json:"reserved"` // FLEX base units
-	State         string             `json:"state"`    // tracking, metered, verified, settled
-	Batch         *common.Hash       `json:"batch,omitempty"`
-	BatchState    string             `json:"batch_state,omitempty"`
-	RewardTx      *common.Hash       `json:"reward_tx,omitempty"`
-	Deliveries    []Record           `json:"deliveries"`
-	Refused       []Refusal          `json:"refused,omitempty"`
+	// ReservationBlock is the reservation's block, whose state the
+	// slashes read the providers' stakes from (0: unknown).
+	ReservationBlock uint64       `json:"reservation_block,omitempty"`
+	State            string       `json:"state"` // tracking, metered, verified, settled
+	Batch            *common.Hash `json:"batch,omitempty"`
+	BatchState       string       `json:"batch_state,omitempty"`
+	RewardTx         *common.Hash `json:"reward_tx,omitempty"`
+	Deliveries       []Record     `json:"deliveries"`
+	Refused          []Refusal    `json:"refused,omitempty"`
 }
 
 // Events lists the tracked events, newest window first; a non-nil
@@ -952,7 +1097,7 @@ func (s *Service) Events(request *gridmint.RequestID) []Event {
 			continue
 		}
 		v := Event{RequestID: id, Request: e.Clearing.Request, Price: e.Clearing.Price, Root: e.Clearing.Root,
-			ReservationTx: e.ReservationTx, Reserved: "0", State: "tracking", Deliveries: slices.Clone(e.Records), Refused: e.Refused}
+			ReservationTx: e.ReservationTx, ReservationBlock: e.ReservationBlock, Reserved: "0", State: "tracking", Deliveries: slices.Clone(e.Records), Refused: e.Refused}
 		if e.Reserved != nil {
 			v.Reserved = e.Reserved.String()
 		}
