@@ -52,7 +52,10 @@ type VerifyInput struct {
 //   - In each step of the window, delivered = baseline − metered for a
 //     down award, metered − baseline for an up award, never negative and
 //     capped at the award's energy in the step (EnergyAt(power, step)).
-//     Awarded is the sum of those caps.
+//     Awarded is the sum of those caps; without any usable series at the
+//     meter (a provider offline for the whole window), the award's
+//     energy over the window, EnergyAt(power, window): delivered 0, so
+//     the whole award is short and slashable.
 //   - The meter is the award's meter of record. Awards measured at one
 //     shared meter (a site's grid meter) in the same step and direction
 //     share its delivery: the meter's delivery is computed against the
@@ -83,6 +86,10 @@ func Verify(in VerifyInput) []gridmint.DeliveryRecord {
 		if m, err := MethodFor(a.Baseline); err == nil {
 			recs[i].Baseline = m.Version()
 		}
+		// What was awarded does not depend on the meter: a provider whose
+		// meter sent nothing at all owes the whole award (measureMeter
+		// sets it per step when there is a series).
+		recs[i].Awarded = gridmint.EnergyAt(a.Power, a.WindowEnd.Sub(a.WindowStart))
 		byMeter[a.Meter] = append(byMeter[a.Meter], i)
 	}
 	for meter, idx := range byMeter {

@@ -165,6 +165,16 @@ func TestVerifyReasons(t *testing.T) {
 	if r.Delivered != 5*166_666 || r.Intervals[2] != 0 {
 		t.Errorf("missing step: delivered %v intervals %v", r.Delivered, r.Intervals)
 	}
+	// A provider whose meter sent nothing owes the whole award: it is
+	// short by all of it and slashed like one that delivered nothing.
+	silent := run(VerifyInput{Metered: map[gridmint.DeviceID]Series{}})
+	if want := gridmint.EnergyAt(a.Power, a.WindowEnd.Sub(a.WindowStart)); silent.Awarded != want || silent.Delivered != 0 {
+		t.Errorf("no meter data at all: awarded %v delivered %v, want %v and 0", silent.Awarded, silent.Delivered, want)
+	}
+	stake := big.NewInt(1e18)
+	if sl := Slashes([]gridmint.Award{a}, []gridmint.DeliveryRecord{silent}, map[string]*big.Int{a.Provider: stake}); len(sl) != 1 || sl[0].Amount.Cmp(stake) != 0 {
+		t.Errorf("no meter data at all: slashes %+v, want the award's whole share (%v, its only award that day)", sl, stake)
+	}
 }
 
 // TestDeliveryBounds: over random awards sharing random meters, every
