@@ -40,9 +40,12 @@ type Slash struct {
 //   - The contract's "window" is the settlement day: the UTC day of the
 //     award's window start. WindowValue is the provider's total awarded
 //     value over the awards that start that day, so the shares of one
-//     day's awards add up to at most the stake. Call Slashes for a day
-//     only when the day is over: every award starting in it has cleared
-//     (gate closure ≤ window start), so WindowValue is final.
+//     day's awards add up to at most the stake. The caller decides which
+//     of the day's awards count, and every node must pass the same ones:
+//     node/market/mv passes those starting before the slashed event's
+//     window ends (each was reserved, so tracked by every node, before
+//     the event is verified); one reserved later would be in some nodes'
+//     sums and not others'.
 //   - Share = ⌊stake × AwardValue / WindowValue⌋ with the stake given
 //     (node/market/mv passes the stake at the event's reservation block,
 //     the same on every node) less the slashes before it;

@@ -49,8 +49,10 @@
 //
 //  5. Slashing. An award delivered below tolerance and not excused is
 //     slashed (flex.Slashes: at most the award's share of the provider's
-//     stake, stake × award value / the provider's awarded value that day,
-//     in proportion to the shortfall), as an attested chain.Slash
+//     stake, stake × award value / the provider's awarded value that day
+//     in the awards starting before the event's window ends, so every
+//     node sums the same awards; in proportion to the shortfall), as an
+//     attested chain.Slash
 //     (settle.KindFLEXSlash, FLEX.slash; the provider's own signature does
 //     not count).
 //

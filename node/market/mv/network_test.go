@@ -405,11 +405,23 @@ func TestDeliveriesAreMeteredAttestedAndPaid(t *testing.T) {
 		}
 	}
 	// The slash: at most the award's share of the stake, in proportion
-	// to the shortfall (60 %); R3 shares the day's awarded value.
-	share := new(big.Int).Mul(stake, r1.Awards[slices.IndexFunc(r1.Awards, func(a gridmint.Award) bool { return a.Device == wireID(2, k2) })].Value())
-	share.Quo(share, new(big.Int).Add(r1.Awards[0].Value(), r3.Awards[0].Value()))
-	if q1.Slash == nil || q1.Slash.Sign() <= 0 || q1.Slash.Cmp(share) > 0 {
-		t.Errorf("home 2's slash %v, want more than 0 and at most its award's share %v of its stake %v", q1.Slash, share, stake)
+	// to the shortfall (60 %). The day's awarded value counts the awards
+	// starting before R1's window ends: R3, later the same day, does not
+	// (nodes verifying R1 before and after R3 is reserved would differ).
+	q1Award := r1.Awards[slices.IndexFunc(r1.Awards, func(a gridmint.Award) bool { return a.Device == wireID(2, k2) })]
+	dayValue := new(big.Int)
+	for _, c := range []flex.Clearing{r1, r3} {
+		for _, a := range c.Awards {
+			if a.Provider == q1Award.Provider && a.WindowStart.Before(q1Award.WindowEnd) {
+				dayValue.Add(dayValue, a.Value())
+			}
+		}
+	}
+	share := new(big.Int).Quo(new(big.Int).Mul(stake, q1Award.Value()), dayValue)
+	shortfall := q1.Awarded - q1.Delivered
+	want := new(big.Int).Quo(new(big.Int).Mul(share, big.NewInt(int64(shortfall))), big.NewInt(int64(q1.Awarded)))
+	if q1.Slash == nil || q1.Slash.Cmp(want) != 0 {
+		t.Errorf("home 2's slash %v, want %v: its award's share %v of its stake %v × the shortfall %v / %v", q1.Slash, want, share, stake, shortfall, q1.Awarded)
 	}
 	if p1.Slash != nil || recOf(nw.nodes[0], r3, wireID(2, k2)).Slash != nil {
 		t.Errorf("a full delivery slashed: %v", p1.Slash)

@@ -882,9 +882,22 @@ func (s *Service) slashes(ctx context.Context, e *event, recs []Record) {
 		return
 	}
 	s.mu.Lock()
+	// The day's awards for WindowValue: only those starting before this
+	// event's window ends. Every node has tracked those when it verifies
+	// (each was reserved before its start); an event of the same day
+	// reserved later would be in some nodes' sums and not in others',
+	// and they would attest different slashes.
+	var cut time.Time
+	if len(e.Clearing.Awards) > 0 {
+		cut = e.Clearing.Awards[0].WindowEnd
+	}
 	var awards []gridmint.Award
-	for _, e := range s.events {
-		awards = append(awards, e.Clearing.Awards...)
+	for _, other := range s.events {
+		for _, a := range other.Clearing.Awards {
+			if a.WindowStart.Before(cut) {
+				awards = append(awards, a)
+			}
+		}
 	}
 	block := e.ReservationBlock
 	stakes := map[string]*big.Int{}
