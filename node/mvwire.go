@@ -23,15 +23,8 @@ const mvTick = time.Second
 func (n *Node) startMV(ctx context.Context, attestors *settle.Attestors) error {
 	o := mv.Options{
 		Self: common.HexToAddress(n.identity.Address), Clock: n.clock, Log: n.log.With("component", "mv"), Store: n.store,
-		Devices: func() []gridmint.Device {
-			ds := n.ingest.Devices()
-			out := make([]gridmint.Device, len(ds))
-			for i, d := range ds {
-				out[i] = d.Device
-			}
-			return out
-		},
-		Key: n.identity.DeviceKey,
+		Devices: n.registeredDevices,
+		Key:     n.identity.DeviceKey,
 		// Late intervals get up to 25 minutes more: nodes that verify
 		// the same data attest the same batch.
 		Config: mv.Config{Wait: 25 * time.Minute},
@@ -96,6 +89,17 @@ func (d mvDeliveries) DeliveryEvents(request *gridmint.RequestID) []api.Delivery
 			v.Refused = append(v.Refused, api.DeliveryRefusal{OfferID: f.OfferID, Reason: f.Reason, Detail: f.Detail})
 		}
 		out[i] = v
+	}
+	return out
+}
+
+// registeredDevices are the registry entries of the node's devices, for
+// the market services that meter and test them (mv, pof).
+func (n *Node) registeredDevices() []gridmint.Device {
+	ds := n.ingest.Devices()
+	out := make([]gridmint.Device, len(ds))
+	for i, d := range ds {
+		out[i] = d.Device
 	}
 	return out
 }

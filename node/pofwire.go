@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/gridmint/gridmint"
 	"github.com/gridmint/gridmint/node/api"
 	"github.com/gridmint/gridmint/node/market/pof"
 	"github.com/gridmint/gridmint/node/p2p"
@@ -26,15 +25,8 @@ func (n *Node) startPoF(ctx context.Context, attestors *settle.Attestors) error 
 	o := pof.Options{
 		Config: n.market.Tests(), Self: common.HexToAddress(n.identity.Address), Clock: n.clock, Log: n.log.With("component", "pof"),
 		Store: n.store, Market: n.market, Heads: n.chain.Backend(), Confirmations: *n.cfg.Chain.Confirmations,
-		Genesis: n.chain.FLEXGenesis,
-		Devices: func() []gridmint.Device {
-			ds := n.ingest.Devices()
-			out := make([]gridmint.Device, len(ds))
-			for i, d := range ds {
-				out[i] = d.Device
-			}
-			return out
-		},
+		Genesis:    n.chain.FLEXGenesis,
+		Devices:    n.registeredDevices,
 		Key:        n.identity.DeviceKey,
 		Publish:    func(ctx context.Context, b p2p.Body) (p2p.Message, error) { return n.p2p.Publish(ctx, b) },
 		Engine:     n.settle,
