@@ -81,12 +81,7 @@ func TestSlashUsesStakeAtReservationBlock(t *testing.T) {
 	reservationBlock := sim.Head()
 
 	key := testDeviceKey(2)("x/y/bat")
-	r := gridmint.Request{Zone: "DE-LU", WindowStart: t0, WindowEnd: t0.Add(30 * time.Minute), Power: 1000, Direction: gridmint.DirectionDown,
-		MaxPrice: 100, GateClosure: t0.Add(-time.Hour)}
-	o := gridmint.Offer{Device: wireID(2, key), Zone: "DE-LU", WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, Power: 1000,
-		Direction: gridmint.DirectionDown, FloorPrice: 50, Baseline: gridmint.BaselineMeterBeforeAfter, Expiry: r.GateClosure}
-	c := flex.Clear([]flex.SignedRequest{{ID: flex.RequestHash(r), Buyer: testAddr(0).Hex(), Signed: t0.Add(-2 * time.Hour), Request: r}},
-		[]flex.SignedOffer{{ID: flex.OfferHash(o), Provider: testAddr(2).Hex(), Signed: t0.Add(-2 * time.Hour), Offer: o}}).Clearings[0]
+	c := oneBatteryClearing(key)
 	ev := FirmEvent{Clearing: c, ReservationTx: common.Hash{0xaa}, Reserved: c.Value(), ReservationBlock: reservationBlock}
 
 	clock := fakeclock.New(t0.Add(-50 * time.Minute))
@@ -195,12 +190,7 @@ func TestSlashWithoutReservationBlock(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := testDeviceKey(2)("x/y/bat")
-	r := gridmint.Request{Zone: "DE-LU", WindowStart: t0, WindowEnd: t0.Add(30 * time.Minute), Power: 1000, Direction: gridmint.DirectionDown,
-		MaxPrice: 100, GateClosure: t0.Add(-time.Hour)}
-	o := gridmint.Offer{Device: wireID(2, key), Zone: "DE-LU", WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, Power: 1000,
-		Direction: gridmint.DirectionDown, FloorPrice: 50, Baseline: gridmint.BaselineMeterBeforeAfter, Expiry: r.GateClosure}
-	c := flex.Clear([]flex.SignedRequest{{ID: flex.RequestHash(r), Buyer: testAddr(0).Hex(), Signed: t0.Add(-2 * time.Hour), Request: r}},
-		[]flex.SignedOffer{{ID: flex.OfferHash(o), Provider: testAddr(2).Hex(), Signed: t0.Add(-2 * time.Hour), Offer: o}}).Clearings[0]
+	c := oneBatteryClearing(key)
 	svc.Track(t.Context(), FirmEvent{Clearing: c, Reserved: c.Value()})
 	svc.HandleMessage(flatMeter(c, key))
 	svc.Step(t.Context())
@@ -213,4 +203,15 @@ func TestSlashWithoutReservationBlock(t *testing.T) {
 	if rec := evs[0].Deliveries[0]; rec.Slash != nil || rec.SlashNotComputable != SlashNoReservationBlock || reads != 0 {
 		t.Errorf("slash %v, not computable %q, stake reads %d; want none, %s, 0", rec.Slash, rec.SlashNotComputable, reads, SlashNoReservationBlock)
 	}
+}
+
+// oneBatteryClearing is a half-hour request at t0 cleared with one 1 kW
+// battery offer of node 2 (device key key).
+func oneBatteryClearing(key gridmint.DeviceKey) flex.Clearing {
+	r := gridmint.Request{Zone: "DE-LU", WindowStart: t0, WindowEnd: t0.Add(30 * time.Minute), Power: 1000, Direction: gridmint.DirectionDown,
+		MaxPrice: 100, GateClosure: t0.Add(-time.Hour)}
+	o := gridmint.Offer{Device: wireID(2, key), Zone: "DE-LU", WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, Power: 1000,
+		Direction: gridmint.DirectionDown, FloorPrice: 50, Baseline: gridmint.BaselineMeterBeforeAfter, Expiry: r.GateClosure}
+	return flex.Clear([]flex.SignedRequest{{ID: flex.RequestHash(r), Buyer: testAddr(0).Hex(), Signed: t0.Add(-2 * time.Hour), Request: r}},
+		[]flex.SignedOffer{{ID: flex.OfferHash(o), Provider: testAddr(2).Hex(), Signed: t0.Add(-2 * time.Hour), Offer: o}}).Clearings[0]
 }
