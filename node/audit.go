@@ -168,12 +168,10 @@ func AuditRPC(ctx context.Context, rpcURL string, addrs chain.Addresses, ev chai
 	return rep, nil
 }
 
-// nodeEvidence is what the node's recorded submissions in its data dir
-// add up to (chain.EvidenceFromIntents), and the certificate claims it
-// knows (nodeClaims); none when it has none. apiBase is the running
-// node's API, "" when the caller holds none.
-func nodeEvidence(ctx context.Context, cfg Config, complete bool, apiBase string) (chain.Evidence, error) {
-	dir := filepath.Join(cfg.DataDir, chainDir, chainIntentsDir)
+// intentEvidence is what the recorded submissions in dataDir add up to
+// (chain.EvidenceFromIntents); none when there are none.
+func intentEvidence(ctx context.Context, dataDir string, complete bool) (chain.Evidence, error) {
+	dir := filepath.Join(dataDir, chainDir, chainIntentsDir)
 	var all []chain.Intent
 	if _, err := os.Stat(dir); err == nil {
 		intents, err := chain.NewFileIntents(dir)
@@ -187,6 +185,18 @@ func nodeEvidence(ctx context.Context, cfg Config, complete bool, apiBase string
 	ev, err := chain.EvidenceFromIntents(all, complete)
 	if err != nil {
 		return chain.Evidence{}, fmt.Errorf("audit: the node's evidence: %w", err)
+	}
+	return ev, nil
+}
+
+// nodeEvidence is what the node's recorded submissions in its data dir
+// add up to (chain.EvidenceFromIntents), and the certificate claims it
+// knows (nodeClaims); none when it has none. apiBase is the running
+// node's API, "" when the caller holds none.
+func nodeEvidence(ctx context.Context, cfg Config, complete bool, apiBase string) (chain.Evidence, error) {
+	ev, err := intentEvidence(ctx, cfg.DataDir, complete)
+	if err != nil {
+		return chain.Evidence{}, err
 	}
 	if ev.Claims, err = nodeClaims(ctx, cfg, apiBase); err != nil {
 		return chain.Evidence{}, fmt.Errorf("audit: the node's claims: %w", err)

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/gridmint/gridmint"
@@ -59,20 +57,9 @@ func (n *Node) auditAPI(ctx context.Context) *api.AuditCache {
 // submissions (not complete: it may submit while the audit reads) and
 // the claims of its open store.
 func (n *Node) liveEvidence(ctx context.Context) (chain.Evidence, error) {
-	var all []chain.Intent
-	dir := filepath.Join(n.cfg.DataDir, chainDir, chainIntentsDir)
-	if _, err := os.Stat(dir); err == nil {
-		intents, err := chain.NewFileIntents(dir)
-		if err != nil {
-			return chain.Evidence{}, err
-		}
-		if all, err = intents.AllIntents(ctx); err != nil {
-			return chain.Evidence{}, err
-		}
-	}
-	ev, err := chain.EvidenceFromIntents(all, false)
+	ev, err := intentEvidence(ctx, n.cfg.DataDir, false)
 	if err != nil {
-		return chain.Evidence{}, fmt.Errorf("audit: the node's evidence: %w", err)
+		return chain.Evidence{}, err
 	}
 	err = n.store.ScanSettle(claimKeyPrefix, func(_ string, v []byte) error {
 		var r claimRecord
