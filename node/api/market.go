@@ -197,12 +197,7 @@ func (s *Server) marketReserve(w http.ResponseWriter, r *http.Request) {
 	var rf *ReserveRefusal
 	switch {
 	case errors.As(err, &rf):
-		status, ok := errorStatus[rf.Code]
-		if !ok {
-			status = http.StatusInternalServerError
-		}
-		noteCode(w, rf.Code)
-		s.writeJSON(w, status, struct {
+		s.writeJSON(w, s.refusalStatus(w, rf.Code), struct {
 			Error   string `json:"error"`
 			Code    string `json:"code"`
 			Reason  string `json:"reason"`

@@ -112,15 +112,20 @@ func (s *Server) putPolicy(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, err)
 		return
 	}
-	status, ok := errorStatus[rf.Code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	noteCode(w, rf.Code)
-	s.writeJSON(w, status, struct {
+	s.writeJSON(w, s.refusalStatus(w, rf.Code), struct {
 		Error  string `json:"error"`
 		Code   string `json:"code"`
 		Reason string `json:"reason"`
 		Field  string `json:"field,omitempty"`
 	}{rf.Message, rf.Code, rf.Reason, rf.Field})
+}
+
+// refusalStatus is the HTTP status of a refusal with gridmint error code
+// (500 for a code without one), noted for the request's log line.
+func (s *Server) refusalStatus(w http.ResponseWriter, code string) int {
+	noteCode(w, code)
+	if status, ok := errorStatus[code]; ok {
+		return status
+	}
+	return http.StatusInternalServerError
 }
